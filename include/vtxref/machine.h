@@ -1,0 +1,135 @@
+/**
+ * @file machine.h
+ * @brief A modelled VMX processor: its profile, physical memory and root-mode environment.
+ *
+ * A ::vtx_machine is created from a ::vtx_machine_config (caller-owned, filled by
+ * vtx_machine_config_init() and then adjusted) and destroyed with
+ * vtx_machine_destroy(). The machine is opaque because it owns resources (the
+ * VMCS cache, later the execution engine); everything it is configured with and
+ * everything it reports travels in caller-owned structures.
+ *
+ * Physical memory is what the caller maps with vtx_machine_map(): the VMXON
+ * region, VMCS regions and guest memory all live there. The model never touches
+ * memory outside the mapped regions; an access there fails with ::VTX_ERR_UNMAPPED
+ * and a diagnostic naming the address.
+ *
+ * The root-mode environment (::vtx_root_state) is what the VMX instructions
+ * depend on: CR0, CR4, IA32_EFER, RFLAGS, CS.L, CPL, IA32_FEATURE_CONTROL, SMX
+ * operation and blocking by MOV SS. The caller sets it like a VMM's own
+ * environment; the model refuses changes real hardware would fault on (clearing
+ * CR4.VMXE in VMX operation, rewriting a locked IA32_FEATURE_CONTROL).
+ */
+#ifndef VTXREF_MACHINE_H
+#define VTXREF_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "profile.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief An opaque modelled processor. */
+typedef struct vtx_machine vtx_machine;
+
+/** @brief Root-mode environment the VMX instructions check (caller-owned). */
+typedef struct vtx_root_state {
+    uint64_t cr0;             /**< CR0; PE, NE and PG must follow IA32_VMX_CR0_FIXED0/1 for VMXON. */
+    uint64_t cr4;             /**< CR4; VMXE (bit 13) must be 1 for VMXON. */
+    uint64_t efer;            /**< IA32_EFER; LMA (bit 10) with cs_l selects 64-bit mode. */
+    uint64_t rflags;          /**< RFLAGS; VMX instructions update CF, PF, AF, ZF, SF, OF here. */
+    bool cs_l;                /**< CS.L: with EFER.LMA, 64-bit mode (else compatibility mode). */
+    uint8_t cpl;              /**< Current privilege level, 0..3. */
+    uint64_t feature_control; /**< IA32_FEATURE_CONTROL: bit 0 lock, bit 1 VMX in SMX, bit 2 VMX outside SMX. */
+    bool in_smx;              /**< In SMX operation (after GETSEC[SENTER]). */
+    bool blocking_by_mov_ss;  /**< The VMX instruction executes right after MOV SS / POP SS. */
+} vtx_root_state;
+
+
+/** @brief How a machine is built (caller-owned). */
+typedef struct vtx_machine_config {
+    vtx_profile profile; /**< The CPU model; copied into the machine. */
+    vtx_root_state root; /**< Initial root-mode environment. */
+} vtx_machine_config;
+
+/**
+ * @brief Fill @p config with @p profile and a typical VMM environment ready for
+ * VMXON: 64-bit mode at CPL 0, CR0 = PE|NE|PG|ET|MP|WP, CR4 = PAE|VMXE (plus
+ * any other FIXED0 bits), EFER = LME|LMA, IA32_FEATURE_CONTROL = lock | VMX
+ * outside SMX, RFLAGS = 2, no MOV-SS blocking.
+ */
+VTX_API vtx_status vtx_machine_config_init(vtx_machine_config *config, const vtx_profile *profile);
+
+/** @brief Create a machine; the profile is validated first (::VTX_ERR_PROFILE_INVALID). */
+VTX_API vtx_status vtx_machine_create(const vtx_machine_config *config, vtx_machine **machine,
+                              vtx_diag *diag);
+/** @brief Destroy a machine (NULL is ignored). Mapped caller memory is not freed. */
+VTX_API void vtx_machine_destroy(vtx_machine *machine);
+
+/** @brief Access permissions of a mapped region. */
+enum { VTX_MEM_READ = 1, VTX_MEM_WRITE = 2, VTX_MEM_EXEC = 4, VTX_MEM_RWX = 7 };
+
+/**
+ * @brief Map @p size bytes of caller memory at physical address @p pa.
+ * @p pa and @p size must be multiples of 4096 and the region must not overlap
+ * another (::VTX_ERR_OVERLAP). The caller keeps @p host alive while mapped.
+ */
+VTX_API vtx_status vtx_machine_map(vtx_machine *machine, uint64_t pa, uint64_t size, void *host,
+                           unsigned perms, vtx_diag *diag);
+/** @brief Remove the region that starts at @p pa. */
+VTX_API vtx_status vtx_machine_unmap(vtx_machine *machine, uint64_t pa);
+/** @brief Read physical memory as the model does (::VTX_ERR_UNMAPPED names the address). */
+VTX_API vtx_status vtx_machine_read_phys(vtx_machine *machine, uint64_t pa, void *buf, size_t len,
+                                 vtx_diag *diag);
+/** @brief Write physical memory as the model does. */
+VTX_API vtx_status vtx_machine_write_phys(vtx_machine *machine, uint64_t pa, const void *buf, size_t len,
+                                  vtx_diag *diag);
+
+/** @brief Copy out the root-mode environment (RFLAGS shows the last VMX instruction's flags). */
+VTX_API vtx_status vtx_machine_get_root(const vtx_machine *machine, vtx_root_state *root);
+/**
+ * @brief Replace the root-mode environment. Refused with ::VTX_ERR_STATE (and a
+ * message) where the hardware would fault: in VMX operation, CR0/CR4 outside
+ * IA32_VMX_CR0/CR4_FIXED0/1; IA32_FEATURE_CONTROL changed while locked.
+ */
+VTX_API vtx_status vtx_machine_set_root(vtx_machine *machine, const vtx_root_state *root, vtx_diag *diag);
+
+/** @brief The machine's profile (owned by the machine). */
+VTX_API const vtx_profile *vtx_machine_profile(const vtx_machine *machine);
+
+/** @brief Launch state of a VMCS (SDM "VMCS Status"). */
+typedef enum vtx_launch_state {
+    VTX_LAUNCH_CLEAR = 0,    /**< After VMCLEAR; VMLAUNCH is allowed. */
+    VTX_LAUNCH_LAUNCHED = 1, /**< After a successful VMLAUNCH; VMRESUME is allowed. */
+} vtx_launch_state;
+
+/** @brief What the model knows about one VMCS region (introspection, not an instruction). */
+typedef struct vtx_vmcs_status {
+    uint64_t pa;                  /**< Physical address of the region. */
+    bool current;                 /**< It is the current VMCS. */
+    bool active;                  /**< Loaded by VMPTRLD and not VMCLEARed since. */
+    bool shadow;                  /**< Loaded as a shadow VMCS (region bit 31 set). */
+    vtx_launch_state launch;      /**< Launch state. */
+    bool crossed_vmxoff;          /**< Was active across VMXOFF (VMRESUME then fails with error 6). */
+} vtx_vmcs_status;
+
+/** @brief True when the machine is in VMX operation (after VMXON, before VMXOFF). */
+VTX_API bool vtx_machine_in_vmx(const vtx_machine *machine);
+/** @brief Current-VMCS pointer; all ones when there is none. */
+VTX_API uint64_t vtx_machine_current_vmcs(const vtx_machine *machine);
+/** @brief Status of the VMCS at @p pa; ::VTX_ERR_NOT_FOUND if the model has never seen it. */
+VTX_API vtx_status vtx_machine_vmcs_status(const vtx_machine *machine, uint64_t pa, vtx_vmcs_status *status);
+
+/**
+ * @brief Read a field of the current VMCS without instruction semantics (no
+ * mode, CPL or read-only rules), for tools and tests. ::VTX_ERR_STATE if there is
+ * no current VMCS; ::VTX_ERR_NOT_FOUND for an encoding that is not a full field.
+ */
+VTX_API vtx_status vtx_machine_peek_field(const vtx_machine *machine, uint32_t encoding, uint64_t *value);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,126 @@
+/**
+ * @file vmx.h
+ * @brief The VMX instructions as a VMM executes them in root operation.
+ *
+ * Each function models one instruction (SDM Vol. 3 chapter "VMX Instruction
+ * Reference") against the machine's root state: it applies the same checks in
+ * the same order, and reports in a caller-owned ::vtx_insn_result what the
+ * instruction did:
+ * - ::VTX_VMSUCCEED: CF = PF = AF = ZF = SF = OF = 0;
+ * - ::VTX_VMFAIL_INVALID: CF = 1, others 0 (no current VMCS to hold an error);
+ * - ::VTX_VMFAIL_VALID: ZF = 1, others 0, and the error number is written to the
+ *   VM-instruction error field (0x4400) of the current VMCS;
+ * - ::VTX_INSN_FAULT: the instruction raised #UD or #GP(0) and changed nothing.
+ * The flags are applied to vtx_root_state::rflags of the machine as well.
+ *
+ * The function's own ::vtx_status says whether the call could be carried out
+ * (bad arguments, unmapped memory); VMfail outcomes are successful calls.
+ */
+#ifndef VTXREF_VMX_H
+#define VTXREF_VMX_H
+
+#include <stdint.h>
+#include "checks.h"
+#include "machine.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Architectural outcome of a VMX instruction. */
+typedef enum vtx_insn_outcome {
+    VTX_VMSUCCEED = 0,      /**< VMsucceed. */
+    VTX_VMFAIL_INVALID = 1, /**< VMfailInvalid (CF = 1). */
+    VTX_VMFAIL_VALID = 2,   /**< VMfailValid (ZF = 1); vtx_insn_result::vm_error holds the number. */
+    VTX_INSN_FAULT = 3,     /**< #UD or #GP(0); see vtx_insn_result::fault_vector. */
+} vtx_insn_outcome;
+
+/** @brief Exception vectors a VMX instruction can raise in root operation. */
+enum { VTX_VECTOR_UD = 6, VTX_VECTOR_GP = 13 };
+
+/** @brief What one VMX instruction did (caller-owned; fully overwritten by each call). */
+typedef struct vtx_insn_result {
+    vtx_insn_outcome outcome; /**< What happened. */
+    uint32_t vm_error;        /**< VM-instruction error number for ::VTX_VMFAIL_VALID, else 0. */
+    uint8_t fault_vector;     /**< 6 (#UD) or 13 (#GP) for ::VTX_INSN_FAULT, else 0. */
+    uint32_t fault_error_code;/**< Error code of the fault (0 for #GP(0)). */
+    uint64_t value;           /**< VMREAD: the destination operand; VMPTRST: the pointer stored. */
+    uint64_t rflags;          /**< RFLAGS after the instruction. */
+    vtx_check check;          /**< The named check that decided the outcome (::VTX_CHECK_NONE on VMsucceed). */
+    const char *rule;         /**< Rules-catalogue ID of that check, or NULL. */
+    char why[240];            /**< One sentence saying why ("VMXON region 0x1234 is not 4-KiB aligned"). */
+} vtx_insn_result;
+
+/** @brief Name of an outcome: "VMsucceed", "VMfailInvalid", "VMfailValid", "fault". */
+VTX_API const char *vtx_insn_outcome_name(vtx_insn_outcome outcome);
+
+/**
+ * @brief Format a result as one line, e.g. "VMfailValid(12: VMREAD/VMWRITE from/to
+ * unsupported VMCS component): encoding 0x00006c40 is not a VMCS field of this processor".
+ * @return the number of characters written (as snprintf).
+ */
+VTX_API int vtx_insn_result_format(const vtx_insn_result *result, char *buf, size_t size);
+
+/** @brief VMXON with the VMXON region at physical address @p region_pa. */
+VTX_API vtx_status vtx_vmxon(vtx_machine *m, uint64_t region_pa, vtx_insn_result *result);
+/** @brief VMXOFF. */
+VTX_API vtx_status vtx_vmxoff(vtx_machine *m, vtx_insn_result *result);
+/** @brief VMCLEAR of the VMCS at @p vmcs_pa. */
+VTX_API vtx_status vtx_vmclear(vtx_machine *m, uint64_t vmcs_pa, vtx_insn_result *result);
+/** @brief VMPTRLD of the VMCS at @p vmcs_pa. */
+VTX_API vtx_status vtx_vmptrld(vtx_machine *m, uint64_t vmcs_pa, vtx_insn_result *result);
+/** @brief VMPTRST: result->value receives the current-VMCS pointer. */
+VTX_API vtx_status vtx_vmptrst(vtx_machine *m, vtx_insn_result *result);
+/**
+ * @brief VMREAD of the field @p encoding (the register operand, 64 bits in
+ * 64-bit mode, else its low 32 bits). result->value receives the destination
+ * operand: 64 bits in 64-bit mode, 32 bits outside it, zero-extended or
+ * truncated per the SDM.
+ */
+VTX_API vtx_status vtx_vmread(vtx_machine *m, uint64_t encoding, vtx_insn_result *result);
+/** @brief VMWRITE of @p value (the source operand, truncated to 32 bits outside 64-bit mode). */
+VTX_API vtx_status vtx_vmwrite(vtx_machine *m, uint64_t encoding, uint64_t value, vtx_insn_result *result);
+
+/**
+ * @brief VMLAUNCH. Applies ENT-BASIC-1..3 (#UD/#GP, VMfailInvalid without a
+ * current VMCS or with a shadow VMCS, errors 26, 4) then the VM-entry checks.
+ * VM entry beyond the checks needs the execution engine; until it exists a
+ * VM entry that passes every implemented check returns ::VTX_ERR_UNSUPPORTED
+ * with the result's `why` saying so, and changes nothing.
+ */
+VTX_API vtx_status vtx_vmlaunch(vtx_machine *m, vtx_insn_result *result);
+/** @brief VMRESUME: as vtx_vmlaunch(), with errors 5 and 6 for the launch state. */
+VTX_API vtx_status vtx_vmresume(vtx_machine *m, vtx_insn_result *result);
+
+/** @brief INVEPT descriptor (128 bits in memory). */
+typedef struct vtx_invept_desc {
+    uint64_t eptp;     /**< EPT pointer (used by single-context invalidation). */
+    uint64_t reserved; /**< Bits 127:64; reserved. */
+} vtx_invept_desc;
+
+/** @brief INVVPID descriptor (128 bits in memory). */
+typedef struct vtx_invvpid_desc {
+    uint64_t vpid;        /**< Bits 15:0 VPID; bits 63:16 must be 0. */
+    uint64_t linear_addr; /**< Linear address (individual-address invalidation). */
+} vtx_invvpid_desc;
+
+/** @brief INVEPT types. */
+enum { VTX_INVEPT_SINGLE_CONTEXT = 1, VTX_INVEPT_ALL_CONTEXT = 2 };
+/** @brief INVVPID types. */
+enum {
+    VTX_INVVPID_INDIVIDUAL_ADDR = 0, VTX_INVVPID_SINGLE_CONTEXT = 1,
+    VTX_INVVPID_ALL_CONTEXT = 2, VTX_INVVPID_SINGLE_CONTEXT_GLOBALS = 3,
+};
+
+/** @brief INVEPT with register operand @p type; error 28 for an unsupported type or bad EPTP. */
+VTX_API vtx_status vtx_invept(vtx_machine *m, uint64_t type, const vtx_invept_desc *desc,
+                      vtx_insn_result *result);
+/** @brief INVVPID with register operand @p type; error 28 for an unsupported type or bad descriptor. */
+VTX_API vtx_status vtx_invvpid(vtx_machine *m, uint64_t type, const vtx_invvpid_desc *desc,
+                       vtx_insn_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,20 @@
+/**
+ * @file vtxref.h
+ * @brief vtxref: a software reference model of an Intel VT-x (VMX) processor.
+ *
+ * Include this header for the whole public API. Every item carries the `vtx_`
+ * or `VTX_` prefix; every function returns a ::vtx_status.
+ */
+#ifndef VTXREF_VTXREF_H
+#define VTXREF_VTXREF_H
+
+#include "arch.h"
+#include "checks.h"
+#include "machine.h"
+#include "profile.h"
+#include "status.h"
+#include <vtxref/version.h>
+#include "vmcs_fields.h"
+#include "vmx.h"
+
+#endif

@@ -1,0 +1,3 @@
+#include "vtxref/version.h"
+
+const char *vtx_version(void) { return VTX_VERSION_STRING; }

@@ -1,0 +1,59 @@
+/*
+ * VMLAUNCH and VMRESUME: the basic checks before VM entry proper
+ * (catalogue F.1 ENT-BASIC-1..3; SDM Vol. 3 "Basic VM-Entry Checks").
+ */
+#include "machine_internal.h"
+
+static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
+{
+    if (!m || !r)
+        return VTX_ERR_INVALID_ARG;
+    vtx_res_reset(r);
+    const char *insn = launch ? "VMLAUNCH" : "VMRESUME";
+    /* ENT-BASIC-1: #UD / #GP(0) in root operation. */
+    if (vtx_vmx_insn_faults(m, r, insn))
+        return VTX_OK;
+    /* ENT-BASIC-2: no current VMCS, or a shadow VMCS. */
+    if (!m->current) {
+        vtx_vmfail_invalid(m, r, VTX_CHECK_NO_CURRENT_VMCS, "%s with no current VMCS", insn);
+        return VTX_OK;
+    }
+    if (m->current->shadow) {
+        vtx_vmfail_invalid(m, r, VTX_CHECK_CURRENT_VMCS_SHADOW,
+                           "%s with the shadow VMCS 0x%llx as the current VMCS", insn,
+                           (unsigned long long)m->current->pa);
+        return VTX_OK;
+    }
+    /* ENT-BASIC-3 (and BLK-MSS-3): MOV-SS blocking, then the launch state. */
+    if (m->root.blocking_by_mov_ss) {
+        vtx_vmfail(m, r, VTX_VMERR_ENTRY_EVENTS_BLOCKED_MOV_SS, VTX_CHECK_ENTRY_MOV_SS_BLOCKING,
+                   "%s right after MOV SS / POP SS (events blocked by MOV SS)", insn);
+        return VTX_OK;
+    }
+    if (launch && m->current->launch != VTX_LAUNCH_CLEAR) {
+        vtx_vmfail(m, r, VTX_VMERR_VMLAUNCH_NONCLEAR, VTX_CHECK_VMLAUNCH_NOT_CLEAR,
+                   "VMLAUNCH of VMCS 0x%llx whose launch state is launched (use VMRESUME, or VMCLEAR it first)",
+                   (unsigned long long)m->current->pa);
+        return VTX_OK;
+    }
+    if (!launch && m->current->launch != VTX_LAUNCH_LAUNCHED) {
+        vtx_vmfail(m, r, VTX_VMERR_VMRESUME_NONLAUNCHED, VTX_CHECK_VMRESUME_NOT_LAUNCHED,
+                   "VMRESUME of VMCS 0x%llx whose launch state is clear (use VMLAUNCH)",
+                   (unsigned long long)m->current->pa);
+        return VTX_OK;
+    }
+    if (!launch && m->current->crossed_vmxoff) {
+        vtx_vmfail(m, r, VTX_VMERR_VMRESUME_AFTER_VMXOFF, VTX_CHECK_VMRESUME_AFTER_VMXOFF,
+                   "VMRESUME of VMCS 0x%llx, which was active across VMXOFF (VMCLEAR it before VMXOFF)",
+                   (unsigned long long)m->current->pa);
+        return VTX_OK;
+    }
+    snprintf(r->why, sizeof r->why,
+             "%s passed the basic VM-entry checks (ENT-BASIC-1..3); VM entry proper (control, host-state "
+             "and guest-state checks, guest execution) is not modelled yet", insn);
+    return VTX_ERR_UNSUPPORTED;
+}
+
+vtx_status vtx_vmlaunch(vtx_machine *m, vtx_insn_result *r) { return vm_entry(m, true, r); }
+
+vtx_status vtx_vmresume(vtx_machine *m, vtx_insn_result *r) { return vm_entry(m, false, r); }

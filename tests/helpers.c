@@ -1,0 +1,111 @@
+#include "helpers.h"
+#include <stdlib.h>
+#include <string.h>
+
+void vt_setup(vt_env *e, const char *profile)
+{
+    memset(e, 0, sizeof *e);
+    const vtx_profile *p;
+    cr_assert_eq(vtx_profile_find(profile, &p, NULL), VTX_OK, "built-in profile %s exists", profile);
+    e->profile = *p;
+    e->rev = vtx_basic_revision(p->msr[VTX_CAP_IA32_VMX_BASIC]);
+    vtx_machine_config cfg;
+    cr_assert_eq(vtx_machine_config_init(&cfg, p), VTX_OK);
+    vtx_diag d = {0};
+    cr_assert_eq(vtx_machine_create(&cfg, &e->m, &d), VTX_OK, "machine on %s: %s", profile, d.message);
+    e->ram = aligned_alloc(4096, VT_RAM_SIZE);
+    cr_assert_not_null(e->ram);
+    memset(e->ram, 0, VT_RAM_SIZE);
+    cr_assert_eq(vtx_machine_map(e->m, 0, VT_RAM_SIZE, e->ram, VTX_MEM_RWX, &d), VTX_OK, "%s", d.message);
+}
+
+void vt_teardown(vt_env *e)
+{
+    vtx_machine_destroy(e->m);
+    free(e->ram);
+    e->m = NULL;
+    e->ram = NULL;
+}
+
+void vt_poke32(vt_env *e, uint64_t pa, uint32_t v)
+{
+    cr_assert_eq(vtx_machine_write_phys(e->m, pa, &v, sizeof v, NULL), VTX_OK);
+}
+
+void vt_expect(const char *step, vtx_status st, const vtx_insn_result *r, vtx_insn_outcome outcome,
+               uint32_t vm_error)
+{
+    char got[400];
+    vtx_insn_result_format(r, got, sizeof got);
+    cr_assert_eq(st, VTX_OK, "%s: the call failed with %s (%s)", step, vtx_status_name(st), r->why);
+    if (outcome == VTX_VMFAIL_VALID)
+        cr_assert(r->outcome == outcome && r->vm_error == vm_error, "%s: expected VMfailValid(%u), got %s",
+                  step, vm_error, got);
+    else
+        cr_assert(r->outcome == outcome, "%s: expected %s, got %s", step, vtx_insn_outcome_name(outcome), got);
+    /* The flags are part of the outcome (SDM VMX instruction conventions). */
+    uint64_t cf = r->rflags & VTX_RFLAGS_CF, zf = r->rflags & VTX_RFLAGS_ZF;
+    if (outcome == VTX_VMSUCCEED)
+        cr_assert(!cf && !zf, "%s: VMsucceed must clear CF and ZF (RFLAGS 0x%llx)", step,
+                  (unsigned long long)r->rflags);
+    if (outcome == VTX_VMFAIL_INVALID)
+        cr_assert(cf && !zf, "%s: VMfailInvalid must set CF, clear ZF (RFLAGS 0x%llx)", step,
+                  (unsigned long long)r->rflags);
+    if (outcome == VTX_VMFAIL_VALID)
+        cr_assert(zf && !cf, "%s: VMfailValid must set ZF, clear CF (RFLAGS 0x%llx)", step,
+                  (unsigned long long)r->rflags);
+}
+
+void vt_expect_fault(const char *step, vtx_status st, const vtx_insn_result *r, uint8_t vector)
+{
+    char got[400];
+    vtx_insn_result_format(r, got, sizeof got);
+    cr_assert_eq(st, VTX_OK, "%s: the call failed with %s", step, vtx_status_name(st));
+    cr_assert(r->outcome == VTX_INSN_FAULT && r->fault_vector == vector, "%s: expected %s, got %s", step,
+              vector == 6 ? "#UD" : "#GP(0)", got);
+}
+
+void vt_vmxon(vt_env *e)
+{
+    vtx_insn_result r;
+    vt_poke32(e, VT_VMXON_PA, e->rev);
+    vt_expect("VMXON", vtx_vmxon(e->m, VT_VMXON_PA, &r), &r, VTX_VMSUCCEED, 0);
+}
+
+void vt_load_vmcs(vt_env *e, uint64_t pa)
+{
+    vtx_insn_result r;
+    vt_poke32(e, pa, e->rev);
+    vt_expect("VMCLEAR", vtx_vmclear(e->m, pa, &r), &r, VTX_VMSUCCEED, 0);
+    vt_expect("VMPTRLD", vtx_vmptrld(e->m, pa, &r), &r, VTX_VMSUCCEED, 0);
+}
+
+vtx_root_state vt_root(vt_env *e)
+{
+    vtx_root_state root;
+    cr_assert_eq(vtx_machine_get_root(e->m, &root), VTX_OK);
+    return root;
+}
+
+void vt_set_root(vt_env *e, const vtx_root_state *root)
+{
+    vtx_diag d = {0};
+    cr_assert_eq(vtx_machine_set_root(e->m, root, &d), VTX_OK, "root state refused: %s", d.message);
+}
+
+uint64_t vt_vmread(vt_env *e, uint64_t enc)
+{
+    vtx_insn_result r;
+    char step[64];
+    snprintf(step, sizeof step, "VMREAD 0x%llx", (unsigned long long)enc);
+    vt_expect(step, vtx_vmread(e->m, enc, &r), &r, VTX_VMSUCCEED, 0);
+    return r.value;
+}
+
+void vt_vmwrite(vt_env *e, uint64_t enc, uint64_t value)
+{
+    vtx_insn_result r;
+    char step[64];
+    snprintf(step, sizeof step, "VMWRITE 0x%llx", (unsigned long long)enc);
+    vt_expect(step, vtx_vmwrite(e->m, enc, value, &r), &r, VTX_VMSUCCEED, 0);
+}

@@ -1,0 +1,47 @@
+/* Shared fixtures for the Criterion tests: a machine with RAM, VMX bring-up,
+ * and assertions whose failure messages read like sentences. */
+#ifndef VTX_TEST_HELPERS_H
+#define VTX_TEST_HELPERS_H
+
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include "vtxref/vtxref.h"
+
+#define VT_RAM_SIZE (1u << 20) /* 1 MiB mapped at physical address 0 */
+#define VT_VMXON_PA 0x1000u
+#define VT_VMCS_PA 0x2000u
+#define VT_VMCS2_PA 0x3000u
+
+typedef struct vt_env {
+    vtx_machine *m;
+    uint8_t *ram;
+    vtx_profile profile;
+    uint32_t rev; /* the profile's VMCS revision identifier */
+} vt_env;
+
+/* Create a machine on a built-in profile with VT_RAM_SIZE bytes mapped at 0,
+ * in the default root environment (64-bit, CPL 0, VMXON allowed). */
+void vt_setup(vt_env *e, const char *profile);
+void vt_teardown(vt_env *e);
+/* Write a 32-bit value (a revision identifier) at a physical address. */
+void vt_poke32(vt_env *e, uint64_t pa, uint32_t v);
+/* VMXON at VT_VMXON_PA with the right revision; asserts VMsucceed. */
+void vt_vmxon(vt_env *e);
+/* VMCLEAR + VMPTRLD of a region holding the right revision; asserts VMsucceed. */
+void vt_load_vmcs(vt_env *e, uint64_t pa);
+/* Read-modify-write the root environment; asserts the machine accepts it. */
+vtx_root_state vt_root(vt_env *e);
+void vt_set_root(vt_env *e, const vtx_root_state *root);
+
+/* Assert an outcome (and, for VMfailValid, the error number); the message
+ * names the step and what happened instead. */
+void vt_expect(const char *step, vtx_status st, const vtx_insn_result *r, vtx_insn_outcome outcome,
+               uint32_t vm_error);
+/* Assert a fault with the given vector. */
+void vt_expect_fault(const char *step, vtx_status st, const vtx_insn_result *r, uint8_t vector);
+/* VMREAD that must succeed; returns the value. */
+uint64_t vt_vmread(vt_env *e, uint64_t enc);
+/* VMWRITE that must succeed. */
+void vt_vmwrite(vt_env *e, uint64_t enc, uint64_t value);
+
+#endif
