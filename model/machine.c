@@ -127,7 +127,7 @@ vtx_status vtx_machine_unmap(vtx_machine *m, uint64_t pa)
 }
 
 /* Copy between the caller's buffer and physical memory, region by region. */
-static vtx_status mem_copy(vtx_machine *m, uint64_t pa, void *buf, size_t len, bool write, vtx_diag *diag)
+static vtx_status mem_copy(const vtx_machine *m, uint64_t pa, void *buf, size_t len, bool write, vtx_diag *diag)
 {
     uint8_t *b = buf;
     while (len) {
@@ -154,7 +154,7 @@ static vtx_status mem_copy(vtx_machine *m, uint64_t pa, void *buf, size_t len, b
     return VTX_OK;
 }
 
-vtx_status vtx_mem_read(vtx_machine *m, uint64_t pa, void *buf, size_t len, vtx_diag *diag)
+vtx_status vtx_mem_read(const vtx_machine *m, uint64_t pa, void *buf, size_t len, vtx_diag *diag)
 {
     return mem_copy(m, pa, buf, len, false, diag);
 }

@@ -44,7 +44,7 @@ struct vtx_machine {
 };
 
 /* Physical memory helpers. */
-vtx_status vtx_mem_read(vtx_machine *m, uint64_t pa, void *buf, size_t len, vtx_diag *diag);
+vtx_status vtx_mem_read(const vtx_machine *m, uint64_t pa, void *buf, size_t len, vtx_diag *diag);
 vtx_status vtx_mem_write(vtx_machine *m, uint64_t pa, const void *buf, size_t len, vtx_diag *diag);
 
 /* VMCS bookkeeping. */
@@ -74,5 +74,9 @@ bool vtx_vmxon_mode_faults(vtx_machine *m, vtx_insn_result *r);
 /* Physical address valid for a VMX region: 4-KiB aligned, within the width. */
 bool vtx_vmx_addr_ok(const vtx_machine *m, uint64_t pa);
 unsigned vtx_vmx_addr_width(const vtx_machine *m);
+/* EPTP validity (SDM "VM-Execution Control Fields", EPTP checks): memory type,
+ * page-walk length, A/D enable and reserved bits against IA32_VMX_EPT_VPID_CAP.
+ * On false, *why says which part is wrong. */
+bool vtx_eptp_valid(const vtx_machine *m, uint64_t eptp, const char **why);
 
 #endif

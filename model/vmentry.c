@@ -2,7 +2,7 @@
  * VMLAUNCH and VMRESUME: the basic checks before VM entry proper
  * (catalogue F.1 ENT-BASIC-1..3; SDM Vol. 3 "Basic VM-Entry Checks").
  */
-#include "machine_internal.h"
+#include "entry_checks.h"
 
 static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
 {
@@ -48,9 +48,24 @@ static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
                    (unsigned long long)m->current->pa);
         return VTX_OK;
     }
+    /* ENT-BASIC-4: checks on the controls (error 7), then on the host state (error 8). */
+    vtx_entry_fail fail = {0};
+    if (!vtx_entry_check_controls(m, &m->current->f, &fail)) {
+        vtx_vmfail(m, r, VTX_VMERR_ENTRY_INVALID_CONTROLS, fail.check, "%s", fail.why);
+        return VTX_OK;
+    }
+    if (!vtx_entry_check_host(m, &m->current->f, &fail)) {
+        vtx_vmfail(m, r, VTX_VMERR_ENTRY_INVALID_HOST_STATE, fail.check, "%s", fail.why);
+        return VTX_OK;
+    }
+    /* ENT-BASIC-5: the guest-state checks fail as a VM-entry failure exit. */
+    if (!vtx_entry_check_guest(m, &m->current->f, &fail)) {
+        vtx_entry_failure_exit(m, r, VTX_EXIT_REASON_INVALID_GUEST_STATE, &fail);
+        return VTX_OK;
+    }
     snprintf(r->why, sizeof r->why,
-             "%s passed the basic VM-entry checks (ENT-BASIC-1..3); VM entry proper (control, host-state "
-             "and guest-state checks, guest execution) is not modelled yet", insn);
+             "%s passed every VM-entry check; loading the guest state and running the guest are not "
+             "modelled yet", insn);
     return VTX_ERR_UNSUPPORTED;
 }
 

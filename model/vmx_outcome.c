@@ -16,6 +16,9 @@ static const struct {
 } check_table[] = {
 #define VTX_X_CT(n, r, t) {#n, r, t},
     VTX_INSN_CHECKS(VTX_X_CT)
+    VTX_ENTRY_CONTROLS_CHECKS(VTX_X_CT)
+    VTX_ENTRY_HOST_CHECKS(VTX_X_CT)
+    VTX_ENTRY_GUEST_CHECKS(VTX_X_CT)
 #undef VTX_X_CT
 };
 
@@ -142,6 +145,7 @@ const char *vtx_insn_outcome_name(vtx_insn_outcome o)
     case VTX_VMFAIL_INVALID: return "VMfailInvalid";
     case VTX_VMFAIL_VALID: return "VMfailValid";
     case VTX_INSN_FAULT: return "fault";
+    case VTX_VMEXIT: return "VM exit";
     }
     return "?";
 }
@@ -160,11 +164,22 @@ int vtx_insn_result_format(const vtx_insn_result *r, char *buf, size_t size)
     case VTX_INSN_FAULT:
         snprintf(head, sizeof head, "%s", r->fault_vector == VTX_VECTOR_UD ? "#UD" : "#GP(0)");
         break;
+    case VTX_VMEXIT: {
+        const char *n = vtx_exit_reason_name(r->exit_reason & 0xFFFF);
+        snprintf(head, sizeof head, "%s %u (%s%s), qualification 0x%llx",
+                 (r->exit_reason & VTX_EXIT_REASON_ENTRY_FAILURE) ? "VM-entry failure exit" : "VM exit",
+                 r->exit_reason & 0xFFFF, n ? n : "?",
+                 (r->exit_reason & VTX_EXIT_REASON_ENTRY_FAILURE) ? " | 0x80000000" : "",
+                 (unsigned long long)r->exit_qualification);
+        break;
+    }
     default:
         snprintf(head, sizeof head, "%s", vtx_insn_outcome_name(r->outcome));
         break;
     }
-    if (r->outcome == VTX_VMSUCCEED || !r->why[0])
+    if ((r->outcome == VTX_VMSUCCEED || r->outcome == VTX_VMEXIT) && !(r->exit_reason & VTX_EXIT_REASON_ENTRY_FAILURE))
+        return snprintf(buf, size, "%s", head);
+    if (!r->why[0])
         return snprintf(buf, size, "%s", head);
     if (r->rule)
         return snprintf(buf, size, "%s [%s, %s]: %s", head, vtx_check_name(r->check), r->rule, r->why);

@@ -8,10 +8,17 @@
  * A ::vtx_insn_result names the check that decided it, so tests, the teaching
  * CLI and coverage reports all speak of the same thing.
  *
- * Table rows: X(NAME, "rule ID" or NULL, "one-line text").
+ * Table rows: X(NAME, "rule ID" or NULL, "one-line text"). The VMX instruction
+ * checks are below; the VM-entry checks are in checks_entry_controls.h (error 7),
+ * checks_entry_host.h (error 8) and checks_entry_guest.h (exit reason 33).
  */
 #ifndef VTXREF_CHECKS_H
 #define VTXREF_CHECKS_H
+
+#include "checks_entry_controls.h"
+#include "checks_entry_guest.h"
+#include "checks_entry_host.h"
+#include "status.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +64,9 @@ extern "C" {
 typedef enum vtx_check {
 #define VTX_X_CHK(n, r, t) VTX_CHECK_##n,
     VTX_INSN_CHECKS(VTX_X_CHK)
+    VTX_ENTRY_CONTROLS_CHECKS(VTX_X_CHK)
+    VTX_ENTRY_HOST_CHECKS(VTX_X_CHK)
+    VTX_ENTRY_GUEST_CHECKS(VTX_X_CHK)
 #undef VTX_X_CHK
     VTX_CHECK_COUNT_
 } vtx_check;

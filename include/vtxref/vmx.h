@@ -34,6 +34,9 @@ typedef enum vtx_insn_outcome {
     VTX_VMFAIL_INVALID = 1, /**< VMfailInvalid (CF = 1). */
     VTX_VMFAIL_VALID = 2,   /**< VMfailValid (ZF = 1); vtx_insn_result::vm_error holds the number. */
     VTX_INSN_FAULT = 3,     /**< #UD or #GP(0); see vtx_insn_result::fault_vector. */
+    VTX_VMEXIT = 4,         /**< VMLAUNCH/VMRESUME: control came back through a VM exit, or a
+                                 VM-entry failure exit (exit_reason bit 31 set); the exit fields of
+                                 the VMCS say which, as on hardware. */
 } vtx_insn_outcome;
 
 /** @brief Exception vectors a VMX instruction can raise in root operation. */
@@ -46,6 +49,8 @@ typedef struct vtx_insn_result {
     uint8_t fault_vector;     /**< 6 (#UD) or 13 (#GP) for ::VTX_INSN_FAULT, else 0. */
     uint32_t fault_error_code;/**< Error code of the fault (0 for #GP(0)). */
     uint64_t value;           /**< VMREAD: the destination operand; VMPTRST: the pointer stored. */
+    uint32_t exit_reason;     /**< ::VTX_VMEXIT: the exit-reason field (bit 31 = VM-entry failure). */
+    uint64_t exit_qualification; /**< ::VTX_VMEXIT: the exit-qualification field. */
     uint64_t rflags;          /**< RFLAGS after the instruction. */
     vtx_check check;          /**< The named check that decided the outcome (::VTX_CHECK_NONE on VMsucceed). */
     const char *rule;         /**< Rules-catalogue ID of that check, or NULL. */
@@ -84,10 +89,14 @@ VTX_API vtx_status vtx_vmwrite(vtx_machine *m, uint64_t encoding, uint64_t value
 
 /**
  * @brief VMLAUNCH. Applies ENT-BASIC-1..3 (#UD/#GP, VMfailInvalid without a
- * current VMCS or with a shadow VMCS, errors 26, 4) then the VM-entry checks.
- * VM entry beyond the checks needs the execution engine; until it exists a
- * VM entry that passes every implemented check returns ::VTX_ERR_UNSUPPORTED
- * with the result's `why` saying so, and changes nothing.
+ * current VMCS or with a shadow VMCS, errors 26, 4), then the checks on the
+ * controls (VMfailValid 7), on the host state (VMfailValid 8) and on the guest
+ * state (a VM-entry failure exit, reason 33 | 0x80000000, with the host state
+ * loaded). For every failure vtx_insn_result::check names the check that failed,
+ * which the hardware cannot tell you.
+ * A VM entry that passes every check needs guest execution, which is not
+ * modelled yet: it returns ::VTX_ERR_UNSUPPORTED with the result's `why` saying
+ * so, and changes nothing.
  */
 VTX_API vtx_status vtx_vmlaunch(vtx_machine *m, vtx_insn_result *result);
 /** @brief VMRESUME: as vtx_vmlaunch(), with errors 5 and 6 for the launch state. */

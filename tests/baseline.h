@@ -1,0 +1,38 @@
+/* A VMCS that passes every VM-entry check on every built-in profile: a 64-bit
+ * guest and a 64-bit host. Tests break one field at a time and name the rule. */
+#ifndef VTX_TEST_BASELINE_H
+#define VTX_TEST_BASELINE_H
+
+#include "helpers.h"
+
+/* Guest and host layout inside the test RAM (VT_RAM_SIZE at 0). */
+#define VT_GUEST_RIP 0x10000u
+#define VT_GUEST_RSP 0x9000u
+#define VT_GUEST_GDT 0x4000u
+#define VT_GUEST_IDT 0x5000u
+#define VT_GUEST_TSS 0x6000u
+#define VT_GUEST_CR3 0x20000u
+#define VT_HOST_RIP 0xFFFFFFFF81000000ull
+#define VT_HOST_CR3 0x30000u
+
+/* Write the valid controls / host state / guest state into the current VMCS. */
+void vt_baseline_controls(vt_env *e);
+void vt_baseline_host(vt_env *e);
+void vt_baseline_guest(vt_env *e);
+/* VMXON, VMCLEAR + VMPTRLD VT_VMCS_PA, and all three baselines. */
+void vt_baseline(vt_env *e);
+
+/* The profile's must-be-1 (allowed-0) bits of a control field, as VM entry checks them. */
+uint32_t vt_must1(vt_env *e, vtx_ctl_field f);
+uint32_t vt_may1(vt_env *e, vtx_ctl_field f);
+
+/* VMLAUNCH and expect it to get past every VM-entry check (while guest
+ * execution is not modelled the model then says VTX_ERR_UNSUPPORTED). */
+void vt_expect_entry_passes(vt_env *e, const char *step);
+/* VMLAUNCH and expect VMfailValid(error) with the named check. */
+void vt_expect_entry_vmfail(vt_env *e, const char *step, uint32_t error, vtx_check check);
+/* VMLAUNCH and expect a VM-entry failure exit 33 | 0x80000000 with the
+ * qualification and the named check. */
+void vt_expect_entry_guest_fail(vt_env *e, const char *step, uint32_t qualification, vtx_check check);
+
+#endif
