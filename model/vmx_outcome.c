@@ -29,6 +29,8 @@ const char *vtx_check_text(vtx_check c) { return (unsigned)c < VTX_CHECK_COUNT_ 
 void vtx_res_reset(vtx_insn_result *r) { memset(r, 0, sizeof *r); }
 
 static void set_why(vtx_insn_result *r, vtx_check check, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void set_why(vtx_insn_result *r, vtx_check check, const char *fmt, va_list ap)
 {
     r->check = check;
     r->rule = vtx_check_rule(check);

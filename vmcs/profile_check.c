@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "vmcs_internal.h"
 
+static vtx_status fail(vtx_diag *diag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static vtx_status fail(vtx_diag *diag, const char *fmt, ...)
 {
     if (diag) {

@@ -19,6 +19,7 @@ typedef struct parse_state {
     int seen_line[VTX_CAP_MSR_COUNT + VTX_KNOB_COUNT + 4];
 } parse_state;
 
+static vtx_status perr(parse_state *ps, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static vtx_status perr(parse_state *ps, int line, const char *fmt, ...)
 {
     if (ps->diag) {

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install what vtxref needs from Debian 12 packages, only if something is missing.
+# Usage: scripts/deps.sh            (as root, or with sudo available)
+set -euo pipefail
+
+PKGS=(build-essential cmake pkg-config nasm xxd
+      libunicorn-dev libzydis-dev libcriterion-dev
+      clang libclang-rt-14-dev)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "deps: installing ${missing[*]}" >&2
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

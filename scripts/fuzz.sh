@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Build the libFuzzer targets (clang, ASan + UBSan) and run them.
+#   scripts/fuzz.sh --short            every target for $VTX_FUZZ_SECONDS (default 20) seconds (CI)
+#   scripts/fuzz.sh TARGET SECONDS     one target for a longer campaign
+# The committed seed corpus (tests/fuzz/<target>/) is read, never modified;
+# new inputs go to build-fuzz/corpus/<target>/. A crash leaves its input in
+# build-fuzz/ and fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVTX_FUZZ=ON -DVTX_BUILD_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j"$(nproc)" >/dev/null
+TARGETS=$(ls tests/fuzz/fuzz_*.c | sed 's|.*/fuzz_||; s|\.c$||')
+
+run() {
+  local t=$1 secs=$2
+  mkdir -p "build-fuzz/corpus/$t"
+  echo "fuzz: $t for ${secs}s"
+  (cd build-fuzz && ./"fuzz_$t" -max_total_time="$secs" -print_final_stats=1 \
+      "corpus/$t" "../tests/fuzz/$t" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::new_units_added|==|SUMMARY|#.*DONE)" || true)
+  # libFuzzer exits non-zero on a crash; the pipe above hides that, so re-check.
+  if ls build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-* >/dev/null 2>&1; then
+    echo "fuzz: $t found a failure: $(ls build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-* 2>/dev/null)" >&2
+    exit 1
+  fi
+}
+
+rm -f build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-*
+if [ "${1:-}" = "--short" ]; then
+  for t in $TARGETS; do run "$t" "${VTX_FUZZ_SECONDS:-20}"; done
+elif [ $# -eq 2 ]; then
+  echo "$TARGETS" | grep -qx "$1" || { echo "fuzz: unknown target '$1' (targets: $(echo $TARGETS))" >&2; exit 2; }
+  run "$1" "$2"
+else
+  echo "usage: scripts/fuzz.sh --short | TARGET SECONDS   (targets: $(echo $TARGETS))" >&2
+  exit 2
+fi

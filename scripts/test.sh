@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Build and run every test: the Criterion suite in a normal build and in an
+# AddressSanitizer + UndefinedBehaviorSanitizer build (leaks fail it too), the
+# install (pkg-config and CMake consumers), and short fuzzing runs.
+# Usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=$(nproc)
+scripts/deps.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "build (RelWithDebInfo) and test"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$JOBS"
+(cd build && ctest --output-on-failure -j"$JOBS")
+
+step "build with ASan + UBSan and test (any finding or leak fails)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVTX_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$JOBS"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+   ctest --output-on-failure -j"$JOBS")
+
+step "install, then build a program against it with pkg-config and with CMake"
+scripts/check-install.sh "$ROOT/build"
+
+step "fuzz: short runs of every target"
+scripts/fuzz.sh --short
+
+echo
+echo "all tests passed"

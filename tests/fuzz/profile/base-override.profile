@@ -1,0 +1,3 @@
+base = server
+CFG-STI-NMI = off
+IA32_VMX_MISC = 0x5
