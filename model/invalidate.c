@@ -18,6 +18,8 @@ vtx_status vtx_invept(vtx_machine *m, uint64_t type, const vtx_invept_desc *desc
     if (!m || !r || !desc)
         return VTX_ERR_INVALID_ARG;
     vtx_res_reset(r);
+    if (vtx_in_guest_refuse(m, r))
+        return VTX_ERR_STATE;
     uint64_t cap = ept_cap(m);
     if (m->vmx_on && (!vtx_profile_has_feature(&m->profile, VTX_FEAT_EPT) || !(cap & CAP_INVEPT))) {
         vtx_fault(r, VTX_VECTOR_UD, VTX_CHECK_UD_INSN_UNSUPPORTED,
@@ -50,6 +52,8 @@ vtx_status vtx_invvpid(vtx_machine *m, uint64_t type, const vtx_invvpid_desc *de
     if (!m || !r || !desc)
         return VTX_ERR_INVALID_ARG;
     vtx_res_reset(r);
+    if (vtx_in_guest_refuse(m, r))
+        return VTX_ERR_STATE;
     uint64_t cap = ept_cap(m);
     if (m->vmx_on && (!vtx_profile_has_feature(&m->profile, VTX_FEAT_VPID) || !(cap & CAP_INVVPID))) {
         vtx_fault(r, VTX_VECTOR_UD, VTX_CHECK_UD_INSN_UNSUPPORTED,

@@ -36,6 +36,8 @@ vtx_status vtx_machine_config_init(vtx_machine_config *c, const vtx_profile *pro
     r->cs_l = true;
     r->cpl = 0;
     r->feature_control = VTX_FEATURE_CONTROL_LOCK | VTX_FEATURE_CONTROL_VMX_OUTSIDE_SMX;
+    c->costs = (vtx_cycle_costs){.vm_entry = 400, .vm_exit = 400, .instruction = 1};
+    c->limits = (vtx_run_limits){.instructions = 100000000, .cycles = 0};
     return VTX_OK;
 }
 
@@ -56,6 +58,8 @@ vtx_status vtx_machine_create(const vtx_machine_config *c, vtx_machine **out, vt
         return VTX_ERR_NO_MEMORY;
     m->profile = c->profile;
     m->root = c->root;
+    m->costs = c->costs;
+    m->limits = c->limits;
     vtx_vmcs_support_init(&m->support, &m->profile);
     *out = m;
     return VTX_OK;
@@ -199,6 +203,11 @@ vtx_status vtx_machine_set_root(vtx_machine *m, const vtx_root_state *root, vtx_
         return VTX_ERR_INVALID_ARG;
     }
     const uint64_t *msr = m->profile.msr;
+    if (m->in_guest) {
+        diagf(diag, NULL, "the machine is in VMX non-root operation (a run stopped); the root environment "
+              "comes back with the next VM exit");
+        return VTX_ERR_STATE;
+    }
     if (m->vmx_on) {
         /* In VMX operation, MOV to CR0/CR4 #GPs on a value outside the fixed bits. */
         if (!fixed_ok(root->cr0, msr[VTX_CAP_IA32_VMX_CR0_FIXED0], msr[VTX_CAP_IA32_VMX_CR0_FIXED1])) {
@@ -287,3 +296,59 @@ vtx_status vtx_machine_peek_field(const vtx_machine *m, uint32_t encoding, uint6
     *value = m->current->f.v[slot];
     return VTX_OK;
 }
+
+/* ---- registers, observer, platform inputs, clock ---- */
+
+vtx_status vtx_machine_get_gprs(const vtx_machine *m, vtx_gprs *gprs)
+{
+    if (!m || !gprs)
+        return VTX_ERR_INVALID_ARG;
+    *gprs = m->gprs;
+    return VTX_OK;
+}
+
+vtx_status vtx_machine_set_gprs(vtx_machine *m, const vtx_gprs *gprs)
+{
+    if (!m || !gprs)
+        return VTX_ERR_INVALID_ARG;
+    m->gprs = *gprs;
+    return VTX_OK;
+}
+
+vtx_status vtx_machine_set_observer(vtx_machine *m, vtx_boundary_observer observer, void *user)
+{
+    if (!m)
+        return VTX_ERR_INVALID_ARG;
+    m->observer = observer;
+    m->observer_user = user;
+    return VTX_OK;
+}
+
+vtx_status vtx_machine_raise_nmi(vtx_machine *m)
+{
+    if (!m)
+        return VTX_ERR_INVALID_ARG;
+    m->nmi_pending = true;
+    return VTX_OK;
+}
+
+vtx_status vtx_machine_set_intr(vtx_machine *m, bool asserted, uint8_t vector)
+{
+    if (!m)
+        return VTX_ERR_INVALID_ARG;
+    m->intr_line = asserted;
+    m->intr_vector = vector;
+    return VTX_OK;
+}
+
+vtx_status vtx_machine_raise_init(vtx_machine *m)
+{
+    if (!m)
+        return VTX_ERR_INVALID_ARG;
+    m->init_pending = true;
+    return VTX_OK;
+}
+
+uint64_t vtx_machine_cycles(const vtx_machine *m) { return m ? m->cycles : 0; }
+uint64_t vtx_machine_instructions(const vtx_machine *m) { return m ? m->instructions : 0; }
+bool vtx_machine_in_guest(const vtx_machine *m) { return m && m->in_guest; }

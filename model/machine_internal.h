@@ -27,6 +27,46 @@ typedef struct vtx_vmcs {
     vtx_vmcs_values f;
 } vtx_vmcs;
 
+/* A segment register with its hidden part, in VMCS layout. */
+typedef struct vtx_seg {
+    uint16_t sel;
+    uint64_t base;
+    uint32_t limit;
+    uint32_t ar; /* access rights, VMCS format (bit 16 = unusable) */
+} vtx_seg;
+
+enum { VTX_SEG_ES, VTX_SEG_CS, VTX_SEG_SS, VTX_SEG_DS, VTX_SEG_FS, VTX_SEG_GS, VTX_SEG_LDTR, VTX_SEG_TR, VTX_SEG_COUNT };
+
+/* Activity states (VMCS guest activity-state field). */
+enum { VTX_ACTIVE = 0, VTX_HLT = 1, VTX_SHUTDOWN = 2, VTX_WAIT_SIPI = 3 };
+
+/* Interruptibility bits (VMCS guest interruptibility-state field, A.1). */
+enum { VTX_INTR_STI = 1u << 0, VTX_INTR_MOV_SS = 1u << 1, VTX_INTR_SMI = 1u << 2, VTX_INTR_NMI = 1u << 3 };
+
+/* The guest processor state while in VMX non-root operation. The authoritative
+ * copy of everything the VMCS guest-state area holds, plus live event state. */
+typedef struct vtx_guest {
+    uint64_t rip, rsp, rflags;
+    uint64_t cr0, cr3, cr4, dr7;
+    uint64_t efer, pat, debugctl, perf_global_ctrl, bndcfgs;
+    uint64_t sysenter_esp, sysenter_eip;
+    uint32_t sysenter_cs;
+    vtx_seg seg[VTX_SEG_COUNT];
+    uint64_t gdtr_base, idtr_base;
+    uint32_t gdtr_limit, idtr_limit;
+    uint64_t pending_dbg;
+    uint32_t smbase;
+    /* Event state (catalogue A). */
+    bool block_sti;      /* blocking by STI: this boundary only (BLK-STI-2) */
+    bool block_movss;    /* blocking by MOV SS: this boundary only (BLK-MSS-5) */
+    bool block_nmi;      /* blocking by NMI; virtual-NMI blocking when "virtual NMIs" = 1 (bit 3) */
+    uint32_t activity;
+    bool mtf_pending;    /* an MTF VM exit is pending (MTF-1..4, INJ-17) */
+    bool timer_armed;    /* the VMX-preemption timer counts (pin-based bit 6) */
+    uint64_t timer_deadline; /* cycle at which it reaches 0 */
+    uint64_t timer_base; /* cycle the count started from */
+} vtx_guest;
+
 struct vtx_machine {
     vtx_profile profile;
     vtx_root_state root;
@@ -41,6 +81,22 @@ struct vtx_machine {
 
     vtx_vmcs **vmcs;       /* every VMCS seen (stable pointers) */
     size_t n_vmcs, cap_vmcs;
+
+    /* Non-root operation. */
+    bool in_guest;
+    vtx_guest g;
+    vtx_gprs gprs;
+    vtx_cycle_costs costs;
+    vtx_run_limits limits;
+    uint64_t cycles, instructions;
+    vtx_boundary_observer observer;
+    void *observer_user;
+
+    /* Platform inputs. */
+    bool nmi_pending;
+    bool intr_line;
+    uint8_t intr_vector;
+    bool init_pending;
 };
 
 /* Physical memory helpers. */
@@ -69,6 +125,9 @@ bool vtx_root_64bit(const vtx_root_state *root);
  * VMX operation, in V8086 or compatibility mode; #GP(0) at CPL > 0). Returns
  * true (and fills r) when the instruction faults. */
 bool vtx_vmx_insn_faults(vtx_machine *m, vtx_insn_result *r, const char *insn);
+/* True (with r->why set) when a root-mode instruction is called while the
+ * machine is in non-root operation; the caller returns VTX_ERR_STATE. */
+bool vtx_in_guest_refuse(const vtx_machine *m, vtx_insn_result *r);
 /* VMXON's own #UD mode check (CR0.PE, RFLAGS.VM, compatibility mode). */
 bool vtx_vmxon_mode_faults(vtx_machine *m, vtx_insn_result *r);
 /* Physical address valid for a VMX region: 4-KiB aligned, within the width. */
@@ -78,5 +137,32 @@ unsigned vtx_vmx_addr_width(const vtx_machine *m);
  * page-walk length, A/D enable and reserved bits against IA32_VMX_EPT_VPID_CAP.
  * On false, *why says which part is wrong. */
 bool vtx_eptp_valid(const vtx_machine *m, uint64_t eptp, const char **why);
+
+/* Guest state between the VMCS and the machine (guest_state.c). */
+void vtx_guest_load(vtx_machine *m, const vtx_vmcs_values *f);
+void vtx_guest_save(vtx_machine *m, vtx_vmcs_values *f);
+
+/* Preemption timer value left at cycle `now` (timer.c). */
+uint32_t vtx_timer_remaining(const vtx_machine *m, uint64_t now);
+void vtx_timer_start(vtx_machine *m, uint32_t value);
+
+/* A VM exit as the processor performs it (vmexit.c). */
+typedef struct vtx_exit_info {
+    uint32_t reason;          /* basic exit reason */
+    uint64_t qualification;
+    uint32_t intr_info, intr_error;
+    uint32_t idt_vectoring_info, idt_vectoring_error;
+    uint32_t instruction_len, instruction_info;
+} vtx_exit_info;
+void vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *r);
+
+/* Non-root execution (run.c): evaluate boundaries until a VM exit or a stop. */
+vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r);
+
+/* The boundary evaluation of catalogue G.1 (boundary.c). Fills the report and,
+ * for an exit, the exit information. */
+void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report *rep, vtx_exit_info *exit);
+/* Consume the winning event of a report (a pending NMI, an acknowledged interrupt, ...). */
+void vtx_boundary_take(vtx_machine *m, const vtx_boundary_report *rep);
 
 #endif

@@ -20,6 +20,8 @@ vtx_status vtx_vmread(vtx_machine *m, uint64_t encoding, vtx_insn_result *r)
     if (!m || !r)
         return VTX_ERR_INVALID_ARG;
     vtx_res_reset(r);
+    if (vtx_in_guest_refuse(m, r))
+        return VTX_ERR_STATE;
     if (vtx_vmx_insn_faults(m, r, "VMREAD"))
         return VTX_OK;
     if (!m->current) {
@@ -46,6 +48,8 @@ vtx_status vtx_vmwrite(vtx_machine *m, uint64_t encoding, uint64_t value, vtx_in
     if (!m || !r)
         return VTX_ERR_INVALID_ARG;
     vtx_res_reset(r);
+    if (vtx_in_guest_refuse(m, r))
+        return VTX_ERR_STATE;
     if (vtx_vmx_insn_faults(m, r, "VMWRITE"))
         return VTX_OK;
     if (!m->current) {

@@ -7,6 +7,8 @@ vtx_status vtx_vmclear(vtx_machine *m, uint64_t pa, vtx_insn_result *r)
     if (!m || !r)
         return VTX_ERR_INVALID_ARG;
     vtx_res_reset(r);
+    if (vtx_in_guest_refuse(m, r))
+        return VTX_ERR_STATE;
     if (vtx_vmx_insn_faults(m, r, "VMCLEAR"))
         return VTX_OK;
     if (!vtx_vmx_addr_ok(m, pa)) {
@@ -44,6 +46,8 @@ vtx_status vtx_vmptrld(vtx_machine *m, uint64_t pa, vtx_insn_result *r)
     if (!m || !r)
         return VTX_ERR_INVALID_ARG;
     vtx_res_reset(r);
+    if (vtx_in_guest_refuse(m, r))
+        return VTX_ERR_STATE;
     if (vtx_vmx_insn_faults(m, r, "VMPTRLD"))
         return VTX_OK;
     if (!vtx_vmx_addr_ok(m, pa)) {
@@ -92,6 +96,8 @@ vtx_status vtx_vmptrst(vtx_machine *m, vtx_insn_result *r)
     if (!m || !r)
         return VTX_ERR_INVALID_ARG;
     vtx_res_reset(r);
+    if (vtx_in_guest_refuse(m, r))
+        return VTX_ERR_STATE;
     if (vtx_vmx_insn_faults(m, r, "VMPTRST"))
         return VTX_OK;
     r->value = m->current ? m->current->pa : VTX_NO_VMCS;

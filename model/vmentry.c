@@ -1,14 +1,19 @@
 /*
- * VMLAUNCH and VMRESUME: the basic checks before VM entry proper
- * (catalogue F.1 ENT-BASIC-1..3; SDM Vol. 3 "Basic VM-Entry Checks").
+ * VMLAUNCH and VMRESUME: the basic checks (catalogue F.1 ENT-BASIC-1..3; SDM
+ * Vol. 3 "Basic VM-Entry Checks"), the checks on controls, host and guest state
+ * (entry_*.c), then VM entry proper and the run of the guest.
  */
 #include "entry_checks.h"
+
+static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r);
 
 static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
 {
     if (!m || !r)
         return VTX_ERR_INVALID_ARG;
     vtx_res_reset(r);
+    if (vtx_in_guest_refuse(m, r))
+        return VTX_ERR_STATE;
     const char *insn = launch ? "VMLAUNCH" : "VMRESUME";
     /* ENT-BASIC-1: #UD / #GP(0) in root operation. */
     if (vtx_vmx_insn_faults(m, r, insn))
@@ -63,10 +68,38 @@ static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
         vtx_entry_failure_exit(m, r, VTX_EXIT_REASON_INVALID_GUEST_STATE, &fail);
         return VTX_OK;
     }
-    snprintf(r->why, sizeof r->why,
-             "%s passed every VM-entry check; loading the guest state and running the guest are not "
-             "modelled yet", insn);
-    return VTX_ERR_UNSUPPORTED;
+    /* What the model cannot do yet: refuse before changing anything. */
+    const vtx_vmcs_values *f = &m->current->f;
+    uint32_t inj = (uint32_t)vtx_vmcs_get(f, VTX_SLOT_ENTRY_INTR_INFO);
+    if ((inj >> 31) && ((inj >> 8) & 7) != 7) {
+        snprintf(r->why, sizeof r->why, "%s passed every VM-entry check, but injecting an event (INJ-*) needs "
+                 "guest execution, which is not modelled yet", insn);
+        return VTX_ERR_UNSUPPORTED;
+    }
+    if (vtx_vmcs_get(f, VTX_SLOT_ENTRY_MSR_LOAD_COUNT)) {
+        snprintf(r->why, sizeof r->why, "%s passed every VM-entry check, but the VM-entry MSR-load list is not "
+                 "modelled yet", insn);
+        return VTX_ERR_UNSUPPORTED;
+    }
+    return enter_guest(m, launch, r);
+}
+
+/* VM entry proper after the checks (SDM "Loading Guest State", "Special Features
+ * of VM Entry"): load the guest state, mark the VMCS launched, start the
+ * preemption timer (PT-3), then evaluate the first boundary right after entry
+ * (IW-2, NW-3, PT-3, PRI-4) and run. */
+static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r)
+{
+    vtx_vmcs_values *f = &m->current->f;
+    vtx_guest_load(m, f);
+    m->cycles += m->costs.vm_entry;
+    if (launch)
+        m->current->launch = VTX_LAUNCH_LAUNCHED;
+    m->in_guest = true;
+    m->g.timer_armed = false;
+    if (vtx_vmcs_get(f, VTX_SLOT_PIN_CONTROLS) & VTX_PIN_PREEMPTION_TIMER)
+        vtx_timer_start(m, (uint32_t)vtx_vmcs_get(f, VTX_SLOT_PREEMPTION_TIMER_VALUE));
+    return vtx_run_guest(m, true, r);
 }
 
 vtx_status vtx_vmlaunch(vtx_machine *m, vtx_insn_result *r) { return vm_entry(m, true, r); }

@@ -55,3 +55,37 @@ void vtx_entry_failure_exit(vtx_machine *m, vtx_insn_result *r, uint32_t basic_r
     r->rule = vtx_check_rule(fail->check);
     snprintf(r->why, sizeof r->why, "%s", fail->why);
 }
+
+/* A VM exit (SDM Vol. 3 "VM Exits"): record the exit information, save the
+ * guest state, clear the entry interruption-information valid bit (INJ-4,
+ * EXIT-10), load the host state and leave VMX non-root operation. */
+void vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *r)
+{
+    vtx_vmcs_values *f = &m->current->f;
+    vtx_vmcs_set(f, VTX_SLOT_EXIT_REASON, e->reason);
+    vtx_vmcs_set(f, VTX_SLOT_EXIT_QUALIFICATION, e->qualification);
+    vtx_vmcs_set(f, VTX_SLOT_EXIT_INTR_INFO, e->intr_info);
+    vtx_vmcs_set(f, VTX_SLOT_EXIT_INTR_ERROR_CODE, e->intr_error);
+    vtx_vmcs_set(f, VTX_SLOT_IDT_VECTORING_INFO, e->idt_vectoring_info);
+    vtx_vmcs_set(f, VTX_SLOT_IDT_VECTORING_ERROR_CODE, e->idt_vectoring_error);
+    vtx_vmcs_set(f, VTX_SLOT_EXIT_INSTRUCTION_LEN, e->instruction_len);
+    vtx_vmcs_set(f, VTX_SLOT_EXIT_INSTRUCTION_INFO, e->instruction_info);
+    vtx_guest_save(m, f);
+    uint64_t inj = vtx_vmcs_get(f, VTX_SLOT_ENTRY_INTR_INFO);
+    vtx_vmcs_set(f, VTX_SLOT_ENTRY_INTR_INFO, inj & ~(uint64_t)0x80000000u);
+    /* EXIT-10: with IA32_VMX_MISC[5] = 1, IA32_EFER.LMA is stored into "IA-32e mode guest". */
+    if ((m->profile.msr[VTX_CAP_IA32_VMX_MISC] >> 5) & 1) {
+        uint64_t entry = vtx_vmcs_get(f, VTX_SLOT_ENTRY_CONTROLS) & ~(uint64_t)VTX_ENTRY_IA32E_MODE_GUEST;
+        if (m->g.efer & VTX_EFER_LMA)
+            entry |= VTX_ENTRY_IA32E_MODE_GUEST;
+        vtx_vmcs_set(f, VTX_SLOT_ENTRY_CONTROLS, entry);
+    }
+    m->g.timer_armed = false;
+    m->in_guest = false;
+    m->cycles += m->costs.vm_exit;
+    vtx_load_host_state(m, f);
+    r->outcome = VTX_VMEXIT;
+    r->exit_reason = e->reason;
+    r->exit_qualification = e->qualification;
+    r->rflags = m->root.rflags;
+}

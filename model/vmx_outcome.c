@@ -101,6 +101,15 @@ static bool bad_mode(const vtx_root_state *root, const char **what)
     return true;
 }
 
+bool vtx_in_guest_refuse(const vtx_machine *m, vtx_insn_result *r)
+{
+    if (!m->in_guest)
+        return false;
+    snprintf(r->why, sizeof r->why, "the machine is in VMX non-root operation (a run stopped without a VM exit); "
+             "vtx_continue() it until it exits");
+    return true;
+}
+
 bool vtx_vmx_insn_faults(vtx_machine *m, vtx_insn_result *r, const char *insn)
 {
     const char *what;
@@ -148,6 +157,7 @@ const char *vtx_insn_outcome_name(vtx_insn_outcome o)
     case VTX_VMFAIL_VALID: return "VMfailValid";
     case VTX_INSN_FAULT: return "fault";
     case VTX_VMEXIT: return "VM exit";
+    case VTX_GUEST_STOPPED: return "guest stopped";
     }
     return "?";
 }
@@ -179,6 +189,8 @@ int vtx_insn_result_format(const vtx_insn_result *r, char *buf, size_t size)
         snprintf(head, sizeof head, "%s", vtx_insn_outcome_name(r->outcome));
         break;
     }
+    if (r->outcome == VTX_GUEST_STOPPED)
+        return snprintf(buf, size, "%s: %s", head, r->why);
     if ((r->outcome == VTX_VMSUCCEED || r->outcome == VTX_VMEXIT) && !(r->exit_reason & VTX_EXIT_REASON_ENTRY_FAILURE))
         return snprintf(buf, size, "%s", head);
     if (!r->why[0])

@@ -8,6 +8,8 @@ vtx_status vtx_vmxon(vtx_machine *m, uint64_t pa, vtx_insn_result *r)
     if (!m || !r)
         return VTX_ERR_INVALID_ARG;
     vtx_res_reset(r);
+    if (vtx_in_guest_refuse(m, r))
+        return VTX_ERR_STATE;
     const vtx_root_state *root = &m->root;
     const uint64_t *msr = m->profile.msr;
 
@@ -94,6 +96,8 @@ vtx_status vtx_vmxoff(vtx_machine *m, vtx_insn_result *r)
     if (!m || !r)
         return VTX_ERR_INVALID_ARG;
     vtx_res_reset(r);
+    if (vtx_in_guest_refuse(m, r))
+        return VTX_ERR_STATE;
     if (vtx_vmx_insn_faults(m, r, "VMXOFF"))
         return VTX_OK;
     /* VMXOFF does not write back active VMCSs: one left active and later made

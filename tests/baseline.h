@@ -26,8 +26,10 @@ void vt_baseline(vt_env *e);
 uint32_t vt_must1(vt_env *e, vtx_ctl_field f);
 uint32_t vt_may1(vt_env *e, vtx_ctl_field f);
 
-/* VMLAUNCH and expect it to get past every VM-entry check (while guest
- * execution is not modelled the model then says VTX_ERR_UNSUPPORTED). */
+/* VMLAUNCH and expect it to get past every VM-entry check (the guest enters;
+ * while guest execution is not modelled the run stops at the first instruction).
+ * Afterwards the machine is back in root operation (an INIT exit if needed) and
+ * the same VMCS is current again with launch state clear, so the test can go on. */
 void vt_expect_entry_passes(vt_env *e, const char *step);
 /* VMLAUNCH and expect VMfailValid(error) with the named check. */
 void vt_expect_entry_vmfail(vt_env *e, const char *step, uint32_t error, vtx_check check);

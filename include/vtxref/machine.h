@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "observer.h"
 #include "profile.h"
 #include "status.h"
 
@@ -48,14 +49,30 @@ typedef struct vtx_root_state {
 } vtx_root_state;
 
 
+/** @brief Cycle costs of the deterministic clock (the TSC and the preemption timer derive from it). */
+typedef struct vtx_cycle_costs {
+    uint32_t vm_entry;    /**< A successful VM entry (default 400). */
+    uint32_t vm_exit;     /**< A VM exit (default 400). */
+    uint32_t instruction; /**< A guest instruction without a table entry (default 1). */
+} vtx_cycle_costs;
+
+/** @brief Limits of one run of the guest (one VMLAUNCH/VMRESUME or vtx_continue()). 0 means "no limit". */
+typedef struct vtx_run_limits {
+    uint64_t instructions; /**< Guest instructions (default 100 000 000). */
+    uint64_t cycles;       /**< Cycles (default 0: none). A guest in HLT with nothing armed to
+                                wake it stops at once, whatever the budget. */
+} vtx_run_limits;
+
 /** @brief How a machine is built (caller-owned). */
 typedef struct vtx_machine_config {
-    vtx_profile profile; /**< The CPU model; copied into the machine. */
-    vtx_root_state root; /**< Initial root-mode environment. */
+    vtx_profile profile;   /**< The CPU model; copied into the machine. */
+    vtx_root_state root;   /**< Initial root-mode environment. */
+    vtx_cycle_costs costs; /**< Cycle costs. */
+    vtx_run_limits limits; /**< Budgets of every run. */
 } vtx_machine_config;
 
 /**
- * @brief Fill @p config with @p profile and a typical VMM environment ready for
+ * @brief Fill @p config with @p profile, the default costs and limits, and a typical VMM environment ready for
  * VMXON: 64-bit mode at CPL 0, CR0 = PE|NE|PG|ET|MP|WP, CR4 = PAE|VMXE (plus
  * any other FIXED0 bits), EFER = LME|LMA, IA32_FEATURE_CONTROL = lock | VMX
  * outside SMX, RFLAGS = 2, no MOV-SS blocking.
@@ -128,6 +145,36 @@ VTX_API vtx_status vtx_machine_vmcs_status(const vtx_machine *machine, uint64_t 
  * no current VMCS; ::VTX_ERR_NOT_FOUND for an encoding that is not a full field.
  */
 VTX_API vtx_status vtx_machine_peek_field(const vtx_machine *machine, uint32_t encoding, uint64_t *value);
+
+/** @brief The general-purpose registers other than RSP, shared by root and non-root
+ * operation exactly as on hardware (VM entry and VM exit do not switch them). */
+typedef struct vtx_gprs {
+    uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15;
+} vtx_gprs;
+
+/** @brief Read the general-purpose registers (between VM exits, the guest's values). */
+VTX_API vtx_status vtx_machine_get_gprs(const vtx_machine *machine, vtx_gprs *gprs);
+/** @brief Write the general-purpose registers (what the guest will see after VM entry). */
+VTX_API vtx_status vtx_machine_set_gprs(vtx_machine *machine, const vtx_gprs *gprs);
+
+/** @brief Install an observer of every instruction boundary in non-root operation (NULL removes it). */
+VTX_API vtx_status vtx_machine_set_observer(vtx_machine *machine, vtx_boundary_observer observer, void *user);
+
+/* Platform inputs (the processor's pins). They are sampled at instruction boundaries. */
+/** @brief Assert NMI: one NMI becomes pending (a second one while one is pending is lost, as on hardware). */
+VTX_API vtx_status vtx_machine_raise_nmi(vtx_machine *machine);
+/** @brief Drive the maskable-interrupt line: pending with @p vector while @p asserted; it is
+ * acknowledged (dropped) when the interrupt is delivered or acknowledged on VM exit. */
+VTX_API vtx_status vtx_machine_set_intr(vtx_machine *machine, bool asserted, uint8_t vector);
+/** @brief Raise INIT. */
+VTX_API vtx_status vtx_machine_raise_init(vtx_machine *machine);
+
+/** @brief Cycle clock (the TSC before offsetting and scaling). */
+VTX_API uint64_t vtx_machine_cycles(const vtx_machine *machine);
+/** @brief Guest instructions retired since the machine was created. */
+VTX_API uint64_t vtx_machine_instructions(const vtx_machine *machine);
+/** @brief True while the machine is in VMX non-root operation (a run stopped without a VM exit). */
+VTX_API bool vtx_machine_in_guest(const vtx_machine *machine);
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,9 @@ typedef enum vtx_insn_outcome {
     VTX_VMEXIT = 4,         /**< VMLAUNCH/VMRESUME: control came back through a VM exit, or a
                                  VM-entry failure exit (exit_reason bit 31 set); the exit fields of
                                  the VMCS say which, as on hardware. */
+    VTX_GUEST_STOPPED = 5,  /**< VMLAUNCH/VMRESUME/vtx_continue(): the guest is still in VMX non-root
+                                 operation; the run stopped at a budget or where the model cannot
+                                 go on (`why` says which). vtx_continue() resumes it. */
 } vtx_insn_outcome;
 
 /** @brief Exception vectors a VMX instruction can raise in root operation. */
@@ -101,6 +104,12 @@ VTX_API vtx_status vtx_vmwrite(vtx_machine *m, uint64_t encoding, uint64_t value
 VTX_API vtx_status vtx_vmlaunch(vtx_machine *m, vtx_insn_result *result);
 /** @brief VMRESUME: as vtx_vmlaunch(), with errors 5 and 6 for the launch state. */
 VTX_API vtx_status vtx_vmresume(vtx_machine *m, vtx_insn_result *result);
+
+/**
+ * @brief Continue a guest whose run stopped (::VTX_GUEST_STOPPED) until the next
+ * VM exit or stop. ::VTX_ERR_STATE if the machine is not in non-root operation.
+ */
+VTX_API vtx_status vtx_continue(vtx_machine *m, vtx_insn_result *result);
 
 /** @brief INVEPT descriptor (128 bits in memory). */
 typedef struct vtx_invept_desc {

@@ -11,6 +11,7 @@
 #include "arch.h"
 #include "checks.h"
 #include "machine.h"
+#include "observer.h"
 #include "profile.h"
 #include "status.h"
 #include <vtxref/version.h>

@@ -1,0 +1,189 @@
+/*
+ * The instruction-boundary evaluation of VMX non-root operation (catalogue G.1,
+ * PRI-2, PRI-3): every event is classified as idle, blocked (and by which rule),
+ * beaten by a higher-priority event, or taken; the winner decides the boundary.
+ * Blocking is applied before priority (PRI-3).
+ */
+#include "windows.h"
+
+static const char *const event_names[] = {
+#define VTX_X_EN(n, d) #n,
+    VTX_BOUNDARY_EVENTS(VTX_X_EN)
+#undef VTX_X_EN
+};
+static const char *const event_desc[] = {
+#define VTX_X_ED(n, d) d,
+    VTX_BOUNDARY_EVENTS(VTX_X_ED)
+#undef VTX_X_ED
+};
+
+const char *vtx_event_name(vtx_event e) { return (unsigned)e < VTX_EV_COUNT ? event_names[e] : NULL; }
+const char *vtx_event_description(vtx_event e) { return (unsigned)e < VTX_EV_COUNT ? event_desc[e] : NULL; }
+
+const char *vtx_boundary_action_name(vtx_boundary_action a)
+{
+    static const char *const n[] = {"exit", "deliver", "execute", "idle"};
+    return (unsigned)a < 4 ? n[a] : "?";
+}
+
+/* Pending #DB traps: B3-B0 (bits 3:0) or BS (bit 14) in the pending-debug-exceptions field. */
+#define PENDING_DB_TRAPS 0x400Full
+
+static void verdict(vtx_boundary_report *rep, vtx_event e, bool armed, bool open, const char *rule, const char *why)
+{
+    vtx_event_verdict *v = &rep->events[e];
+    if (!armed) {
+        *v = (vtx_event_verdict){VTX_EVS_IDLE, NULL, NULL};
+    } else if (!open) {
+        *v = (vtx_event_verdict){VTX_EVS_BLOCKED, rule, why};
+    } else if (rep->winner < 0) {
+        rep->winner = (int)e;
+        *v = (vtx_event_verdict){VTX_EVS_TAKEN, rule, NULL};
+    } else {
+        *v = (vtx_event_verdict){VTX_EVS_BEATEN, "PRI-2", "a higher-priority event won"};
+    }
+}
+
+void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report *rep, vtx_exit_info *ex)
+{
+    const vtx_guest *g = &m->g;
+    const vtx_vmcs_values *f = &m->current->f;
+    uint32_t pin = (uint32_t)vtx_vmcs_get(f, VTX_SLOT_PIN_CONTROLS);
+    uint32_t proc = (uint32_t)vtx_vmcs_get(f, VTX_SLOT_PROC_CONTROLS);
+    uint32_t exit_ctls = (uint32_t)vtx_vmcs_get(f, VTX_SLOT_EXIT_CONTROLS);
+    bool sipi_wait = g->activity == VTX_WAIT_SIPI;
+    const char *rule = NULL, *why = NULL;
+    bool open;
+
+    *rep = (vtx_boundary_report){0};
+    rep->rip = g->rip;
+    rep->rflags = g->rflags;
+    rep->cycle = m->cycles;
+    rep->instructions = m->instructions;
+    rep->interruptibility = (g->block_sti ? VTX_INTR_STI : 0) | (g->block_movss ? VTX_INTR_MOV_SS : 0) |
+                            (g->block_nmi ? VTX_INTR_NMI : 0);
+    rep->activity = g->activity;
+    rep->after_entry = after_entry;
+    rep->winner = -1;
+    *ex = (vtx_exit_info){0};
+
+    /* 3. INIT (exit reason 3); blocked in wait-for-SIPI (HLT-8). */
+    verdict(rep, VTX_EV_INIT, m->init_pending, !sipi_wait, sipi_wait ? "HLT-8" : "PRI-2",
+            "INIT is blocked in wait-for-SIPI");
+    /* 4. A pending MTF VM exit; not in shutdown or wait-for-SIPI (MTF-7). */
+    open = g->activity != VTX_SHUTDOWN && !sipi_wait;
+    verdict(rep, VTX_EV_MTF, g->mtf_pending, open, open ? "MTF-6" : "MTF-7", "no MTF exits in shutdown or wait-for-SIPI");
+    /* 5. Pending debug exceptions (trap class); held by MOV-SS blocking (BLK-MSS-1, PRI-5). */
+    open = !g->block_movss && !sipi_wait;
+    verdict(rep, VTX_EV_PENDING_DB, (g->pending_dbg & PENDING_DB_TRAPS) != 0, open,
+            open ? "PRI-5" : g->block_movss ? "BLK-MSS-1" : "HLT-8",
+            g->block_movss ? "blocking by MOV SS" : "blocked in wait-for-SIPI");
+    /* 6. VMX-preemption timer at zero (PT-4, PT-6; CFG-PT-SHADOW). */
+    bool expired = g->timer_armed && m->cycles >= g->timer_deadline;
+    if (sipi_wait) {
+        open = false, rule = "PT-4", why = "no preemption-timer exits in wait-for-SIPI";
+    } else if ((g->block_sti || g->block_movss) && (m->profile.knobs & VTX_KNOB_PT_SHADOW)) {
+        open = false, rule = "CFG-PT-SHADOW", why = "held by blocking by STI/MOV SS (CFG-PT-SHADOW on)";
+    } else {
+        open = true, rule = "PT-6", why = NULL;
+    }
+    verdict(rep, VTX_EV_PREEMPTION_TIMER, expired, open, rule, why);
+    /* 7. NMI-window exiting (NW-2). */
+    open = vtx_nmi_window_open(m, &rule, &why);
+    verdict(rep, VTX_EV_NMI_WINDOW, proc & VTX_PROC_NMI_WINDOW_EXITING, open, open ? "NW-2" : rule, why);
+    /* 8. NMI (VNMI-1, BLK-NMI-1, VNMI-2). */
+    open = vtx_nmi_unblocked(m, &rule, &why);
+    verdict(rep, VTX_EV_NMI, m->nmi_pending, open, open ? "VNMI-1" : rule, why);
+    /* 9. Interrupt-window exiting (IW-1). */
+    open = vtx_intr_window_open(m, &rule, &why);
+    verdict(rep, VTX_EV_INTR_WINDOW, proc & VTX_PROC_INTR_WINDOW_EXITING, open, open ? "IW-1" : rule, why);
+    /* 10. External interrupt. */
+    open = vtx_extint_unblocked(m, &rule, &why);
+    verdict(rep, VTX_EV_EXT_INTR, m->intr_line, open, open ? "IW-9" : rule, why);
+
+    switch (rep->winner) {
+    case VTX_EV_INIT:
+        rep->action = VTX_ACT_EXIT;
+        ex->reason = VTX_EXIT_REASON_INIT_SIGNAL;
+        break;
+    case VTX_EV_MTF:
+        rep->action = VTX_ACT_EXIT;
+        ex->reason = VTX_EXIT_REASON_MONITOR_TRAP_FLAG;
+        break;
+    case VTX_EV_PENDING_DB:
+        /* PRI-5: the #DB exits if bit 1 of the exception bitmap is set; else it is delivered. */
+        if (vtx_vmcs_get(f, VTX_SLOT_EXCEPTION_BITMAP) & (1u << 1)) {
+            rep->action = VTX_ACT_EXIT;
+            ex->reason = VTX_EXIT_REASON_EXCEPTION_NMI;
+            ex->qualification = g->pending_dbg & 0x1600Full; /* B3-B0, BD, BS, RTM (EXIT-3) */
+            ex->intr_info = 0x80000000u | (3u << 8) | 1u;     /* valid, hardware exception, vector 1 */
+        } else {
+            rep->action = VTX_ACT_DELIVER;
+        }
+        break;
+    case VTX_EV_PREEMPTION_TIMER:
+        rep->action = VTX_ACT_EXIT;
+        ex->reason = VTX_EXIT_REASON_PREEMPTION_TIMER;
+        break;
+    case VTX_EV_NMI_WINDOW:
+        rep->action = VTX_ACT_EXIT;
+        ex->reason = VTX_EXIT_REASON_NMI_WINDOW;
+        break;
+    case VTX_EV_NMI:
+        if (pin & VTX_PIN_NMI_EXITING) {
+            /* VNMI-1: exit reason 0, interruption information vector 2, type 2 (NMI), valid. */
+            rep->action = VTX_ACT_EXIT;
+            ex->reason = VTX_EXIT_REASON_EXCEPTION_NMI;
+            ex->intr_info = 0x80000000u | (2u << 8) | 2u;
+        } else {
+            rep->action = VTX_ACT_DELIVER;
+        }
+        break;
+    case VTX_EV_INTR_WINDOW:
+        rep->action = VTX_ACT_EXIT;
+        ex->reason = VTX_EXIT_REASON_INTERRUPT_WINDOW;
+        break;
+    case VTX_EV_EXT_INTR:
+        if (pin & VTX_PIN_EXT_INTR_EXITING) {
+            rep->action = VTX_ACT_EXIT;
+            ex->reason = VTX_EXIT_REASON_EXTERNAL_INTERRUPT;
+            /* EXIT-4: valid with the vector only when "acknowledge interrupt on exit" = 1. */
+            if (exit_ctls & VTX_EXIT_ACK_INTR_ON_EXIT)
+                ex->intr_info = 0x80000000u | m->intr_vector;
+        } else {
+            rep->action = VTX_ACT_DELIVER;
+        }
+        break;
+    default:
+        rep->action = g->activity == VTX_ACTIVE ? VTX_ACT_EXECUTE : VTX_ACT_IDLE;
+        break;
+    }
+}
+
+void vtx_boundary_take(vtx_machine *m, const vtx_boundary_report *rep)
+{
+    const vtx_vmcs_values *f = &m->current->f;
+    switch (rep->winner) {
+    case VTX_EV_INIT:
+        m->init_pending = false;
+        break;
+    case VTX_EV_MTF:
+        m->g.mtf_pending = false;
+        break;
+    case VTX_EV_PENDING_DB:
+        if (rep->action == VTX_ACT_EXIT)
+            m->g.pending_dbg = 0; /* reported in the exit qualification instead (EXIT-9) */
+        break;
+    case VTX_EV_NMI:
+        m->nmi_pending = false;
+        break;
+    case VTX_EV_EXT_INTR:
+        /* Acknowledged by the exit (ack-on-exit) or by delivery; otherwise it stays pending. */
+        if (rep->action != VTX_ACT_EXIT ||
+            (vtx_vmcs_get(f, VTX_SLOT_EXIT_CONTROLS) & VTX_EXIT_ACK_INTR_ON_EXIT))
+            m->intr_line = false;
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,34 @@
+/*
+ * Where the interrupt window is decided (catalogue B, IW-1..9): with
+ * "interrupt-window exiting" = 1, a VM exit occurs before any instruction when
+ * RFLAGS.IF = 1 and there is no blocking by STI or by MOV SS. Nothing else
+ * matters: not whether an interrupt is pending, not NMI blocking, not the TPR.
+ */
+#include "windows.h"
+
+bool vtx_intr_window_open(const vtx_machine *m, const char **rule, const char **why)
+{
+    const vtx_guest *g = &m->g;
+    if (g->activity == VTX_SHUTDOWN || g->activity == VTX_WAIT_SIPI) {
+        *rule = "IW-5";
+        *why = g->activity == VTX_SHUTDOWN ? "no interrupt-window exits in the shutdown state"
+                                           : "no interrupt-window exits in wait-for-SIPI";
+        return false;
+    }
+    if (!(g->rflags & VTX_RFLAGS_IF)) {
+        *rule = "IW-1";
+        *why = "RFLAGS.IF = 0";
+        return false;
+    }
+    if (g->block_sti) {
+        *rule = "BLK-STI-3";
+        *why = "blocking by STI";
+        return false;
+    }
+    if (g->block_movss) {
+        *rule = "BLK-MSS-1";
+        *why = "blocking by MOV SS";
+        return false;
+    }
+    return true;
+}
