@@ -1,10 +1,832 @@
-/* VM-entry checks: guest (see entry_checks.h). */
+/*
+ * VM-entry checks on the guest-state area (see entry_checks.h): SDM Vol. 3
+ * "Checks on the Guest State Area" (SDM16 §26.3.1.1-26.3.1.6), catalogue F.3
+ * ENT-GS-1..15. One small function per check group, in the SDM's order; a
+ * failure is a VM-entry failure exit with reason 33 | 0x80000000 and exit
+ * qualification 0, 2 (PDPTEs), 3 (NMI injection with STI blocking, knob
+ * CFG-NMI-STI-ENTRY) or 4 (VMCS link pointer).
+ *
+ * Model facts the SDM leaves to the processor (no profile field says them):
+ * the processor supports Intel 64 with 48 linear-address bits (no LA57), is
+ * never in SMM, has no RTM, has SGX only if "enable ENCLS exiting" may be 1,
+ * and has the MSR bits listed at the masks below.
+ */
+#include <inttypes.h>
 #include "entry_checks.h"
+
+#define LINEAR_WIDTH 48u
+
+/* IA32_DEBUGCTL bits that exist: LBR (0), BTF (1), TR..RTM_DEBUG (15:6). */
+#define DEBUGCTL_VALID 0xFFC3ull
+/* IA32_PERF_GLOBAL_CTRL bits that exist: 4 general-purpose counters (3:0) and
+ * 3 fixed counters (34:32), as on the Skylake-SP class "server" part. */
+#define PERF_GLOBAL_VALID 0x70000000Full
+/* IA32_EFER bits that exist: SCE (0), LME (8), LMA (10), NXE (11). */
+#define EFER_VALID 0xD01ull
+#define DEBUGCTL_BTF (1ull << 1)
+#define CR0_NW_CD 0x60000000ull
+#define CR4_PCIDE (1ull << 17)
+#define RFLAGS_RESERVED 0xFFFFFFFFFFC08028ull /* 63:22, 15, 5, 3 */
+
+/* Access-rights fields of segment registers. */
+#define AR_TYPE(ar) ((ar) & 0xFu)
+#define AR_S(ar) (((ar) >> 4) & 1u)
+#define AR_DPL(ar) (((ar) >> 5) & 3u)
+#define AR_P(ar) (((ar) >> 7) & 1u)
+#define AR_L(ar) (((ar) >> 13) & 1u)
+#define AR_DB(ar) (((ar) >> 14) & 1u)
+#define AR_G(ar) (((ar) >> 15) & 1u)
+#define AR_UNUSABLE(ar) (((ar) >> 16) & 1u)
+#define AR_RESERVED 0xFFFE0F00u /* 31:17 and 11:8 */
+
+/* Interruptibility state (catalogue A.1). */
+#define INTR_STI 0x1u
+#define INTR_MOVSS 0x2u
+#define INTR_SMI 0x4u
+#define INTR_NMI 0x8u
+#define INTR_ENCLAVE 0x10u
+
+/* Activity states. */
+enum { ACT_ACTIVE = 0, ACT_HLT = 1, ACT_SHUTDOWN = 2, ACT_WAIT_SIPI = 3 };
+/* Interruption types of the VM-entry interruption-information field. */
+enum { INTR_TYPE_EXT = 0, INTR_TYPE_NMI = 2, INTR_TYPE_HW_EXC = 3, INTR_TYPE_OTHER = 7 };
+
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COUNT };
+
+typedef struct seg {
+    const char *name;
+    uint16_t sel;
+    uint64_t base;
+    uint32_t limit;
+    uint32_t ar;
+} seg;
+
+/* What the checks read, decoded once. */
+typedef struct guest {
+    const vtx_machine *m;
+    const vtx_vmcs_values *f;
+    uint32_t pin, proc, proc2, entry;
+    bool ia32e, ug, ept, v86;
+    uint64_t cr0, cr3, cr4, rflags;
+    uint32_t intr, activity;
+    bool inject;
+    unsigned inj_type, inj_vector;
+    seg s[SEG_COUNT];
+} guest;
+
+static uint64_t get(const guest *g, enum vtx_slot s) { return vtx_vmcs_get(g->f, s); }
+
+static bool canonical(uint64_t v)
+{
+    return (uint64_t)((int64_t)(v << (64 - LINEAR_WIDTH)) >> (64 - LINEAR_WIDTH)) == v;
+}
+
+static bool usable(const seg *s) { return !AR_UNUSABLE(s->ar); }
+
+static void read_seg(guest *g, int i, const char *name, enum vtx_slot sel, enum vtx_slot base, enum vtx_slot limit,
+                     enum vtx_slot ar)
+{
+    g->s[i].name = name;
+    g->s[i].sel = (uint16_t)get(g, sel);
+    g->s[i].base = get(g, base);
+    g->s[i].limit = (uint32_t)get(g, limit);
+    g->s[i].ar = (uint32_t)get(g, ar);
+}
+
+#define READ_SEG(g, i, N)                                                                                 \
+    read_seg(g, i, #N, VTX_SLOT_GUEST_##N##_SELECTOR, VTX_SLOT_GUEST_##N##_BASE, VTX_SLOT_GUEST_##N##_LIMIT, \
+             VTX_SLOT_GUEST_##N##_AR)
+
+static void decode(guest *g, const vtx_machine *m, const vtx_vmcs_values *f)
+{
+    g->m = m;
+    g->f = f;
+    g->pin = (uint32_t)get(g, VTX_SLOT_PIN_CONTROLS);
+    g->proc = (uint32_t)get(g, VTX_SLOT_PROC_CONTROLS);
+    /* The secondary controls count only when they are activated. */
+    g->proc2 = (g->proc & VTX_PROC_SECONDARY_CONTROLS) ? (uint32_t)get(g, VTX_SLOT_PROC_CONTROLS2) : 0;
+    g->entry = (uint32_t)get(g, VTX_SLOT_ENTRY_CONTROLS);
+    g->ia32e = g->entry & VTX_ENTRY_IA32E_MODE_GUEST;
+    g->ug = g->proc2 & VTX_PROC2_UNRESTRICTED_GUEST;
+    g->ept = g->proc2 & VTX_PROC2_ENABLE_EPT;
+    g->cr0 = get(g, VTX_SLOT_GUEST_CR0);
+    g->cr3 = get(g, VTX_SLOT_GUEST_CR3);
+    g->cr4 = get(g, VTX_SLOT_GUEST_CR4);
+    g->rflags = get(g, VTX_SLOT_GUEST_RFLAGS);
+    g->v86 = g->rflags & VTX_RFLAGS_VM;
+    g->intr = (uint32_t)get(g, VTX_SLOT_GUEST_INTERRUPTIBILITY);
+    g->activity = (uint32_t)get(g, VTX_SLOT_GUEST_ACTIVITY_STATE);
+    uint32_t info = (uint32_t)get(g, VTX_SLOT_ENTRY_INTR_INFO);
+    g->inject = info >> 31;
+    g->inj_type = (info >> 8) & 7;
+    g->inj_vector = info & 0xFF;
+    READ_SEG(g, SEG_ES, ES);
+    READ_SEG(g, SEG_CS, CS);
+    READ_SEG(g, SEG_SS, SS);
+    READ_SEG(g, SEG_DS, DS);
+    READ_SEG(g, SEG_FS, FS);
+    READ_SEG(g, SEG_GS, GS);
+    READ_SEG(g, SEG_LDTR, LDTR);
+    READ_SEG(g, SEG_TR, TR);
+}
+
+static bool injecting(const guest *g, unsigned type) { return g->inject && g->inj_type == type; }
+
+/* ---- SDM "Checks on Guest Control Registers, Debug Registers, and MSRs" ---- */
+
+static bool check_cr0_cr4(const guest *g, vtx_entry_fail *fail)
+{
+    const uint64_t *msr = g->m->profile.msr;
+    uint64_t fixed0 = msr[VTX_CAP_IA32_VMX_CR0_FIXED0];
+    if (g->ug)
+        fixed0 &= ~(uint64_t)(VTX_CR0_PE | VTX_CR0_PG);
+    fixed0 &= ~CR0_NW_CD;
+    uint64_t missing = fixed0 & ~g->cr0;
+    if (missing)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CR0_FIXED0, 0,
+                               "guest CR0 0x%" PRIx64 " has bit %d clear, which IA32_VMX_CR0_FIXED0 0x%" PRIx64
+                               " requires to be 1%s",
+                               g->cr0, __builtin_ctzll(missing), msr[VTX_CAP_IA32_VMX_CR0_FIXED0],
+                               g->ug ? " (PE and PG are exempt with unrestricted guest)" : "");
+    uint64_t extra = g->cr0 & ~msr[VTX_CAP_IA32_VMX_CR0_FIXED1] & ~CR0_NW_CD;
+    if (extra)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CR0_FIXED1, 0,
+                               "guest CR0 0x%" PRIx64 " sets bit %d, which IA32_VMX_CR0_FIXED1 0x%" PRIx64
+                               " requires to be 0",
+                               g->cr0, __builtin_ctzll(extra), msr[VTX_CAP_IA32_VMX_CR0_FIXED1]);
+    if ((g->cr0 & VTX_CR0_PG) && !(g->cr0 & VTX_CR0_PE))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CR0_PG_WITHOUT_PE, 0,
+                               "guest CR0 0x%" PRIx64 " has PG = 1 but PE = 0 (paging requires protected mode)",
+                               g->cr0);
+    missing = msr[VTX_CAP_IA32_VMX_CR4_FIXED0] & ~g->cr4;
+    if (missing)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CR4_FIXED0, 0,
+                               "guest CR4 0x%" PRIx64 " has bit %d clear, which IA32_VMX_CR4_FIXED0 0x%" PRIx64
+                               " requires to be 1",
+                               g->cr4, __builtin_ctzll(missing), msr[VTX_CAP_IA32_VMX_CR4_FIXED0]);
+    extra = g->cr4 & ~msr[VTX_CAP_IA32_VMX_CR4_FIXED1];
+    if (extra)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CR4_FIXED1, 0,
+                               "guest CR4 0x%" PRIx64 " sets bit %d, which IA32_VMX_CR4_FIXED1 0x%" PRIx64
+                               " requires to be 0",
+                               g->cr4, __builtin_ctzll(extra), msr[VTX_CAP_IA32_VMX_CR4_FIXED1]);
+    return true;
+}
+
+static bool check_debugctl(const guest *g, vtx_entry_fail *fail)
+{
+    if (!(g->entry & VTX_ENTRY_LOAD_DEBUG_CONTROLS))
+        return true;
+    uint64_t v = get(g, VTX_SLOT_GUEST_IA32_DEBUGCTL);
+    if (v & ~DEBUGCTL_VALID)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_DEBUGCTL_RESERVED, 0,
+                               "guest IA32_DEBUGCTL 0x%" PRIx64 " sets reserved bit %d (\"load debug controls\" = 1)",
+                               v, __builtin_ctzll(v & ~DEBUGCTL_VALID));
+    return true;
+}
+
+/* The checks the SDM performs "on processors that support Intel 64 architecture". */
+static bool check_intel64_regs(const guest *g, vtx_entry_fail *fail)
+{
+    if (g->ia32e && !(g->cr0 & VTX_CR0_PG))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_IA32E_CR0_PG, 0,
+                               "\"IA-32e mode guest\" = 1 but guest CR0 0x%" PRIx64 " has PG = 0", g->cr0);
+    if (g->ia32e && !(g->cr4 & VTX_CR4_PAE))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_IA32E_CR4_PAE, 0,
+                               "\"IA-32e mode guest\" = 1 but guest CR4 0x%" PRIx64 " has PAE = 0", g->cr4);
+    if (!g->ia32e && (g->cr4 & CR4_PCIDE))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CR4_PCIDE, 0,
+                               "\"IA-32e mode guest\" = 0 but guest CR4 0x%" PRIx64 " has PCIDE (bit 17) = 1",
+                               g->cr4);
+    unsigned width = g->m->profile.phys_addr_width;
+    if (g->cr3 >> width)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CR3_WIDTH, 0,
+                               "guest CR3 0x%" PRIx64 " sets bits beyond the %u-bit physical-address width", g->cr3,
+                               width);
+    uint64_t dr7 = get(g, VTX_SLOT_GUEST_DR7);
+    if ((g->entry & VTX_ENTRY_LOAD_DEBUG_CONTROLS) && (dr7 >> 32))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_DR7_HIGH, 0,
+                               "guest DR7 0x%" PRIx64 " has bits 63:32 set (\"load debug controls\" = 1)", dr7);
+    uint64_t esp = get(g, VTX_SLOT_GUEST_IA32_SYSENTER_ESP), eip = get(g, VTX_SLOT_GUEST_IA32_SYSENTER_EIP);
+    if (!canonical(esp))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SYSENTER_ESP, 0,
+                               "guest IA32_SYSENTER_ESP 0x%" PRIx64 " is not canonical", esp);
+    if (!canonical(eip))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SYSENTER_EIP, 0,
+                               "guest IA32_SYSENTER_EIP 0x%" PRIx64 " is not canonical", eip);
+    return true;
+}
+
+static bool pat_type_ok(unsigned t) { return t == 0 || t == 1 || t == 4 || t == 5 || t == 6 || t == 7; }
+
+static bool check_loaded_msrs(const guest *g, vtx_entry_fail *fail)
+{
+    if (g->entry & VTX_ENTRY_LOAD_PERF_GLOBAL_CTRL) {
+        uint64_t v = get(g, VTX_SLOT_GUEST_IA32_PERF_GLOBAL_CTRL);
+        if (v & ~PERF_GLOBAL_VALID)
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_PERF_GLOBAL_RESERVED, 0,
+                                   "guest IA32_PERF_GLOBAL_CTRL 0x%" PRIx64 " sets reserved bit %d", v,
+                                   __builtin_ctzll(v & ~PERF_GLOBAL_VALID));
+    }
+    if (g->entry & VTX_ENTRY_LOAD_PAT) {
+        uint64_t pat = get(g, VTX_SLOT_GUEST_IA32_PAT);
+        for (int i = 0; i < 8; i++) {
+            unsigned t = (unsigned)(pat >> (8 * i)) & 0xFF;
+            if (!pat_type_ok(t))
+                return vtx_entry_failf(fail, VTX_CHECK_GUEST_PAT, 0,
+                                       "guest IA32_PAT 0x%" PRIx64 " entry PA%d is 0x%x, not a memory type "
+                                       "(0 UC, 1 WC, 4 WT, 5 WP, 6 WB, 7 UC-)",
+                                       pat, i, t);
+        }
+    }
+    if (g->entry & VTX_ENTRY_LOAD_EFER) {
+        uint64_t efer = get(g, VTX_SLOT_GUEST_IA32_EFER);
+        bool lma = efer & VTX_EFER_LMA, lme = efer & VTX_EFER_LME;
+        if (efer & ~EFER_VALID)
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_EFER_RESERVED, 0,
+                                   "guest IA32_EFER 0x%" PRIx64 " sets reserved bit %d", efer,
+                                   __builtin_ctzll(efer & ~EFER_VALID));
+        if (lma != g->ia32e)
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_EFER_LMA, 0,
+                                   "guest IA32_EFER 0x%" PRIx64 " has LMA = %d but \"IA-32e mode guest\" = %d", efer,
+                                   lma, g->ia32e);
+        if ((g->cr0 & VTX_CR0_PG) && lme != lma)
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_EFER_LME, 0,
+                                   "guest IA32_EFER 0x%" PRIx64 " has LME = %d but LMA = %d with guest CR0.PG = 1",
+                                   efer, lme, lma);
+    }
+    if (g->entry & VTX_ENTRY_LOAD_BNDCFGS) {
+        uint64_t v = get(g, VTX_SLOT_GUEST_IA32_BNDCFGS);
+        if (v & 0xFFCu)
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_BNDCFGS_RESERVED, 0,
+                                   "guest IA32_BNDCFGS 0x%" PRIx64 " sets reserved bits 11:2", v);
+        if (!canonical(v & ~(uint64_t)0xFFF))
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_BNDCFGS_CANONICAL, 0,
+                                   "guest IA32_BNDCFGS 0x%" PRIx64 ": bound-directory base 0x%" PRIx64
+                                   " is not canonical",
+                                   v, v & ~(uint64_t)0xFFF);
+    }
+    return true;
+}
+
+/* ---- SDM "Checks on Guest Segment Registers" ---- */
+
+static bool check_seg_selectors(const guest *g, vtx_entry_fail *fail)
+{
+    const seg *tr = &g->s[SEG_TR], *ldtr = &g->s[SEG_LDTR], *cs = &g->s[SEG_CS], *ss = &g->s[SEG_SS];
+    if (tr->sel & 4)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_TR_SEL_TI, 0,
+                               "guest TR selector 0x%x has TI = 1 (the TSS descriptor must be in the GDT)", tr->sel);
+    if (usable(ldtr) && (ldtr->sel & 4))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LDTR_SEL_TI, 0,
+                               "guest LDTR is usable and its selector 0x%x has TI = 1", ldtr->sel);
+    if (!g->v86 && !g->ug && (ss->sel & 3) != (cs->sel & 3))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SS_RPL_CS_RPL, 0,
+                               "guest SS selector 0x%x has RPL %u but CS selector 0x%x has RPL %u (no "
+                               "unrestricted guest, not virtual-8086)",
+                               ss->sel, ss->sel & 3u, cs->sel, cs->sel & 3u);
+    return true;
+}
+
+static bool check_seg_bases(const guest *g, vtx_entry_fail *fail)
+{
+    static const int vseg[] = {SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS};
+    if (g->v86) {
+        for (size_t i = 0; i < sizeof vseg / sizeof vseg[0]; i++) {
+            const seg *s = &g->s[vseg[i]];
+            if (s->base != (uint64_t)s->sel << 4)
+                return vtx_entry_failf(fail, VTX_CHECK_GUEST_V86_SEG_BASE, 0,
+                                       "virtual-8086 guest (RFLAGS.VM = 1): %s base 0x%" PRIx64
+                                       " is not selector 0x%x times 16",
+                                       s->name, s->base, s->sel);
+        }
+    }
+    static const int cseg[] = {SEG_TR, SEG_FS, SEG_GS, SEG_LDTR};
+    for (size_t i = 0; i < sizeof cseg / sizeof cseg[0]; i++) {
+        const seg *s = &g->s[cseg[i]];
+        if (cseg[i] == SEG_LDTR && !usable(s))
+            continue;
+        if (!canonical(s->base))
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_BASE_CANONICAL, 0,
+                                   "guest %s base 0x%" PRIx64 " is not canonical", s->name, s->base);
+    }
+    static const int hseg[] = {SEG_CS, SEG_SS, SEG_DS, SEG_ES};
+    for (size_t i = 0; i < sizeof hseg / sizeof hseg[0]; i++) {
+        const seg *s = &g->s[hseg[i]];
+        if (hseg[i] != SEG_CS && !usable(s))
+            continue;
+        if (s->base >> 32)
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_BASE_HIGH, 0,
+                                   "guest %s base 0x%" PRIx64 " has bits 63:32 set%s", s->name, s->base,
+                                   hseg[i] == SEG_CS ? "" : " (the register is usable)");
+    }
+    return true;
+}
+
+static bool check_seg_limits(const guest *g, vtx_entry_fail *fail)
+{
+    if (!g->v86)
+        return true;
+    static const int vseg[] = {SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS};
+    for (size_t i = 0; i < sizeof vseg / sizeof vseg[0]; i++) {
+        const seg *s = &g->s[vseg[i]];
+        if (s->limit != 0xFFFF)
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_V86_SEG_LIMIT, 0,
+                                   "virtual-8086 guest (RFLAGS.VM = 1): %s limit 0x%x is not 0xFFFF", s->name,
+                                   s->limit);
+    }
+    return true;
+}
+
+/* True when the G bit agrees with the limit (SDM: limit[11:0] not all ones
+ * requires G = 0; limit[31:20] not all zero requires G = 1). */
+static bool g_limit_ok(const seg *s)
+{
+    if ((s->limit & 0xFFF) != 0xFFF && AR_G(s->ar))
+        return false;
+    if ((s->limit & 0xFFF00000u) && !AR_G(s->ar))
+        return false;
+    return true;
+}
+
+static bool fail_g_limit(const seg *s, vtx_entry_fail *fail)
+{
+    return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_G_LIMIT, 0,
+                           "guest %s limit 0x%x with access rights 0x%x: G = %u but %s", s->name, s->limit, s->ar,
+                           AR_G(s->ar),
+                           AR_G(s->ar) ? "limit bits 11:0 are not all 1 (G must be 0)"
+                                       : "limit bits 31:20 are not all 0 (G must be 1)");
+}
+
+static bool v86_ar(const guest *g, vtx_entry_fail *fail)
+{
+    static const int vseg[] = {SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS};
+    for (size_t i = 0; i < sizeof vseg / sizeof vseg[0]; i++) {
+        const seg *s = &g->s[vseg[i]];
+        if (s->ar != 0xF3)
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_V86_SEG_AR, 0,
+                                   "virtual-8086 guest (RFLAGS.VM = 1): %s access rights 0x%x are not 0xF3 (usable "
+                                   "present accessed read/write data, DPL 3)",
+                                   s->name, s->ar);
+    }
+    return true;
+}
+
+/* CS, SS, DS, ES, FS, GS outside virtual-8086 mode, sub-field by sub-field. */
+static bool check_code_data_ar(const guest *g, vtx_entry_fail *fail)
+{
+    static const int order[] = {SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS};
+    const size_t n = sizeof order / sizeof order[0];
+    const seg *cs = &g->s[SEG_CS], *ss = &g->s[SEG_SS];
+    unsigned cs_type = AR_TYPE(cs->ar);
+
+    /* Type. */
+    bool cs_code = cs_type == 9 || cs_type == 11 || cs_type == 13 || cs_type == 15;
+    if (!cs_code && !(g->ug && cs_type == 3))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CS_AR_TYPE, 0,
+                               "guest CS access rights 0x%x: type %u is not an accessed code segment (9, 11, 13, "
+                               "15)%s",
+                               cs->ar, cs_type, g->ug ? " or 3 (accessed read/write data)" : "");
+    if (usable(ss) && AR_TYPE(ss->ar) != 3 && AR_TYPE(ss->ar) != 7)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SS_AR_TYPE, 0,
+                               "guest SS access rights 0x%x: type %u is not 3 or 7 (accessed read/write data)",
+                               ss->ar, AR_TYPE(ss->ar));
+    for (size_t i = 2; i < n; i++) {
+        const seg *s = &g->s[order[i]];
+        unsigned t = AR_TYPE(s->ar);
+        if (!usable(s))
+            continue;
+        if (!(t & 1))
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_DATA_SEG_AR_TYPE, 0,
+                                   "guest %s access rights 0x%x: type %u is not accessed (bit 0 = 0)", s->name,
+                                   s->ar, t);
+        if ((t & 8) && !(t & 2))
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_DATA_SEG_AR_TYPE, 0,
+                                   "guest %s access rights 0x%x: type %u is an execute-only code segment (must be "
+                                   "readable)",
+                                   s->name, s->ar, t);
+    }
+    /* S. */
+    for (size_t i = 0; i < n; i++) {
+        const seg *s = &g->s[order[i]];
+        if ((order[i] == SEG_CS || usable(s)) && !AR_S(s->ar))
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_S, 0,
+                                   "guest %s access rights 0x%x: S = 0 (must be a code or data segment)", s->name,
+                                   s->ar);
+    }
+    /* DPL. */
+    if (cs_type == 3 && AR_DPL(cs->ar) != 0)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CS_AR_DPL_TYPE3, 0,
+                               "guest CS access rights 0x%x: type 3 (unrestricted guest) with DPL %u, must be 0",
+                               cs->ar, AR_DPL(cs->ar));
+    if ((cs_type == 9 || cs_type == 11) && AR_DPL(cs->ar) != AR_DPL(ss->ar))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CS_AR_DPL_NONCONF, 0,
+                               "guest CS access rights 0x%x: non-conforming code with DPL %u, but SS.DPL is %u",
+                               cs->ar, AR_DPL(cs->ar), AR_DPL(ss->ar));
+    if ((cs_type == 13 || cs_type == 15) && AR_DPL(cs->ar) > AR_DPL(ss->ar))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CS_AR_DPL_CONF, 0,
+                               "guest CS access rights 0x%x: conforming code with DPL %u greater than SS.DPL %u",
+                               cs->ar, AR_DPL(cs->ar), AR_DPL(ss->ar));
+    if (!g->ug && AR_DPL(ss->ar) != (ss->sel & 3u))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SS_AR_DPL_RPL, 0,
+                               "guest SS access rights 0x%x: DPL %u differs from the selector 0x%x RPL %u (no "
+                               "unrestricted guest)",
+                               ss->ar, AR_DPL(ss->ar), ss->sel, ss->sel & 3u);
+    if ((cs_type == 3 || !(g->cr0 & VTX_CR0_PE)) && AR_DPL(ss->ar) != 0)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SS_AR_DPL_ZERO, 0,
+                               "guest SS access rights 0x%x: DPL %u, must be 0 when %s", ss->ar, AR_DPL(ss->ar),
+                               cs_type == 3 ? "CS type is 3" : "CR0.PE = 0");
+    for (size_t i = 2; i < n && !g->ug; i++) {
+        const seg *s = &g->s[order[i]];
+        if (usable(s) && AR_TYPE(s->ar) <= 11 && AR_DPL(s->ar) < (s->sel & 3u))
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_DATA_SEG_AR_DPL_RPL, 0,
+                                   "guest %s access rights 0x%x: DPL %u is less than the selector 0x%x RPL %u", s->name,
+                                   s->ar, AR_DPL(s->ar), s->sel, s->sel & 3u);
+    }
+    /* P, then reserved bits 11:8 and 31:17. */
+    for (size_t i = 0; i < n; i++) {
+        const seg *s = &g->s[order[i]];
+        if ((order[i] == SEG_CS || usable(s)) && !AR_P(s->ar))
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_P, 0, "guest %s access rights 0x%x: P = 0", s->name,
+                                   s->ar);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const seg *s = &g->s[order[i]];
+        if ((order[i] == SEG_CS || usable(s)) && (s->ar & AR_RESERVED))
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_RESERVED, 0,
+                                   "guest %s access rights 0x%x set reserved bits (11:8 or 31:17)", s->name, s->ar);
+    }
+    /* D/B of a 64-bit code segment. */
+    if (g->ia32e && AR_L(cs->ar) && AR_DB(cs->ar))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_CS_AR_L_DB, 0,
+                               "guest CS access rights 0x%x: L = 1 and D/B = 1 in an IA-32e mode guest", cs->ar);
+    /* G against the limit. */
+    for (size_t i = 0; i < n; i++) {
+        const seg *s = &g->s[order[i]];
+        if ((order[i] == SEG_CS || usable(s)) && !g_limit_ok(s))
+            return fail_g_limit(s, fail);
+    }
+    return true;
+}
+
+static bool check_tr_ar(const guest *g, vtx_entry_fail *fail)
+{
+    const seg *tr = &g->s[SEG_TR];
+    unsigned t = AR_TYPE(tr->ar);
+    if (!(t == 11 || (t == 3 && !g->ia32e)))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_TR_AR_TYPE, 0,
+                               "guest TR access rights 0x%x: type %u, must be %s", tr->ar, t,
+                               g->ia32e ? "11 (busy 64-bit TSS) in an IA-32e mode guest"
+                                        : "3 or 11 (busy 16-bit or 32-bit TSS)");
+    if (AR_S(tr->ar))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_TR_AR_S, 0,
+                               "guest TR access rights 0x%x: S = 1 (a TSS is a system segment)", tr->ar);
+    if (!AR_P(tr->ar))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_P, 0, "guest TR access rights 0x%x: P = 0", tr->ar);
+    if (tr->ar & 0xF00u)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_RESERVED, 0,
+                               "guest TR access rights 0x%x set reserved bits 11:8", tr->ar);
+    if (!g_limit_ok(tr))
+        return fail_g_limit(tr, fail);
+    if (AR_UNUSABLE(tr->ar))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_TR_UNUSABLE, 0,
+                               "guest TR access rights 0x%x: unusable (bit 16) = 1; TR must be usable", tr->ar);
+    if (tr->ar & 0xFFFE0000u)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_RESERVED, 0,
+                               "guest TR access rights 0x%x set reserved bits 31:17", tr->ar);
+    return true;
+}
+
+static bool check_ldtr_ar(const guest *g, vtx_entry_fail *fail)
+{
+    const seg *l = &g->s[SEG_LDTR];
+    if (!usable(l))
+        return true;
+    if (AR_TYPE(l->ar) != 2)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LDTR_AR_TYPE, 0,
+                               "guest LDTR access rights 0x%x: usable with type %u, must be 2 (LDT)", l->ar,
+                               AR_TYPE(l->ar));
+    if (AR_S(l->ar))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LDTR_AR_S, 0,
+                               "guest LDTR access rights 0x%x: S = 1 (an LDT is a system segment)", l->ar);
+    if (!AR_P(l->ar))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_P, 0, "guest LDTR access rights 0x%x: P = 0", l->ar);
+    if (l->ar & 0xF00u)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_RESERVED, 0,
+                               "guest LDTR access rights 0x%x set reserved bits 11:8", l->ar);
+    if (!g_limit_ok(l))
+        return fail_g_limit(l, fail);
+    if (l->ar & 0xFFFE0000u)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_RESERVED, 0,
+                               "guest LDTR access rights 0x%x set reserved bits 31:17", l->ar);
+    return true;
+}
+
+static bool check_seg_access_rights(const guest *g, vtx_entry_fail *fail)
+{
+    if (g->v86 ? !v86_ar(g, fail) : !check_code_data_ar(g, fail))
+        return false;
+    return check_tr_ar(g, fail) && check_ldtr_ar(g, fail);
+}
+
+/* ---- SDM "Checks on Guest Descriptor-Table Registers" ---- */
+
+static bool check_dtrs(const guest *g, vtx_entry_fail *fail)
+{
+    uint64_t gb = get(g, VTX_SLOT_GUEST_GDTR_BASE), ib = get(g, VTX_SLOT_GUEST_IDTR_BASE);
+    uint64_t gl = get(g, VTX_SLOT_GUEST_GDTR_LIMIT), il = get(g, VTX_SLOT_GUEST_IDTR_LIMIT);
+    if (!canonical(gb))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_DTR_BASE_CANONICAL, 0,
+                               "guest GDTR base 0x%" PRIx64 " is not canonical", gb);
+    if (!canonical(ib))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_DTR_BASE_CANONICAL, 0,
+                               "guest IDTR base 0x%" PRIx64 " is not canonical", ib);
+    if (gl >> 16)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_DTR_LIMIT, 0,
+                               "guest GDTR limit 0x%" PRIx64 " has bits 31:16 set", gl);
+    if (il >> 16)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_DTR_LIMIT, 0,
+                               "guest IDTR limit 0x%" PRIx64 " has bits 31:16 set", il);
+    return true;
+}
+
+/* ---- SDM "Checks on Guest RIP and RFLAGS" (ENT-GS-1) ---- */
+
+static bool check_rip_rflags(const guest *g, vtx_entry_fail *fail)
+{
+    uint64_t rip = get(g, VTX_SLOT_GUEST_RIP);
+    bool mode64 = g->ia32e && AR_L(g->s[SEG_CS].ar);
+    if (!mode64 && (rip >> 32))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_RIP_HIGH, 0,
+                               "guest RIP 0x%" PRIx64 " has bits 63:32 set but the guest is not in 64-bit mode "
+                               "(\"IA-32e mode guest\" = %d, CS.L = %u)",
+                               rip, g->ia32e, AR_L(g->s[SEG_CS].ar));
+    /* SDM: with N linear-address bits, bits 63:N must be identical (bit N-1 is
+     * not compared, so this is weaker than "canonical"). */
+    uint64_t top = rip >> LINEAR_WIDTH;
+    if (mode64 && top != 0 && top != (~0ull >> LINEAR_WIDTH))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_RIP_LINEAR_WIDTH, 0,
+                               "64-bit guest RIP 0x%" PRIx64 ": bits 63:%u are not all equal", rip, LINEAR_WIDTH);
+    if (g->rflags & RFLAGS_RESERVED)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_RFLAGS_RESERVED, 0,
+                               "guest RFLAGS 0x%" PRIx64 " sets reserved bit %d (63:22, 15, 5, 3 must be 0)",
+                               g->rflags, __builtin_ctzll(g->rflags & RFLAGS_RESERVED));
+    if (!(g->rflags & 2))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_RFLAGS_BIT1, 0,
+                               "guest RFLAGS 0x%" PRIx64 " has bit 1 clear (it must be 1)", g->rflags);
+    if (g->v86 && (g->ia32e || !(g->cr0 & VTX_CR0_PE)))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_RFLAGS_VM, 0,
+                               "guest RFLAGS 0x%" PRIx64 " has VM = 1 %s", g->rflags,
+                               g->ia32e ? "in an IA-32e mode guest" : "with guest CR0.PE = 0");
+    if (injecting(g, INTR_TYPE_EXT) && !(g->rflags & VTX_RFLAGS_IF))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_RFLAGS_IF_EXTINT, 0,
+                               "injecting external interrupt vector %u with guest RFLAGS 0x%" PRIx64 " IF = 0",
+                               g->inj_vector, g->rflags);
+    return true;
+}
+
+/* ---- SDM "Checks on Guest Non-Register State" (ENT-GS-2..15) ---- */
+
+static const char *activity_name(uint32_t a)
+{
+    static const char *const names[] = {"active", "HLT", "shutdown", "wait-for-SIPI"};
+    return a < 4 ? names[a] : "reserved";
+}
+
+/* ENT-GS-5: may the event be injected into the activity state? */
+static bool event_allowed(const guest *g)
+{
+    switch (g->activity) {
+    case ACT_HLT:
+        return g->inj_type == INTR_TYPE_EXT || g->inj_type == INTR_TYPE_NMI ||
+               (g->inj_type == INTR_TYPE_HW_EXC && (g->inj_vector == 1 || g->inj_vector == 18)) ||
+               (g->inj_type == INTR_TYPE_OTHER && g->inj_vector == 0);
+    case ACT_SHUTDOWN:
+        return g->inj_type == INTR_TYPE_NMI || (g->inj_type == INTR_TYPE_HW_EXC && g->inj_vector == 18);
+    case ACT_WAIT_SIPI:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static bool check_activity(const guest *g, vtx_entry_fail *fail)
+{
+    uint32_t a = g->activity;
+    if (a > ACT_WAIT_SIPI)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_STATE_RANGE, 0,
+                               "guest activity state %u is not 0 (active), 1 (HLT), 2 (shutdown) or 3 "
+                               "(wait-for-SIPI)",
+                               a);
+    uint64_t misc = g->m->profile.msr[VTX_CAP_IA32_VMX_MISC];
+    if (a != ACT_ACTIVE && !((misc >> (5 + a)) & 1))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_STATE_UNSUPPORTED, 0,
+                               "guest activity state %u (%s) is not supported: IA32_VMX_MISC 0x%" PRIx64
+                               " bit %u is 0",
+                               a, activity_name(a), misc, 5 + a);
+    const seg *ss = &g->s[SEG_SS];
+    if (a == ACT_HLT && AR_DPL(ss->ar) != 0)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_HLT_SS_DPL, 0,
+                               "guest activity state HLT with SS access rights 0x%x DPL %u (HLT needs CPL 0, SS.DPL "
+                               "= 0)",
+                               ss->ar, AR_DPL(ss->ar));
+    if (a != ACT_ACTIVE && (g->intr & (INTR_STI | INTR_MOVSS)))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_NOT_ACTIVE_SHADOW, 0,
+                               "guest activity state %u (%s) with interruptibility 0x%x blocking by %s; the activity "
+                               "state must be active (a VMM emulating STI; HLT must clear bit 0)",
+                               a, activity_name(a), g->intr, (g->intr & INTR_STI) ? "STI" : "MOV SS");
+    if (g->inject && !event_allowed(g)) {
+        vtx_check c = a == ACT_HLT        ? VTX_CHECK_GUEST_ACT_HLT_EVENT
+                      : a == ACT_SHUTDOWN ? VTX_CHECK_GUEST_ACT_SHUTDOWN_EVENT
+                                          : VTX_CHECK_GUEST_ACT_SIPI_EVENT;
+        return vtx_entry_failf(fail, c, 0,
+                               "injecting type %u vector %u into activity state %u (%s), where that event is "
+                               "blocked",
+                               g->inj_type, g->inj_vector, a, activity_name(a));
+    }
+    if (a == ACT_WAIT_SIPI && (g->entry & VTX_ENTRY_ENTRY_TO_SMM))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_SIPI_SMM, 0,
+                               "guest activity state wait-for-SIPI with \"entry to SMM\" = 1");
+    return true;
+}
+
+static bool check_interruptibility(const guest *g, vtx_entry_fail *fail)
+{
+    uint32_t i = g->intr;
+    if (i & ~0x1Fu)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_RESERVED, 0,
+                               "guest interruptibility state 0x%x sets reserved bits 31:5", i);
+    if ((i & INTR_STI) && (i & INTR_MOVSS))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_STI_AND_MOVSS, 0,
+                               "guest interruptibility state 0x%x has both blocking by STI (bit 0) and by MOV SS "
+                               "(bit 1)",
+                               i);
+    if ((i & INTR_STI) && !(g->rflags & VTX_RFLAGS_IF))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_STI_IF0, 0,
+                               "guest interruptibility state 0x%x has blocking by STI but RFLAGS 0x%" PRIx64
+                               " has IF = 0",
+                               i, g->rflags);
+    if (injecting(g, INTR_TYPE_EXT) && (i & (INTR_STI | INTR_MOVSS)))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_EXTINT_SHADOW, 0,
+                               "injecting external interrupt vector %u with interruptibility 0x%x (blocking by %s)",
+                               g->inj_vector, i, (i & INTR_STI) ? "STI" : "MOV SS");
+    if (injecting(g, INTR_TYPE_NMI) && (i & INTR_MOVSS))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_NMI_MOVSS, 0,
+                               "injecting an NMI with interruptibility 0x%x (blocking by MOV SS)", i);
+    if (injecting(g, INTR_TYPE_NMI) && (i & INTR_STI) && (g->m->profile.knobs & VTX_KNOB_NMI_STI_ENTRY))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_NMI_STI, 3,
+                               "injecting an NMI with interruptibility 0x%x (blocking by STI); this processor "
+                               "requires bit 0 = 0 (CFG-NMI-STI-ENTRY), exit qualification 3",
+                               i);
+    /* The model is never in SMM. */
+    if (i & INTR_SMI)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_SMI_NOT_SMM, 0,
+                               "guest interruptibility state 0x%x has blocking by SMI (bit 2) outside SMM", i);
+    if ((g->entry & VTX_ENTRY_ENTRY_TO_SMM) && !(i & INTR_SMI))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_SMI_ENTRY_SMM, 0,
+                               "\"entry to SMM\" = 1 but guest interruptibility state 0x%x has blocking by SMI (bit "
+                               "2) = 0",
+                               i);
+    if ((g->pin & VTX_PIN_VIRTUAL_NMIS) && injecting(g, INTR_TYPE_NMI) && (i & INTR_NMI))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_VNMI_BLOCKED, 0,
+                               "injecting an NMI with \"virtual NMIs\" = 1 and interruptibility 0x%x (virtual-NMI "
+                               "blocking, bit 3)",
+                               i);
+    if ((i & INTR_ENCLAVE) && (i & INTR_MOVSS))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_ENCLAVE_MOVSS, 0,
+                               "guest interruptibility state 0x%x has enclave interruption (bit 4) with blocking by "
+                               "MOV SS",
+                               i);
+    if ((i & INTR_ENCLAVE) && !vtx_profile_has_feature(&g->m->profile, VTX_FEAT_ENCLS))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_ENCLAVE_NO_SGX, 0,
+                               "guest interruptibility state 0x%x has enclave interruption (bit 4) but the processor "
+                               "has no SGX",
+                               i);
+    return true;
+}
+
+static bool check_pending_debug(const guest *g, vtx_entry_fail *fail)
+{
+    uint64_t p = get(g, VTX_SLOT_GUEST_PENDING_DBG_EXCEPTIONS);
+    const uint64_t reserved = 0xFFFFFFFFFFFEAFF0ull; /* 63:17, 15, 13, 11:4 */
+    if (p & reserved)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_PENDING_DBG_RESERVED, 0,
+                               "guest pending debug exceptions 0x%" PRIx64 " set reserved bit %d", p,
+                               __builtin_ctzll(p & reserved));
+    if ((g->intr & (INTR_STI | INTR_MOVSS)) || g->activity == ACT_HLT) {
+        bool tf = g->rflags & VTX_RFLAGS_TF;
+        bool btf = get(g, VTX_SLOT_GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF;
+        bool bs = (p >> 14) & 1;
+        const char *why = g->activity == ACT_HLT ? "activity state HLT" : "blocking by STI or MOV SS";
+        if (tf && !btf && !bs)
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_PENDING_DBG_BS_CLEAR, 0,
+                                   "%s with RFLAGS.TF = 1 and IA32_DEBUGCTL.BTF = 0, but pending debug exceptions "
+                                   "0x%" PRIx64 " have BS (bit 14) = 0 (the single-step trap would be lost)",
+                                   why, p);
+        if ((!tf || btf) && bs)
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_PENDING_DBG_BS_SET, 0,
+                                   "%s with RFLAGS.TF = %d and IA32_DEBUGCTL.BTF = %d, but pending debug exceptions "
+                                   "0x%" PRIx64 " have BS (bit 14) = 1",
+                                   why, tf, btf, p);
+    }
+    /* No profile enumerates RTM (CPUID.(EAX=07H,ECX=0):EBX[11]), so bit 16 cannot be 1. */
+    if (p & (1ull << 16))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_PENDING_DBG_RTM, 0,
+                               "guest pending debug exceptions 0x%" PRIx64 " set bit 16 (RTM) but the processor "
+                               "does not support RTM",
+                               p);
+    return true;
+}
+
+static bool check_link_pointer(const guest *g, vtx_entry_fail *fail)
+{
+    const vtx_machine *m = g->m;
+    uint64_t link = get(g, VTX_SLOT_VMCS_LINK_POINTER);
+    if (link == ~0ull)
+        return true;
+    if (link & 0xFFF)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_ALIGN, 4,
+                               "VMCS link pointer 0x%" PRIx64 " is not 4-KiB aligned (and not all ones)", link);
+    if (!vtx_vmx_addr_ok(m, link))
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_WIDTH, 4,
+                               "VMCS link pointer 0x%" PRIx64 " sets bits beyond the %u-bit physical-address width",
+                               link, vtx_vmx_addr_width(m));
+    uint32_t rev;
+    vtx_diag d = {0};
+    if (vtx_mem_read(m, link, &rev, sizeof rev, &d) != VTX_OK)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_UNMAPPED, 4,
+                               "VMCS link pointer 0x%" PRIx64 ": the revision identifier cannot be read (%.120s)",
+                               link, d.message);
+    uint32_t want = vtx_basic_revision(m->profile.msr[VTX_CAP_IA32_VMX_BASIC]);
+    if ((rev & 0x7FFFFFFFu) != want)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_REVISION, 4,
+                               "VMCS link region 0x%" PRIx64 " has revision identifier 0x%x, but IA32_VMX_BASIC "
+                               "says 0x%x",
+                               link, rev & 0x7FFFFFFFu, want);
+    bool shadowing = g->proc2 & VTX_PROC2_VMCS_SHADOWING;
+    if ((bool)(rev >> 31) != shadowing)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_SHADOW, 4,
+                               "VMCS link region 0x%" PRIx64 " has shadow-VMCS indicator (bit 31) = %u but \"VMCS "
+                               "shadowing\" = %d",
+                               link, rev >> 31, shadowing);
+    /* Outside SMM the link pointer must not be the current VMCS (the SMM
+     * variant, against the executive-VMCS pointer, is not modelled). */
+    if (m->current && link == m->current->pa)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_CURRENT, 4,
+                               "VMCS link pointer 0x%" PRIx64 " is the current-VMCS pointer", link);
+    return true;
+}
+
+/* ---- SDM "Checks on Guest Page-Directory-Pointer-Table Entries" ---- */
+
+static uint64_t pdpte_reserved(const guest *g)
+{
+    /* Bits 2:1, 8:5 and 63:MAXPHYADDR of a present PDPTE (PAE paging). */
+    return 0x1E6ull | (~0ull << g->m->profile.phys_addr_width);
+}
+
+static bool check_pdptes(const guest *g, vtx_entry_fail *fail)
+{
+    if (!((g->cr0 & VTX_CR0_PG) && (g->cr4 & VTX_CR4_PAE) && !g->ia32e))
+        return true;
+    uint64_t rsvd = pdpte_reserved(g), pdpte[4];
+    if (g->ept) {
+        static const enum vtx_slot slot[4] = {VTX_SLOT_GUEST_PDPTE0, VTX_SLOT_GUEST_PDPTE1, VTX_SLOT_GUEST_PDPTE2,
+                                              VTX_SLOT_GUEST_PDPTE3};
+        for (int i = 0; i < 4; i++) {
+            uint64_t e = get(g, slot[i]);
+            if ((e & 1) && (e & rsvd))
+                return vtx_entry_failf(fail, VTX_CHECK_GUEST_PDPTE_FIELD_RESERVED, 2,
+                                       "guest PDPTE%d field 0x%" PRIx64 " is present and sets reserved bit %d (PAE "
+                                       "paging with EPT)",
+                                       i, e, __builtin_ctzll(e & rsvd));
+        }
+        return true;
+    }
+    uint64_t table = g->cr3 & 0xFFFFFFE0ull;
+    vtx_diag d = {0};
+    if (vtx_mem_read(g->m, table, pdpte, sizeof pdpte, &d) != VTX_OK)
+        return vtx_entry_failf(fail, VTX_CHECK_GUEST_PDPTE_UNMAPPED, 2,
+                               "PAE paging: the PDPTEs at 0x%" PRIx64 " (guest CR3 0x%" PRIx64
+                               ") cannot be read (%.100s)",
+                               table, g->cr3, d.message);
+    for (int i = 0; i < 4; i++) {
+        if ((pdpte[i] & 1) && (pdpte[i] & rsvd))
+            return vtx_entry_failf(fail, VTX_CHECK_GUEST_PDPTE_RESERVED, 2,
+                                   "PAE paging: PDPTE%d 0x%" PRIx64 " at 0x%" PRIx64 " is present and sets reserved "
+                                   "bit %d",
+                                   i, pdpte[i], table + 8u * (unsigned)i, __builtin_ctzll(pdpte[i] & rsvd));
+    }
+    return true;
+}
 
 bool vtx_entry_check_guest(const vtx_machine *m, const vtx_vmcs_values *f, vtx_entry_fail *fail)
 {
-    (void)m;
-    (void)f;
-    (void)fail;
-    return true;
+    guest g;
+    decode(&g, m, f);
+    return check_cr0_cr4(&g, fail) && check_debugctl(&g, fail) && check_intel64_regs(&g, fail) &&
+           check_loaded_msrs(&g, fail) && check_seg_selectors(&g, fail) && check_seg_bases(&g, fail) &&
+           check_seg_limits(&g, fail) && check_seg_access_rights(&g, fail) && check_dtrs(&g, fail) &&
+           check_rip_rflags(&g, fail) && check_activity(&g, fail) && check_interruptibility(&g, fail) &&
+           check_pending_debug(&g, fail) && check_link_pointer(&g, fail) && check_pdptes(&g, fail);
 }

@@ -28,7 +28,7 @@ int main(void)
 C
 LIBDIR=$(ls -d "$TMP"/prefix/lib*/pkgconfig | head -1)
 export PKG_CONFIG_PATH="$LIBDIR"
-cc "$TMP/consumer.c" $(pkg-config --cflags vtxref) "$(dirname "$LIBDIR")/libvtxref.a" -o "$TMP/consumer-static"
+cc "$TMP/consumer.c" $(pkg-config --cflags vtxref) "$(dirname "$LIBDIR")/libvtxref.a" $(pkg-config --libs-only-l --static vtxref | sed "s/-lvtxref//") -o "$TMP/consumer-static"
 "$TMP/consumer-static"
 cc "$TMP/consumer.c" $(pkg-config --cflags --libs vtxref) -o "$TMP/consumer-shared"
 LD_LIBRARY_PATH="$(dirname "$LIBDIR")" "$TMP/consumer-shared"

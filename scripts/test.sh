@@ -11,6 +11,9 @@ scripts/deps.sh
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "rules catalogue: docs/rules.tsv up to date"
+if [ -r ../shared/spec/sdm-rules.md ]; then scripts/update-rules.sh --check; else echo "(catalogue not present; skipped)"; fi
+
 step "build (RelWithDebInfo) and test"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$JOBS"
@@ -27,6 +30,9 @@ scripts/check-install.sh "$ROOT/build"
 
 step "fuzz: short runs of every target"
 scripts/fuzz.sh --short
+
+step "rule coverage"
+build/vtxref rules | tail -1
 
 echo
 echo "all tests passed"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "rules_table.h"
 #include "vtxref/vtxref.h"
 
 enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_INPUT = 3, EXIT_IO = 4 };
@@ -34,7 +35,9 @@ static void usage(FILE *out)
             "                               decode one VMCS field encoding (e.g. 0x681e, 0x2001, GUEST_RIP)\n"
             "  exit-reasons                 list the basic VM-exit reasons\n"
             "  errors                       list the VM-instruction error numbers\n"
-            "  checks                       list the named checks of the VMX instructions with rule IDs\n"
+            "  checks                       list the named checks of the VMX instructions and VM entry\n"
+            "  rules [--uncovered] [ID]     the rules catalogue's IDs with the tests that cite them and the\n"
+            "                               model checks that implement them; last line: rules covered: N/M\n"
             "\n"
             "PROFILE is a built-in name (core2, server, teaching) or a profile file path.\n"
             "\n"
@@ -297,8 +300,78 @@ static int cmd_errors(void)
 static int cmd_checks(void)
 {
     for (vtx_check c = 1; c < VTX_CHECK_COUNT_; c++)
-        printf("%-24s %-12s %s\n", vtx_check_name(c), vtx_check_rule(c) ? vtx_check_rule(c) : "-",
+        printf("%-32s %-12s %s\n", vtx_check_name(c), vtx_check_rule(c) ? vtx_check_rule(c) : "-",
                vtx_check_text(c));
+    return EXIT_OK;
+}
+
+static void print_wrapped(const char *label, const char *text)
+{
+    /* Break a ", "-separated list over lines of at most ~100 columns. */
+    int col = printf("    %-8s", label);
+    const char *p = text;
+    while (*p) {
+        const char *q = strstr(p, ", ");
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        if (col + (int)n > 100 && col > 12) {
+            printf("\n%12s", "");
+            col = 12;
+        }
+        col += printf("%.*s%s", (int)n, p, q ? "," : "");
+        if (q && col + 1 <= 100)
+            col += printf(" ");
+        p = q ? q + 2 : p + n;
+    }
+    putchar('\n');
+}
+
+static int cmd_rules(int argc, char **argv)
+{
+    bool uncovered_only = false;
+    const char *only = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--uncovered") == 0)
+            uncovered_only = true;
+        else if (argv[i][0] != '-' && !only)
+            only = argv[i];
+        else {
+            fprintf(stderr, "%s: rules: expected 'rules [--uncovered] [ID]'\n", prog);
+            return EXIT_USAGE;
+        }
+    }
+    unsigned covered = 0, shown = 0;
+    for (unsigned i = 0; i < vtx_rule_row_count; i++) {
+        const vtx_rule_row *r = &vtx_rule_rows[i];
+        bool is_covered = r->tests[0] != '\0';
+        covered += is_covered;
+        if ((only && strcasecmp(only, r->id) != 0) || (uncovered_only && is_covered))
+            continue;
+        shown++;
+        printf("%-12s %-9s %s\n", r->id, is_covered ? "covered" : "UNCOVERED", r->summary);
+        if (only)
+            printf("    section  %s\n", r->section);
+        if (is_covered)
+            print_wrapped("tests", r->tests);
+        char checks[2048] = "";
+        size_t n = 0;
+        for (vtx_check c = 1; c < VTX_CHECK_COUNT_; c++) {
+            const char *rule = vtx_check_rule(c);
+            if (rule && strcmp(rule, r->id) == 0 && n < sizeof checks - 64)
+                n += (size_t)snprintf(checks + n, sizeof checks - n, "%s%s", n ? ", " : "", vtx_check_name(c));
+        }
+        if (n)
+            print_wrapped("checks", checks);
+    }
+    if (only && !shown)
+        return fail_input("rules: '%s' is not a rule ID of the catalogue (see 'vtxref rules')", only);
+    unsigned named = 0, unruled = 0;
+    for (vtx_check c = 1; c < VTX_CHECK_COUNT_; c++) {
+        named++;
+        unruled += vtx_check_rule(c) == NULL;
+    }
+    printf("named checks: %u (%u cite a rule ID; the rest follow SDM text the catalogue does not number; "
+           "see 'vtxref checks')\n", named, named - unruled);
+    printf("rules covered: %u/%u\n", covered, vtx_rule_row_count);
     return EXIT_OK;
 }
 
@@ -331,6 +404,8 @@ int main(int argc, char **argv)
         return cmd_errors();
     if (n == 0 && strcmp(cmd, "checks") == 0)
         return cmd_checks();
+    if (strcmp(cmd, "rules") == 0)
+        return cmd_rules(n, rest);
     fprintf(stderr, "%s: unknown command '%s'; try '%s --help'\n", prog, cmd, prog);
     return EXIT_USAGE;
 }
