@@ -56,8 +56,8 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
     bool open;
 
     *rep = (vtx_boundary_report){0};
-    rep->rip = g->rip;
-    rep->rflags = g->rflags;
+    rep->rip = g->cpu.rip;
+    rep->rflags = g->cpu.rflags;
     rep->cycle = m->cycles;
     rep->instructions = m->instructions;
     rep->interruptibility = (g->block_sti ? VTX_INTR_STI : 0) | (g->block_movss ? VTX_INTR_MOV_SS : 0) |

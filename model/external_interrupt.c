@@ -25,7 +25,7 @@ bool vtx_extint_unblocked(const vtx_machine *m, const char **rule, const char **
         }
         return true;
     }
-    if (!(g->rflags & VTX_RFLAGS_IF)) {
+    if (!(g->cpu.rflags & VTX_RFLAGS_IF)) {
         *rule = NULL;
         *why = "RFLAGS.IF = 0";
         return false;

@@ -9,7 +9,7 @@
 #define S(f, name, v) vtx_vmcs_set(f, VTX_SLOT_##name, (v))
 
 #define SEG_SLOTS(N) {VTX_SLOT_GUEST_##N##_SELECTOR, VTX_SLOT_GUEST_##N##_BASE, VTX_SLOT_GUEST_##N##_LIMIT, VTX_SLOT_GUEST_##N##_AR}
-static const enum vtx_slot seg_slots[VTX_SEG_COUNT][4] = {
+static const enum vtx_slot seg_slots[VTX_S_COUNT][4] = {
     SEG_SLOTS(ES), SEG_SLOTS(CS), SEG_SLOTS(SS), SEG_SLOTS(DS),
     SEG_SLOTS(FS), SEG_SLOTS(GS), SEG_SLOTS(LDTR), SEG_SLOTS(TR),
 };
@@ -19,11 +19,11 @@ void vtx_guest_load(vtx_machine *m, const vtx_vmcs_values *f)
     vtx_guest *g = &m->g;
     uint32_t entry = (uint32_t)G(f, ENTRY_CONTROLS);
     bool ia32e = entry & VTX_ENTRY_IA32E_MODE_GUEST;
-    g->cr0 = G(f, GUEST_CR0);
-    g->cr3 = G(f, GUEST_CR3);
-    g->cr4 = G(f, GUEST_CR4);
+    g->cpu.cr0 = G(f, GUEST_CR0);
+    g->cpu.cr3 = G(f, GUEST_CR3);
+    g->cpu.cr4 = G(f, GUEST_CR4);
     if (entry & VTX_ENTRY_LOAD_DEBUG_CONTROLS) {
-        g->dr7 = G(f, GUEST_DR7);
+        g->cpu.dr7 = G(f, GUEST_DR7);
         g->debugctl = G(f, GUEST_IA32_DEBUGCTL);
     }
     g->sysenter_cs = (uint32_t)G(f, GUEST_IA32_SYSENTER_CS);
@@ -34,28 +34,28 @@ void vtx_guest_load(vtx_machine *m, const vtx_vmcs_values *f)
     if (entry & VTX_ENTRY_LOAD_PAT)
         g->pat = G(f, GUEST_IA32_PAT);
     if (entry & VTX_ENTRY_LOAD_EFER) {
-        g->efer = G(f, GUEST_IA32_EFER);
+        g->cpu.efer = G(f, GUEST_IA32_EFER);
     } else {
         /* Without "load IA32_EFER", LMA comes from "IA-32e mode guest", and LME too when paging is on. */
-        g->efer &= ~(uint64_t)(VTX_EFER_LMA | VTX_EFER_LME);
+        g->cpu.efer &= ~(uint64_t)(VTX_EFER_LMA | VTX_EFER_LME);
         if (ia32e)
-            g->efer |= VTX_EFER_LMA | ((g->cr0 & VTX_CR0_PG) ? VTX_EFER_LME : 0);
+            g->cpu.efer |= VTX_EFER_LMA | ((g->cpu.cr0 & VTX_CR0_PG) ? VTX_EFER_LME : 0);
     }
     if (entry & VTX_ENTRY_LOAD_BNDCFGS)
         g->bndcfgs = G(f, GUEST_IA32_BNDCFGS);
-    for (int i = 0; i < VTX_SEG_COUNT; i++) {
-        g->seg[i].sel = (uint16_t)vtx_vmcs_get(f, seg_slots[i][0]);
-        g->seg[i].base = vtx_vmcs_get(f, seg_slots[i][1]);
-        g->seg[i].limit = (uint32_t)vtx_vmcs_get(f, seg_slots[i][2]);
-        g->seg[i].ar = (uint32_t)vtx_vmcs_get(f, seg_slots[i][3]);
+    for (int i = 0; i < VTX_S_COUNT; i++) {
+        g->cpu.seg[i].sel = (uint16_t)vtx_vmcs_get(f, seg_slots[i][0]);
+        g->cpu.seg[i].base = vtx_vmcs_get(f, seg_slots[i][1]);
+        g->cpu.seg[i].limit = (uint32_t)vtx_vmcs_get(f, seg_slots[i][2]);
+        g->cpu.seg[i].ar = (uint32_t)vtx_vmcs_get(f, seg_slots[i][3]);
     }
-    g->gdtr_base = G(f, GUEST_GDTR_BASE);
-    g->gdtr_limit = (uint32_t)G(f, GUEST_GDTR_LIMIT);
-    g->idtr_base = G(f, GUEST_IDTR_BASE);
-    g->idtr_limit = (uint32_t)G(f, GUEST_IDTR_LIMIT);
-    g->rip = G(f, GUEST_RIP);
-    g->rsp = G(f, GUEST_RSP);
-    g->rflags = G(f, GUEST_RFLAGS);
+    g->cpu.gdtr_base = G(f, GUEST_GDTR_BASE);
+    g->cpu.gdtr_limit = (uint32_t)G(f, GUEST_GDTR_LIMIT);
+    g->cpu.idtr_base = G(f, GUEST_IDTR_BASE);
+    g->cpu.idtr_limit = (uint32_t)G(f, GUEST_IDTR_LIMIT);
+    g->cpu.rip = G(f, GUEST_RIP);
+    g->cpu.gpr[VTX_R_RSP] = G(f, GUEST_RSP);
+    g->cpu.rflags = G(f, GUEST_RFLAGS);
     g->smbase = (uint32_t)G(f, GUEST_SMBASE);
     g->pending_dbg = G(f, GUEST_PENDING_DBG_EXCEPTIONS);
 
@@ -79,11 +79,11 @@ void vtx_guest_save(vtx_machine *m, vtx_vmcs_values *f)
 {
     const vtx_guest *g = &m->g;
     uint32_t exit_ctls = (uint32_t)G(f, EXIT_CONTROLS);
-    S(f, GUEST_CR0, g->cr0);
-    S(f, GUEST_CR3, g->cr3);
-    S(f, GUEST_CR4, g->cr4);
+    S(f, GUEST_CR0, g->cpu.cr0);
+    S(f, GUEST_CR3, g->cpu.cr3);
+    S(f, GUEST_CR4, g->cpu.cr4);
     if (exit_ctls & VTX_EXIT_SAVE_DEBUG_CONTROLS) {
-        S(f, GUEST_DR7, g->dr7);
+        S(f, GUEST_DR7, g->cpu.dr7);
         S(f, GUEST_IA32_DEBUGCTL, g->debugctl);
     }
     S(f, GUEST_IA32_SYSENTER_CS, g->sysenter_cs);
@@ -92,20 +92,20 @@ void vtx_guest_save(vtx_machine *m, vtx_vmcs_values *f)
     if (exit_ctls & VTX_EXIT_SAVE_PAT)
         S(f, GUEST_IA32_PAT, g->pat);
     if (exit_ctls & VTX_EXIT_SAVE_EFER)
-        S(f, GUEST_IA32_EFER, g->efer);
-    for (int i = 0; i < VTX_SEG_COUNT; i++) {
-        vtx_vmcs_set(f, seg_slots[i][0], g->seg[i].sel);
-        vtx_vmcs_set(f, seg_slots[i][1], g->seg[i].base);
-        vtx_vmcs_set(f, seg_slots[i][2], g->seg[i].limit);
-        vtx_vmcs_set(f, seg_slots[i][3], g->seg[i].ar);
+        S(f, GUEST_IA32_EFER, g->cpu.efer);
+    for (int i = 0; i < VTX_S_COUNT; i++) {
+        vtx_vmcs_set(f, seg_slots[i][0], g->cpu.seg[i].sel);
+        vtx_vmcs_set(f, seg_slots[i][1], g->cpu.seg[i].base);
+        vtx_vmcs_set(f, seg_slots[i][2], g->cpu.seg[i].limit);
+        vtx_vmcs_set(f, seg_slots[i][3], g->cpu.seg[i].ar);
     }
-    S(f, GUEST_GDTR_BASE, g->gdtr_base);
-    S(f, GUEST_GDTR_LIMIT, g->gdtr_limit);
-    S(f, GUEST_IDTR_BASE, g->idtr_base);
-    S(f, GUEST_IDTR_LIMIT, g->idtr_limit);
-    S(f, GUEST_RIP, g->rip);
-    S(f, GUEST_RSP, g->rsp);
-    S(f, GUEST_RFLAGS, g->rflags);
+    S(f, GUEST_GDTR_BASE, g->cpu.gdtr_base);
+    S(f, GUEST_GDTR_LIMIT, g->cpu.gdtr_limit);
+    S(f, GUEST_IDTR_BASE, g->cpu.idtr_base);
+    S(f, GUEST_IDTR_LIMIT, g->cpu.idtr_limit);
+    S(f, GUEST_RIP, g->cpu.rip);
+    S(f, GUEST_RSP, g->cpu.gpr[VTX_R_RSP]);
+    S(f, GUEST_RFLAGS, g->cpu.rflags);
     S(f, GUEST_SMBASE, g->smbase);
     /* EXIT-9 / BLK-SAVE-1: the interruptibility the processor had; bit 2 is 0
      * outside SMM (BLK-SMI-1). Bit 3 is virtual-NMI blocking with "virtual NMIs". */

@@ -15,7 +15,7 @@ bool vtx_intr_window_open(const vtx_machine *m, const char **rule, const char **
                                            : "no interrupt-window exits in wait-for-SIPI";
         return false;
     }
-    if (!(g->rflags & VTX_RFLAGS_IF)) {
+    if (!(g->cpu.rflags & VTX_RFLAGS_IF)) {
         *rule = "IW-1";
         *why = "RFLAGS.IF = 0";
         return false;

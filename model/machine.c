@@ -303,7 +303,10 @@ vtx_status vtx_machine_get_gprs(const vtx_machine *m, vtx_gprs *gprs)
 {
     if (!m || !gprs)
         return VTX_ERR_INVALID_ARG;
-    *gprs = m->gprs;
+    const uint64_t *r = m->g.cpu.gpr;
+    *gprs = (vtx_gprs){r[VTX_R_RAX], r[VTX_R_RCX], r[VTX_R_RDX], r[VTX_R_RBX], r[VTX_R_RBP], r[VTX_R_RSI],
+                       r[VTX_R_RDI], r[VTX_R_R8], r[VTX_R_R9], r[VTX_R_R10], r[VTX_R_R11], r[VTX_R_R12],
+                       r[VTX_R_R13], r[VTX_R_R14], r[VTX_R_R15]};
     return VTX_OK;
 }
 
@@ -311,7 +314,13 @@ vtx_status vtx_machine_set_gprs(vtx_machine *m, const vtx_gprs *gprs)
 {
     if (!m || !gprs)
         return VTX_ERR_INVALID_ARG;
-    m->gprs = *gprs;
+    uint64_t *r = m->g.cpu.gpr;
+    r[VTX_R_RAX] = gprs->rax, r[VTX_R_RCX] = gprs->rcx, r[VTX_R_RDX] = gprs->rdx, r[VTX_R_RBX] = gprs->rbx;
+    r[VTX_R_RBP] = gprs->rbp, r[VTX_R_RSI] = gprs->rsi, r[VTX_R_RDI] = gprs->rdi, r[VTX_R_R8] = gprs->r8;
+    r[VTX_R_R9] = gprs->r9, r[VTX_R_R10] = gprs->r10, r[VTX_R_R11] = gprs->r11, r[VTX_R_R12] = gprs->r12;
+    r[VTX_R_R13] = gprs->r13, r[VTX_R_R14] = gprs->r14, r[VTX_R_R15] = gprs->r15;
+    if (m->in_guest)
+        m->engine_dirty = true;
     return VTX_OK;
 }
 

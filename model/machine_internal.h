@@ -3,6 +3,7 @@
 #define VTX_MACHINE_INTERNAL_H
 
 #include <stdio.h>
+#include "../cpu/cpu_state.h"
 #include "../vmcs/vmcs_internal.h"
 #include "vtxref/machine.h"
 #include "vtxref/vmx.h"
@@ -27,33 +28,20 @@ typedef struct vtx_vmcs {
     vtx_vmcs_values f;
 } vtx_vmcs;
 
-/* A segment register with its hidden part, in VMCS layout. */
-typedef struct vtx_seg {
-    uint16_t sel;
-    uint64_t base;
-    uint32_t limit;
-    uint32_t ar; /* access rights, VMCS format (bit 16 = unusable) */
-} vtx_seg;
-
-enum { VTX_SEG_ES, VTX_SEG_CS, VTX_SEG_SS, VTX_SEG_DS, VTX_SEG_FS, VTX_SEG_GS, VTX_SEG_LDTR, VTX_SEG_TR, VTX_SEG_COUNT };
-
 /* Activity states (VMCS guest activity-state field). */
 enum { VTX_ACTIVE = 0, VTX_HLT = 1, VTX_SHUTDOWN = 2, VTX_WAIT_SIPI = 3 };
 
 /* Interruptibility bits (VMCS guest interruptibility-state field, A.1). */
 enum { VTX_INTR_STI = 1u << 0, VTX_INTR_MOV_SS = 1u << 1, VTX_INTR_SMI = 1u << 2, VTX_INTR_NMI = 1u << 3 };
 
-/* The guest processor state while in VMX non-root operation. The authoritative
- * copy of everything the VMCS guest-state area holds, plus live event state. */
+/* The guest processor state while in VMX non-root operation: the architectural
+ * state cpu/ executes (registers, segments, control registers; the one
+ * authoritative copy), the rest of the VMCS guest-state area, and event state. */
 typedef struct vtx_guest {
-    uint64_t rip, rsp, rflags;
-    uint64_t cr0, cr3, cr4, dr7;
-    uint64_t efer, pat, debugctl, perf_global_ctrl, bndcfgs;
+    vtx_cpu_state cpu;
+    uint64_t pat, debugctl, perf_global_ctrl, bndcfgs;
     uint64_t sysenter_esp, sysenter_eip;
     uint32_t sysenter_cs;
-    vtx_seg seg[VTX_SEG_COUNT];
-    uint64_t gdtr_base, idtr_base;
-    uint32_t gdtr_limit, idtr_limit;
     uint64_t pending_dbg;
     uint32_t smbase;
     /* Event state (catalogue A). */
@@ -84,8 +72,8 @@ struct vtx_machine {
 
     /* Non-root operation. */
     bool in_guest;
-    vtx_guest g;
-    vtx_gprs gprs;
+    vtx_guest g;          /* g.cpu.gpr is the register file of root and non-root alike */
+    bool engine_dirty;    /* g.cpu changed outside the engine: load it before running */
     vtx_cycle_costs costs;
     vtx_run_limits limits;
     uint64_t cycles, instructions;

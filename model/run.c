@@ -24,10 +24,10 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
     for (;;) {
         if (m->limits.instructions && m->instructions - start_insns >= m->limits.instructions)
             return stop(r, VTX_OK, "instruction budget of %llu reached at RIP 0x%llx",
-                        (unsigned long long)m->limits.instructions, (unsigned long long)m->g.rip);
+                        (unsigned long long)m->limits.instructions, (unsigned long long)m->g.cpu.rip);
         if (m->limits.cycles && m->cycles - start_cycles >= m->limits.cycles)
             return stop(r, VTX_OK, "cycle budget of %llu reached at RIP 0x%llx",
-                        (unsigned long long)m->limits.cycles, (unsigned long long)m->g.rip);
+                        (unsigned long long)m->limits.cycles, (unsigned long long)m->g.cpu.rip);
 
         vtx_boundary_report rep;
         vtx_exit_info ex;
@@ -48,7 +48,7 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
         case VTX_ACT_EXECUTE:
             return stop(r, VTX_ERR_UNSUPPORTED,
                         "the guest would execute the instruction at RIP 0x%llx; guest execution is not modelled yet",
-                        (unsigned long long)m->g.rip);
+                        (unsigned long long)m->g.cpu.rip);
         case VTX_ACT_IDLE: {
             /* The preemption timer keeps counting in HLT and shutdown (PT-4); it is the
              * only thing scheduled that can wake the guest. */
@@ -64,7 +64,7 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
             return stop(r, VTX_OK,
                         "the guest is in the %s state at RIP 0x%llx and nothing armed can wake it "
                         "(raise an interrupt, NMI or INIT and continue)",
-                        states[m->g.activity & 3], (unsigned long long)m->g.rip);
+                        states[m->g.activity & 3], (unsigned long long)m->g.cpu.rip);
         }
         }
     }

@@ -76,7 +76,7 @@ void vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *r)
     /* EXIT-10: with IA32_VMX_MISC[5] = 1, IA32_EFER.LMA is stored into "IA-32e mode guest". */
     if ((m->profile.msr[VTX_CAP_IA32_VMX_MISC] >> 5) & 1) {
         uint64_t entry = vtx_vmcs_get(f, VTX_SLOT_ENTRY_CONTROLS) & ~(uint64_t)VTX_ENTRY_IA32E_MODE_GUEST;
-        if (m->g.efer & VTX_EFER_LMA)
+        if (m->g.cpu.efer & VTX_EFER_LMA)
             entry |= VTX_ENTRY_IA32E_MODE_GUEST;
         vtx_vmcs_set(f, VTX_SLOT_ENTRY_CONTROLS, entry);
     }

@@ -1,0 +1,3 @@
+/* cpu_state: see the header. */
+#include "engine.h"
+#include "deliver.h"

@@ -1,0 +1,59 @@
+/*
+ * The architectural state of the guest processor as cpu/ sees it, and the
+ * physical-memory accessor cpu/ uses. cpu/ executes x86 and knows nothing of
+ * VMX: model/ fills this from the VMCS and reads it back at VM exit.
+ */
+#ifndef VTX_CPU_STATE_H
+#define VTX_CPU_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A segment register with its hidden part. Access rights in the VMCS layout:
+ * bits 3:0 type, 4 S, 6:5 DPL, 7 P, 12 AVL, 13 L, 14 D/B, 15 G, 16 unusable. */
+typedef struct vtx_cpu_seg {
+    uint16_t sel;
+    uint64_t base;
+    uint32_t limit; /* byte granular (already expanded by G) */
+    uint32_t ar;
+} vtx_cpu_seg;
+
+enum { VTX_R_RAX, VTX_R_RCX, VTX_R_RDX, VTX_R_RBX, VTX_R_RSP, VTX_R_RBP, VTX_R_RSI, VTX_R_RDI,
+       VTX_R_R8, VTX_R_R9, VTX_R_R10, VTX_R_R11, VTX_R_R12, VTX_R_R13, VTX_R_R14, VTX_R_R15, VTX_R_COUNT };
+enum { VTX_S_ES, VTX_S_CS, VTX_S_SS, VTX_S_DS, VTX_S_FS, VTX_S_GS, VTX_S_LDTR, VTX_S_TR, VTX_S_COUNT };
+
+typedef struct vtx_cpu_state {
+    uint64_t gpr[VTX_R_COUNT]; /* x86 encoding order */
+    uint64_t rip, rflags;
+    uint64_t cr0, cr2, cr3, cr4, cr8;
+    uint64_t efer;
+    uint64_t dr7;
+    vtx_cpu_seg seg[VTX_S_COUNT];
+    uint64_t gdtr_base, idtr_base;
+    uint32_t gdtr_limit, idtr_limit;
+} vtx_cpu_state;
+
+/* Execution mode, derived from CR0.PE, RFLAGS.VM, EFER.LMA and CS.L / CS.D. */
+typedef enum vtx_cpu_mode {
+    VTX_MODE_REAL,     /* CR0.PE = 0 */
+    VTX_MODE_V8086,    /* RFLAGS.VM = 1 */
+    VTX_MODE_PROT16,   /* protected mode, CS.D = 0 */
+    VTX_MODE_PROT32,   /* protected mode, CS.D = 1 */
+    VTX_MODE_COMPAT,   /* IA-32e mode, CS.L = 0 */
+    VTX_MODE_LONG64,   /* IA-32e mode, CS.L = 1 */
+} vtx_cpu_mode;
+
+vtx_cpu_mode vtx_cpu_mode_of(const vtx_cpu_state *s);
+/* CPL: CS.DPL in protected/IA-32e mode (SS.DPL as the SDM says for VMX), 0 in real mode, 3 in V8086. */
+unsigned vtx_cpu_cpl(const vtx_cpu_state *s);
+
+/* Guest-physical memory as the machine maps it. Reads/writes of unmapped
+ * memory return false (the caller turns that into a report, never a crash). */
+typedef struct vtx_phys_mem {
+    void *ctx;
+    bool (*read)(void *ctx, uint64_t pa, void *buf, size_t len);
+    bool (*write)(void *ctx, uint64_t pa, const void *buf, size_t len);
+} vtx_phys_mem;
+
+#endif

@@ -1,0 +1,3 @@
+/* decode: see the header. */
+#include "engine.h"
+#include "deliver.h"

@@ -1,0 +1,3 @@
+/* deliver: see the header. */
+#include "engine.h"
+#include "deliver.h"

@@ -1,0 +1,3 @@
+/* engine: see the header. */
+#include "engine.h"
+#include "deliver.h"

@@ -1,0 +1,3 @@
+/* paging: see the header. */
+#include "engine.h"
+#include "deliver.h"
