@@ -114,6 +114,7 @@ vtx_status vtx_machine_map(vtx_machine *m, uint64_t pa, uint64_t size, void *hos
         m->cap_regions = cap;
     }
     m->regions[m->n_regions++] = (vtx_mem_region){pa, size, host, perms};
+    m->regions_gen++;
     return VTX_OK;
 }
 
@@ -124,6 +125,7 @@ vtx_status vtx_machine_unmap(vtx_machine *m, uint64_t pa)
     for (size_t i = 0; i < m->n_regions; i++) {
         if (m->regions[i].pa == pa) {
             m->regions[i] = m->regions[--m->n_regions];
+            m->regions_gen++;
             return VTX_OK;
         }
     }

@@ -140,8 +140,8 @@ bool vtx_vmxon_mode_faults(vtx_machine *m, vtx_insn_result *r)
 
 unsigned vtx_vmx_addr_width(const vtx_machine *m)
 {
-    /* IA32_VMX_BASIC[48] limits VMXON, VMCS and other VMX region addresses to 32 bits. */
-    return vtx_basic_32bit_addrs(m->profile.msr[VTX_CAP_IA32_VMX_BASIC]) ? 32 : m->profile.phys_addr_width;
+    /* IA32_VMX_BASIC[48] (32-bit VMX addresses) is 0 on every valid profile (Intel 64). */
+    return m->profile.phys_addr_width;
 }
 
 bool vtx_vmx_addr_ok(const vtx_machine *m, uint64_t pa)

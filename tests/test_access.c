@@ -309,6 +309,47 @@ Test(access64, outcome_flags_are_applied_to_root_rflags, .init = up_server, .fin
               (unsigned long long)fl);
 }
 
+/* SDM "Conventions" of the VMX instruction reference: VMsucceed clears CF, PF, AF,
+ * ZF, SF and OF; VMfailInvalid sets CF and clears the others; VMfailValid sets
+ * ZF and clears the others. Other RFLAGS bits are left alone. */
+Test(access64, outcomes_set_exactly_the_arithmetic_flags, .init = up_server, .fini = down)
+{
+    const uint64_t arith = VTX_RFLAGS_CF | VTX_RFLAGS_PF | VTX_RFLAGS_AF | VTX_RFLAGS_ZF | VTX_RFLAGS_SF |
+                           VTX_RFLAGS_OF;
+    const uint64_t keep = 2 | VTX_RFLAGS_IF | VTX_RFLAGS_TF;
+    vtx_insn_result r;
+    vtx_root_state root = vt_root(&e);
+
+    root.rflags = keep | arith;
+    vt_set_root(&e, &root);
+    vt_expect("VMREAD of GUEST_RIP", vtx_vmread(e.m, VTX_VMCS_GUEST_RIP, &r), &r, VTX_VMSUCCEED, 0);
+    cr_assert_eq(r.rflags, keep, "VMsucceed: RFLAGS 0x%llx, expected 0x%llx", (unsigned long long)r.rflags,
+                 (unsigned long long)keep);
+    cr_assert_eq(vt_root(&e).rflags, keep, "the machine's RFLAGS must match the result's");
+
+    root.rflags = keep | arith;
+    vt_set_root(&e, &root);
+    vt_expect("VMREAD of 0x6c40", vtx_vmread(e.m, 0x6C40, &r), &r, VTX_VMFAIL_VALID, 12);
+    cr_assert_eq(r.rflags, keep | VTX_RFLAGS_ZF, "VMfailValid: RFLAGS 0x%llx", (unsigned long long)r.rflags);
+    cr_assert_eq(vt_root(&e).rflags, keep | VTX_RFLAGS_ZF);
+
+    vt_expect("VMCLEAR", vtx_vmclear(e.m, VT_VMCS_PA, &r), &r, VTX_VMSUCCEED, 0);
+    root = vt_root(&e);
+    root.rflags = keep | arith;
+    vt_set_root(&e, &root);
+    vt_expect("VMREAD without a current VMCS", vtx_vmread(e.m, VTX_VMCS_GUEST_RIP, &r), &r, VTX_VMFAIL_INVALID, 0);
+    cr_assert_eq(r.rflags, keep | VTX_RFLAGS_CF, "VMfailInvalid: RFLAGS 0x%llx", (unsigned long long)r.rflags);
+    cr_assert_eq(vt_root(&e).rflags, keep | VTX_RFLAGS_CF);
+
+    /* A fault changes no flags. */
+    root = vt_root(&e);
+    root.rflags = keep | arith;
+    root.cpl = 3;
+    vt_set_root(&e, &root);
+    vt_expect_fault("VMREAD at CPL 3", vtx_vmread(e.m, VTX_VMCS_GUEST_RIP, &r), &r, VTX_VECTOR_GP);
+    cr_assert_eq(vt_root(&e).rflags, keep | arith, "a faulting instruction must not change RFLAGS");
+}
+
 /* VMREAD/VMWRITE are not allowed in compatibility or virtual-8086 mode, at CPL > 0
  * or outside VMX operation (SDM VMREAD/VMWRITE "Protected Mode Exceptions"). */
 Test(access64, faults_in_compat_mode_at_cpl3_and_outside_vmx, .init = up_server, .fini = down)

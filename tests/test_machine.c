@@ -152,6 +152,10 @@ Test(memory, map_refuses_overlap, .init = up_core2, .fini = down)
               "overlaps the region at 0x10000");
     map_fails("map over the second page", 0x11000, 4096, pages + 2 * 4096, VTX_MEM_RWX, VTX_ERR_OVERLAP, NULL);
     map_fails("map covering the region", 0xF000, 4 * 4096, pages, VTX_MEM_RWX, VTX_ERR_OVERLAP, NULL);
+    map_fails("map whose last page is the region's first", 0xF000, 2 * 4096, pages, VTX_MEM_RWX, VTX_ERR_OVERLAP,
+              NULL);
+    map_fails("map whose first page is the region's last", 0x11000, 2 * 4096, pages, VTX_MEM_RWX, VTX_ERR_OVERLAP,
+              NULL);
     /* Adjacent on both sides is fine. */
     map_ok(0xF000, 4096, pages + 2 * 4096);
     map_ok(0x12000, 4096, pages + 3 * 4096);

@@ -433,3 +433,23 @@ Test(profile_file, file_over_one_mib_is_refused, .init = mk_tmpdir, .fini = rm_t
     cr_assert(strstr(d.message, bad) && strstr(d.message, "1 MiB"), "message names the file and the limit: %s",
               d.message);
 }
+
+/* Every profile that validates writes out and reads back unchanged: the
+ * validation refuses what the file format cannot carry. */
+Test(profile_file, unwritable_names_and_descriptions_are_invalid)
+{
+    vtx_profile p = *vtx_profile_builtin(0);
+    vtx_diag d = {0};
+    strcpy(p.name, "my server");
+    cr_assert_eq(vtx_profile_validate(&p, &d), VTX_ERR_PROFILE_INVALID, "a name with a space");
+    cr_assert(strstr(d.message, "may contain only"), "message: %s", d.message);
+    p = *vtx_profile_builtin(0);
+    strcpy(p.description, "uses # sign");
+    cr_assert_eq(vtx_profile_validate(&p, &d), VTX_ERR_PROFILE_INVALID, "a description with '#'");
+    p = *vtx_profile_builtin(0);
+    strcpy(p.description, " padded ");
+    cr_assert_eq(vtx_profile_validate(&p, &d), VTX_ERR_PROFILE_INVALID, "a description with outer spaces");
+    p = *vtx_profile_builtin(0);
+    strcpy(p.description, "plain text, (with) punctuation: fine");
+    cr_assert_eq(vtx_profile_validate(&p, &d), VTX_OK, "%s", d.message);
+}

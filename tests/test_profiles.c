@@ -439,3 +439,13 @@ Test(validate, unknown_knob_bits)
     p.knobs |= 1u << VTX_KNOB_COUNT;
     EXPECT_INVALID("knob bit past the last CFG-* knob", &p, "knobs");
 }
+
+/* SDM Appendix A.1: IA32_VMX_BASIC bit 48 is always 0 on Intel 64 processors. */
+Test(profiles, basic_bit48_is_invalid)
+{
+    vtx_profile p = *vtx_profile_builtin(1);
+    vtx_diag d = {0};
+    p.msr[VTX_CAP_IA32_VMX_BASIC] |= 1ull << 48;
+    cr_assert_eq(vtx_profile_validate(&p, &d), VTX_ERR_PROFILE_INVALID);
+    cr_assert(strstr(d.message, "IA32_VMX_BASIC bit 48"), "message: %s", d.message);
+}

@@ -77,6 +77,20 @@ Test(vmxon, succeeds_and_enters_vmx_operation_with_no_current_vmcs, .init = up_s
     cr_assert(!(vt_root(&e).rflags & (VTX_RFLAGS_CF | VTX_RFLAGS_ZF)));
 }
 
+/* VMXON is allowed outside IA-32e mode: 32-bit protected mode with paging. */
+Test(vmxon, succeeds_in_32bit_protected_mode, .init = up_server, .fini = down)
+{
+    vtx_root_state root = vt_root(&e);
+    root.efer = 0;
+    root.cs_l = false;
+    vt_set_root(&e, &root);
+    vtx_insn_result r;
+    vt_expect("VMXON in 32-bit protected mode", vtx_vmxon(e.m, VT_VMXON_PA, &r), &r, VTX_VMSUCCEED, 0);
+    cr_assert(vtx_machine_in_vmx(e.m));
+    vt_expect("VMXOFF in 32-bit protected mode", vtx_vmxoff(e.m, &r), &r, VTX_VMSUCCEED, 0);
+    cr_assert(!vtx_machine_in_vmx(e.m));
+}
+
 /* ---- #UD (checked first, in and outside VMX operation) ---- */
 
 Test(vmxon, real_mode_cr0_pe_0_is_ud, .init = up_server, .fini = down)

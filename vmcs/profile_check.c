@@ -4,7 +4,9 @@
  * the message names the MSR and the bit.
  */
 #include <stdarg.h>
+#include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 #include "vmcs_internal.h"
 
 static vtx_status fail(vtx_diag *diag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -127,6 +129,18 @@ vtx_status vtx_profile_validate(const vtx_profile *p, vtx_diag *diag)
 #define TRY(x) do { if ((st = (x)) != VTX_OK) return st; } while (0)
     if (p->name[0] == '\0')
         return fail(diag, "profile has no name");
+    /* What the file format can carry unchanged (docs/profiles.md). */
+    if (!memchr(p->name, '\0', sizeof p->name))
+        return fail(diag, "profile name is not terminated");
+    for (const char *c = p->name; *c; c++)
+        if (!isalnum((unsigned char)*c) && !strchr("._-", *c))
+            return fail(diag, "profile name '%s' may contain only letters, digits, '.', '_' and '-'", p->name);
+    if (!memchr(p->description, '\0', sizeof p->description))
+        return fail(diag, "profile description is not terminated");
+    size_t dl = strlen(p->description);
+    if (strpbrk(p->description, "#\r\n") || (dl && (isspace((unsigned char)p->description[0]) ||
+                                                   isspace((unsigned char)p->description[dl - 1]))))
+        return fail(diag, "profile description may not contain '#' or line breaks, nor start or end with a space");
     if (p->phys_addr_width < 32 || p->phys_addr_width > 52)
         return fail(diag, "physical-address-width %u is outside 32..52", p->phys_addr_width);
     if (p->knobs & ~((1u << VTX_KNOB_COUNT) - 1))
@@ -138,6 +152,11 @@ vtx_status vtx_profile_validate(const vtx_profile *p, vtx_diag *diag)
     uint32_t size = vtx_basic_region_size(basic);
     if (size == 0 || size > 4096)
         return fail(diag, "IA32_VMX_BASIC bits 44:32: region size %u is outside 1..4096", size);
+    /* SDM A.1: bit 48 is always 0 on processors that support Intel 64 architecture,
+     * which every modelled processor does. */
+    if (basic & (1ull << 48))
+        return fail(diag, "IA32_VMX_BASIC bit 48: 32-bit VMX addresses, but the modelled processor supports "
+                    "Intel 64 architecture, where this bit is always 0");
     if (basic & (7ull << 45))
         return fail(diag, "IA32_VMX_BASIC bits 47:45: reserved, must be 0");
     unsigned memtype = (unsigned)((basic >> 50) & 0xF);
