@@ -18,14 +18,16 @@ run() {
   echo "fuzz: $t for ${secs}s"
   (cd build-fuzz && ./"fuzz_$t" -max_total_time="$secs" -print_final_stats=1 \
       "corpus/$t" "../tests/fuzz/$t" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::new_units_added|==|SUMMARY|#.*DONE)" || true)
-  # libFuzzer exits non-zero on a crash; the pipe above hides that, so re-check.
-  if ls build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-* >/dev/null 2>&1; then
-    echo "fuzz: $t found a failure: $(ls build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-* 2>/dev/null)" >&2
+  # libFuzzer exits non-zero on a crash; the pipe above hides that, so look for its artifacts.
+  local found
+  found=$(find build-fuzz -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) -print)
+  if [ -n "$found" ]; then
+    echo "fuzz: $t found a failure; reproduce with: build-fuzz/fuzz_$t $found" >&2
     exit 1
   fi
 }
 
-rm -f build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-*
+rm -f build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-* build-fuzz/oom-*
 if [ "${1:-}" = "--short" ]; then
   for t in $TARGETS; do run "$t" "${VTX_FUZZ_SECONDS:-20}"; done
 elif [ $# -eq 2 ]; then

@@ -453,3 +453,21 @@ Test(profile_file, unwritable_names_and_descriptions_are_invalid)
     strcpy(p.description, "plain text, (with) punctuation: fine");
     cr_assert_eq(vtx_profile_validate(&p, &d), VTX_OK, "%s", d.message);
 }
+
+/* A name shorter than the base profile's leaves no stale bytes: a parsed
+ * profile writes out and reads back byte for byte (found by fuzzing). */
+Test(profile_file, shorter_name_than_base_round_trips_bytewise)
+{
+    const char *text = "base = teaching\nname = t6-\n";
+    vtx_profile p, q;
+    vtx_diag d = {0};
+    cr_assert_eq(vtx_profile_parse(text, strlen(text), "t", &p, &d), VTX_OK, "%s", d.message);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(vtx_profile_write(&p, f), VTX_OK);
+    fclose(f);
+    cr_assert_eq(vtx_profile_parse(buf, len, "t2", &q, &d), VTX_OK, "%s", d.message);
+    free(buf);
+    cr_assert(memcmp(&p, &q, sizeof p) == 0, "the profile read back differs from the one written");
+}

@@ -161,12 +161,14 @@ static vtx_status parse_line(parse_state *ps, int line, char *text, vtx_profile 
         for (size_t i = 0; i < n; i++)
             if (!isalnum((unsigned char)val[i]) && !strchr("._-", val[i]))
                 return perr(ps, line, "name '%.60s' may contain only letters, digits, '.', '_' and '-'", val);
+        memset(p->name, 0, sizeof p->name); /* parsed profiles are byte-for-byte canonical */
         memcpy(p->name, val, n + 1);
         break;
     }
     case KEY_DESCRIPTION:
         if (strlen(val) >= sizeof p->description)
             return perr(ps, line, "description is longer than %zu characters", sizeof p->description - 1);
+        memset(p->description, 0, sizeof p->description);
         strcpy(p->description, val);
         break;
     case KEY_PAW: {

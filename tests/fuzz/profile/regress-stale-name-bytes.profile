@@ -1,0 +1,4 @@
+base =teaching
+
+#(ñ
+name =t6- 
