@@ -10,6 +10,7 @@
 
 #include "arch.h"
 #include "checks.h"
+#include "guest_setup.h"
 #include "machine.h"
 #include "observer.h"
 #include "profile.h"
