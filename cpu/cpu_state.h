@@ -44,8 +44,12 @@ typedef enum vtx_cpu_mode {
     VTX_MODE_LONG64,   /* IA-32e mode, CS.L = 1 */
 } vtx_cpu_mode;
 
+/* The execution mode of `s`: REAL if CR0.PE=0, else V8086 if RFLAGS.VM=1 (outside
+ * IA-32e mode), else in IA-32e mode (EFER.LMA) LONG64 if CS.L else COMPAT, else
+ * PROT32 if CS.D/B else PROT16. */
 vtx_cpu_mode vtx_cpu_mode_of(const vtx_cpu_state *s);
-/* CPL: CS.DPL in protected/IA-32e mode (SS.DPL as the SDM says for VMX), 0 in real mode, 3 in V8086. */
+/* CPL: SS.DPL in protected/IA-32e mode (what VMX and QEMU use; equal to CS.DPL
+ * except with conforming code), 0 in real mode, 3 in V8086. */
 unsigned vtx_cpu_cpl(const vtx_cpu_state *s);
 
 /* Guest-physical memory as the machine maps it. Reads/writes of unmapped

@@ -1,3 +1,974 @@
-/* engine: see the header. */
+/*
+ * engine: see the header and ../shared/spec/stack-notes.md.
+ *
+ * Unicorn internals
+ * -----------------
+ * Unicorn 2.0.1's register API cannot express what a VM entry loads: writing a
+ * selector reloads the cache from the GDT (or, in UC_MODE_64, only sets the
+ * selector), CPL 3 cannot be entered, CR0/CR4 writes skip QEMU's hidden-flag
+ * updates, and nothing reads the hidden caches back. It does give a byte-exact
+ * copy of QEMU's CPUX86State through uc_context_save/restore. The engine
+ * therefore reads and writes that copy at the QEMU 5.0 (Unicorn 2.0.x, x86_64
+ * build) offsets below, and verifies every offset at vtx_engine_create by
+ * writing marker values through the public API and finding them where
+ * expected; an unknown layout makes create fail rather than run wrongly.
+ * What it writes: GPRs, EIP, hflags (recomputed like QEMU's
+ * cpu_x86_load_seg_cache / update_cr0 / update_cr4 do), the six segment caches,
+ * LDTR, TR, GDTR, IDTR, CR0-CR4, EFER, DR7 and old_exception; RFLAGS goes
+ * through the API (QEMU splits it into lazy condition codes).
+ * What it reads in the exception hook: error_code, exception_is_int (INT n /
+ * INT3 / INTO are traps) and CR2.
+ * old_exception is what makes QEMU escalate a second fault to #DF (Unicorn never
+ * calls do_interrupt, which clears it); the engine sets it back to -1 after each
+ * exception, the effect of the "pristine context restore" of the notes without
+ * losing the state.
+ * One UC_MODE_64 engine runs every mode: the uc mode only selects the register
+ * API's view, while QEMU's x86-64 CPU takes its mode from hflags/CR0/EFER, so a
+ * guest can also switch modes itself (and CPUID reports long mode, like every
+ * VT-x processor).
+ */
 #include "engine.h"
-#include "deliver.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+
+/* ---- QEMU 5.0 CPUX86State offsets (verified at create) ---- */
+enum {
+    ENV_REGS = 0,
+    ENV_EIP = 128,
+    ENV_HFLAGS = 176,
+    ENV_SEGS = 184, /* SegmentCache { u32 selector; u64 base; u32 limit; u32 flags; } = 24 bytes */
+    SEG_SZ = 24,
+    ENV_LDT = ENV_SEGS + 6 * SEG_SZ,
+    ENV_TR = ENV_LDT + SEG_SZ,
+    ENV_GDT = ENV_TR + SEG_SZ,
+    ENV_IDT = ENV_GDT + SEG_SZ,
+    ENV_CR = ENV_IDT + SEG_SZ, /* target_ulong cr[5] */
+    ENV_EFER = 560,
+    /* relative to env->dr[0], found by search: */
+    DR_ERROR_CODE = -16,
+    DR_IS_INT = -12,
+    DR_OLD_EXCEPTION = 8 * 8 + 4 * 8,
+};
+/* QEMU segment register order: ES CS SS DS FS GS, the same as VTX_S_*. */
+
+#define HF_CPL_MASK 3u
+#define HF_INHIBIT_IRQ (1u << 3)
+#define HF_CS32 (1u << 4)
+#define HF_SS32 (1u << 5)
+#define HF_ADDSEG (1u << 6)
+#define HF_PE (1u << 7)
+#define HF_MP_SHIFT 9
+#define HF_LMA (1u << 14)
+#define HF_CS64 (1u << 15)
+#define HF_KEEP ((1u << 19) | (1u << 20) | (1u << 21)) /* SMM, SVME, GUEST */
+#define HF_OSFXSR (1u << 22)
+#define HF_SMAP (1u << 23)
+
+#define DESC_P (1u << 15)
+#define DESC_L (1u << 21)
+#define DESC_B (1u << 22)
+
+#define CR0_PE 1ull
+#define CR0_WP (1ull << 16)
+#define CR0_PG (1ull << 31)
+#define CR4_PSE (1ull << 4)
+#define CR4_PAE (1ull << 5)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_SMAP (1ull << 21)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+#define RFLAGS_VM (1ull << 17)
+#define AR_UNUSABLE (1u << 16)
+
+#define DC_SIZE 4096u
+#define RUN_UNTIL 0xffffffffffffffffull /* never a fetch address */
+#define DUMMY_PA 0xfffffff000ull        /* mapped/unmapped to flush QEMU's TLB */
+
+typedef struct dc_entry {
+    uint64_t lin;
+    uint32_t gen;
+    bool fast;           /* 16 bytes from host are in one page: compare two masked words */
+    const uint8_t *host; /* the bytes in guest memory (NULL: re-fetch on every use) */
+    uint64_t w[2], m[2]; /* the instruction's bytes and their mask, as little-endian words */
+    vtx_insn insn;
+} dc_entry;
+
+typedef enum { HS_NONE, HS_BEFORE, HS_COUNT } hook_stop;
+
+struct vtx_engine {
+    uc_engine *uc;
+    uc_context *ctx;
+    size_t hdr;    /* offset of CPUX86State in the context */
+    size_t off_dr; /* offset of env->dr[0] in CPUX86State */
+    vtx_engine_region *reg;
+    size_t nreg;
+    vtx_phys_mem mem;
+    bool have_mem;
+    void *dummy;
+    uc_hook h_intr, h_unmapped, h_code;
+    bool code_on;
+
+    /* What Unicorn holds, as of the last set_state/run/resync. */
+    uint64_t cr0, cr3, cr4, efer, cs_base;
+    uint32_t hflags;
+    unsigned width;
+    uint64_t cr8;
+    uint32_t seg_flags_set[VTX_S_COUNT], seg_ar_set[VTX_S_COUNT];
+
+    dc_entry *dc;
+    uint32_t gen;
+    vtx_insn scratch;
+
+    /* The run in progress. */
+    uint64_t stop_bits, budget, started, stop_lin, last_lin;
+    bool skip_pending, resync, last_valid;
+    hook_stop hstop;
+    bool exc;
+    uint32_t exc_vec, exc_err;
+    int32_t exc_is_int;
+    uint64_t exc_cr2;
+    bool unmapped;
+    int unmapped_type;
+    uint64_t unmapped_addr;
+    vtx_insn stop_insn;
+};
+
+/* ---- little helpers on the context copy ---- */
+static uint8_t *env_of(const vtx_engine *e) { return (uint8_t *)e->ctx + e->hdr; }
+static uint64_t rd64(const uint8_t *p, size_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
+static uint32_t rd32(const uint8_t *p, size_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
+static void wr64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
+static void wr32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
+
+static uint32_t ar_to_flags(uint32_t ar) { return (ar & AR_UNUSABLE) ? 0 : (ar & 0xf0ffu) << 8; }
+static uint32_t flags_to_ar(uint32_t f) { return f == 0 ? AR_UNUSABLE : (f >> 8) & 0xf0ffu; }
+
+/* ---- guest-physical and linear memory ---- */
+static const uint8_t *host_of(const vtx_engine *e, uint64_t pa, uint64_t *avail)
+{
+    for (size_t i = 0; i < e->nreg; i++)
+        if (pa >= e->reg[i].pa && pa - e->reg[i].pa < e->reg[i].size) {
+            *avail = e->reg[i].size - (pa - e->reg[i].pa);
+            return (const uint8_t *)e->reg[i].host + (pa - e->reg[i].pa);
+        }
+    return NULL;
+}
+
+static bool phys_read(const vtx_engine *e, uint64_t pa, void *buf, size_t len)
+{
+    uint64_t avail;
+    const uint8_t *h = host_of(e, pa, &avail);
+    if (h && avail >= len) {
+        memcpy(buf, h, len);
+        return true;
+    }
+    return e->have_mem && e->mem.read && e->mem.read(e->mem.ctx, pa, buf, len);
+}
+
+/* Linear -> guest-physical through the guest's paging (no permission checks:
+ * Unicorn has already fetched what the engine decodes). */
+static bool walk_paging(const vtx_engine *e, uint64_t lin, uint64_t *pa)
+{
+    if (!(e->cr0 & CR0_PG)) {
+        *pa = (e->efer & EFER_LMA) ? lin : (lin & 0xffffffffull);
+        return true;
+    }
+    const uint64_t amask = 0x000ffffffffff000ull;
+    if (e->efer & EFER_LMA) {
+        uint64_t t = e->cr3 & amask, ent;
+        for (int level = 3; level >= 0; level--) {
+            unsigned idx = (unsigned)(lin >> (12 + 9 * level)) & 511;
+            if (!phys_read(e, t + idx * 8ull, &ent, 8) || !(ent & 1))
+                return false;
+            if (level > 0 && level < 3 && (ent & 0x80)) {
+                uint64_t size = 1ull << (12 + 9 * level);
+                *pa = (ent & amask & ~(size - 1)) | (lin & (size - 1));
+                return true;
+            }
+            t = ent & amask;
+        }
+        *pa = t | (lin & 0xfff);
+        return true;
+    }
+    lin &= 0xffffffffull;
+    if (e->cr4 & CR4_PAE) {
+        uint64_t ent;
+        if (!phys_read(e, (e->cr3 & 0xffffffe0ull) + ((lin >> 30) & 3) * 8, &ent, 8) || !(ent & 1))
+            return false;
+        if (!phys_read(e, (ent & amask) + ((lin >> 21) & 511) * 8, &ent, 8) || !(ent & 1))
+            return false;
+        if (ent & 0x80) {
+            *pa = (ent & amask & ~0x1fffffull) | (lin & 0x1fffff);
+            return true;
+        }
+        if (!phys_read(e, (ent & amask) + ((lin >> 12) & 511) * 8, &ent, 8) || !(ent & 1))
+            return false;
+        *pa = (ent & amask) | (lin & 0xfff);
+        return true;
+    }
+    uint32_t ent;
+    if (!phys_read(e, (e->cr3 & 0xfffff000ull) + ((lin >> 22) & 1023) * 4, &ent, 4) || !(ent & 1))
+        return false;
+    if ((ent & 0x80) && (e->cr4 & CR4_PSE)) {
+        *pa = ((uint64_t)(ent & 0xffc00000u) | ((uint64_t)(ent >> 13) & 0xff) << 32) | (lin & 0x3fffff);
+        return true;
+    }
+    if (!phys_read(e, (ent & 0xfffff000u) + ((lin >> 12) & 1023) * 4, &ent, 4) || !(ent & 1))
+        return false;
+    *pa = (ent & 0xfffff000u) | (lin & 0xfff);
+    return true;
+}
+
+/* What Unicorn 2.0.1 does: the page walk decides presence (#PF), then the
+ * access goes to physical address == linear address (excp_helper.c:
+ * "Unicorn: identity map guest virtual address"). set_state refuses page
+ * tables that map anything elsewhere, so this equals walk_paging there. */
+static bool lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
+{
+    uint64_t walked;
+    if (!walk_paging(e, lin, &walked))
+        return false;
+    *pa = (e->cr0 & CR0_PG) ? ((e->efer & EFER_LMA) ? lin : (lin & 0xffffffffull)) : walked;
+    return true;
+}
+
+/* Every present leaf of the paging structures must map linear == physical
+ * (see lin_to_phys). Returns NULL or why not. Visits at most 4096 tables. */
+typedef struct idwalk { const vtx_engine *e; unsigned tables; const char *why; } idwalk;
+
+static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigned bits, uint64_t lin_base,
+                     unsigned nent, bool lma, bool pse)
+{
+    if (w->why)
+        return;
+    if (++w->tables > 4096) {
+        w->why = "paging structures too large to verify (Unicorn 2.0.1 needs identity paging)";
+        return;
+    }
+    const uint64_t amask = 0x000ffffffffff000ull;
+    for (unsigned i = 0; i < nent && !w->why; i++) {
+        uint64_t ent = 0;
+        if (!phys_read(w->e, table + (uint64_t)i * esz, &ent, esz))
+            continue; /* unreadable: Unicorn faults there too */
+        if (!(ent & 1))
+            continue;
+        unsigned shift = 12 + bits * (unsigned)level;
+        uint64_t lin = lin_base + ((uint64_t)i << shift);
+        if (lma && level == 3 && (lin >> 47))
+            lin |= 0xffff000000000000ull;
+        bool leaf = level == 0 || ((ent & 0x80) && (level == 1 || (lma && level == 2)) && (esz == 8 || pse));
+        if (!leaf) {
+            uint64_t next = esz == 8 ? (ent & amask) : (ent & 0xfffff000u);
+            id_table(w, next, level - 1, esz, bits, lin, esz == 8 ? 512 : 1024, lma, pse);
+            continue;
+        }
+        uint64_t pa;
+        if (esz == 4 && level == 1)
+            pa = (uint64_t)(ent & 0xffc00000u) | ((uint64_t)(ent >> 13) & 0xff) << 32;
+        else
+            pa = ent & amask & ~((1ull << shift) - 1);
+        if (pa != lin)
+            w->why = "the page tables map a linear address to a different physical address: Unicorn 2.0.1 "
+                     "ignores page-table addresses (it checks presence/permissions, then accesses "
+                     "physical == linear), so only identity paging can run";
+    }
+}
+
+static const char *check_identity_paging(const vtx_engine *e, const vtx_cpu_state *s)
+{
+    idwalk w = {e, 0, NULL};
+    if (!(s->cr0 & CR0_PG))
+        return NULL;
+    if (s->efer & EFER_LMA) {
+        id_table(&w, s->cr3 & 0x000ffffffffff000ull, 3, 8, 9, 0, 512, true, true);
+    } else if (s->cr4 & CR4_PAE) {
+        for (unsigned i = 0; i < 4 && !w.why; i++) {
+            uint64_t pdpte = 0;
+            if (phys_read(e, (s->cr3 & 0xffffffe0ull) + i * 8, &pdpte, 8) && (pdpte & 1))
+                id_table(&w, pdpte & 0x000ffffffffff000ull, 1, 8, 9, (uint64_t)i << 30, 512, false, true);
+        }
+    } else {
+        id_table(&w, s->cr3 & 0xfffff000ull, 1, 4, 10, 0, 1024, false, (s->cr4 & CR4_PSE) != 0);
+    }
+    return w.why;
+}
+
+/* Read up to `len` bytes at a linear address; returns how many were readable.
+ * *host is set when all of them are contiguous in one region page. */
+static size_t lin_read(const vtx_engine *e, uint64_t lin, uint8_t *buf, size_t len, const uint8_t **host)
+{
+    size_t got = 0;
+    *host = NULL;
+    while (got < len) {
+        uint64_t pa, avail;
+        if (!lin_to_phys(e, lin + got, &pa))
+            break;
+        size_t chunk = 4096 - ((lin + got) & 0xfff);
+        if (chunk > len - got)
+            chunk = len - got;
+        const uint8_t *h = host_of(e, pa, &avail);
+        if (h && avail >= chunk) {
+            memcpy(buf + got, h, chunk);
+            if (got == 0 && chunk == len)
+                *host = h;
+        } else {
+            size_t n = 0;
+            while (n < chunk && phys_read(e, pa + n, buf + got + n, 1))
+                n++;
+            got += n;
+            if (n < chunk)
+                break;
+            continue;
+        }
+        got += chunk;
+    }
+    return got;
+}
+
+/* ---- decode cache ---- */
+static dc_entry *dc_slot(vtx_engine *e, uint64_t lin)
+{
+    return &e->dc[(lin ^ (lin >> 12) ^ (lin >> 24)) & (DC_SIZE - 1)];
+}
+
+static const vtx_insn *dc_fill(vtx_engine *e, dc_entry *d, uint64_t lin, bool *ok)
+{
+    uint8_t buf[15];
+    const uint8_t *host;
+    size_t n = lin_read(e, lin, buf, sizeof buf, &host);
+    *ok = n > 0;
+    vtx_decode_bytes(buf, n, e->width, lin, &d->insn);
+    d->lin = lin;
+    d->gen = e->gen;
+    /* The entry is validated against guest memory on every hit; only an
+     * instruction wholly inside one mapped page keeps a host pointer. */
+    d->host = (n > 0 && host && ((lin & 0xfff) + d->insn.len <= 4096)) ? host : NULL;
+    if (!d->host)
+        d->gen = e->gen - 1; /* never a hit: re-fetched next time */
+    d->fast = d->host && (lin & 0xfff) + 16 <= 4096;
+    d->w[0] = d->w[1] = d->m[0] = d->m[1] = 0;
+    for (unsigned i = 0; i < d->insn.len && i < 16; i++) {
+        d->w[i / 8] |= (uint64_t)d->insn.bytes[i] << (8 * (i % 8));
+        d->m[i / 8] |= 0xffull << (8 * (i % 8));
+    }
+    return &d->insn;
+}
+
+/* The cached bytes are still what guest memory holds. */
+static inline bool dc_valid(const dc_entry *d)
+{
+    if (__builtin_expect(d->fast, 1)) {
+        uint64_t a, b;
+        memcpy(&a, d->host, 8);
+        memcpy(&b, d->host + 8, 8);
+        return ((a & d->m[0]) ^ d->w[0]) == 0 && ((b & d->m[1]) ^ d->w[1]) == 0;
+    }
+    return memcmp(d->host, d->insn.bytes, d->insn.len) == 0;
+}
+
+static inline const vtx_insn *dc_lookup(vtx_engine *e, uint64_t lin)
+{
+    dc_entry *d = dc_slot(e, lin);
+    if (d->lin == lin && d->gen == e->gen && dc_valid(d))
+        return &d->insn;
+    bool ok;
+    return dc_fill(e, d, lin, &ok);
+}
+
+/* ---- synchronisation with Unicorn ---- */
+static uint64_t paging_key_changed(const vtx_engine *e, uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer)
+{
+    return ((cr0 ^ e->cr0) & (CR0_PG | CR0_WP | CR0_PE)) | (cr3 ^ e->cr3) | ((cr4 ^ e->cr4) & ~0x3ull) |
+           ((efer ^ e->efer) & (EFER_LMA | EFER_NXE));
+}
+
+static void flush_tlb(vtx_engine *e)
+{
+    /* Unicorn 2.0.1 has no TLB flush API; mapping a page calls tlb_flush(). */
+    if (uc_mem_map_ptr(e->uc, DUMMY_PA, 4096, UC_PROT_READ, e->dummy) == UC_ERR_OK)
+        uc_mem_unmap(e->uc, DUMMY_PA, 4096);
+}
+
+/* Take the mode/paging shadows from e->ctx (just saved). */
+static void absorb(vtx_engine *e)
+{
+    const uint8_t *env = env_of(e);
+    uint32_t hf = rd32(env, ENV_HFLAGS);
+    uint64_t cr0 = rd64(env, ENV_CR), cr3 = rd64(env, ENV_CR + 24), cr4 = rd64(env, ENV_CR + 32);
+    uint64_t efer = rd64(env, ENV_EFER);
+    unsigned width = (hf & HF_CS64) ? 64 : (hf & HF_CS32) ? 32 : 16;
+    if (paging_key_changed(e, cr0, cr3, cr4, efer) || width != e->width)
+        e->gen += 2;
+    e->cr0 = cr0, e->cr3 = cr3, e->cr4 = cr4, e->efer = efer, e->hflags = hf, e->width = width;
+    e->cs_base = rd64(env, ENV_SEGS + VTX_S_CS * SEG_SZ + 8);
+}
+
+static bool save_absorb(vtx_engine *e)
+{
+    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
+        return false;
+    absorb(e);
+    return true;
+}
+
+static uint64_t linear_of(const vtx_engine *e, uint64_t rip)
+{
+    if (e->width == 64)
+        return rip;
+    return (e->cs_base + rip) & 0xffffffffull;
+}
+
+/* ---- hooks ---- */
+static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)size;
+    if (__builtin_expect(e->resync, 0)) {
+        e->resync = false;
+        save_absorb(e);
+    }
+    const vtx_insn *in = dc_lookup(e, addr);
+    if (__builtin_expect((e->stop_bits >> in->cls) & 1, 0) && !e->skip_pending) {
+        e->hstop = HS_BEFORE;
+        e->stop_lin = addr;
+        uc_emu_stop(uc);
+        return;
+    }
+    e->skip_pending = false;
+    if (e->budget && e->started == e->budget) {
+        e->hstop = HS_COUNT;
+        e->stop_lin = addr;
+        uc_emu_stop(uc);
+        return;
+    }
+    e->started++;
+    e->last_lin = addr;
+    e->last_valid = true;
+    if (in->mode_change)
+        e->resync = true;
+}
+
+static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
+{
+    vtx_engine *e = ud;
+    if (!e->exc) {
+        e->exc = true;
+        e->exc_vec = intno;
+        e->exc_err = 0;
+        e->exc_is_int = 0;
+        if (uc_context_save(uc, e->ctx) == UC_ERR_OK) {
+            const uint8_t *env = env_of(e);
+            e->exc_err = rd32(env, e->off_dr + DR_ERROR_CODE);
+            e->exc_is_int = (int32_t)rd32(env, e->off_dr + DR_IS_INT);
+            e->exc_cr2 = rd64(env, ENV_CR + 16);
+        }
+    }
+    uc_emu_stop(uc);
+}
+
+static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int size, int64_t value, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)uc, (void)size, (void)value;
+    if (!e->unmapped) {
+        e->unmapped = true;
+        e->unmapped_type = type;
+        e->unmapped_addr = address;
+    }
+    return false;
+}
+
+/* ---- create / destroy ---- */
+static const int gpr_ids[VTX_R_COUNT] = {
+    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
+    UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+};
+
+/* Find and verify the CPUX86State offsets (see "Unicorn internals"). */
+static bool probe_layout(vtx_engine *e)
+{
+    uc_engine *uc = e->uc;
+    uint64_t v;
+    for (int i = 0; i < VTX_R_COUNT; i++) {
+        v = 0x5a17c0de00000000ull + (uint64_t)i * 0x1010101ull;
+        if (uc_reg_write(uc, gpr_ids[i], &v) != UC_ERR_OK)
+            return false;
+    }
+    v = 0x5a17c0de77770000ull;
+    uc_reg_write(uc, UC_X86_REG_RIP, &v);
+    for (int i = 0; i < 4; i++) {
+        v = 0xd0d0c0de00000000ull + (uint64_t)i;
+        uc_reg_write(uc, UC_X86_REG_DR0 + i, &v);
+    }
+    v = 0xf5f5c0de0000ull;
+    uc_reg_write(uc, UC_X86_REG_FS_BASE, &v);
+    v = 0x3c3c3000ull;
+    uc_reg_write(uc, UC_X86_REG_CR3, &v);
+    uc_x86_mmr g = {.base = 0x6d6dc0de000ull, .limit = 0x1237};
+    uc_reg_write(uc, UC_X86_REG_GDTR, &g);
+    uc_x86_mmr t = {.selector = 0x28, .base = 0x7a7ac0de000ull, .limit = 0x67, .flags = 0x8b00};
+    uc_reg_write(uc, UC_X86_REG_TR, &t);
+    if (uc_context_save(uc, e->ctx) != UC_ERR_OK)
+        return false;
+    size_t csize = uc_context_size(uc);
+    const uint8_t *p = (const uint8_t *)e->ctx;
+    e->hdr = SIZE_MAX;
+    for (size_t off = 0; off + 8 <= 256 && off + 8 <= csize; off += 4)
+        if (rd64(p, off) == 0x5a17c0de00000000ull) {
+            e->hdr = off;
+            break;
+        }
+    if (e->hdr == SIZE_MAX || csize < e->hdr + 2048)
+        return false;
+    const uint8_t *env = p + e->hdr;
+    for (int i = 0; i < VTX_R_COUNT; i++)
+        if (rd64(env, ENV_REGS + 8 * (size_t)i) != 0x5a17c0de00000000ull + (uint64_t)i * 0x1010101ull)
+            return false;
+    if (rd64(env, ENV_EIP) != 0x5a17c0de77770000ull || rd64(env, ENV_SEGS + 4 * SEG_SZ + 8) != 0xf5f5c0de0000ull ||
+        rd64(env, ENV_CR + 24) != 0x3c3c3000ull || rd64(env, ENV_GDT + 8) != 0x6d6dc0de000ull ||
+        rd32(env, ENV_GDT + 16) != 0x1237 || rd32(env, ENV_TR) != 0x28 || rd64(env, ENV_TR + 8) != 0x7a7ac0de000ull ||
+        rd32(env, ENV_TR + 16) != 0x67 || rd32(env, ENV_TR + 20) != 0x8b00)
+        return false;
+    uint32_t hf = rd32(env, ENV_HFLAGS);
+    if ((hf & (HF_LMA | HF_CS64 | HF_PE)) != (HF_LMA | HF_CS64 | HF_PE))
+        return false;
+    if ((rd64(env, ENV_EFER) & 0x500) != 0x500 || rd64(env, ENV_EFER) > 0xffff)
+        return false;
+    e->off_dr = 0;
+    for (size_t off = ENV_EFER + 8; off + 32 <= csize - e->hdr; off += 8)
+        if (rd64(env, off) == 0xd0d0c0de00000000ull && rd64(env, off + 8) == 0xd0d0c0de00000001ull &&
+            rd64(env, off + 16) == 0xd0d0c0de00000002ull && rd64(env, off + 24) == 0xd0d0c0de00000003ull) {
+            e->off_dr = off;
+            break;
+        }
+    if (!e->off_dr || (int32_t)rd32(env, e->off_dr + DR_OLD_EXCEPTION) != -1)
+        return false;
+    v = 0;
+    for (int i = 0; i < 4; i++)
+        uc_reg_write(uc, UC_X86_REG_DR0 + i, &v);
+    return true;
+}
+
+int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t n, const vtx_phys_mem *mem)
+{
+    if (!out)
+        return -1;
+    *out = NULL;
+    if (n && !regions)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!regions[i].host || !regions[i].size || ((regions[i].pa | regions[i].size) & 0xfff) ||
+            ((uintptr_t)regions[i].host & 0xfff) ||
+            (DUMMY_PA + 4096 > regions[i].pa && DUMMY_PA < regions[i].pa + regions[i].size))
+            return -1;
+    vtx_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return -1;
+    e->reg = n ? calloc(n, sizeof *e->reg) : NULL;
+    e->dc = calloc(DC_SIZE, sizeof *e->dc);
+    e->dummy = aligned_alloc(4096, 4096);
+    if ((n && !e->reg) || !e->dc || !e->dummy)
+        goto fail;
+    if (n)
+        memcpy(e->reg, regions, n * sizeof *regions);
+    e->nreg = n;
+    if (mem) {
+        e->mem = *mem;
+        e->have_mem = true;
+    }
+    for (size_t i = 0; i < DC_SIZE; i++)
+        e->dc[i].lin = UINT64_MAX;
+    e->gen = 2;
+    if (uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc) != UC_ERR_OK) {
+        e->uc = NULL;
+        goto fail;
+    }
+    if (uc_context_alloc(e->uc, &e->ctx) != UC_ERR_OK) {
+        e->ctx = NULL;
+        goto fail;
+    }
+    if (!probe_layout(e))
+        goto fail;
+    for (size_t i = 0; i < n; i++)
+        if (uc_mem_map_ptr(e->uc, regions[i].pa, regions[i].size, UC_PROT_ALL, regions[i].host) != UC_ERR_OK)
+            goto fail;
+    if (uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0) != UC_ERR_OK ||
+        uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, e, 1, 0) != UC_ERR_OK)
+        goto fail;
+    /* Start in real mode at 0000:0000, everything 0 (a defined state). */
+    vtx_cpu_state s;
+    memset(&s, 0, sizeof s);
+    s.rflags = 2;
+    s.cr0 = 0x10;
+    for (int i = 0; i < VTX_S_COUNT; i++) {
+        s.seg[i].limit = 0xffff;
+        s.seg[i].ar = i == VTX_S_CS ? 0x9b : i == VTX_S_LDTR ? 0x82 : i == VTX_S_TR ? 0x8b : 0x93;
+    }
+    s.gdtr_limit = s.idtr_limit = 0xffff;
+    e->cr0 = ~0ull; /* force the first flush */
+    if (vtx_engine_set_state(e, &s, NULL) != 0)
+        goto fail;
+    *out = e;
+    return 0;
+fail:
+    vtx_engine_destroy(e);
+    return -1;
+}
+
+void vtx_engine_destroy(vtx_engine *e)
+{
+    if (!e)
+        return;
+    if (e->ctx)
+        uc_context_free(e->ctx);
+    if (e->uc)
+        uc_close(e->uc);
+    free(e->dummy);
+    free(e->dc);
+    free(e->reg);
+    free(e);
+}
+
+/* ---- state ---- */
+static uint32_t compute_hflags(const vtx_cpu_state *s, uint32_t old)
+{
+    uint32_t hf = old & HF_KEEP;
+    uint32_t csf = ar_to_flags(s->seg[VTX_S_CS].ar), ssf = ar_to_flags(s->seg[VTX_S_SS].ar);
+    hf |= vtx_cpu_cpl(s) & HF_CPL_MASK;
+    if (s->cr0 & CR0_PE)
+        hf |= HF_PE;
+    hf |= (uint32_t)((s->cr0 >> 1) & 7) << HF_MP_SHIFT;
+    if (s->efer & EFER_LMA)
+        hf |= HF_LMA;
+    if ((s->efer & EFER_LMA) && (csf & DESC_L))
+        hf |= HF_CS32 | HF_CS64;
+    else if (csf & DESC_B)
+        hf |= HF_CS32;
+    if (ssf & DESC_B)
+        hf |= HF_SS32;
+    if (!(hf & HF_CS64)) {
+        if (!(s->cr0 & CR0_PE) || (s->rflags & RFLAGS_VM) || !(hf & HF_CS32))
+            hf |= HF_ADDSEG;
+        else if (s->seg[VTX_S_DS].base | s->seg[VTX_S_ES].base | s->seg[VTX_S_SS].base)
+            hf |= HF_ADDSEG;
+    }
+    if (s->cr4 & CR4_OSFXSR)
+        hf |= HF_OSFXSR;
+    if (s->cr4 & CR4_SMAP)
+        hf |= HF_SMAP;
+    return hf;
+}
+
+static void put_seg(uint8_t *env, size_t off, const vtx_cpu_seg *sg)
+{
+    wr32(env, off, sg->sel);
+    wr64(env, off + 8, sg->base);
+    wr32(env, off + 16, sg->limit);
+    wr32(env, off + 20, ar_to_flags(sg->ar));
+}
+
+static void get_seg(const vtx_engine *e, const uint8_t *env, size_t off, int i, vtx_cpu_seg *sg)
+{
+    uint32_t f = rd32(env, off + 20);
+    sg->sel = (uint16_t)rd32(env, off);
+    sg->base = rd64(env, off + 8);
+    sg->limit = rd32(env, off + 16);
+    sg->ar = f == e->seg_flags_set[i] ? e->seg_ar_set[i] : flags_to_ar(f);
+}
+
+int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why)
+{
+    const char *w = NULL;
+    if (!e || !s)
+        w = "no engine or state";
+    else if ((s->efer & EFER_LMA) && (!(s->cr0 & CR0_PE) || ((s->cr0 & CR0_PG) && !(s->cr4 & CR4_PAE))))
+        w = "EFER.LMA=1 needs CR0.PE=1, and CR4.PAE=1 when CR0.PG=1";
+    else if ((s->efer & EFER_LMA) && (s->rflags & RFLAGS_VM))
+        w = "RFLAGS.VM=1 in IA-32e mode";
+    else if (vtx_cpu_mode_of(s) == VTX_MODE_LONG64 && s->seg[VTX_S_CS].base)
+        w = "CS.base != 0 in 64-bit mode: QEMU adds CS.base to RIP in every mode";
+    else if (vtx_cpu_mode_of(s) != VTX_MODE_LONG64 && (s->rip >> 32))
+        w = "RIP bits 63:32 set outside 64-bit mode";
+    else
+        w = check_identity_paging(e, s);
+    if (w) {
+        if (why)
+            *why = w;
+        return -1;
+    }
+    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK) {
+        if (why)
+            *why = "uc_context_save failed";
+        return -1;
+    }
+    uint8_t *env = env_of(e);
+    for (int i = 0; i < VTX_R_COUNT; i++)
+        wr64(env, ENV_REGS + 8 * (size_t)i, s->gpr[i]);
+    wr64(env, ENV_EIP, s->rip);
+    wr32(env, ENV_HFLAGS, compute_hflags(s, rd32(env, ENV_HFLAGS)));
+    for (int i = 0; i < 6; i++) {
+        put_seg(env, ENV_SEGS + (size_t)i * SEG_SZ, &s->seg[i]);
+        e->seg_flags_set[i] = ar_to_flags(s->seg[i].ar);
+        e->seg_ar_set[i] = s->seg[i].ar;
+    }
+    put_seg(env, ENV_LDT, &s->seg[VTX_S_LDTR]);
+    put_seg(env, ENV_TR, &s->seg[VTX_S_TR]);
+    for (int i = VTX_S_LDTR; i <= VTX_S_TR; i++) {
+        e->seg_flags_set[i] = ar_to_flags(s->seg[i].ar);
+        e->seg_ar_set[i] = s->seg[i].ar;
+    }
+    wr64(env, ENV_GDT + 8, s->gdtr_base);
+    wr32(env, ENV_GDT + 16, s->gdtr_limit);
+    wr64(env, ENV_IDT + 8, s->idtr_base);
+    wr32(env, ENV_IDT + 16, s->idtr_limit);
+    wr64(env, ENV_CR, s->cr0);
+    wr64(env, ENV_CR + 16, s->cr2);
+    wr64(env, ENV_CR + 24, s->cr3);
+    wr64(env, ENV_CR + 32, s->cr4);
+    wr64(env, ENV_EFER, s->efer);
+    wr64(env, e->off_dr + 7 * 8, s->dr7);
+    wr32(env, e->off_dr + DR_OLD_EXCEPTION, (uint32_t)-1);
+    uint64_t rf = s->rflags;
+    if (uc_context_restore(e->uc, e->ctx) != UC_ERR_OK || uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &rf) != UC_ERR_OK) {
+        if (why)
+            *why = "uc_context_restore failed";
+        return -1;
+    }
+    bool flush = paging_key_changed(e, s->cr0, s->cr3, s->cr4, s->efer) != 0;
+    e->cr8 = s->cr8;
+    if (!save_absorb(e)) {
+        if (why)
+            *why = "uc_context_save failed";
+        return -1;
+    }
+    if (flush) {
+        flush_tlb(e);
+        e->gen += 2;
+    }
+    return 0;
+}
+
+int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
+{
+    if (!e || !s)
+        return -1;
+    uint64_t rf = 0;
+    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK || uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf) != UC_ERR_OK)
+        return -1;
+    absorb(e);
+    const uint8_t *env = env_of(e);
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < VTX_R_COUNT; i++)
+        s->gpr[i] = rd64(env, ENV_REGS + 8 * (size_t)i);
+    s->rip = rd64(env, ENV_EIP);
+    s->rflags = rf;
+    for (int i = 0; i < 6; i++)
+        get_seg(e, env, ENV_SEGS + (size_t)i * SEG_SZ, i, &s->seg[i]);
+    get_seg(e, env, ENV_LDT, VTX_S_LDTR, &s->seg[VTX_S_LDTR]);
+    get_seg(e, env, ENV_TR, VTX_S_TR, &s->seg[VTX_S_TR]);
+    s->gdtr_base = rd64(env, ENV_GDT + 8);
+    s->gdtr_limit = rd32(env, ENV_GDT + 16);
+    s->idtr_base = rd64(env, ENV_IDT + 8);
+    s->idtr_limit = rd32(env, ENV_IDT + 16);
+    s->cr0 = rd64(env, ENV_CR);
+    s->cr2 = rd64(env, ENV_CR + 16);
+    s->cr3 = rd64(env, ENV_CR + 24);
+    s->cr4 = rd64(env, ENV_CR + 32);
+    s->cr8 = e->cr8;
+    s->efer = rd64(env, ENV_EFER);
+    s->dr7 = rd64(env, e->off_dr + 7 * 8);
+    return 0;
+}
+
+void vtx_engine_invalidate(vtx_engine *e)
+{
+    if (!e)
+        return;
+    e->gen += 2;
+    uc_ctl_flush_tlb(e->uc); /* despite its name: UC_CTL_TB_FLUSH, drops translated code */
+    flush_tlb(e);
+}
+
+int vtx_engine_decode(vtx_engine *e, uint64_t rip, const vtx_insn **out)
+{
+    if (!e || !out)
+        return -1;
+    dc_entry *d = dc_slot(e, rip);
+    if (d->lin == rip && d->gen == e->gen && dc_valid(d)) {
+        e->scratch = d->insn;
+    } else {
+        bool ok;
+        e->scratch = *dc_fill(e, d, rip, &ok);
+        if (!ok) {
+            e->scratch.len = 0;
+            *out = &e->scratch;
+            return -1;
+        }
+    }
+    *out = &e->scratch;
+    return 0;
+}
+
+/* ---- run ---- */
+static bool set_code_hook(vtx_engine *e, bool on)
+{
+    if (on == e->code_on)
+        return true;
+    if (on) {
+        if (uc_hook_add(e->uc, &e->h_code, UC_HOOK_CODE, (void *)hook_code, e, 1, 0) != UC_ERR_OK)
+            return false;
+    } else {
+        uc_hook_del(e->uc, e->h_code);
+    }
+    e->code_on = on;
+    /* The hook is compiled into translated blocks: drop them. */
+    uc_ctl_flush_tlb(e->uc);
+    return true;
+}
+
+static void clear_fault_history(vtx_engine *e)
+{
+    /* e->ctx holds the current state (saved after the run). */
+    wr32(env_of(e), e->off_dr + DR_OLD_EXCEPTION, (uint32_t)-1);
+    uc_context_restore(e->uc, e->ctx);
+}
+
+static void stop_insn_at(vtx_engine *e, uint64_t lin, vtx_stop *stop)
+{
+    const vtx_insn *in = &e->scratch;
+    vtx_engine_decode(e, lin, &in); /* always sets `in` (to e->scratch) */
+    e->stop_insn = *in;
+    stop->insn = &e->stop_insn;
+}
+
+static bool has_error_code(uint32_t v)
+{
+    return v == 8 || (v >= 10 && v <= 14) || v == 17;
+}
+
+int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop)
+{
+    if (!e || !stop)
+        return -1;
+    memset(stop, 0, sizeof *stop);
+    bool hooked = stop_before.bits != 0 || max_insns != 0;
+    if (!set_code_hook(e, hooked)) {
+        stop->reason = VTX_STOP_ERROR;
+        stop->why = "cannot install the code hook";
+        return 0;
+    }
+    e->stop_bits = stop_before.bits;
+    e->skip_pending = skip_first;
+    e->budget = max_insns;
+    e->started = 0;
+    e->hstop = HS_NONE;
+    e->resync = false;
+    e->exc = false;
+    e->unmapped = false;
+    e->last_valid = false;
+    uint64_t rip = 0;
+    uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
+    uint64_t start_lin = linear_of(e, rip);
+    uc_err err = uc_emu_start(e->uc, rip, RUN_UNTIL, 0, 0);
+    if (!save_absorb(e)) {
+        stop->reason = VTX_STOP_ERROR;
+        stop->why = "uc_context_save failed";
+        return 0;
+    }
+    stop->counted = hooked;
+    stop->retired = hooked ? e->started : 0;
+    uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
+    uint64_t lin = linear_of(e, rip);
+
+    if (e->hstop != HS_NONE) {
+        stop->reason = e->hstop == HS_BEFORE ? VTX_STOP_BEFORE : VTX_STOP_COUNT;
+        if (e->hstop == HS_BEFORE)
+            stop_insn_at(e, e->stop_lin, stop);
+        return 0;
+    }
+    if (e->exc) {
+        stop->reason = VTX_STOP_EXCEPTION;
+        stop->vector = (uint8_t)e->exc_vec;
+        stop->trap = e->exc_is_int != 0 || e->exc_vec == 1;
+        stop->has_error_code = !stop->trap && has_error_code(e->exc_vec);
+        stop->error_code = stop->has_error_code ? e->exc_err : 0;
+        if (e->exc_vec == 14) {
+            /* QEMU may retry the access after the hook and overwrite CR2: keep the first */
+            stop->address = e->exc_cr2;
+            wr64(env_of(e), ENV_CR + 16, e->exc_cr2);
+        }
+        if (hooked && !stop->trap && stop->retired)
+            stop->retired--; /* the faulting instruction was counted when it started */
+        if (e->last_valid)
+            stop_insn_at(e, e->last_lin, stop);
+        else if (!stop->trap)
+            stop_insn_at(e, lin, stop);
+        clear_fault_history(e);
+        return 0;
+    }
+    if (err == UC_ERR_INSN_INVALID) {
+        stop->reason = VTX_STOP_EXCEPTION;
+        stop->vector = 6;
+        if (hooked && stop->retired)
+            stop->retired--;
+        stop_insn_at(e, lin, stop);
+        clear_fault_history(e);
+        return 0;
+    }
+    if (e->unmapped || err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED ||
+        err == UC_ERR_FETCH_UNMAPPED) {
+        stop->reason = VTX_STOP_UNMAPPED;
+        stop->address = e->unmapped ? e->unmapped_addr : lin;
+        bool fetch = e->unmapped ? e->unmapped_type == UC_MEM_FETCH_UNMAPPED : err == UC_ERR_FETCH_UNMAPPED;
+        if (hooked && !fetch && e->last_valid) {
+            /* Unicorn lets the access complete (reads 0, drops writes) and
+             * stops at the next hook: put RIP back on the instruction. */
+            if (stop->retired)
+                stop->retired--;
+            stop_insn_at(e, e->last_lin, stop);
+            rip = e->width == 64 ? e->last_lin : ((e->last_lin - e->cs_base) & 0xffffffffull);
+            uc_reg_write(e->uc, UC_X86_REG_RIP, &rip);
+            if (!save_absorb(e)) {
+                stop->reason = VTX_STOP_ERROR;
+                stop->why = "uc_context_save failed";
+                return 0;
+            }
+        }
+        clear_fault_history(e);
+        return 0;
+    }
+    if (err != UC_ERR_OK) {
+        stop->reason = VTX_STOP_ERROR;
+        stop->why = uc_strerror(err);
+        clear_fault_history(e);
+        return 0;
+    }
+    /* Unicorn ended quietly: HLT is the only way (it is not hookable). */
+    uint8_t b = 0;
+    const uint8_t *host;
+    if (lin != start_lin || stop->retired) {
+        if (lin_read(e, lin - 1, &b, 1, &host) == 1 && b == 0xf4) {
+            stop->reason = VTX_STOP_HLT;
+            stop_insn_at(e, lin - 1, stop);
+            return 0;
+        }
+    }
+    if (lin_read(e, lin, &b, 1, &host) == 1 && b == 0xf1) {
+        /* ICEBP: QEMU raises its internal debug exit, not vector 1. */
+        stop->reason = VTX_STOP_EXCEPTION;
+        stop->vector = 1;
+        stop->trap = true;
+        stop_insn_at(e, lin, stop);
+        rip += 1;
+        uc_reg_write(e->uc, UC_X86_REG_RIP, &rip);
+        if (hooked)
+            stop->retired++;
+        return 0;
+    }
+    stop->reason = VTX_STOP_ERROR;
+    stop->why = "Unicorn stopped without a reason (triple fault?)";
+    return 0;
+}

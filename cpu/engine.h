@@ -23,6 +23,7 @@ typedef enum vtx_insn_class {
     VTX_IC_COUNT
 } vtx_insn_class;
 
+/* The class's name without the prefix ("MOV_SS"); "?" when out of range. */
 const char *vtx_insn_class_name(vtx_insn_class c);
 
 /* A decoded instruction: what the model needs for boundary rules and exits. */
@@ -39,23 +40,77 @@ typedef struct vtx_insn {
     uint8_t cr;              /* MOV CR/DR: the control/debug register number */
     uint8_t gpr;             /* MOV CR/DR, LMSW (reg form): the general-purpose register number */
     bool mem_operand;        /* LMSW/INVLPG/LGDT...: a memory operand */
+    bool mode_change;        /* may change the mode, paging or CS (far branch, IRET, MOV CR, WRMSR,
+                                LMSW, SYSCALL/SYSRET/SYSENTER/SYSEXIT, RSM, INVLPG, INVPCID) */
     char text[48];           /* Intel syntax, for teaching output ("mov ss, ax") */
 } vtx_insn;
+
+/*
+ * Decode one instruction from `bytes` (n available, at most 15 used) with the
+ * default operand/address size `width` (16, 32 or 64) at linear address `rip`
+ * (used for the text of relative branches). Never fails: bytes that are not a
+ * valid instruction (or too few of them) give class VTX_IC_UD, len 1 (or n when
+ * n < 1 is impossible), text "(bad)". Returns 0, or -1 if the bytes were not a
+ * valid instruction (out is still filled, as UD).
+ */
+int vtx_decode_bytes(const void *bytes, size_t n, unsigned width, uint64_t rip, vtx_insn *out);
 
 typedef struct vtx_engine vtx_engine;
 
 /* Create an engine over the given memory regions (host pointers stay the caller's;
  * each region is 4-KiB aligned). */
 typedef struct vtx_engine_region { uint64_t pa, size; void *host; } vtx_engine_region;
+/*
+ * One Unicorn engine (UC_MODE_64: QEMU's x86-64 CPU runs every mode, real to
+ * 64-bit, the mode is in its hidden flags) over the regions, mapped with
+ * uc_mem_map_ptr (the guest writes the caller's memory directly). `mem` may be
+ * NULL; it is used for guest-physical reads outside the regions. Returns 0, or
+ * -1 (bad arguments, Unicorn failure, or a Unicorn build whose CPU-state layout
+ * the engine does not recognise: see "Unicorn internals" in engine.c).
+ * The engine starts in real mode at 0000:0000 with every register 0.
+ */
 int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t n, const vtx_phys_mem *mem);
+/* Close Unicorn and free the engine (NULL is fine). */
 void vtx_engine_destroy(vtx_engine *e);
-/* Load the architectural state into Unicorn (any of the modes of cpu_state.h) /
- * read it back. Returns 0, or -1 with *why naming what Unicorn could not take. */
+/*
+ * Load the architectural state into Unicorn (every mode of cpu_state.h: real,
+ * virtual-8086, 16/32-bit protected, compatibility and 64-bit mode, with or
+ * without paging, at any CPL). The hidden segment caches are taken from `s` as
+ * they are (they need not match the GDT, which need not even exist), as a VM
+ * entry does. Returns 0, or -1 with *why (a static string) naming what Unicorn
+ * cannot represent; Unicorn is then unchanged.
+ * Refused: EFER.LMA=1 with CR0.PE=0, or with CR0.PG=1 and CR4.PAE=0; RFLAGS.VM=1
+ * in IA-32e mode; CS.base != 0 in 64-bit mode (QEMU adds it to RIP); RIP >= 4 GiB
+ * outside 64-bit mode. Accepted although not an x86 state: EFER.LMA=1 with
+ * CR0.PG=0 (QEMU runs IA-32e code with identity translation, as Unicorn's
+ * UC_MODE_64 does by default; handy for tests). Kept by the engine but not by Unicorn: CR8 (round-trips; the
+ * guest's MOV CR8 sees Unicorn's value, so the model stops before MOV CR8).
+ * DR7 is stored but Unicorn arms no hardware breakpoints from it. The
+ * unusable bit (AR bit 16) becomes a not-present cache in Unicorn and reads back
+ * with the original AR value while Unicorn has not reloaded the segment.
+ * The decode cache and Unicorn's TLB are flushed when CR0/CR3/CR4/EFER change.
+ */
 int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why);
+/* Read the architectural state back from Unicorn (hidden caches included).
+ * Returns 0, or -1 if Unicorn failed. */
 int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s);
+/*
+ * Forget everything derived from guest memory: the decode cache, Unicorn's
+ * translated code and its TLB. Call it after the model (not the guest) changed
+ * guest code or paging structures behind Unicorn's back (writes through the
+ * host pointers are invisible to QEMU's self-modifying-code detection).
+ */
+void vtx_engine_invalidate(vtx_engine *e);
 
-/* Decode the instruction at the current RIP (cached per linear address;
- * invalidated when the guest writes to a page holding cached code). */
+/*
+ * Decode the instruction at linear address `rip` (CS.base + RIP) in the
+ * engine's current mode, translating through the guest's paging when CR0.PG=1.
+ * Cached per linear address; a cached entry is revalidated against the bytes in
+ * guest memory on every use, so guest (or model) writes to code are always
+ * seen. *out stays valid until the next decode or run on this engine.
+ * Returns 0, or -1 if the address cannot be fetched (not mapped in the guest
+ * page tables or in guest-physical memory; *out is then a UD with len 0).
+ */
 int vtx_engine_decode(vtx_engine *e, uint64_t rip, const vtx_insn **out);
 
 /* Why a run stopped. */
@@ -70,13 +125,24 @@ typedef enum vtx_stop_reason {
 
 typedef struct vtx_stop {
     vtx_stop_reason reason;
-    uint64_t retired;        /* instructions retired by this run */
+    uint64_t retired;        /* instructions retired by this run (only when counted) */
+    bool counted;            /* the run used the per-instruction hook, so `retired` is exact;
+                                a raw run (nothing armed) does not count and reports 0 */
     const vtx_insn *insn;    /* BEFORE: the instruction not executed; EXCEPTION/HLT: the one that did it */
     uint8_t vector;          /* EXCEPTION */
-    bool has_error_code;
-    uint32_t error_code;
+    bool has_error_code;     /* vectors 8, 10-14, 17 */
+    uint32_t error_code;     /* QEMU's own error code for the fault (env->error_code) */
     bool trap;               /* EXCEPTION: trap-like (RIP after the instruction; #DB single-step, INT n/INT3/INTO) */
-    uint64_t address;        /* UNMAPPED: the address; #PF: CR2 */
+    uint64_t address;        /* UNMAPPED: the address as Unicorn reports it (linear; equal to the
+                                guest-physical one without paging); #PF: CR2.
+                                UNMAPPED data access: when counted, RIP is put back on the
+                                accessing instruction (insn), whose destination Unicorn may
+                                have written with 0; in a raw run RIP is where Unicorn stopped
+                                (start of the translation block or later; insn is NULL).
+                                Unicorn 2.0.1 checks the LINEAR address of every access against
+                                its physical map (cputlb.c load_helper), so with paging a linear
+                                address outside mapped guest-physical memory is UNMAPPED even
+                                when the page tables map it. */
     const char *why;         /* ERROR: text */
 } vtx_stop;
 
@@ -91,7 +157,12 @@ static inline bool vtx_class_has(const vtx_class_set *s, vtx_insn_class c) { ret
  * unmapped access. The boundary at the current RIP is not checked against
  * `stop_before` when `skip_first` is true (to execute an instruction the model
  * has already looked at). Fast when nothing is armed: no per-instruction hook
- * unless stop_before is non-empty or max_insns is small.
+ * unless stop_before is non-empty or max_insns != 0 (switching between the two
+ * kinds of run drops Unicorn's translated code, about 175 ns per instruction
+ * retranslated). Exceptions are not delivered: the state is at the fault (RIP
+ * of the faulting instruction) or after the trap (RIP after INT n / INT3 / INTO /
+ * single-step), and QEMU's fault history is cleared so the next fault is never
+ * escalated to #DF. Returns 0 (see *stop), or -1 for bad arguments.
  */
 int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop);
 

@@ -179,6 +179,7 @@ void vtx_boundary_take(vtx_machine *m, const vtx_boundary_report *rep)
         break;
     case VTX_EV_EXT_INTR:
         /* Acknowledged by the exit (ack-on-exit) or by delivery; otherwise it stays pending. */
+        m->delivered_vector = m->intr_vector;
         if (rep->action != VTX_ACT_EXIT ||
             (vtx_vmcs_get(f, VTX_SLOT_EXIT_CONTROLS) & VTX_EXIT_ACK_INTR_ON_EXIT))
             m->intr_line = false;

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "machine_internal.h"
+#include "execute.h"
 
 static void diagf(vtx_diag *d, const char *rule, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void diagf(vtx_diag *d, const char *rule, const char *fmt, ...)
@@ -41,6 +41,16 @@ vtx_status vtx_machine_config_init(vtx_machine_config *c, const vtx_profile *pro
     return VTX_OK;
 }
 
+static bool mem_read_cb(void *ctx, uint64_t pa, void *buf, size_t len)
+{
+    return vtx_mem_read(ctx, pa, buf, len, NULL) == VTX_OK;
+}
+
+static bool mem_write_cb(void *ctx, uint64_t pa, const void *buf, size_t len)
+{
+    return vtx_mem_write(ctx, pa, buf, len, NULL) == VTX_OK;
+}
+
 vtx_status vtx_machine_create(const vtx_machine_config *c, vtx_machine **out, vtx_diag *diag)
 {
     if (!c || !out)
@@ -61,6 +71,7 @@ vtx_status vtx_machine_create(const vtx_machine_config *c, vtx_machine **out, vt
     m->costs = c->costs;
     m->limits = c->limits;
     vtx_vmcs_support_init(&m->support, &m->profile);
+    m->phys = (vtx_phys_mem){.ctx = m, .read = mem_read_cb, .write = mem_write_cb};
     *out = m;
     return VTX_OK;
 }
@@ -69,6 +80,7 @@ void vtx_machine_destroy(vtx_machine *m)
 {
     if (!m)
         return;
+    vtx_execute_release(m);
     for (size_t i = 0; i < m->n_vmcs; i++)
         free(m->vmcs[i]);
     free(m->vmcs);

@@ -74,6 +74,11 @@ struct vtx_machine {
     bool in_guest;
     vtx_guest g;          /* g.cpu.gpr is the register file of root and non-root alike */
     bool engine_dirty;    /* g.cpu changed outside the engine: load it before running */
+    struct vtx_engine *engine; /* created at the first instruction a guest executes */
+    unsigned engine_gen;  /* regions_gen the engine was built for */
+    unsigned regions_gen; /* bumped by map/unmap */
+    vtx_phys_mem phys;    /* guest-physical memory for cpu/ */
+    bool iret_unblocked_nmi; /* the IRET being executed removed (virtual-)NMI blocking (VNMI-7) */
     vtx_cycle_costs costs;
     vtx_run_limits limits;
     uint64_t cycles, instructions;
@@ -84,6 +89,7 @@ struct vtx_machine {
     bool nmi_pending;
     bool intr_line;
     uint8_t intr_vector;
+    uint8_t delivered_vector; /* the vector acknowledged at the last boundary */
     bool init_pending;
 };
 

@@ -5,7 +5,7 @@
  * wake the guest (the preemption timer), so a halted guest costs nothing to run.
  */
 #include <stdarg.h>
-#include "machine_internal.h"
+#include "execute.h"
 
 static vtx_status stop(vtx_insn_result *r, vtx_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static vtx_status stop(vtx_insn_result *r, vtx_status st, const char *fmt, ...)
@@ -41,14 +41,55 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
             vtx_boundary_take(m, &rep);
             vtx_vm_exit(m, &ex, r);
             return VTX_OK;
-        case VTX_ACT_DELIVER:
-            return stop(r, VTX_ERR_UNSUPPORTED,
-                        "delivering the %s through the guest IDT needs guest execution, which is not modelled yet",
-                        vtx_event_description((vtx_event)rep.winner));
-        case VTX_ACT_EXECUTE:
-            return stop(r, VTX_ERR_UNSUPPORTED,
-                        "the guest would execute the instruction at RIP 0x%llx; guest execution is not modelled yet",
-                        (unsigned long long)m->g.cpu.rip);
+        case VTX_ACT_DELIVER: {
+            vtx_boundary_take(m, &rep);
+            vtx_delivery d = {0};
+            switch (rep.winner) {
+            case VTX_EV_NMI: d = (vtx_delivery){.vector = 2, .type = VTX_EVT_NMI}; break;
+            case VTX_EV_EXT_INTR: d = (vtx_delivery){.vector = m->delivered_vector,
+                                                     .type = VTX_EVT_EXTINT}; break;
+            default: /* PENDING_DB: a #DB trap; its bits go to DR6 (not modelled) and the field is cleared */
+                d = (vtx_delivery){.vector = 1, .type = VTX_EVT_HW_EXC};
+                m->g.pending_dbg = 0;
+                break;
+            }
+            vtx_status st = VTX_OK;
+            vtx_step step = vtx_deliver_event(m, d, &ex, r, &st);
+            if (step == VTX_STEP_EXIT) {
+                vtx_vm_exit(m, &ex, r);
+                return VTX_OK;
+            }
+            if (step == VTX_STEP_STOP)
+                return st;
+            break;
+        }
+        case VTX_ACT_EXECUTE: {
+            /* Run no further than the next boundary that can differ: the
+             * instruction budget, the cycle budget, the preemption timer. */
+            uint64_t budget = m->limits.instructions ? m->limits.instructions - (m->instructions - start_insns) : 0;
+            uint64_t cost = m->costs.instruction ? m->costs.instruction : 1;
+            uint64_t until = UINT64_MAX;
+            if (m->g.timer_armed && m->g.timer_deadline > m->cycles)
+                until = m->g.timer_deadline;
+            if (m->limits.cycles && start_cycles + m->limits.cycles < until)
+                until = start_cycles + m->limits.cycles;
+            if (until != UINT64_MAX) {
+                uint64_t n = (until - m->cycles + cost - 1) / cost;
+                if (n == 0)
+                    n = 1;
+                if (!budget || n < budget)
+                    budget = n;
+            }
+            vtx_status st = VTX_OK;
+            vtx_step step = vtx_execute(m, budget, &ex, r, &st);
+            if (step == VTX_STEP_EXIT) {
+                vtx_vm_exit(m, &ex, r);
+                return VTX_OK;
+            }
+            if (step == VTX_STEP_STOP)
+                return st;
+            break;
+        }
         case VTX_ACT_IDLE: {
             /* The preemption timer keeps counting in HLT and shutdown (PT-4); it is the
              * only thing scheduled that can wake the guest. */

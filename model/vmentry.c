@@ -4,6 +4,7 @@
  * (entry_*.c), then VM entry proper and the run of the guest.
  */
 #include "entry_checks.h"
+#include "execute.h"
 
 static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r);
 
@@ -70,12 +71,6 @@ static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
     }
     /* What the model cannot do yet: refuse before changing anything. */
     const vtx_vmcs_values *f = &m->current->f;
-    uint32_t inj = (uint32_t)vtx_vmcs_get(f, VTX_SLOT_ENTRY_INTR_INFO);
-    if ((inj >> 31) && ((inj >> 8) & 7) != 7) {
-        snprintf(r->why, sizeof r->why, "%s passed every VM-entry check, but injecting an event (INJ-*) needs "
-                 "guest execution, which is not modelled yet", insn);
-        return VTX_ERR_UNSUPPORTED;
-    }
     if (vtx_vmcs_get(f, VTX_SLOT_ENTRY_MSR_LOAD_COUNT)) {
         snprintf(r->why, sizeof r->why, "%s passed every VM-entry check, but the VM-entry MSR-load list is not "
                  "modelled yet", insn);
@@ -99,6 +94,38 @@ static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r)
     m->g.timer_armed = false;
     if (vtx_vmcs_get(f, VTX_SLOT_PIN_CONTROLS) & VTX_PIN_PREEMPTION_TIMER)
         vtx_timer_start(m, (uint32_t)vtx_vmcs_get(f, VTX_SLOT_PREEMPTION_TIMER_VALUE));
+    m->engine_dirty = true;
+
+    /* Event injection (catalogue E.3, INJ-5..18): after the guest state is in
+     * place, the event is delivered through the guest IDT as if it had occurred
+     * normally; it never exits by itself (INJ-11), but a nested exception
+     * consults the exception bitmap, with IDT-vectoring information describing
+     * the injected event (INJ-18). */
+    uint32_t inj = (uint32_t)vtx_vmcs_get(f, VTX_SLOT_ENTRY_INTR_INFO);
+    unsigned type = (inj >> 8) & 7;
+    if ((inj >> 31) && type != 7) {
+        uint32_t intr = (uint32_t)vtx_vmcs_get(f, VTX_SLOT_GUEST_INTERRUPTIBILITY);
+        /* INJ-14: pending debug exceptions are discarded, except for types 4 and 6
+         * when blocking by MOV SS is indicated. */
+        if (!((type == 4 || type == 6) && (intr & VTX_INTR_MOV_SS)))
+            m->g.pending_dbg = 0;
+        vtx_delivery d = {
+            .vector = (uint8_t)inj,
+            .type = (vtx_event_type)type,
+            .has_error_code = (inj >> 11) & 1,
+            .error_code = (uint32_t)vtx_vmcs_get(f, VTX_SLOT_ENTRY_EXCEPTION_ERROR_CODE),
+            .insn_len = (uint8_t)vtx_vmcs_get(f, VTX_SLOT_ENTRY_INSTRUCTION_LEN),
+        };
+        vtx_exit_info ex;
+        vtx_status st = VTX_OK;
+        vtx_step step = vtx_deliver_event(m, d, &ex, r, &st);
+        if (step == VTX_STEP_EXIT) {
+            vtx_vm_exit(m, &ex, r);
+            return VTX_OK;
+        }
+        if (step == VTX_STEP_STOP)
+            return st;
+    }
     return vtx_run_guest(m, true, r);
 }
 

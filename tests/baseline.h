@@ -19,18 +19,28 @@
 void vt_baseline_controls(vt_env *e);
 void vt_baseline_host(vt_env *e);
 void vt_baseline_guest(vt_env *e);
-/* VMXON, VMCLEAR + VMPTRLD VT_VMCS_PA, and all three baselines. */
+/* VMXON, VMCLEAR + VMPTRLD VT_VMCS_PA, and all three baselines, with the
+ * memory they describe: identity page tables, a GDT, an empty IDT; the guest
+ * code at VT_GUEST_RIP is a single HLT. */
 void vt_baseline(vt_env *e);
+
+/* Write a 64-bit IDT gate (interrupt or trap gate, DPL 0, CS 0x08) into the guest IDT. */
+void vt_idt_gate(vt_env *e, uint8_t vector, uint64_t handler, bool trap_gate);
+/* Copy guest code into the test RAM at a guest-physical (= linear) address. */
+void vt_code(vt_env *e, uint64_t pa, const void *bytes, size_t n);
 
 /* The profile's must-be-1 (allowed-0) bits of a control field, as VM entry checks them. */
 uint32_t vt_must1(vt_env *e, vtx_ctl_field f);
 uint32_t vt_may1(vt_env *e, vtx_ctl_field f);
 
-/* VMLAUNCH and expect it to get past every VM-entry check (the guest enters;
- * while guest execution is not modelled the run stops at the first instruction).
+/* VMLAUNCH and expect it to get past every VM-entry check (the guest enters and,
+ * with the baseline's HLT, stops halted with nothing to wake it).
  * Afterwards the machine is back in root operation (an INIT exit if needed) and
  * the same VMCS is current again with launch state clear, so the test can go on. */
 void vt_expect_entry_passes(vt_env *e, const char *step);
+/* VMLAUNCH and expect it past the checks that end in VMfail (controls, host
+ * state): a VM exit of any kind or a running guest, brought back to root by INIT. */
+void vt_expect_entry_past_vmfail_checks(vt_env *e, const char *step);
 /* VMLAUNCH and expect VMfailValid(error) with the named check. */
 void vt_expect_entry_vmfail(vt_env *e, const char *step, uint32_t error, vtx_check check);
 /* VMLAUNCH and expect a VM-entry failure exit 33 | 0x80000000 with the

@@ -54,18 +54,28 @@ static vtx_insn_result launch_expect_exit(const char *step, uint32_t reason)
     return r;
 }
 
-/* VMLAUNCH and expect no exit at the first boundary: the guest reaches its
- * first instruction, which the model cannot execute yet. */
+/* VMLAUNCH and expect no VM exit at all: the first boundary executes the
+ * guest's HLT, and the halted guest has nothing to wake it. */
 static void launch_expect_no_exit(const char *step)
 {
     vtx_insn_result r;
     vtx_status st = vtx_vmlaunch(e.m, &r);
     char got[400];
     vtx_insn_result_format(&r, got, sizeof got);
-    cr_assert(r.outcome == VTX_GUEST_STOPPED && st == VTX_ERR_UNSUPPORTED,
-              "%s: expected no VM exit before the first instruction, got %s", step, got);
+    cr_assert(r.outcome == VTX_GUEST_STOPPED && st == VTX_OK,
+              "%s: expected no VM exit (the guest halts for good), got %s", step, got);
     cr_assert(rec.n >= 1 && rec.first.action == VTX_ACT_EXECUTE,
               "%s: the first boundary should lead to executing an instruction", step);
+}
+
+/* VMLAUNCH and expect the first boundary to be blocked and the exit to come at
+ * the next one, after the guest's HLT retired: from the HLT state, RIP after HLT. */
+static void launch_expect_exit_after_one(const char *step, uint32_t reason)
+{
+    launch_expect_exit(step, reason);
+    cr_assert(rec.n >= 2 && rec.first.action == VTX_ACT_EXECUTE, "%s: the first boundary executes the HLT", step);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 1, "%s: RIP after HLT", step);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_ACTIVITY_STATE), ACT_HLT, "%s: exit from the HLT state", step);
 }
 
 static void expect_saved(const char *step, uint64_t rip, uint32_t intr, uint32_t activity)
@@ -109,25 +119,25 @@ Test(post_entry, iw_shut_by_if0)
     cr_assert_str_eq(rec.first.events[VTX_EV_INTR_WINDOW].why, "RFLAGS.IF = 0");
 }
 
-Test(post_entry, iw_shut_by_sti_blocking_kut_6_1_4)
+Test(post_entry, iw_shut_by_sti_blocking_for_one_instruction)
 {
-    /* BLK-LOAD-2, BLK-STI-3, kut 6.1.4: STI blocking loaded at entry holds the
-     * window shut for the first boundary (the exit comes after one instruction). */
+    /* BLK-LOAD-2, BLK-STI-2, BLK-STI-3: STI blocking loaded at entry holds the
+     * window shut for the first boundary; the exit comes after one instruction. */
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
     vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, IS_STI);
-    launch_expect_no_exit("IW, IF=1, blocking by STI");
+    launch_expect_exit_after_one("IW, IF=1, blocking by STI", VTX_EXIT_REASON_INTERRUPT_WINDOW);
     cr_assert_eq(rec.first.interruptibility, IS_STI);
     cr_assert_str_eq(rec.first.events[VTX_EV_INTR_WINDOW].rule, "BLK-STI-3");
 }
 
-Test(post_entry, iw_shut_by_movss_blocking_kut_6_1_3)
+Test(post_entry, iw_shut_by_movss_blocking_for_one_instruction)
 {
-    /* BLK-MSS-1, kut 6.1.3. */
+    /* BLK-MSS-1, BLK-MSS-5. */
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
     vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, IS_MOVSS);
-    launch_expect_no_exit("IW, IF=1, blocking by MOV SS");
+    launch_expect_exit_after_one("IW, IF=1, blocking by MOV SS", VTX_EXIT_REASON_INTERRUPT_WINDOW);
     cr_assert_str_eq(rec.first.events[VTX_EV_INTR_WINDOW].rule, "BLK-MSS-1");
 }
 
@@ -190,12 +200,12 @@ Test(post_entry, nw_shut_by_virtual_nmi_blocking_kut_6_2_4)
     cr_assert_str_eq(rec.first.events[VTX_EV_NMI_WINDOW].rule, "NW-2");
 }
 
-Test(post_entry, nw_shut_by_movss_kut_6_2_2)
+Test(post_entry, nw_shut_by_movss_for_one_instruction)
 {
-    /* NW-8, kut 6.2.2: blocking by MOV SS. */
+    /* NW-8: blocking by MOV SS holds the NMI window for one instruction. */
     nmi_window_controls();
     vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, IS_MOVSS);
-    launch_expect_no_exit("NW, blocking by MOV SS");
+    launch_expect_exit_after_one("NW, blocking by MOV SS", VTX_EXIT_REASON_NMI_WINDOW);
     cr_assert_str_eq(rec.first.events[VTX_EV_NMI_WINDOW].rule, "BLK-MSS-1");
 }
 
@@ -205,7 +215,7 @@ Test(post_entry, nw_sti_blocking_follows_knob)
     nmi_window_controls();
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
     vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, IS_STI);
-    launch_expect_no_exit("NW, blocking by STI, CFG-STI-NW on");
+    launch_expect_exit_after_one("NW, blocking by STI, CFG-STI-NW on", VTX_EXIT_REASON_NMI_WINDOW);
     cr_assert_str_eq(rec.first.events[VTX_EV_NMI_WINDOW].rule, "CFG-STI-NW");
 }
 
@@ -305,7 +315,7 @@ Test(post_entry, extint_exit_ack_on_exit)
     /* The interrupt was acknowledged: the next entry does not exit for it. */
     vtx_insn_result r;
     vtx_status st = vtx_vmresume(e.m, &r);
-    cr_assert(st == VTX_ERR_UNSUPPORTED && r.outcome == VTX_GUEST_STOPPED, "acknowledged interrupt is gone");
+    cr_assert(st == VTX_OK && r.outcome == VTX_GUEST_STOPPED, "the acknowledged interrupt is gone: the guest halts");
 }
 
 Test(post_entry, extint_exit_without_ack)
@@ -328,7 +338,7 @@ Test(post_entry, extint_held_by_sti_blocking_knob)
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
     vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, IS_STI);
     vtx_machine_set_intr(e.m, true, 0x31);
-    launch_expect_no_exit("external interrupt in an STI shadow");
+    launch_expect_exit_after_one("external interrupt in an STI shadow", VTX_EXIT_REASON_EXTERNAL_INTERRUPT);
     cr_assert_str_eq(rec.first.events[VTX_EV_EXT_INTR].rule, "CFG-EXTINT-SHADOW");
 }
 
@@ -539,7 +549,7 @@ Test(post_entry, in_guest_refuses_root_instructions)
     /* While a stopped guest is still in non-root operation, root-mode instructions are refused. */
     vtx_insn_result r;
     vtx_status st = vtx_vmlaunch(e.m, &r);
-    cr_assert(r.outcome == VTX_GUEST_STOPPED && st == VTX_ERR_UNSUPPORTED);
+    cr_assert(r.outcome == VTX_GUEST_STOPPED && st == VTX_OK, "the guest halts for good");
     cr_assert_eq(vtx_vmread(e.m, VTX_VMCS_GUEST_RIP, &r), VTX_ERR_STATE);
     cr_assert_eq(vtx_vmxoff(e.m, &r), VTX_ERR_STATE);
 }

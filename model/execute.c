@@ -1,0 +1,485 @@
+/*
+ * Executing guest instructions in VMX non-root operation on the cpu/ engine.
+ *
+ * The engine runs guest code in chunks and stops BEFORE every instruction the
+ * model must see: those that can cause a VM exit, those that change
+ * interruptibility (STI, MOV SS, POP SS, POPF, IRET), HLT, software interrupts,
+ * and those whose results the model owns (RDTSC, MOV from CR0/CR4, I/O). The
+ * model handles each of them here, one at a time; everything in between is
+ * ordinary computation with no event boundary that could differ. While a
+ * shadow is live, an MTF is armed or the timer is about to expire, the engine
+ * runs exactly as many instructions as keep every boundary exact.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "execute.h"
+
+void vtx_execute_release(vtx_machine *m)
+{
+    if (m->engine)
+        vtx_engine_destroy(m->engine);
+    m->engine = NULL;
+}
+
+static vtx_step stop(vtx_insn_result *r, vtx_status *st, vtx_status code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static vtx_step stop(vtx_insn_result *r, vtx_status *st, vtx_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->why, sizeof r->why, fmt, ap);
+    va_end(ap);
+    r->outcome = VTX_GUEST_STOPPED;
+    *st = code;
+    return VTX_STEP_STOP;
+}
+
+/* Create the engine over the machine's memory (again, when the map changed),
+ * and load the guest state into it when the model changed it. */
+static bool engine_ready(vtx_machine *m, const char **why)
+{
+    if (m->engine && m->engine_gen != m->regions_gen)
+        vtx_execute_release(m);
+    if (!m->engine) {
+        vtx_engine_region *rg = calloc(m->n_regions ? m->n_regions : 1, sizeof *rg);
+        if (!rg) {
+            *why = "out of memory";
+            return false;
+        }
+        for (size_t i = 0; i < m->n_regions; i++)
+            rg[i] = (vtx_engine_region){m->regions[i].pa, m->regions[i].size, m->regions[i].host};
+        int rc = vtx_engine_create(&m->engine, rg, m->n_regions, &m->phys);
+        free(rg);
+        if (rc != 0) {
+            m->engine = NULL;
+            *why = "the execution engine could not be created";
+            return false;
+        }
+        m->engine_gen = m->regions_gen;
+        m->engine_dirty = true;
+    }
+    if (m->engine_dirty) {
+        if (vtx_engine_set_state(m->engine, &m->g.cpu, why) != 0)
+            return false;
+        m->engine_dirty = false;
+    }
+    return true;
+}
+
+static uint32_t vmcs32(const vtx_machine *m, enum vtx_slot s) { return (uint32_t)vtx_vmcs_get(&m->current->f, s); }
+
+/* An instruction retired: the shadow of the previous one is over (BLK-STI-2,
+ * BLK-MSS-5); with the monitor trap flag, an MTF exit is pending (MTF-4). */
+static void retired(vtx_machine *m, uint64_t n)
+{
+    if (!n)
+        return;
+    m->instructions += n;
+    m->cycles += n * m->costs.instruction;
+    m->g.block_sti = m->g.block_movss = false;
+    if (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
+        m->g.mtf_pending = true;
+}
+
+/* Retire an instruction the model executed itself. */
+static void retire_emulated(vtx_machine *m, const vtx_insn *insn)
+{
+    m->g.cpu.rip += insn->len;
+    m->engine_dirty = true;
+    retired(m, 1);
+}
+
+/* The exception bitmap decides whether an exception exits (reason 0) or is
+ * delivered; for #PF the error-code mask/match inverts the bit (SDM "Exception
+ * Bitmap"). */
+static bool exception_exits(const vtx_machine *m, uint8_t vector, uint32_t error_code)
+{
+    bool bit = (vmcs32(m, VTX_SLOT_EXCEPTION_BITMAP) >> vector) & 1;
+    if (vector == 14) {
+        uint32_t mask = vmcs32(m, VTX_SLOT_PF_ERROR_CODE_MASK), match = vmcs32(m, VTX_SLOT_PF_ERROR_CODE_MATCH);
+        return ((error_code & mask) == match) ? bit : !bit;
+    }
+    return bit;
+}
+
+static uint32_t intr_info(uint8_t vector, vtx_event_type type, bool has_error_code)
+{
+    return 0x80000000u | ((uint32_t)type << 8) | vector | (has_error_code ? 1u << 11 : 0);
+}
+
+/* Deliver an event through the guest IDT/IVT, with the SDM's nesting rules: a
+ * nested exception consults the exception bitmap (exiting with IDT-vectoring
+ * information for the event being delivered, EXIT-5), becomes #DF per Table 6-5,
+ * and a fault delivering #DF is a triple fault (exit 2; INJ-16). */
+vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
+{
+    vtx_guest *g = &m->g;
+    /* The profile's processor has no 1-GiB pages (the model offers no CPUID for them). */
+    const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
+    for (int depth = 0; depth < 4; depth++) {
+        vtx_deliver_result res;
+        vtx_deliver_ex(&g->cpu, &m->phys, &caps, &d, &res);
+        switch (res.outcome) {
+        case VTX_DELIVERED:
+            m->engine_dirty = true;
+            g->block_sti = g->block_movss = false; /* dropped by any delivered event (BLK-STI-2) */
+            g->activity = VTX_ACTIVE;              /* HLT-4: the frame holds the RIP after HLT */
+            if (d.type == VTX_EVT_NMI)
+                g->block_nmi = true;               /* BLK-NMI-1 */
+            if (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
+                g->mtf_pending = true;             /* MTF-3, MTF-4 */
+            return VTX_STEP_CONTINUE;
+        case VTX_DELIVER_UNMAPPED:
+            return stop(r, st, VTX_ERR_UNMAPPED, "delivering vector %u: guest-physical address 0x%llx is not mapped",
+                        d.vector, (unsigned long long)res.address);
+        case VTX_DELIVER_TASK_GATE:
+            return stop(r, st, VTX_ERR_UNSUPPORTED, "vector %u goes through a task gate; task switches are not "
+                        "modelled yet", d.vector);
+        case VTX_DELIVER_FAULT:
+            break;
+        }
+        const vtx_delivery *n = &res.fault;
+        vtx_exc_class first = vtx_deliver_class(d.vector, d.type), second = vtx_deliver_class(n->vector, n->type);
+        if (vtx_deliver_makes_triple(first, second)) {
+            *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_TRIPLE_FAULT};
+            return VTX_STEP_EXIT;
+        }
+        if (exception_exits(m, n->vector, n->error_code)) {
+            *ex = (vtx_exit_info){
+                .reason = VTX_EXIT_REASON_EXCEPTION_NMI,
+                .qualification = n->vector == 14 ? res.address : 0,
+                .intr_info = intr_info(n->vector, VTX_EVT_HW_EXC, n->has_error_code),
+                .intr_error = n->error_code,
+                .idt_vectoring_info = intr_info(d.vector, d.type, d.has_error_code),
+                .idt_vectoring_error = d.error_code,
+                .instruction_len = (d.type >= VTX_EVT_SW_INT) ? d.insn_len : 0,
+            };
+            if (d.type == VTX_EVT_NMI)
+                g->block_nmi = true; /* BLK-NMI-3: blocked before the exit */
+            g->block_sti = g->block_movss = false; /* BLK-SAVE-1 (a) */
+            return VTX_STEP_EXIT;
+        }
+        if (vtx_deliver_makes_df(first, second)) {
+            d = (vtx_delivery){.vector = 8, .type = VTX_EVT_HW_EXC, .has_error_code = true, .error_code = 0};
+        } else {
+            d = *n;
+            if (n->vector == 14) {
+                g->cpu.cr2 = res.address; /* a #PF that is delivered writes CR2 */
+                m->engine_dirty = true;
+            }
+        }
+    }
+    return stop(r, st, VTX_ERR_UNSUPPORTED, "event delivery nested too deeply");
+}
+
+/* An exception raised by a guest instruction (or a trap after it). */
+static vtx_step raise_exception(vtx_machine *m, uint8_t vector, vtx_event_type type, bool has_err, uint32_t err,
+                                uint64_t pf_addr, uint8_t insn_len, vtx_exit_info *ex, vtx_insn_result *r,
+                                vtx_status *st)
+{
+    bool pe = m->g.cpu.cr0 & 1;
+    if (!pe)
+        has_err = false; /* no error codes in real mode (EXIT-4) */
+    if (exception_exits(m, vector, err)) {
+        *ex = (vtx_exit_info){
+            .reason = VTX_EXIT_REASON_EXCEPTION_NMI,
+            .qualification = vector == 14 ? pf_addr : 0,
+            .intr_info = intr_info(vector, type, has_err),
+            .intr_error = has_err ? err : 0,
+            .instruction_len = type >= VTX_EVT_SW_INT ? insn_len : 0,
+        };
+        return VTX_STEP_EXIT; /* a #PF that exits does not write CR2 */
+    }
+    if (vector == 14) {
+        m->g.cpu.cr2 = pf_addr;
+        m->engine_dirty = true;
+    }
+    vtx_delivery d = {.vector = vector, .type = type, .has_error_code = has_err, .error_code = err, .insn_len = insn_len};
+    return vtx_deliver_event(m, d, ex, r, st);
+}
+
+/* The guest's TSC: the cycle clock, scaled and offset as the controls say. */
+static uint64_t guest_tsc(const vtx_machine *m)
+{
+    uint64_t tsc = m->cycles;
+    uint32_t proc = vmcs32(m, VTX_SLOT_PROC_CONTROLS);
+    if ((proc & VTX_PROC_SECONDARY_CONTROLS) && (vmcs32(m, VTX_SLOT_PROC_CONTROLS2) & VTX_PROC2_TSC_SCALING)) {
+        unsigned __int128 p = (unsigned __int128)tsc * vtx_vmcs_get(&m->current->f, VTX_SLOT_TSC_MULTIPLIER);
+        tsc = (uint64_t)(p >> 48);
+    }
+    if (proc & VTX_PROC_TSC_OFFSETTING)
+        tsc += vtx_vmcs_get(&m->current->f, VTX_SLOT_TSC_OFFSET);
+    return tsc;
+}
+
+static void set_gpr_sized(vtx_cpu_state *s, unsigned reg, uint64_t v, unsigned bytes)
+{
+    uint64_t *r = &s->gpr[reg & 15];
+    switch (bytes) {
+    case 1: *r = (*r & ~0xFFull) | (v & 0xFF); break;
+    case 2: *r = (*r & ~0xFFFFull) | (v & 0xFFFF); break;
+    default: *r = (uint32_t)v; break; /* a 32-bit write zero-extends */
+    }
+}
+
+/* Step the engine over exactly the instruction at RIP (which the model has
+ * looked at), leaving the stop information in *s. */
+static int step_one(vtx_machine *m, vtx_stop *s)
+{
+    vtx_class_set none = {0};
+    int rc = vtx_engine_run(m->engine, 1, none, true, s);
+    vtx_engine_get_state(m->engine, &m->g.cpu);
+    return rc;
+}
+
+static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
+
+/* The model's handling of an instruction the engine stopped before. */
+static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex, vtx_insn_result *r,
+                          vtx_status *st)
+{
+    vtx_guest *g = &m->g;
+    vtx_cpu_state *c = &g->cpu;
+    unsigned cpl = vtx_cpu_cpl(c);
+
+    /* Privilege checks that have priority over VM exits (SDM "Relative Priority of
+     * Faults and VM Exits"). */
+    switch (insn->cls) {
+    case VTX_IC_HLT: case VTX_IC_INVD: case VTX_IC_WBINVD: case VTX_IC_INVLPG: case VTX_IC_MOV_TO_CR:
+    case VTX_IC_MOV_FROM_CR: case VTX_IC_MOV_TO_DR: case VTX_IC_MOV_FROM_DR: case VTX_IC_CLTS: case VTX_IC_LMSW:
+    case VTX_IC_RDMSR: case VTX_IC_WRMSR: case VTX_IC_LGDT: case VTX_IC_LIDT: case VTX_IC_LLDT: case VTX_IC_LTR:
+    case VTX_IC_XSETBV:
+        if (cpl > 0)
+            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+        break;
+    case VTX_IC_RDTSC: case VTX_IC_RDTSCP:
+        if (cpl > 0 && (c->cr4 & (1u << 2))) /* CR4.TSD */
+            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+        break;
+    case VTX_IC_UD:
+        return raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
+    default:
+        break;
+    }
+    if (insn->cls == VTX_IC_LMSW && insn->mem_operand)
+        return stop(r, st, VTX_ERR_UNSUPPORTED, "LMSW with a memory operand at RIP 0x%llx is not modelled yet",
+                    (unsigned long long)c->rip);
+    if (insn->cls == VTX_IC_VMFUNC && !((vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_SECONDARY_CONTROLS) &&
+                                        (vmcs32(m, VTX_SLOT_PROC_CONTROLS2) & VTX_PROC2_ENABLE_VMFUNC)))
+        return raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
+    if (insn->cls == VTX_IC_VMFUNC) {
+        *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_VMFUNC, .instruction_len = insn->len};
+        return VTX_STEP_EXIT;
+    }
+    /* Instruction-caused VM exits (fault-like: RIP stays, shadows are kept; BLK-STI-8). */
+    if (vtx_insn_exit(m, insn, ex))
+        return VTX_STEP_EXIT;
+
+    vtx_stop s;
+    switch (insn->cls) {
+    case VTX_IC_HLT:
+        /* HLT-1: the guest enters the HLT state; RIP is after HLT. */
+        retire_emulated(m, insn);
+        g->activity = VTX_HLT;
+        return VTX_STEP_CONTINUE;
+    case VTX_IC_RDTSC:
+    case VTX_IC_RDTSCP: {
+        uint64_t tsc = guest_tsc(m);
+        c->gpr[VTX_R_RAX] = (uint32_t)tsc;
+        c->gpr[VTX_R_RDX] = tsc >> 32;
+        if (insn->cls == VTX_IC_RDTSCP)
+            c->gpr[VTX_R_RCX] = 0; /* IA32_TSC_AUX */
+        retire_emulated(m, insn);
+        return VTX_STEP_CONTINUE;
+    }
+    case VTX_IC_MOV_FROM_CR:
+        if (insn->cr == 0 || insn->cr == 4) {
+            /* Reads see the read shadow for host-owned bits. */
+            uint64_t mask = vtx_vmcs_get(&m->current->f, insn->cr ? VTX_SLOT_CR4_GUEST_HOST_MASK : VTX_SLOT_CR0_GUEST_HOST_MASK);
+            uint64_t shadow = vtx_vmcs_get(&m->current->f, insn->cr ? VTX_SLOT_CR4_READ_SHADOW : VTX_SLOT_CR0_READ_SHADOW);
+            uint64_t real = insn->cr ? c->cr4 : c->cr0;
+            uint64_t v = (shadow & mask) | (real & ~mask);
+            c->gpr[insn->gpr & 15] = vtx_cpu_mode_of(c) == VTX_MODE_LONG64 ? v : (uint32_t)v;
+            retire_emulated(m, insn);
+            return VTX_STEP_CONTINUE;
+        }
+        break;
+    case VTX_IC_MOV_TO_CR:
+        if (insn->cr == 0 || insn->cr == 4) {
+            /* Host-owned bits keep their values; the rest come from the source. */
+            uint64_t mask = vtx_vmcs_get(&m->current->f, insn->cr ? VTX_SLOT_CR4_GUEST_HOST_MASK : VTX_SLOT_CR0_GUEST_HOST_MASK);
+            uint64_t *cr = insn->cr ? &c->cr4 : &c->cr0;
+            *cr = (*cr & mask) | (c->gpr[insn->gpr & 15] & ~mask);
+            retire_emulated(m, insn);
+            return VTX_STEP_CONTINUE;
+        }
+        break;
+    case VTX_IC_CLTS: {
+        uint64_t mask = vtx_vmcs_get(&m->current->f, VTX_SLOT_CR0_GUEST_HOST_MASK);
+        if (!(mask & (1u << 3)))
+            c->cr0 &= ~(uint64_t)(1u << 3);
+        retire_emulated(m, insn);
+        return VTX_STEP_CONTINUE;
+    }
+    case VTX_IC_IN:
+        /* No device answers: the bus reads all ones. */
+        set_gpr_sized(c, VTX_R_RAX, ~0ull, insn->op_size);
+        retire_emulated(m, insn);
+        return VTX_STEP_CONTINUE;
+    case VTX_IC_OUT:
+        retire_emulated(m, insn);
+        return VTX_STEP_CONTINUE;
+    case VTX_IC_INS:
+    case VTX_IC_OUTS:
+    case VTX_IC_RDMSR:
+    case VTX_IC_WRMSR:
+    case VTX_IC_RDPMC:
+        return stop(r, st, VTX_ERR_UNSUPPORTED,
+                    "the guest executes '%s' at RIP 0x%llx without a VM exit; the model has no devices or MSRs "
+                    "behind it (make it exit with the I/O or MSR bitmaps)", insn->text, (unsigned long long)c->rip);
+    case VTX_IC_MWAIT:
+    case VTX_IC_MONITOR:
+        retire_emulated(m, insn); /* no address-range monitoring: MWAIT returns at once */
+        return VTX_STEP_CONTINUE;
+    case VTX_IC_INT_N:
+        return vtx_deliver_event(m, (vtx_delivery){.vector = insn->imm8, .type = VTX_EVT_SW_INT, .insn_len = insn->len},
+                                 ex, r, st);
+    case VTX_IC_INT3:
+        return raise_exception(m, 3, VTX_EVT_SW_EXC, false, 0, 0, insn->len, ex, r, st);
+    case VTX_IC_INTO:
+        if (!(c->rflags & VTX_RFLAGS_OF)) {
+            retire_emulated(m, insn);
+            return VTX_STEP_CONTINUE;
+        }
+        return raise_exception(m, 4, VTX_EVT_SW_EXC, false, 0, 0, insn->len, ex, r, st);
+    case VTX_IC_INT1:
+        return raise_exception(m, 1, VTX_EVT_PRIV_SW, false, 0, 0, insn->len, ex, r, st);
+    case VTX_IC_STI: {
+        bool if_before = c->rflags & VTX_RFLAGS_IF;
+        if (step_one(m, &s) != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
+            return after_engine(m, &s, ex, r, st);
+        retired(m, 1);
+        /* BLK-STI-1: STI blocks interrupts only if IF was 0 before it. */
+        if (!if_before && (c->rflags & VTX_RFLAGS_IF))
+            g->block_sti = true;
+        return VTX_STEP_CONTINUE;
+    }
+    case VTX_IC_MOV_SS:
+    case VTX_IC_POP_SS: {
+        bool movss_before = g->block_movss;
+        if (step_one(m, &s) != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
+            return after_engine(m, &s, ex, r, st);
+        retired(m, 1);
+        /* BLK-MSS-1; BLK-MSS-2 with CFG-MSS-CHAIN: a MOV SS inside MOV-SS blocking
+         * re-arms it only when the knob is on. BLK-STI-5: it replaces an STI shadow. */
+        if (!movss_before || (m->profile.knobs & VTX_KNOB_MSS_CHAIN))
+            g->block_movss = true;
+        return VTX_STEP_CONTINUE;
+    }
+    case VTX_IC_IRET: {
+        /* VNMI-4, VNMI-6, BLK-NMI-1: IRET removes (virtual-)NMI blocking, even if it
+         * faults; with NMI exiting = 1 and virtual NMIs = 0 it does not (VNMI-5). */
+        uint32_t pin = vmcs32(m, VTX_SLOT_PIN_CONTROLS);
+        bool unblocks = (pin & VTX_PIN_VIRTUAL_NMIS) || !(pin & VTX_PIN_NMI_EXITING);
+        bool was_blocked = g->block_nmi;
+        if (unblocks)
+            g->block_nmi = false;
+        m->iret_unblocked_nmi = unblocks && was_blocked;
+        int rc = step_one(m, &s);
+        vtx_step st2 = (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1) ? after_engine(m, &s, ex, r, st)
+                                                                                 : (retired(m, 1), VTX_STEP_CONTINUE);
+        m->iret_unblocked_nmi = false;
+        return st2;
+    }
+    default:
+        break;
+    }
+    /* Everything else the engine executes itself. */
+    if (step_one(m, &s) != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
+        return after_engine(m, &s, ex, r, st);
+    retired(m, 1);
+    return VTX_STEP_CONTINUE;
+}
+
+/* Turn an engine stop (other than BEFORE) into the model's next step. */
+static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
+{
+    vtx_guest *g = &m->g;
+    switch (s->reason) {
+    case VTX_STOP_COUNT:
+        retired(m, s->retired);
+        return VTX_STEP_CONTINUE;
+    case VTX_STOP_HLT:
+        retired(m, s->retired);
+        g->activity = VTX_HLT;
+        return VTX_STEP_CONTINUE;
+    case VTX_STOP_EXCEPTION: {
+        /* A trap retires its instruction; a fault does not. */
+        retired(m, s->retired);
+        if (s->vector == 1 && s->trap) {
+            /* Single-step: a pending #DB trap, taken at the next boundary unless
+             * MOV-SS blocking holds it (BLK-MSS-1, PRI-5). */
+            g->pending_dbg |= 1u << 14;
+            return VTX_STEP_CONTINUE;
+        }
+        g->block_sti = g->block_movss = false;
+        vtx_step res = raise_exception(m, s->vector, VTX_EVT_HW_EXC, s->has_error_code, s->error_code, s->address, 0,
+                                       ex, r, st);
+        /* VNMI-7, VNMI-9: an IRET that faults and exits reports "NMI unblocking due to IRET". */
+        if (res == VTX_STEP_EXIT && m->iret_unblocked_nmi && ex->reason == VTX_EXIT_REASON_EXCEPTION_NMI &&
+            !(ex->idt_vectoring_info >> 31) && s->vector != 8)
+            ex->intr_info |= 1u << 12;
+        return res;
+    }
+    case VTX_STOP_UNMAPPED:
+        retired(m, s->retired);
+        return stop(r, st, VTX_ERR_UNMAPPED,
+                    "the guest accessed guest-physical address 0x%llx, which is not mapped (RIP 0x%llx)",
+                    (unsigned long long)s->address, (unsigned long long)g->cpu.rip);
+    case VTX_STOP_ERROR:
+    default:
+        retired(m, s->retired);
+        return stop(r, st, VTX_ERR_UNSUPPORTED, "the execution engine failed at RIP 0x%llx: %s",
+                    (unsigned long long)g->cpu.rip, s->why ? s->why : "unknown error");
+    case VTX_STOP_BEFORE:
+        /* Instructions retired before the stop end at a boundary of their own,
+         * which the caller evaluates first; the model's instruction waits for the
+         * next step (it is then the first one, with nothing retired before it). */
+        if (s->retired) {
+            retired(m, s->retired);
+            return VTX_STEP_CONTINUE;
+        }
+        return exec_insn(m, s->insn, ex, r, st);
+    }
+}
+
+/* The classes the engine must stop before: everything but plain computation and CLI. */
+static vtx_class_set model_classes(void)
+{
+    vtx_class_set set = {0};
+    for (int c = 0; c < VTX_IC_COUNT; c++)
+        if (c != VTX_IC_OTHER && c != VTX_IC_CLI)
+            vtx_class_add(&set, (vtx_insn_class)c);
+    return set;
+}
+
+vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
+{
+    const char *why = NULL;
+    if (!engine_ready(m, &why))
+        return stop(r, st, VTX_ERR_UNSUPPORTED, "the guest state cannot be executed: %s", why ? why : "unknown");
+    vtx_guest *g = &m->g;
+    /* One instruction at a time while the next boundary depends on it: a live
+     * shadow, the monitor trap flag. Otherwise as many as the budget allows
+     * (the caller's budget already stops at the timer deadline). */
+    if (g->block_sti || g->block_movss || (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG))
+        budget = 1;
+    vtx_stop s;
+    int rc = vtx_engine_run(m->engine, budget, model_classes(), false, &s);
+    vtx_engine_get_state(m->engine, &g->cpu);
+    if (rc != 0 && s.reason != VTX_STOP_ERROR)
+        return stop(r, st, VTX_ERR_UNSUPPORTED, "the execution engine failed at RIP 0x%llx",
+                    (unsigned long long)g->cpu.rip);
+    return after_engine(m, &s, ex, r, st);
+}

@@ -1,0 +1,35 @@
+/* Executing guest instructions in VMX non-root operation (execute.c) and the
+ * instruction-caused VM exits (insn_exits.c). */
+#ifndef VTX_EXECUTE_H
+#define VTX_EXECUTE_H
+
+#include <string.h>
+#include "../cpu/deliver.h"
+#include "../cpu/engine.h"
+#include "machine_internal.h"
+
+/* What one step of execution led to. */
+typedef enum vtx_step {
+    VTX_STEP_CONTINUE = 0, /* evaluate the next boundary */
+    VTX_STEP_EXIT = 1,     /* a VM exit: *ex is filled */
+    VTX_STEP_STOP = 2,     /* the run stops without a VM exit: r->why says why; *st the status */
+} vtx_step;
+
+/* Does this instruction cause a VM exit under the current controls? Fills *ex
+ * (reason, qualification, instruction length) when it does. */
+bool vtx_insn_exit(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex);
+/* Exit reason of a VMX instruction (VMCLEAR 19 ... INVVPID 53) from its mnemonic. */
+uint32_t vtx_vmx_insn_exit_reason(const vtx_insn *insn);
+
+/* Execute from the current boundary: one instruction, or a run of instructions
+ * none of which needs the model between them, up to `budget` instructions. */
+vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
+
+/* Deliver an event through the guest IDT/IVT with the SDM's nesting rules
+ * (nested exceptions consult the exception bitmap; #DF; triple fault). */
+vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
+
+/* Release the execution engine (machine destruction, memory map changes). */
+void vtx_execute_release(vtx_machine *m);
+
+#endif
