@@ -375,3 +375,45 @@ vtx_status vtx_machine_raise_init(vtx_machine *m)
 uint64_t vtx_machine_cycles(const vtx_machine *m) { return m ? m->cycles : 0; }
 uint64_t vtx_machine_instructions(const vtx_machine *m) { return m ? m->instructions : 0; }
 bool vtx_machine_in_guest(const vtx_machine *m) { return m && m->in_guest; }
+
+/* ---- scheduled inputs ---- */
+
+static void apply_input(vtx_machine *m, const vtx_input *in)
+{
+    switch (in->kind) {
+    case VTX_INPUT_NMI: m->nmi_pending = true; break;
+    case VTX_INPUT_INTR_ASSERT: m->intr_line = true, m->intr_vector = in->vector; break;
+    case VTX_INPUT_INTR_CLEAR: m->intr_line = false; break;
+    case VTX_INPUT_INIT: m->init_pending = true; break;
+    }
+}
+
+vtx_status vtx_machine_schedule(vtx_machine *m, const vtx_input *in)
+{
+    if (!m || !in || (unsigned)in->kind > VTX_INPUT_INIT)
+        return VTX_ERR_INVALID_ARG;
+    if (m->n_scheduled == sizeof m->scheduled / sizeof m->scheduled[0])
+        return VTX_ERR_NO_MEMORY;
+    /* Inputs due at the same boundary take effect in the order they were scheduled. */
+    m->scheduled[m->n_scheduled++] = *in;
+    return VTX_OK;
+}
+
+void vtx_inputs_apply(vtx_machine *m, uint64_t *next_insn, uint64_t *next_cycle)
+{
+    *next_insn = *next_cycle = UINT64_MAX;
+    unsigned kept = 0;
+    for (unsigned i = 0; i < m->n_scheduled; i++) {
+        const vtx_input *in = &m->scheduled[i];
+        uint64_t now = in->at_cycle ? m->cycles : m->instructions;
+        if (in->when <= now) {
+            apply_input(m, in);
+            continue;
+        }
+        uint64_t *next = in->at_cycle ? next_cycle : next_insn;
+        if (in->when < *next)
+            *next = in->when;
+        m->scheduled[kept++] = *in;
+    }
+    m->n_scheduled = kept;
+}

@@ -91,7 +91,13 @@ struct vtx_machine {
     uint8_t intr_vector;
     uint8_t delivered_vector; /* the vector acknowledged at the last boundary */
     bool init_pending;
+    vtx_input scheduled[64]; /* waiting inputs, in the order they were scheduled */
+    unsigned n_scheduled;
 };
+
+/* Apply the scheduled inputs that are due; return the instruction count and the
+ * cycle at which the next ones fall due (UINT64_MAX when none). */
+void vtx_inputs_apply(vtx_machine *m, uint64_t *next_insn, uint64_t *next_cycle);
 
 /* Physical memory helpers. */
 vtx_status vtx_mem_read(const vtx_machine *m, uint64_t pa, void *buf, size_t len, vtx_diag *diag);

@@ -29,6 +29,10 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
             return stop(r, VTX_OK, "cycle budget of %llu reached at RIP 0x%llx",
                         (unsigned long long)m->limits.cycles, (unsigned long long)m->g.cpu.rip);
 
+        /* Platform inputs due at this boundary take effect before it is evaluated. */
+        uint64_t input_insn, input_cycle;
+        vtx_inputs_apply(m, &input_insn, &input_cycle);
+
         vtx_boundary_report rep;
         vtx_exit_info ex;
         vtx_boundary_evaluate(m, after_entry, &rep, &ex);
@@ -68,9 +72,11 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
              * instruction budget, the cycle budget, the preemption timer. */
             uint64_t budget = m->limits.instructions ? m->limits.instructions - (m->instructions - start_insns) : 0;
             uint64_t cost = m->costs.instruction ? m->costs.instruction : 1;
-            uint64_t until = UINT64_MAX;
-            if (m->g.timer_armed && m->g.timer_deadline > m->cycles)
+            uint64_t until = input_cycle;
+            if (m->g.timer_armed && m->g.timer_deadline > m->cycles && m->g.timer_deadline < until)
                 until = m->g.timer_deadline;
+            if (input_insn != UINT64_MAX && (!budget || input_insn - m->instructions < budget))
+                budget = input_insn - m->instructions;
             if (m->limits.cycles && start_cycles + m->limits.cycles < until)
                 until = start_cycles + m->limits.cycles;
             if (until != UINT64_MAX) {
@@ -91,14 +97,19 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
             break;
         }
         case VTX_ACT_IDLE: {
-            /* The preemption timer keeps counting in HLT and shutdown (PT-4); it is the
-             * only thing scheduled that can wake the guest. */
-            if (m->g.timer_armed && m->g.activity != VTX_WAIT_SIPI && m->g.timer_deadline > m->cycles) {
-                if (m->limits.cycles && m->g.timer_deadline - start_cycles > m->limits.cycles) {
+            /* Idle time goes straight to the next thing that can wake the guest: the
+             * preemption timer (it keeps counting in HLT and shutdown, PT-4) or a
+             * platform input scheduled at a cycle. */
+            uint64_t wake = input_cycle;
+            if (m->g.timer_armed && m->g.activity != VTX_WAIT_SIPI && m->g.timer_deadline > m->cycles &&
+                m->g.timer_deadline < wake)
+                wake = m->g.timer_deadline;
+            if (wake != UINT64_MAX) {
+                if (m->limits.cycles && wake - start_cycles > m->limits.cycles) {
                     m->cycles = start_cycles + m->limits.cycles;
                     continue; /* the budget check above stops the run */
                 }
-                m->cycles = m->g.timer_deadline;
+                m->cycles = wake;
                 continue;
             }
             static const char *const states[] = {"active", "HLT", "shutdown", "wait-for-SIPI"};

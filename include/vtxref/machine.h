@@ -169,6 +169,31 @@ VTX_API vtx_status vtx_machine_set_intr(vtx_machine *machine, bool asserted, uin
 /** @brief Raise INIT. */
 VTX_API vtx_status vtx_machine_raise_init(vtx_machine *machine);
 
+/** @brief Kinds of platform input. */
+typedef enum vtx_input_kind {
+    VTX_INPUT_NMI = 0,         /**< vtx_machine_raise_nmi() */
+    VTX_INPUT_INTR_ASSERT = 1, /**< vtx_machine_set_intr(true, vector) */
+    VTX_INPUT_INTR_CLEAR = 2,  /**< vtx_machine_set_intr(false, 0) */
+    VTX_INPUT_INIT = 3,        /**< vtx_machine_raise_init() */
+} vtx_input_kind;
+
+/** @brief A platform input that takes effect at a future instruction boundary (caller-owned). */
+typedef struct vtx_input {
+    vtx_input_kind kind;
+    uint8_t vector;   /**< VTX_INPUT_INTR_ASSERT: the interrupt vector. */
+    bool at_cycle;    /**< `when` is a cycle of vtx_machine_cycles() (else an instruction count of vtx_machine_instructions()). */
+    uint64_t when;    /**< It takes effect at the first boundary where the count is >= `when`. */
+} vtx_input;
+
+/**
+ * @brief Schedule an input. It takes effect at the first instruction boundary
+ * that reaches `when`, deterministically (the guest runs exactly up to that
+ * boundary); inputs due at the same boundary act in the order they were scheduled. A guest halted with only instruction-count inputs
+ * ahead never reaches them (no instruction retires): use a cycle. At most 64
+ * inputs wait at a time (::VTX_ERR_NO_MEMORY beyond).
+ */
+VTX_API vtx_status vtx_machine_schedule(vtx_machine *machine, const vtx_input *input);
+
 /** @brief Cycle clock (the TSC before offsetting and scaling). */
 VTX_API uint64_t vtx_machine_cycles(const vtx_machine *machine);
 /** @brief Guest instructions retired since the machine was created. */
