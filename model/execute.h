@@ -29,6 +29,10 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
  * (nested exceptions consult the exception bitmap; #DF; triple fault). */
 vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
 
+/* After a step: perform the VM exit of VTX_STEP_EXIT; true (with *st set) when
+ * the step ends the run (an exit or a stop), false when the guest goes on (run.c). */
+bool vtx_step_ends_run(vtx_machine *m, vtx_step step, const vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
+
 /* Release the execution engine (machine destruction, memory map changes). */
 void vtx_execute_release(vtx_machine *m);
 

@@ -4,19 +4,8 @@
 #include "machine_internal.h"
 #include "vtxref/guest_setup.h"
 
-static vtx_status say(vtx_diag *d, vtx_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static vtx_status say(vtx_diag *d, vtx_status st, const char *fmt, ...)
-{
-    if (d) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(d->message, sizeof d->message, fmt, ap);
-        va_end(ap);
-        d->rule = NULL;
-        d->line = 0;
-    }
-    return st;
-}
+/* Report a problem: `return say(d, VTX_ERR_..., "...", ...)`. */
+#define say(d, st, ...) (vtx_diag_set((d), NULL, 0, __VA_ARGS__), (st))
 
 typedef struct writer {
     vtx_machine *m;

@@ -3,14 +3,37 @@
 #include "machine_internal.h"
 
 #define CAP_INVEPT (1ull << 20)
-#define CAP_INVEPT_TYPE(t) (1ull << (24 + (t))) /* 25 single-context, 26 all-context */
 #define CAP_INVVPID (1ull << 32)
-#define CAP_INVVPID_TYPE(t) (1ull << (40 + (t))) /* 40 individual address ... 43 */
 
 static uint64_t ept_cap(const vtx_machine *m)
 {
     uint64_t v = 0;
     return vtx_profile_read_msr(&m->profile, VTX_MSR_IA32_VMX_EPT_VPID_CAP, &v) == VTX_OK ? v : 0;
+}
+
+/* What INVEPT and INVVPID check first, in the SDM's order: #UD when the
+ * processor lacks the instruction (or outside VMX operation, or in the wrong
+ * mode), #GP(0) at CPL > 0, then VMfail(28) for a type IA32_VMX_EPT_VPID_CAP
+ * does not list (type bits 24+t for INVEPT, 40+t for INVVPID). Returns true
+ * when the instruction is finished (*r holds the outcome). */
+static bool invalidation_prologue(vtx_machine *m, vtx_insn_result *r, const char *insn, bool supported,
+                                  uint64_t *type, unsigned type_bit0, vtx_check type_check)
+{
+    if (m->vmx_on && !supported) {
+        vtx_fault(r, VTX_VECTOR_UD, VTX_CHECK_UD_INSN_UNSUPPORTED,
+                  "%s raises #UD: the processor does not support it", insn);
+        return true;
+    }
+    if (vtx_vmx_insn_faults(m, r, insn))
+        return true;
+    if (!vtx_root_64bit(&m->root))
+        *type &= 0xFFFFFFFFu;
+    if (*type > 3 || !(ept_cap(m) & (1ull << (type_bit0 + *type)))) {
+        vtx_vmfail(m, r, VTX_VMERR_INVALID_INVEPT_INVVPID, type_check,
+                   "%s type %llu is not supported by IA32_VMX_EPT_VPID_CAP", insn, (unsigned long long)*type);
+        return true;
+    }
+    return false;
 }
 
 vtx_status vtx_invept(vtx_machine *m, uint64_t type, const vtx_invept_desc *desc, vtx_insn_result *r)
@@ -20,21 +43,9 @@ vtx_status vtx_invept(vtx_machine *m, uint64_t type, const vtx_invept_desc *desc
     vtx_res_reset(r);
     if (vtx_in_guest_refuse(m, r))
         return VTX_ERR_STATE;
-    uint64_t cap = ept_cap(m);
-    if (m->vmx_on && (!vtx_profile_has_feature(&m->profile, VTX_FEAT_EPT) || !(cap & CAP_INVEPT))) {
-        vtx_fault(r, VTX_VECTOR_UD, VTX_CHECK_UD_INSN_UNSUPPORTED,
-                  "INVEPT raises #UD: the processor does not support EPT or INVEPT");
+    bool supported = vtx_profile_has_feature(&m->profile, VTX_FEAT_EPT) && (ept_cap(m) & CAP_INVEPT);
+    if (invalidation_prologue(m, r, "INVEPT", supported, &type, 24, VTX_CHECK_INVEPT_TYPE))
         return VTX_OK;
-    }
-    if (vtx_vmx_insn_faults(m, r, "INVEPT"))
-        return VTX_OK;
-    if (!vtx_root_64bit(&m->root))
-        type &= 0xFFFFFFFFu;
-    if (type > 3 || !(cap & CAP_INVEPT_TYPE(type))) {
-        vtx_vmfail(m, r, VTX_VMERR_INVALID_INVEPT_INVVPID, VTX_CHECK_INVEPT_TYPE,
-                   "INVEPT type %llu is not supported by IA32_VMX_EPT_VPID_CAP", (unsigned long long)type);
-        return VTX_OK;
-    }
     const char *why;
     if (type == VTX_INVEPT_SINGLE_CONTEXT && !vtx_eptp_valid(m, desc->eptp, &why)) {
         vtx_vmfail(m, r, VTX_VMERR_INVALID_INVEPT_INVVPID, VTX_CHECK_INVEPT_EPTP,
@@ -54,21 +65,9 @@ vtx_status vtx_invvpid(vtx_machine *m, uint64_t type, const vtx_invvpid_desc *de
     vtx_res_reset(r);
     if (vtx_in_guest_refuse(m, r))
         return VTX_ERR_STATE;
-    uint64_t cap = ept_cap(m);
-    if (m->vmx_on && (!vtx_profile_has_feature(&m->profile, VTX_FEAT_VPID) || !(cap & CAP_INVVPID))) {
-        vtx_fault(r, VTX_VECTOR_UD, VTX_CHECK_UD_INSN_UNSUPPORTED,
-                  "INVVPID raises #UD: the processor does not support VPIDs or INVVPID");
+    bool supported = vtx_profile_has_feature(&m->profile, VTX_FEAT_VPID) && (ept_cap(m) & CAP_INVVPID);
+    if (invalidation_prologue(m, r, "INVVPID", supported, &type, 40, VTX_CHECK_INVVPID_TYPE))
         return VTX_OK;
-    }
-    if (vtx_vmx_insn_faults(m, r, "INVVPID"))
-        return VTX_OK;
-    if (!vtx_root_64bit(&m->root))
-        type &= 0xFFFFFFFFu;
-    if (type > 3 || !(cap & CAP_INVVPID_TYPE(type))) {
-        vtx_vmfail(m, r, VTX_VMERR_INVALID_INVEPT_INVVPID, VTX_CHECK_INVVPID_TYPE,
-                   "INVVPID type %llu is not supported by IA32_VMX_EPT_VPID_CAP", (unsigned long long)type);
-        return VTX_OK;
-    }
     if (desc->vpid >> 16) {
         vtx_vmfail(m, r, VTX_VMERR_INVALID_INVEPT_INVVPID, VTX_CHECK_INVVPID_DESC_RESERVED,
                    "INVVPID descriptor 0x%llx has bits 63:16 set", (unsigned long long)desc->vpid);

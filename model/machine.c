@@ -5,19 +5,6 @@
 #include <string.h>
 #include "execute.h"
 
-static void diagf(vtx_diag *d, const char *rule, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void diagf(vtx_diag *d, const char *rule, const char *fmt, ...)
-{
-    if (!d)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->message, sizeof d->message, fmt, ap);
-    va_end(ap);
-    d->rule = rule;
-    d->line = 0;
-}
-
 vtx_status vtx_machine_config_init(vtx_machine_config *c, const vtx_profile *profile)
 {
     if (!c || !profile)
@@ -60,7 +47,7 @@ vtx_status vtx_machine_create(const vtx_machine_config *c, vtx_machine **out, vt
     if (st != VTX_OK)
         return st;
     if (c->root.cpl > 3) {
-        diagf(diag, NULL, "root state: CPL %u is not 0..3", c->root.cpl);
+        vtx_diag_set(diag, NULL, 0, "root state: CPL %u is not 0..3", c->root.cpl);
         return VTX_ERR_INVALID_ARG;
     }
     vtx_machine *m = calloc(1, sizeof *m);
@@ -96,23 +83,23 @@ vtx_status vtx_machine_map(vtx_machine *m, uint64_t pa, uint64_t size, void *hos
                            vtx_diag *diag)
 {
     if (!m || !host || size == 0 || (perms & ~(unsigned)VTX_MEM_RWX)) {
-        diagf(diag, NULL, "map: needs a machine, host memory, a non-zero size and RWX permissions");
+        vtx_diag_set(diag, NULL, 0, "map: needs a machine, host memory, a non-zero size and RWX permissions");
         return VTX_ERR_INVALID_ARG;
     }
     if ((pa | size) & 0xFFF) {
-        diagf(diag, NULL, "map: address 0x%llx and size 0x%llx must be multiples of 4096",
+        vtx_diag_set(diag, NULL, 0, "map: address 0x%llx and size 0x%llx must be multiples of 4096",
               (unsigned long long)pa, (unsigned long long)size);
         return VTX_ERR_INVALID_ARG;
     }
     if (pa + size < pa || (pa + size - 1) >> m->profile.phys_addr_width) {
-        diagf(diag, NULL, "map: region 0x%llx+0x%llx lies beyond the %u-bit physical-address width",
+        vtx_diag_set(diag, NULL, 0, "map: region 0x%llx+0x%llx lies beyond the %u-bit physical-address width",
               (unsigned long long)pa, (unsigned long long)size, m->profile.phys_addr_width);
         return VTX_ERR_INVALID_ARG;
     }
     for (size_t i = 0; i < m->n_regions; i++) {
         const vtx_mem_region *r = &m->regions[i];
         if (pa < r->pa + r->size && r->pa < pa + size) {
-            diagf(diag, NULL, "map: region 0x%llx+0x%llx overlaps the region at 0x%llx",
+            vtx_diag_set(diag, NULL, 0, "map: region 0x%llx+0x%llx overlaps the region at 0x%llx",
                   (unsigned long long)pa, (unsigned long long)size, (unsigned long long)r->pa);
             return VTX_ERR_OVERLAP;
         }
@@ -156,7 +143,7 @@ static vtx_status mem_copy(const vtx_machine *m, uint64_t pa, void *buf, size_t 
                 break;
             }
         if (!r) {
-            diagf(diag, NULL, "physical address 0x%llx is not mapped", (unsigned long long)pa);
+            vtx_diag_set(diag, NULL, 0, "physical address 0x%llx is not mapped", (unsigned long long)pa);
             return VTX_ERR_UNMAPPED;
         }
         uint64_t off = pa - r->pa;
@@ -213,24 +200,24 @@ vtx_status vtx_machine_set_root(vtx_machine *m, const vtx_root_state *root, vtx_
     if (!m || !root)
         return VTX_ERR_INVALID_ARG;
     if (root->cpl > 3) {
-        diagf(diag, NULL, "CPL %u is not 0..3", root->cpl);
+        vtx_diag_set(diag, NULL, 0, "CPL %u is not 0..3", root->cpl);
         return VTX_ERR_INVALID_ARG;
     }
     const uint64_t *msr = m->profile.msr;
     if (m->in_guest) {
-        diagf(diag, NULL, "the machine is in VMX non-root operation (a run stopped); the root environment "
+        vtx_diag_set(diag, NULL, 0, "the machine is in VMX non-root operation (a run stopped); the root environment "
               "comes back with the next VM exit");
         return VTX_ERR_STATE;
     }
     if (m->vmx_on) {
         /* In VMX operation, MOV to CR0/CR4 #GPs on a value outside the fixed bits. */
         if (!fixed_ok(root->cr0, msr[VTX_CAP_IA32_VMX_CR0_FIXED0], msr[VTX_CAP_IA32_VMX_CR0_FIXED1])) {
-            diagf(diag, NULL, "CR0 0x%llx breaks IA32_VMX_CR0_FIXED0/1 in VMX operation "
+            vtx_diag_set(diag, NULL, 0, "CR0 0x%llx breaks IA32_VMX_CR0_FIXED0/1 in VMX operation "
                   "(MOV to CR0 would #GP)", (unsigned long long)root->cr0);
             return VTX_ERR_STATE;
         }
         if (!fixed_ok(root->cr4, msr[VTX_CAP_IA32_VMX_CR4_FIXED0], msr[VTX_CAP_IA32_VMX_CR4_FIXED1])) {
-            diagf(diag, NULL, "CR4 0x%llx breaks IA32_VMX_CR4_FIXED0/1 in VMX operation "
+            vtx_diag_set(diag, NULL, 0, "CR4 0x%llx breaks IA32_VMX_CR4_FIXED0/1 in VMX operation "
                   "(MOV to CR4 would #GP; CR4.VMXE cannot be cleared before VMXOFF)",
                   (unsigned long long)root->cr4);
             return VTX_ERR_STATE;
@@ -238,7 +225,7 @@ vtx_status vtx_machine_set_root(vtx_machine *m, const vtx_root_state *root, vtx_
     }
     if ((m->root.feature_control & VTX_FEATURE_CONTROL_LOCK) &&
         root->feature_control != m->root.feature_control) {
-        diagf(diag, NULL, "IA32_FEATURE_CONTROL is locked (bit 0); WRMSR to it would #GP until reset");
+        vtx_diag_set(diag, NULL, 0, "IA32_FEATURE_CONTROL is locked (bit 0); WRMSR to it would #GP until reset");
         return VTX_ERR_STATE;
     }
     m->root = *root;

@@ -18,6 +18,17 @@ static vtx_status stop(vtx_insn_result *r, vtx_status st, const char *fmt, ...)
     return st;
 }
 
+/* After a step: a VM exit or a stop ends the run (*st says how), else it goes on. */
+bool vtx_step_ends_run(vtx_machine *m, vtx_step step, const vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
+{
+    if (step == VTX_STEP_EXIT) {
+        vtx_vm_exit(m, ex, r);
+        *st = VTX_OK;
+        return true;
+    }
+    return step == VTX_STEP_STOP;
+}
+
 vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
 {
     const uint64_t start_insns = m->instructions, start_cycles = m->cycles;
@@ -58,12 +69,7 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
                 break;
             }
             vtx_status st = VTX_OK;
-            vtx_step step = vtx_deliver_event(m, d, &ex, r, &st);
-            if (step == VTX_STEP_EXIT) {
-                vtx_vm_exit(m, &ex, r);
-                return VTX_OK;
-            }
-            if (step == VTX_STEP_STOP)
+            if (vtx_step_ends_run(m, vtx_deliver_event(m, d, &ex, r, &st), &ex, r, &st))
                 return st;
             break;
         }
@@ -87,12 +93,7 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
                     budget = n;
             }
             vtx_status st = VTX_OK;
-            vtx_step step = vtx_execute(m, budget, &ex, r, &st);
-            if (step == VTX_STEP_EXIT) {
-                vtx_vm_exit(m, &ex, r);
-                return VTX_OK;
-            }
-            if (step == VTX_STEP_STOP)
+            if (vtx_step_ends_run(m, vtx_execute(m, budget, &ex, r, &st), &ex, r, &st))
                 return st;
             break;
         }

@@ -2,21 +2,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-void vt_setup(vt_env *e, const char *profile)
+vtx_profile vt_profile_copy(const char *name)
+{
+    const vtx_profile *p;
+    cr_assert_eq(vtx_profile_find(name, &p, NULL), VTX_OK, "built-in profile %s exists", name);
+    return *p;
+}
+
+void vt_setup_config(vt_env *e, const vtx_machine_config *cfg)
 {
     memset(e, 0, sizeof *e);
-    const vtx_profile *p;
-    cr_assert_eq(vtx_profile_find(profile, &p, NULL), VTX_OK, "built-in profile %s exists", profile);
-    e->profile = *p;
-    e->rev = vtx_basic_revision(p->msr[VTX_CAP_IA32_VMX_BASIC]);
-    vtx_machine_config cfg;
-    cr_assert_eq(vtx_machine_config_init(&cfg, p), VTX_OK);
+    e->profile = cfg->profile;
+    e->rev = vtx_basic_revision(cfg->profile.msr[VTX_CAP_IA32_VMX_BASIC]);
     vtx_diag d = {0};
-    cr_assert_eq(vtx_machine_create(&cfg, &e->m, &d), VTX_OK, "machine on %s: %s", profile, d.message);
+    cr_assert_eq(vtx_machine_create(cfg, &e->m, &d), VTX_OK, "machine on profile %s: %s", cfg->profile.name,
+                 d.message);
     e->ram = aligned_alloc(4096, VT_RAM_SIZE);
     cr_assert_not_null(e->ram);
     memset(e->ram, 0, VT_RAM_SIZE);
     cr_assert_eq(vtx_machine_map(e->m, 0, VT_RAM_SIZE, e->ram, VTX_MEM_RWX, &d), VTX_OK, "%s", d.message);
+}
+
+void vt_setup_profile(vt_env *e, const vtx_profile *p)
+{
+    vtx_machine_config cfg;
+    cr_assert_eq(vtx_machine_config_init(&cfg, p), VTX_OK);
+    vt_setup_config(e, &cfg);
+}
+
+void vt_setup(vt_env *e, const char *profile)
+{
+    vtx_profile p = vt_profile_copy(profile);
+    vt_setup_profile(e, &p);
 }
 
 void vt_teardown(vt_env *e)

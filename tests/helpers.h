@@ -22,6 +22,12 @@ typedef struct vt_env {
 /* Create a machine on a built-in profile with VT_RAM_SIZE bytes mapped at 0,
  * in the default root environment (64-bit, CPL 0, VMXON allowed). */
 void vt_setup(vt_env *e, const char *profile);
+/* The same for any profile (a built-in one edited by the test), or a whole config
+ * (costs, limits). */
+void vt_setup_profile(vt_env *e, const vtx_profile *p);
+void vt_setup_config(vt_env *e, const vtx_machine_config *cfg);
+/* A copy of a built-in profile, to edit. */
+vtx_profile vt_profile_copy(const char *name);
 void vt_teardown(vt_env *e);
 /* Write a 32-bit value (a revision identifier) at a physical address. */
 void vt_poke32(vt_env *e, uint64_t pa, uint32_t v);

@@ -33,29 +33,6 @@
 
 /* ---- fixtures ---- */
 
-static vtx_profile profile_copy(const char *name)
-{
-    const vtx_profile *p;
-    cr_assert_eq(vtx_profile_find(name, &p, NULL), VTX_OK);
-    return *p;
-}
-
-/* vt_setup() for a profile that is not built in (tests/helpers.c does the same). */
-static void setup_profile(vt_env *e, const vtx_profile *p)
-{
-    memset(e, 0, sizeof *e);
-    e->profile = *p;
-    e->rev = vtx_basic_revision(p->msr[VTX_CAP_IA32_VMX_BASIC]);
-    vtx_machine_config cfg;
-    cr_assert_eq(vtx_machine_config_init(&cfg, p), VTX_OK);
-    vtx_diag d = {0};
-    cr_assert_eq(vtx_machine_create(&cfg, &e->m, &d), VTX_OK, "machine on edited profile: %s", d.message);
-    e->ram = aligned_alloc(4096, VT_RAM_SIZE);
-    cr_assert_not_null(e->ram);
-    memset(e->ram, 0, VT_RAM_SIZE);
-    cr_assert_eq(vtx_machine_map(e->m, 0, VT_RAM_SIZE, e->ram, VTX_MEM_RWX, &d), VTX_OK, "%s", d.message);
-}
-
 static void start(vt_env *e, const char *profile)
 {
     vt_setup(e, profile);
@@ -64,7 +41,7 @@ static void start(vt_env *e, const char *profile)
 
 static void start_with(vt_env *e, const vtx_profile *p)
 {
-    setup_profile(e, p);
+    vt_setup_profile(e, p);
     vt_baseline(e);
 }
 
@@ -81,7 +58,7 @@ static void allow(vtx_profile *p, vtx_cap_msr plain, vtx_cap_msr tru, uint32_t b
  * shadowing, PML and EPT-violation #VE. */
 static vtx_profile apicv_profile(void)
 {
-    vtx_profile p = profile_copy("server");
+    vtx_profile p = vt_profile_copy("server");
     snprintf(p.name, sizeof p.name, "server-apicv");
     allow(&p, VTX_CAP_IA32_VMX_PINBASED_CTLS, VTX_CAP_IA32_VMX_TRUE_PINBASED_CTLS, VTX_PIN_POSTED_INTR);
     allow(&p, VTX_CAP_IA32_VMX_PROCBASED_CTLS2, VTX_CAP_IA32_VMX_PROCBASED_CTLS2,
@@ -249,7 +226,7 @@ Test(ctl_exec, cr3_target_count_ent_ctl_9)
 /* The limit is IA32_VMX_MISC[24:16], not a constant 4 (Bochs uses 4). */
 Test(ctl_exec, cr3_target_count_from_misc_ent_ctl_9)
 {
-    vtx_profile p = profile_copy("server");
+    vtx_profile p = vt_profile_copy("server");
     p.msr[VTX_CAP_IA32_VMX_MISC] = (p.msr[VTX_CAP_IA32_VMX_MISC] & ~(0x1FFull << 16)) | (2ull << 16);
     vt_env e;
     start_with(&e, &p);
@@ -904,7 +881,7 @@ Test(ctl_inject, errcode_iff_vector_pushes_one_inj_chk_3)
  * exception may come with or without an error code; other types still may not. */
 Test(ctl_inject, errcode_relaxed_by_basic_56_inj_chk_3)
 {
-    vtx_profile p = profile_copy("server");
+    vtx_profile p = vt_profile_copy("server");
     p.msr[VTX_CAP_IA32_VMX_BASIC] |= 1ull << 56;
     vt_env e;
     start_with(&e, &p);
@@ -921,7 +898,7 @@ Test(ctl_inject, errcode_relaxed_by_basic_56_inj_chk_3)
 /* #CP (21) pushes an error code on a processor with CET (not in the 2016 list). */
 Test(ctl_inject, errcode_cp_with_cet_inj_chk_3)
 {
-    vtx_profile p = profile_copy("server");
+    vtx_profile p = vt_profile_copy("server");
     allow(&p, VTX_CAP_IA32_VMX_ENTRY_CTLS, VTX_CAP_IA32_VMX_TRUE_ENTRY_CTLS, VTX_ENTRY_LOAD_CET_STATE);
     vt_env e;
     start_with(&e, &p);
@@ -1000,7 +977,7 @@ Test(ctl_inject, zero_length_needs_misc_30_inj_chk_6)
     inject(&e, VALID | TYPE(6) | 3, 0, 0);
     fails(&e, "INT3 with length 0, IA32_VMX_MISC[30] = 0", VTX_CHECK_CTL_INJ_INSN_LEN_ZERO);
     vt_teardown(&e);
-    vtx_profile p = profile_copy("server");
+    vtx_profile p = vt_profile_copy("server");
     p.msr[VTX_CAP_IA32_VMX_MISC] |= 1ull << 30;
     start_with(&e, &p);
     inject(&e, VALID | TYPE(6) | 3, 0, 0);

@@ -51,18 +51,9 @@ static void start(const char *profile)
 /* As vt_setup(), for a profile that is not built in (a variant of one). */
 static void start_with(const vtx_profile *p)
 {
-    memset(&e, 0, sizeof e);
     vtx_diag d = {0};
     cr_assert_eq(vtx_profile_validate(p, &d), VTX_OK, "test profile: %s", d.message);
-    e.profile = *p;
-    e.rev = vtx_basic_revision(p->msr[VTX_CAP_IA32_VMX_BASIC]);
-    vtx_machine_config cfg;
-    cr_assert_eq(vtx_machine_config_init(&cfg, p), VTX_OK);
-    cr_assert_eq(vtx_machine_create(&cfg, &e.m, &d), VTX_OK, "%s", d.message);
-    e.ram = aligned_alloc(4096, VT_RAM_SIZE);
-    cr_assert_not_null(e.ram);
-    memset(e.ram, 0, VT_RAM_SIZE);
-    cr_assert_eq(vtx_machine_map(e.m, 0, VT_RAM_SIZE, e.ram, VTX_MEM_RWX, &d), VTX_OK, "%s", d.message);
+    vt_setup_profile(&e, p);
     vt_baseline(&e);
 }
 

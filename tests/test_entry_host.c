@@ -22,29 +22,6 @@
 
 /* ---- fixtures ---- */
 
-static vtx_profile profile_copy(const char *name)
-{
-    const vtx_profile *p;
-    cr_assert_eq(vtx_profile_find(name, &p, NULL), VTX_OK);
-    return *p;
-}
-
-/* vt_setup() for a profile that is not built in (tests/helpers.c does the same). */
-static void setup_profile(vt_env *e, const vtx_profile *p)
-{
-    memset(e, 0, sizeof *e);
-    e->profile = *p;
-    e->rev = vtx_basic_revision(p->msr[VTX_CAP_IA32_VMX_BASIC]);
-    vtx_machine_config cfg;
-    cr_assert_eq(vtx_machine_config_init(&cfg, p), VTX_OK);
-    vtx_diag d = {0};
-    cr_assert_eq(vtx_machine_create(&cfg, &e->m, &d), VTX_OK, "machine on edited profile: %s", d.message);
-    e->ram = aligned_alloc(4096, VT_RAM_SIZE);
-    cr_assert_not_null(e->ram);
-    memset(e->ram, 0, VT_RAM_SIZE);
-    cr_assert_eq(vtx_machine_map(e->m, 0, VT_RAM_SIZE, e->ram, VTX_MEM_RWX, &d), VTX_OK, "%s", d.message);
-}
-
 static void start(vt_env *e, const char *profile)
 {
     vt_setup(e, profile);
@@ -53,7 +30,7 @@ static void start(vt_env *e, const char *profile)
 
 static void start_with(vt_env *e, const vtx_profile *p)
 {
-    setup_profile(e, p);
+    vt_setup_profile(e, p);
     vt_baseline(e);
 }
 
@@ -142,7 +119,7 @@ Test(host_cr, cr0_fixed1)
  * where IA32_VMX_CR0_FIXED1 reports them as 0. */
 Test(host_cr, cr0_nw_cd_not_checked)
 {
-    vtx_profile p = profile_copy("server");
+    vtx_profile p = vt_profile_copy("server");
     p.msr[VTX_CAP_IA32_VMX_CR0_FIXED1] = 0x8FFFFFFFull; /* bits 28, 29, 30 fixed to 0 */
     vt_env e;
     start_with(&e, &p);
@@ -168,7 +145,7 @@ Test(host_cr, cr4_vmxe)
 /* A profile whose IA32_VMX_CR4_FIXED0 has a bit besides VMXE (OSFXSR, bit 9). */
 Test(host_cr, cr4_fixed0)
 {
-    vtx_profile p = profile_copy("server");
+    vtx_profile p = vt_profile_copy("server");
     p.msr[VTX_CAP_IA32_VMX_CR4_FIXED0] |= 1ull << 9;
     vt_env e;
     start_with(&e, &p);

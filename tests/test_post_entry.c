@@ -223,18 +223,9 @@ Test(post_entry, nw_sti_blocking_knob_off_exits)
 {
     /* CFG-STI-NW off: the same state exits with reason 8, saving the STI blocking. */
     vt_teardown(&e);
-    vtx_profile p = *vtx_profile_builtin(1);
-    cr_assert_str_eq(p.name, "server");
+    vtx_profile p = vt_profile_copy("server");
     p.knobs &= ~(uint32_t)VTX_KNOB_STI_NW;
-    memset(&e, 0, sizeof e);
-    vtx_machine_config cfg;
-    vtx_machine_config_init(&cfg, &p);
-    cr_assert_eq(vtx_machine_create(&cfg, &e.m, NULL), VTX_OK);
-    e.profile = p;
-    e.rev = vtx_basic_revision(p.msr[VTX_CAP_IA32_VMX_BASIC]);
-    e.ram = aligned_alloc(4096, VT_RAM_SIZE);
-    memset(e.ram, 0, VT_RAM_SIZE);
-    cr_assert_eq(vtx_machine_map(e.m, 0, VT_RAM_SIZE, e.ram, VTX_MEM_RWX, NULL), VTX_OK);
+    vt_setup_profile(&e, &p);
     vt_baseline(&e);
     nmi_window_controls();
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
@@ -461,16 +452,11 @@ Test(post_entry, cycle_budget_stops_a_halted_guest)
     vt_vmwrite(&e, VTX_VMCS_GUEST_ACTIVITY_STATE, ACT_HLT);
     vt_teardown(&e);
     /* rebuild with a cycle budget */
+    vtx_profile server = vt_profile_copy("server");
     vtx_machine_config cfg;
-    vtx_machine_config_init(&cfg, vtx_profile_builtin(1));
+    vtx_machine_config_init(&cfg, &server);
     cfg.limits.cycles = 100000;
-    memset(&e, 0, sizeof e);
-    e.profile = cfg.profile;
-    e.rev = vtx_basic_revision(cfg.profile.msr[VTX_CAP_IA32_VMX_BASIC]);
-    cr_assert_eq(vtx_machine_create(&cfg, &e.m, NULL), VTX_OK);
-    e.ram = aligned_alloc(4096, VT_RAM_SIZE);
-    memset(e.ram, 0, VT_RAM_SIZE);
-    vtx_machine_map(e.m, 0, VT_RAM_SIZE, e.ram, VTX_MEM_RWX, NULL);
+    vt_setup_config(&e, &cfg);
     vt_baseline(&e);
     set_bits(VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
     vt_vmwrite(&e, VTX_VMCS_PREEMPTION_TIMER_VALUE, 0xFFFFFFFF);

@@ -151,15 +151,7 @@ static void up_shadowing(void)
     vtx_diag d = {0};
     cr_assert_eq(vtx_profile_validate(&p, &d), VTX_OK, "%s", d.message);
     cr_assert(vtx_profile_has_feature(&p, VTX_FEAT_SHADOW_VMCS));
-    e.profile = p;
-    e.rev = vtx_basic_revision(p.msr[VTX_CAP_IA32_VMX_BASIC]);
-    vtx_machine_config cfg;
-    cr_assert_eq(vtx_machine_config_init(&cfg, &p), VTX_OK);
-    cr_assert_eq(vtx_machine_create(&cfg, &e.m, &d), VTX_OK, "%s", d.message);
-    e.ram = aligned_alloc(4096, VT_RAM_SIZE);
-    cr_assert_not_null(e.ram);
-    memset(e.ram, 0, VT_RAM_SIZE);
-    cr_assert_eq(vtx_machine_map(e.m, 0, VT_RAM_SIZE, e.ram, VTX_MEM_RWX, &d), VTX_OK, "%s", d.message);
+    vt_setup_profile(&e, &p);
     vt_vmxon(&e);
     /* Load a shadow VMCS: region bit 31 set. */
     vtx_insn_result r;

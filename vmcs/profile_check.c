@@ -9,19 +9,8 @@
 #include <string.h>
 #include "vmcs_internal.h"
 
-static vtx_status fail(vtx_diag *diag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static vtx_status fail(vtx_diag *diag, const char *fmt, ...)
-{
-    if (diag) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(diag->message, sizeof diag->message, fmt, ap);
-        va_end(ap);
-        diag->rule = NULL;
-        diag->line = 0;
-    }
-    return VTX_ERR_PROFILE_INVALID;
-}
+/* Report a contradiction: `return fail(diag, "...", ...)`. */
+#define fail(diag, ...) (vtx_diag_set((diag), NULL, 0, __VA_ARGS__), VTX_ERR_PROFILE_INVALID)
 
 static const char *msr_name(vtx_cap_msr c)
 {

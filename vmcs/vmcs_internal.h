@@ -44,6 +44,9 @@ vtx_vm_insn_error vtx_vmcs_write_rule(vtx_vmcs_values *vals, const vtx_vmcs_supp
                                       uint64_t encoding, uint64_t value, bool op64,
                                       bool vmwrite_any);
 
+/* Fill *d (when not NULL) with a message, a rule ID (or NULL) and a line (or 0). */
+void vtx_diag_set(vtx_diag *d, const char *rule, int line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Field value by slot, for the model's own use. */
 static inline uint64_t vtx_vmcs_get(const vtx_vmcs_values *vals, enum vtx_slot s) { return vals->v[s]; }
 static inline void vtx_vmcs_set(vtx_vmcs_values *vals, enum vtx_slot s, uint64_t value) { vals->v[s] = value; }
