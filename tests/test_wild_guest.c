@@ -1,0 +1,73 @@
+/* Guest code that misbehaves ends in a reported condition, never a hang or a
+ * crash of the caller: running off mapped memory, garbage bytes, an endless loop. */
+#include <string.h>
+#include "baseline.h"
+
+static vt_env e;
+
+static void setup(void)
+{
+    /* A small instruction budget so that the endless loop ends quickly. */
+    vtx_profile p = vt_profile_copy("server");
+    vtx_machine_config cfg;
+    vtx_machine_config_init(&cfg, &p);
+    cfg.limits.instructions = 100000;
+    vt_setup_config(&e, &cfg);
+    vt_baseline(&e);
+}
+static void teardown(void) { vt_teardown(&e); }
+TestSuite(wild_guest, .init = setup, .fini = teardown);
+
+Test(wild_guest, jump_off_mapped_memory)
+{
+    /* mov eax, 0x200000; jmp rax -- inside the identity map, beyond the 1-MiB RAM. */
+    static const uint8_t code[] = {0xb8, 0x00, 0x00, 0x20, 0x00, 0xff, 0xe0};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    cr_assert_eq(st, VTX_ERR_UNMAPPED, "running off mapped memory: expected VTX_ERR_UNMAPPED, got %s (%s)",
+                 vtx_status_name(st), r.why);
+    cr_assert_eq(r.outcome, VTX_GUEST_STOPPED);
+    cr_assert(strstr(r.why, "0x200000"), "the report names the address: %s", r.why);
+}
+
+Test(wild_guest, garbage_bytes_end_in_a_triple_fault)
+{
+    /* ud2 with an empty IDT: #UD, then #NP delivering it, then #DF, then a triple
+     * fault: exit 2 (INJ-16's chain for a guest-raised exception). */
+    static const uint8_t code[] = {0x0f, 0x0b};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    cr_assert(st == VTX_OK && r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_TRIPLE_FAULT,
+              "ud2 with an empty IDT: expected a triple-fault exit (2), got %s", r.why);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), VT_GUEST_RIP, "RIP stays on the faulting ud2");
+}
+
+Test(wild_guest, garbage_bytes_with_ud_intercepted)
+{
+    /* The flip: with #UD in the exception bitmap the same bytes give exit 0, vector 6. */
+    static const uint8_t code[] = {0x0f, 0x0b};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 6);
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    cr_assert(st == VTX_OK && r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_EXCEPTION_NMI,
+              "ud2 with #UD intercepted: expected exit 0");
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_EXIT_INTR_INFO), 0x80000306, "hardware exception, vector 6, valid");
+}
+
+Test(wild_guest, endless_loop_stops_at_the_budget)
+{
+    /* jmp $ : the run stops at the instruction budget, in the guest, and can go on. */
+    static const uint8_t code[] = {0xeb, 0xfe};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    cr_assert(st == VTX_OK && r.outcome == VTX_GUEST_STOPPED, "jmp $: expected a budget stop");
+    cr_assert(strstr(r.why, "instruction budget of 100000"), "the stop names the budget: %s", r.why);
+    uint64_t n = vtx_machine_instructions(e.m);
+    st = vtx_continue(e.m, &r);
+    cr_assert(st == VTX_OK && r.outcome == VTX_GUEST_STOPPED, "and again after vtx_continue");
+    cr_assert_eq(vtx_machine_instructions(e.m) - n, 100000, "each run executes exactly the budget");
+}
