@@ -117,6 +117,9 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
     vtx_guest *g = &m->g;
     /* The profile's processor has no 1-GiB pages (the model offers no CPUID for them). */
     const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
+    /* BLK-NMI-1, BLK-NMI-3: NMI blocking starts with the NMI's delivery, and stays
+     * when that delivery ends in a nested exception that is delivered instead. */
+    const bool nmi = d.type == VTX_EVT_NMI;
     for (int depth = 0; depth < 4; depth++) {
         vtx_deliver_result res;
         vtx_deliver_ex(&g->cpu, &m->phys, &caps, &d, &res);
@@ -125,7 +128,7 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
             m->engine_dirty = true;
             g->block_sti = g->block_movss = false; /* dropped by any delivered event (BLK-STI-2) */
             g->activity = VTX_ACTIVE;              /* HLT-4: the frame holds the RIP after HLT */
-            if (d.type == VTX_EVT_NMI)
+            if (nmi)
                 g->block_nmi = true;               /* BLK-NMI-1 */
             if (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
                 g->mtf_pending = true;             /* MTF-3, MTF-4 */
@@ -155,12 +158,25 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
                 .idt_vectoring_error = d.error_code,
                 .instruction_len = (d.type >= VTX_EVT_SW_INT) ? d.insn_len : 0,
             };
-            if (d.type == VTX_EVT_NMI)
+            if (nmi)
                 g->block_nmi = true; /* BLK-NMI-3: blocked before the exit */
             g->block_sti = g->block_movss = false; /* BLK-SAVE-1 (a) */
+            g->activity = VTX_ACTIVE; /* HLT-3: an indirect exit saves the active state */
             return VTX_STEP_EXIT;
         }
         if (vtx_deliver_makes_df(first, second)) {
+            /* INJ-11, EXIT-5: the #DF consults the exception bitmap too; a #DF that
+             * exits directly is not "during event delivery" (IDT-vectoring invalid,
+             * SDM "Information for VM Exits During Event Delivery"). */
+            if (exception_exits(m, 8, 0)) {
+                *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_EXCEPTION_NMI,
+                                      .intr_info = intr_info(8, VTX_EVT_HW_EXC, true)};
+                if (nmi)
+                    g->block_nmi = true; /* BLK-NMI-3 */
+                g->block_sti = g->block_movss = false; /* BLK-SAVE-1 (a) */
+                g->activity = VTX_ACTIVE;              /* HLT-3 */
+                return VTX_STEP_EXIT;
+            }
             d = (vtx_delivery){.vector = 8, .type = VTX_EVT_HW_EXC, .has_error_code = true, .error_code = 0};
         } else {
             d = *n;
@@ -234,6 +250,12 @@ static int step_one(vtx_machine *m, vtx_stop *s)
 }
 
 static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
+
+/* The engine stopped after the instruction retired, on its single-step #DB trap. */
+static bool single_step_trap(const vtx_stop *s)
+{
+    return s->reason == VTX_STOP_EXCEPTION && s->vector == 1 && s->trap && s->retired == 1;
+}
 
 /* The model's handling of an instruction the engine stopped before. */
 static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex, vtx_insn_result *r,
@@ -357,9 +379,15 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         return raise_exception(m, 1, VTX_EVT_PRIV_SW, false, 0, 0, insn->len, ex, r, st);
     case VTX_IC_STI: {
         bool if_before = c->rflags & VTX_RFLAGS_IF;
-        if (step_one(m, &s) != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
+        int rc = step_one(m, &s);
+        /* BLK-STI-1: a single-step trap after the STI (TF = 1) does not stop it from
+         * making its shadow; the trap becomes a pending #DB (after_engine). */
+        if (rc == 0 && single_step_trap(&s))
+            (void)after_engine(m, &s, ex, r, st);
+        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
             return after_engine(m, &s, ex, r, st);
-        retired(m, 1);
+        else
+            retired(m, 1);
         /* BLK-STI-1: STI blocks interrupts only if IF was 0 before it. */
         if (!if_before && (c->rflags & VTX_RFLAGS_IF))
             g->block_sti = true;
@@ -368,9 +396,15 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     case VTX_IC_MOV_SS:
     case VTX_IC_POP_SS: {
         bool movss_before = g->block_movss;
-        if (step_one(m, &s) != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
+        int rc = step_one(m, &s);
+        /* BLK-MSS-1: a single-step trap reported after the SS load is held by the
+         * blocking it makes (pending #DB, taken after the next instruction). */
+        if (rc == 0 && single_step_trap(&s))
+            (void)after_engine(m, &s, ex, r, st);
+        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
             return after_engine(m, &s, ex, r, st);
-        retired(m, 1);
+        else
+            retired(m, 1);
         /* BLK-MSS-1; BLK-MSS-2 with CFG-MSS-CHAIN: a MOV SS inside MOV-SS blocking
          * re-arms it only when the knob is on. BLK-STI-5: it replaces an STI shadow. */
         if (!movss_before || (m->profile.knobs & VTX_KNOB_MSS_CHAIN))
@@ -471,9 +505,15 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
         return stop(r, st, VTX_ERR_UNSUPPORTED, "the guest state cannot be executed: %s", why ? why : "unknown");
     vtx_guest *g = &m->g;
     /* One instruction at a time while the next boundary depends on it: a live
-     * shadow, the monitor trap flag. Otherwise as many as the budget allows
-     * (the caller's budget already stops at the timer deadline). */
-    if (g->block_sti || g->block_movss || (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG))
+     * shadow, the monitor trap flag; and while an observer is installed, which
+     * is promised every boundary. Otherwise as many as the budget allows (the
+     * caller's budget already stops at the timer deadline and scheduled
+     * inputs). The engine runs these on its fast path (a block hook, no
+     * per-instruction hook) and still stops before every instruction of the
+     * stop set and exactly at the budget, with an exact `retired` count, so
+     * the cycle clock and the budgets stay exact. */
+    if (g->block_sti || g->block_movss || m->observer ||
+        (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG))
         budget = 1;
     vtx_stop s;
     int rc = vtx_engine_run(m->engine, budget, model_classes(), false, &s);
