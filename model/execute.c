@@ -257,6 +257,36 @@ static bool single_step_trap(const vtx_stop *s)
     return s->reason == VTX_STOP_EXCEPTION && s->vector == 1 && s->trap && s->retired == 1;
 }
 
+/* Would MOV to CR0/CR3/CR4 of this value raise #GP(0)? (SDM Vol. 3 "Control
+ * Registers": reserved bits, CR0.PG without PE, NW without CD, CR3 bits beyond
+ * the physical-address width, clearing CR4.PAE or CR0.PG in IA-32e mode; CR4
+ * bits the processor lacks, as IA32_VMX_CR4_FIXED1 reports them; and "Restrictions
+ * on VMX Operation": the CR0/CR4 FIXED0 bits stay 1.) */
+static bool cr_value_faults(const vtx_machine *m, unsigned cr, uint64_t v)
+{
+    const vtx_cpu_state *c = &m->g.cpu;
+    bool ia32e = c->efer & VTX_EFER_LMA;
+    uint32_t proc = (uint32_t)vtx_vmcs_get(&m->current->f, VTX_SLOT_PROC_CONTROLS);
+    bool unrestricted = (proc & VTX_PROC_SECONDARY_CONTROLS) &&
+                        (vtx_vmcs_get(&m->current->f, VTX_SLOT_PROC_CONTROLS2) & VTX_PROC2_UNRESTRICTED_GUEST);
+    /* VMX operation keeps the FIXED0 bits set (PE and PG are free for an unrestricted guest). */
+    uint64_t cr0_fixed0 = m->profile.msr[VTX_CAP_IA32_VMX_CR0_FIXED0] & ~(unrestricted ? (uint64_t)(VTX_CR0_PE | VTX_CR0_PG) : 0);
+    switch (cr) {
+    case 0:
+        return (v >> 32) || ((v & VTX_CR0_PG) && !(v & VTX_CR0_PE)) || ((v & (1u << 29)) && !(v & (1u << 30))) ||
+               (ia32e && !(v & VTX_CR0_PG)) || (v & cr0_fixed0) != cr0_fixed0;
+    case 3: {
+        uint64_t addr = ia32e ? v & ~(1ull << 63) : v; /* bit 63: no-flush with CR4.PCIDE */
+        return ia32e ? (addr >> m->profile.phys_addr_width) != 0 : (v >> 32) != 0;
+    }
+    case 4:
+        return (v & ~m->profile.msr[VTX_CAP_IA32_VMX_CR4_FIXED1]) || (ia32e && !(v & VTX_CR4_PAE)) ||
+               (v & m->profile.msr[VTX_CAP_IA32_VMX_CR4_FIXED0]) != m->profile.msr[VTX_CAP_IA32_VMX_CR4_FIXED0];
+    default:
+        return false;
+    }
+}
+
 /* The model's handling of an instruction the engine stopped before. */
 static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex, vtx_insn_result *r,
                           vtx_status *st)
@@ -327,16 +357,25 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
             return VTX_STEP_CONTINUE;
         }
         break;
-    case VTX_IC_MOV_TO_CR:
+    case VTX_IC_MOV_TO_CR: {
+        /* The #GP(0) of an invalid value comes after the VM-exit decision above
+         * (the exit is taken first); Unicorn does not check these itself. */
+        uint64_t v = c->gpr[insn->gpr & 15];
         if (insn->cr == 0 || insn->cr == 4) {
             /* Host-owned bits keep their values; the rest come from the source. */
             uint64_t mask = vtx_vmcs_get(&m->current->f, insn->cr ? VTX_SLOT_CR4_GUEST_HOST_MASK : VTX_SLOT_CR0_GUEST_HOST_MASK);
             uint64_t *cr = insn->cr ? &c->cr4 : &c->cr0;
-            *cr = (*cr & mask) | (c->gpr[insn->gpr & 15] & ~mask);
+            uint64_t nv = (*cr & mask) | (v & ~mask);
+            if (cr_value_faults(m, insn->cr, nv))
+                return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+            *cr = nv;
             retire_emulated(m, insn);
             return VTX_STEP_CONTINUE;
         }
+        if (insn->cr == 3 && cr_value_faults(m, 3, v))
+            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
         break;
+    }
     case VTX_IC_CLTS: {
         uint64_t mask = vtx_vmcs_get(&m->current->f, VTX_SLOT_CR0_GUEST_HOST_MASK);
         if (!(mask & (1u << 3)))

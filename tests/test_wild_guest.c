@@ -71,3 +71,34 @@ Test(wild_guest, endless_loop_stops_at_the_budget)
     cr_assert(st == VTX_OK && r.outcome == VTX_GUEST_STOPPED, "and again after vtx_continue");
     cr_assert_eq(vtx_machine_instructions(e.m) - n, 100000, "each run executes exactly the budget");
 }
+
+Test(wild_guest, mov_cr3_with_reserved_bits_raises_gp)
+{
+    /* mov rax, 1 << 62; mov cr3, rax: bits beyond the physical-address width -> #GP(0)
+     * (kut 6.11.3's faulting instruction). With #GP intercepted: exit 0, vector 13,
+     * error code 0, RIP at the mov cr3 (a fault). */
+    static const uint8_t code[] = {0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x0f, 0x22, 0xd8};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 13);
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    cr_assert(st == VTX_OK && r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_EXCEPTION_NMI,
+              "mov cr3 with bit 62: expected exit 0 (#GP), got %s", r.why);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_EXIT_INTR_INFO), 0x80000b0d, "#GP with an error code, valid");
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_EXIT_INTR_ERROR_CODE), 0);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 10, "RIP on the mov cr3");
+}
+
+Test(wild_guest, mov_cr3_valid_value_loads)
+{
+    /* The flip: a value within the width loads; the next instruction (hlt) runs. */
+    static const uint8_t code[] = {0x48, 0xb8, 0, 0, 0x02, 0, 0, 0, 0, 0, 0x0f, 0x22, 0xd8, 0xf4};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 13);
+    vt_vmwrite(&e, VTX_VMCS_PROC_CONTROLS, vt_vmread(&e, VTX_VMCS_PROC_CONTROLS) | VTX_PROC_HLT_EXITING);
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    cr_assert(st == VTX_OK && r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_HLT,
+              "mov cr3 with the page-table address: expected the HLT exit, got %s", r.why);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_CR3), 0x20000, "the guest's CR3 is saved at the exit");
+}
