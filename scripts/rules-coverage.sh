@@ -16,6 +16,13 @@ cites=$(for f in "$TESTS"/test_*.c; do
     /^(Test|ParameterizedTest)\(/ {
       t = $0; sub(/^[A-Za-z]*Test\(/, "", t); split(t, a, /[,)]/)
       gsub(/ /, "", a[1]); gsub(/ /, "", a[2]); ntest++; tline[ntest] = NR; tname[ntest] = a[1] "/" a[2]
+      # A rule ID in the test name, snake-cased: ..._inj_chk_3_... cites INJ-CHK-3.
+      nm = tolower(a[2])
+      while (match(nm, /(^|_)(blk|iw|nw|vnmi|inj|ent|pri|exit|hlt|pt|mtf)(_[a-z]+)*_[0-9]+[a-z]?(_|$)/)) {
+        id = substr(nm, RSTART, RLENGTH); nm = substr(nm, RSTART + RLENGTH - 1)
+        gsub(/^_|_$/, "", id); gsub(/_/, "-", id)
+        print toupper(id) "\t" file ":" tname[ntest]
+      }
     }
     END {
       for (i = 1; i <= NR; i++) {
