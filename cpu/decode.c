@@ -186,6 +186,9 @@ int vtx_decode_bytes(const void *bytes, size_t n, unsigned width, uint64_t rip, 
     }
     out->len = in.length;
     classify(&in, ops, out);
+    for (unsigned i = 0; i < in.operand_count; i++)
+        if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+            out->writes_mem = true;
     ZydisFormatter fmt;
     if (!ZYAN_SUCCESS(ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL)) ||
         !ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&fmt, &in, ops, in.operand_count_visible, out->text,

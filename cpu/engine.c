@@ -95,7 +95,31 @@ typedef struct dc_entry {
     vtx_insn insn;
 } dc_entry;
 
-typedef enum { HS_NONE, HS_BEFORE, HS_COUNT } hook_stop;
+typedef enum { HS_NONE, HS_BEFORE, HS_COUNT, HS_PROBE, HS_SLOW } hook_stop;
+
+/* ---- the fast path's block cache (see "Fast path" above vtx_engine_run) ---- */
+#define BC_SIZE 1024u
+#define BC_MAX_INSNS 512u
+#define NPROBE 32u
+
+typedef struct blk_entry {
+    uint64_t lin;         /* linear address of the translation block */
+    uint32_t size;        /* its size in bytes, as Unicorn reports it */
+    uint32_t gen;
+    uint16_t n;           /* instructions */
+    uint8_t width;
+    bool mc_last;         /* the last instruction may change the mode (resync after it) */
+    uint64_t classes;     /* bit set of the classes it contains */
+    const uint8_t *host;  /* its bytes in guest memory (contiguous) */
+    uint8_t *bytes;       /* the bytes it was decoded from */
+    uint16_t *off;        /* off[i]: offset of instruction i; off[n] = size */
+    uint8_t *cls;         /* cls[i]: class of instruction i */
+    uint8_t *wmem;        /* wmem[i]: instruction i may write memory */
+    uint32_t cap;         /* capacity of bytes; of off/cls/wmem (instructions) */
+    uint32_t icap;
+    bool fast;            /* size <= 16 with 16 readable bytes: compare w/m */
+    uint64_t w[2], m[2];
+} blk_entry;
 
 struct vtx_engine {
     uc_engine *uc;
@@ -107,8 +131,12 @@ struct vtx_engine {
     vtx_phys_mem mem;
     bool have_mem;
     void *dummy;
-    uc_hook h_intr, h_unmapped, h_code;
-    bool code_on;
+    uc_hook h_intr, h_unmapped, h_code, h_block;
+    bool code_on, block_on;
+    bool slow;     /* the per-instruction code hook does the work (fallback) */
+    blk_entry *bc;
+    struct { uint64_t lin; uc_hook h; } probe[NPROBE];
+    unsigned nprobe, probe_next;
 
     /* What Unicorn holds, as of the last set_state/run/resync. */
     uint64_t cr0, cr3, cr4, efer, cs_base;
@@ -133,6 +161,17 @@ struct vtx_engine {
     int unmapped_type;
     uint64_t unmapped_addr;
     vtx_insn stop_insn;
+    /* fast path, the run in progress */
+    uint64_t start_lin;
+    blk_entry *cur;       /* the block entered last (NULL: none, or it did not start) */
+    uint64_t cur_before;  /* `started` when it was entered */
+    uint32_t cur_count;   /* instructions of it counted at entry */
+    bool armed_on;        /* a probe must stop before `armed` */
+    uint64_t armed;
+    hook_stop armed_kind;
+    uint64_t want_probe;
+    bool blk_stop;        /* the block hook stopped before the block at blk_stop_lin */
+    uint64_t blk_stop_lin;
 };
 
 /* ---- little helpers on the context copy ---- */
@@ -248,9 +287,15 @@ static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigne
         return;
     }
     const uint64_t amask = 0x000ffffffffff000ull;
+    uint64_t avail = 0;
+    const uint8_t *tab = host_of(w->e, table, &avail); /* the whole table at once when it is in a region */
+    if (tab && avail < (uint64_t)nent * esz)
+        tab = NULL;
     for (unsigned i = 0; i < nent && !w->why; i++) {
         uint64_t ent = 0;
-        if (!phys_read(w->e, table + (uint64_t)i * esz, &ent, esz))
+        if (tab)
+            memcpy(&ent, tab + (size_t)i * esz, esz);
+        else if (!phys_read(w->e, table + (uint64_t)i * esz, &ent, esz))
             continue; /* unreadable: Unicorn faults there too */
         if (!(ent & 1))
             continue;
@@ -450,6 +495,268 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         e->resync = true;
 }
 
+/* ---- fast path: block cache, block hook, probes ---- */
+
+/* The host bytes of [lin, lin+size) when they are contiguous in one region. */
+static const uint8_t *block_host(const vtx_engine *e, uint64_t lin, uint32_t size)
+{
+    uint64_t pa0, pa1, avail;
+    if (!size || !lin_to_phys(e, lin, &pa0) || !lin_to_phys(e, lin + size - 1, &pa1) || pa1 - pa0 != size - 1)
+        return NULL;
+    const uint8_t *h = host_of(e, pa0, &avail);
+    return h && avail >= size ? h : NULL;
+}
+
+static bool blk_reserve(blk_entry *b, uint32_t size, uint32_t n)
+{
+    if (size > b->cap) {
+        uint8_t *p = realloc(b->bytes, size);
+        if (!p)
+            return false;
+        b->bytes = p, b->cap = size;
+    }
+    if (n + 1 > b->icap) {
+        uint16_t *o = realloc(b->off, (n + 1) * sizeof *o);
+        if (o)
+            b->off = o;
+        uint8_t *c = realloc(b->cls, n + 1);
+        if (c)
+            b->cls = c;
+        uint8_t *w = realloc(b->wmem, n + 1);
+        if (w)
+            b->wmem = w;
+        if (!o || !c || !w)
+            return false;
+        b->icap = n + 1;
+    }
+    return true;
+}
+
+/*
+ * The decoded translation block at `lin` of `size` bytes, or NULL when the
+ * engine cannot vouch for it (bytes not contiguous or not fetchable, a decode
+ * that does not add up to Unicorn's size, a mode change before its last
+ * instruction, too many instructions): the caller then takes the slow path.
+ * A cached entry is used only while the bytes in guest memory are the ones it
+ * was decoded from (guest self-modification retranslates the block in Unicorn
+ * and fails this comparison here), in the same mode and paging generation.
+ */
+static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size)
+{
+    blk_entry *b = &e->bc[(lin ^ (lin >> 10) ^ (lin >> 20)) & (BC_SIZE - 1)];
+    if (__builtin_expect(b->lin == lin && b->size == size && b->gen == e->gen && b->width == e->width, 1)) {
+        if (size <= 16 && b->fast) {
+            uint64_t x0, x1;
+            memcpy(&x0, b->host, 8);
+            memcpy(&x1, b->host + 8, 8);
+            if (((x0 ^ b->w[0]) & b->m[0]) == 0 && ((x1 ^ b->w[1]) & b->m[1]) == 0)
+                return b;
+        } else if (memcmp(b->host, b->bytes, size) == 0) {
+            return b;
+        }
+    }
+    b->lin = UINT64_MAX;
+    const uint8_t *h = block_host(e, lin, size);
+    if (!h || !blk_reserve(b, size, 16))
+        return NULL;
+    memcpy(b->bytes, h, size);
+    uint32_t pos = 0, n = 0;
+    uint64_t classes = 0;
+    bool mc_last = false;
+    while (pos < size) {
+        if (n >= BC_MAX_INSNS || !blk_reserve(b, size, n + 1))
+            return NULL;
+        vtx_insn in;
+        if (vtx_decode_bytes(b->bytes + pos, size - pos, e->width, lin + pos, &in) != 0 || !in.len ||
+            pos + in.len > size)
+            return NULL;
+        if (mc_last)
+            return NULL; /* a mode change before the last instruction */
+        b->off[n] = (uint16_t)pos;
+        b->cls[n] = in.cls;
+        b->wmem[n] = in.writes_mem;
+        classes |= 1ull << in.cls;
+        mc_last = in.mode_change;
+        pos += in.len;
+        n++;
+    }
+    b->off[n] = (uint16_t)pos;
+    b->n = (uint16_t)n;
+    b->classes = classes;
+    b->mc_last = mc_last;
+    b->host = h;
+    /* blocks of up to 16 bytes compare as two masked words when 16 bytes are readable */
+    uint64_t pa = 0, avail = 0;
+    b->fast = size <= 16 && lin_to_phys(e, lin, &pa) && host_of(e, pa, &avail) == h && avail >= 16;
+    b->w[0] = b->w[1] = b->m[0] = b->m[1] = 0;
+    for (uint32_t i = 0; i < size && i < 16; i++) {
+        b->w[i / 8] |= (uint64_t)b->bytes[i] << (8 * (i % 8));
+        b->m[i / 8] |= 0xffull << (8 * (i % 8));
+    }
+    b->gen = e->gen;
+    b->width = (uint8_t)e->width;
+    b->size = size;
+    b->lin = lin;
+    return b;
+}
+
+/* Index of the instruction boundary `lin` in block b (n for its end), or -1. */
+static int blk_index(const blk_entry *b, uint64_t lin)
+{
+    if (lin < b->lin || lin - b->lin > b->size)
+        return -1;
+    uint32_t off = (uint32_t)(lin - b->lin);
+    unsigned lo = 0, hi = b->n;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (b->off[mid] < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return b->off[lo] == off ? (int)lo : -1;
+}
+
+static bool probe_at(const vtx_engine *e, uint64_t lin)
+{
+    for (unsigned i = 0; i < e->nprobe; i++)
+        if (e->probe[i].lin == lin)
+            return true;
+    return false;
+}
+
+/* Stop before the block at lin (none of it runs). Unicorn does not put RIP
+ * back on the block when a hook stops it there (cpu_tb_exec skips
+ * synchronize_from_tb once a stop is requested): the run does, from blk_stop. */
+static void fast_stop(vtx_engine *e, uc_engine *uc, hook_stop why, uint64_t lin)
+{
+    e->hstop = why;
+    e->stop_lin = lin;
+    e->blk_stop = true;
+    e->blk_stop_lin = lin;
+    e->cur = NULL;
+    uc_emu_stop(uc);
+}
+
+/*
+ * Called by Unicorn before each translation block runs (before its exit
+ * check, so a uc_emu_stop here stops with nothing of the block executed).
+ */
+static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    vtx_engine *e = ud;
+    if (e->slow)
+        return;
+    if (e->unmapped || e->hstop != HS_NONE) {
+        /* Unicorn finishes the block of an unmapped access and enters the next one:
+         * stop before it */
+        if (!e->blk_stop) {
+            e->blk_stop = true;
+            e->blk_stop_lin = addr;
+        }
+        uc_emu_stop(uc);
+        return;
+    }
+    blk_entry *p = e->cur;
+    if (p && addr >= p->lin && addr < p->lin + p->size) {
+        /* QEMU's precise self-modifying code: a store into the block running
+         * abandons it at the store, which runs again as a one-instruction block.
+         * A branch back into the block cannot look like that: the block QEMU
+         * translates at an instruction that did not end the block is longer
+         * than one instruction. The last instruction is excluded: REP string
+         * instructions and self-branches re-enter themselves as one-instruction
+         * blocks (a store by the last instruction into its own block is the
+         * one case this cannot tell apart; it is counted as not abandoned). */
+        int j = blk_index(p, addr);
+        if (j >= 0 && (uint32_t)j < e->cur_count && j + 2 <= p->n && p->wmem[j] &&
+            size == (uint32_t)(p->off[j + 1] - p->off[j]))
+            e->started = e->cur_before + (uint32_t)j;
+    }
+    e->cur = NULL;
+    e->armed_on = false;
+    if (e->resync) {
+        e->resync = false;
+        save_absorb(e);
+    }
+    blk_entry *b = blk_get(e, addr, size);
+    if (!b) {
+        fast_stop(e, uc, HS_SLOW, addr);
+        return;
+    }
+    unsigned k = b->n;
+    hook_stop kind = HS_NONE;
+    if (b->classes & e->stop_bits) {
+        unsigned i = (e->skip_pending && addr == e->start_lin) ? 1 : 0;
+        for (; i < b->n; i++)
+            if ((e->stop_bits >> b->cls[i]) & 1)
+                break;
+        if (i < k)
+            k = i, kind = HS_BEFORE;
+    }
+    if (e->budget && e->budget - e->started < k)
+        k = (unsigned)(e->budget - e->started), kind = HS_COUNT;
+    if (k == 0) {
+        fast_stop(e, uc, kind, addr);
+        return;
+    }
+    if (k < b->n) {
+        uint64_t x = addr + b->off[k];
+        if (!probe_at(e, x)) {
+            e->want_probe = x;
+            fast_stop(e, uc, HS_PROBE, addr);
+            return;
+        }
+        e->armed_on = true;
+        e->armed = x;
+        e->armed_kind = kind;
+    } else if (b->mc_last) {
+        e->resync = true;
+    }
+    e->skip_pending = false;
+    e->cur = b;
+    e->cur_before = e->started;
+    e->cur_count = k;
+    e->started += k;
+}
+
+/* A probe: a code hook bounded to one address, compiled into the blocks that
+ * contain it; it stops there when the block hook armed it. */
+static void hook_probe(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)size;
+    if (e->armed_on && addr == e->armed) {
+        e->armed_on = false;
+        if (e->unmapped) {
+            uc_emu_stop(uc);
+            return;
+        }
+        e->hstop = e->armed_kind;
+        e->stop_lin = addr;
+        uc_emu_stop(uc);
+    }
+}
+
+/* Add a probe at lin (outside emulation) and drop the translated code that contains it. */
+static bool add_probe(vtx_engine *e, uint64_t lin)
+{
+    unsigned i;
+    if (e->nprobe < NPROBE) {
+        i = e->nprobe++;
+    } else {
+        i = e->probe_next;
+        e->probe_next = (e->probe_next + 1) % NPROBE;
+        uc_hook_del(e->uc, e->probe[i].h);
+    }
+    e->probe[i].lin = UINT64_MAX;
+    if (uc_hook_add(e->uc, &e->probe[i].h, UC_HOOK_CODE, (void *)hook_probe, e, lin, lin) != UC_ERR_OK) {
+        e->probe[i] = e->probe[--e->nprobe];
+        return false;
+    }
+    e->probe[i].lin = lin;
+    return uc_ctl(e->uc, UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2), lin, lin + 1) == UC_ERR_OK;
+}
+
 static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
 {
     vtx_engine *e = ud;
@@ -569,9 +876,12 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
         return -1;
     e->reg = n ? calloc(n, sizeof *e->reg) : NULL;
     e->dc = calloc(DC_SIZE, sizeof *e->dc);
+    e->bc = calloc(BC_SIZE, sizeof *e->bc);
     e->dummy = aligned_alloc(4096, 4096);
-    if ((n && !e->reg) || !e->dc || !e->dummy)
+    if ((n && !e->reg) || !e->dc || !e->bc || !e->dummy)
         goto fail;
+    for (size_t i = 0; i < BC_SIZE; i++)
+        e->bc[i].lin = UINT64_MAX;
     if (n)
         memcpy(e->reg, regions, n * sizeof *regions);
     e->nreg = n;
@@ -627,6 +937,14 @@ void vtx_engine_destroy(vtx_engine *e)
     if (e->uc)
         uc_close(e->uc);
     free(e->dummy);
+    if (e->bc)
+        for (size_t i = 0; i < BC_SIZE; i++) {
+            free(e->bc[i].bytes);
+            free(e->bc[i].off);
+            free(e->bc[i].cls);
+            free(e->bc[i].wmem);
+        }
+    free(e->bc);
     free(e->dc);
     free(e->reg);
     free(e);
@@ -829,6 +1147,58 @@ static bool set_code_hook(vtx_engine *e, bool on)
     return true;
 }
 
+static bool set_block_hook(vtx_engine *e, bool on)
+{
+    if (on == e->block_on)
+        return true;
+    if (on) {
+        if (uc_hook_add(e->uc, &e->h_block, UC_HOOK_BLOCK, (void *)hook_block, e, 1, 0) != UC_ERR_OK)
+            return false;
+    } else {
+        uc_hook_del(e->uc, e->h_block);
+    }
+    e->block_on = on;
+    uc_ctl_flush_tlb(e->uc); /* compiled into translated blocks, like the code hook */
+    return true;
+}
+
+/* Fast-path bookkeeping after a stop that was not the block hook's or a probe's
+ * own: put `started` and `last_lin` where the per-instruction hook would have
+ * left them, from where RIP (lin) is in the block entered last. A fault leaves
+ * RIP on the faulting instruction (counted when it started, as in the slow
+ * path); a trap, HLT or ICEBP after the instruction (or, for a trap at the
+ * block's first instruction, after a branch back to it from the last). */
+static void fast_fixup(vtx_engine *e, uint64_t lin, bool fault)
+{
+    blk_entry *b = e->cur;
+    e->last_valid = false;
+    if (!b)
+        return;
+    int j = blk_index(b, lin);
+    if (j < 0 || (uint32_t)j > e->cur_count) /* elsewhere: the whole counted part ran */
+        j = -1;
+    if (fault && j >= 0 && (uint32_t)j < e->cur_count) {
+        e->started = e->cur_before + (uint32_t)j + 1;
+        e->last_lin = b->lin + b->off[j];
+        e->last_valid = true;
+        return;
+    }
+    if (fault) {
+        /* the fault is on the next block's first instruction (its fetch): the
+         * counted part ran, and the faulting instruction counts as started */
+        e->started = e->cur_before + e->cur_count + 1;
+        return;
+    }
+    if (j == 0)
+        j = -1;
+    uint32_t done = j < 0 ? e->cur_count : (uint32_t)j;
+    e->started = e->cur_before + done;
+    if (done) {
+        e->last_lin = b->lin + b->off[done - 1];
+        e->last_valid = true;
+    }
+}
+
 static void clear_fault_history(vtx_engine *e)
 {
     /* e->ctx holds the current state (saved after the run). */
@@ -855,11 +1225,13 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         return -1;
     memset(stop, 0, sizeof *stop);
     bool hooked = stop_before.bits != 0 || max_insns != 0;
-    if (!set_code_hook(e, hooked)) {
+    /* A counted run starts on the fast path (block hook); a raw run has no hook at all. */
+    if (!set_code_hook(e, false) || !set_block_hook(e, hooked)) {
         stop->reason = VTX_STOP_ERROR;
-        stop->why = "cannot install the code hook";
+        stop->why = "cannot install the engine's hooks";
         return 0;
     }
+    e->slow = false;
     e->stop_bits = stop_before.bits;
     e->skip_pending = skip_first;
     e->budget = max_insns;
@@ -869,21 +1241,79 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->exc = false;
     e->unmapped = false;
     e->last_valid = false;
+    e->cur = NULL;
+    e->armed_on = false;
+    e->blk_stop = false;
     uint64_t rip = 0;
     uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
     uint64_t start_lin = linear_of(e, rip);
-    uc_err err = uc_emu_start(e->uc, rip, RUN_UNTIL, 0, 0);
+    e->start_lin = start_lin;
+    uc_err err;
+    for (;;) {
+        e->blk_stop = false;
+        err = uc_emu_start(e->uc, rip, RUN_UNTIL, 0, 0);
+        if (e->blk_stop && !e->exc) {
+            uint64_t r = e->width == 64 ? e->blk_stop_lin : ((e->blk_stop_lin - e->cs_base) & 0xffffffffull);
+            uc_reg_write(e->uc, UC_X86_REG_RIP, &r);
+        }
+        if ((e->hstop != HS_PROBE && e->hstop != HS_SLOW) || e->exc || e->unmapped || err != UC_ERR_OK)
+            break;
+        /* The block hook stopped before a block (nothing of it ran) to add a probe
+         * or to go on with the per-instruction hook; then the run goes on. */
+        bool ok;
+        if (e->hstop == HS_PROBE) {
+            ok = add_probe(e, e->want_probe);
+        } else {
+            ok = set_code_hook(e, true);
+            e->slow = ok;
+        }
+        if (!ok) {
+            if (!save_absorb(e)) {
+                stop->reason = VTX_STOP_ERROR;
+                stop->why = "uc_context_save failed";
+                return 0;
+            }
+            stop->reason = VTX_STOP_ERROR;
+            stop->why = "cannot add the engine's hooks";
+            stop->counted = true;
+            stop->retired = e->started;
+            return 0;
+        }
+        e->hstop = HS_NONE;
+        e->cur = NULL;
+        e->armed_on = false;
+        uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
+    }
     if (!save_absorb(e)) {
         stop->reason = VTX_STOP_ERROR;
         stop->why = "uc_context_save failed";
         return 0;
     }
-    stop->counted = hooked;
-    stop->retired = hooked ? e->started : 0;
     uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
     uint64_t lin = linear_of(e, rip);
+    if (hooked && !e->slow && e->hstop == HS_NONE) {
+        /* Stopped by something else than the hooks' own stops: count by position. */
+        bool fault = (e->exc && !(e->exc_is_int != 0 || e->exc_vec == 1)) || (!e->exc && err == UC_ERR_INSN_INVALID);
+        bool icebp = false;
+        uint8_t b0 = 0;
+        const uint8_t *hp;
+        if (!e->exc && err == UC_ERR_OK && lin_read(e, lin, &b0, 1, &hp) == 1 && b0 == 0xf1)
+            icebp = true;
+        if (icebp) {
+            fast_fixup(e, lin, false);
+            int j = e->cur ? blk_index(e->cur, lin) : -1;
+            if (j >= 0 && (uint32_t)j < e->cur_count)
+                e->started = e->cur_before + (uint32_t)j;
+        } else {
+            fast_fixup(e, lin, fault);
+        }
+        if (e->unmapped || err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED || err == UC_ERR_FETCH_UNMAPPED)
+            e->last_valid = false; /* Unicorn ran on to the end of the block: RIP stays where it stopped */
+    }
+    stop->counted = hooked;
+    stop->retired = hooked ? e->started : 0;
 
-    if (e->hstop != HS_NONE) {
+    if (e->hstop == HS_BEFORE || e->hstop == HS_COUNT) {
         stop->reason = e->hstop == HS_BEFORE ? VTX_STOP_BEFORE : VTX_STOP_COUNT;
         if (e->hstop == HS_BEFORE)
             stop_insn_at(e, e->stop_lin, stop);

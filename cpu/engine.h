@@ -40,6 +40,8 @@ typedef struct vtx_insn {
     uint8_t cr;              /* MOV CR/DR: the control/debug register number */
     uint8_t gpr;             /* MOV CR/DR, LMSW (reg form): the general-purpose register number */
     bool mem_operand;        /* LMSW/INVLPG/LGDT...: a memory operand */
+    bool writes_mem;         /* may write memory (an explicit or implicit memory operand it writes:
+                                stores, PUSH, CALL, string stores...; used by the engine's fast path) */
     bool mode_change;        /* may change the mode, paging or CS (far branch, IRET, MOV CR, WRMSR,
                                 LMSW, SYSCALL/SYSRET/SYSENTER/SYSEXIT, RSM, INVLPG, INVPCID) */
     char text[48];           /* Intel syntax, for teaching output ("mov ss, ax") */
@@ -126,7 +128,8 @@ typedef enum vtx_stop_reason {
 typedef struct vtx_stop {
     vtx_stop_reason reason;
     uint64_t retired;        /* instructions retired by this run (only when counted) */
-    bool counted;            /* the run used the per-instruction hook, so `retired` is exact;
+    bool counted;            /* the run counted instructions (stop set non-empty or max_insns != 0:
+                                the fast path or the per-instruction hook), so `retired` is exact;
                                 a raw run (nothing armed) does not count and reports 0 */
     const vtx_insn *insn;    /* BEFORE: the instruction not executed; EXCEPTION/HLT: the one that did it */
     uint8_t vector;          /* EXCEPTION */
@@ -135,10 +138,12 @@ typedef struct vtx_stop {
     bool trap;               /* EXCEPTION: trap-like (RIP after the instruction; #DB single-step, INT n/INT3/INTO) */
     uint64_t address;        /* UNMAPPED: the address as Unicorn reports it (linear; equal to the
                                 guest-physical one without paging); #PF: CR2.
-                                UNMAPPED data access: when counted, RIP is put back on the
-                                accessing instruction (insn), whose destination Unicorn may
-                                have written with 0; in a raw run RIP is where Unicorn stopped
-                                (start of the translation block or later; insn is NULL).
+                                UNMAPPED data access: on the per-instruction path RIP is put
+                                back on the accessing instruction (insn), whose destination
+                                Unicorn may have written with 0; on the fast path and in a raw
+                                run Unicorn finishes the translation block (reading 0, dropping
+                                writes) and RIP is after it (insn is NULL; when counted,
+                                `retired` counts the instructions before that RIP).
                                 Unicorn 2.0.1 checks the LINEAR address of every access against
                                 its physical map (cputlb.c load_helper), so with paging a linear
                                 address outside mapped guest-physical memory is UNMAPPED even
@@ -156,10 +161,19 @@ static inline bool vtx_class_has(const vtx_class_set *s, vtx_insn_class c) { ret
  * instruction whose class is in `stop_before`, and after any exception, HLT or
  * unmapped access. The boundary at the current RIP is not checked against
  * `stop_before` when `skip_first` is true (to execute an instruction the model
- * has already looked at). Fast when nothing is armed: no per-instruction hook
- * unless stop_before is non-empty or max_insns != 0 (switching between the two
- * kinds of run drops Unicorn's translated code, about 175 ns per instruction
- * retranslated). Exceptions are not delivered: the state is at the fault (RIP
+ * has already looked at). A raw run (empty stop set, max_insns 0) has no hook
+ * at all. A counted run takes the fast path: a block hook decodes each
+ * translation block once (cached per address, size, mode and bytes), adds its
+ * instruction count, and stops before a block that starts with a stop-set
+ * instruction or the budget's end; a stop inside a block goes through a
+ * "probe" (a code hook bounded to that one address, compiled into the blocks
+ * that contain it; at most 32, added once per address, about a block
+ * retranslation each). Exceptions, HLT and the like inside a block are counted
+ * by RIP's position in it; QEMU's abandoning of a block on a store into itself
+ * is recognised. Blocks the engine cannot vouch for (see blk_get in engine.c)
+ * fall back to the per-instruction code hook for the rest of the run.
+ * Switching between raw and counted runs, or to and from the fallback, drops
+ * Unicorn's translated code (about 175 ns per instruction retranslated). Exceptions are not delivered: the state is at the fault (RIP
  * of the faulting instruction) or after the trap (RIP after INT n / INT3 / INTO /
  * single-step), and QEMU's fault history is cleared so the next fault is never
  * escalated to #DF. Returns 0 (see *stop), or -1 for bad arguments.
