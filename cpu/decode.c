@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *const class_names[] = {
-#define VTX_X_NAME(n) #n,
+#define VTX_X_NAME(n, cost) #n,
     VTX_INSN_CLASSES(VTX_X_NAME)
 #undef VTX_X_NAME
 };
@@ -14,6 +14,16 @@ static const char *const class_names[] = {
 const char *vtx_insn_class_name(vtx_insn_class c)
 {
     return (unsigned)c < VTX_IC_COUNT ? class_names[c] : "?";
+}
+
+unsigned vtx_insn_class_default_cost(vtx_insn_class c)
+{
+    static const unsigned costs[] = {
+#define VTX_X_COST(n, cost) cost,
+        VTX_INSN_CLASSES(VTX_X_COST)
+#undef VTX_X_COST
+    };
+    return (unsigned)c < VTX_IC_COUNT ? costs[c] : 0;
 }
 
 static bool is_reg(const ZydisDecodedOperand *op, ZydisRegister r)

@@ -69,14 +69,16 @@ static bool engine_ready(vtx_machine *m, const char **why)
 
 static uint32_t vmcs32(const vtx_machine *m, enum vtx_slot s) { return (uint32_t)vtx_vmcs_get(&m->current->f, s); }
 
-/* An instruction retired: the shadow of the previous one is over (BLK-STI-2,
- * BLK-MSS-5); with the monitor trap flag, an MTF exit is pending (MTF-4). */
-static void retired(vtx_machine *m, uint64_t n)
+/* Instructions of one class retired: they cost their class's cycles; the shadow
+ * of the previous one is over (BLK-STI-2, BLK-MSS-5); with the monitor trap flag,
+ * an MTF exit is pending (MTF-4). A run of plain computation is class OTHER (CLI,
+ * which the engine runs among it, costs the same). */
+static void retired(vtx_machine *m, uint64_t n, vtx_insn_class cls)
 {
     if (!n)
         return;
     m->instructions += n;
-    m->cycles += n * m->costs.instruction;
+    m->cycles += n * m->costs.by_class[cls == VTX_IC_CLI ? VTX_IC_OTHER : cls];
     m->g.block_sti = m->g.block_movss = false;
     if (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
         m->g.mtf_pending = true;
@@ -87,7 +89,7 @@ static void retire_emulated(vtx_machine *m, const vtx_insn *insn)
 {
     m->g.cpu.rip += insn->len;
     m->engine_dirty = true;
-    retired(m, 1);
+    retired(m, 1, (vtx_insn_class)insn->cls);
 }
 
 /* The exception bitmap decides whether an exception exits (reason 0) or is
@@ -249,7 +251,8 @@ static int step_one(vtx_machine *m, vtx_stop *s)
     return rc;
 }
 
-static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
+static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class cls, vtx_exit_info *ex,
+                             vtx_insn_result *r, vtx_status *st);
 
 /* The engine stopped after the instruction retired, on its single-step #DB trap. */
 static bool single_step_trap(const vtx_stop *s)
@@ -422,11 +425,11 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         /* BLK-STI-1: a single-step trap after the STI (TF = 1) does not stop it from
          * making its shadow; the trap becomes a pending #DB (after_engine). */
         if (rc == 0 && single_step_trap(&s))
-            (void)after_engine(m, &s, ex, r, st);
+            (void)after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
         else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
-            return after_engine(m, &s, ex, r, st);
+            return after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
         else
-            retired(m, 1);
+            retired(m, 1, (vtx_insn_class)insn->cls);
         /* BLK-STI-1: STI blocks interrupts only if IF was 0 before it. */
         if (!if_before && (c->rflags & VTX_RFLAGS_IF))
             g->block_sti = true;
@@ -439,11 +442,11 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         /* BLK-MSS-1: a single-step trap reported after the SS load is held by the
          * blocking it makes (pending #DB, taken after the next instruction). */
         if (rc == 0 && single_step_trap(&s))
-            (void)after_engine(m, &s, ex, r, st);
+            (void)after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
         else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
-            return after_engine(m, &s, ex, r, st);
+            return after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
         else
-            retired(m, 1);
+            retired(m, 1, (vtx_insn_class)insn->cls);
         /* BLK-MSS-1; BLK-MSS-2 with CFG-MSS-CHAIN: a MOV SS inside MOV-SS blocking
          * re-arms it only when the knob is on. BLK-STI-5: it replaces an STI shadow. */
         if (!movss_before || (m->profile.knobs & VTX_KNOB_MSS_CHAIN))
@@ -460,8 +463,11 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
             g->block_nmi = false;
         m->iret_unblocked_nmi = unblocks && was_blocked;
         int rc = step_one(m, &s);
-        vtx_step st2 = (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1) ? after_engine(m, &s, ex, r, st)
-                                                                                 : (retired(m, 1), VTX_STEP_CONTINUE);
+        vtx_step st2 = VTX_STEP_CONTINUE;
+        if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
+            st2 = after_engine(m, &s, VTX_IC_IRET, ex, r, st);
+        else
+            retired(m, 1, VTX_IC_IRET);
         m->iret_unblocked_nmi = false;
         return st2;
     }
@@ -470,26 +476,27 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     }
     /* Everything else the engine executes itself. */
     if (step_one(m, &s) != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
-        return after_engine(m, &s, ex, r, st);
-    retired(m, 1);
+        return after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
+    retired(m, 1, (vtx_insn_class)insn->cls);
     return VTX_STEP_CONTINUE;
 }
 
 /* Turn an engine stop (other than BEFORE) into the model's next step. */
-static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
+static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class cls, vtx_exit_info *ex,
+                             vtx_insn_result *r, vtx_status *st)
 {
     vtx_guest *g = &m->g;
     switch (s->reason) {
     case VTX_STOP_COUNT:
-        retired(m, s->retired);
+        retired(m, s->retired, cls);
         return VTX_STEP_CONTINUE;
     case VTX_STOP_HLT:
-        retired(m, s->retired);
+        retired(m, s->retired, cls);
         g->activity = VTX_HLT;
         return VTX_STEP_CONTINUE;
     case VTX_STOP_EXCEPTION: {
         /* A trap retires its instruction; a fault does not. */
-        retired(m, s->retired);
+        retired(m, s->retired, cls);
         if (s->vector == 1 && s->trap) {
             /* Single-step: a pending #DB trap, taken at the next boundary unless
              * MOV-SS blocking holds it (BLK-MSS-1, PRI-5). */
@@ -506,13 +513,13 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_exit_info *e
         return res;
     }
     case VTX_STOP_UNMAPPED:
-        retired(m, s->retired);
+        retired(m, s->retired, cls);
         return stop(r, st, VTX_ERR_UNMAPPED,
                     "the guest accessed guest-physical address 0x%llx, which is not mapped (RIP 0x%llx)",
                     (unsigned long long)s->address, (unsigned long long)g->cpu.rip);
     case VTX_STOP_ERROR:
     default:
-        retired(m, s->retired);
+        retired(m, s->retired, cls);
         return stop(r, st, VTX_ERR_UNSUPPORTED, "the execution engine failed at RIP 0x%llx: %s",
                     (unsigned long long)g->cpu.rip, s->why ? s->why : "unknown error");
     case VTX_STOP_BEFORE:
@@ -520,7 +527,7 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_exit_info *e
          * which the caller evaluates first; the model's instruction waits for the
          * next step (it is then the first one, with nothing retired before it). */
         if (s->retired) {
-            retired(m, s->retired);
+            retired(m, s->retired, cls);
             return VTX_STEP_CONTINUE;
         }
         return exec_insn(m, s->insn, ex, r, st);
@@ -560,5 +567,5 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     if (rc != 0 && s.reason != VTX_STOP_ERROR)
         return stop(r, st, VTX_ERR_UNSUPPORTED, "the execution engine failed at RIP 0x%llx",
                     (unsigned long long)g->cpu.rip);
-    return after_engine(m, &s, ex, r, st);
+    return after_engine(m, &s, VTX_IC_OTHER, ex, r, st);
 }

@@ -23,7 +23,9 @@ vtx_status vtx_machine_config_init(vtx_machine_config *c, const vtx_profile *pro
     r->cs_l = true;
     r->cpl = 0;
     r->feature_control = VTX_FEATURE_CONTROL_LOCK | VTX_FEATURE_CONTROL_VMX_OUTSIDE_SMX;
-    c->costs = (vtx_cycle_costs){.vm_entry = 400, .vm_exit = 400, .instruction = 1};
+    c->costs = (vtx_cycle_costs){.vm_entry = 400, .vm_exit = 400};
+    for (int i = 0; i < VTX_IC_COUNT; i++)
+        c->costs.by_class[i] = vtx_insn_class_default_cost((vtx_insn_class)i);
     c->limits = (vtx_run_limits){.instructions = 100000000, .cycles = 0};
     return VTX_OK;
 }
@@ -50,6 +52,12 @@ vtx_status vtx_machine_create(const vtx_machine_config *c, vtx_machine **out, vt
         vtx_diag_set(diag, NULL, 0, "root state: CPL %u is not 0..3", c->root.cpl);
         return VTX_ERR_INVALID_ARG;
     }
+    for (int i = 0; i < VTX_IC_COUNT; i++)
+        if (c->costs.by_class[i] == 0) {
+            vtx_diag_set(diag, NULL, 0, "cycle costs: class %s costs 0 cycles (every instruction costs at least 1)",
+                         vtx_insn_class_name((vtx_insn_class)i));
+            return VTX_ERR_INVALID_ARG;
+        }
     vtx_machine *m = calloc(1, sizeof *m);
     if (!m)
         return VTX_ERR_NO_MEMORY;

@@ -77,7 +77,7 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
             /* Run no further than the next boundary that can differ: the
              * instruction budget, the cycle budget, the preemption timer. */
             uint64_t budget = m->limits.instructions ? m->limits.instructions - (m->instructions - start_insns) : 0;
-            uint64_t cost = m->costs.instruction ? m->costs.instruction : 1;
+            uint64_t cost = m->costs.by_class[VTX_IC_OTHER]; /* a run of plain computation */
             uint64_t until = input_cycle;
             if (m->g.timer_armed && m->g.timer_deadline > m->cycles && m->g.timer_deadline < until)
                 until = m->g.timer_deadline;

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "insn_class.h"
 #include "observer.h"
 #include "profile.h"
 #include "status.h"
@@ -51,9 +52,10 @@ typedef struct vtx_root_state {
 
 /** @brief Cycle costs of the deterministic clock (the TSC and the preemption timer derive from it). */
 typedef struct vtx_cycle_costs {
-    uint32_t vm_entry;    /**< A successful VM entry (default 400). */
-    uint32_t vm_exit;     /**< A VM exit (default 400). */
-    uint32_t instruction; /**< A guest instruction without a table entry (default 1). */
+    uint32_t vm_entry;                /**< A successful VM entry (default 400). */
+    uint32_t vm_exit;                 /**< A VM exit (default 400). */
+    uint32_t by_class[VTX_IC_COUNT];  /**< A retired guest instruction, by ::vtx_insn_class (defaults in
+                                           insn_class.h; CLI is charged as OTHER, with which it runs). */
 } vtx_cycle_costs;
 
 /** @brief Limits of one run of the guest (one VMLAUNCH/VMRESUME or vtx_continue()). 0 means "no limit". */

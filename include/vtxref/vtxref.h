@@ -11,6 +11,7 @@
 #include "arch.h"
 #include "checks.h"
 #include "guest_setup.h"
+#include "insn_class.h"
 #include "vmm_loop.h"
 #include "machine.h"
 #include "observer.h"
