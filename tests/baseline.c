@@ -211,11 +211,30 @@ void vt_expect_entry_past_vmfail_checks(vt_env *e, const char *step)
     cr_assert(r.outcome == VTX_VMEXIT || r.outcome == VTX_GUEST_STOPPED || st == VTX_ERR_UNSUPPORTED,
               "%s: expected VM entry to pass the control and host-state checks, got %s (%s)", step, got,
               vtx_status_name(st));
-    if (r.outcome == VTX_GUEST_STOPPED) {
+    if (r.outcome == VTX_GUEST_STOPPED && vtx_machine_in_guest(e->m)) {
         /* The guest runs: make it exit (INIT, reason 3) as vt_expect_entry_passes() does. */
         cr_assert_eq(vtx_machine_raise_init(e->m), VTX_OK);
         vtx_continue(e->m, &r);
         cr_assert(r.outcome == VTX_VMEXIT, "%s: INIT after the entry should give a VM exit", step);
     }
+    /* Launchable again, contents kept. */
+    vtx_vmcs_status vs;
+    if (vtx_machine_vmcs_status(e->m, VT_VMCS_PA, &vs) == VTX_OK && vs.launch == VTX_LAUNCH_LAUNCHED)
+        vt_load_vmcs(e, VT_VMCS_PA);
     vt_vmwrite(e, VTX_VMCS_ENTRY_INTR_INFO, injection);
 }
+
+void vt_start(vt_env *e, const char *profile)
+{
+    vt_setup(e, profile);
+    vt_baseline(e);
+}
+
+void vt_start_with(vt_env *e, const vtx_profile *p)
+{
+    vt_setup_profile(e, p);
+    vt_baseline(e);
+}
+
+void vt_set_bits(vt_env *e, uint32_t enc, uint64_t bits) { vt_vmwrite(e, enc, vt_vmread(e, enc) | bits); }
+void vt_clear_bits(vt_env *e, uint32_t enc, uint64_t bits) { vt_vmwrite(e, enc, vt_vmread(e, enc) & ~bits); }

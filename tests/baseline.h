@@ -19,6 +19,13 @@
 void vt_baseline_controls(vt_env *e);
 void vt_baseline_host(vt_env *e);
 void vt_baseline_guest(vt_env *e);
+/* vt_setup (or vt_setup_profile) then vt_baseline. */
+void vt_start(vt_env *e, const char *profile);
+void vt_start_with(vt_env *e, const vtx_profile *p);
+/* Read-modify-write a field of the current VMCS. */
+void vt_set_bits(vt_env *e, uint32_t enc, uint64_t bits);
+void vt_clear_bits(vt_env *e, uint32_t enc, uint64_t bits);
+
 /* VMXON, VMCLEAR + VMPTRLD VT_VMCS_PA, and all three baselines, with the
  * memory they describe: identity page tables, a GDT, an empty IDT; the guest
  * code at VT_GUEST_RIP is a single HLT. */
@@ -39,7 +46,8 @@ uint32_t vt_may1(vt_env *e, vtx_ctl_field f);
  * the same VMCS is current again with launch state clear, so the test can go on. */
 void vt_expect_entry_passes(vt_env *e, const char *step);
 /* VMLAUNCH and expect it past the checks that end in VMfail (controls, host
- * state): a VM exit of any kind or a running guest, brought back to root by INIT. */
+ * state): a VM exit of any kind or a running guest, brought back to root by INIT,
+ * and the VMCS made launchable again with its contents. */
 void vt_expect_entry_past_vmfail_checks(vt_env *e, const char *step);
 /* VMLAUNCH and expect VMfailValid(error) with the named check. */
 void vt_expect_entry_vmfail(vt_env *e, const char *step, uint32_t error, vtx_check check);

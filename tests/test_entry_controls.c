@@ -33,18 +33,6 @@
 
 /* ---- fixtures ---- */
 
-static void start(vt_env *e, const char *profile)
-{
-    vt_setup(e, profile);
-    vt_baseline(e);
-}
-
-static void start_with(vt_env *e, const vtx_profile *p)
-{
-    vt_setup_profile(e, p);
-    vt_baseline(e);
-}
-
 /* Add allowed-1 bits to a control capability MSR (and its TRUE twin). */
 static void allow(vtx_profile *p, vtx_cap_msr plain, vtx_cap_msr tru, uint32_t bits)
 {
@@ -69,38 +57,14 @@ static vtx_profile apicv_profile(void)
     return p;
 }
 
-/* After an entry that got through, make the VMCS launchable again. */
-static void reready(vt_env *e)
-{
-    vtx_vmcs_status st;
-    if (vtx_machine_vmcs_status(e->m, VT_VMCS_PA, &st) == VTX_OK && st.launch == VTX_LAUNCH_LAUNCHED)
-        vt_load_vmcs(e, VT_VMCS_PA);
-}
-
-static void passes(vt_env *e, const char *step)
-{
-    vt_expect_entry_passes(e, step);
-    reready(e);
-}
-
-static void past(vt_env *e, const char *step)
-{
-    vt_expect_entry_past_vmfail_checks(e, step);
-    reready(e);
-}
-
 static void fails(vt_env *e, const char *step, vtx_check check) { vt_expect_entry_vmfail(e, step, 7, check); }
 
-static uint64_t rd(vt_env *e, uint32_t enc) { return vt_vmread(e, enc); }
-static void wr(vt_env *e, uint32_t enc, uint64_t v) { vt_vmwrite(e, enc, v); }
-static void set(vt_env *e, uint32_t enc, uint64_t bits) { wr(e, enc, rd(e, enc) | bits); }
-static void clr(vt_env *e, uint32_t enc, uint64_t bits) { wr(e, enc, rd(e, enc) & ~bits); }
 
 /* Activate the secondary controls with the given bits. */
 static void proc2(vt_env *e, uint32_t bits)
 {
-    set(e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_SECONDARY_CONTROLS);
-    wr(e, VTX_VMCS_PROC_CONTROLS2, bits);
+    vt_set_bits(e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_SECONDARY_CONTROLS);
+    vt_vmwrite(e, VTX_VMCS_PROC_CONTROLS2, bits);
 }
 
 /* ======== ENT-CTL-1: allowed settings of each control field ======== */
@@ -108,23 +72,23 @@ static void proc2(vt_env *e, uint32_t bits)
 Test(ctl_allowed, pin_allowed0_ent_ctl_1)
 {
     vt_env e;
-    start(&e, "server");
-    clr(&e, VTX_VMCS_PIN_CONTROLS, 1u << 1); /* a default1 bit, must be 1 in the TRUE MSR too */
+    vt_start(&e, "server");
+    vt_clear_bits(&e, VTX_VMCS_PIN_CONTROLS, 1u << 1); /* a default1 bit, must be 1 in the TRUE MSR too */
     fails(&e, "pin-based bit 1 cleared", VTX_CHECK_CTL_PIN_ALLOWED);
-    set(&e, VTX_VMCS_PIN_CONTROLS, 1u << 1);
-    passes(&e, "pin-based bit 1 restored");
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, 1u << 1);
+    vt_expect_entry_passes(&e, "pin-based bit 1 restored");
     vt_teardown(&e);
 }
 
 Test(ctl_allowed, pin_allowed1_ent_ctl_1)
 {
     vt_env e;
-    start(&e, "server");
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_POSTED_INTR);
+    vt_start(&e, "server");
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_POSTED_INTR);
     fails(&e, "process posted interrupts on a part without it", VTX_CHECK_CTL_PIN_ALLOWED);
-    clr(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_POSTED_INTR);
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
-    passes(&e, "activate VMX-preemption timer (allowed)");
+    vt_clear_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_POSTED_INTR);
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
+    vt_expect_entry_passes(&e, "activate VMX-preemption timer (allowed)");
     vt_teardown(&e);
 }
 
@@ -132,28 +96,28 @@ Test(ctl_allowed, pin_allowed1_ent_ctl_1)
 Test(ctl_allowed, proc_allowed0_true_msr_ent_ctl_1)
 {
     vt_env e;
-    start(&e, "core2");
-    clr(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_CR3_LOAD_EXITING);
+    vt_start(&e, "core2");
+    vt_clear_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_CR3_LOAD_EXITING);
     fails(&e, "core2: CR3-load exiting = 0 (IA32_VMX_PROCBASED_CTLS)", VTX_CHECK_CTL_PROC_ALLOWED);
     vt_teardown(&e);
-    start(&e, "server");
-    clr(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_CR3_LOAD_EXITING);
-    passes(&e, "server: CR3-load exiting = 0 (IA32_VMX_TRUE_PROCBASED_CTLS)");
+    vt_start(&e, "server");
+    vt_clear_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_CR3_LOAD_EXITING);
+    vt_expect_entry_passes(&e, "server: CR3-load exiting = 0 (IA32_VMX_TRUE_PROCBASED_CTLS)");
     vt_teardown(&e);
 }
 
 Test(ctl_allowed, proc_allowed1_ent_ctl_1)
 {
     vt_env e;
-    start(&e, "core2");
-    set(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_MONITOR_TRAP_FLAG);
+    vt_start(&e, "core2");
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_MONITOR_TRAP_FLAG);
     fails(&e, "core2: monitor trap flag", VTX_CHECK_CTL_PROC_ALLOWED);
-    clr(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_MONITOR_TRAP_FLAG);
-    set(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING);
-    passes(&e, "core2: HLT exiting");
+    vt_clear_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_MONITOR_TRAP_FLAG);
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING);
+    vt_expect_entry_passes(&e, "core2: HLT exiting");
     vt_teardown(&e);
-    start(&e, "server");
-    set(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_TERTIARY_CONTROLS);
+    vt_start(&e, "server");
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_TERTIARY_CONTROLS);
     fails(&e, "server: activate tertiary controls (newer than the 2016 SDM, not allowed)",
           VTX_CHECK_CTL_PROC_ALLOWED);
     vt_teardown(&e);
@@ -163,14 +127,14 @@ Test(ctl_allowed, proc_allowed1_ent_ctl_1)
 Test(ctl_allowed, proc2_only_if_activated_ent_ctl_1)
 {
     vt_env e;
-    start(&e, "server");
+    vt_start(&e, "server");
     proc2(&e, VTX_PROC2_VIRT_APIC_ACCESSES);
     fails(&e, "activated secondary controls with virtualize APIC accesses", VTX_CHECK_CTL_PROC2_ALLOWED);
-    clr(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_SECONDARY_CONTROLS);
-    passes(&e, "same secondary controls, not activated");
+    vt_clear_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_SECONDARY_CONTROLS);
+    vt_expect_entry_passes(&e, "same secondary controls, not activated");
     vt_teardown(&e);
-    start(&e, "core2");
-    set(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_SECONDARY_CONTROLS);
+    vt_start(&e, "core2");
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_SECONDARY_CONTROLS);
     fails(&e, "core2: activate secondary controls", VTX_CHECK_CTL_PROC_ALLOWED);
     vt_teardown(&e);
 }
@@ -178,18 +142,18 @@ Test(ctl_allowed, proc2_only_if_activated_ent_ctl_1)
 Test(ctl_allowed, exit_allowed_ent_ctl_1)
 {
     vt_env e;
-    start(&e, "server");
-    clr(&e, VTX_VMCS_EXIT_CONTROLS, 1u << 0);
+    vt_start(&e, "server");
+    vt_clear_bits(&e, VTX_VMCS_EXIT_CONTROLS, 1u << 0);
     fails(&e, "VM-exit control bit 0 (default1) cleared", VTX_CHECK_CTL_EXIT_ALLOWED);
-    set(&e, VTX_VMCS_EXIT_CONTROLS, 1u << 0);
-    clr(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_DEBUG_CONTROLS);
-    passes(&e, "server: save debug controls = 0 (TRUE MSR)");
+    vt_set_bits(&e, VTX_VMCS_EXIT_CONTROLS, 1u << 0);
+    vt_clear_bits(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_DEBUG_CONTROLS);
+    vt_expect_entry_passes(&e, "server: save debug controls = 0 (TRUE MSR)");
     vt_teardown(&e);
-    start(&e, "core2");
-    clr(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_DEBUG_CONTROLS);
+    vt_start(&e, "core2");
+    vt_clear_bits(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_DEBUG_CONTROLS);
     fails(&e, "core2: save debug controls = 0", VTX_CHECK_CTL_EXIT_ALLOWED);
-    set(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_DEBUG_CONTROLS);
-    set(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_LOAD_EFER);
+    vt_set_bits(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_DEBUG_CONTROLS);
+    vt_set_bits(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_LOAD_EFER);
     fails(&e, "core2: load IA32_EFER", VTX_CHECK_CTL_EXIT_ALLOWED);
     vt_teardown(&e);
 }
@@ -197,15 +161,15 @@ Test(ctl_allowed, exit_allowed_ent_ctl_1)
 Test(ctl_allowed, entry_allowed_ent_ctl_1)
 {
     vt_env e;
-    start(&e, "server");
-    set(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_PERF_GLOBAL_CTRL);
+    vt_start(&e, "server");
+    vt_set_bits(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_PERF_GLOBAL_CTRL);
     fails(&e, "load IA32_PERF_GLOBAL_CTRL on a part without it", VTX_CHECK_CTL_ENTRY_ALLOWED);
-    clr(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_PERF_GLOBAL_CTRL);
-    clr(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_DEBUG_CONTROLS);
-    passes(&e, "server: load debug controls = 0 (TRUE MSR)");
+    vt_clear_bits(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_PERF_GLOBAL_CTRL);
+    vt_clear_bits(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_DEBUG_CONTROLS);
+    vt_expect_entry_passes(&e, "server: load debug controls = 0 (TRUE MSR)");
     vt_teardown(&e);
-    start(&e, "core2");
-    clr(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_DEBUG_CONTROLS);
+    vt_start(&e, "core2");
+    vt_clear_bits(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_DEBUG_CONTROLS);
     fails(&e, "core2: load debug controls = 0", VTX_CHECK_CTL_ENTRY_ALLOWED);
     vt_teardown(&e);
 }
@@ -215,11 +179,11 @@ Test(ctl_allowed, entry_allowed_ent_ctl_1)
 Test(ctl_exec, cr3_target_count_ent_ctl_9)
 {
     vt_env e;
-    start(&e, "server");
-    wr(&e, VTX_VMCS_CR3_TARGET_COUNT, 5);
+    vt_start(&e, "server");
+    vt_vmwrite(&e, VTX_VMCS_CR3_TARGET_COUNT, 5);
     fails(&e, "CR3-target count 5 (IA32_VMX_MISC says 4)", VTX_CHECK_CTL_CR3_TARGET_COUNT);
-    wr(&e, VTX_VMCS_CR3_TARGET_COUNT, 4);
-    passes(&e, "CR3-target count 4");
+    vt_vmwrite(&e, VTX_VMCS_CR3_TARGET_COUNT, 4);
+    vt_expect_entry_passes(&e, "CR3-target count 4");
     vt_teardown(&e);
 }
 
@@ -229,41 +193,41 @@ Test(ctl_exec, cr3_target_count_from_misc_ent_ctl_9)
     vtx_profile p = vt_profile_copy("server");
     p.msr[VTX_CAP_IA32_VMX_MISC] = (p.msr[VTX_CAP_IA32_VMX_MISC] & ~(0x1FFull << 16)) | (2ull << 16);
     vt_env e;
-    start_with(&e, &p);
-    wr(&e, VTX_VMCS_CR3_TARGET_COUNT, 3);
+    vt_start_with(&e, &p);
+    vt_vmwrite(&e, VTX_VMCS_CR3_TARGET_COUNT, 3);
     fails(&e, "CR3-target count 3 with IA32_VMX_MISC[24:16] = 2", VTX_CHECK_CTL_CR3_TARGET_COUNT);
-    wr(&e, VTX_VMCS_CR3_TARGET_COUNT, 2);
-    passes(&e, "CR3-target count 2");
+    vt_vmwrite(&e, VTX_VMCS_CR3_TARGET_COUNT, 2);
+    vt_expect_entry_passes(&e, "CR3-target count 2");
     vt_teardown(&e);
 }
 
 Test(ctl_exec, io_bitmaps_ent_ctl_9)
 {
     vt_env e;
-    start(&e, "server");
-    wr(&e, VTX_VMCS_IO_BITMAP_A, PG_IO_A + 0x800);
-    wr(&e, VTX_VMCS_IO_BITMAP_B, 1ull << 46);
-    passes(&e, "bad I/O-bitmap addresses are ignored without \"use I/O bitmaps\"");
-    set(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_IO_BITMAPS);
+    vt_start(&e, "server");
+    vt_vmwrite(&e, VTX_VMCS_IO_BITMAP_A, PG_IO_A + 0x800);
+    vt_vmwrite(&e, VTX_VMCS_IO_BITMAP_B, 1ull << 46);
+    vt_expect_entry_passes(&e, "bad I/O-bitmap addresses are ignored without \"use I/O bitmaps\"");
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_IO_BITMAPS);
     fails(&e, "I/O bitmap A not 4-KiB aligned", VTX_CHECK_CTL_IO_BITMAP_ADDR);
-    wr(&e, VTX_VMCS_IO_BITMAP_A, PG_IO_A);
+    vt_vmwrite(&e, VTX_VMCS_IO_BITMAP_A, PG_IO_A);
     fails(&e, "I/O bitmap B beyond the 46-bit width", VTX_CHECK_CTL_IO_BITMAP_ADDR);
-    wr(&e, VTX_VMCS_IO_BITMAP_B, (1ull << 46) - 0x1000);
-    passes(&e, "I/O bitmap B at the last page below the width");
+    vt_vmwrite(&e, VTX_VMCS_IO_BITMAP_B, (1ull << 46) - 0x1000);
+    vt_expect_entry_passes(&e, "I/O bitmap B at the last page below the width");
     vt_teardown(&e);
 }
 
 Test(ctl_exec, msr_bitmap_ent_ctl_9)
 {
     vt_env e;
-    start(&e, "core2");
-    set(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_MSR_BITMAPS);
-    wr(&e, VTX_VMCS_MSR_BITMAP, 1ull << 36);
+    vt_start(&e, "core2");
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_MSR_BITMAPS);
+    vt_vmwrite(&e, VTX_VMCS_MSR_BITMAP, 1ull << 36);
     fails(&e, "core2: MSR bitmap at 2^36 (36-bit width)", VTX_CHECK_CTL_MSR_BITMAP_ADDR);
-    wr(&e, VTX_VMCS_MSR_BITMAP, PG_MSR_BITMAP | 8);
+    vt_vmwrite(&e, VTX_VMCS_MSR_BITMAP, PG_MSR_BITMAP | 8);
     fails(&e, "MSR bitmap not 4-KiB aligned", VTX_CHECK_CTL_MSR_BITMAP_ADDR);
-    wr(&e, VTX_VMCS_MSR_BITMAP, PG_MSR_BITMAP);
-    passes(&e, "MSR bitmap 4-KiB aligned");
+    vt_vmwrite(&e, VTX_VMCS_MSR_BITMAP, PG_MSR_BITMAP);
+    vt_expect_entry_passes(&e, "MSR bitmap 4-KiB aligned");
     vt_teardown(&e);
 }
 
@@ -276,20 +240,20 @@ static void set_vtpr(vt_env *e, uint8_t vtpr)
 
 static void tpr_shadow_on(vt_env *e)
 {
-    set(e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_TPR_SHADOW);
-    wr(e, VTX_VMCS_VIRTUAL_APIC_ADDR, PG_VAPIC);
-    wr(e, VTX_VMCS_TPR_THRESHOLD, 0);
+    vt_set_bits(e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_TPR_SHADOW);
+    vt_vmwrite(e, VTX_VMCS_VIRTUAL_APIC_ADDR, PG_VAPIC);
+    vt_vmwrite(e, VTX_VMCS_TPR_THRESHOLD, 0);
 }
 
 Test(ctl_tpr, virtual_apic_addr)
 {
     vt_env e;
-    start(&e, "core2");
+    vt_start(&e, "core2");
     tpr_shadow_on(&e);
-    wr(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, PG_VAPIC | 0x80);
+    vt_vmwrite(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, PG_VAPIC | 0x80);
     fails(&e, "virtual-APIC address not 4-KiB aligned", VTX_CHECK_CTL_VIRTUAL_APIC_ADDR);
-    wr(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, PG_VAPIC);
-    passes(&e, "virtual-APIC address aligned");
+    vt_vmwrite(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, PG_VAPIC);
+    vt_expect_entry_passes(&e, "virtual-APIC address aligned");
     vt_teardown(&e);
 }
 
@@ -297,10 +261,10 @@ Test(ctl_tpr, virtual_apic_addr)
 Test(ctl_tpr, unchecked_without_tpr_shadow)
 {
     vt_env e;
-    start(&e, "core2");
-    wr(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, PG_VAPIC | 0x80);
-    wr(&e, VTX_VMCS_TPR_THRESHOLD, 0xFFFFFFFF);
-    passes(&e, "bad virtual-APIC address and threshold, use TPR shadow = 0");
+    vt_start(&e, "core2");
+    vt_vmwrite(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, PG_VAPIC | 0x80);
+    vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, 0xFFFFFFFF);
+    vt_expect_entry_passes(&e, "bad virtual-APIC address and threshold, use TPR shadow = 0");
     vt_teardown(&e);
 }
 
@@ -309,11 +273,11 @@ Test(ctl_tpr, unchecked_without_tpr_shadow)
 Test(ctl_tpr, vtpr_unmapped_page_not_compared)
 {
     vt_env e;
-    start(&e, "server");
+    vt_start(&e, "server");
     tpr_shadow_on(&e);
-    wr(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, 0x200000); /* beyond the 1-MiB test RAM */
-    wr(&e, VTX_VMCS_TPR_THRESHOLD, 0xF);
-    passes(&e, "threshold 15, virtual-APIC page not mapped");
+    vt_vmwrite(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, 0x200000); /* beyond the 1-MiB test RAM */
+    vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, 0xF);
+    vt_expect_entry_passes(&e, "threshold 15, virtual-APIC page not mapped");
     vt_teardown(&e);
 }
 
@@ -321,22 +285,22 @@ Test(ctl_tpr, vtpr_unmapped_page_not_compared)
 Test(ctl_tpr, threshold_bits_31_4_ent_ctl_5)
 {
     vt_env e;
-    start(&e, "server");
+    vt_start(&e, "server");
     tpr_shadow_on(&e);
     set_vtpr(&e, 0xFF);
     for (unsigned i = 4; i < 32; i++) {
         char step[64];
         snprintf(step, sizeof step, "TPR threshold 0x%x", 1u << i);
-        wr(&e, VTX_VMCS_TPR_THRESHOLD, 1u << i);
+        vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, 1u << i);
         fails(&e, step, VTX_CHECK_CTL_TPR_THRESHOLD_RESERVED);
     }
-    wr(&e, VTX_VMCS_TPR_THRESHOLD, 0xFFFFFFFF);
+    vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, 0xFFFFFFFF);
     fails(&e, "TPR threshold 0xffffffff", VTX_CHECK_CTL_TPR_THRESHOLD_RESERVED);
     for (unsigned t = 0; t < 16; t++) {
         char step[64];
         snprintf(step, sizeof step, "TPR threshold %u, VTPR 0xff", t);
-        wr(&e, VTX_VMCS_TPR_THRESHOLD, t);
-        passes(&e, step);
+        vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, t);
+        vt_expect_entry_passes(&e, step);
     }
     vt_teardown(&e);
 }
@@ -345,15 +309,15 @@ Test(ctl_tpr, threshold_bits_31_4_ent_ctl_5)
 Test(ctl_tpr, threshold_vs_vtpr_ent_ctl_5)
 {
     vt_env e;
-    start(&e, "server");
+    vt_start(&e, "server");
     tpr_shadow_on(&e);
-    wr(&e, VTX_VMCS_TPR_THRESHOLD, 5);
+    vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, 5);
     set_vtpr(&e, 0x4F);
     fails(&e, "threshold 5, VTPR class 4", VTX_CHECK_CTL_TPR_THRESHOLD_VTPR);
     set_vtpr(&e, 0x50);
-    passes(&e, "threshold 5, VTPR class 5");
+    vt_expect_entry_passes(&e, "threshold 5, VTPR class 5");
     set_vtpr(&e, 0x60);
-    passes(&e, "threshold 5, VTPR class 6");
+    vt_expect_entry_passes(&e, "threshold 5, VTPR class 6");
     vt_teardown(&e);
 }
 
@@ -362,17 +326,17 @@ Test(ctl_tpr, vtpr_not_compared_with_apic_accesses_ent_ctl_5)
 {
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
+    vt_start_with(&e, &p);
     tpr_shadow_on(&e);
-    wr(&e, VTX_VMCS_APIC_ACCESS_ADDR, PG_APIC_ACCESS);
-    wr(&e, VTX_VMCS_TPR_THRESHOLD, 0xF);
+    vt_vmwrite(&e, VTX_VMCS_APIC_ACCESS_ADDR, PG_APIC_ACCESS);
+    vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, 0xF);
     set_vtpr(&e, 0x00);
     fails(&e, "threshold 15 > VTPR class 0, no APIC-access virtualization", VTX_CHECK_CTL_TPR_THRESHOLD_VTPR);
     proc2(&e, VTX_PROC2_VIRT_APIC_ACCESSES);
-    wr(&e, VTX_VMCS_TPR_THRESHOLD, 0x10);
+    vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, 0x10);
     fails(&e, "threshold 0x10 with APIC-access virtualization", VTX_CHECK_CTL_TPR_THRESHOLD_RESERVED);
-    wr(&e, VTX_VMCS_TPR_THRESHOLD, 0xF);
-    passes(&e, "threshold 15 > VTPR class 0 with APIC-access virtualization");
+    vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, 0xF);
+    vt_expect_entry_passes(&e, "threshold 15 > VTPR class 0 with APIC-access virtualization");
     vt_teardown(&e);
 }
 
@@ -381,13 +345,13 @@ Test(ctl_tpr, threshold_unchecked_with_vid_ent_ctl_5)
 {
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
+    vt_start_with(&e, &p);
     tpr_shadow_on(&e);
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING);
-    wr(&e, VTX_VMCS_TPR_THRESHOLD, 0xFFFFFFFF);
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING);
+    vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, 0xFFFFFFFF);
     fails(&e, "threshold 0xffffffff without VID", VTX_CHECK_CTL_TPR_THRESHOLD_RESERVED);
     proc2(&e, VTX_PROC2_VIRT_INTR_DELIVERY);
-    passes(&e, "threshold 0xffffffff with VID");
+    vt_expect_entry_passes(&e, "threshold 0xffffffff with VID");
     vt_teardown(&e);
 }
 
@@ -396,23 +360,23 @@ Test(ctl_tpr, threshold_unchecked_with_vid_ent_ctl_5)
 Test(ctl_nmi, vnmi_without_nmi_exiting_ent_ctl_2)
 {
     vt_env e;
-    start(&e, "core2");
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_VIRTUAL_NMIS);
+    vt_start(&e, "core2");
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_VIRTUAL_NMIS);
     fails(&e, "virtual NMIs without NMI exiting", VTX_CHECK_CTL_VNMI_WITHOUT_NMI_EXITING);
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
-    passes(&e, "virtual NMIs with NMI exiting");
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
+    vt_expect_entry_passes(&e, "virtual NMIs with NMI exiting");
     vt_teardown(&e);
 }
 
 Test(ctl_nmi, nmi_window_without_vnmi_ent_ctl_3)
 {
     vt_env e;
-    start(&e, "server");
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
-    set(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_NMI_WINDOW_EXITING);
+    vt_start(&e, "server");
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_NMI_WINDOW_EXITING);
     fails(&e, "NMI-window exiting without virtual NMIs", VTX_CHECK_CTL_NMI_WINDOW_WITHOUT_VNMI);
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_VIRTUAL_NMIS);
-    passes(&e, "NMI-window exiting with virtual NMIs");
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_VIRTUAL_NMIS);
+    vt_expect_entry_passes(&e, "NMI-window exiting with virtual NMIs");
     vt_teardown(&e);
 }
 
@@ -427,12 +391,12 @@ Test(ctl_nmi, all_valid_combinations_ent_ctl_2_3)
          "NMI exiting + virtual NMIs + NMI-window exiting"},
     };
     vt_env e;
-    start(&e, "server");
-    uint32_t pin = (uint32_t)rd(&e, VTX_VMCS_PIN_CONTROLS), proc = (uint32_t)rd(&e, VTX_VMCS_PROC_CONTROLS);
+    vt_start(&e, "server");
+    uint32_t pin = (uint32_t)vt_vmread(&e, VTX_VMCS_PIN_CONTROLS), proc = (uint32_t)vt_vmread(&e, VTX_VMCS_PROC_CONTROLS);
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        wr(&e, VTX_VMCS_PIN_CONTROLS, pin | ok[i].pin);
-        wr(&e, VTX_VMCS_PROC_CONTROLS, proc | ok[i].proc);
-        passes(&e, ok[i].step);
+        vt_vmwrite(&e, VTX_VMCS_PIN_CONTROLS, pin | ok[i].pin);
+        vt_vmwrite(&e, VTX_VMCS_PROC_CONTROLS, proc | ok[i].proc);
+        vt_expect_entry_passes(&e, ok[i].step);
     }
     vt_teardown(&e);
 }
@@ -443,14 +407,14 @@ Test(ctl_apic, apic_access_addr)
 {
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
+    vt_start_with(&e, &p);
     proc2(&e, VTX_PROC2_VIRT_APIC_ACCESSES);
-    wr(&e, VTX_VMCS_APIC_ACCESS_ADDR, PG_APIC_ACCESS | 0x800);
+    vt_vmwrite(&e, VTX_VMCS_APIC_ACCESS_ADDR, PG_APIC_ACCESS | 0x800);
     fails(&e, "APIC-access address not aligned", VTX_CHECK_CTL_APIC_ACCESS_ADDR);
-    wr(&e, VTX_VMCS_APIC_ACCESS_ADDR, 1ull << 46);
+    vt_vmwrite(&e, VTX_VMCS_APIC_ACCESS_ADDR, 1ull << 46);
     fails(&e, "APIC-access address beyond the width", VTX_CHECK_CTL_APIC_ACCESS_ADDR);
-    wr(&e, VTX_VMCS_APIC_ACCESS_ADDR, PG_APIC_ACCESS);
-    passes(&e, "APIC-access address aligned");
+    vt_vmwrite(&e, VTX_VMCS_APIC_ACCESS_ADDR, PG_APIC_ACCESS);
+    vt_expect_entry_passes(&e, "APIC-access address aligned");
     vt_teardown(&e);
 }
 
@@ -459,17 +423,17 @@ Test(ctl_apic, apicv_requires_tpr_shadow_ent_ctl_6)
     static const uint32_t bits[] = {VTX_PROC2_VIRT_X2APIC, VTX_PROC2_APIC_REG_VIRT, VTX_PROC2_VIRT_INTR_DELIVERY};
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING);
-    wr(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, PG_VAPIC);
+    vt_start_with(&e, &p);
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING);
+    vt_vmwrite(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, PG_VAPIC);
     for (size_t i = 0; i < 3; i++) {
         proc2(&e, bits[i]);
         fails(&e, "APIC virtualization without use TPR shadow", VTX_CHECK_CTL_APICV_WITHOUT_TPR_SHADOW);
     }
-    set(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_TPR_SHADOW);
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_TPR_SHADOW);
     for (size_t i = 0; i < 3; i++) {
         proc2(&e, bits[i]);
-        passes(&e, "APIC virtualization with use TPR shadow");
+        vt_expect_entry_passes(&e, "APIC virtualization with use TPR shadow");
     }
     vt_teardown(&e);
 }
@@ -478,13 +442,13 @@ Test(ctl_apic, x2apic_excludes_apic_accesses)
 {
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
+    vt_start_with(&e, &p);
     tpr_shadow_on(&e);
-    wr(&e, VTX_VMCS_APIC_ACCESS_ADDR, PG_APIC_ACCESS);
+    vt_vmwrite(&e, VTX_VMCS_APIC_ACCESS_ADDR, PG_APIC_ACCESS);
     proc2(&e, VTX_PROC2_VIRT_X2APIC | VTX_PROC2_VIRT_APIC_ACCESSES);
     fails(&e, "virtualize x2APIC mode with virtualize APIC accesses", VTX_CHECK_CTL_X2APIC_WITH_APIC_ACCESSES);
     proc2(&e, VTX_PROC2_VIRT_X2APIC);
-    passes(&e, "virtualize x2APIC mode alone");
+    vt_expect_entry_passes(&e, "virtualize x2APIC mode alone");
     vt_teardown(&e);
 }
 
@@ -493,13 +457,13 @@ Test(ctl_apic, vid_requires_ext_intr_exiting_ent_ctl_6)
 {
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
+    vt_start_with(&e, &p);
     tpr_shadow_on(&e);
     proc2(&e, VTX_PROC2_VIRT_INTR_DELIVERY);
     fails(&e, "virtual-interrupt delivery without external-interrupt exiting",
           VTX_CHECK_CTL_VID_WITHOUT_EXT_INTR_EXITING);
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING);
-    passes(&e, "virtual-interrupt delivery with external-interrupt exiting");
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING);
+    vt_expect_entry_passes(&e, "virtual-interrupt delivery with external-interrupt exiting");
     vt_teardown(&e);
 }
 
@@ -508,24 +472,24 @@ Test(ctl_apic, posted_interrupts_ent_ctl_6)
 {
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
+    vt_start_with(&e, &p);
     tpr_shadow_on(&e);
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING | VTX_PIN_POSTED_INTR);
-    wr(&e, VTX_VMCS_POSTED_INTR_NV, 0xF2);
-    wr(&e, VTX_VMCS_POSTED_INTR_DESC_ADDR, PG_PI_DESC);
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING | VTX_PIN_POSTED_INTR);
+    vt_vmwrite(&e, VTX_VMCS_POSTED_INTR_NV, 0xF2);
+    vt_vmwrite(&e, VTX_VMCS_POSTED_INTR_DESC_ADDR, PG_PI_DESC);
     fails(&e, "posted interrupts without virtual-interrupt delivery", VTX_CHECK_CTL_POSTED_INTR_WITHOUT_VID);
     proc2(&e, VTX_PROC2_VIRT_INTR_DELIVERY);
     fails(&e, "posted interrupts without acknowledge interrupt on exit", VTX_CHECK_CTL_POSTED_INTR_WITHOUT_ACK);
-    set(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_ACK_INTR_ON_EXIT);
-    wr(&e, VTX_VMCS_POSTED_INTR_NV, 0x100);
+    vt_set_bits(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_ACK_INTR_ON_EXIT);
+    vt_vmwrite(&e, VTX_VMCS_POSTED_INTR_NV, 0x100);
     fails(&e, "notification vector 0x100", VTX_CHECK_CTL_POSTED_INTR_VECTOR);
-    wr(&e, VTX_VMCS_POSTED_INTR_NV, 0xFF);
-    wr(&e, VTX_VMCS_POSTED_INTR_DESC_ADDR, PG_PI_DESC + 0x20);
+    vt_vmwrite(&e, VTX_VMCS_POSTED_INTR_NV, 0xFF);
+    vt_vmwrite(&e, VTX_VMCS_POSTED_INTR_DESC_ADDR, PG_PI_DESC + 0x20);
     fails(&e, "descriptor 32-byte but not 64-byte aligned", VTX_CHECK_CTL_POSTED_INTR_DESC_ADDR);
-    wr(&e, VTX_VMCS_POSTED_INTR_DESC_ADDR, 1ull << 46);
+    vt_vmwrite(&e, VTX_VMCS_POSTED_INTR_DESC_ADDR, 1ull << 46);
     fails(&e, "descriptor beyond the width", VTX_CHECK_CTL_POSTED_INTR_DESC_ADDR);
-    wr(&e, VTX_VMCS_POSTED_INTR_DESC_ADDR, PG_PI_DESC + 0x40);
-    passes(&e, "notification vector 0xff, descriptor 64-byte aligned (not page aligned)");
+    vt_vmwrite(&e, VTX_VMCS_POSTED_INTR_DESC_ADDR, PG_PI_DESC + 0x40);
+    vt_expect_entry_passes(&e, "notification vector 0xff, descriptor 64-byte aligned (not page aligned)");
     vt_teardown(&e);
 }
 
@@ -534,42 +498,42 @@ Test(ctl_apic, posted_interrupts_ent_ctl_6)
 Test(ctl_exec, vpid_nonzero)
 {
     vt_env e;
-    start(&e, "server");
+    vt_start(&e, "server");
     proc2(&e, VTX_PROC2_ENABLE_VPID);
-    wr(&e, VTX_VMCS_VPID, 0);
+    vt_vmwrite(&e, VTX_VMCS_VPID, 0);
     fails(&e, "enable VPID with VPID 0", VTX_CHECK_CTL_VPID_ZERO);
-    wr(&e, VTX_VMCS_VPID, 1);
-    passes(&e, "enable VPID with VPID 1");
+    vt_vmwrite(&e, VTX_VMCS_VPID, 1);
+    vt_expect_entry_passes(&e, "enable VPID with VPID 1");
     vt_teardown(&e);
 }
 
 Test(ctl_exec, eptp_valid)
 {
     vt_env e;
-    start(&e, "server");
+    vt_start(&e, "server");
     proc2(&e, VTX_PROC2_ENABLE_EPT);
-    wr(&e, VTX_VMCS_EPT_POINTER, (EPTP_OK & ~7ull) | 1);
+    vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, (EPTP_OK & ~7ull) | 1);
     fails(&e, "EPTP memory type 1 (WC)", VTX_CHECK_CTL_EPTP_INVALID);
-    wr(&e, VTX_VMCS_EPT_POINTER, (EPTP_OK & ~0x38ull) | (2 << 3));
+    vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, (EPTP_OK & ~0x38ull) | (2 << 3));
     fails(&e, "EPTP 3-level walk", VTX_CHECK_CTL_EPTP_INVALID);
-    wr(&e, VTX_VMCS_EPT_POINTER, EPTP_OK | (1ull << 6));
+    vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, EPTP_OK | (1ull << 6));
     fails(&e, "EPTP A/D flags without support", VTX_CHECK_CTL_EPTP_INVALID);
-    wr(&e, VTX_VMCS_EPT_POINTER, EPTP_OK | (1ull << 46));
+    vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, EPTP_OK | (1ull << 46));
     fails(&e, "EPTP beyond the width", VTX_CHECK_CTL_EPTP_INVALID);
-    wr(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
-    passes(&e, "EPTP WB, 4-level");
+    vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
+    vt_expect_entry_passes(&e, "EPTP WB, 4-level");
     vt_teardown(&e);
 }
 
 Test(ctl_exec, unrestricted_guest_requires_ept)
 {
     vt_env e;
-    start(&e, "server");
-    wr(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
+    vt_start(&e, "server");
+    vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
     proc2(&e, VTX_PROC2_UNRESTRICTED_GUEST);
     fails(&e, "unrestricted guest without EPT", VTX_CHECK_CTL_UNRESTRICTED_WITHOUT_EPT);
     proc2(&e, VTX_PROC2_UNRESTRICTED_GUEST | VTX_PROC2_ENABLE_EPT);
-    passes(&e, "unrestricted guest with EPT");
+    vt_expect_entry_passes(&e, "unrestricted guest with EPT");
     vt_teardown(&e);
 }
 
@@ -577,16 +541,16 @@ Test(ctl_exec, pml)
 {
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
-    wr(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
-    wr(&e, VTX_VMCS_PML_ADDRESS, PG_PML);
+    vt_start_with(&e, &p);
+    vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
+    vt_vmwrite(&e, VTX_VMCS_PML_ADDRESS, PG_PML);
     proc2(&e, VTX_PROC2_ENABLE_PML);
     fails(&e, "PML without EPT", VTX_CHECK_CTL_PML_WITHOUT_EPT);
     proc2(&e, VTX_PROC2_ENABLE_PML | VTX_PROC2_ENABLE_EPT);
-    wr(&e, VTX_VMCS_PML_ADDRESS, PG_PML | 0x10);
+    vt_vmwrite(&e, VTX_VMCS_PML_ADDRESS, PG_PML | 0x10);
     fails(&e, "PML address not aligned", VTX_CHECK_CTL_PML_ADDR);
-    wr(&e, VTX_VMCS_PML_ADDRESS, PG_PML);
-    passes(&e, "PML with EPT and an aligned address");
+    vt_vmwrite(&e, VTX_VMCS_PML_ADDRESS, PG_PML);
+    vt_expect_entry_passes(&e, "PML with EPT and an aligned address");
     vt_teardown(&e);
 }
 
@@ -596,20 +560,20 @@ Test(ctl_exec, vm_functions)
 {
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
-    wr(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
-    wr(&e, VTX_VMCS_EPTP_LIST_ADDR, PG_EPTP_LIST);
+    vt_start_with(&e, &p);
+    vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
+    vt_vmwrite(&e, VTX_VMCS_EPTP_LIST_ADDR, PG_EPTP_LIST);
     proc2(&e, VTX_PROC2_ENABLE_VMFUNC | VTX_PROC2_ENABLE_EPT);
-    wr(&e, VTX_VMCS_VM_FUNCTION_CONTROLS, 2);
+    vt_vmwrite(&e, VTX_VMCS_VM_FUNCTION_CONTROLS, 2);
     fails(&e, "VM function 1 (IA32_VMX_VMFUNC allows only 0)", VTX_CHECK_CTL_VMFUNC_ALLOWED);
-    wr(&e, VTX_VMCS_VM_FUNCTION_CONTROLS, 1);
-    wr(&e, VTX_VMCS_EPTP_LIST_ADDR, PG_EPTP_LIST | 0x100);
+    vt_vmwrite(&e, VTX_VMCS_VM_FUNCTION_CONTROLS, 1);
+    vt_vmwrite(&e, VTX_VMCS_EPTP_LIST_ADDR, PG_EPTP_LIST | 0x100);
     fails(&e, "EPTP-list address not aligned", VTX_CHECK_CTL_EPTP_LIST_ADDR);
-    wr(&e, VTX_VMCS_EPTP_LIST_ADDR, PG_EPTP_LIST);
+    vt_vmwrite(&e, VTX_VMCS_EPTP_LIST_ADDR, PG_EPTP_LIST);
     proc2(&e, VTX_PROC2_ENABLE_VMFUNC);
     fails(&e, "EPTP switching without EPT", VTX_CHECK_CTL_EPTP_SWITCH_WITHOUT_EPT);
     proc2(&e, VTX_PROC2_ENABLE_VMFUNC | VTX_PROC2_ENABLE_EPT);
-    passes(&e, "EPTP switching with EPT");
+    vt_expect_entry_passes(&e, "EPTP switching with EPT");
     vt_teardown(&e);
 }
 
@@ -617,10 +581,10 @@ Test(ctl_exec, vm_function_controls_ignored_when_disabled)
 {
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
-    wr(&e, VTX_VMCS_VM_FUNCTION_CONTROLS, ~0ull);
+    vt_start_with(&e, &p);
+    vt_vmwrite(&e, VTX_VMCS_VM_FUNCTION_CONTROLS, ~0ull);
     proc2(&e, 0);
-    passes(&e, "VM-function controls all ones, enable VM functions = 0");
+    vt_expect_entry_passes(&e, "VM-function controls all ones, enable VM functions = 0");
     vt_teardown(&e);
 }
 
@@ -628,16 +592,16 @@ Test(ctl_exec, vmcs_shadowing_bitmaps_ent_ctl_9)
 {
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
+    vt_start_with(&e, &p);
     proc2(&e, VTX_PROC2_VMCS_SHADOWING);
-    wr(&e, VTX_VMCS_VMREAD_BITMAP, PG_VMREAD | 1);
-    wr(&e, VTX_VMCS_VMWRITE_BITMAP, PG_VMWRITE);
+    vt_vmwrite(&e, VTX_VMCS_VMREAD_BITMAP, PG_VMREAD | 1);
+    vt_vmwrite(&e, VTX_VMCS_VMWRITE_BITMAP, PG_VMWRITE);
     fails(&e, "VMREAD bitmap not aligned", VTX_CHECK_CTL_VMCS_SHADOW_BITMAP_ADDR);
-    wr(&e, VTX_VMCS_VMREAD_BITMAP, PG_VMREAD);
-    wr(&e, VTX_VMCS_VMWRITE_BITMAP, ~0ull << 12);
+    vt_vmwrite(&e, VTX_VMCS_VMREAD_BITMAP, PG_VMREAD);
+    vt_vmwrite(&e, VTX_VMCS_VMWRITE_BITMAP, ~0ull << 12);
     fails(&e, "VMWRITE bitmap beyond the width", VTX_CHECK_CTL_VMCS_SHADOW_BITMAP_ADDR);
-    wr(&e, VTX_VMCS_VMWRITE_BITMAP, PG_VMWRITE);
-    passes(&e, "both bitmaps aligned");
+    vt_vmwrite(&e, VTX_VMCS_VMWRITE_BITMAP, PG_VMWRITE);
+    vt_expect_entry_passes(&e, "both bitmaps aligned");
     vt_teardown(&e);
 }
 
@@ -645,13 +609,13 @@ Test(ctl_exec, ve_info_addr)
 {
     vtx_profile p = apicv_profile();
     vt_env e;
-    start_with(&e, &p);
-    wr(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
+    vt_start_with(&e, &p);
+    vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
     proc2(&e, VTX_PROC2_EPT_VIOLATION_VE | VTX_PROC2_ENABLE_EPT);
-    wr(&e, VTX_VMCS_VE_INFO_ADDR, PG_VE_INFO + 4);
+    vt_vmwrite(&e, VTX_VMCS_VE_INFO_ADDR, PG_VE_INFO + 4);
     fails(&e, "#VE information address not aligned", VTX_CHECK_CTL_VE_INFO_ADDR);
-    wr(&e, VTX_VMCS_VE_INFO_ADDR, PG_VE_INFO);
-    passes(&e, "#VE information address aligned");
+    vt_vmwrite(&e, VTX_VMCS_VE_INFO_ADDR, PG_VE_INFO);
+    vt_expect_entry_passes(&e, "#VE information address aligned");
     vt_teardown(&e);
 }
 
@@ -661,11 +625,11 @@ Test(ctl_exec, ve_info_addr)
 Test(ctl_exit, save_timer_requires_timer_ent_ctl_4)
 {
     vt_env e;
-    start(&e, "server");
-    set(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_PREEMPTION_TIMER);
+    vt_start(&e, "server");
+    vt_set_bits(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_PREEMPTION_TIMER);
     fails(&e, "save VMX-preemption timer value without the timer", VTX_CHECK_CTL_SAVE_TIMER_WITHOUT_TIMER);
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
-    passes(&e, "save VMX-preemption timer value with the timer");
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
+    vt_expect_entry_passes(&e, "save VMX-preemption timer value with the timer");
     vt_teardown(&e);
 }
 
@@ -674,10 +638,10 @@ Test(ctl_exit, save_timer_requires_timer_ent_ctl_4)
 Test(ctl_exit, nmi_window_is_not_save_timer_diff_10)
 {
     vt_env e;
-    start(&e, "server");
-    set(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS);
-    set(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_NMI_WINDOW_EXITING);
-    passes(&e, "NMI-window exiting (primary bit 22) without the preemption timer");
+    vt_start(&e, "server");
+    vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS);
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_NMI_WINDOW_EXITING);
+    vt_expect_entry_passes(&e, "NMI-window exiting (primary bit 22) without the preemption timer");
     vt_teardown(&e);
 }
 
@@ -689,21 +653,21 @@ static void msr_area_case(const char *profile, uint32_t count_enc, uint32_t addr
 {
     static uint8_t top[4096] __attribute__((aligned(4096)));
     vt_env e;
-    start(&e, profile);
+    vt_start(&e, profile);
     vtx_diag d = {0};
     cr_assert_eq(vtx_machine_map(e.m, (1ull << width) - 4096, sizeof top, top, VTX_MEM_RWX, &d), VTX_OK, "%s",
                  d.message);
-    wr(&e, addr_enc, 0x12345678); /* ignored while the count is 0 */
-    passes(&e, "count 0, unaligned address");
-    wr(&e, count_enc, 1);
+    vt_vmwrite(&e, addr_enc, 0x12345678); /* ignored while the count is 0 */
+    vt_expect_entry_passes(&e, "count 0, unaligned address");
+    vt_vmwrite(&e, count_enc, 1);
     fails(&e, "count 1, address not 16-byte aligned", check);
-    wr(&e, addr_enc, 1ull << width);
+    vt_vmwrite(&e, addr_enc, 1ull << width);
     fails(&e, "count 1, address beyond the width", check);
-    wr(&e, addr_enc, (1ull << width) - 16);
-    wr(&e, count_enc, 2);
+    vt_vmwrite(&e, addr_enc, (1ull << width) - 16);
+    vt_vmwrite(&e, count_enc, 2);
     fails(&e, "count 2, last byte beyond the width", check);
-    wr(&e, count_enc, 1);
-    past(&e, "count 1, last byte is the last byte below the width");
+    vt_vmwrite(&e, count_enc, 1);
+    vt_expect_entry_past_vmfail_checks(&e, "count 1, last byte is the last byte below the width");
     vt_teardown(&e);
 }
 
@@ -733,15 +697,15 @@ Test(ctl_entry, smm_controls_outside_smm_ent_ctl_7)
     static const char *const profiles[] = {"core2", "server"};
     for (size_t i = 0; i < 2; i++) {
         vt_env e;
-        start(&e, profiles[i]);
-        set(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_ENTRY_TO_SMM);
+        vt_start(&e, profiles[i]);
+        vt_set_bits(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_ENTRY_TO_SMM);
         fails(&e, "entry to SMM outside SMM", VTX_CHECK_CTL_ENTRY_TO_SMM);
-        set(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_DEACT_DUAL_MONITOR);
+        vt_set_bits(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_DEACT_DUAL_MONITOR);
         fails(&e, "entry to SMM and deactivate dual-monitor treatment", VTX_CHECK_CTL_ENTRY_TO_SMM);
-        clr(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_ENTRY_TO_SMM);
+        vt_clear_bits(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_ENTRY_TO_SMM);
         fails(&e, "deactivate dual-monitor treatment outside SMM", VTX_CHECK_CTL_DEACT_DUAL_MONITOR);
-        clr(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_DEACT_DUAL_MONITOR);
-        passes(&e, "both 0");
+        vt_clear_bits(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_DEACT_DUAL_MONITOR);
+        vt_expect_entry_passes(&e, "both 0");
         vt_teardown(&e);
     }
 }
@@ -754,15 +718,15 @@ Test(ctl_entry, smm_controls_outside_smm_ent_ctl_7)
 
 static void inject(vt_env *e, uint32_t info, uint32_t error_code, uint32_t len)
 {
-    wr(e, VTX_VMCS_ENTRY_INTR_INFO, info);
-    wr(e, VTX_VMCS_ENTRY_EXCEPTION_ERROR_CODE, error_code);
-    wr(e, VTX_VMCS_ENTRY_INSTRUCTION_LEN, len);
+    vt_vmwrite(e, VTX_VMCS_ENTRY_INTR_INFO, info);
+    vt_vmwrite(e, VTX_VMCS_ENTRY_EXCEPTION_ERROR_CODE, error_code);
+    vt_vmwrite(e, VTX_VMCS_ENTRY_INSTRUCTION_LEN, len);
 }
 
 static void start_inj(vt_env *e, const char *profile)
 {
-    start(e, profile);
-    wr(e, VTX_VMCS_GUEST_RFLAGS, 0x202); /* IF = 1, so an external interrupt may be injected (ENT-GS-1) */
+    vt_start(e, profile);
+    vt_vmwrite(e, VTX_VMCS_GUEST_RFLAGS, 0x202); /* IF = 1, so an external interrupt may be injected (ENT-GS-1) */
 }
 
 /* kut: "RESERVED interruption type invalid [-]" / "[+]" */
@@ -773,7 +737,7 @@ Test(ctl_inject, type_reserved_inj_chk_1)
     inject(&e, VALID | TYPE(1) | 0, 0, 1);
     fails(&e, "interruption type 1", VTX_CHECK_CTL_INJ_TYPE_RESERVED);
     inject(&e, VALID | TYPE(0) | 0, 0, 1);
-    past(&e, "interruption type 0 (external interrupt)");
+    vt_expect_entry_past_vmfail_checks(&e, "interruption type 0 (external interrupt)");
     vt_teardown(&e);
 }
 
@@ -787,7 +751,7 @@ Test(ctl_inject, type_other_needs_mtf_inj_chk_1)
     vt_teardown(&e);
     start_inj(&e, "server");
     inject(&e, VALID | TYPE(7) | 0, 0, 0);
-    past(&e, "server: type 7 vector 0 (pending MTF)");
+    vt_expect_entry_past_vmfail_checks(&e, "server: type 7 vector 0 (pending MTF)");
     vt_teardown(&e);
 }
 
@@ -802,9 +766,9 @@ Test(ctl_inject, vector_consistent_with_type_inj_chk_2)
     inject(&e, VALID | TYPE(3) | 0x20, 0, 0);
     fails(&e, "hardware exception 0x20", VTX_CHECK_CTL_INJ_VECTOR);
     inject(&e, VALID | TYPE(3) | 0x1F, 0, 0);
-    past(&e, "hardware exception 31");
+    vt_expect_entry_past_vmfail_checks(&e, "hardware exception 31");
     inject(&e, VALID | TYPE(2) | 2, 0, 0);
-    past(&e, "NMI with vector 2");
+    vt_expect_entry_past_vmfail_checks(&e, "NMI with vector 2");
     vt_teardown(&e);
 }
 
@@ -814,11 +778,11 @@ Test(ctl_inject, errcode_real_mode_without_urg_inj_chk_3)
 {
     vt_env e;
     start_inj(&e, "server");
-    wr(&e, VTX_VMCS_GUEST_CR0, rd(&e, VTX_VMCS_GUEST_CR0) & ~(uint64_t)(VTX_CR0_PE | VTX_CR0_PG));
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CR0, vt_vmread(&e, VTX_VMCS_GUEST_CR0) & ~(uint64_t)(VTX_CR0_PE | VTX_CR0_PG));
     inject(&e, VALID | TYPE(3) | 13, 0, 0);
     fails(&e, "#GP without error code, CR0.PE = 0, no unrestricted guest", VTX_CHECK_CTL_INJ_ERRCODE_MISSING);
     inject(&e, VALID | ERRC | TYPE(3) | 13, 0, 0);
-    past(&e, "#GP with error code, CR0.PE = 0, no unrestricted guest");
+    vt_expect_entry_past_vmfail_checks(&e, "#GP with error code, CR0.PE = 0, no unrestricted guest");
     vt_teardown(&e);
 }
 
@@ -827,15 +791,15 @@ Test(ctl_inject, errcode_real_mode_with_urg_inj_chk_3)
 {
     vt_env e;
     start_inj(&e, "server");
-    wr(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
+    vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
     proc2(&e, VTX_PROC2_ENABLE_EPT | VTX_PROC2_UNRESTRICTED_GUEST);
     inject(&e, VALID | TYPE(3) | 13, 0, 0);
     fails(&e, "#GP without error code, unrestricted guest, CR0.PE = 1", VTX_CHECK_CTL_INJ_ERRCODE_MISSING);
-    wr(&e, VTX_VMCS_GUEST_CR0, rd(&e, VTX_VMCS_GUEST_CR0) & ~(uint64_t)(VTX_CR0_PE | VTX_CR0_PG));
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CR0, vt_vmread(&e, VTX_VMCS_GUEST_CR0) & ~(uint64_t)(VTX_CR0_PE | VTX_CR0_PG));
     inject(&e, VALID | ERRC | TYPE(3) | 13, 0, 0);
     fails(&e, "#GP with error code into a real-mode guest", VTX_CHECK_CTL_INJ_ERRCODE_UNEXPECTED);
     inject(&e, VALID | TYPE(3) | 13, 0, 0);
-    past(&e, "#GP without error code into a real-mode guest");
+    vt_expect_entry_past_vmfail_checks(&e, "#GP without error code into a real-mode guest");
     vt_teardown(&e);
 }
 
@@ -854,7 +818,7 @@ Test(ctl_inject, errcode_only_for_hw_exception_inj_chk_3)
         fails(&e, step, VTX_CHECK_CTL_INJ_ERRCODE_UNEXPECTED);
     }
     inject(&e, VALID | TYPE(4) | 0x80, 0, 2);
-    past(&e, "INT 80h without error code");
+    vt_expect_entry_past_vmfail_checks(&e, "INT 80h without error code");
     vt_teardown(&e);
 }
 
@@ -872,7 +836,7 @@ Test(ctl_inject, errcode_iff_vector_pushes_one_inj_chk_3)
         fails(&e, step, has ? VTX_CHECK_CTL_INJ_ERRCODE_MISSING : VTX_CHECK_CTL_INJ_ERRCODE_UNEXPECTED);
         snprintf(step, sizeof step, "exception %u %s error code", v, has ? "with" : "without");
         inject(&e, VALID | (has ? ERRC : 0) | TYPE(3) | v, 0, 0);
-        past(&e, step);
+        vt_expect_entry_past_vmfail_checks(&e, step);
     }
     vt_teardown(&e);
 }
@@ -884,12 +848,12 @@ Test(ctl_inject, errcode_relaxed_by_basic_56_inj_chk_3)
     vtx_profile p = vt_profile_copy("server");
     p.msr[VTX_CAP_IA32_VMX_BASIC] |= 1ull << 56;
     vt_env e;
-    start_with(&e, &p);
-    wr(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
+    vt_start_with(&e, &p);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
     inject(&e, VALID | TYPE(3) | 13, 0, 0);
-    past(&e, "#GP without error code");
+    vt_expect_entry_past_vmfail_checks(&e, "#GP without error code");
     inject(&e, VALID | ERRC | TYPE(3) | 6, 0, 0);
-    past(&e, "#UD with error code");
+    vt_expect_entry_past_vmfail_checks(&e, "#UD with error code");
     inject(&e, VALID | ERRC | TYPE(0) | 0x20, 0, 0);
     fails(&e, "external interrupt with error code", VTX_CHECK_CTL_INJ_ERRCODE_UNEXPECTED);
     vt_teardown(&e);
@@ -901,11 +865,11 @@ Test(ctl_inject, errcode_cp_with_cet_inj_chk_3)
     vtx_profile p = vt_profile_copy("server");
     allow(&p, VTX_CAP_IA32_VMX_ENTRY_CTLS, VTX_CAP_IA32_VMX_TRUE_ENTRY_CTLS, VTX_ENTRY_LOAD_CET_STATE);
     vt_env e;
-    start_with(&e, &p);
+    vt_start_with(&e, &p);
     inject(&e, VALID | TYPE(3) | 21, 0, 0);
     fails(&e, "CET part: #CP without error code", VTX_CHECK_CTL_INJ_ERRCODE_MISSING);
     inject(&e, VALID | ERRC | TYPE(3) | 21, 0, 0);
-    past(&e, "CET part: #CP with error code");
+    vt_expect_entry_past_vmfail_checks(&e, "CET part: #CP with error code");
     vt_teardown(&e);
 }
 
@@ -921,7 +885,7 @@ Test(ctl_inject, reserved_bits_inj_chk_4)
         fails(&e, step, VTX_CHECK_CTL_INJ_RESERVED_BITS);
     }
     inject(&e, VALID | ERRC | TYPE(3) | 13, 0, 0);
-    past(&e, "#GP injection, reserved bits clear");
+    vt_expect_entry_past_vmfail_checks(&e, "#GP injection, reserved bits clear");
     vt_teardown(&e);
 }
 
@@ -938,11 +902,11 @@ Test(ctl_inject, errcode_bits_31_16_inj_chk_5_diff_3)
         fails(&e, step, VTX_CHECK_CTL_INJ_ERRCODE_RESERVED);
     }
     inject(&e, VALID | ERRC | TYPE(3) | 13, 0x8000, 0);
-    past(&e, "#GP error code 0x8000 (bit 15)");
+    vt_expect_entry_past_vmfail_checks(&e, "#GP error code 0x8000 (bit 15)");
     inject(&e, VALID | ERRC | TYPE(3) | 13, 0x9F00, 0);
-    past(&e, "#GP error code 0x9f00");
+    vt_expect_entry_past_vmfail_checks(&e, "#GP error code 0x9f00");
     inject(&e, VALID | TYPE(3) | 6, 0xFFFF0000u, 0);
-    past(&e, "#UD without deliver-error-code: the error-code field is ignored");
+    vt_expect_entry_past_vmfail_checks(&e, "#UD without deliver-error-code: the error-code field is ignored");
     vt_teardown(&e);
 }
 
@@ -962,10 +926,10 @@ Test(ctl_inject, instruction_length_inj_chk_6)
         fails(&e, step, VTX_CHECK_CTL_INJ_INSN_LEN);
         inject(&e, VALID | TYPE(ev[i].type) | ev[i].vector, 0, 15);
         snprintf(step, sizeof step, "type %u, length 15", ev[i].type);
-        past(&e, step);
+        vt_expect_entry_past_vmfail_checks(&e, step);
     }
     inject(&e, VALID | TYPE(3) | 6, 0, 16);
-    past(&e, "hardware exception: the length field is ignored");
+    vt_expect_entry_past_vmfail_checks(&e, "hardware exception: the length field is ignored");
     vt_teardown(&e);
 }
 
@@ -979,18 +943,18 @@ Test(ctl_inject, zero_length_needs_misc_30_inj_chk_6)
     vt_teardown(&e);
     vtx_profile p = vt_profile_copy("server");
     p.msr[VTX_CAP_IA32_VMX_MISC] |= 1ull << 30;
-    start_with(&e, &p);
+    vt_start_with(&e, &p);
     inject(&e, VALID | TYPE(6) | 3, 0, 0);
-    past(&e, "INT3 with length 0, IA32_VMX_MISC[30] = 1");
+    vt_expect_entry_past_vmfail_checks(&e, "INT3 with length 0, IA32_VMX_MISC[30] = 1");
     vt_teardown(&e);
 }
 
 Test(ctl_inject, invalid_field_ignored_without_valid_bit)
 {
     vt_env e;
-    start(&e, "server");
+    vt_start(&e, "server");
     inject(&e, 0x7FFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu);
-    passes(&e, "valid bit 0, every other bit set");
+    vt_expect_entry_passes(&e, "valid bit 0, every other bit set");
     vt_teardown(&e);
 }
 
