@@ -2,7 +2,8 @@
  * Running the guest in VMX non-root operation: boundary after boundary until a
  * VM exit, a budget, or a point the model cannot go on from (catalogue G.1).
  * Idle time in HLT advances the cycle clock straight to the next event that can
- * wake the guest (the preemption timer), so a halted guest costs nothing to run.
+ * wake the guest (the preemption timer, an input scheduled at a cycle), so a
+ * halted guest costs nothing to run.
  */
 #include <stdarg.h>
 #include "execute.h"
@@ -75,7 +76,8 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
         }
         case VTX_ACT_EXECUTE: {
             /* Run no further than the next boundary that can differ: the
-             * instruction budget, the cycle budget, the preemption timer. */
+             * instruction budget, the cycle budget, the preemption timer, the
+             * next scheduled input. */
             uint64_t budget = m->limits.instructions ? m->limits.instructions - (m->instructions - start_insns) : 0;
             uint64_t cost = m->costs.by_class[VTX_IC_OTHER]; /* a run of plain computation */
             uint64_t until = input_cycle;
