@@ -172,6 +172,7 @@ struct vtx_engine {
     uint64_t want_probe;
     bool blk_stop;        /* the block hook stopped before the block at blk_stop_lin */
     uint64_t blk_stop_lin;
+    bool fresh;           /* no hook has run yet in this uc_emu_start */
 };
 
 /* ---- little helpers on the context copy ---- */
@@ -466,10 +467,35 @@ static uint64_t linear_of(const vtx_engine *e, uint64_t rip)
 }
 
 /* ---- hooks ---- */
+
+/*
+ * uc_emu_start looks up the code at its `until` address (RUN_UNTIL) through the
+ * guest's paging before anything runs; where the guest's page tables do not map
+ * it (almost always) QEMU's check_exception records a #PF in old_exception
+ * without any exception being raised to the hooks. The next real exception of
+ * the run would then be escalated to #DF (or a triple fault). The first hook of
+ * every run puts old_exception back to "none": each guest exception starts a
+ * fresh delivery (SDM Vol. 3 Table 6-5 only combines faults raised while
+ * delivering another; INJ-16).
+ */
+static void fresh_fault_history(vtx_engine *e, uc_engine *uc)
+{
+    e->fresh = false;
+    if (uc_context_save(uc, e->ctx) != UC_ERR_OK)
+        return;
+    uint8_t *env = env_of(e);
+    if ((int32_t)rd32(env, e->off_dr + DR_OLD_EXCEPTION) != -1) {
+        wr32(env, e->off_dr + DR_OLD_EXCEPTION, (uint32_t)-1);
+        uc_context_restore(uc, e->ctx);
+    }
+}
+
 static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     vtx_engine *e = ud;
     (void)size;
+    if (__builtin_expect(e->fresh, 0))
+        fresh_fault_history(e, uc);
     if (__builtin_expect(e->resync, 0)) {
         e->resync = false;
         save_absorb(e);
@@ -647,6 +673,8 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     vtx_engine *e = ud;
     if (e->slow)
         return;
+    if (__builtin_expect(e->fresh, 0))
+        fresh_fault_history(e, uc);
     if (e->unmapped || e->hstop != HS_NONE) {
         /* Unicorn finishes the block of an unmapped access and enters the next one:
          * stop before it */
@@ -1251,9 +1279,26 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     uc_err err;
     for (;;) {
         e->blk_stop = false;
+        e->fresh = hooked;
         err = uc_emu_start(e->uc, rip, RUN_UNTIL, 0, 0);
         if (e->blk_stop && !e->exc) {
             uint64_t r = e->width == 64 ? e->blk_stop_lin : ((e->blk_stop_lin - e->cs_base) & 0xffffffffull);
+            uc_reg_write(e->uc, UC_X86_REG_RIP, &r);
+        } else if ((e->hstop == HS_BEFORE || e->hstop == HS_COUNT) && !e->exc && e->width != 64 && e->cs_base) {
+            /* A code hook or probe that stops before the instruction at stop_lin
+             * leaves the linear address (CS.base + EIP) in EIP: Unicorn syncs the
+             * PC for the hook without subtracting CS.base. Put the offset back
+             * (seen with real-mode guests, CS.base != 0; IW-4 and INJ-7 need the
+             * right RIP). */
+            uint64_t r = (e->stop_lin - e->cs_base) & 0xffffffffull;
+            uc_reg_write(e->uc, UC_X86_REG_RIP, &r);
+        } else if ((e->hstop == HS_BEFORE || e->hstop == HS_COUNT) && !e->exc && e->width != 64 && e->cs_base) {
+            /* A code hook or probe that stops before the instruction at stop_lin
+             * leaves the linear address (CS.base + EIP) in EIP: Unicorn syncs the
+             * PC for the hook without subtracting CS.base. Put the offset back
+             * (seen with real-mode guests, CS.base != 0; INJ-7 / IW-4 need the
+             * right RIP). */
+            uint64_t r = (e->stop_lin - e->cs_base) & 0xffffffffull;
             uc_reg_write(e->uc, UC_X86_REG_RIP, &r);
         }
         if ((e->hstop != HS_PROBE && e->hstop != HS_SLOW) || e->exc || e->unmapped || err != UC_ERR_OK)
