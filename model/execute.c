@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "execute.h"
+#include "msr.h"
 
 void vtx_execute_release(vtx_machine *m)
 {
@@ -217,10 +218,11 @@ static vtx_step raise_exception(vtx_machine *m, uint8_t vector, vtx_event_type t
     return vtx_deliver_event(m, d, ex, r, st);
 }
 
-/* The guest's TSC: the cycle clock, scaled and offset as the controls say. */
+/* The guest's TSC: the processor's TSC (the cycle clock plus what WRMSR to
+ * IA32_TIME_STAMP_COUNTER adjusted, msr.h), scaled and offset as the controls say. */
 static uint64_t guest_tsc(const vtx_machine *m)
 {
-    uint64_t tsc = m->cycles;
+    uint64_t tsc = vtx_msr_tsc(m);
     uint32_t proc = vmcs32(m, VTX_SLOT_PROC_CONTROLS);
     if ((proc & VTX_PROC_SECONDARY_CONTROLS) && (vmcs32(m, VTX_SLOT_PROC_CONTROLS2) & VTX_PROC2_TSC_SCALING)) {
         unsigned __int128 p = (unsigned __int128)tsc * vtx_vmcs_get(&m->current->f, VTX_SLOT_TSC_MULTIPLIER);
@@ -344,7 +346,7 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         c->gpr[VTX_R_RAX] = (uint32_t)tsc;
         c->gpr[VTX_R_RDX] = tsc >> 32;
         if (insn->cls == VTX_IC_RDTSCP)
-            c->gpr[VTX_R_RCX] = 0; /* IA32_TSC_AUX */
+            c->gpr[VTX_R_RCX] = (uint32_t)m->msr.tsc_aux; /* IA32_TSC_AUX (msr.h) */
         retire_emulated(m, insn);
         return VTX_STEP_CONTINUE;
     }
@@ -394,14 +396,37 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     case VTX_IC_OUT:
         retire_emulated(m, insn);
         return VTX_STEP_CONTINUE;
+    case VTX_IC_RDMSR: {
+        /* RDMSR without a VM exit (msr.h): EDX:EAX <- MSR[ECX]; #GP(0) for an MSR the
+         * model does not have. The TSC reads as RDTSC does (offset and scaled). */
+        uint32_t index = (uint32_t)c->gpr[VTX_R_RCX];
+        uint64_t v;
+        if (!vtx_msr_read(m, VTX_MSR_GUEST, index, &v))
+            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+        if (index == VTX_MSR_TSC)
+            v = guest_tsc(m);
+        c->gpr[VTX_R_RAX] = (uint32_t)v;
+        c->gpr[VTX_R_RDX] = v >> 32;
+        retire_emulated(m, insn);
+        return VTX_STEP_CONTINUE;
+    }
+    case VTX_IC_WRMSR: {
+        /* WRMSR without a VM exit: MSR[ECX] <- EDX:EAX; #GP(0) for an unknown MSR or
+         * a value the MSR refuses (reserved bits, non-canonical, locked). The engine
+         * state is reloaded (IA32_EFER, the FS/GS bases). */
+        uint32_t index = (uint32_t)c->gpr[VTX_R_RCX];
+        uint64_t v = (c->gpr[VTX_R_RDX] << 32) | (uint32_t)c->gpr[VTX_R_RAX];
+        if (!vtx_msr_write(m, VTX_MSR_GUEST, index, v, NULL))
+            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+        retire_emulated(m, insn);
+        return VTX_STEP_CONTINUE;
+    }
     case VTX_IC_INS:
     case VTX_IC_OUTS:
-    case VTX_IC_RDMSR:
-    case VTX_IC_WRMSR:
     case VTX_IC_RDPMC:
         return stop(r, st, VTX_ERR_UNSUPPORTED,
-                    "the guest executes '%s' at RIP 0x%llx without a VM exit; the model has no devices or MSRs "
-                    "behind it (make it exit with the I/O or MSR bitmaps)", insn->text, (unsigned long long)c->rip);
+                    "the guest executes '%s' at RIP 0x%llx without a VM exit; the model has no devices or "
+                    "performance counters behind it (make it exit with the I/O bitmaps or RDPMC exiting)", insn->text, (unsigned long long)c->rip);
     case VTX_IC_MWAIT:
     case VTX_IC_MONITOR:
         retire_emulated(m, insn); /* no address-range monitoring: MWAIT returns at once */
@@ -537,11 +562,10 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class c
 /* The classes the engine must stop before: everything but plain computation and CLI. */
 static vtx_class_set model_classes(void)
 {
-    vtx_class_set set = {0};
-    for (int c = 0; c < VTX_IC_COUNT; c++)
-        if (c != VTX_IC_OTHER && c != VTX_IC_CLI)
-            vtx_class_add(&set, (vtx_insn_class)c);
-    return set;
+    /* A constant: every class bit below VTX_IC_COUNT except OTHER and CLI. */
+    _Static_assert(VTX_IC_COUNT <= 64, "vtx_class_set holds 64 classes");
+    const uint64_t all = VTX_IC_COUNT == 64 ? ~0ull : (1ull << VTX_IC_COUNT) - 1;
+    return (vtx_class_set){all & ~((1ull << VTX_IC_OTHER) | (1ull << VTX_IC_CLI))};
 }
 
 vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)

@@ -55,6 +55,23 @@ typedef struct vtx_guest {
     uint64_t timer_base; /* cycle the count started from */
 } vtx_guest;
 
+/* The processor's MSRs that no VMCS area switches: one copy shared by root and
+ * non-root operation, as on hardware (msr.h lists them and their rules). */
+typedef struct vtx_msr_file {
+    bool ready;              /* set to the power-on values (vtx_msr_power_on) */
+    uint64_t tsc_adjust;     /* IA32_TIME_STAMP_COUNTER = cycles + tsc_adjust */
+    uint64_t apic_base;      /* IA32_APIC_BASE (no local APIC behind it) */
+    uint64_t star, lstar, cstar, fmask, kernel_gs_base, tsc_aux;
+} vtx_msr_file;
+
+/* The host's copies of the MSRs the VMCS switches, other than IA32_EFER (which
+ * is vtx_root_state::efer): set from the host-state area at every VM exit and
+ * by the VM-exit MSR-load area (msr.h). */
+typedef struct vtx_host_msrs {
+    uint64_t pat, debugctl, sysenter_esp, sysenter_eip, fs_base, gs_base;
+    uint32_t sysenter_cs;
+} vtx_host_msrs;
+
 struct vtx_machine {
     vtx_profile profile;
     vtx_root_state root;
@@ -93,6 +110,10 @@ struct vtx_machine {
     bool init_pending;
     vtx_input scheduled[64]; /* waiting inputs, in the order they were scheduled */
     unsigned n_scheduled;
+
+    /* MSRs (msr.c): the shared ones, and the host's copies of the switched ones. */
+    vtx_msr_file msr;
+    vtx_host_msrs host_msr;
 };
 
 /* Apply the scheduled inputs that are due; return the instruction count and the
@@ -154,7 +175,10 @@ typedef struct vtx_exit_info {
     uint32_t idt_vectoring_info, idt_vectoring_error;
     uint32_t instruction_len, instruction_info;
 } vtx_exit_info;
-void vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *r);
+/* Returns VTX_OK, or VTX_ERR_UNSUPPORTED where the processor would end in a VMX
+ * abort (an MSR-store or MSR-load entry failed): the exit is then undone, the
+ * machine stays in non-root operation as before it, and r->why says why. */
+vtx_status vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *r);
 
 /* Non-root execution (run.c): evaluate boundaries until a VM exit or a stop. */
 vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r);

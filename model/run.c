@@ -23,8 +23,7 @@ static vtx_status stop(vtx_insn_result *r, vtx_status st, const char *fmt, ...)
 bool vtx_step_ends_run(vtx_machine *m, vtx_step step, const vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
 {
     if (step == VTX_STEP_EXIT) {
-        vtx_vm_exit(m, ex, r);
-        *st = VTX_OK;
+        *st = vtx_vm_exit(m, ex, r); /* VTX_ERR_UNSUPPORTED: a VMX abort, undone */
         return true;
     }
     return step == VTX_STEP_STOP;
@@ -55,8 +54,7 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
         switch (rep.action) {
         case VTX_ACT_EXIT:
             vtx_boundary_take(m, &rep);
-            vtx_vm_exit(m, &ex, r);
-            return VTX_OK;
+            return vtx_vm_exit(m, &ex, r);
         case VTX_ACT_DELIVER: {
             vtx_boundary_take(m, &rep);
             vtx_delivery d = {0};

@@ -1,10 +1,13 @@
 /*
  * VMLAUNCH and VMRESUME: the basic checks (catalogue F.1 ENT-BASIC-1..3; SDM
  * Vol. 3 "Basic VM-Entry Checks"), the checks on controls, host and guest state
- * (entry_*.c), then VM entry proper and the run of the guest.
+ * (entry_*.c), then VM entry proper (guest state, the VM-entry MSR-load area,
+ * event injection) and the run of the guest.
  */
+#include <stdlib.h>
 #include "entry_checks.h"
 #include "execute.h"
+#include "msr.h"
 
 static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r);
 
@@ -65,28 +68,65 @@ static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
         return VTX_OK;
     }
     /* ENT-BASIC-5: the guest-state checks fail as a VM-entry failure exit. */
-    if (!vtx_entry_check_guest(m, &m->current->f, &fail)) {
-        vtx_entry_failure_exit(m, r, VTX_EXIT_REASON_INVALID_GUEST_STATE, &fail);
-        return VTX_OK;
-    }
-    /* What the model cannot do yet: refuse before changing anything. */
-    const vtx_vmcs_values *f = &m->current->f;
-    if (vtx_vmcs_get(f, VTX_SLOT_ENTRY_MSR_LOAD_COUNT)) {
-        snprintf(r->why, sizeof r->why, "%s passed every VM-entry check, but the VM-entry MSR-load list is not "
-                 "modelled yet", insn);
-        return VTX_ERR_UNSUPPORTED;
-    }
+    if (!vtx_entry_check_guest(m, &m->current->f, &fail))
+        return vtx_entry_fail_exit(m, r, VTX_EXIT_REASON_INVALID_GUEST_STATE, &fail);
     return enter_guest(m, launch, r);
 }
 
-/* VM entry proper after the checks (SDM "Loading Guest State", "Special Features
- * of VM Entry"): load the guest state, mark the VMCS launched, start the
- * preemption timer (PT-3), then evaluate the first boundary right after entry
- * (IW-2, NW-3, PT-3, PRI-4) and run. */
+/* The VM-entry MSR-load area (SDM "Loading MSRs", after "Loading Guest State"
+ * and before event injection). On a failing entry: a VM-entry failure exit
+ * 34 | 0x80000000 with the entry's 1-based number as the qualification, host
+ * state loaded, launch state unchanged, the entries before it left loaded
+ * (ENT-BASIC-5). Returns true when the entry goes on; else *st is the status
+ * of VMLAUNCH/VMRESUME (a VMX abort in the VM-exit MSR-load area after the
+ * failure is undone entirely: nothing of this entry is left). */
+static bool load_entry_msrs(vtx_machine *m, const vtx_machine *before, const vtx_vmcs_values *f_before,
+                            vtx_insn_result *r, vtx_status *st)
+{
+    vtx_vmcs_values *f = &m->current->f;
+    vtx_entry_fail fail = {0};
+    if (vtx_msr_entry_load(m, f, &fail))
+        return true;
+    m->engine_dirty = true;
+    *st = vtx_entry_fail_exit(m, r, VTX_EXIT_REASON_MSR_LOADING, &fail);
+    if (*st != VTX_OK && before) {
+        vtx_vmcs *cur = before->current;
+        char why[sizeof r->why];
+        snprintf(why, sizeof why, "%s", r->why);
+        *m = *before;
+        cur->f = *f_before;
+        snprintf(r->why, sizeof r->why, "%s", why);
+    }
+    return false;
+}
+
+/* VM entry proper after the checks (SDM "Loading Guest State", "Loading MSRs",
+ * "Special Features of VM Entry"): load the guest state and the VM-entry
+ * MSR-load area, mark the VMCS launched, start the preemption timer (PT-3),
+ * then evaluate the first boundary right after entry (IW-2, NW-3, PT-3, PRI-4)
+ * and run. */
 static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r)
 {
     vtx_vmcs_values *f = &m->current->f;
-    vtx_guest_load(m, f);
+    vtx_msr_power_on(m);
+    if (vtx_vmcs_get(f, VTX_SLOT_ENTRY_MSR_LOAD_COUNT)) {
+        /* What the entry changes, kept to undo it if a VMX abort follows the failure. */
+        struct { vtx_machine m; vtx_vmcs_values f; } *before = malloc(sizeof *before);
+        if (!before) {
+            snprintf(r->why, sizeof r->why, "out of memory before VM entry");
+            return VTX_ERR_NO_MEMORY;
+        }
+        before->m = *m;
+        before->f = *f;
+        vtx_guest_load(m, f);
+        vtx_status st = VTX_OK;
+        bool go_on = load_entry_msrs(m, &before->m, &before->f, r, &st);
+        free(before);
+        if (!go_on)
+            return st;
+    } else {
+        vtx_guest_load(m, f);
+    }
     m->cycles += m->costs.vm_entry;
     if (launch)
         m->current->launch = VTX_LAUNCH_LAUNCHED;
@@ -119,10 +159,8 @@ static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r)
         vtx_exit_info ex;
         vtx_status st = VTX_OK;
         vtx_step step = vtx_deliver_event(m, d, &ex, r, &st);
-        if (step == VTX_STEP_EXIT) {
-            vtx_vm_exit(m, &ex, r);
-            return VTX_OK;
-        }
+        if (step == VTX_STEP_EXIT)
+            return vtx_vm_exit(m, &ex, r);
         if (step == VTX_STEP_STOP)
             return st;
     }

@@ -1,9 +1,16 @@
 /*
  * The host side of a VM exit: loading host state (SDM Vol. 3 "Loading Host
- * State"), and the VM-entry failure exits of SDM "VM-Entry Failures During or
- * After Loading Guest State" (catalogue ENT-BASIC-5).
+ * State"), the MSR areas of a VM exit ("Saving MSRs", "Loading MSRs"; msr.c),
+ * and the VM-entry failure exits of SDM "VM-Entry Failures During or After
+ * Loading Guest State" (catalogue ENT-BASIC-5).
+ *
+ * A failure in a VM-exit MSR area is a VMX abort on hardware (SDM "VMX
+ * Aborts": the abort indicator is written and the processor shuts down). The
+ * model does not model that: it undoes the exit (the machine is left exactly as
+ * before it) and returns VTX_ERR_UNSUPPORTED with a sentence naming the entry.
  */
-#include "entry_checks.h"
+#include <stdlib.h>
+#include "msr.h"
 
 /* CR0 bits a VM exit leaves alone: ET, NW, CD and reserved bits 28:19, 17, 15:6. */
 #define CR0_KEEP 0x7FFAFFD0ull
@@ -25,6 +32,44 @@ void vtx_load_host_state(vtx_machine *m, const vtx_vmcs_values *f)
     r->cpl = 0;
     r->rflags = 0x2; /* RFLAGS is cleared except bit 1 */
     r->blocking_by_mov_ss = false;
+    /* The host's copies of the MSRs the VMCS switches ("Loading Host Control
+     * Registers, Debug Registers, MSRs"; FS/GS bases from "Loading Host Segment
+     * and Descriptor-Table Registers"): IA32_DEBUGCTL is cleared. */
+    vtx_host_msrs *h = &m->host_msr;
+    h->debugctl = 0;
+    h->sysenter_cs = (uint32_t)vtx_vmcs_get(f, VTX_SLOT_HOST_IA32_SYSENTER_CS);
+    h->sysenter_esp = vtx_vmcs_get(f, VTX_SLOT_HOST_IA32_SYSENTER_ESP);
+    h->sysenter_eip = vtx_vmcs_get(f, VTX_SLOT_HOST_IA32_SYSENTER_EIP);
+    h->fs_base = vtx_vmcs_get(f, VTX_SLOT_HOST_FS_BASE);
+    h->gs_base = vtx_vmcs_get(f, VTX_SLOT_HOST_GS_BASE);
+    if (exit_ctls & VTX_EXIT_LOAD_PAT)
+        h->pat = vtx_vmcs_get(f, VTX_SLOT_HOST_IA32_PAT);
+}
+
+/* A copy of everything a VM exit can change, to undo it on a VMX abort. */
+typedef struct exit_snapshot {
+    vtx_machine m;
+    vtx_vmcs_values f;
+} exit_snapshot;
+
+/* Take a snapshot (NULL when out of memory: the caller then cannot undo). */
+static exit_snapshot *snapshot_take(const vtx_machine *m)
+{
+    exit_snapshot *s = malloc(sizeof *s);
+    if (s) {
+        s->m = *m;
+        s->f = m->current->f;
+    }
+    return s;
+}
+
+/* Put the machine back as the snapshot found it, and free it. */
+static void snapshot_restore(vtx_machine *m, exit_snapshot *s)
+{
+    vtx_vmcs *cur = s->m.current;
+    *m = s->m;
+    cur->f = s->f;
+    free(s);
 }
 
 bool vtx_entry_failf(vtx_entry_fail *fail, vtx_check check, uint32_t qualification, const char *fmt, ...)
@@ -38,6 +83,7 @@ bool vtx_entry_failf(vtx_entry_fail *fail, vtx_check check, uint32_t qualificati
     return false;
 }
 
+/* The failure exit without the VM-exit MSR-load area (vtx_entry_fail_exit adds it). */
 void vtx_entry_failure_exit(vtx_machine *m, vtx_insn_result *r, uint32_t basic_reason, const vtx_entry_fail *fail)
 {
     vtx_vmcs_values *f = &m->current->f;
@@ -56,12 +102,48 @@ void vtx_entry_failure_exit(vtx_machine *m, vtx_insn_result *r, uint32_t basic_r
     snprintf(r->why, sizeof r->why, "%s", fail->why);
 }
 
+vtx_status vtx_entry_fail_exit(vtx_machine *m, vtx_insn_result *r, uint32_t basic_reason, const vtx_entry_fail *fail)
+{
+    const vtx_vmcs_values *f = &m->current->f;
+    exit_snapshot *snap = NULL;
+    if (vtx_vmcs_get(f, VTX_SLOT_EXIT_MSR_LOAD_COUNT)) {
+        if (!(snap = snapshot_take(m))) {
+            snprintf(r->why, sizeof r->why, "out of memory before a VM-entry failure exit");
+            return VTX_ERR_NO_MEMORY;
+        }
+    }
+    vtx_entry_failure_exit(m, r, basic_reason, fail);
+    /* SDM "VM-Entry Failures During or After Loading Guest State", step 4: MSRs
+     * are loaded as the VM-exit MSR-load area specifies. */
+    char why[200];
+    if (snap && !vtx_msr_exit_load(m, f, why, sizeof why)) {
+        snapshot_restore(m, snap);
+        vtx_res_reset(r);
+        char msg[512];
+        snprintf(msg, sizeof msg, "after VM-entry failure exit %u, %s: a VMX abort on hardware, not modelled "
+                 "(nothing was changed)", basic_reason, why);
+        snprintf(r->why, sizeof r->why, "%.*s", (int)sizeof r->why - 1, msg);
+        return VTX_ERR_UNSUPPORTED;
+    }
+    free(snap);
+    return VTX_OK;
+}
+
 /* A VM exit (SDM Vol. 3 "VM Exits"): record the exit information, save the
  * guest state, clear the entry interruption-information valid bit (INJ-4,
- * EXIT-10), load the host state and leave VMX non-root operation. */
-void vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *r)
+ * EXIT-10), store the VM-exit MSR-store area, load the host state, load the
+ * VM-exit MSR-load area and leave VMX non-root operation. */
+vtx_status vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *r)
 {
     vtx_vmcs_values *f = &m->current->f;
+    exit_snapshot *snap = NULL;
+    if (vtx_vmcs_get(f, VTX_SLOT_EXIT_MSR_STORE_COUNT) || vtx_vmcs_get(f, VTX_SLOT_EXIT_MSR_LOAD_COUNT)) {
+        if (!(snap = snapshot_take(m))) {
+            r->outcome = VTX_GUEST_STOPPED;
+            snprintf(r->why, sizeof r->why, "out of memory before VM exit %u", e->reason);
+            return VTX_ERR_NO_MEMORY;
+        }
+    }
     vtx_vmcs_set(f, VTX_SLOT_EXIT_REASON, e->reason);
     vtx_vmcs_set(f, VTX_SLOT_EXIT_QUALIFICATION, e->qualification);
     vtx_vmcs_set(f, VTX_SLOT_EXIT_INTR_INFO, e->intr_info);
@@ -80,12 +162,34 @@ void vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *r)
             entry |= VTX_ENTRY_IA32E_MODE_GUEST;
         vtx_vmcs_set(f, VTX_SLOT_ENTRY_CONTROLS, entry);
     }
-    m->g.timer_armed = false;
-    m->in_guest = false;
-    m->cycles += m->costs.vm_exit;
-    vtx_load_host_state(m, f);
+    /* SDM "Saving MSRs": after the guest state is saved, before the host state is loaded. */
+    char why[200];
+    const char *abort_why = NULL;
+    if (snap && !vtx_msr_exit_store(m, f, why, sizeof why))
+        abort_why = why;
+    if (!abort_why) {
+        m->g.timer_armed = false;
+        m->in_guest = false;
+        m->cycles += m->costs.vm_exit;
+        vtx_load_host_state(m, f);
+        /* SDM "Loading MSRs" (VM exits): after the host state is loaded. */
+        if (snap && !vtx_msr_exit_load(m, f, why, sizeof why))
+            abort_why = why;
+    }
+    if (abort_why) {
+        snapshot_restore(m, snap);
+        r->outcome = VTX_GUEST_STOPPED;
+        char msg[512];
+        const char *name = vtx_exit_reason_name(e->reason);
+        snprintf(msg, sizeof msg, "VM exit %u (%s): %s: a VMX abort on hardware, not modelled (the exit was "
+                 "undone; the guest is as before it)", e->reason, name ? name : "?", abort_why);
+        snprintf(r->why, sizeof r->why, "%.*s", (int)sizeof r->why - 1, msg);
+        return VTX_ERR_UNSUPPORTED;
+    }
+    free(snap);
     r->outcome = VTX_VMEXIT;
     r->exit_reason = e->reason;
     r->exit_qualification = e->qualification;
     r->rflags = m->root.rflags;
+    return VTX_OK;
 }

@@ -206,8 +206,8 @@ void vt_expect_entry_past_vmfail_checks(vt_env *e, const char *step)
     char got[400];
     vtx_insn_result_format(&r, got, sizeof got);
     /* Past the VMfail checks: a VM exit of any kind (an entry failure included),
-     * a guest that runs and stops for its own reasons, or an entry the model
-     * cannot carry out yet (the MSR-load list). */
+     * a guest that runs and stops for its own reasons, or a run the model cannot
+     * carry out (VTX_ERR_UNSUPPORTED: e.g. a VMX abort on an MSR area). */
     cr_assert(r.outcome == VTX_VMEXIT || r.outcome == VTX_GUEST_STOPPED || st == VTX_ERR_UNSUPPORTED,
               "%s: expected VM entry to pass the control and host-state checks, got %s (%s)", step, got,
               vtx_status_name(st));

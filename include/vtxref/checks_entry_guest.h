@@ -5,6 +5,8 @@
  * Rows: X(NAME, "rule ID" or NULL, "one-line text"). Included by checks.h.
  * Exit qualification 0 unless the text says otherwise (2 = PDPTEs, 3 = NMI
  * injection with blocking by STI, 4 = VMCS link pointer; catalogue ENT-BASIC-5).
+ * The GUEST_MSR_LOAD_* rows are the failures of the VM-entry MSR-load area,
+ * processed after the guest state is loaded: exit reason 34 | 0x80000000.
  */
 #ifndef VTXREF_CHECKS_ENTRY_GUEST_H
 #define VTXREF_CHECKS_ENTRY_GUEST_H
@@ -107,7 +109,16 @@
     /* PDPTEs (exit qualification 2) */ \
     X(GUEST_PDPTE_UNMAPPED,        NULL,          "PAE paging without EPT: the PDPTEs at guest CR3 cannot be read (qualification 2)") \
     X(GUEST_PDPTE_RESERVED,        NULL,          "PAE paging without EPT: a present PDPTE at guest CR3 sets reserved bits (qualification 2)") \
-    X(GUEST_PDPTE_FIELD_RESERVED,  NULL,          "PAE paging with EPT: a present guest PDPTE field sets reserved bits (qualification 2)")
+    X(GUEST_PDPTE_FIELD_RESERVED,  NULL,          "PAE paging with EPT: a present guest PDPTE field sets reserved bits (qualification 2)") \
+    /* VM-entry MSR-load area (SDM "Loading MSRs"): exit reason 34 | 0x80000000, qualification = 1-based entry number */ \
+    X(GUEST_MSR_LOAD_COUNT,        "ENT-BASIC-5", "VM-entry MSR-load count above 512 * (IA32_VMX_MISC[27:25] + 1): the first entry beyond fails (the SDM leaves it undefined)") \
+    X(GUEST_MSR_LOAD_UNREADABLE,   "ENT-BASIC-5", "a VM-entry MSR-load entry lies in memory that cannot be read") \
+    X(GUEST_MSR_LOAD_RESERVED,     "ENT-BASIC-5", "a VM-entry MSR-load entry has bits 63:32 not 0") \
+    X(GUEST_MSR_LOAD_FS_GS_BASE,   "ENT-BASIC-5", "a VM-entry MSR-load entry names IA32_FS_BASE (C0000100H) or IA32_GS_BASE (C0000101H)") \
+    X(GUEST_MSR_LOAD_X2APIC,       "ENT-BASIC-5", "a VM-entry MSR-load entry names an x2APIC MSR (index bits 31:8 = 000008H)") \
+    X(GUEST_MSR_LOAD_SMM,          "ENT-BASIC-5", "a VM-entry MSR-load entry names an MSR writable only in SMM (IA32_SMM_MONITOR_CTL, IA32_SMBASE) outside SMM") \
+    X(GUEST_MSR_LOAD_UNKNOWN,      "ENT-BASIC-5", "a VM-entry MSR-load entry names an MSR the processor does not have (WRMSR would #GP)") \
+    X(GUEST_MSR_LOAD_VALUE,        "ENT-BASIC-5", "a VM-entry MSR-load entry holds a value WRMSR would #GP on (reserved bits, non-canonical, read-only MSR)")
 /* clang-format on */
 
 #endif
