@@ -22,22 +22,26 @@ void vtx_guest_load(vtx_machine *m, const vtx_vmcs_values *f)
     g->cpu.cr0 = G(f, GUEST_CR0);
     g->cpu.cr3 = G(f, GUEST_CR3);
     g->cpu.cr4 = G(f, GUEST_CR4);
+    /* What VM entry does not load keeps the processor's current value, which is
+     * the host's (SDM "Loading Guest Control Registers, Debug Registers, and MSRs"). */
     if (entry & VTX_ENTRY_LOAD_DEBUG_CONTROLS) {
         g->cpu.dr7 = G(f, GUEST_DR7);
         g->debugctl = G(f, GUEST_IA32_DEBUGCTL);
+    } else {
+        g->debugctl = m->host_msr.debugctl;
     }
     g->sysenter_cs = (uint32_t)G(f, GUEST_IA32_SYSENTER_CS);
     g->sysenter_esp = G(f, GUEST_IA32_SYSENTER_ESP);
     g->sysenter_eip = G(f, GUEST_IA32_SYSENTER_EIP);
     if (entry & VTX_ENTRY_LOAD_PERF_GLOBAL_CTRL)
         g->perf_global_ctrl = G(f, GUEST_IA32_PERF_GLOBAL_CTRL);
-    if (entry & VTX_ENTRY_LOAD_PAT)
-        g->pat = G(f, GUEST_IA32_PAT);
+    g->pat = (entry & VTX_ENTRY_LOAD_PAT) ? G(f, GUEST_IA32_PAT) : m->host_msr.pat;
     if (entry & VTX_ENTRY_LOAD_EFER) {
         g->cpu.efer = G(f, GUEST_IA32_EFER);
     } else {
-        /* Without "load IA32_EFER", LMA comes from "IA-32e mode guest", and LME too when paging is on. */
-        g->cpu.efer &= ~(uint64_t)(VTX_EFER_LMA | VTX_EFER_LME);
+        /* Without "load IA32_EFER", the host's EFER with LMA from "IA-32e mode
+         * guest", and LME too when paging is on. */
+        g->cpu.efer = m->root.efer & ~(uint64_t)(VTX_EFER_LMA | VTX_EFER_LME);
         if (ia32e)
             g->cpu.efer |= VTX_EFER_LMA | ((g->cpu.cr0 & VTX_CR0_PG) ? VTX_EFER_LME : 0);
     }

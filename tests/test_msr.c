@@ -354,3 +354,27 @@ Test(msr, exit_load_failure_is_a_vmx_abort_not_modelled)
     cr_assert(vtx_machine_in_guest(e.m), "the exit was undone");
     cr_assert_eq(vt_root(&e).efer, efer, "entry 1's IA32_EFER undone with the exit");
 }
+
+/* SDM "Loading Guest Control Registers, Debug Registers, and MSRs": without
+ * "load IA32_EFER" the guest's EFER is the processor's current (host) EFER with
+ * LMA/LME from "IA-32e mode guest"; without "load IA32_PAT" its PAT is the host's. */
+Test(msr_state, efer_and_pat_come_from_the_host_without_load_controls)
+{
+    vt_env v;
+    vt_start(&v, "server");
+    vtx_root_state root = vt_root(&v);
+    root.efer |= 1u << 11; /* NXE in the host */
+    vt_set_root(&v, &root);
+    vt_set_bits(&v, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_EFER | VTX_EXIT_SAVE_PAT);
+    vt_vmwrite(&v, VTX_VMCS_GUEST_IA32_EFER, 0); /* not loaded: ignored */
+    vt_vmwrite(&v, VTX_VMCS_GUEST_IA32_PAT, 0);
+    vt_set_bits(&v, VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING);
+    vtx_insn_result r;
+    cr_assert_eq(vtx_vmlaunch(v.m, &r), VTX_OK);
+    cr_assert_eq(r.exit_reason, VTX_EXIT_REASON_HLT);
+    uint64_t efer = vt_vmread(&v, VTX_VMCS_GUEST_IA32_EFER);
+    cr_assert(efer & (1u << 11), "the host's NXE carries into the guest (EFER 0x%llx)", (unsigned long long)efer);
+    cr_assert_eq(efer & (VTX_EFER_LMA | VTX_EFER_LME), VTX_EFER_LMA | VTX_EFER_LME, "IA-32e mode guest");
+    cr_assert_eq(vt_vmread(&v, VTX_VMCS_GUEST_IA32_PAT), 0x0007040600070406ull, "the host's (power-on) PAT");
+    vt_teardown(&v);
+}
