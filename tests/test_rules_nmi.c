@@ -332,3 +332,60 @@ Test(rules_nmi, nw_7_window_opens_after_iret)
     rf_state(G + 17, 0x2, IS_NMI, ACT_ACTIVE);
     rf_resume_exit("NW-2: no IRET, the window stays shut", VTX_EXIT_REASON_VMCALL);
 }
+
+/* ---- IRET that faults (BLK-NMI-1 second half, VNMI-4, VNMI-7, VNMI-9) ----
+ * Guest: build an IRETQ frame whose CS (0x1234) lies beyond the GDT limit, then
+ * iretq: #GP(0x1234), intercepted.
+ *   mov rax, rsp; push 0x10; push rax; pushfq; push 0x1234; lea rcx, [rip]; push rcx; iretq (at G+0x14) */
+static const uint8_t faulting_iret[] = {0x48, 0x89, 0xe0, 0x6a, 0x10, 0x50, 0x9c, 0x68, 0x34, 0x12, 0, 0,
+                                        0x48, 0x8d, 0x0d, 0, 0, 0, 0, 0x51, 0x48, 0xcf};
+
+static void iret_fault_case(uint32_t pin_extra, uint32_t intr, uint32_t want_bit12, uint32_t want_bit3,
+                            const char *what)
+{
+    vt_env v;
+    vt_start(&v, "server");
+    vt_code(&v, VT_GUEST_RIP, faulting_iret, sizeof faulting_iret);
+    vt_set_bits(&v, VTX_VMCS_PIN_CONTROLS, pin_extra);
+    vt_vmwrite(&v, VTX_VMCS_EXCEPTION_BITMAP, 1u << 13);
+    vt_vmwrite(&v, VTX_VMCS_GUEST_INTERRUPTIBILITY, intr);
+    vtx_insn_result r;
+    cr_assert_eq(vtx_vmlaunch(v.m, &r), VTX_OK, "%s", what);
+    cr_assert(r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_EXCEPTION_NMI,
+              "%s: expected the #GP exit of the faulting IRET, got %s", what, r.why);
+    uint32_t info = (uint32_t)vt_vmread(&v, VTX_VMCS_EXIT_INTR_INFO);
+    cr_assert_eq(info & 0x800007FFu, 0x8000030Du, "%s: #GP, hardware exception, valid (info 0x%x)", what, info);
+    cr_assert_eq(vt_vmread(&v, VTX_VMCS_EXIT_INTR_ERROR_CODE), 0x1234, "%s: #GP error code is the CS selector", what);
+    cr_assert_eq(vt_vmread(&v, VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 0x14, "%s: RIP on the iretq (a fault)", what);
+    cr_assert_eq(info & (1u << 12), want_bit12, "%s: bit 12 'NMI unblocking due to IRET' (info 0x%x)", what, info);
+    cr_assert_eq(vt_vmread(&v, VTX_VMCS_GUEST_INTERRUPTIBILITY) & 0x8, want_bit3, "%s: saved bit 3", what);
+    vt_teardown(&v);
+}
+
+Test(iret_fault, vnmi_7_9_virtual_nmi_blocking_removed_by_a_faulting_iret)
+{
+    /* VNMI-4, VNMI-7, VNMI-9: with virtual NMIs, an IRET that faults still removes
+     * virtual-NMI blocking; the exit reports bit 12 = 1 and saves bit 3 = 0. */
+    iret_fault_case(VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS, 0x8, 1u << 12, 0,
+                    "virtual-NMI blocking, faulting IRET");
+}
+
+Test(iret_fault, vnmi_7_no_blocking_before_iret_bit12_clear)
+{
+    /* VNMI-7 flip: no virtual-NMI blocking before the IRET: bit 12 = 0. */
+    iret_fault_case(VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS, 0, 0, 0, "no virtual-NMI blocking, faulting IRET");
+}
+
+Test(iret_fault, blk_nmi_1_nmi_blocking_removed_even_when_iret_faults)
+{
+    /* BLK-NMI-1, VNMI-6, VNMI-9: NMI exiting = 0: blocking by NMI ends with the IRET
+     * even though it faults; bit 12 = 1, saved bit 3 = 0. */
+    iret_fault_case(0, 0x8, 1u << 12, 0, "blocking by NMI, NMI exiting 0, faulting IRET");
+}
+
+Test(iret_fault, vnmi_5_nmi_exiting_without_vnmi_iret_keeps_blocking)
+{
+    /* VNMI-5, VNMI-7: NMI exiting = 1 and virtual NMIs = 0: IRET does not affect
+     * NMI blocking (bit 3 stays 1) and bit 12 is undefined (the model reports 0). */
+    iret_fault_case(VTX_PIN_NMI_EXITING, 0x8, 0, 0x8, "blocking by NMI, NMI exiting 1, faulting IRET");
+}
