@@ -12,33 +12,12 @@
 #include <string.h>
 #include <time.h>
 #include <unicorn/unicorn.h>
+#include "bench_util.h"
 
 #include "../cpu/engine.h"
 
 #define MEM (2u << 20)
 #define CODE 0x1000u
-#define RUNS 5
-
-static const uint8_t loop_code[] = {0x83, 0xc0, 0x01, 0x01, 0xc3, 0xff, 0xc9, 0x75, 0xf7, 0xf4};
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-    qsort(v, RUNS, sizeof *v, cmp);
-    return v[RUNS / 2];
-}
 
 static double bench_raw(uint8_t *mem, uint64_t iters)
 {

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unicorn/unicorn.h>
+#include "bench_util.h"
 
 #include "vtxref/vtxref.h"
 
@@ -25,29 +26,7 @@
 #define CODE 0x10000u
 #define CPUID_CODE 0x11000u
 #define TABLES 0x100000u
-#define RUNS 5
-
-static const uint8_t loop_code[] = {0x83, 0xc0, 0x01, 0x01, 0xc3, 0xff, 0xc9, 0x75, 0xf7, 0xf4};
 static const uint8_t cpuid_code[] = {0x0f, 0xa2, 0xeb, 0xfc};
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-    qsort(v, RUNS, sizeof *v, cmp);
-    return v[RUNS / 2];
-}
 
 static void die(const char *what, const vtx_insn_result *r)
 {
