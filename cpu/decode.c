@@ -172,6 +172,66 @@ static void classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperan
     out->cls = (uint8_t)c;
 }
 
+/* Segment register number (VTX_S_* order: ES, CS, SS, DS, FS, GS) of a Zydis
+ * segment register; DS for anything else. */
+static uint8_t seg_number(ZydisRegister r)
+{
+    switch (r) {
+    case ZYDIS_REGISTER_ES: return 0;
+    case ZYDIS_REGISTER_CS: return 1;
+    case ZYDIS_REGISTER_SS: return 2;
+    case ZYDIS_REGISTER_FS: return 4;
+    case ZYDIS_REGISTER_GS: return 5;
+    default: return 3;
+    }
+}
+
+/* Register number (0-15) of a 16-, 32- or 64-bit general-purpose register;
+ * VTX_GPR_NONE for none or any other register (RIP, EIP, segment, ...). */
+static uint8_t gpr_number(ZydisRegister r)
+{
+    ZydisRegisterClass c = ZydisRegisterGetClass(r);
+    if (c != ZYDIS_REGCLASS_GPR16 && c != ZYDIS_REGCLASS_GPR32 && c != ZYDIS_REGCLASS_GPR64)
+        return VTX_GPR_NONE;
+    ZyanI8 id = ZydisRegisterGetId(r);
+    return id < 0 || id > 15 ? VTX_GPR_NONE : (uint8_t)id;
+}
+
+/* The operand details of vtx_insn for the VM-exit instruction information:
+ * address size, the memory operand (explicit first, else implicit), and the
+ * GPR operands in ModRM.rm and ModRM.reg. */
+static void operand_details(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops, vtx_insn *out)
+{
+    out->addr_width = (uint8_t)in->address_width;
+    out->mem_base = out->mem_index = out->rm_gpr = out->reg_gpr = VTX_GPR_NONE;
+    const ZydisDecodedOperand *mem = NULL;
+    for (unsigned pass = 0; pass < 2 && !mem; pass++) {
+        unsigned from = pass ? in->operand_count_visible : 0;
+        unsigned to = pass ? in->operand_count : in->operand_count_visible;
+        for (unsigned i = from; i < to && !mem; i++)
+            if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+                (ops[i].mem.type == ZYDIS_MEMOP_TYPE_MEM || ops[i].mem.type == ZYDIS_MEMOP_TYPE_AGEN))
+                mem = &ops[i];
+    }
+    if (mem) {
+        out->has_mem = true;
+        out->mem_seg = seg_number(mem->mem.segment);
+        out->mem_rip_rel = mem->mem.base == ZYDIS_REGISTER_RIP || mem->mem.base == ZYDIS_REGISTER_EIP;
+        out->mem_base = gpr_number(mem->mem.base);
+        out->mem_index = gpr_number(mem->mem.index);
+        out->mem_scale = out->mem_index == VTX_GPR_NONE ? 0 : (mem->mem.scale ? mem->mem.scale : 1);
+        out->mem_disp = mem->mem.disp.has_displacement ? mem->mem.disp.value : 0;
+    }
+    for (unsigned i = 0; i < in->operand_count_visible; i++) {
+        if (ops[i].type != ZYDIS_OPERAND_TYPE_REGISTER)
+            continue;
+        if (ops[i].encoding == ZYDIS_OPERAND_ENCODING_MODRM_RM)
+            out->rm_gpr = gpr_number(ops[i].reg.value);
+        else if (ops[i].encoding == ZYDIS_OPERAND_ENCODING_MODRM_REG)
+            out->reg_gpr = gpr_number(ops[i].reg.value);
+    }
+}
+
 int vtx_decode_bytes(const void *bytes, size_t n, unsigned width, uint64_t rip, vtx_insn *out)
 {
     ZydisDecoder dec;
@@ -183,6 +243,7 @@ int vtx_decode_bytes(const void *bytes, size_t n, unsigned width, uint64_t rip, 
 
     memset(out, 0, sizeof *out);
     out->rip = rip;
+    out->mem_base = out->mem_index = out->rm_gpr = out->reg_gpr = VTX_GPR_NONE;
     if (n > sizeof out->bytes)
         n = sizeof out->bytes;
     if (bytes && n)
@@ -196,6 +257,7 @@ int vtx_decode_bytes(const void *bytes, size_t n, unsigned width, uint64_t rip, 
     }
     out->len = in.length;
     classify(&in, ops, out);
+    operand_details(&in, ops, out);
     for (unsigned i = 0; i < in.operand_count; i++)
         if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
             out->writes_mem = true;

@@ -32,7 +32,29 @@ typedef struct vtx_insn {
     bool mode_change;        /* may change the mode, paging or CS (far branch, IRET, MOV CR, WRMSR,
                                 LMSW, SYSCALL/SYSRET/SYSENTER/SYSEXIT, RSM, INVLPG, INVPCID) */
     char text[48];           /* Intel syntax, for teaching output ("mov ss, ax") */
+    /* Operand details for the VM-exit instruction-information field and the
+     * displacement / linear-address exit qualifications (SDM Vol. 3 "VM-Exit
+     * Instruction Information"; catalogue EXIT-3). Register numbers are in x86
+     * encoding order (0 RAX ... 15 R15; 16- and 32-bit registers by the same
+     * numbers), VTX_GPR_NONE when there is none. */
+    uint8_t addr_width;      /* effective address size in bits: 16, 32 or 64 */
+    bool has_mem;            /* the memory operand below is filled: the first explicit memory operand,
+                                else the first implicit one (INS: ES:[(E)DI], OUTS: seg:[(E)SI]) */
+    uint8_t mem_seg;         /* its segment register, the override or the default: 0 ES, 1 CS, 2 SS,
+                                3 DS, 4 FS, 5 GS (VTX_S_* order) */
+    uint8_t mem_base;        /* its base register, VTX_GPR_NONE when none or RIP-relative */
+    uint8_t mem_index;       /* its index register, VTX_GPR_NONE when none */
+    uint8_t mem_scale;       /* its scale factor 1, 2, 4 or 8 (0 without an index register) */
+    bool mem_rip_rel;        /* RIP-relative (64-bit mode): the address is disp + the next instruction's RIP */
+    int64_t mem_disp;        /* its displacement, sign-extended (0 when it has none) */
+    uint8_t rm_gpr;          /* register form of a ModRM r/m operand: that GPR (VMREAD/VMWRITE Reg1,
+                                SLDT/STR/LLDT/LTR reg form, RDRAND/RDSEED destination), else VTX_GPR_NONE */
+    uint8_t reg_gpr;         /* a GPR in ModRM.reg (VMREAD/VMWRITE Reg2, INVEPT/INVVPID/INVPCID type
+                                register), else VTX_GPR_NONE */
 } vtx_insn;
+
+/* "No register" in the register-number fields of vtx_insn. */
+#define VTX_GPR_NONE 0xFFu
 
 /*
  * Decode one instruction from `bytes` (n available, at most 15 used) with the

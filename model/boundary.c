@@ -67,6 +67,17 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
     rep->winner = -1;
     *ex = (vtx_exit_info){0};
 
+    /* 0. The wait-for-SIPI check of G.1: there a SIPI is the only event that acts
+     * (exit reason 4, HLT-8); in the active, HLT and shutdown states a SIPI is
+     * discarded at this boundary, not kept pending (HLT-2, HLT-8). */
+    if (m->sipi_pending && !sipi_wait) {
+        verdict(rep, VTX_EV_SIPI, true, false, g->activity == VTX_SHUTDOWN ? "HLT-8" : "HLT-2",
+                g->activity == VTX_SHUTDOWN ? "SIPIs are discarded in shutdown"
+                                            : "SIPIs are discarded in the active and HLT states");
+        m->sipi_pending = false;
+    } else {
+        verdict(rep, VTX_EV_SIPI, m->sipi_pending, true, "HLT-8", NULL);
+    }
     /* 3. INIT (exit reason 3); blocked in wait-for-SIPI (HLT-8). */
     verdict(rep, VTX_EV_INIT, m->init_pending, !sipi_wait, sipi_wait ? "HLT-8" : "PRI-2",
             "INIT is blocked in wait-for-SIPI");
@@ -102,6 +113,13 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
     verdict(rep, VTX_EV_EXT_INTR, m->intr_line, open, open ? "IW-9" : rule, why);
 
     switch (rep->winner) {
+    case VTX_EV_SIPI:
+        /* EXIT-3: the qualification is the SIPI vector (bits 7:0); the guest state
+         * is saved as it is: activity wait-for-SIPI, RIP unchanged (EXIT-7, EXIT-9). */
+        rep->action = VTX_ACT_EXIT;
+        ex->reason = VTX_EXIT_REASON_SIPI;
+        ex->qualification = m->sipi_vector;
+        break;
     case VTX_EV_INIT:
         rep->action = VTX_ACT_EXIT;
         ex->reason = VTX_EXIT_REASON_INIT_SIGNAL;
@@ -164,6 +182,10 @@ void vtx_boundary_take(vtx_machine *m, const vtx_boundary_report *rep)
 {
     const vtx_vmcs_values *f = &m->current->f;
     switch (rep->winner) {
+    case VTX_EV_SIPI:
+        m->sipi_pending = false;
+        m->g.pending_dbg = 0; /* EXIT-9: cleared by every exit but INIT, #MC, SMI, ... */
+        break;
     case VTX_EV_INIT:
         m->init_pending = false;
         break;

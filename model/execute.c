@@ -322,8 +322,11 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     if (insn->cls == VTX_IC_LMSW && insn->mem_operand)
         return stop(r, st, VTX_ERR_UNSUPPORTED, "LMSW with a memory operand at RIP 0x%llx is not modelled yet",
                     (unsigned long long)c->rip);
-    if (insn->cls == VTX_IC_VMFUNC && !((vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_SECONDARY_CONTROLS) &&
-                                        (vmcs32(m, VTX_SLOT_PROC_CONTROLS2) & VTX_PROC2_ENABLE_VMFUNC)))
+    /* VMFUNC and INVPCID are #UD unless their "enable" secondary control is 1. */
+    bool secondary = vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_SECONDARY_CONTROLS;
+    uint32_t proc2 = secondary ? vmcs32(m, VTX_SLOT_PROC_CONTROLS2) : 0;
+    if ((insn->cls == VTX_IC_VMFUNC && !(proc2 & VTX_PROC2_ENABLE_VMFUNC)) ||
+        (insn->cls == VTX_IC_INVPCID && !(proc2 & VTX_PROC2_ENABLE_INVPCID)))
         return raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
     if (insn->cls == VTX_IC_VMFUNC) {
         *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_VMFUNC, .instruction_len = insn->len};

@@ -16,7 +16,10 @@ typedef enum vtx_step {
 } vtx_step;
 
 /* Does this instruction cause a VM exit under the current controls? Fills *ex
- * (reason, qualification, instruction length) when it does. */
+ * when it does: reason, qualification (including the displacement of
+ * descriptor-table, VMX and INVEPT/INVVPID/INVPCID exits and INVLPG's linear
+ * address), instruction length and VM-exit instruction information (SDM
+ * "VM-Exit Instruction Information"; 0 for exits that do not define it). */
 bool vtx_insn_exit(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex);
 /* Exit reason of a VMX instruction (VMCLEAR 19 ... INVVPID 53) from its mnemonic. */
 uint32_t vtx_vmx_insn_exit_reason(const vtx_insn *insn);

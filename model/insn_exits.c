@@ -121,7 +121,9 @@ static bool cr_exits(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *
     }
 }
 
-bool vtx_insn_exit(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex)
+/* The exit decision and the reason, qualification and length of an
+ * instruction-caused exit (vtx_insn_exit adds the operand information). */
+static bool insn_exit_basic(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex)
 {
     uint32_t proc = ctl(m, VTX_SLOT_PROC_CONTROLS);
     const vtx_guest *g = &m->g;
@@ -136,6 +138,11 @@ bool vtx_insn_exit(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex
     /* Conditional. */
     case VTX_IC_HLT: return (proc & VTX_PROC_HLT_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_HLT, 0);
     case VTX_IC_INVLPG: return (proc & VTX_PROC_INVLPG_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_INVLPG, 0);
+    case VTX_IC_INVPCID:
+        /* SDM "Instructions That Cause VM Exits Conditionally": INVPCID exits when
+         * "enable INVPCID" and "INVLPG exiting" are both 1. */
+        return proc2(m, VTX_PROC2_ENABLE_INVPCID) && (proc & VTX_PROC_INVLPG_EXITING) &&
+               set_exit(ex, insn, VTX_EXIT_REASON_INVPCID, 0);
     case VTX_IC_RDPMC: return (proc & VTX_PROC_RDPMC_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_RDPMC, 0);
     case VTX_IC_RDTSC: return (proc & VTX_PROC_RDTSC_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_RDTSC, 0);
     case VTX_IC_RDTSCP: return (proc & VTX_PROC_RDTSC_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_RDTSCP, 0);
@@ -178,6 +185,171 @@ bool vtx_insn_exit(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex
     }
 }
 
+/* ---- VM-exit instruction information (0x440E) and displacement qualifications ----
+ * SDM Vol. 3 "VM-Exit Instruction Information" and "Exit Qualification for
+ * VM Exits Due to Instructions" (catalogue EXIT-3). Bits the SDM leaves
+ * undefined (scaling without an index, the registers of an invalid
+ * index/base, the memory fields of a register form, the operand size of LGDT &
+ * co. in 64-bit mode, Reg1 of a memory form) are written as 0. */
+
+/* Address size in the 9:7 encoding: 0 16-bit, 1 32-bit, 2 64-bit. */
+static uint32_t info_addr_size(const vtx_insn *insn)
+{
+    return insn->addr_width == 64 ? 2u : insn->addr_width == 32 ? 1u : 0u;
+}
+
+/* The memory-operand bits common to the tables: scaling 1:0, address size 9:7,
+ * segment register 17:15, IndexReg 21:18 and its invalid bit 22, BaseReg 26:23
+ * and its invalid bit 27 (a RIP-relative operand has no base register). */
+static uint32_t info_mem(const vtx_insn *insn)
+{
+    uint32_t v = info_addr_size(insn) << 7 | (uint32_t)(insn->mem_seg & 7) << 15;
+    if (insn->mem_index == VTX_GPR_NONE) {
+        v |= 1u << 22;
+    } else {
+        uint32_t scaling = insn->mem_scale == 8 ? 3u : insn->mem_scale == 4 ? 2u : insn->mem_scale == 2 ? 1u : 0u;
+        v |= scaling | (uint32_t)(insn->mem_index & 15) << 18;
+    }
+    if (insn->mem_base == VTX_GPR_NONE)
+        v |= 1u << 27;
+    else
+        v |= (uint32_t)(insn->mem_base & 15) << 23;
+    return v;
+}
+
+/* A register-or-memory operand as Tables "LLDT, LTR, SLDT, and STR" and
+ * "VMREAD and VMWRITE" give it: the register form sets bit 10 with Reg1 in
+ * 6:3; the memory form has the memory bits. */
+static uint32_t info_reg_or_mem(const vtx_insn *insn)
+{
+    if (insn->rm_gpr != VTX_GPR_NONE)
+        return 1u << 10 | (uint32_t)(insn->rm_gpr & 15) << 3;
+    return insn->has_mem ? info_mem(insn) : 0;
+}
+
+/* A register number for bits 31:28 (Reg2), 0 when there is none. */
+static uint32_t info_reg2(const vtx_insn *insn)
+{
+    return insn->reg_gpr == VTX_GPR_NONE ? 0 : (uint32_t)(insn->reg_gpr & 15) << 28;
+}
+
+/* The exit qualification of the descriptor-table, VMX and INVEPT/INVVPID/INVPCID
+ * exits: the displacement of the memory operand, sign-extended; for a
+ * RIP-relative operand, the displacement plus the RIP of the next instruction;
+ * 0 for a register operand. */
+static uint64_t disp_qualification(const vtx_machine *m, const vtx_insn *insn)
+{
+    if (!insn->has_mem || insn->rm_gpr != VTX_GPR_NONE)
+        return 0;
+    uint64_t q = (uint64_t)insn->mem_disp;
+    if (insn->mem_rip_rel)
+        q += m->g.cpu.rip + insn->len;
+    return q;
+}
+
+/* The linear address of the memory operand (INVLPG's exit qualification):
+ * base + index * scale + displacement (+ next RIP when RIP-relative), truncated
+ * to the address size, plus the segment base (in 64-bit mode only FS and GS
+ * have one), truncated to 32 bits outside 64-bit mode. */
+static uint64_t linear_address(const vtx_machine *m, const vtx_insn *insn)
+{
+    const vtx_cpu_state *c = &m->g.cpu;
+    uint64_t ea = (uint64_t)insn->mem_disp;
+    if (insn->mem_base != VTX_GPR_NONE)
+        ea += c->gpr[insn->mem_base & 15];
+    if (insn->mem_index != VTX_GPR_NONE)
+        ea += c->gpr[insn->mem_index & 15] * insn->mem_scale;
+    if (insn->mem_rip_rel)
+        ea += c->rip + insn->len;
+    if (insn->addr_width == 32)
+        ea = (uint32_t)ea;
+    else if (insn->addr_width == 16)
+        ea = (uint16_t)ea;
+    bool long64 = vtx_cpu_mode_of(c) == VTX_MODE_LONG64;
+    unsigned seg = insn->mem_seg < VTX_S_LDTR ? insn->mem_seg : VTX_S_DS;
+    if (!long64 || seg == VTX_S_FS || seg == VTX_S_GS)
+        ea += c->seg[seg].base;
+    return long64 ? ea : (uint32_t)ea;
+}
+
+/* Fill the instruction information and, where the SDM defines it so, the
+ * displacement or linear-address exit qualification of an instruction exit. */
+static void operand_info(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex)
+{
+    uint32_t info = 0;
+    switch (ex->reason) {
+    case VTX_EXIT_REASON_IO_INSTRUCTION:
+        /* Table "Format of the VM-Exit Instruction-Information Field as Used for INS
+         * and OUTS": address size 9:7, segment register 17:15 (undefined for INS,
+         * which always writes through ES); only with IA32_VMX_BASIC[54] = 1. */
+        if ((insn->cls == VTX_IC_INS || insn->cls == VTX_IC_OUTS) &&
+            ((m->profile.msr[VTX_CAP_IA32_VMX_BASIC] >> 54) & 1))
+            info = info_addr_size(insn) << 7 | (uint32_t)(insn->mem_seg & 7) << 15;
+        break;
+    case VTX_EXIT_REASON_INVLPG:
+        ex->qualification = linear_address(m, insn);
+        break;
+    case VTX_EXIT_REASON_GDTR_IDTR: {
+        /* Table "... for LIDT, LGDT, SIDT, or SGDT": operand size 11 (0 16-bit,
+         * 1 32-bit), identity 29:28 (0 SGDT, 1 SIDT, 2 LGDT, 3 LIDT). */
+        uint32_t id = insn->cls == VTX_IC_SGDT ? 0u : insn->cls == VTX_IC_SIDT ? 1u : insn->cls == VTX_IC_LGDT ? 2u : 3u;
+        bool long64 = vtx_cpu_mode_of(&m->g.cpu) == VTX_MODE_LONG64;
+        info = info_mem(insn) | (!long64 && insn->op_size == 4 ? 1u << 11 : 0) | id << 28;
+        ex->qualification = disp_qualification(m, insn);
+        break;
+    }
+    case VTX_EXIT_REASON_LDTR_TR: {
+        /* Table "... for LLDT, LTR, SLDT, and STR": identity 29:28 (0 SLDT, 1 STR, 2 LLDT, 3 LTR). */
+        uint32_t id = insn->cls == VTX_IC_SLDT ? 0u : insn->cls == VTX_IC_STR ? 1u : insn->cls == VTX_IC_LLDT ? 2u : 3u;
+        info = info_reg_or_mem(insn) | id << 28;
+        ex->qualification = disp_qualification(m, insn);
+        break;
+    }
+    case VTX_EXIT_REASON_RDRAND:
+    case VTX_EXIT_REASON_RDSEED:
+        /* Table "... for RDRAND, RDSEED, TPAUSE, and UMWAIT": destination register
+         * 6:3, operand size 12:11 (0 16-bit, 1 32-bit, 2 64-bit). */
+        info = (uint32_t)(insn->gpr & 15) << 3 | (insn->op_size == 8 ? 2u : insn->op_size == 4 ? 1u : 0u) << 11;
+        break;
+    case VTX_EXIT_REASON_VMCLEAR:
+    case VTX_EXIT_REASON_VMPTRLD:
+    case VTX_EXIT_REASON_VMPTRST:
+    case VTX_EXIT_REASON_VMXON:
+        /* Table "... for VMCLEAR, VMPTRLD, VMPTRST, VMXON, XRSTORS, and XSAVES". */
+        info = insn->has_mem ? info_mem(insn) : 0;
+        ex->qualification = disp_qualification(m, insn);
+        break;
+    case VTX_EXIT_REASON_VMREAD:
+    case VTX_EXIT_REASON_VMWRITE:
+        /* Table "... for VMREAD and VMWRITE": Reg1 / memory is the r/m operand
+         * (VMREAD's destination, VMWRITE's source), Reg2 31:28 the field encoding. */
+        info = info_reg_or_mem(insn) | info_reg2(insn);
+        ex->qualification = disp_qualification(m, insn);
+        break;
+    case VTX_EXIT_REASON_INVEPT:
+    case VTX_EXIT_REASON_INVVPID:
+    case VTX_EXIT_REASON_INVPCID:
+        /* Table "... for INVEPT, INVPCID, and INVVPID": the memory operand (the
+         * descriptor), bit 10 = 0, Reg2 31:28 the type register. */
+        info = (insn->has_mem ? info_mem(insn) : 0) | info_reg2(insn);
+        ex->qualification = disp_qualification(m, insn);
+        break;
+    default:
+        break;
+    }
+    ex->instruction_info = info;
+}
+
+bool vtx_insn_exit(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex)
+{
+    if (!insn_exit_basic(m, insn, ex))
+        return false;
+    operand_info(m, insn, ex);
+    return true;
+}
+
+/* Exit reason of a VMX instruction from the start of its mnemonic (VMCALL's
+ * reason for anything unknown). */
 uint32_t vtx_vmx_insn_exit_reason(const vtx_insn *insn)
 {
     /* The mnemonic tells VMX instructions apart. */

@@ -367,6 +367,25 @@ vtx_status vtx_machine_raise_init(vtx_machine *m)
     return VTX_OK;
 }
 
+/* A SIPI arrives: in non-root operation it is latched until the next boundary,
+ * which takes it (wait-for-SIPI) or discards it (HLT-2, HLT-8); in root
+ * operation the processor is not in wait-for-SIPI and it is discarded now. */
+static void sipi_arrives(vtx_machine *m, uint8_t vector)
+{
+    if (!m->in_guest)
+        return;
+    m->sipi_pending = true;
+    m->sipi_vector = vector;
+}
+
+vtx_status vtx_machine_raise_sipi(vtx_machine *m, uint8_t vector)
+{
+    if (!m)
+        return VTX_ERR_INVALID_ARG;
+    sipi_arrives(m, vector);
+    return VTX_OK;
+}
+
 uint64_t vtx_machine_cycles(const vtx_machine *m) { return m ? m->cycles : 0; }
 uint64_t vtx_machine_instructions(const vtx_machine *m) { return m ? m->instructions : 0; }
 bool vtx_machine_in_guest(const vtx_machine *m) { return m && m->in_guest; }
@@ -380,12 +399,13 @@ static void apply_input(vtx_machine *m, const vtx_input *in)
     case VTX_INPUT_INTR_ASSERT: m->intr_line = true, m->intr_vector = in->vector; break;
     case VTX_INPUT_INTR_CLEAR: m->intr_line = false; break;
     case VTX_INPUT_INIT: m->init_pending = true; break;
+    case VTX_INPUT_SIPI: sipi_arrives(m, in->vector); break;
     }
 }
 
 vtx_status vtx_machine_schedule(vtx_machine *m, const vtx_input *in)
 {
-    if (!m || !in || (unsigned)in->kind > VTX_INPUT_INIT)
+    if (!m || !in || (unsigned)in->kind > VTX_INPUT_SIPI)
         return VTX_ERR_INVALID_ARG;
     if (m->n_scheduled == sizeof m->scheduled / sizeof m->scheduled[0])
         return VTX_ERR_NO_MEMORY;

@@ -108,6 +108,8 @@ struct vtx_machine {
     uint8_t intr_vector;
     uint8_t delivered_vector; /* the vector acknowledged at the last boundary */
     bool init_pending;
+    bool sipi_pending;        /* a SIPI arrived since the last boundary (acts or is discarded there) */
+    uint8_t sipi_vector;      /* its vector */
     vtx_input scheduled[64]; /* waiting inputs, in the order they were scheduled */
     unsigned n_scheduled;
 

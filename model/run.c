@@ -116,7 +116,7 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
             static const char *const states[] = {"active", "HLT", "shutdown", "wait-for-SIPI"};
             return stop(r, VTX_OK,
                         "the guest is in the %s state at RIP 0x%llx and nothing armed can wake it "
-                        "(raise an interrupt, NMI or INIT and continue)",
+                        "(raise an interrupt, NMI, INIT or SIPI and continue)",
                         states[m->g.activity & 3], (unsigned long long)m->g.cpu.rip);
         }
         }

@@ -170,6 +170,20 @@ VTX_API vtx_status vtx_machine_raise_nmi(vtx_machine *machine);
 VTX_API vtx_status vtx_machine_set_intr(vtx_machine *machine, bool asserted, uint8_t vector);
 /** @brief Raise INIT. */
 VTX_API vtx_status vtx_machine_raise_init(vtx_machine *machine);
+/**
+ * @brief Send a start-up IPI (SIPI) with @p vector.
+ *
+ * A SIPI acts only on a guest in the wait-for-SIPI activity state: at the next
+ * instruction boundary it causes a VM exit with reason 4 (SIPI), the exit
+ * qualification = @p vector (bits 7:0), the saved activity state wait-for-SIPI
+ * and the saved RIP unchanged (catalogue G.1, EXIT-3, EXIT-7, EXIT-9, HLT-8).
+ * It is never kept pending anywhere else: a SIPI that finds the guest active, in
+ * HLT or in shutdown is discarded at that boundary (HLT-2, HLT-8; the boundary
+ * report shows it as blocked, with the rule), and one sent in VMX root operation
+ * (the processor is not in wait-for-SIPI) is discarded at once. A second SIPI
+ * before the first acted replaces its vector.
+ */
+VTX_API vtx_status vtx_machine_raise_sipi(vtx_machine *machine, uint8_t vector);
 
 /** @brief Kinds of platform input. */
 typedef enum vtx_input_kind {
@@ -177,12 +191,13 @@ typedef enum vtx_input_kind {
     VTX_INPUT_INTR_ASSERT = 1, /**< vtx_machine_set_intr(true, vector) */
     VTX_INPUT_INTR_CLEAR = 2,  /**< vtx_machine_set_intr(false, 0) */
     VTX_INPUT_INIT = 3,        /**< vtx_machine_raise_init() */
+    VTX_INPUT_SIPI = 4,        /**< vtx_machine_raise_sipi(vector) */
 } vtx_input_kind;
 
 /** @brief A platform input that takes effect at a future instruction boundary (caller-owned). */
 typedef struct vtx_input {
-    vtx_input_kind kind;
-    uint8_t vector;   /**< VTX_INPUT_INTR_ASSERT: the interrupt vector. */
+    vtx_input_kind kind; /**< What the input is. */
+    uint8_t vector;   /**< VTX_INPUT_INTR_ASSERT: the interrupt vector; VTX_INPUT_SIPI: the SIPI vector. */
     bool at_cycle;    /**< `when` is a cycle of vtx_machine_cycles() (else an instruction count of vtx_machine_instructions()). */
     uint64_t when;    /**< It takes effect at the first boundary where the count is >= `when`. */
 } vtx_input;

@@ -22,8 +22,17 @@ extern "C" {
 #endif
 
 /* clang-format off */
-/** @brief The events of a boundary, highest priority first (PRI-2): X(NAME, "description"). */
+/**
+ * @brief The events of a boundary, highest priority first (PRI-2): X(NAME, "description").
+ *
+ * SIPI comes first because catalogue G.1 checks the wait-for-SIPI state before
+ * anything else: there a SIPI is the only event that acts (HLT-8). A SIPI that
+ * arrives in any other activity state is reported blocked (rule HLT-2 or HLT-8)
+ * at the boundary that discards it. Use the names (`VTX_EV_INIT`, ...), not
+ * numbers: the order follows the catalogue.
+ */
 #define VTX_BOUNDARY_EVENTS(X) \
+    X(SIPI,             "start-up IPI (SIPI)") \
     X(INIT,             "INIT signal") \
     X(MTF,              "monitor-trap-flag VM exit") \
     X(PENDING_DB,       "pending debug exception (trap)") \
