@@ -307,3 +307,20 @@ Test(rules_injection, inj_17_pending_mtf_without_valid_bit_is_ignored)
     rf_resume_exit("INJ-17: type 7 vector 0, valid", VTX_EXIT_REASON_MONITOR_TRAP_FLAG);
     rf_saved_rip("INJ-17: before the first instruction", G);
 }
+
+Test(rules_injection, inj_2_interruption_types_return_points)
+{
+    /* INJ-2: an external interrupt (type 0, which needs RFLAGS.IF = 1) and an NMI
+     * (type 2, vector 2) return to the guest RIP like a hardware exception (type 3);
+     * the software types 4/5/6 return after the instruction (the tests above). */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x2 | RFLAGS_IF);
+    cr_assert_eq(pushed_rip(0, 0x40), G, "type 0 (external interrupt) pushes RIP, the length is ignored");
+}
+
+Test(rules_injection, inj_2_nmi_type_pushes_rip_and_blocks_nmis)
+{
+    /* INJ-2, INJ-13: type 2 is the NMI; it pushes RIP and (virtual NMIs = 0) leaves
+     * blocking by NMI in effect in its handler, saved as bit 3 at the next exit. */
+    cr_assert_eq(pushed_rip(2, 2), G, "type 2 (NMI) pushes RIP");
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY) & 0x8, 0x8, "blocking by NMI in the handler");
+}
