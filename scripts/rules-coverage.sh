@@ -61,6 +61,44 @@ done | sort -u)
     }'
   echo "};"
   echo "const unsigned vtx_rule_row_count = sizeof vtx_rule_rows / sizeof vtx_rule_rows[0];"
+  # The kvm-unit-tests scenarios (docs/kut.tsv): the test files that port each one
+  # ("kut 6.N", or any "6.N" / "s6_N_" in a test_kut_*.c file) and the reasons given
+  # in "Not ported: 6.N ..." comments.
+  echo "const vtx_kut_row vtx_kut_rows[] = {"
+  for f in "$TESTS"/test_*.c; do
+    [ -e "$f" ] || continue
+    awk -v file="$(basename "$f")" '
+      function flush() { if (nid != "") print "N\t" nkey "\t" nid " " ntext; nid = "" }
+      nid != "" && /^ \*   +[^ ]/ { t = $0; sub(/^ \* +/, "", t); ntext = ntext " " t; next }
+      { flush() }
+      /Not ported: 6\.[0-9]+/ {
+        t = $0; sub(/.*Not ported: /, "", t); nid = t; sub(/[ (].*/, "", nid); sub(/^6\.[0-9]+(\.[0-9]+)?[ ]*/, "", t)
+        split(nid, p, "."); nkey = p[1] "." p[2]; ntext = t; next
+      }
+      {
+        line = $0
+        # (a regex literal in an expression would be a match result: use strings)
+        re = (file ~ /^test_kut_/) ? "(^|[^0-9.])s?6[._][0-9]+" : "[Kk][Uu][Tt][-a-z_ ]*6[._][0-9]+"
+        while (match(line, re)) {
+          c = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
+          n = c; sub(/.*6[._]/, "", n)
+          print "P\t6." n "\t" file
+        }
+      }
+      END { flush() }' "$f" || exit 1
+  done | sort -u | awk -F'\t' -v kut="$(dirname "$RULES")/kut.tsv" '
+    function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return s }
+    $1 == "P" { if ($2 in p) { if (index(", " p[$2] ", ", ", " $3 ", ") == 0) p[$2] = p[$2] ", " $3 } else p[$2] = $3 }
+    $1 == "N" { if ($2 in n) n[$2] = n[$2] "; " $3; else n[$2] = $3 }
+    END {
+      while ((getline l < kut) > 0) {
+        split(l, f, "\t")
+        printf "    {\"%s\", \"%s\", \"%s\", \"%s\"},\n", esc(f[1]), esc(f[2]), esc((f[1] in p) ? p[f[1]] : ""),
+               esc((f[1] in n) ? n[f[1]] : "")
+      }
+    }'
+  echo "};"
+  echo "const unsigned vtx_kut_row_count = sizeof vtx_kut_rows / sizeof vtx_kut_rows[0];"
 } > "$tmp"
 mv "$tmp" "$OUT"
 trap - EXIT

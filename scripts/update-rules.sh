@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 CHECK=0
 if [ "${1:-}" = "--check" ]; then CHECK=1; shift; fi
 SPEC=${1:-../shared/spec/sdm-rules.md}
+KUT=$(dirname "$SPEC")/kut-scenarios.md
 [ -r "$SPEC" ] || { echo "update-rules: cannot read $SPEC" >&2; exit 4; }
 tmp=$(mktemp docs/rules.tsv.XXXXXX)
 trap 'rm -f "$tmp"' EXIT
@@ -25,7 +26,19 @@ awk '
       printf "%s\t%s\t%s\n", id, sec, rest
     }
   }' "$SPEC" | sort -t- -k1,1 -k2,2 -V > "$tmp"
+# The kvm-unit-tests scenarios: "6.N<TAB>title" from the "### 6.N Title" headings.
+ktmp=$(mktemp docs/kut.tsv.XXXXXX)
+trap 'rm -f "$tmp" "$ktmp"' EXIT
+if [ -r "$KUT" ]; then
+  sed -n 's/^### \(6\.[0-9]*\) \(.*\)$/\1\t\2/p' "$KUT" > "$ktmp"
+else
+  cp docs/kut.tsv "$ktmp" 2>/dev/null || : > "$ktmp"
+fi
 if [ $CHECK = 1 ]; then
+  if ! cmp -s "$ktmp" docs/kut.tsv; then
+    echo "update-rules: docs/kut.tsv is out of date with $KUT; run scripts/update-rules.sh" >&2
+    exit 1
+  fi
   if ! cmp -s "$tmp" docs/rules.tsv; then
     echo "update-rules: docs/rules.tsv is out of date with $SPEC; run scripts/update-rules.sh" >&2
     diff docs/rules.tsv "$tmp" | head -20 >&2
@@ -35,5 +48,6 @@ if [ $CHECK = 1 ]; then
   exit 0
 fi
 mv "$tmp" docs/rules.tsv
+mv "$ktmp" docs/kut.tsv
 trap - EXIT
 echo "update-rules: $(wc -l < docs/rules.tsv) rule IDs written to docs/rules.tsv"

@@ -17,8 +17,16 @@
  * Not ported: 6.11.6 vmx_mtf_pdpte_test: PAE paging enabled by the guest's MOV CR0
  *   needs non-identity 32-bit PAE tables and PDPTE loading the engine cannot do.
  * Not ported: 6.12 RTM variant (no RTM) and the L0-synthesized trap after wbinvd
- *   (no L0). 6.13 (APICv, TPR), 6.14 (INIT/SIPI with SMP) and 6.16 self-IPIs: no
- *   APIC, no SMP.
+ *   (no L0).
+ * Not ported: 6.13 APICv, TPR threshold and virtual-interrupt delivery: no APIC
+ *   virtualization in the model.
+ * Not ported: 6.14 INIT signalled by a second CPU and latched in VMX root: no SMP
+ *   (INIT exits and the SIPI test are in test_post_entry.c and test_sipi.c).
+ * Not ported: 6.16 self-IPIs and TPR masking: no APIC (the exception-delivery
+ *   cases #DE, #BP, #OF, #NP are covered by test_deliver.c and test_modes.c).
+ * Not ported: 6.17 KVM selftests test KVM's own interfaces (nested-state save and
+ *   restore, KVM_SET_VCPU_EVENTS); their VMX cases (injected #SS into an empty IDT,
+ *   #GP/#DF/triple fault) are INJ-16/INJ-18 in test_rules_injection.c.
  */
 #include "rules_fixture.h"
 

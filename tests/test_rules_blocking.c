@@ -510,11 +510,8 @@ Test(rules_blocking, blk_nmi_1_flip_vmm_clears_bit_3_nested_nmi)
  *   G+15 48 cf           iretq
  *   G+17 0f 01 c1        vmcall
  *
- * Not covered: "IRET unblocks NMIs even if it faults" (BLK-NMI-1 second half,
- * VNMI-7 bit 12, VNMI-9): the cpu/ engine (Unicorn 2.0.1) does not report a fault
- * raised by IRET (bad CS, bad SS, any selector): the run stops with "Unicorn
- * stopped without a reason" at the IRET. model/execute.c already implements the
- * unblocking and bit 12 for when the engine reports it.
+ * "IRET unblocks NMIs even if it faults" (BLK-NMI-1 second half, VNMI-7 bit 12,
+ * VNMI-9) is tested in test_rules_nmi.c (suite iret_fault).
  */
 #define IRET_TO_VMCALL_CODE                                                                                  \
     CODE(0x48, 0x89, 0xe0, 0x6a, 0x10, 0x50, 0x6a, 0x02, 0x6a, 0x08, 0x68, 0x11, 0x00, 0x01, 0x00, 0x48, 0xcf, \

@@ -5,8 +5,7 @@
  * frame it pushed (RSP 0x9000, 64-bit frames: RIP, CS, RFLAGS, RSP, SS [after the
  * error code]). Guest code at G = 0x10000 is a nop; hlt unless listed.
  *
- * Not covered: INJ-6 (real-mode IVT delivery needs unrestricted guest, which needs
- * EPT: not modelled); INJ-10 in V8086 mode (no VME redirection modelled); INJ-12
+ * INJ-6 in real mode (IVT) and 32-bit mode: test_modes.c. Not covered: INJ-10 in V8086 mode (no VME redirection modelled); INJ-12
  * (DR6/DR7 are not visible through the API); INJ-18 for task gates, APIC
  * accesses, EPT violations (none modelled).
  */

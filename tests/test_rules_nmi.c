@@ -2,8 +2,7 @@
  * Catalogue sections C and D (NW-*, VNMI-*) and BLK-NMI-3 on an executing guest.
  * Guest code at G = 0x10000, handlers at H(v) = 0x12000 + 0x10 * v, RSP 0x9000.
  *
- * Not covered: VNMI-7 bit 12 set / VNMI-9 (a *faulting* IRET): the cpu/ engine
- * does not report faults raised by IRET (see test_rules_blocking.c). VNMI-8
+ * A faulting IRET (VNMI-7 bit 12, VNMI-9): suite iret_fault at the end. Not covered: VNMI-8
  * (EPT-violation qualification bit 12): no EPT in the model. VNMI-12: VM-entry
  * failures never reach the guest; nothing observable beyond ENT-BASIC-5.
  */

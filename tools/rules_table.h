@@ -13,4 +13,14 @@ typedef struct vtx_rule_row {
 extern const vtx_rule_row vtx_rule_rows[];
 extern const unsigned vtx_rule_row_count;
 
+typedef struct vtx_kut_row {
+    const char *id;         /* "6.1" */
+    const char *title;      /* "Interrupt window (`vmx_intr_window_test`)" */
+    const char *tests;      /* test files that port it, or "" */
+    const char *not_ported; /* "6.3 APIC-timer arming ...: reason" parts not ported, or "" */
+} vtx_kut_row;
+
+extern const vtx_kut_row vtx_kut_rows[];
+extern const unsigned vtx_kut_row_count;
+
 #endif

@@ -371,6 +371,18 @@ static int cmd_rules(int argc, char **argv)
     }
     printf("named checks: %u (%u cite a rule ID; the rest follow SDM text the catalogue does not number; "
            "see 'vtxref checks')\n", named, named - unruled);
+    if (!only && !uncovered_only) {
+        printf("\nkvm-unit-tests scenarios (kut-scenarios.md)\n");
+        for (unsigned i = 0; i < vtx_kut_row_count; i++) {
+            const vtx_kut_row *k = &vtx_kut_rows[i];
+            const char *state = k->tests[0] ? (k->not_ported[0] ? "in part" : "ported") : "NOT PORTED";
+            printf("%-5s %-10s %s\n", k->id, state, k->title);
+            if (k->tests[0])
+                print_wrapped("tests", k->tests);
+            if (k->not_ported[0])
+                printf("    %-8s%s\n", "missing", k->not_ported);
+        }
+    }
     printf("rules covered: %u/%u\n", covered, vtx_rule_row_count);
     return EXIT_OK;
 }
