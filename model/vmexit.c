@@ -133,6 +133,47 @@ vtx_status vtx_entry_fail_exit(vtx_machine *m, vtx_insn_result *r, uint32_t basi
  * guest state, clear the entry interruption-information valid bit (INJ-4,
  * EXIT-10), store the VM-exit MSR-store area, load the host state, load the
  * VM-exit MSR-load area and leave VMX non-root operation. */
+/* EXIT-8 (SDM "Saving RIP, RSP, and RFLAGS"): the RFLAGS.RF a VM exit saves.
+ * An exit caused directly by an instruction saves 0; an exit caused by a fault
+ * that would have been delivered through the IDT saves what the processor would
+ * have pushed, which is 1 for faults (not for the #DB traps, nor #DF and #MC,
+ * which are aborts) and for a triple fault as for its #DF; every other exit
+ * saves RF as it is. */
+static bool exit_by_instruction(uint32_t reason)
+{
+    switch (reason) {
+    case VTX_EXIT_REASON_CPUID: case VTX_EXIT_REASON_GETSEC: case VTX_EXIT_REASON_HLT: case VTX_EXIT_REASON_INVD:
+    case VTX_EXIT_REASON_INVLPG: case VTX_EXIT_REASON_RDPMC: case VTX_EXIT_REASON_RDTSC: case VTX_EXIT_REASON_RSM:
+    case VTX_EXIT_REASON_VMCALL: case VTX_EXIT_REASON_VMCLEAR: case VTX_EXIT_REASON_VMLAUNCH:
+    case VTX_EXIT_REASON_VMPTRLD: case VTX_EXIT_REASON_VMPTRST: case VTX_EXIT_REASON_VMREAD:
+    case VTX_EXIT_REASON_VMRESUME: case VTX_EXIT_REASON_VMWRITE: case VTX_EXIT_REASON_VMXOFF:
+    case VTX_EXIT_REASON_VMXON: case VTX_EXIT_REASON_CR_ACCESS: case VTX_EXIT_REASON_DR_ACCESS:
+    case VTX_EXIT_REASON_IO_INSTRUCTION: case VTX_EXIT_REASON_RDMSR: case VTX_EXIT_REASON_WRMSR:
+    case VTX_EXIT_REASON_MWAIT: case VTX_EXIT_REASON_MONITOR: case VTX_EXIT_REASON_PAUSE:
+    case VTX_EXIT_REASON_GDTR_IDTR: case VTX_EXIT_REASON_LDTR_TR: case VTX_EXIT_REASON_INVEPT:
+    case VTX_EXIT_REASON_RDTSCP: case VTX_EXIT_REASON_INVVPID: case VTX_EXIT_REASON_WBINVD:
+    case VTX_EXIT_REASON_XSETBV: case VTX_EXIT_REASON_RDRAND: case VTX_EXIT_REASON_INVPCID:
+    case VTX_EXIT_REASON_VMFUNC: case VTX_EXIT_REASON_RDSEED: case VTX_EXIT_REASON_XSAVES:
+    case VTX_EXIT_REASON_XRSTORS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static uint64_t saved_rflags(uint64_t rflags, const vtx_exit_info *e)
+{
+    const uint64_t RF = 1ull << 16;
+    if (exit_by_instruction(e->reason))
+        return rflags & ~RF;
+    if (e->reason == VTX_EXIT_REASON_EXCEPTION_NMI && (e->intr_info >> 31)) {
+        unsigned type = (e->intr_info >> 8) & 7, vector = e->intr_info & 0xFF;
+        if (type == 3 && vector != 1 && vector != 8 && vector != 18 && vector != 2)
+            return rflags | RF; /* a fault: the pushed image would have RF = 1 */
+    }
+    return rflags;
+}
+
 vtx_status vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *r)
 {
     vtx_vmcs_values *f = &m->current->f;
@@ -152,6 +193,7 @@ vtx_status vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *
     vtx_vmcs_set(f, VTX_SLOT_IDT_VECTORING_ERROR_CODE, e->idt_vectoring_error);
     vtx_vmcs_set(f, VTX_SLOT_EXIT_INSTRUCTION_LEN, e->instruction_len);
     vtx_vmcs_set(f, VTX_SLOT_EXIT_INSTRUCTION_INFO, e->instruction_info);
+    m->g.cpu.rflags = saved_rflags(m->g.cpu.rflags, e); /* EXIT-8 */
     vtx_guest_save(m, f);
     uint64_t inj = vtx_vmcs_get(f, VTX_SLOT_ENTRY_INTR_INFO);
     vtx_vmcs_set(f, VTX_SLOT_ENTRY_INTR_INFO, inj & ~(uint64_t)0x80000000u);

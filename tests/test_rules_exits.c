@@ -4,7 +4,7 @@
  * exception exits, priorities at a boundary, HLT, the preemption timer and MTF.
  * Guest code at G = 0x10000, handlers at H(v) = 0x12000 + 0x10 * v, RSP 0x9000.
  *
- * Not covered: EXIT-8 (RFLAGS.RF is not tracked by the engine), PT-4 in SMM and
+ * EXIT-8 (saved RFLAGS.RF) is in test_rules_tables.c. Not covered: PT-4 in SMM and
  * below C2 (not modelled), MTF-4 for REP strings/XBEGIN (string I/O and RTM are
  * not modelled), PRI-2 items SMI and TPR-below-threshold (not modelled).
  */

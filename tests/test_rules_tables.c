@@ -111,3 +111,46 @@ Test(tables, exit_2_basic_exit_reasons)
     cr_assert_null(vtx_exit_reason_name(38));
     cr_assert_null(vtx_exit_reason_name(42));
 }
+
+/* EXIT-8: the saved RFLAGS.RF. */
+static uint64_t saved_rf_after(const uint8_t *code, size_t n, uint64_t rflags, uint32_t bitmap, uint32_t proc_extra,
+                               uint32_t want_reason)
+{
+    vt_code(&e, VT_GUEST_RIP, code, n);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, rflags);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, bitmap);
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, proc_extra);
+    vtx_insn_result r;
+    cr_assert_eq(vtx_vmlaunch(e.m, &r), VTX_OK);
+    cr_assert(r.outcome == VTX_VMEXIT && r.exit_reason == want_reason, "expected exit %u, got %s", want_reason, r.why);
+    return vt_vmread(&e, VTX_VMCS_GUEST_RFLAGS) & (1u << 16);
+}
+
+Test(tables, exit_8_instruction_exit_saves_rf_0)
+{
+    /* cpuid with RF = 1 loaded at entry: an instruction-caused exit saves RF = 0. */
+    static const uint8_t cpuid[] = {0x0f, 0xa2};
+    cr_assert_eq(saved_rf_after(cpuid, sizeof cpuid, 0x10002, 0, 0, VTX_EXIT_REASON_CPUID), 0);
+}
+
+Test(tables, exit_8_window_exit_saves_current_rf)
+{
+    /* The flip: an interrupt-window exit at the first boundary saves RF as it is (1). */
+    static const uint8_t nop[] = {0x90};
+    cr_assert_eq(saved_rf_after(nop, sizeof nop, 0x10202, 0, VTX_PROC_INTR_WINDOW_EXITING,
+                                VTX_EXIT_REASON_INTERRUPT_WINDOW), 1u << 16);
+}
+
+Test(tables, exit_8_fault_exit_saves_rf_1)
+{
+    /* ud2 intercepted: a fault, whose pushed image would have RF = 1. */
+    static const uint8_t ud2[] = {0x0f, 0x0b};
+    cr_assert_eq(saved_rf_after(ud2, sizeof ud2, 0x2, 1u << 6, 0, VTX_EXIT_REASON_EXCEPTION_NMI), 1u << 16);
+}
+
+Test(tables, exit_8_trap_exit_saves_current_rf)
+{
+    /* The flip: int3 intercepted (a software exception, trap-like): RF as it is (0). */
+    static const uint8_t int3[] = {0xcc};
+    cr_assert_eq(saved_rf_after(int3, sizeof int3, 0x2, 1u << 3, 0, VTX_EXIT_REASON_EXCEPTION_NMI), 0);
+}
