@@ -154,3 +154,24 @@ Test(tables, exit_8_trap_exit_saves_current_rf)
     static const uint8_t int3[] = {0xcc};
     cr_assert_eq(saved_rf_after(int3, sizeof int3, 0x2, 1u << 3, 0, VTX_EXIT_REASON_EXCEPTION_NMI), 0);
 }
+
+Test(tables, unmodelled_control_is_refused_by_name)
+{
+    /* "Use TPR shadow" is allowed by the server profile but not carried out by the
+     * model: VM entry passes its checks, then refuses with the control's name and
+     * changes nothing (the VMCS stays clear). */
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_TPR_SHADOW);
+    vt_vmwrite(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, 0x40000);
+    vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, 0);
+    vtx_insn_result r;
+    cr_assert_eq(vtx_vmlaunch(e.m, &r), VTX_ERR_UNSUPPORTED);
+    cr_assert(strstr(r.why, "\"Use TPR shadow\" is not modelled"), "why: %s", r.why);
+    cr_assert(!vtx_machine_in_guest(e.m), "nothing entered");
+    vtx_vmcs_status vs;
+    cr_assert_eq(vtx_machine_vmcs_status(e.m, VT_VMCS_PA, &vs), VTX_OK);
+    cr_assert_eq(vs.launch, VTX_LAUNCH_CLEAR);
+    /* The flip: without it the guest enters (and halts). */
+    vt_clear_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_TPR_SHADOW);
+    cr_assert_eq(vtx_vmlaunch(e.m, &r), VTX_OK);
+    cr_assert_eq(r.outcome, VTX_GUEST_STOPPED);
+}
