@@ -16,7 +16,7 @@ run() {
   local t=$1 secs=$2
   mkdir -p "build-fuzz/corpus/$t"
   echo "fuzz: $t for ${secs}s"
-  (cd build-fuzz && ./"fuzz_$t" -max_total_time="$secs" -print_final_stats=1 \
+  (cd build-fuzz && LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" ./"fuzz_$t" -max_total_time="$secs" -print_final_stats=1 \
       "corpus/$t" "../tests/fuzz/$t" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::new_units_added|==|SUMMARY|#.*DONE)" || true)
   # libFuzzer exits non-zero on a crash; the pipe above hides that, so look for its artifacts.
   local found
