@@ -29,7 +29,7 @@ cmake --build build-asan -j"$JOBS"
 step "install, then build a program against it with pkg-config and with CMake"
 scripts/check-install.sh "$ROOT/build"
 
-step "fuzz: short runs of every target"
+step "fuzz: short, seeded runs of every target"
 scripts/fuzz.sh --short
 
 step "rule coverage"
