@@ -52,7 +52,6 @@ typedef struct vtx_guest {
     bool mtf_pending;    /* an MTF VM exit is pending (MTF-1..4, INJ-17) */
     bool timer_armed;    /* the VMX-preemption timer counts (pin-based bit 6) */
     uint64_t timer_deadline; /* cycle at which it reaches 0 */
-    uint64_t timer_base; /* cycle the count started from */
 } vtx_guest;
 
 /* The processor's MSRs that no VMCS area switches: one copy shared by root and

@@ -11,7 +11,6 @@ void vtx_timer_start(vtx_machine *m, uint32_t value)
 {
     unsigned x = rate(m);
     m->g.timer_armed = true;
-    m->g.timer_base = m->cycles;
     m->g.timer_deadline = ((m->cycles >> x) + value) << x;
 }
 
