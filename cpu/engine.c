@@ -83,7 +83,8 @@ enum {
 #define AR_UNUSABLE (1u << 16)
 
 #define DC_SIZE 4096u
-#define RUN_UNTIL 0xffffffffffffffffull /* never a fetch address */
+#define ID_CACHE_TABLES 64u
+#define RUN_UNTIL 0xffffffffffffffffull /* ignored: the engine enables exits with an empty set */
 #define DUMMY_PA 0xfffffff000ull        /* mapped/unmapped to flush QEMU's TLB */
 
 typedef struct dc_entry {
@@ -95,7 +96,7 @@ typedef struct dc_entry {
     vtx_insn insn;
 } dc_entry;
 
-typedef enum { HS_NONE, HS_BEFORE, HS_COUNT, HS_PROBE, HS_SLOW } hook_stop;
+typedef enum { HS_NONE, HS_BEFORE, HS_COUNT, HS_PROBE, HS_SLOW, HS_BOUNDARY } hook_stop;
 
 /* ---- the fast path's block cache (see "Fast path" above vtx_engine_run) ---- */
 #define BC_SIZE 1024u
@@ -133,7 +134,9 @@ struct vtx_engine {
     void *dummy;
     uc_hook h_intr, h_unmapped, h_code, h_block;
     bool code_on, block_on;
-    bool slow;     /* the per-instruction code hook does the work (fallback) */
+    bool slow;     /* the per-instruction code hook does the work (fallback, or a boundary function) */
+    vtx_engine_boundary_fn bfn;
+    void *bfn_user;
     blk_entry *bc;
     struct { uint64_t lin; uc_hook h; } probe[NPROBE];
     unsigned nprobe, probe_next;
@@ -148,6 +151,20 @@ struct vtx_engine {
     dc_entry *dc;
     uint32_t gen;
     vtx_insn scratch;
+
+    /* The last identity-paging verdict that passed (check_identity_paging), with
+     * a copy of every paging-structure table it read, so that the next VM entry
+     * with the same CR3 and paging mode costs a comparison instead of a walk. */
+    struct {
+        bool valid;
+        uint64_t key[4];  /* CR3, CR0.PG|CR4.PAE|CR4.PSE|EFER.LMA of the walk */
+        unsigned n;
+        struct { const uint8_t *host; uint8_t *copy; uint32_t len; } t[ID_CACHE_TABLES];
+    } idc;
+    bool ctx_fresh; /* e->ctx holds exactly what Unicorn holds (saved, nothing written since) */
+    vtx_cpu_state held; /* what Unicorn holds, as last loaded or read (while held_valid) */
+    bool held_valid;    /* no run since: set_state of a state that differs only in
+                           GPRs, RIP and RFLAGS writes just those */
 
     /* The run in progress. */
     uint64_t stop_bits, budget, started, stop_lin, last_lin;
@@ -172,7 +189,6 @@ struct vtx_engine {
     uint64_t want_probe;
     bool blk_stop;        /* the block hook stopped before the block at blk_stop_lin */
     uint64_t blk_stop_lin;
-    bool fresh;           /* no hook has run yet in this uc_emu_start */
 };
 
 /* ---- little helpers on the context copy ---- */
@@ -276,7 +292,33 @@ static bool lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
 
 /* Every present leaf of the paging structures must map linear == physical
  * (see lin_to_phys). Returns NULL or why not. Visits at most 4096 tables. */
-typedef struct idwalk { const vtx_engine *e; unsigned tables; const char *why; } idwalk;
+typedef struct idwalk {
+    vtx_engine *e;
+    unsigned tables;
+    const char *why;
+    bool cacheable; /* every table read was in a region and fits the cache */
+} idwalk;
+
+/* Remember a table the walk read (the copy is compared at the next check). */
+static void id_record(idwalk *w, const uint8_t *tab, uint32_t len)
+{
+    vtx_engine *e = w->e;
+    if (!w->cacheable)
+        return;
+    if (!tab || e->idc.n >= ID_CACHE_TABLES) {
+        w->cacheable = false;
+        return;
+    }
+    unsigned i = e->idc.n;
+    if (!e->idc.t[i].copy && !(e->idc.t[i].copy = malloc(4096))) {
+        w->cacheable = false;
+        return;
+    }
+    memcpy(e->idc.t[i].copy, tab, len);
+    e->idc.t[i].host = tab;
+    e->idc.t[i].len = len;
+    e->idc.n = i + 1;
+}
 
 static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigned bits, uint64_t lin_base,
                      unsigned nent, bool lma, bool pse)
@@ -292,6 +334,7 @@ static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigne
     const uint8_t *tab = host_of(w->e, table, &avail); /* the whole table at once when it is in a region */
     if (tab && avail < (uint64_t)nent * esz)
         tab = NULL;
+    id_record(w, tab, nent * esz);
     for (unsigned i = 0; i < nent && !w->why; i++) {
         uint64_t ent = 0;
         if (tab)
@@ -322,14 +365,35 @@ static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigne
     }
 }
 
-static const char *check_identity_paging(const vtx_engine *e, const vtx_cpu_state *s)
+/* The cached verdict still holds: same CR3 and paging mode, and every table the
+ * walk read still holds the same bytes (the caller may rewrite page tables
+ * through its host pointers at any time, so nothing less is enough). */
+static bool id_cache_hit(const vtx_engine *e, const uint64_t key[4])
 {
-    idwalk w = {e, 0, NULL};
+    if (!e->idc.valid || memcmp(key, e->idc.key, sizeof e->idc.key) != 0)
+        return false;
+    for (unsigned i = 0; i < e->idc.n; i++)
+        if (memcmp(e->idc.t[i].host, e->idc.t[i].copy, e->idc.t[i].len) != 0)
+            return false;
+    return true;
+}
+
+static const char *check_identity_paging(vtx_engine *e, const vtx_cpu_state *s)
+{
     if (!(s->cr0 & CR0_PG))
         return NULL;
+    const uint64_t key[4] = {s->cr3, s->cr4 & (CR4_PAE | CR4_PSE), s->efer & EFER_LMA, 1};
+    if (id_cache_hit(e, key))
+        return NULL;
+    idwalk w = {e, 0, NULL, true};
+    e->idc.valid = false;
+    e->idc.n = 0;
     if (s->efer & EFER_LMA) {
         id_table(&w, s->cr3 & 0x000ffffffffff000ull, 3, 8, 9, 0, 512, true, true);
     } else if (s->cr4 & CR4_PAE) {
+        uint64_t avail = 0;
+        const uint8_t *pdpt = host_of(e, s->cr3 & 0xffffffe0ull, &avail);
+        id_record(&w, pdpt && avail >= 32 ? pdpt : NULL, 32);
         for (unsigned i = 0; i < 4 && !w.why; i++) {
             uint64_t pdpte = 0;
             if (phys_read(e, (s->cr3 & 0xffffffe0ull) + i * 8, &pdpte, 8) && (pdpte & 1))
@@ -337,6 +401,10 @@ static const char *check_identity_paging(const vtx_engine *e, const vtx_cpu_stat
         }
     } else {
         id_table(&w, s->cr3 & 0xfffff000ull, 1, 4, 10, 0, 1024, false, (s->cr4 & CR4_PSE) != 0);
+    }
+    if (!w.why && w.cacheable) {
+        memcpy(e->idc.key, key, sizeof key);
+        e->idc.valid = true;
     }
     return w.why;
 }
@@ -456,6 +524,7 @@ static bool save_absorb(vtx_engine *e)
     if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
         return false;
     absorb(e);
+    e->ctx_fresh = true;
     return true;
 }
 
@@ -468,34 +537,10 @@ static uint64_t linear_of(const vtx_engine *e, uint64_t rip)
 
 /* ---- hooks ---- */
 
-/*
- * uc_emu_start looks up the code at its `until` address (RUN_UNTIL) through the
- * guest's paging before anything runs; where the guest's page tables do not map
- * it (almost always) QEMU's check_exception records a #PF in old_exception
- * without any exception being raised to the hooks. The next real exception of
- * the run would then be escalated to #DF (or a triple fault). The first hook of
- * every run puts old_exception back to "none": each guest exception starts a
- * fresh delivery (SDM Vol. 3 Table 6-5 only combines faults raised while
- * delivering another; INJ-16).
- */
-static void fresh_fault_history(vtx_engine *e, uc_engine *uc)
-{
-    e->fresh = false;
-    if (uc_context_save(uc, e->ctx) != UC_ERR_OK)
-        return;
-    uint8_t *env = env_of(e);
-    if ((int32_t)rd32(env, e->off_dr + DR_OLD_EXCEPTION) != -1) {
-        wr32(env, e->off_dr + DR_OLD_EXCEPTION, (uint32_t)-1);
-        uc_context_restore(uc, e->ctx);
-    }
-}
-
 static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     vtx_engine *e = ud;
     (void)size;
-    if (__builtin_expect(e->fresh, 0))
-        fresh_fault_history(e, uc);
     if (__builtin_expect(e->resync, 0)) {
         e->resync = false;
         save_absorb(e);
@@ -514,11 +559,36 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         uc_emu_stop(uc);
         return;
     }
+    if (e->bfn && e->started) {
+        uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
+        if (e->bfn(e->bfn_user, rip, in)) {
+            e->hstop = HS_BOUNDARY;
+            e->stop_lin = addr;
+            uc_emu_stop(uc);
+            return;
+        }
+    }
     e->started++;
     e->last_lin = addr;
     e->last_valid = true;
     if (in->mode_change)
         e->resync = true;
+}
+
+void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user)
+{
+    if (!e)
+        return;
+    e->bfn = fn;
+    e->bfn_user = user;
+}
+
+uint64_t vtx_engine_rflags(vtx_engine *e)
+{
+    uint64_t rf = 0;
+    if (e)
+        uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf);
+    return rf;
 }
 
 /* ---- fast path: block cache, block hook, probes ---- */
@@ -673,8 +743,6 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     vtx_engine *e = ud;
     if (e->slow)
         return;
-    if (__builtin_expect(e->fresh, 0))
-        fresh_fault_history(e, uc);
     if (e->unmapped || e->hstop != HS_NONE) {
         /* Unicorn finishes the block of an unmapped access and enters the next one:
          * stop before it */
@@ -930,6 +998,14 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
     }
     if (!probe_layout(e))
         goto fail;
+    /* Runs end only through the hooks (uc_emu_stop), HLT or a fault: with an
+     * empty exit set Unicorn neither stops at `until` nor, after every run, looks
+     * the `until` address up through the guest's paging (uc_exit_invalidate_iter
+     * in softmmu/cpus.c), a walk that costs time and, where the guest's tables
+     * do not map that address, leaves a #PF in QEMU's fault history that would
+     * turn the guest's next exception into #DF. */
+    if (uc_ctl_exits_enable(e->uc) != UC_ERR_OK)
+        goto fail;
     for (size_t i = 0; i < n; i++)
         if (uc_mem_map_ptr(e->uc, regions[i].pa, regions[i].size, UC_PROT_ALL, regions[i].host) != UC_ERR_OK)
             goto fail;
@@ -973,6 +1049,8 @@ void vtx_engine_destroy(vtx_engine *e)
             free(e->bc[i].wmem);
         }
     free(e->bc);
+    for (unsigned i = 0; i < ID_CACHE_TABLES; i++)
+        free(e->idc.t[i].copy);
     free(e->dc);
     free(e->reg);
     free(e);
@@ -1025,6 +1103,21 @@ static void get_seg(const vtx_engine *e, const uint8_t *env, size_t off, int i, 
     sg->ar = f == e->seg_flags_set[i] ? e->seg_ar_set[i] : flags_to_ar(f);
 }
 
+/* a and b differ at most in the GPRs, RIP, RFLAGS (not in RFLAGS.VM, which is
+ * part of the mode) and CR8 (kept by the engine, not by Unicorn). */
+static bool only_regs_differ(const vtx_cpu_state *a, const vtx_cpu_state *b)
+{
+    if (((a->rflags ^ b->rflags) & RFLAGS_VM) || a->cr0 != b->cr0 || a->cr2 != b->cr2 || a->cr3 != b->cr3 ||
+        a->cr4 != b->cr4 || a->efer != b->efer || a->dr7 != b->dr7 || a->gdtr_base != b->gdtr_base ||
+        a->idtr_base != b->idtr_base || a->gdtr_limit != b->gdtr_limit || a->idtr_limit != b->idtr_limit)
+        return false;
+    for (int i = 0; i < VTX_S_COUNT; i++)
+        if (a->seg[i].sel != b->seg[i].sel || a->seg[i].base != b->seg[i].base ||
+            a->seg[i].limit != b->seg[i].limit || a->seg[i].ar != b->seg[i].ar)
+            return false;
+    return true;
+}
+
 int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why)
 {
     const char *w = NULL;
@@ -1044,6 +1137,23 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
         if (why)
             *why = w;
         return -1;
+    }
+    if (e->held_valid && only_regs_differ(&e->held, s)) {
+        /* A VM entry after an exit with RIP (and perhaps GPRs or RFLAGS) changed:
+         * no context copies (see `held`). */
+        for (int i = 0; i < VTX_R_COUNT; i++)
+            if (s->gpr[i] != e->held.gpr[i] && uc_reg_write(e->uc, gpr_ids[i], &s->gpr[i]) != UC_ERR_OK)
+                goto write_failed;
+        if (s->rip != e->held.rip && uc_reg_write(e->uc, UC_X86_REG_RIP, &s->rip) != UC_ERR_OK)
+            goto write_failed;
+        if (s->rflags != e->held.rflags && uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &s->rflags) != UC_ERR_OK)
+            goto write_failed;
+        e->cr8 = s->cr8;
+        e->held = *s;
+        e->ctx_fresh = false;
+        return 0;
+    write_failed:
+        e->held_valid = false; /* the full load below writes everything */
     }
     if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK) {
         if (why)
@@ -1085,11 +1195,12 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
     }
     bool flush = paging_key_changed(e, s->cr0, s->cr3, s->cr4, s->efer) != 0;
     e->cr8 = s->cr8;
-    if (!save_absorb(e)) {
-        if (why)
-            *why = "uc_context_save failed";
-        return -1;
-    }
+    /* e->ctx is what Unicorn now holds but for RFLAGS (written through the API,
+     * which absorb does not read): no second save. */
+    absorb(e);
+    e->ctx_fresh = false;
+    e->held = *s;
+    e->held_valid = true;
     if (flush) {
         flush_tlb(e);
         e->gen += 2;
@@ -1102,9 +1213,10 @@ int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
     if (!e || !s)
         return -1;
     uint64_t rf = 0;
-    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK || uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf) != UC_ERR_OK)
+    if (!e->ctx_fresh && !save_absorb(e))
         return -1;
-    absorb(e);
+    if (uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf) != UC_ERR_OK)
+        return -1;
     const uint8_t *env = env_of(e);
     memset(s, 0, sizeof *s);
     for (int i = 0; i < VTX_R_COUNT; i++)
@@ -1126,6 +1238,8 @@ int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
     s->cr8 = e->cr8;
     s->efer = rd64(env, ENV_EFER);
     s->dr7 = rd64(env, e->off_dr + 7 * 8);
+    e->held = *s;
+    e->held_valid = true;
     return 0;
 }
 
@@ -1252,14 +1366,16 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     if (!e || !stop)
         return -1;
     memset(stop, 0, sizeof *stop);
-    bool hooked = stop_before.bits != 0 || max_insns != 0;
-    /* A counted run starts on the fast path (block hook); a raw run has no hook at all. */
-    if (!set_code_hook(e, false) || !set_block_hook(e, hooked)) {
+    bool hooked = stop_before.bits != 0 || max_insns != 0 || e->bfn;
+    /* A counted run starts on the fast path (block hook), or with a boundary
+     * function on the per-instruction hook; a raw run has no hook at all. */
+    bool slow = e->bfn != NULL;
+    if (!set_code_hook(e, slow) || !set_block_hook(e, hooked && !slow)) {
         stop->reason = VTX_STOP_ERROR;
         stop->why = "cannot install the engine's hooks";
         return 0;
     }
-    e->slow = false;
+    e->slow = slow;
     e->stop_bits = stop_before.bits;
     e->skip_pending = skip_first;
     e->budget = max_insns;
@@ -1279,24 +1395,18 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     uc_err err;
     for (;;) {
         e->blk_stop = false;
-        e->fresh = hooked;
+        e->ctx_fresh = false;
+        e->held_valid = false;
         err = uc_emu_start(e->uc, rip, RUN_UNTIL, 0, 0);
         if (e->blk_stop && !e->exc) {
             uint64_t r = e->width == 64 ? e->blk_stop_lin : ((e->blk_stop_lin - e->cs_base) & 0xffffffffull);
             uc_reg_write(e->uc, UC_X86_REG_RIP, &r);
-        } else if ((e->hstop == HS_BEFORE || e->hstop == HS_COUNT) && !e->exc && e->width != 64 && e->cs_base) {
+        } else if ((e->hstop == HS_BEFORE || e->hstop == HS_COUNT || e->hstop == HS_BOUNDARY) && !e->exc &&
+                   e->width != 64 && e->cs_base) {
             /* A code hook or probe that stops before the instruction at stop_lin
              * leaves the linear address (CS.base + EIP) in EIP: Unicorn syncs the
              * PC for the hook without subtracting CS.base. Put the offset back
              * (seen with real-mode guests, CS.base != 0; IW-4 and INJ-7 need the
-             * right RIP). */
-            uint64_t r = (e->stop_lin - e->cs_base) & 0xffffffffull;
-            uc_reg_write(e->uc, UC_X86_REG_RIP, &r);
-        } else if ((e->hstop == HS_BEFORE || e->hstop == HS_COUNT) && !e->exc && e->width != 64 && e->cs_base) {
-            /* A code hook or probe that stops before the instruction at stop_lin
-             * leaves the linear address (CS.base + EIP) in EIP: Unicorn syncs the
-             * PC for the hook without subtracting CS.base. Put the offset back
-             * (seen with real-mode guests, CS.base != 0; INJ-7 / IW-4 need the
              * right RIP). */
             uint64_t r = (e->stop_lin - e->cs_base) & 0xffffffffull;
             uc_reg_write(e->uc, UC_X86_REG_RIP, &r);
@@ -1358,9 +1468,10 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     stop->counted = hooked;
     stop->retired = hooked ? e->started : 0;
 
-    if (e->hstop == HS_BEFORE || e->hstop == HS_COUNT) {
-        stop->reason = e->hstop == HS_BEFORE ? VTX_STOP_BEFORE : VTX_STOP_COUNT;
-        if (e->hstop == HS_BEFORE)
+    if (e->hstop == HS_BEFORE || e->hstop == HS_COUNT || e->hstop == HS_BOUNDARY) {
+        stop->reason = e->hstop == HS_BEFORE ? VTX_STOP_BEFORE : e->hstop == HS_COUNT ? VTX_STOP_COUNT
+                                                                                       : VTX_STOP_BOUNDARY;
+        if (e->hstop != HS_COUNT)
             stop_insn_at(e, e->stop_lin, stop);
         return 0;
     }
@@ -1439,6 +1550,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop_insn_at(e, lin, stop);
         rip += 1;
         uc_reg_write(e->uc, UC_X86_REG_RIP, &rip);
+        e->ctx_fresh = false;
         if (hooked)
             stop->retired++;
         return 0;

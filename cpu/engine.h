@@ -132,6 +132,7 @@ typedef enum vtx_stop_reason {
     VTX_STOP_HLT = 3,       /* HLT retired; RIP is after it */
     VTX_STOP_UNMAPPED = 4,  /* fetch or access of unmapped guest-physical memory (address) */
     VTX_STOP_ERROR = 5,     /* Unicorn failed in a way the engine cannot explain (why) */
+    VTX_STOP_BOUNDARY = 6,  /* the boundary function asked to stop before insn (not executed) */
 } vtx_stop_reason;
 
 typedef struct vtx_stop {
@@ -188,5 +189,26 @@ static inline bool vtx_class_has(const vtx_class_set *s, vtx_insn_class c) { ret
  * escalated to #DF. Returns 0 (see *stop), or -1 for bad arguments.
  */
 int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop);
+
+/*
+ * A boundary function: called by a counted run at every instruction boundary
+ * inside the run, that is before each instruction it is about to start except
+ * the run's first (the caller has looked at that boundary already), and after
+ * the stop-set and budget checks (a boundary where the run stops for those is
+ * not passed to it). `rip` is the architectural RIP of `next`. Return true to
+ * stop the run there (VTX_STOP_BOUNDARY; `next` not executed). It may call
+ * vtx_engine_rflags but nothing else of the engine.
+ */
+typedef bool (*vtx_engine_boundary_fn)(void *user, uint64_t rip, const vtx_insn *next);
+/*
+ * Install (or, with NULL, remove) the boundary function. While one is
+ * installed every counted run takes the per-instruction hook (about 190 M
+ * instructions per second before the function's own work) instead of the
+ * block-hook fast path; switching drops Unicorn's translated code, so keep it
+ * installed for as long as it is wanted.
+ */
+void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user);
+/* RFLAGS as it is now (also inside a boundary function). */
+uint64_t vtx_engine_rflags(vtx_engine *e);
 
 #endif

@@ -571,6 +571,36 @@ static vtx_class_set model_classes(void)
     return (vtx_class_set){all & ~((1ull << VTX_IC_OTHER) | (1ull << VTX_IC_CLI))};
 }
 
+/*
+ * With an observer installed every boundary is evaluated and reported. Those
+ * inside a run of plain computation are evaluated here, in the engine's
+ * per-instruction hook, without stopping Unicorn: the instruction before the
+ * boundary retired (it was plain computation or CLI: the model's classes stop
+ * the run before they execute), so the boundary sees exactly what the run loop
+ * would see. A boundary where anything but "execute" wins stops the run, and
+ * the run loop evaluates it again, takes the event and reports it (this one is
+ * not reported twice). Platform inputs never fall due inside a run (the run's
+ * budget ends there).
+ */
+static bool boundary_in_run(void *user, uint64_t rip, const vtx_insn *next)
+{
+    vtx_machine *m = user;
+    (void)next;
+    retired(m, 1, VTX_IC_OTHER);
+    m->hook_retired++;
+    m->g.cpu.rip = rip;
+    m->g.cpu.rflags = vtx_engine_rflags(m->engine);
+    if (!m->observer)
+        return true;
+    vtx_boundary_report rep;
+    vtx_exit_info ex;
+    vtx_boundary_evaluate(m, false, &rep, &ex);
+    if (rep.action != VTX_ACT_EXECUTE)
+        return true;
+    m->observer(m->observer_user, &rep);
+    return false;
+}
+
 vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
 {
     const char *why = NULL;
@@ -585,14 +615,27 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
      * per-instruction hook) and still stops before every instruction of the
      * stop set and exactly at the budget, with an exact `retired` count, so
      * the cycle clock and the budgets stay exact. */
-    if (g->block_sti || g->block_movss || m->observer ||
-        (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG))
+    if (!m->observer && (g->block_sti || g->block_movss ||
+                         (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)))
         budget = 1;
     vtx_stop s;
+    /* The boundary function stays installed while the observer is: switching
+     * costs Unicorn's translated code. */
+    vtx_engine_set_boundary_fn(m->engine, m->observer ? boundary_in_run : NULL, m);
+    m->hook_retired = 0;
     int rc = vtx_engine_run(m->engine, budget, model_classes(), false, &s);
     vtx_engine_get_state(m->engine, &g->cpu);
     if (rc != 0 && s.reason != VTX_STOP_ERROR)
         return stop(r, st, VTX_ERR_UNSUPPORTED, "the execution engine failed at RIP 0x%llx",
                     (unsigned long long)g->cpu.rip);
+    /* What the boundaries inside the run accounted already is not retired again. */
+    bool moved = s.retired != 0;
+    s.retired -= m->hook_retired < s.retired ? m->hook_retired : s.retired;
+    m->hook_retired = 0;
+    if (s.reason == VTX_STOP_BOUNDARY || (s.reason == VTX_STOP_BEFORE && moved)) {
+        /* A boundary the run loop evaluates next. */
+        retired(m, s.retired, VTX_IC_OTHER);
+        return VTX_STEP_CONTINUE;
+    }
     return after_engine(m, &s, VTX_IC_OTHER, ex, r, st);
 }

@@ -100,6 +100,8 @@ struct vtx_machine {
     uint64_t cycles, instructions;
     vtx_boundary_observer observer;
     void *observer_user;
+    uint64_t hook_retired;   /* instructions of the engine run in progress already retired at the
+                                boundaries evaluated inside it (execute.c, boundary_in_run) */
 
     /* Platform inputs. */
     bool nmi_pending;

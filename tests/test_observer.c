@@ -1,0 +1,220 @@
+/*
+ * The boundary observer: with one installed the model evaluates and reports
+ * every instruction boundary (most of them inside the engine's run, without
+ * stopping Unicorn). Installing it must change nothing the guest or the VMM can
+ * see: the same exit at the same boundary, the same saved state, the same
+ * instruction count and cycle clock. Each scenario runs twice, without and with
+ * the observer, and the reports are checked to cover every boundary once, in
+ * order (catalogue G.1: every boundary is evaluated; PRI-2).
+ */
+#include "rules_fixture.h"
+
+#define RFLAGS_FIXED 0x2u
+#define SCAN_MAX 4096
+
+/* Every report, in order. */
+typedef struct scan {
+    int n;
+    vtx_boundary_report rep[SCAN_MAX];
+} scan;
+static scan sc;
+
+static void scan_record(void *user, const vtx_boundary_report *rep)
+{
+    scan *s = user;
+    if (s->n < SCAN_MAX)
+        s->rep[s->n] = *rep;
+    s->n++;
+}
+
+/* One scenario: guest code at G, the state and controls to enter with, the
+ * exit it must end in. */
+typedef struct scenario {
+    const char *name;
+    const uint8_t *code;
+    size_t len;
+    uint64_t rflags;
+    uint32_t intr;
+    uint32_t pin, proc;      /* bits to set */
+    uint32_t exc_bitmap;
+    uint32_t timer;          /* preemption timer value (with VTX_PIN_PREEMPTION_TIMER) */
+    bool intr_at;            /* schedule an interrupt at instruction count (start + at) */
+    uint64_t at;
+    uint32_t reason;         /* expected exit reason */
+    uint64_t rip_off;        /* expected saved RIP - G */
+} scenario;
+
+/* What a run ended with. */
+typedef struct outcome {
+    uint32_t reason;
+    uint64_t rip, intr, activity, qual, intr_info;
+    uint64_t insns, cycles;
+} outcome;
+
+static outcome run(const scenario *sc_, bool observe)
+{
+    rf_setup();
+    vtx_machine_set_observer(e.m, observe ? scan_record : NULL, &sc);
+    sc.n = 0;
+    rf_code(sc_->code, sc_->len);
+    rf_state(G, sc_->rflags | RFLAGS_FIXED, sc_->intr, ACT_ACTIVE);
+    rf_set(VTX_VMCS_PROC_CONTROLS, sc_->proc | VTX_PROC_HLT_EXITING);
+    if (sc_->pin)
+        rf_set(VTX_VMCS_PIN_CONTROLS, sc_->pin);
+    if (sc_->pin & VTX_PIN_PREEMPTION_TIMER)
+        vt_vmwrite(&e, VTX_VMCS_PREEMPTION_TIMER_VALUE, sc_->timer);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, sc_->exc_bitmap);
+    uint64_t i0 = vtx_machine_instructions(e.m), c0 = vtx_machine_cycles(e.m);
+    if (sc_->intr_at) {
+        vtx_input in = {.kind = VTX_INPUT_INTR_ASSERT, .vector = 0x40, .at_cycle = false, .when = i0 + sc_->at};
+        cr_assert_eq(vtx_machine_schedule(e.m, &in), VTX_OK);
+    }
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    char step[160];
+    snprintf(step, sizeof step, "%s (observer %s)", sc_->name, observe ? "on" : "off");
+    rf_check_exit(step, st, &r, sc_->reason);
+    outcome o = {
+        .reason = sc_->reason,
+        .rip = vt_vmread(&e, VTX_VMCS_GUEST_RIP),
+        .intr = vt_vmread(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY),
+        .activity = vt_vmread(&e, VTX_VMCS_GUEST_ACTIVITY_STATE),
+        .qual = vt_vmread(&e, VTX_VMCS_EXIT_QUALIFICATION),
+        .intr_info = vt_vmread(&e, VTX_VMCS_EXIT_INTR_INFO),
+        .insns = vtx_machine_instructions(e.m) - i0,
+        .cycles = vtx_machine_cycles(e.m) - c0,
+    };
+    cr_assert_eq(o.rip, G + sc_->rip_off, "%s: exit at RIP G+0x%llx, expected G+0x%llx", step,
+                 (unsigned long long)(o.rip - G), (unsigned long long)sc_->rip_off);
+    rf_teardown();
+    return o;
+}
+
+/* The reports cover every boundary of the run once, in order: the first is the
+ * boundary after VM entry, each next one is one instruction later, and the
+ * last one is where the exit happened. */
+static void check_reports(const scenario *s, const outcome *o)
+{
+    cr_assert(sc.n >= 1 && sc.n <= SCAN_MAX, "%s: %d reports", s->name, sc.n);
+    cr_assert(sc.rep[0].after_entry, "%s: the first report is the boundary after VM entry", s->name);
+    for (int i = 1; i < sc.n; i++) {
+        const vtx_boundary_report *a = &sc.rep[i - 1], *b = &sc.rep[i];
+        cr_assert(!b->after_entry, "%s: report %d is not after entry", s->name, i);
+        cr_assert_eq(a->action, VTX_ACT_EXECUTE, "%s: report %d (RIP 0x%llx) executed an instruction", s->name,
+                     i - 1, (unsigned long long)a->rip);
+        cr_assert_eq(b->instructions, a->instructions + 1,
+                     "%s: report %d is one instruction after report %d (got %llu after %llu)", s->name, i, i - 1,
+                     (unsigned long long)b->instructions, (unsigned long long)a->instructions);
+        cr_assert_gt(b->cycle, a->cycle, "%s: the cycle clock advances at report %d", s->name, i);
+    }
+    const vtx_boundary_report *last = &sc.rep[sc.n - 1];
+    cr_assert_eq(last->instructions - sc.rep[0].instructions, o->insns,
+                 "%s: the reports span the %llu instructions the run retired", s->name, (unsigned long long)o->insns);
+    cr_assert_eq(last->rip, o->rip, "%s: the last report is at the exit's RIP", s->name);
+    if (s->reason != VTX_EXIT_REASON_HLT && s->reason != VTX_EXIT_REASON_EXCEPTION_NMI)
+        cr_assert_eq(last->action, VTX_ACT_EXIT, "%s: the last boundary exits", s->name);
+}
+
+static void same_with_and_without(const scenario *s)
+{
+    outcome off = run(s, false);
+    outcome on = run(s, true);
+    check_reports(s, &on);
+    cr_assert(off.rip == on.rip && off.intr == on.intr && off.activity == on.activity && off.qual == on.qual &&
+                  off.intr_info == on.intr_info,
+              "%s: the observer changed the saved state (RIP 0x%llx/0x%llx, interruptibility %llu/%llu)", s->name,
+              (unsigned long long)off.rip, (unsigned long long)on.rip, (unsigned long long)off.intr,
+              (unsigned long long)on.intr);
+    cr_assert(off.insns == on.insns && off.cycles == on.cycles,
+              "%s: the observer changed the clock: %llu/%llu instructions, %llu/%llu cycles", s->name,
+              (unsigned long long)off.insns, (unsigned long long)on.insns, (unsigned long long)off.cycles,
+              (unsigned long long)on.cycles);
+}
+
+TestSuite(observer, .timeout = 60);
+
+/* sti (IF 0 -> 1) then the shadowed nop: the window opens after it (BLK-STI-3, IW-1). */
+Test(observer, sti_shadow_expires_inside_a_run)
+{
+    static const uint8_t code[] = {0x90, 0x90, 0xfb, 0x90, 0x90, 0x90, 0xf4};
+    scenario s = {.name = "IW-1, BLK-STI-3: nop; nop; sti; nop (shadow); nop", .code = code, .len = sizeof code,
+                  .proc = VTX_PROC_INTR_WINDOW_EXITING, .reason = VTX_EXIT_REASON_INTERRUPT_WINDOW, .rip_off = 4};
+    same_with_and_without(&s);
+}
+
+/* Entered with blocking by STI and IF = 1: the first instruction runs in the
+ * shadow, the window opens at the next boundary (BLK-LOAD-2). */
+Test(observer, entry_shadow_expires_at_the_first_boundary_of_a_run)
+{
+    static const uint8_t code[] = {0x90, 0x90, 0x90, 0xf4};
+    scenario s = {.name = "BLK-LOAD-2: entered in an STI shadow, IF = 1", .code = code, .len = sizeof code,
+                  .rflags = RFLAGS_IF, .intr = IS_STI, .proc = VTX_PROC_INTR_WINDOW_EXITING,
+                  .reason = VTX_EXIT_REASON_INTERRUPT_WINDOW, .rip_off = 1};
+    same_with_and_without(&s);
+}
+
+/* A loop with CLI in it, ending in HLT: the observer must see IF go to 0. */
+Test(observer, loop_with_cli_ends_in_hlt)
+{
+    /* mov ecx, 20; l: add eax, 1; cli; add ebx, eax; dec ecx; jnz l; hlt */
+    static const uint8_t code[] = {0xb9, 0x14, 0x00, 0x00, 0x00, 0x83, 0xc0, 0x01, 0xfa,
+                                   0x01, 0xc3, 0xff, 0xc9, 0x75, 0xf6, 0xf4};
+    scenario s = {.name = "a loop with cli, then hlt (HLT exiting)", .code = code, .len = sizeof code,
+                  .rflags = RFLAGS_IF, .reason = VTX_EXIT_REASON_HLT, .rip_off = 15};
+    same_with_and_without(&s);
+    cr_assert(sc.rep[0].rflags & RFLAGS_IF, "IF is 1 at the first boundary");
+    cr_assert_eq(sc.rep[2].rip, G + 8, "report 2 is before the first cli");
+    cr_assert(sc.rep[2].rflags & RFLAGS_IF, "IF is still 1 before cli");
+    cr_assert_eq(sc.rep[3].rip, G + 9, "report 3 is after the first cli");
+    cr_assert(!(sc.rep[3].rflags & RFLAGS_IF), "the report after cli shows IF = 0");
+    cr_assert_eq(sc.n, 1 + 1 + 20 * 5, "one report per boundary: %d", sc.n);
+}
+
+/* The monitor trap flag: an exit after the first instruction (MTF-4). */
+Test(observer, monitor_trap_flag)
+{
+    static const uint8_t code[] = {0x90, 0x90, 0xf4};
+    scenario s = {.name = "MTF-4: nop; nop", .code = code, .len = sizeof code,
+                  .proc = VTX_PROC_MONITOR_TRAP_FLAG, .reason = VTX_EXIT_REASON_MONITOR_TRAP_FLAG, .rip_off = 1};
+    same_with_and_without(&s);
+}
+
+/* The preemption timer expires in the middle of a loop (PT-6). */
+Test(observer, preemption_timer_inside_a_loop)
+{
+    static const uint8_t code[] = {0x83, 0xc0, 0x01, 0xeb, 0xfb}; /* l: add eax, 1; jmp l */
+    scenario s = {.name = "PT-6: timer 20 in a loop", .code = code, .len = sizeof code,
+                  .pin = VTX_PIN_PREEMPTION_TIMER, .timer = 20, .reason = VTX_EXIT_REASON_PREEMPTION_TIMER};
+    outcome off = run(&s, false);
+    s.rip_off = off.rip - G;
+    cr_assert(off.insns > 2, "the timer expires after a few instructions (%llu)", (unsigned long long)off.insns);
+    same_with_and_without(&s);
+}
+
+/* An interrupt raised at an instruction count exits at exactly that boundary. */
+Test(observer, interrupt_scheduled_inside_a_loop)
+{
+    static const uint8_t code[] = {0x83, 0xc0, 0x01, 0xeb, 0xfb}; /* l: add eax, 1; jmp l */
+    scenario s = {.name = "an interrupt at instruction 7, external-interrupt exiting", .code = code,
+                  .len = sizeof code, .rflags = RFLAGS_IF, .pin = VTX_PIN_EXT_INTR_EXITING, .intr_at = true,
+                  .at = 7, .reason = VTX_EXIT_REASON_EXTERNAL_INTERRUPT, .rip_off = 3};
+    same_with_and_without(&s);
+}
+
+/* TF single-step: a #DB trap after the first instruction (exception bitmap bit 1). */
+Test(observer, single_step_trap)
+{
+    static const uint8_t code[] = {0x90, 0x90, 0xf4};
+    scenario s = {.name = "TF = 1: #DB after nop", .code = code, .len = sizeof code, .rflags = RFLAGS_TF,
+                  .exc_bitmap = 1u << 1, .reason = VTX_EXIT_REASON_EXCEPTION_NMI, .rip_off = 1};
+    same_with_and_without(&s);
+}
+
+/* A fault after a few instructions (#UD, exception bitmap bit 6). */
+Test(observer, fault_after_a_run)
+{
+    static const uint8_t code[] = {0x90, 0x90, 0x90, 0x0f, 0x0b};
+    scenario s = {.name = "ud2 after three nops", .code = code, .len = sizeof code, .exc_bitmap = 1u << 6,
+                  .reason = VTX_EXIT_REASON_EXCEPTION_NMI, .rip_off = 3};
+    same_with_and_without(&s);
+}
