@@ -1,15 +1,21 @@
 /*
  * model_bench: the whole model running guest code, through the public API only
- * (raw Unicorn is linked directly for the reference figure). Guest loop:
- *   add eax,1; add ebx,eax; dec ecx; jnz   (4 instructions per iteration)
- * raw            bare Unicorn (UC_MODE_64, no hooks) on the same loop
+ * (raw Unicorn is linked directly for the reference figures). Two guest loops
+ * (bench_util.h): the 4-instruction loop of the stack notes (one translation
+ * block per 4 instructions, the worst case for anything done per block) and a
+ * 32-instruction loop (suffix "-32").
+ * raw            bare Unicorn (UC_MODE_64, no hooks) on the loop: the limit
+ * block-hook-ceiling  bare Unicorn with an empty UC_HOOK_BLOCK callback: the
+ *                limit of anything that counts instructions exactly (Unicorn
+ *                2.0.1 offers no cheaper exact count than one call per block)
  * idle           VMLAUNCH of a flat 64-bit guest running the loop, nothing armed
  *                (HLT exiting ends it)
  * window-shut    the same with interrupt-window exiting armed and IF = 0 throughout
- * stepping       the same with a boundary observer installed (every boundary evaluated)
+ * stepping       the same with a boundary observer installed (every boundary
+ *                evaluated and reported)
  * exit-roundtrip guest `cpuid; jmp $-2`: VM exit to this program, RIP += exit
  *                instruction length, VMRESUME (ns per round trip)
- * Prints "bench: NAME VALUE UNIT" lines (medians of 5 runs) and ratios to raw.
+ * Prints "bench: NAME VALUE UNIT" lines (medians of 5 runs) and ratios.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,16 +43,27 @@ static void die(const char *what, const vtx_insn_result *r)
     exit(1);
 }
 
-static double bench_raw(uint64_t iters)
+static void empty_block_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    (void)uc, (void)addr, (void)size;
+    ++*(uint64_t *)user;
+}
+
+/* Bare Unicorn on the loop, with or without an empty block hook. */
+static double bench_raw(const bench_loop *lp, uint64_t iters, bool block_hook)
 {
     uint8_t *mem = aligned_alloc(4096, RAM);
     uc_engine *uc;
+    uc_hook h;
+    uint64_t blocks = 0;
     if (!mem)
         die("out of memory", NULL);
     memset(mem, 0xf4, RAM);
-    memcpy(mem + CODE, loop_code, sizeof loop_code);
+    memcpy(mem + CODE, lp->code, lp->len);
     if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK || uc_mem_map_ptr(uc, 0, RAM, UC_PROT_ALL, mem) != UC_ERR_OK)
         die("unicorn setup failed", NULL);
+    if (block_hook && uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)empty_block_hook, &blocks, 1, 0) != UC_ERR_OK)
+        die("unicorn hook failed", NULL);
     double r[RUNS];
     for (int i = 0; i < RUNS; i++) {
         uint64_t rcx = iters, z = 0;
@@ -57,7 +74,7 @@ static double bench_raw(uint64_t iters)
         t = now() - t;
         if (err != UC_ERR_OK)
             die("raw run failed", NULL);
-        r[i] = (double)(iters * 4 + 1) / t;
+        r[i] = (double)(iters * lp->per_iter + 1) / t;
     }
     uc_close(uc);
     free(mem);
@@ -91,7 +108,7 @@ static void observe(void *user, const vtx_boundary_report *rep)
 }
 
 /* A machine in VMX operation with a flat 64-bit guest at rip (not launched). */
-static void rig_open(rig *g, uint64_t rip, uint64_t rflags)
+static void rig_open(rig *g, const bench_loop *lp, uint64_t rip, uint64_t rflags)
 {
     vtx_profile p;
     vtx_diag d = {0};
@@ -106,7 +123,7 @@ static void rig_open(rig *g, uint64_t rip, uint64_t rflags)
     if (!g->ram)
         die("out of memory", NULL);
     memset(g->ram, 0, RAM);
-    memcpy(g->ram + CODE, loop_code, sizeof loop_code);
+    memcpy(g->ram + CODE, lp->code, lp->len);
     memcpy(g->ram + CPUID_CODE, cpuid_code, sizeof cpuid_code);
     vtx_machine_map(g->m, 0, RAM, g->ram, VTX_MEM_RWX, NULL);
     uint32_t rev = vtx_basic_revision(p.msr[VTX_CAP_IA32_VMX_BASIC]);
@@ -139,10 +156,10 @@ static void enter(rig *g, uint32_t want)
 }
 
 /* Guest instructions per second of the loop run by the model. */
-static double bench_model(uint64_t iters, bool window, bool observer)
+static double bench_model(const bench_loop *lp, uint64_t iters, bool window, bool observer)
 {
     rig g;
-    rig_open(&g, CODE, 0x2);
+    rig_open(&g, lp, CODE, 0x2);
     uint64_t seen = 0;
     if (window)
         wr(&g, VTX_VMCS_PROC_CONTROLS, rd(&g, VTX_VMCS_PROC_CONTROLS) | VTX_PROC_INTR_WINDOW_EXITING);
@@ -161,7 +178,7 @@ static double bench_model(uint64_t iters, bool window, bool observer)
         enter(&g, 12); /* HLT */
         t = now() - t;
         uint64_t n = vtx_machine_instructions(g.m) - before;
-        if (n != iters * 4) /* the HLT exits before it retires */
+        if (n != iters * lp->per_iter) /* the HLT exits before it retires */
             die("wrong instruction count", NULL);
         if (observer && seen < n)
             die("the observer missed boundaries", NULL);
@@ -175,7 +192,7 @@ static double bench_model(uint64_t iters, bool window, bool observer)
 static double bench_roundtrip(unsigned trips)
 {
     rig g;
-    rig_open(&g, CPUID_CODE, 0x2);
+    rig_open(&g, &bench_loops[0], CPUID_CODE, 0x2);
     double r[RUNS];
     enter(&g, 10);
     for (int i = 0; i < RUNS; i++) {
@@ -191,7 +208,7 @@ static double bench_roundtrip(unsigned trips)
     return median(r);
 }
 
-/* Usage: model_bench [scale] [figure]  (figure: raw, idle, window-shut, stepping or
+/* Usage: model_bench [scale] [figure]  (figure: one name, e.g. idle or
  * exit-roundtrip, to run only that one, e.g. under perf; ratios need raw). */
 int main(int argc, char **argv)
 {
@@ -199,33 +216,45 @@ int main(int argc, char **argv)
     const char *only = argc > 2 ? argv[2] : NULL;
     if (!scale)
         scale = 1;
-#define WANT(name) (!only || strcmp(only, name) == 0)
-    double raw = 0, idle = 0, shut = 0, step = 0, trip = 0;
-    if (WANT("raw"))
-        raw = bench_raw(25000000ull * scale);
-    if (WANT("idle"))
-        idle = bench_model(25000000ull * scale, false, false);
-    if (WANT("window-shut"))
-        shut = bench_model(25000000ull * scale, true, false);
-    if (WANT("stepping"))
-        step = bench_model(2500000ull * scale, false, true);
-    if (WANT("exit-roundtrip"))
+    enum { RAW, CEIL, IDLE, SHUT, NFIG };
+    static const char *const fig[NFIG] = {"raw", "block-hook-ceiling", "idle", "window-shut"};
+    double v[2][NFIG] = {{0}};
+    double step = 0, trip = 0;
+    char name[64];
+    for (int l = 0; l < 2; l++) {
+        const bench_loop *lp = &bench_loops[l];
+        uint64_t iters = 100000000ull * scale / lp->per_iter;
+        for (int f = 0; f < NFIG; f++) {
+            snprintf(name, sizeof name, "%s%s", fig[f], lp->suffix);
+            if (only && strcmp(only, name) != 0)
+                continue;
+            v[l][f] = f == RAW ? bench_raw(lp, iters, false) : f == CEIL ? bench_raw(lp, iters, true)
+                                                                        : bench_model(lp, iters, f == SHUT, false);
+        }
+    }
+    if (!only || strcmp(only, "stepping") == 0)
+        step = bench_model(&bench_loops[0], 2500000ull * scale, false, true);
+    if (!only || strcmp(only, "exit-roundtrip") == 0)
         trip = bench_roundtrip(20000u * (unsigned)scale);
-    if (raw)
-        printf("bench: raw %.1f Minsn/s\n", raw / 1e6);
-    if (idle)
-        printf("bench: idle %.1f Minsn/s\n", idle / 1e6);
-    if (shut)
-        printf("bench: window-shut %.1f Minsn/s\n", shut / 1e6);
+
+    for (int l = 0; l < 2; l++)
+        for (int f = 0; f < NFIG; f++)
+            if (v[l][f])
+                printf("bench: %s%s %.1f Minsn/s\n", fig[f], bench_loops[l].suffix, v[l][f] / 1e6);
     if (step)
         printf("bench: stepping %.2f Minsn/s\n", step / 1e6);
     if (trip)
         printf("bench: exit-roundtrip %.0f ns\n", trip);
-    if (raw && idle)
-        printf("bench: idle_ratio %.3f x_raw\n", idle / raw);
-    if (raw && shut)
-        printf("bench: window-shut_ratio %.3f x_raw\n", shut / raw);
-    if (raw && step)
-        printf("bench: stepping_ratio %.4f x_raw\n", step / raw);
+    for (int l = 0; l < 2; l++) {
+        const char *sfx = bench_loops[l].suffix;
+        for (int f = CEIL; f < NFIG; f++)
+            if (v[l][RAW] && v[l][f])
+                printf("bench: %s%s_ratio %.3f x_raw\n", fig[f], sfx, v[l][f] / v[l][RAW]);
+        for (int f = IDLE; f < NFIG; f++)
+            if (v[l][CEIL] && v[l][f])
+                printf("bench: %s%s_vs_ceiling %.3f x_block-hook-ceiling\n", fig[f], sfx, v[l][f] / v[l][CEIL]);
+    }
+    if (v[0][RAW] && step)
+        printf("bench: stepping_ratio %.4f x_raw\n", step / v[0][RAW]);
     return 0;
 }

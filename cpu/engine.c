@@ -110,6 +110,7 @@ typedef struct blk_entry {
     uint16_t n;           /* instructions */
     uint8_t width;
     bool mc_last;         /* the last instruction may change the mode (resync after it) */
+    bool wmem_early;      /* an instruction before the last may write memory */
     uint64_t classes;     /* bit set of the classes it contains */
     const uint8_t *host;  /* its bytes in guest memory (contiguous) */
     uint8_t *bytes;       /* the bytes it was decoded from */
@@ -134,7 +135,6 @@ struct vtx_engine {
     void *dummy;
     uc_hook h_intr, h_unmapped, h_code, h_block;
     bool code_on, block_on;
-    bool slow;     /* the per-instruction code hook does the work (fallback, or a boundary function) */
     vtx_engine_boundary_fn bfn;
     void *bfn_user;
     blk_entry *bc;
@@ -168,13 +168,23 @@ struct vtx_engine {
 
     /* The run in progress. */
     uint64_t stop_bits, budget, started, stop_lin, last_lin;
-    bool skip_pending, resync, last_valid;
-    hook_stop hstop;
+    bool last_valid;
+    /* The block hook's fast path runs only while all of these are clear (one load). */
+    union {
+        struct {
+            bool slow;         /* the per-instruction code hook does the work (fallback, or a boundary function) */
+            bool unmapped;     /* an unmapped access was reported (unmapped_*) */
+            bool resync;       /* the mode may have changed: take it from Unicorn at the next hook */
+            bool skip_pending; /* the run's first instruction is not checked against the stop set */
+            uint8_t hstop;     /* hook_stop: why a hook stopped the run */
+            uint8_t irregular_pad_[3];
+        };
+        uint64_t irregular;
+    };
     bool exc;
     uint32_t exc_vec, exc_err;
     int32_t exc_is_int;
     uint64_t exc_cr2;
-    bool unmapped;
     int unmapped_type;
     uint64_t unmapped_addr;
     vtx_insn stop_insn;
@@ -637,9 +647,11 @@ static bool blk_reserve(blk_entry *b, uint32_t size, uint32_t n)
  * was decoded from (guest self-modification retranslates the block in Unicorn
  * and fails this comparison here), in the same mode and paging generation.
  */
+static inline size_t bc_index(uint64_t lin) { return (lin ^ (lin >> 10) ^ (lin >> 20)) & (BC_SIZE - 1); }
+
 static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size)
 {
-    blk_entry *b = &e->bc[(lin ^ (lin >> 10) ^ (lin >> 20)) & (BC_SIZE - 1)];
+    blk_entry *b = &e->bc[bc_index(lin)];
     if (__builtin_expect(b->lin == lin && b->size == size && b->gen == e->gen && b->width == e->width, 1)) {
         if (size <= 16 && b->fast) {
             uint64_t x0, x1;
@@ -678,6 +690,9 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size)
     }
     b->off[n] = (uint16_t)pos;
     b->n = (uint16_t)n;
+    b->wmem_early = false;
+    for (uint32_t i = 0; i + 1 < n; i++)
+        b->wmem_early |= b->wmem[i] != 0;
     b->classes = classes;
     b->mc_last = mc_last;
     b->host = h;
@@ -737,8 +752,11 @@ static void fast_stop(vtx_engine *e, uc_engine *uc, hook_stop why, uint64_t lin)
 /*
  * Called by Unicorn before each translation block runs (before its exit
  * check, so a uc_emu_stop here stops with nothing of the block executed).
+ * hook_block is the common case (a cached block, unchanged, nothing to stop
+ * for, nothing pending), kept small: it runs once per block and is most of what
+ * the fast path costs. Everything else is hook_block_slow.
  */
-static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     vtx_engine *e = ud;
     if (e->slow)
@@ -754,7 +772,9 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         return;
     }
     blk_entry *p = e->cur;
-    if (p && addr >= p->lin && addr < p->lin + p->size) {
+    /* (a one-instruction block inside a block with a store before its last
+     * instruction; a branch back to the block's start, a loop, is not that) */
+    if (p && p->wmem_early && size < p->size && addr >= p->lin && addr < p->lin + p->size) {
         /* QEMU's precise self-modifying code: a store into the block running
          * abandons it at the store, which runs again as a one-instruction block.
          * A branch back into the block cannot look like that: the block QEMU
@@ -813,6 +833,31 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     e->cur_before = e->started;
     e->cur_count = k;
     e->started += k;
+}
+
+static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    vtx_engine *e = ud;
+    blk_entry *b = &e->bc[bc_index(addr)];
+    const blk_entry *p = e->cur;
+    if (__builtin_expect(!e->irregular && b->lin == addr && b->size == size && b->gen == e->gen && b->width == e->width &&
+                             b->fast && !b->mc_last && !(b->classes & e->stop_bits) &&
+                             (!e->budget || e->budget - e->started >= b->n) &&
+                             !(p && p->wmem_early && size < p->size),
+                         1)) {
+        uint64_t x0, x1;
+        memcpy(&x0, b->host, 8);
+        memcpy(&x1, b->host + 8, 8);
+        if (((x0 ^ b->w[0]) & b->m[0]) == 0 && ((x1 ^ b->w[1]) & b->m[1]) == 0) {
+            e->armed_on = false;
+            e->cur = b;
+            e->cur_before = e->started;
+            e->cur_count = b->n;
+            e->started += b->n;
+            return;
+        }
+    }
+    hook_block_slow(uc, addr, size, ud);
 }
 
 /* A probe: a code hook bounded to one address, compiled into the blocks that

@@ -592,11 +592,32 @@ static bool boundary_in_run(void *user, uint64_t rip, const vtx_insn *next)
     m->g.cpu.rflags = vtx_engine_rflags(m->engine);
     if (!m->observer)
         return true;
+    /* Inside one run the controls and the activity state stay as they are; what
+     * can change is in the key (the observer itself may raise an input). A
+     * boundary with the same key has the same verdicts as the last one. */
+    const vtx_guest *g = &m->g;
+    uint32_t key = (uint32_t)((g->cpu.rflags & VTX_RFLAGS_IF) != 0) | (uint32_t)g->block_sti << 1 |
+                   (uint32_t)g->block_movss << 2 | (uint32_t)g->block_nmi << 3 | (uint32_t)g->mtf_pending << 4 |
+                   (uint32_t)(g->pending_dbg != 0) << 5 | (uint32_t)m->nmi_pending << 6 |
+                   (uint32_t)m->intr_line << 7 | (uint32_t)m->init_pending << 8 | (uint32_t)m->sipi_pending << 9 |
+                   (uint32_t)(g->timer_armed && m->cycles >= g->timer_deadline) << 10 | 1u << 11;
+    if (m->memo_valid && key == m->memo_key) {
+        vtx_boundary_report *rep = &m->memo_rep;
+        rep->rip = rip;
+        rep->rflags = g->cpu.rflags;
+        rep->cycle = m->cycles;
+        rep->instructions = m->instructions;
+        m->observer(m->observer_user, rep);
+        return false;
+    }
     vtx_boundary_report rep;
     vtx_exit_info ex;
     vtx_boundary_evaluate(m, false, &rep, &ex);
     if (rep.action != VTX_ACT_EXECUTE)
         return true;
+    m->memo_rep = rep;
+    m->memo_key = key;
+    m->memo_valid = true;
     m->observer(m->observer_user, &rep);
     return false;
 }
@@ -623,6 +644,7 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
      * costs Unicorn's translated code. */
     vtx_engine_set_boundary_fn(m->engine, m->observer ? boundary_in_run : NULL, m);
     m->hook_retired = 0;
+    m->memo_valid = false;
     int rc = vtx_engine_run(m->engine, budget, model_classes(), false, &s);
     vtx_engine_get_state(m->engine, &g->cpu);
     if (rc != 0 && s.reason != VTX_STOP_ERROR)
