@@ -300,8 +300,9 @@ static bool lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
     return true;
 }
 
-/* Every present leaf of the paging structures must map linear == physical
- * (see lin_to_phys). Returns NULL or why not. Visits at most 4096 tables. */
+/* Every present leaf of the paging structures that maps mapped guest-physical
+ * memory must map linear == physical (see lin_to_phys). Returns NULL or why
+ * not. Visits at most 4096 tables. */
 typedef struct idwalk {
     vtx_engine *e;
     unsigned tables;
@@ -330,6 +331,30 @@ static void id_record(idwalk *w, const uint8_t *tab, uint32_t len)
     e->idc.n = i + 1;
 }
 
+/* [lin, lin + span) overlaps guest-physical memory Unicorn has mapped (where it
+ * accesses physical == linear). */
+static bool lin_overlaps_regions(const vtx_engine *e, uint64_t lin, uint64_t span)
+{
+    for (size_t i = 0; i < e->nreg; i++)
+        if (lin <= e->reg[i].pa + e->reg[i].size - 1 && e->reg[i].pa <= lin + (span - 1))
+            return true;
+    return false;
+}
+
+/* The linear address of entry i of a table at `level` covering lin_base. */
+static uint64_t id_entry_lin(uint64_t lin_base, unsigned i, unsigned shift, int level, bool lma)
+{
+    uint64_t lin = lin_base + ((uint64_t)i << shift);
+    if (lma && level == 3 && (lin >> 47))
+        lin |= 0xffff000000000000ull;
+    return lin;
+}
+
+/*
+ * Only entries whose linear range overlaps mapped guest-physical memory matter:
+ * there a non-identity mapping would silently run wrong; elsewhere Unicorn
+ * reports an unmapped access (see vtx_stop.address), whatever the tables say.
+ */
 static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigned bits, uint64_t lin_base,
                      unsigned nent, bool lma, bool pse)
 {
@@ -340,12 +365,25 @@ static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigne
         return;
     }
     const uint64_t amask = 0x000ffffffffff000ull;
+    const unsigned shift = 12 + bits * (unsigned)level;
+    unsigned lo = nent, hi = 0;
+    for (unsigned i = 0; i < nent; i++)
+        if (lin_overlaps_regions(w->e, id_entry_lin(lin_base, i, shift, level, lma), 1ull << shift)) {
+            if (lo == nent)
+                lo = i;
+            hi = i;
+        }
+    if (lo == nent)
+        return;
     uint64_t avail = 0;
     const uint8_t *tab = host_of(w->e, table, &avail); /* the whole table at once when it is in a region */
     if (tab && avail < (uint64_t)nent * esz)
         tab = NULL;
-    id_record(w, tab, nent * esz);
-    for (unsigned i = 0; i < nent && !w->why; i++) {
+    id_record(w, tab ? tab + (size_t)lo * esz : NULL, (hi - lo + 1) * esz);
+    for (unsigned i = lo; i <= hi && !w->why; i++) {
+        uint64_t lin = id_entry_lin(lin_base, i, shift, level, lma);
+        if (!lin_overlaps_regions(w->e, lin, 1ull << shift))
+            continue;
         uint64_t ent = 0;
         if (tab)
             memcpy(&ent, tab + (size_t)i * esz, esz);
@@ -353,10 +391,6 @@ static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigne
             continue; /* unreadable: Unicorn faults there too */
         if (!(ent & 1))
             continue;
-        unsigned shift = 12 + bits * (unsigned)level;
-        uint64_t lin = lin_base + ((uint64_t)i << shift);
-        if (lma && level == 3 && (lin >> 47))
-            lin |= 0xffff000000000000ull;
         bool leaf = level == 0 || ((ent & 0x80) && (level == 1 || (lma && level == 2)) && (esz == 8 || pse));
         if (!leaf) {
             uint64_t next = esz == 8 ? (ent & amask) : (ent & 0xfffff000u);

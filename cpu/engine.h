@@ -92,7 +92,12 @@ void vtx_engine_destroy(vtx_engine *e);
  * cannot represent; Unicorn is then unchanged.
  * Refused: EFER.LMA=1 with CR0.PE=0, or with CR0.PG=1 and CR4.PAE=0; RFLAGS.VM=1
  * in IA-32e mode; CS.base != 0 in 64-bit mode (QEMU adds it to RIP); RIP >= 4 GiB
- * outside 64-bit mode. Accepted although not an x86 state: EFER.LMA=1 with
+ * outside 64-bit mode; with CR0.PG=1, page tables that map a linear address
+ * inside the mapped regions to another physical address (Unicorn 2.0.1 accesses
+ * physical == linear; a linear address outside the regions is reported as an
+ * unmapped access whatever the tables say, so mappings there are not checked).
+ * The paging check is cached with a copy of the entries it read and revalidated
+ * by comparing them. Accepted although not an x86 state: EFER.LMA=1 with
  * CR0.PG=0 (QEMU runs IA-32e code with identity translation, as Unicorn's
  * UC_MODE_64 does by default; handy for tests). Kept by the engine but not by Unicorn: CR8 (round-trips; the
  * guest's MOV CR8 sees Unicorn's value, so the model stops before MOV CR8).

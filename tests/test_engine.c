@@ -210,6 +210,29 @@ Test(engine, long64_loop_hlt_no_paging)
     loop_and_hlt(&s, R.tab[1], 5050);
 }
 
+/* The paging check is cached between loads but still sees a table rewritten
+ * through the host pointer; mappings of linear memory outside the regions are
+ * not its business (Unicorn reports an access there as unmapped). */
+Test(engine, paging_check_sees_host_pointer_writes)
+{
+    load("lm64");
+    build_page_tables(0);
+    vtx_cpu_state s = lm_state(R.tab[0], true);
+    set(&s); /* identity: accepted, and the verdict cached */
+    uint64_t *pt = (uint64_t *)(R.mem + PT_AT + 0x3000), *pd = (uint64_t *)(R.mem + PT_AT + 0x2000);
+    pt[0x123] = 0x200000 | 3; /* linear 0x123000 -> physical 0x200000, inside the memory */
+    const char *why = NULL;
+    cr_assert_eq(vtx_engine_set_state(R.e, &s, &why), -1,
+                 "a page table rewritten through the host pointer after the last check is refused");
+    cr_assert_not_null(why);
+    cr_assert_not_null(strstr(why, "identity"), "why: %s", why);
+    pt[0x123] = 0x123000 | 3;
+    set(&s);
+    pd[100] = 0x200000 | 0x83; /* linear 200 MiB -> physical 2 MiB: a 2-MiB page outside the 4-MiB memory */
+    set(&s);
+    cr_assert_eq(run(0, 0, false).reason, VTX_STOP_HLT, "the guest still runs to its HLT");
+}
+
 Test(engine, long64_identity_paging)
 {
     load("lm64");
