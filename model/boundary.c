@@ -4,6 +4,7 @@
  * beaten by a higher-priority event, or taken; the winner decides the boundary.
  * Blocking is applied before priority (PRI-3).
  */
+#include "apic_virt.h"
 #include "windows.h"
 
 static const char *const event_names[] = {
@@ -78,6 +79,11 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
     } else {
         verdict(rep, VTX_EV_SIPI, m->sipi_pending, true, "HLT-8", NULL);
     }
+    /* 1. A TPR-below-threshold exit, right after VM entry (IW-8) or trap-like after a
+     * write to VTPR; trap-like virtualized-EOI / APIC-write exits (PRI-2 item 1). */
+    open = vtx_tpr_exit_open(m, &rule, &why);
+    verdict(rep, VTX_EV_TPR_THRESHOLD, g->tpr_exit != 0, open, rule, why);
+    verdict(rep, VTX_EV_APIC_TRAP, g->apic_trap != 0, true, "PRI-2", NULL);
     /* 3. INIT (exit reason 3); blocked in wait-for-SIPI (HLT-8). */
     verdict(rep, VTX_EV_INIT, m->init_pending, !sipi_wait, sipi_wait ? "HLT-8" : "PRI-2",
             "INIT is blocked in wait-for-SIPI");
@@ -108,6 +114,10 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
     /* 9. Interrupt-window exiting (IW-1). */
     open = vtx_intr_window_open(m, &rule, &why);
     verdict(rep, VTX_EV_INTR_WINDOW, proc & VTX_PROC_INTR_WINDOW_EXITING, open, open ? "IW-1" : rule, why);
+    /* 9. ... or virtual-interrupt delivery, at the same priority (IW-7). */
+    bool vintr;
+    open = vtx_virtual_intr_open(m, &vintr, &rule, &why);
+    verdict(rep, VTX_EV_VIRTUAL_INTR, vintr, open, rule, why);
     /* 10. External interrupt. */
     open = vtx_extint_unblocked(m, &rule, &why);
     verdict(rep, VTX_EV_EXT_INTR, m->intr_line, open, open ? "IW-9" : rule, why);
@@ -119,6 +129,15 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
         rep->action = VTX_ACT_EXIT;
         ex->reason = VTX_EXIT_REASON_SIPI;
         ex->qualification = m->sipi_vector;
+        break;
+    case VTX_EV_TPR_THRESHOLD:
+        rep->action = VTX_ACT_EXIT; /* qualification 0 (EXIT-3); RIP as it is (EXIT-7) */
+        ex->reason = VTX_EXIT_REASON_TPR_BELOW_THRESHOLD;
+        break;
+    case VTX_EV_APIC_TRAP:
+        rep->action = VTX_ACT_EXIT; /* EXIT-3: the vector (45) or the page offset (56) */
+        ex->reason = g->apic_trap;
+        ex->qualification = g->apic_trap_qual;
         break;
     case VTX_EV_INIT:
         rep->action = VTX_ACT_EXIT;
@@ -161,6 +180,9 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
         rep->action = VTX_ACT_EXIT;
         ex->reason = VTX_EXIT_REASON_INTERRUPT_WINDOW;
         break;
+    case VTX_EV_VIRTUAL_INTR:
+        rep->action = VTX_ACT_DELIVER;
+        break;
     case VTX_EV_EXT_INTR:
         if (pin & VTX_PIN_EXT_INTR_EXITING) {
             rep->action = VTX_ACT_EXIT;
@@ -185,6 +207,15 @@ void vtx_boundary_take(vtx_machine *m, const vtx_boundary_report *rep)
     case VTX_EV_SIPI:
         m->sipi_pending = false;
         m->g.pending_dbg = 0; /* EXIT-9: cleared by every exit but INIT, #MC, SMI, ... */
+        break;
+    case VTX_EV_TPR_THRESHOLD:
+        m->g.tpr_exit = 0;
+        break;
+    case VTX_EV_APIC_TRAP:
+        m->g.apic_trap = 0;
+        break;
+    case VTX_EV_VIRTUAL_INTR:
+        vtx_virtual_intr_acknowledge(m); /* sets delivered_vector */
         break;
     case VTX_EV_INIT:
         m->init_pending = false;

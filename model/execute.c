@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "apic_virt.h"
 #include "execute.h"
 #include "msr.h"
 
@@ -292,6 +293,21 @@ static bool cr_value_faults(const vtx_machine *m, unsigned cr, uint64_t v)
     }
 }
 
+/* An instruction the APIC virtualization carried out (apic_virt.h): it retires
+ * (a trap-like exit it made pending is taken at the next boundary), or faults. */
+static vtx_step vapic_done(vtx_machine *m, const vtx_insn *insn, vtx_vapic_result vr, vtx_exit_info *ex,
+                           vtx_insn_result *r, vtx_status *st)
+{
+    if (vr == VTX_VAPIC_GP)
+        return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+    if (vr == VTX_VAPIC_UNMAPPED)
+        return stop(r, st, VTX_ERR_UNMAPPED, "'%s' at RIP 0x%llx: the virtual-APIC page at 0x%llx is not mapped",
+                    insn->text, (unsigned long long)m->g.cpu.rip,
+                    (unsigned long long)vtx_vmcs_get(&m->current->f, VTX_SLOT_VIRTUAL_APIC_ADDR));
+    retire_emulated(m, insn);
+    return VTX_STEP_CONTINUE;
+}
+
 /* The model's handling of an instruction the engine stopped before. */
 static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex, vtx_insn_result *r,
                           vtx_status *st)
@@ -335,6 +351,10 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     /* Instruction-caused VM exits (fault-like: RIP stays, shadows are kept; BLK-STI-8). */
     if (vtx_insn_exit(m, insn, ex))
         return VTX_STEP_EXIT;
+    /* APIC virtualization: MOV CR8 with "use TPR shadow", the x2APIC MSRs (apic_virt.h). */
+    vtx_vapic_result vr = vtx_vapic_insn(m, insn);
+    if (vr != VTX_VAPIC_NOT_MINE)
+        return vapic_done(m, insn, vr, ex, r, st);
 
     vtx_stop s;
     switch (insn->cls) {

@@ -3,7 +3,7 @@
  * "Loading Guest State", catalogue BLK-LOAD-1..3) and saving at VM exit ("Saving
  * Guest State", BLK-SAVE-1, EXIT-9).
  */
-#include "machine_internal.h"
+#include "apic_virt.h"
 
 #define G(f, name) vtx_vmcs_get(f, VTX_SLOT_##name)
 #define S(f, name, v) vtx_vmcs_set(f, VTX_SLOT_##name, (v))
@@ -77,6 +77,10 @@ void vtx_guest_load(vtx_machine *m, const vtx_vmcs_values *f)
     g->activity = vectoring ? VTX_ACTIVE : (uint32_t)G(f, GUEST_ACTIVITY_STATE);
     /* INJ-17 / MTF-2: "other event" type 7 vector 0 makes an MTF exit pending. */
     g->mtf_pending = (inj >> 31) && inj_type == 7;
+    /* APIC virtualization: the post-entry TPR-threshold exit (IW-8); RVI/SVI, PPR
+     * virtualization and the evaluation of pending virtual interrupts (IW-7). */
+    vtx_tpr_entry(m, f);
+    vtx_vid_entry(m, f);
 }
 
 void vtx_guest_save(vtx_machine *m, vtx_vmcs_values *f)
@@ -121,4 +125,5 @@ void vtx_guest_save(vtx_machine *m, vtx_vmcs_values *f)
     /* PT-5: the remaining timer value, if the save control is 1. */
     if (exit_ctls & VTX_EXIT_SAVE_PREEMPTION_TIMER)
         S(f, PREEMPTION_TIMER_VALUE, g->timer_armed ? vtx_timer_remaining(m, m->cycles) : 0);
+    vtx_vid_save(m, f);
 }

@@ -52,6 +52,12 @@ typedef struct vtx_guest {
     bool mtf_pending;    /* an MTF VM exit is pending (MTF-1..4, INJ-17) */
     bool timer_armed;    /* the VMX-preemption timer counts (pin-based bit 6) */
     uint64_t timer_deadline; /* cycle at which it reaches 0 */
+    /* APIC virtualization (apic_virt.h). */
+    uint8_t tpr_exit;    /* a TPR-below-threshold exit is pending: VTX_TPR_EXIT_AFTER_ENTRY or _TRAP, else 0 */
+    uint32_t apic_trap;  /* a trap-like virtualized-EOI (45) or APIC-write (56) exit is pending: its reason */
+    uint64_t apic_trap_qual; /* and its exit qualification */
+    uint8_t rvi, svi;    /* guest interrupt status with "virtual-interrupt delivery" */
+    bool vintr_recognized; /* a virtual interrupt is recognised (IW-7) */
 } vtx_guest;
 
 /* The processor's MSRs that no VMCS area switches: one copy shared by root and

@@ -60,6 +60,7 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
             vtx_delivery d = {0};
             switch (rep.winner) {
             case VTX_EV_NMI: d = (vtx_delivery){.vector = 2, .type = VTX_EVT_NMI}; break;
+            case VTX_EV_VIRTUAL_INTR: /* IW-7: through the IDT as an external interrupt */
             case VTX_EV_EXT_INTR: d = (vtx_delivery){.vector = m->delivered_vector,
                                                      .type = VTX_EVT_EXTINT}; break;
             default: /* PENDING_DB: a #DB trap; its bits go to DR6 (not modelled) and the field is cleared */

@@ -18,8 +18,11 @@
  *   needs non-identity 32-bit PAE tables and PDPTE loading the engine cannot do.
  * Not ported: 6.12 RTM variant (no RTM) and the L0-synthesized trap after wbinvd
  *   (no L0).
- * Not ported: 6.13 APICv, TPR threshold and virtual-interrupt delivery: no APIC
- *   virtualization in the model.
+ * Not ported: 6.13 vmx_apic_passthrough_tpr_threshold_test (L1's pending self-IPI
+ *   needs a local APIC, which the model does not have), vmx_posted_interrupts_test and
+ *   apic_reg_virt_test (posted interrupts and APIC-register virtualization are
+ *   refused by VM entry); vmx_hlt_with_rvi_test and the TPR-threshold, VID and EOI
+ *   cases are in test_apic_virt.c.
  * Not ported: 6.14 INIT signalled by a second CPU and latched in VMX root: no SMP
  *   (INIT exits and the SIPI test are in test_post_entry.c and test_sipi.c).
  * Not ported: 6.16 self-IPIs and TPR masking: no APIC (the exception-delivery

@@ -6,7 +6,8 @@
  *
  * EXIT-8 (saved RFLAGS.RF) is in test_rules_tables.c. Not covered: PT-4 in SMM and
  * below C2 (not modelled), MTF-4 for REP strings/XBEGIN (string I/O and RTM are
- * not modelled), PRI-2 items SMI and TPR-below-threshold (not modelled).
+ * not modelled), PRI-2 item SMI (not modelled). PRI-2 item 1 (TPR below threshold)
+ * is in test_apic_virt.c.
  */
 #include "rules_fixture.h"
 

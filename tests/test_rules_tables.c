@@ -157,21 +157,27 @@ Test(tables, exit_8_trap_exit_saves_current_rf)
 
 Test(tables, unmodelled_control_is_refused_by_name)
 {
-    /* "Use TPR shadow" is allowed by the server profile but not carried out by the
-     * model: VM entry passes its checks, then refuses with the control's name and
+    /* "APIC-register virtualization", allowed by a profile but not carried out by
+     * the model: VM entry passes its checks, then refuses with the control's name and
      * changes nothing (the VMCS stays clear). */
-    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_TPR_SHADOW);
+    vtx_profile p = vt_profile_copy("server");
+    p.msr[VTX_CAP_IA32_VMX_PROCBASED_CTLS2] |= (uint64_t)VTX_PROC2_APIC_REG_VIRT << 32;
+    vt_teardown(&e);
+    vt_setup_profile(&e, &p);
+    vt_baseline(&e);
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_TPR_SHADOW | VTX_PROC_SECONDARY_CONTROLS);
+    vt_vmwrite(&e, VTX_VMCS_PROC_CONTROLS2, VTX_PROC2_APIC_REG_VIRT);
     vt_vmwrite(&e, VTX_VMCS_VIRTUAL_APIC_ADDR, 0x40000);
     vt_vmwrite(&e, VTX_VMCS_TPR_THRESHOLD, 0);
     vtx_insn_result r;
     cr_assert_eq(vtx_vmlaunch(e.m, &r), VTX_ERR_UNSUPPORTED);
-    cr_assert(strstr(r.why, "\"Use TPR shadow\" is not modelled"), "why: %s", r.why);
+    cr_assert(strstr(r.why, "\"APIC-register virtualization\" is not modelled"), "why: %s", r.why);
     cr_assert(!vtx_machine_in_guest(e.m), "nothing entered");
     vtx_vmcs_status vs;
     cr_assert_eq(vtx_machine_vmcs_status(e.m, VT_VMCS_PA, &vs), VTX_OK);
     cr_assert_eq(vs.launch, VTX_LAUNCH_CLEAR);
-    /* The flip: without it the guest enters (and halts). */
-    vt_clear_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_TPR_SHADOW);
+    /* The flip: without it the guest enters (and halts), "use TPR shadow" and all. */
+    vt_vmwrite(&e, VTX_VMCS_PROC_CONTROLS2, 0);
     cr_assert_eq(vtx_vmlaunch(e.m, &r), VTX_OK);
     cr_assert_eq(r.outcome, VTX_GUEST_STOPPED);
 }

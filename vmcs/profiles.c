@@ -39,7 +39,7 @@
     (VTX_PROC2_ENABLE_EPT | VTX_PROC2_DESC_TABLE_EXITING | VTX_PROC2_ENABLE_RDTSCP |             \
      VTX_PROC2_ENABLE_VPID | VTX_PROC2_WBINVD_EXITING | VTX_PROC2_UNRESTRICTED_GUEST |            \
      VTX_PROC2_RDRAND_EXITING | VTX_PROC2_ENABLE_INVPCID | VTX_PROC2_RDSEED_EXITING |             \
-     VTX_PROC2_TSC_SCALING)
+     VTX_PROC2_TSC_SCALING | VTX_PROC2_VIRT_X2APIC | VTX_PROC2_VIRT_INTR_DELIVERY)
 #define SERVER_EXIT (CORE2_EXIT | VTX_EXIT_SAVE_PAT | VTX_EXIT_LOAD_PAT | VTX_EXIT_SAVE_EFER | \
                      VTX_EXIT_LOAD_EFER | VTX_EXIT_SAVE_PREEMPTION_TIMER)
 #define SERVER_ENTRY (CORE2_ENTRY | VTX_ENTRY_LOAD_PAT | VTX_ENTRY_LOAD_EFER)
@@ -88,7 +88,8 @@ static const vtx_profile builtin[] = {
     {
         .name = "server",
         .description = "Modern server part (Skylake-SP class), limited to the controls vtxref models: "
-                       "TRUE MSRs, preemption timer (rate 5), MTF, EPT, VPID, unrestricted guest",
+                       "TRUE MSRs, preemption timer (rate 5), MTF, EPT, VPID, unrestricted guest, TPR shadow, "
+                       "virtual-interrupt delivery, virtualize x2APIC mode",
         .phys_addr_width = 46,
         .knobs = VTX_KNOBS_DEFAULT,
         .msr = {

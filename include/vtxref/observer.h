@@ -30,9 +30,18 @@ extern "C" {
  * arrives in any other activity state is reported blocked (rule HLT-2 or HLT-8)
  * at the boundary that discards it. Use the names (`VTX_EV_INIT`, ...), not
  * numbers: the order follows the catalogue.
+ *
+ * TPR_THRESHOLD and APIC_TRAP are PRI-2 item 1, above INIT: the TPR-below-threshold
+ * exit right after VM entry (IW-8) or trap-like after a write to the virtual TPR,
+ * and the trap-like virtualized-EOI and APIC-write exits. VIRTUAL_INTR is the
+ * delivery of a recognised virtual interrupt, at the priority of interrupt-window
+ * exits (IW-7; never both: with interrupt-window exiting no virtual interrupt is
+ * recognised).
  */
 #define VTX_BOUNDARY_EVENTS(X) \
     X(SIPI,             "start-up IPI (SIPI)") \
+    X(TPR_THRESHOLD,    "TPR-below-threshold VM exit") \
+    X(APIC_TRAP,        "virtualized-EOI or APIC-write VM exit (trap-like)") \
     X(INIT,             "INIT signal") \
     X(MTF,              "monitor-trap-flag VM exit") \
     X(PENDING_DB,       "pending debug exception (trap)") \
@@ -40,6 +49,7 @@ extern "C" {
     X(NMI_WINDOW,       "NMI-window VM exit") \
     X(NMI,              "non-maskable interrupt") \
     X(INTR_WINDOW,      "interrupt-window VM exit") \
+    X(VIRTUAL_INTR,     "virtual-interrupt delivery") \
     X(EXT_INTR,         "external interrupt")
 /* clang-format on */
 
