@@ -96,7 +96,7 @@ typedef struct dc_entry {
     vtx_insn insn;
 } dc_entry;
 
-typedef enum { HS_NONE, HS_BEFORE, HS_COUNT, HS_PROBE, HS_SLOW, HS_BOUNDARY } hook_stop;
+typedef enum { HS_NONE, HS_BEFORE, HS_COUNT, HS_PROBE, HS_SLOW, HS_BOUNDARY, HS_RETRANSLATE } hook_stop;
 
 /* ---- the fast path's block cache (see "Fast path" above vtx_engine_run) ---- */
 #define BC_SIZE 1024u
@@ -111,6 +111,7 @@ typedef struct blk_entry {
     uint8_t width;
     bool mc_last;         /* the last instruction may change the mode (resync after it) */
     bool wmem_early;      /* an instruction before the last may write memory */
+    bool usable;          /* decoded: the engine can vouch for it (else only its bytes are kept) */
     uint64_t classes;     /* bit set of the classes it contains */
     const uint8_t *host;  /* its bytes in guest memory (contiguous) */
     uint8_t *bytes;       /* the bytes it was decoded from */
@@ -138,6 +139,14 @@ struct vtx_engine {
     vtx_engine_boundary_fn bfn;
     void *bfn_user;
     blk_entry *bc;
+    /* Addresses whose block-cache entry was replaced by another block's since
+     * Unicorn last dropped all its translated code: Unicorn may still hold a
+     * translation of them, made from bytes the engine no longer has to compare
+     * with (a hash bit per address; see blk_get). */
+    uint64_t evicted[1024];
+    uint64_t retrans[16]; /* blocks retranslated in the run in progress */
+    unsigned nretrans;
+    uint64_t retrans_lo, retrans_hi;
     struct { uint64_t lin; uc_hook h; } probe[NPROBE];
     unsigned nprobe, probe_next;
 
@@ -672,36 +681,103 @@ static bool blk_reserve(blk_entry *b, uint32_t size, uint32_t n)
     return true;
 }
 
+static inline size_t bc_index(uint64_t lin) { return (lin ^ (lin >> 10) ^ (lin >> 20)) & (BC_SIZE - 1); }
+
+static inline unsigned evict_bit(uint64_t lin) { return (unsigned)((lin ^ (lin >> 16) ^ (lin >> 32)) & 0xffff); }
+static inline bool evicted_test(const vtx_engine *e, uint64_t lin)
+{
+    unsigned b = evict_bit(lin);
+    return (e->evicted[b / 64] >> (b % 64)) & 1;
+}
+static inline void evicted_set(vtx_engine *e, uint64_t lin, bool on)
+{
+    unsigned b = evict_bit(lin);
+    if (on)
+        e->evicted[b / 64] |= 1ull << (b % 64);
+    else
+        e->evicted[b / 64] &= ~(1ull << (b % 64));
+}
+
+/* Unicorn dropped all its translated code. */
+static void tb_flushed(vtx_engine *e)
+{
+    memset(e->evicted, 0, sizeof e->evicted);
+}
+
+static bool retranslated_in_run(const vtx_engine *e, uint64_t lin)
+{
+    for (unsigned i = 0; i < e->nretrans; i++)
+        if (e->retrans[i] == lin)
+            return true;
+    return false;
+}
+
 /*
  * The decoded translation block at `lin` of `size` bytes, or NULL when the
  * engine cannot vouch for it (bytes not contiguous or not fetchable, a decode
  * that does not add up to Unicorn's size, a mode change before its last
  * instruction, too many instructions): the caller then takes the slow path.
  * A cached entry is used only while the bytes in guest memory are the ones it
- * was decoded from (guest self-modification retranslates the block in Unicorn
- * and fails this comparison here), in the same mode and paging generation.
+ * was decoded from, in the same mode and paging generation.
+ * *stale is set (and NULL returned) when Unicorn's translation of the block may
+ * have been made from other bytes than memory now holds: the cached bytes
+ * differ from memory, or the entry was replaced since. The guest's own stores
+ * into its code make QEMU retranslate by itself, but writes through the
+ * caller's host pointers (a VMM patching guest code between exits) are
+ * invisible to it: the caller then has the block retranslated (HS_RETRANSLATE)
+ * before it runs. Once per block and run: after that a difference is the
+ * guest's own doing, already retranslated.
  */
-static inline size_t bc_index(uint64_t lin) { return (lin ^ (lin >> 10) ^ (lin >> 20)) & (BC_SIZE - 1); }
-
-static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size)
+static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stale)
 {
     blk_entry *b = &e->bc[bc_index(lin)];
+    *stale = false;
     if (__builtin_expect(b->lin == lin && b->size == size && b->gen == e->gen && b->width == e->width, 1)) {
         if (size <= 16 && b->fast) {
             uint64_t x0, x1;
             memcpy(&x0, b->host, 8);
             memcpy(&x1, b->host + 8, 8);
             if (((x0 ^ b->w[0]) & b->m[0]) == 0 && ((x1 ^ b->w[1]) & b->m[1]) == 0)
-                return b;
+                return b->usable ? b : NULL;
         } else if (memcmp(b->host, b->bytes, size) == 0) {
-            return b;
+            return b->usable ? b : NULL;
         }
     }
+    if (b->lin == lin) {
+        /* the same block address: its bytes as they were decoded still in memory? */
+        const uint8_t *h = block_host(e, lin, b->size);
+        *stale = !h || memcmp(h, b->bytes, b->size) != 0;
+    } else {
+        if (b->lin != UINT64_MAX)
+            evicted_set(e, b->lin, true);
+        *stale = evicted_test(e, lin);
+    }
+    if (*stale && retranslated_in_run(e, lin))
+        *stale = false;
     b->lin = UINT64_MAX;
+    if (*stale)
+        return NULL;
     const uint8_t *h = block_host(e, lin, size);
     if (!h || !blk_reserve(b, size, 16))
         return NULL;
+    /* From here on the entry records the block's bytes, whether or not the
+     * engine can vouch for its decode (`usable`): they are what tells a later
+     * change of the code. */
     memcpy(b->bytes, h, size);
+    b->host = h;
+    uint64_t pa = 0, avail = 0;
+    /* blocks of up to 16 bytes compare as two masked words when 16 bytes are readable */
+    b->fast = size <= 16 && lin_to_phys(e, lin, &pa) && host_of(e, pa, &avail) == h && avail >= 16;
+    b->w[0] = b->w[1] = b->m[0] = b->m[1] = 0;
+    for (uint32_t i = 0; i < size && i < 16; i++) {
+        b->w[i / 8] |= (uint64_t)b->bytes[i] << (8 * (i % 8));
+        b->m[i / 8] |= 0xffull << (8 * (i % 8));
+    }
+    b->gen = e->gen;
+    b->width = (uint8_t)e->width;
+    b->size = size;
+    b->lin = lin;
+    b->usable = false;
     uint32_t pos = 0, n = 0;
     uint64_t classes = 0;
     bool mc_last = false;
@@ -729,19 +805,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size)
         b->wmem_early |= b->wmem[i] != 0;
     b->classes = classes;
     b->mc_last = mc_last;
-    b->host = h;
-    /* blocks of up to 16 bytes compare as two masked words when 16 bytes are readable */
-    uint64_t pa = 0, avail = 0;
-    b->fast = size <= 16 && lin_to_phys(e, lin, &pa) && host_of(e, pa, &avail) == h && avail >= 16;
-    b->w[0] = b->w[1] = b->m[0] = b->m[1] = 0;
-    for (uint32_t i = 0; i < size && i < 16; i++) {
-        b->w[i / 8] |= (uint64_t)b->bytes[i] << (8 * (i % 8));
-        b->m[i / 8] |= 0xffull << (8 * (i % 8));
-    }
-    b->gen = e->gen;
-    b->width = (uint8_t)e->width;
-    b->size = size;
-    b->lin = lin;
+    b->usable = true;
     return b;
 }
 
@@ -783,6 +847,14 @@ static void fast_stop(vtx_engine *e, uc_engine *uc, hook_stop why, uint64_t lin)
     uc_emu_stop(uc);
 }
 
+/* Stop before the block at lin (none of it runs) to have Unicorn translate it again. */
+static void retranslate_stop(vtx_engine *e, uc_engine *uc, uint64_t lin, uint32_t size)
+{
+    e->retrans_lo = lin;
+    e->retrans_hi = lin + size;
+    fast_stop(e, uc, HS_RETRANSLATE, lin);
+}
+
 /*
  * Called by Unicorn before each translation block runs (before its exit
  * check, so a uc_emu_stop here stops with nothing of the block executed).
@@ -793,8 +865,14 @@ static void fast_stop(vtx_engine *e, uc_engine *uc, hook_stop why, uint64_t lin)
 static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     vtx_engine *e = ud;
-    if (e->slow)
+    bool stale;
+    if (e->slow) {
+        /* the per-instruction hook counts; the block hook only makes sure
+         * Unicorn's translation is of the bytes in memory */
+        if (e->hstop == HS_NONE && !e->unmapped && !blk_get(e, addr, size, &stale) && stale)
+            retranslate_stop(e, uc, addr, size);
         return;
+    }
     if (e->unmapped || e->hstop != HS_NONE) {
         /* Unicorn finishes the block of an unmapped access and enters the next one:
          * stop before it */
@@ -828,9 +906,12 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
         e->resync = false;
         save_absorb(e);
     }
-    blk_entry *b = blk_get(e, addr, size);
+    blk_entry *b = blk_get(e, addr, size, &stale);
     if (!b) {
-        fast_stop(e, uc, HS_SLOW, addr);
+        if (stale)
+            retranslate_stop(e, uc, addr, size);
+        else
+            fast_stop(e, uc, HS_SLOW, addr);
         return;
     }
     unsigned k = b->n;
@@ -875,7 +956,7 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     blk_entry *b = &e->bc[bc_index(addr)];
     const blk_entry *p = e->cur;
     if (__builtin_expect(!e->irregular && b->lin == addr && b->size == size && b->gen == e->gen && b->width == e->width &&
-                             b->fast && !b->mc_last && !(b->classes & e->stop_bits) &&
+                             b->fast && b->usable && !b->mc_last && !(b->classes & e->stop_bits) &&
                              (!e->budget || e->budget - e->started >= b->n) &&
                              !(p && p->wmem_early && size < p->size),
                          1)) {
@@ -1328,6 +1409,7 @@ void vtx_engine_invalidate(vtx_engine *e)
         return;
     e->gen += 2;
     uc_ctl_flush_tlb(e->uc); /* despite its name: UC_CTL_TB_FLUSH, drops translated code */
+    tb_flushed(e);
     flush_tlb(e);
 }
 
@@ -1365,6 +1447,7 @@ static bool set_code_hook(vtx_engine *e, bool on)
     e->code_on = on;
     /* The hook is compiled into translated blocks: drop them. */
     uc_ctl_flush_tlb(e->uc);
+    tb_flushed(e);
     return true;
 }
 
@@ -1380,6 +1463,7 @@ static bool set_block_hook(vtx_engine *e, bool on)
     }
     e->block_on = on;
     uc_ctl_flush_tlb(e->uc); /* compiled into translated blocks, like the code hook */
+    tb_flushed(e);
     return true;
 }
 
@@ -1449,7 +1533,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     /* A counted run starts on the fast path (block hook), or with a boundary
      * function on the per-instruction hook; a raw run has no hook at all. */
     bool slow = e->bfn != NULL;
-    if (!set_code_hook(e, slow) || !set_block_hook(e, hooked && !slow)) {
+    if (!set_code_hook(e, slow) || !set_block_hook(e, hooked)) {
         stop->reason = VTX_STOP_ERROR;
         stop->why = "cannot install the engine's hooks";
         return 0;
@@ -1467,6 +1551,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->cur = NULL;
     e->armed_on = false;
     e->blk_stop = false;
+    e->nretrans = 0;
     uint64_t rip = 0;
     uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
     uint64_t start_lin = linear_of(e, rip);
@@ -1490,12 +1575,20 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
             uint64_t r = (e->stop_lin - e->cs_base) & 0xffffffffull;
             uc_reg_write(e->uc, UC_X86_REG_RIP, &r);
         }
-        if ((e->hstop != HS_PROBE && e->hstop != HS_SLOW) || e->exc || e->unmapped || err != UC_ERR_OK)
+        if ((e->hstop != HS_PROBE && e->hstop != HS_SLOW && e->hstop != HS_RETRANSLATE) || e->exc || e->unmapped ||
+            err != UC_ERR_OK)
             break;
         /* The block hook stopped before a block (nothing of it ran) to add a probe
          * or to go on with the per-instruction hook; then the run goes on. */
         bool ok;
-        if (e->hstop == HS_PROBE) {
+        if (e->hstop == HS_RETRANSLATE) {
+            /* Drop Unicorn's translation of the block; it is translated again
+             * from the bytes in memory when the run goes on. */
+            ok = uc_ctl_remove_cache(e->uc, e->retrans_lo, e->retrans_hi) == UC_ERR_OK;
+            evicted_set(e, e->retrans_lo, false);
+            if (e->nretrans < sizeof e->retrans / sizeof e->retrans[0])
+                e->retrans[e->nretrans++] = e->retrans_lo;
+        } else if (e->hstop == HS_PROBE) {
             ok = add_probe(e, e->want_probe);
         } else {
             ok = set_code_hook(e, true);

@@ -218,3 +218,36 @@ Test(observer, fault_after_a_run)
                   .reason = VTX_EXIT_REASON_EXCEPTION_NMI, .rip_off = 3};
     same_with_and_without(&s);
 }
+
+/* A VMM that patches guest code through its host pointer between two exits
+ * gets the patched code run (Unicorn does not see such writes by itself; the
+ * engine has it translate the block again). With and without an observer, and
+ * with the patched instruction before and after a WRMSR in the same block. */
+static void patched_code_runs(bool observe)
+{
+    rf_setup();
+    vtx_machine_set_observer(e.m, observe ? scan_record : NULL, &sc);
+    /* mov eax, 0x11111111; vmcall */
+    static const uint8_t code[] = {0xb8, 0x11, 0x11, 0x11, 0x11, 0x0f, 0x01, 0xc1};
+    rf_code(code, sizeof code);
+    for (int round = 0; round < 3; round++) {
+        e.ram[G + 1] = (uint8_t)(0x11 * (round + 1));
+        rf_state(G, RFLAGS_FIXED, 0, ACT_ACTIVE);
+        vtx_insn_result r;
+        vtx_status st = round == 0 ? vtx_vmlaunch(e.m, &r) : vtx_vmresume(e.m, &r);
+        char step[96];
+        snprintf(step, sizeof step, "round %d (observer %s)", round, observe ? "on" : "off");
+        rf_check_exit(step, st, &r, VTX_EXIT_REASON_VMCALL);
+        vtx_gprs g;
+        cr_assert_eq(vtx_machine_get_gprs(e.m, &g), VTX_OK);
+        cr_assert_eq(g.rax & 0xff, (uint64_t)(0x11 * (round + 1)) & 0xff,
+                     "%s: the guest ran the patched immediate (RAX 0x%llx)", step, (unsigned long long)g.rax);
+    }
+    rf_teardown();
+}
+
+Test(observer, code_patched_between_exits_runs_patched)
+{
+    patched_code_runs(false);
+    patched_code_runs(true);
+}
