@@ -21,6 +21,10 @@ typedef enum vtx_step {
  * address), instruction length and VM-exit instruction information (SDM
  * "VM-Exit Instruction Information"; 0 for exits that do not define it). */
 bool vtx_insn_exit(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex);
+/* The offset (effective address) of the instruction's memory operand: base +
+ * index * scale + displacement (+ the next RIP when RIP-relative), truncated to
+ * the address size; the segment base is not added. */
+uint64_t vtx_insn_offset(const vtx_machine *m, const vtx_insn *insn);
 /* Exit reason of a VMX instruction (VMCLEAR 19 ... INVVPID 53) from its mnemonic. */
 uint32_t vtx_vmx_insn_exit_reason(const vtx_insn *insn);
 
