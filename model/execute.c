@@ -579,7 +579,10 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class c
             g->pending_dbg |= 1u << 14;
             return VTX_STEP_CONTINUE;
         }
-        g->block_sti = g->block_movss = false;
+        /* An exception that exits directly leaves blocking by STI / MOV SS as it was
+         * (BLK-STI-8; delivery drops it), except #MF (BLK-SAVE-2, x87_error.c). */
+        if (s->vector == 16 && vtx_x87_error_yields(m))
+            return VTX_STEP_CONTINUE;
         vtx_step res = raise_exception(m, s->vector, VTX_EVT_HW_EXC, s->has_error_code, s->error_code, s->address, 0,
                                        ex, r, st);
         /* VNMI-7, VNMI-9: an IRET that faults and exits reports "NMI unblocking due to IRET". */

@@ -40,6 +40,12 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
  * the step ends the run (an exit or a stop), false when the guest goes on (run.c). */
 bool vtx_step_ends_run(vtx_machine *m, vtx_step step, const vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
 
+/* The engine raised #MF at the instruction at RIP (x87_error.c, BLK-SAVE-2): drop
+ * blocking by STI and MOV SS; true when that unblocked an INIT, NMI or external
+ * interrupt that now wins the boundary (take it there; the #MF is discarded),
+ * false when the #MF is to be raised. */
+bool vtx_x87_error_yields(vtx_machine *m);
+
 /* Release the execution engine (machine destruction, memory map changes). */
 void vtx_execute_release(vtx_machine *m);
 
