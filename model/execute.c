@@ -487,9 +487,11 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
          * making its shadow; the trap becomes a pending #DB (after_engine). */
         if (rc == 0 && single_step_trap(&s))
             (void)after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
-            return after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-        else
+        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1) {
+            vtx_step next = after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
+            if (next != VTX_STEP_CONTINUE || s.retired != 1)
+                return next; /* else the STI retired (the next fetch faulted, PRI-1) */
+        } else
             retired(m, 1, (vtx_insn_class)insn->cls);
         /* BLK-STI-1: STI blocks interrupts only if IF was 0 before it. */
         if (!if_before && (c->rflags & VTX_RFLAGS_IF))
@@ -504,9 +506,11 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
          * blocking it makes (pending #DB, taken after the next instruction). */
         if (rc == 0 && single_step_trap(&s))
             (void)after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
-            return after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-        else
+        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1) {
+            vtx_step next = after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
+            if (next != VTX_STEP_CONTINUE || s.retired != 1)
+                return next; /* else the SS load retired (the next fetch faulted, PRI-1) */
+        } else
             retired(m, 1, (vtx_insn_class)insn->cls);
         /* BLK-MSS-1; BLK-MSS-2 with CFG-MSS-CHAIN: a MOV SS inside MOV-SS blocking
          * re-arms it only when the knob is on. BLK-STI-5: it replaces an STI shadow. */
@@ -579,6 +583,12 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class c
             g->pending_dbg |= 1u << 14;
             return VTX_STEP_CONTINUE;
         }
+        /* PRI-1: a fault of an instruction after others of this run retired (the
+         * engine went on to fetch it) comes after the boundary before it, where an
+         * interrupt or a VMX event may win: the fault is discarded here and recurs
+         * when that instruction runs. */
+        if (!s->trap && s->retired)
+            return VTX_STEP_CONTINUE;
         /* An exception that exits directly leaves blocking by STI / MOV SS as it was
          * (BLK-STI-8; delivery drops it), except #MF (BLK-SAVE-2, x87_error.c). */
         if (s->vector == 16 && vtx_x87_error_yields(m))
