@@ -10,8 +10,9 @@
  * VMX non-root operation has no task switches, they exit), SMI, FLUSH, STOPCLK
  * (not modelled), 7 (code breakpoints: DR7 is not armed by the engine), 9 (a
  * fault decoding the next instruction is a #UD/#GP of class 10 here). The VMX
- * events between the classes (MTF, timer, the windows) are PRI-2, in
- * test_rules_exits.c, test_post_entry.c and test_inputs.c.
+ * events between the classes (MTF, timer, the windows) follow the VMX-merged
+ * order of catalogue G, tested in test_rules_exits.c, test_post_entry.c and
+ * test_inputs.c.
  *
  * Guest code at G = 0x10000, handlers at H(v) = 0x12000 + 0x10 * v, RSP 0x9000.
  * Inputs arrive at exact instruction boundaries (vtx_machine_schedule).

@@ -1,7 +1,6 @@
 /*
- * What a VM exit saves in the interruptibility state beyond BLK-SAVE-1
- * (catalogue A.4, A.5): BLK-SAVE-2 (#MF) and BLK-SMI-1 (bit 2, blocking by SMI),
- * on an executing 64-bit guest. Guest code at G = 0x10000, handlers at H(v) =
+ * What a VM exit saves in the interruptibility state for #MF and for blocking
+ * by SMI (bit 2) (catalogue A.5 and A.4), on an executing 64-bit guest. Guest code at G = 0x10000, handlers at H(v) =
  * 0x12000 + 0x10 * v, RSP 0x9000.
  *
  * #MF: CR0.NE = 1 (VMX fixes it to 1), an x87 control word that unmasks the
@@ -204,9 +203,10 @@ Test(rules_save, blk_smi_1_wait_for_sipi_saves_bit_2_as_0)
 
 Test(rules_save, blk_smi_1_exits_of_every_kind_save_bit_2_as_0)
 {
-    /* BLK-SMI-1: instruction, exception, NMI, external-interrupt, task-switch-free
-     * indirect (nested #GP during delivery) and triple-fault exits: bit 2 is 0 in
-     * each (there is no SMI blocking outside SMM to save). */
+    /* BLK-SMI-1: an instruction exit, an exception exit, an exit during delivery
+     * (a #GP in the bitmap while delivering INT n), NMI, external-interrupt and
+     * triple-fault exits: bit 2 is 0 in each (there is no SMI blocking outside
+     * SMM to save). */
     static const struct { uint8_t code[4]; size_t n; uint32_t reason; const char *what; } t[] = {
         {{0x0f, 0xa2}, 2, VTX_EXIT_REASON_CPUID, "CPUID"},
         {{0x0f, 0x0b}, 2, R_EXC, "#UD in the bitmap"},

@@ -1,7 +1,7 @@
 /*
  * Task switches in VMX non-root operation (SDM Vol. 3 "Treatment of Task
- * Switches", Table "Exit Qualification for Task Switches"; catalogue EXIT-2
- * reason 9, EXIT-3, EXIT-5, EXIT-6, EXIT-7, INJ-6, INJ-18): far CALL and JMP to a
+ * Switches", Table "Exit Qualification for Task Switches"; catalogue H, exit
+ * reason 9, and E.3, task gates met by injected events): far CALL and JMP to a
  * TSS or a task gate, IRET with NT = 1, and event delivery through a task gate in
  * the IDT all exit with reason 9 once the checks before the switch pass; a check
  * that fails raises its fault, which comes first.
