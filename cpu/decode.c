@@ -93,6 +93,17 @@ static void classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperan
         out->mode_change = true;
         break;
     case ZYDIS_MNEMONIC_HLT: c = VTX_IC_HLT; break;
+    case ZYDIS_MNEMONIC_JMP:
+    case ZYDIS_MNEMONIC_CALL:
+        /* Far JMP/CALL may name a TSS or a task gate (a task switch). */
+        if (in->meta.branch_type != ZYDIS_BRANCH_TYPE_FAR)
+            break;
+        c = in->mnemonic == ZYDIS_MNEMONIC_JMP ? VTX_IC_JMP_FAR : VTX_IC_CALL_FAR;
+        if (ops[0].type == ZYDIS_OPERAND_TYPE_POINTER) {
+            out->far_direct = true;
+            out->far_sel = ops[0].ptr.segment;
+        }
+        break;
     case ZYDIS_MNEMONIC_INT:
         c = VTX_IC_INT_N;
         out->imm8 = (uint8_t)ops[0].imm.value.u;

@@ -3,6 +3,7 @@
 
 #include "engine.h"
 #include "deliver.h"
+#include "task_switch.h"
 
 #define CR0_PE (1ull << 0)
 #define EFER_LMA (1ull << 10)
@@ -380,9 +381,21 @@ static bool deliver_protected(dctx *c, const vtx_delivery *d, uint64_t ret_ip)
     if (!gp)
         return fail_fault(c, VEC_NP, true, idt_ec(c, d->vector));
     if (gtype == 5) {
-        c->res->outcome = VTX_DELIVER_TASK_GATE;
-        c->res->address = (lo >> 16) & 0xFFFF;
-        return false;
+        /* A task gate: the checks on its TSS selector (task_switch.h); the switch
+         * itself is the caller's (VMX exits on it). Nothing is written. */
+        vtx_task_check tc;
+        vtx_task_check_gate(s, &c->view, c->caps, (uint16_t)(lo >> 16), c->ext, &tc);
+        if (tc.outcome == VTX_TASK_SWITCH) {
+            c->res->outcome = VTX_DELIVER_TASK_GATE;
+            c->res->address = tc.tss_selector;
+            return false;
+        }
+        if (tc.outcome == VTX_TASK_FAULT) {
+            fail_fault(c, tc.vector, true, tc.error_code);
+            c->res->address = tc.address;
+            return false;
+        }
+        return fail_unmapped(c, tc.address);
     }
     const bool gate16 = gtype == 6 || gtype == 7, int_gate = !(gtype & 1);
     const uint16_t csel = (uint16_t)(lo >> 16);

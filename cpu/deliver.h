@@ -39,7 +39,8 @@ typedef struct vtx_delivery {
 typedef enum vtx_deliver_outcome {
     VTX_DELIVERED = 0,      /* the handler is the next instruction; state updated */
     VTX_DELIVER_FAULT = 1,  /* a nested exception during delivery: see fault (not yet delivered) */
-    VTX_DELIVER_TASK_GATE = 2, /* the gate is a task gate (a task switch; VMX exits on it); address = the gate's TSS selector */
+    VTX_DELIVER_TASK_GATE = 2, /* the gate is a task gate and the checks before the task switch passed
+                                  (task_switch.h; VMX exits on it); address = the gate's TSS selector */
     VTX_DELIVER_UNMAPPED = 3,  /* an access to unmapped guest-physical memory; see address */
 } vtx_deliver_outcome;
 
@@ -86,8 +87,9 @@ typedef struct vtx_paging_caps {
  * was being delivered; vtx_deliver_class() tells benign/contributory/page fault.
  * Not modelled: CET shadow stacks, V8086 interrupt redirection (CR4.VME), the
  * IOPL check of INT n in V8086 mode (the engine raises that #GP(0) itself), and
- * task switches. NULL pointers: nothing happens (res, when given, says UNMAPPED
- * at address 0).
+ * the task switch itself (a task gate ends in VTX_DELIVER_TASK_GATE after the
+ * checks of vtx_task_check_gate: a #GP/#NP/#TS/#PF of those is a FAULT).
+ * NULL pointers: nothing happens (res, when given, says UNMAPPED at address 0).
  */
 void vtx_deliver(vtx_cpu_state *s, const vtx_phys_mem *mem, const vtx_delivery *d, vtx_deliver_result *res);
 /* vtx_deliver with the paging capabilities of the modelled processor (caps may be NULL). */

@@ -1658,6 +1658,12 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
             stop->address = e->exc_cr2;
             wr64(env_of(e), ENV_CR + 16, e->exc_cr2);
         }
+        if (e->slow && !stop->trap && e->last_valid && e->last_lin != lin) {
+            /* a fault fetching an instruction the per-instruction hook never saw
+             * start (its translation faulted): the one before it retired */
+            stop->retired++;
+            e->last_valid = false;
+        }
         if (hooked && !stop->trap && stop->retired)
             stop->retired--; /* the faulting instruction was counted when it started */
         if (e->last_valid)

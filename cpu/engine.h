@@ -27,6 +27,9 @@ typedef struct vtx_insn {
     uint8_t cr;              /* MOV CR/DR: the control/debug register number */
     uint8_t gpr;             /* MOV CR/DR, LMSW (reg form): the general-purpose register number */
     bool mem_operand;        /* LMSW/INVLPG/LGDT...: a memory operand */
+    bool far_direct;         /* JMP/CALL far ptr16:16 / ptr16:32: the selector is far_sel (else the
+                                far pointer is in memory: offset, then the selector at op_size) */
+    uint16_t far_sel;
     bool writes_mem;         /* may write memory (an explicit or implicit memory operand it writes:
                                 stores, PUSH, CALL, string stores...; used by the engine's fast path) */
     bool mode_change;        /* may change the mode, paging or CS (far branch, IRET, MOV CR, WRMSR,

@@ -16,6 +16,7 @@
 #include "apic_virt.h"
 #include "execute.h"
 #include "msr.h"
+#include "task_switch.h"
 
 void vtx_execute_release(vtx_machine *m)
 {
@@ -141,8 +142,14 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
             return stop(r, st, VTX_ERR_UNMAPPED, "delivering vector %u: guest-physical address 0x%llx is not mapped",
                         d.vector, (unsigned long long)res.address);
         case VTX_DELIVER_TASK_GATE:
-            return stop(r, st, VTX_ERR_UNSUPPORTED, "vector %u goes through a task gate; task switches are not "
-                        "modelled yet", d.vector);
+            /* A task gate whose checks passed: the task switch exits (reason 9)
+             * during the delivery, like a nested fault that exits (task_switch.c). */
+            vtx_task_switch_gate_exit((uint16_t)res.address, &d, ex);
+            if (nmi)
+                g->block_nmi = true;               /* BLK-NMI-3: blocked before the exit */
+            g->block_sti = g->block_movss = false; /* BLK-SAVE-1 (a) */
+            g->activity = VTX_ACTIVE;              /* HLT-3 */
+            return VTX_STEP_EXIT;
         case VTX_DELIVER_FAULT:
             break;
         }
@@ -308,6 +315,24 @@ static vtx_step vapic_done(vtx_machine *m, const vtx_insn *insn, vtx_vapic_resul
     return VTX_STEP_CONTINUE;
 }
 
+/* A task switch the instruction attempts (task_switch.c): the VM exit, or the
+ * fault of a check that failed (which has priority over the exit). */
+static vtx_step task_switch_step(vtx_machine *m, const vtx_task_check *tc, const vtx_insn *insn, vtx_exit_info *ex,
+                                 vtx_insn_result *r, vtx_status *st)
+{
+    switch (tc->outcome) {
+    case VTX_TASK_SWITCH:
+        vtx_task_switch_exit(tc, insn, ex);
+        return VTX_STEP_EXIT;
+    case VTX_TASK_FAULT:
+        return raise_exception(m, tc->vector, VTX_EVT_HW_EXC, true, tc->error_code, tc->address, 0, ex, r, st);
+    default:
+        return stop(r, st, VTX_ERR_UNMAPPED,
+                     "the task switch of '%s' at RIP 0x%llx reads guest-physical address 0x%llx, which is not mapped",
+                     insn->text, (unsigned long long)m->g.cpu.rip, (unsigned long long)tc->address);
+    }
+}
+
 /* The model's handling of an instruction the engine stopped before. */
 static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex, vtx_insn_result *r,
                           vtx_status *st)
@@ -347,6 +372,14 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     if (insn->cls == VTX_IC_VMFUNC) {
         *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_VMFUNC, .instruction_len = insn->len};
         return VTX_STEP_EXIT;
+    }
+    /* A far CALL/JMP to a TSS or a task gate: a task switch, which exits (reason 9)
+     * once its checks pass (task_switch.c); anything else is an ordinary far transfer. */
+    if (insn->cls == VTX_IC_JMP_FAR || insn->cls == VTX_IC_CALL_FAR) {
+        vtx_task_check tc;
+        vtx_task_switch_of_insn(m, insn, &tc);
+        if (tc.outcome != VTX_TASK_NONE)
+            return task_switch_step(m, &tc, insn, ex, r, st);
     }
     /* Instruction-caused VM exits (fault-like: RIP stays, shadows are kept; BLK-STI-8). */
     if (vtx_insn_exit(m, insn, ex))
@@ -474,9 +507,11 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
          * making its shadow; the trap becomes a pending #DB (after_engine). */
         if (rc == 0 && single_step_trap(&s))
             (void)after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
-            return after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-        else
+        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1) {
+            vtx_step next = after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
+            if (next != VTX_STEP_CONTINUE || s.retired != 1)
+                return next; /* else the STI retired (the next fetch faulted, PRI-1) */
+        } else
             retired(m, 1, (vtx_insn_class)insn->cls);
         /* BLK-STI-1: STI blocks interrupts only if IF was 0 before it. */
         if (!if_before && (c->rflags & VTX_RFLAGS_IF))
@@ -491,9 +526,11 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
          * blocking it makes (pending #DB, taken after the next instruction). */
         if (rc == 0 && single_step_trap(&s))
             (void)after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
-            return after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-        else
+        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1) {
+            vtx_step next = after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
+            if (next != VTX_STEP_CONTINUE || s.retired != 1)
+                return next; /* else the SS load retired (the next fetch faulted, PRI-1) */
+        } else
             retired(m, 1, (vtx_insn_class)insn->cls);
         /* BLK-MSS-1; BLK-MSS-2 with CFG-MSS-CHAIN: a MOV SS inside MOV-SS blocking
          * re-arms it only when the knob is on. BLK-STI-5: it replaces an STI shadow. */
@@ -507,15 +544,30 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         uint32_t pin = vmcs32(m, VTX_SLOT_PIN_CONTROLS);
         bool unblocks = (pin & VTX_PIN_VIRTUAL_NMIS) || !(pin & VTX_PIN_NMI_EXITING);
         bool was_blocked = g->block_nmi;
+        /* IRET with NT = 1 in protected mode: a task switch (task_switch.c). Its VM
+         * exit comes before IRET changes anything, NMI blocking included (only a
+         * fault during IRET unblocks, SDM "Architectural State Before a VM Exit"). */
+        vtx_task_check tc;
+        vtx_task_switch_of_insn(m, insn, &tc);
+        if (tc.outcome == VTX_TASK_SWITCH)
+            return task_switch_step(m, &tc, insn, ex, r, st);
         if (unblocks)
             g->block_nmi = false;
         m->iret_unblocked_nmi = unblocks && was_blocked;
-        int rc = step_one(m, &s);
         vtx_step st2 = VTX_STEP_CONTINUE;
-        if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
-            st2 = after_engine(m, &s, VTX_IC_IRET, ex, r, st);
-        else
-            retired(m, 1, VTX_IC_IRET);
+        if (tc.outcome != VTX_TASK_NONE) {
+            /* A fault of the task return's checks is a fault of IRET (VNMI-7). */
+            st2 = task_switch_step(m, &tc, insn, ex, r, st);
+            if (st2 == VTX_STEP_EXIT && m->iret_unblocked_nmi && ex->reason == VTX_EXIT_REASON_EXCEPTION_NMI &&
+                !(ex->idt_vectoring_info >> 31))
+                ex->intr_info |= 1u << 12;
+        } else {
+            int rc = step_one(m, &s);
+            if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
+                st2 = after_engine(m, &s, VTX_IC_IRET, ex, r, st);
+            else
+                retired(m, 1, VTX_IC_IRET);
+        }
         m->iret_unblocked_nmi = false;
         return st2;
     }
@@ -551,7 +603,16 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class c
             g->pending_dbg |= 1u << 14;
             return VTX_STEP_CONTINUE;
         }
-        g->block_sti = g->block_movss = false;
+        /* PRI-1: a fault of an instruction after others of this run retired (the
+         * engine went on to fetch it) comes after the boundary before it, where an
+         * interrupt or a VMX event may win: the fault is discarded here and recurs
+         * when that instruction runs. */
+        if (!s->trap && s->retired)
+            return VTX_STEP_CONTINUE;
+        /* An exception that exits directly leaves blocking by STI / MOV SS as it was
+         * (BLK-STI-8; delivery drops it), except #MF (BLK-SAVE-2, x87_error.c). */
+        if (s->vector == 16 && vtx_x87_error_yields(m))
+            return VTX_STEP_CONTINUE;
         vtx_step res = raise_exception(m, s->vector, VTX_EVT_HW_EXC, s->has_error_code, s->error_code, s->address, 0,
                                        ex, r, st);
         /* VNMI-7, VNMI-9: an IRET that faults and exits reports "NMI unblocking due to IRET". */

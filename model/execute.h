@@ -21,6 +21,10 @@ typedef enum vtx_step {
  * address), instruction length and VM-exit instruction information (SDM
  * "VM-Exit Instruction Information"; 0 for exits that do not define it). */
 bool vtx_insn_exit(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex);
+/* The offset (effective address) of the instruction's memory operand: base +
+ * index * scale + displacement (+ the next RIP when RIP-relative), truncated to
+ * the address size; the segment base is not added. */
+uint64_t vtx_insn_offset(const vtx_machine *m, const vtx_insn *insn);
 /* Exit reason of a VMX instruction (VMCLEAR 19 ... INVVPID 53) from its mnemonic. */
 uint32_t vtx_vmx_insn_exit_reason(const vtx_insn *insn);
 
@@ -35,6 +39,12 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
 /* After a step: perform the VM exit of VTX_STEP_EXIT; true (with *st set) when
  * the step ends the run (an exit or a stop), false when the guest goes on (run.c). */
 bool vtx_step_ends_run(vtx_machine *m, vtx_step step, const vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
+
+/* The engine raised #MF at the instruction at RIP (x87_error.c, BLK-SAVE-2): drop
+ * blocking by STI and MOV SS; true when that unblocked an INIT, NMI or external
+ * interrupt that now wins the boundary (take it there; the #MF is discarded),
+ * false when the #MF is to be raised. */
+bool vtx_x87_error_yields(vtx_machine *m);
 
 /* Release the execution engine (machine destruction, memory map changes). */
 void vtx_execute_release(vtx_machine *m);

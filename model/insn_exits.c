@@ -247,11 +247,7 @@ static uint64_t disp_qualification(const vtx_machine *m, const vtx_insn *insn)
     return q;
 }
 
-/* The linear address of the memory operand (INVLPG's exit qualification):
- * base + index * scale + displacement (+ next RIP when RIP-relative), truncated
- * to the address size, plus the segment base (in 64-bit mode only FS and GS
- * have one), truncated to 32 bits outside 64-bit mode. */
-static uint64_t linear_address(const vtx_machine *m, const vtx_insn *insn)
+uint64_t vtx_insn_offset(const vtx_machine *m, const vtx_insn *insn)
 {
     const vtx_cpu_state *c = &m->g.cpu;
     uint64_t ea = (uint64_t)insn->mem_disp;
@@ -265,6 +261,16 @@ static uint64_t linear_address(const vtx_machine *m, const vtx_insn *insn)
         ea = (uint32_t)ea;
     else if (insn->addr_width == 16)
         ea = (uint16_t)ea;
+    return ea;
+}
+
+/* The linear address of the memory operand (INVLPG's exit qualification): its
+ * offset plus the segment base (in 64-bit mode only FS and GS have one),
+ * truncated to 32 bits outside 64-bit mode. */
+static uint64_t linear_address(const vtx_machine *m, const vtx_insn *insn)
+{
+    const vtx_cpu_state *c = &m->g.cpu;
+    uint64_t ea = vtx_insn_offset(m, insn);
     bool long64 = vtx_cpu_mode_of(c) == VTX_MODE_LONG64;
     unsigned seg = insn->mem_seg < VTX_S_LDTR ? insn->mem_seg : VTX_S_DS;
     if (!long64 || seg == VTX_S_FS || seg == VTX_S_GS)

@@ -509,15 +509,59 @@ Test(deliver, bad_gate_types_are_gp)
     expect_fault(&r, 13, true, 0x40 * 8 + 3);
 }
 
+/* A task gate in the IDT (Vol. 2 INT n, TASK-GATE; cpu/task_switch.h): once the
+ * checks on its TSS selector pass, delivery stops with TASK_GATE (the switch is
+ * the caller's: VMX exits on it) and changes nothing. SEL_DATA32_3_AS_SS0 is
+ * turned into the TSS the gate names. */
+#define SEL_NEW_TSS SEL_DATA32_3_AS_SS0
+
 Test(deliver, task_gate_is_reported)
 {
     vtx_cpu_state s = prot32(0);
-    idt32_set(8, 0x98, 0, 0x5, 0, true);
+    gdt_set(SEL_NEW_TSS, desc_raw(0x3800, 0x67, 0x89, 0x0)); /* available 32-bit TSS */
+    idt32_set(8, SEL_NEW_TSS, 0, 0x5, 0, true);
     vtx_cpu_state before = s;
+    uint8_t gdt_before[SEL_GDT_END];
+    memcpy(gdt_before, mem + GDT, sizeof gdt_before);
     vtx_deliver_result r = run(&s, 8, VTX_EVT_HW_EXC, true, 0, 0);
     cr_expect_eq(r.outcome, VTX_DELIVER_TASK_GATE);
-    cr_expect_eq(r.address, 0x98, "the TSS selector from the gate");
+    cr_expect_eq(r.address, SEL_NEW_TSS, "the TSS selector from the gate");
     expect_unchanged(&before, &s);
+    cr_expect(memcmp(gdt_before, mem + GDT, sizeof gdt_before) == 0, "no busy bit or accessed bit is written");
+    /* A 16-bit TSS needs a limit of 2BH. */
+    gdt_set(SEL_NEW_TSS, desc_raw(0x3800, 0x2B, 0x81, 0x0));
+    r = run(&s, 8, VTX_EVT_HW_EXC, true, 0, 0);
+    cr_expect_eq(r.outcome, VTX_DELIVER_TASK_GATE, "16-bit TSS with limit 2BH");
+}
+
+Test(deliver, task_gate_tss_checks_fault_with_ext)
+{
+    /* The TSS selector's checks in order; EXT = 1 for an exception, 0 for INT n. */
+    static const struct { uint16_t sel; uint64_t desc; uint8_t vec; const char *what; } t[] = {
+        {SEL_NEW_TSS | 4, 0, 13, "TI = 1 (TSS descriptors live in the GDT)"},
+        {SEL_GDT_END + 0x18, 0, 13, "beyond the GDT limit"},
+        {SEL_TSS, 0, 13, "a busy TSS"},
+        {SEL_CODE32, 0, 13, "a code segment, not a TSS"},
+        {SEL_NEW_TSS, 0x0000090000000067ull | (0x3800ull << 16), 11, "an available TSS, not present"},
+        {SEL_NEW_TSS, 0x0000890000000066ull | (0x3800ull << 16), 10, "a 32-bit TSS with limit 66H"},
+        {SEL_NEW_TSS, 0x000081000000002Aull | (0x3800ull << 16), 10, "a 16-bit TSS with limit 2AH"},
+    };
+    for (unsigned i = 0; i < sizeof t / sizeof t[0]; i++) {
+        vtx_cpu_state s = prot32(0);
+        if (t[i].desc)
+            gdt_set(SEL_NEW_TSS, t[i].desc);
+        idt32_set(8, t[i].sel, 0, 0x5, 0, true);
+        idt32_set(0x80, t[i].sel, 0, 0x5, 0, true);
+        vtx_cpu_state before = s;
+        vtx_deliver_result r = run(&s, 8, VTX_EVT_HW_EXC, true, 0, 0);
+        cr_expect_eq(r.outcome, VTX_DELIVER_FAULT, "%s: a fault", t[i].what);
+        cr_expect_eq(r.fault.vector, t[i].vec, "%s: vector %u, expected %u", t[i].what, r.fault.vector, t[i].vec);
+        cr_expect_eq(r.fault.error_code, (t[i].sel & 0xFFFCu) | 1, "%s: error code %#x", t[i].what, r.fault.error_code);
+        expect_unchanged(&before, &s);
+        r = run(&s, 0x80, VTX_EVT_SW_INT, false, 0, 2);
+        cr_expect_eq(r.fault.vector, t[i].vec, "%s (INT 80H): vector", t[i].what);
+        cr_expect_eq(r.fault.error_code, t[i].sel & 0xFFFCu, "%s (INT 80H): EXT = 0", t[i].what);
+    }
 }
 
 Test(deliver, unmapped_idt_is_reported_with_the_address)

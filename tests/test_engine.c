@@ -699,6 +699,10 @@ Test(engine, decode_bytes_classes)
         {"\x66\x0f\x38\x81\x00", 5, 64, VTX_IC_VMX}, {"\x66\x0f\x38\x82\x00", 5, 64, VTX_IC_INVPCID},
         {"\x0f\x0b", 2, 64, VTX_IC_UD},     {"\x0f\xff", 1, 64, VTX_IC_UD},
         {"\x90", 1, 64, VTX_IC_OTHER},      {"", 0, 64, VTX_IC_UD},
+        {"\xea\0\0\0\0\x28\0", 7, 32, VTX_IC_JMP_FAR}, {"\xff\x2d\0\x10\0\0", 6, 32, VTX_IC_JMP_FAR},
+        {"\x9a\0\0\x28\0", 5, 16, VTX_IC_CALL_FAR}, {"\x48\xff\x18", 3, 64, VTX_IC_CALL_FAR},
+        {"\xe9\0\0\0\0", 5, 32, VTX_IC_OTHER}, {"\xff\xe0", 2, 64, VTX_IC_OTHER}, /* near JMP */
+        {"\xe8\0\0\0\0", 5, 64, VTX_IC_OTHER}, {"\xcb", 1, 64, VTX_IC_OTHER},     /* near CALL, RETF */
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         vtx_insn in;
@@ -718,6 +722,12 @@ Test(engine, decode_bytes_classes)
     cr_assert(in.rep);
     cr_assert_eq(in.op_size, 4);
     cr_assert(in.port_in_dx);
+    vtx_decode_bytes("\xea\x78\x56\x34\x12\x2b\0", 7, 32, 0, &in); /* jmp 0x2b:0x12345678 */
+    cr_assert(in.far_direct);
+    cr_assert_eq(in.far_sel, 0x2b);
+    vtx_decode_bytes("\x66\xff\x1d\0\x10\0\0", 7, 32, 0, &in); /* call far word [0x1000]: m16:16 */
+    cr_assert(!in.far_direct && in.has_mem);
+    cr_assert_eq(in.op_size, 2, "the selector follows a 2-byte offset");
     cr_assert_str_eq(vtx_insn_class_name(VTX_IC_MOV_SS), "MOV_SS");
 }
 
