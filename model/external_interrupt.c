@@ -25,20 +25,5 @@ bool vtx_extint_unblocked(const vtx_machine *m, const char **rule, const char **
         }
         return true;
     }
-    if (!(g->cpu.rflags & VTX_RFLAGS_IF)) {
-        *rule = NULL;
-        *why = "RFLAGS.IF = 0";
-        return false;
-    }
-    if (g->block_sti) {
-        *rule = "BLK-STI-3";
-        *why = "blocking by STI";
-        return false;
-    }
-    if (g->block_movss) {
-        *rule = "BLK-MSS-1";
-        *why = "blocking by MOV SS";
-        return false;
-    }
-    return true;
+    return !vtx_maskable_held(m, NULL, rule, why);
 }

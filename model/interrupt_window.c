@@ -6,6 +6,30 @@
  */
 #include "windows.h"
 
+/* RFLAGS.IF = 0, blocking by STI, blocking by MOV SS: what holds a maskable
+ * interrupt, the interrupt window and a virtual interrupt alike (IW-1, BLK-STI-3,
+ * BLK-MSS-1). `if_rule` is the rule reported for IF = 0. */
+bool vtx_maskable_held(const vtx_machine *m, const char *if_rule, const char **rule, const char **why)
+{
+    const vtx_guest *g = &m->g;
+    if (!(g->cpu.rflags & VTX_RFLAGS_IF)) {
+        *rule = if_rule;
+        *why = "RFLAGS.IF = 0";
+        return true;
+    }
+    if (g->block_sti) {
+        *rule = "BLK-STI-3";
+        *why = "blocking by STI";
+        return true;
+    }
+    if (g->block_movss) {
+        *rule = "BLK-MSS-1";
+        *why = "blocking by MOV SS";
+        return true;
+    }
+    return false;
+}
+
 bool vtx_intr_window_open(const vtx_machine *m, const char **rule, const char **why)
 {
     const vtx_guest *g = &m->g;
@@ -15,20 +39,7 @@ bool vtx_intr_window_open(const vtx_machine *m, const char **rule, const char **
                                            : "no interrupt-window exits in wait-for-SIPI";
         return false;
     }
-    if (!(g->cpu.rflags & VTX_RFLAGS_IF)) {
-        *rule = "IW-1";
-        *why = "RFLAGS.IF = 0";
+    if (vtx_maskable_held(m, "IW-1", rule, why))
         return false;
-    }
-    if (g->block_sti) {
-        *rule = "BLK-STI-3";
-        *why = "blocking by STI";
-        return false;
-    }
-    if (g->block_movss) {
-        *rule = "BLK-MSS-1";
-        *why = "blocking by MOV SS";
-        return false;
-    }
     return true;
 }

@@ -12,6 +12,7 @@
  * interrupt-window exit (IW-7).
  */
 #include "apic_virt.h"
+#include "windows.h"
 
 static bool vid(const vtx_machine *m) { return vtx_vapic_proc2(m) & VTX_PROC2_VIRT_INTR_DELIVERY; }
 
@@ -142,21 +143,8 @@ bool vtx_virtual_intr_open(const vtx_machine *m, bool *armed, const char **rule,
                                            : "no virtual-interrupt delivery in wait-for-SIPI";
         return false;
     }
-    if (!(g->cpu.rflags & VTX_RFLAGS_IF)) {
-        *rule = "IW-7";
-        *why = "RFLAGS.IF = 0";
+    if (vtx_maskable_held(m, "IW-7", rule, why))
         return false;
-    }
-    if (g->block_sti) {
-        *rule = "BLK-STI-3";
-        *why = "blocking by STI";
-        return false;
-    }
-    if (g->block_movss) {
-        *rule = "BLK-MSS-1";
-        *why = "blocking by MOV SS";
-        return false;
-    }
     *rule = "IW-7";
     *why = NULL;
     return true;
