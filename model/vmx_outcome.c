@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include "machine_internal.h"
 
@@ -26,7 +27,14 @@ const char *vtx_check_name(vtx_check c) { return (unsigned)c < VTX_CHECK_COUNT_ 
 const char *vtx_check_rule(vtx_check c) { return (unsigned)c < VTX_CHECK_COUNT_ ? check_table[c].rule : NULL; }
 const char *vtx_check_text(vtx_check c) { return (unsigned)c < VTX_CHECK_COUNT_ ? check_table[c].text : NULL; }
 
-void vtx_res_reset(vtx_insn_result *r) { memset(r, 0, sizeof *r); }
+void vtx_res_reset(vtx_insn_result *r)
+{
+    /* Every field but the text after its terminator: this runs for every VMREAD
+     * and VMWRITE, and the 240-byte sentence would be most of it. */
+    char *why = r->why;
+    memset(r, 0, offsetof(vtx_insn_result, why));
+    why[0] = '\0';
+}
 
 static void set_why(vtx_insn_result *r, vtx_check check, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
