@@ -112,6 +112,8 @@ typedef struct blk_entry {
     bool mc_last;         /* the last instruction may change the mode (resync after it) */
     bool wmem_early;      /* an instruction before the last may write memory */
     bool usable;          /* decoded: the engine can vouch for it (else only its bytes are kept) */
+    bool hot;             /* usable, fast and !mc_last: hook_block may take it (the paging
+                             generation also changes with the code width, so gen covers width) */
     uint64_t classes;     /* bit set of the classes it contains */
     const uint8_t *host;  /* its bytes in guest memory (contiguous) */
     uint8_t *bytes;       /* the bytes it was decoded from */
@@ -777,7 +779,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     b->width = (uint8_t)e->width;
     b->size = size;
     b->lin = lin;
-    b->usable = false;
+    b->usable = b->hot = false;
     uint32_t pos = 0, n = 0;
     uint64_t classes = 0;
     bool mc_last = false;
@@ -806,6 +808,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     b->classes = classes;
     b->mc_last = mc_last;
     b->usable = true;
+    b->hot = b->fast && !mc_last;
     return b;
 }
 
@@ -955,8 +958,8 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     vtx_engine *e = ud;
     blk_entry *b = &e->bc[bc_index(addr)];
     const blk_entry *p = e->cur;
-    if (__builtin_expect(!e->irregular && b->lin == addr && b->size == size && b->gen == e->gen && b->width == e->width &&
-                             b->fast && b->usable && !b->mc_last && !(b->classes & e->stop_bits) &&
+    if (__builtin_expect(!e->irregular && b->lin == addr && b->size == size && b->gen == e->gen && b->hot &&
+                             !(b->classes & e->stop_bits) &&
                              (!e->budget || e->budget - e->started >= b->n) &&
                              !(p && p->wmem_early && size < p->size),
                          1)) {
