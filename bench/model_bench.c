@@ -233,7 +233,7 @@ int main(int argc, char **argv)
         }
     }
     if (!only || strcmp(only, "stepping") == 0)
-        step = bench_model(&bench_loops[0], 2500000ull * scale, false, true);
+        step = bench_model(&bench_loops[0], 10000000ull * scale, false, true);
     if (!only || strcmp(only, "exit-roundtrip") == 0)
         trip = bench_roundtrip(20000u * (unsigned)scale);
 
