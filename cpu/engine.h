@@ -189,7 +189,12 @@ static inline bool vtx_class_has(const vtx_class_set *s, vtx_insn_class c) { ret
  * retranslation each). Exceptions, HLT and the like inside a block are counted
  * by RIP's position in it; QEMU's abandoning of a block on a store into itself
  * is recognised. Blocks the engine cannot vouch for (see blk_get in engine.c)
- * fall back to the per-instruction code hook for the rest of the run.
+ * fall back to the per-instruction code hook for the rest of the run (which
+ * a boundary function also selects; the block hook then only checks bytes).
+ * Guest code written behind Unicorn's back (through the host pointers, between
+ * runs) is run as it now is: every counted run's block hook compares each
+ * block's bytes with those it saw before (or knows it lost track of them) and
+ * has Unicorn translate a changed block again before it runs.
  * Switching between raw and counted runs, or to and from the fallback, drops
  * Unicorn's translated code (about 175 ns per instruction retranslated). Exceptions are not delivered: the state is at the fault (RIP
  * of the faulting instruction) or after the trap (RIP after INT n / INT3 / INTO /
