@@ -146,6 +146,7 @@ struct vtx_engine {
      * translation of them, made from bytes the engine no longer has to compare
      * with (a hash bit per address; see blk_get). */
     uint64_t evicted[1024];
+    bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
     uint64_t retrans[16]; /* blocks retranslated in the run in progress */
     unsigned nretrans;
     uint64_t retrans_lo, retrans_hi;
@@ -700,9 +701,19 @@ static inline void evicted_set(vtx_engine *e, uint64_t lin, bool on)
         e->evicted[b / 64] &= ~(1ull << (b % 64));
 }
 
-/* Unicorn dropped all its translated code. */
-static void tb_flushed(vtx_engine *e)
+/*
+ * Have Unicorn drop all its translated code, when it has any: Unicorn 2.0.1's
+ * first flush in an engine resets every region of QEMU's code buffer, which
+ * costs about 120 ms and faults in about 1 GiB; later ones about 15 ms. An
+ * engine that only ever runs one way (hooks set before its first run) never
+ * pays it.
+ */
+static void drop_translations(vtx_engine *e)
 {
+    if (!e->translated)
+        return;
+    uc_ctl_flush_tlb(e->uc); /* despite its name: UC_CTL_TB_FLUSH, drops translated code */
+    e->translated = false;
     memset(e->evicted, 0, sizeof e->evicted);
 }
 
@@ -1408,8 +1419,7 @@ void vtx_engine_invalidate(vtx_engine *e)
     if (!e)
         return;
     e->gen += 2;
-    uc_ctl_flush_tlb(e->uc); /* despite its name: UC_CTL_TB_FLUSH, drops translated code */
-    tb_flushed(e);
+    drop_translations(e);
     flush_tlb(e);
 }
 
@@ -1445,9 +1455,7 @@ static bool set_code_hook(vtx_engine *e, bool on)
         uc_hook_del(e->uc, e->h_code);
     }
     e->code_on = on;
-    /* The hook is compiled into translated blocks: drop them. */
-    uc_ctl_flush_tlb(e->uc);
-    tb_flushed(e);
+    drop_translations(e); /* the hook is compiled into translated blocks */
     return true;
 }
 
@@ -1462,8 +1470,7 @@ static bool set_block_hook(vtx_engine *e, bool on)
         uc_hook_del(e->uc, e->h_block);
     }
     e->block_on = on;
-    uc_ctl_flush_tlb(e->uc); /* compiled into translated blocks, like the code hook */
-    tb_flushed(e);
+    drop_translations(e); /* compiled into translated blocks, like the code hook */
     return true;
 }
 
@@ -1561,6 +1568,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         e->blk_stop = false;
         e->ctx_fresh = false;
         e->held_valid = false;
+        e->translated = true;
         err = uc_emu_start(e->uc, rip, RUN_UNTIL, 0, 0);
         if (e->blk_stop && !e->exc) {
             uint64_t r = e->width == 64 ? e->blk_stop_lin : ((e->blk_stop_lin - e->cs_base) & 0xffffffffull);
