@@ -109,7 +109,7 @@ typedef struct blk_entry {
     uint32_t gen;
     uint16_t n;           /* instructions */
     uint8_t width;
-    bool mc_last;         /* the last instruction may change the mode (resync after it) */
+    bool mc_last;         /* an instruction of it may change the mode (resync after the block) */
     bool wmem_early;      /* an instruction before the last may write memory */
     bool usable;          /* decoded: the engine can vouch for it (else only its bytes are kept) */
     bool hot;             /* usable, fast and !mc_last: hook_block may take it (the paging
@@ -728,8 +728,8 @@ static bool retranslated_in_run(const vtx_engine *e, uint64_t lin)
 /*
  * The decoded translation block at `lin` of `size` bytes, or NULL when the
  * engine cannot vouch for it (bytes not contiguous or not fetchable, a decode
- * that does not add up to Unicorn's size, a mode change before its last
- * instruction, too many instructions): the caller then takes the slow path.
+ * that does not add up to Unicorn's size, too many instructions): the caller
+ * then takes the slow path.
  * A cached entry is used only while the bytes in guest memory are the ones it
  * was decoded from, in the same mode and paging generation.
  * *stale is set (and NULL returned) when Unicorn's translation of the block may
@@ -801,13 +801,15 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
         if (vtx_decode_bytes(b->bytes + pos, size - pos, e->width, lin + pos, &in) != 0 || !in.len ||
             pos + in.len > size)
             return NULL;
-        if (mc_last)
-            return NULL; /* a mode change before the last instruction */
+        /* An instruction that may change the mode inside the block (WRMSR,
+         * INVLPG...; those that change CS or the code width end QEMU's blocks):
+         * QEMU runs the rest of the block as it translated it, in the block's
+         * mode, which is how it is decoded here too. */
         b->off[n] = (uint16_t)pos;
         b->cls[n] = in.cls;
         b->wmem[n] = in.writes_mem;
         classes |= 1ull << in.cls;
-        mc_last = in.mode_change;
+        mc_last |= in.mode_change;
         pos += in.len;
         n++;
     }
