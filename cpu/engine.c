@@ -112,6 +112,8 @@ typedef struct blk_entry {
     bool mc_last;         /* an instruction of it may change the mode (resync after the block) */
     bool wmem_early;      /* an instruction before the last may write memory */
     bool usable;          /* decoded: the engine can vouch for it (else only its bytes are kept) */
+    uint16_t bad_at;      /* index of an undecodable instruction (class UD, the block's end for
+                             the engine), or UINT16_MAX */
     bool hot;             /* usable, fast and !mc_last: hook_block may take it (the paging
                              generation also changes with the code width, so gen covers width) */
     uint64_t classes;     /* bit set of the classes it contains */
@@ -794,13 +796,23 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     uint32_t pos = 0, n = 0;
     uint64_t classes = 0;
     bool mc_last = false;
+    b->bad_at = UINT16_MAX;
     while (pos < size) {
         if (n >= BC_MAX_INSNS || !blk_reserve(b, size, n + 1))
             return NULL;
         vtx_insn in;
         if (vtx_decode_bytes(b->bytes + pos, size - pos, e->width, lin + pos, &in) != 0 || !in.len ||
-            pos + in.len > size)
-            return NULL;
+            pos + in.len > size) {
+            /* Bytes Zydis cannot decode (the model's #UD): the block is known up
+             * to before them; a run may go no further on the fast path. */
+            b->off[n] = (uint16_t)pos;
+            b->cls[n] = VTX_IC_UD;
+            b->wmem[n] = 0;
+            classes |= 1ull << VTX_IC_UD;
+            b->bad_at = (uint16_t)n++;
+            pos = size;
+            break;
+        }
         /* An instruction that may change the mode inside the block (WRMSR,
          * INVLPG...; those that change CS or the code width end QEMU's blocks):
          * QEMU runs the rest of the block as it translated it, in the block's
@@ -821,7 +833,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     b->classes = classes;
     b->mc_last = mc_last;
     b->usable = true;
-    b->hot = b->fast && !mc_last;
+    b->hot = b->fast && !mc_last && b->bad_at == UINT16_MAX;
     return b;
 }
 
@@ -942,6 +954,11 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     }
     if (e->budget && e->budget - e->started < k)
         k = (unsigned)(e->budget - e->started), kind = HS_COUNT;
+    if (b->bad_at != UINT16_MAX && k > b->bad_at) {
+        /* the run would go past bytes the engine cannot decode */
+        fast_stop(e, uc, HS_SLOW, addr);
+        return;
+    }
     if (k == 0) {
         fast_stop(e, uc, kind, addr);
         return;

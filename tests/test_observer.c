@@ -239,6 +239,16 @@ Test(observer, wrmsr_inside_a_block)
     same_with_and_without(&s);
 }
 
+/* Bytes the decoder rejects (0xd6, SALC, is invalid in 64-bit mode) at the end of
+ * a block: #UD exactly there, with and without the observer. */
+Test(observer, undecodable_bytes_after_a_run)
+{
+    static const uint8_t code[] = {0x90, 0x90, 0xd6, 0x90};
+    scenario s = {.name = "nop; nop; (bad)", .code = code, .len = sizeof code, .exc_bitmap = 1u << 6,
+                  .reason = VTX_EXIT_REASON_EXCEPTION_NMI, .rip_off = 2};
+    same_with_and_without(&s);
+}
+
 /* A VMM that patches guest code through its host pointer between two exits
  * gets the patched code run (Unicorn does not see such writes by itself; the
  * engine has it translate the block again). With and without an observer, and
