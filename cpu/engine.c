@@ -143,9 +143,13 @@ struct vtx_engine {
     vtx_engine_boundary_fn bfn;
     void *bfn_user;
     blk_entry bc[BC_SIZE]; /* in the engine itself: one dependent load less per block */
-    /* Addresses whose block-cache entry was replaced by another block's since
-     * Unicorn last dropped all its translated code: Unicorn may still hold a
-     * translation of them, made from bytes the engine no longer has to compare
+    /* A block-cache entry replaced by another block's keeps its bytes here (the
+     * victim cache, indexed by another hash), so that the block, when it runs
+     * again, is compared with them rather than retranslated. */
+    struct { uint64_t lin; uint32_t size, cap; uint8_t *bytes; } victim[BC_SIZE];
+    /* Addresses whose bytes the engine lost (a victim entry replaced in turn)
+     * since Unicorn last dropped all its translated code: Unicorn may still hold
+     * a translation of them, made from bytes the engine no longer has to compare
      * with (a hash bit per address; see blk_get). */
     uint64_t evicted[1024];
     bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
@@ -717,6 +721,37 @@ static void drop_translations(vtx_engine *e)
     uc_ctl_flush_tlb(e->uc); /* despite its name: UC_CTL_TB_FLUSH, drops translated code */
     e->translated = false;
     memset(e->evicted, 0, sizeof e->evicted);
+    for (size_t i = 0; i < BC_SIZE; i++)
+        e->victim[i].lin = UINT64_MAX;
+}
+
+static inline size_t victim_index(uint64_t lin) { return (lin ^ (lin >> 7) ^ (lin >> 17)) & (BC_SIZE - 1); }
+
+/* Block b is replaced by another: keep its bytes in the victim cache (the entry
+ * there, if any, is lost: its address is marked evicted). */
+static void victim_keep(vtx_engine *e, blk_entry *b)
+{
+    __typeof__(e->victim[0]) *v = &e->victim[victim_index(b->lin)];
+    if (v->lin != UINT64_MAX && v->lin != b->lin)
+        evicted_set(e, v->lin, true);
+    uint8_t *bytes = v->bytes;
+    uint32_t cap = v->cap;
+    v->bytes = b->bytes, v->cap = b->cap;
+    b->bytes = bytes, b->cap = cap;
+    v->lin = b->lin;
+    v->size = b->size;
+}
+
+/* Unicorn may translate the block at lin from other bytes than memory holds
+ * now, though the block cache has no entry for it. */
+static bool victim_stale(vtx_engine *e, uint64_t lin)
+{
+    __typeof__(e->victim[0]) *v = &e->victim[victim_index(lin)];
+    if (v->lin != lin)
+        return evicted_test(e, lin);
+    v->lin = UINT64_MAX;
+    const uint8_t *h = block_host(e, lin, v->size);
+    return !h || memcmp(h, v->bytes, v->size) != 0 || evicted_test(e, lin);
 }
 
 static bool retranslated_in_run(const vtx_engine *e, uint64_t lin)
@@ -764,8 +799,8 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
         *stale = !h || memcmp(h, b->bytes, b->size) != 0;
     } else {
         if (b->lin != UINT64_MAX)
-            evicted_set(e, b->lin, true);
-        *stale = evicted_test(e, lin);
+            victim_keep(e, b);
+        *stale = victim_stale(e, lin);
     }
     if (*stale && retranslated_in_run(e, lin))
         *stale = false;
@@ -1169,7 +1204,7 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
     if ((n && !e->reg) || !e->dc || !e->dummy)
         goto fail;
     for (size_t i = 0; i < BC_SIZE; i++)
-        e->bc[i].lin = UINT64_MAX;
+        e->bc[i].lin = e->victim[i].lin = UINT64_MAX;
     if (n)
         memcpy(e->reg, regions, n * sizeof *regions);
     e->nreg = n;
@@ -1234,6 +1269,7 @@ void vtx_engine_destroy(vtx_engine *e)
         uc_close(e->uc);
     free(e->dummy);
     for (size_t i = 0; i < BC_SIZE; i++) {
+        free(e->victim[i].bytes);
         free(e->bc[i].bytes);
         free(e->bc[i].off);
         free(e->bc[i].cls);

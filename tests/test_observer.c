@@ -281,3 +281,35 @@ Test(observer, code_patched_between_exits_runs_patched)
     patched_code_runs(false);
     patched_code_runs(true);
 }
+
+/* Two blocks that share a block-cache entry (0x10000 and 0x14010), run in turn:
+ * the one pushed out keeps its bytes in the engine's victim cache, so a patch
+ * made to it through the host pointer while it was out is still seen. */
+Test(observer, code_patched_while_its_block_was_evicted)
+{
+    rf_setup();
+    vtx_machine_set_observer(e.m, NULL, NULL); /* the fast path */
+    static const uint8_t a[] = {0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xc1}; /* mov eax, 1; vmcall */
+    static const uint8_t b[] = {0xb8, 0x02, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xc1}; /* mov eax, 2; vmcall */
+    const uint64_t A = 0x10000, B = 0x14010;
+    vt_code(&e, A, a, sizeof a);
+    vt_code(&e, B, b, sizeof b);
+    static const struct { uint64_t rip; uint8_t patch_a; uint32_t rax; } step[] = {
+        {A, 0, 1}, {B, 0, 2}, {A, 0, 1}, {B, 0x33, 2}, {A, 0, 0x33}, {B, 0x44, 2}, {A, 0, 0x44},
+    };
+    for (size_t i = 0; i < sizeof step / sizeof step[0]; i++) {
+        if (step[i].patch_a)
+            e.ram[A + 1] = step[i].patch_a; /* while A's block is out of the cache (B ran last) */
+        rf_state(step[i].rip, RFLAGS_FIXED, 0, ACT_ACTIVE);
+        vtx_insn_result r;
+        vtx_status st = i == 0 ? vtx_vmlaunch(e.m, &r) : vtx_vmresume(e.m, &r);
+        char name[64];
+        snprintf(name, sizeof name, "step %zu at 0x%llx", i, (unsigned long long)step[i].rip);
+        rf_check_exit(name, st, &r, VTX_EXIT_REASON_VMCALL);
+        vtx_gprs g;
+        cr_assert_eq(vtx_machine_get_gprs(e.m, &g), VTX_OK);
+        cr_assert_eq((uint32_t)g.rax, step[i].rax, "%s: RAX 0x%x, expected 0x%x", name, (uint32_t)g.rax,
+                     step[i].rax);
+    }
+    rf_teardown();
+}
