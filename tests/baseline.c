@@ -244,3 +244,40 @@ void vt_start_with(vt_env *e, const vtx_profile *p)
 
 void vt_set_bits(vt_env *e, uint32_t enc, uint64_t bits) { vt_vmwrite(e, enc, vt_vmread(e, enc) | bits); }
 void vt_clear_bits(vt_env *e, uint32_t enc, uint64_t bits) { vt_vmwrite(e, enc, vt_vmread(e, enc) & ~bits); }
+
+/* The four guest-state fields of a segment register, by name. */
+#define VT_SEG_FIELDS(N)                                                                                           \
+    { VTX_VMCS_GUEST_##N##_SELECTOR, VTX_VMCS_GUEST_##N##_BASE, VTX_VMCS_GUEST_##N##_LIMIT, VTX_VMCS_GUEST_##N##_AR }
+typedef struct vt_seg_fields { uint32_t sel, base, limit, ar; } vt_seg_fields;
+
+static void guest_seg(vt_env *e, vt_seg_fields f, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
+{
+    vt_vmwrite(e, f.sel, sel);
+    vt_vmwrite(e, f.base, base);
+    vt_vmwrite(e, f.limit, limit);
+    vt_vmwrite(e, f.ar, ar);
+}
+
+void vt_guest_flat32(vt_env *e, uint16_t code_sel, uint16_t data_sel, uint16_t tr_sel, uint64_t pd, uint64_t gdt,
+                     uint32_t gdt_limit, uint64_t idt)
+{
+    uint32_t *pde = (uint32_t *)(e->ram + pd);
+    pde[0] = 0x83; /* 0-4 MiB -> 0, present, writable, PS */
+    vt_clear_bits(e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_IA32E_MODE_GUEST);
+    vt_vmwrite(e, VTX_VMCS_GUEST_CR0, 0x80000031); /* PE ET NE PG */
+    vt_vmwrite(e, VTX_VMCS_CR0_READ_SHADOW, 0x80000031);
+    vt_vmwrite(e, VTX_VMCS_GUEST_CR3, pd);
+    vt_vmwrite(e, VTX_VMCS_GUEST_CR4, (1u << 4) | VTX_CR4_VMXE); /* PSE */
+    vt_vmwrite(e, VTX_VMCS_CR4_READ_SHADOW, 1u << 4);
+    static const vt_seg_fields cs = VT_SEG_FIELDS(CS), tr = VT_SEG_FIELDS(TR);
+    static const vt_seg_fields data[] = {VT_SEG_FIELDS(SS), VT_SEG_FIELDS(DS), VT_SEG_FIELDS(ES), VT_SEG_FIELDS(FS),
+                                         VT_SEG_FIELDS(GS)};
+    guest_seg(e, cs, code_sel, 0, 0xFFFFFFFF, 0xC09B);
+    for (size_t i = 0; i < sizeof data / sizeof data[0]; i++)
+        guest_seg(e, data[i], data_sel, 0, 0xFFFFFFFF, 0xC093);
+    guest_seg(e, tr, tr_sel, VT_GUEST_TSS, 0x67, 0x8B);
+    vt_vmwrite(e, VTX_VMCS_GUEST_GDTR_BASE, gdt);
+    vt_vmwrite(e, VTX_VMCS_GUEST_GDTR_LIMIT, gdt_limit);
+    vt_vmwrite(e, VTX_VMCS_GUEST_IDTR_BASE, idt);
+    vt_vmwrite(e, VTX_VMCS_GUEST_IDTR_LIMIT, 0x7FF);
+}

@@ -33,6 +33,13 @@ void vt_baseline(vt_env *e);
 
 /* Write a 64-bit IDT gate (interrupt or trap gate, DPL 0, CS 0x08) into the guest IDT. */
 void vt_idt_gate(vt_env *e, uint8_t vector, uint64_t handler, bool trap_gate);
+/* The guest-state fields of a flat 32-bit protected-mode guest with paging by one
+ * identity 4-MiB page (CR4.PSE; the page directory at pd gets entry 0): CS = code_sel,
+ * SS/DS/ES/FS/GS = data_sel (4 GiB, flat), TR = tr_sel (a busy 32-bit TSS at
+ * VT_GUEST_TSS), GDTR = gdt/gdt_limit, IDTR = idt/0x7FF; "IA-32e mode guest" off.
+ * The caller writes the GDT, the IDT and RSP/RIP. */
+void vt_guest_flat32(vt_env *e, uint16_t code_sel, uint16_t data_sel, uint16_t tr_sel, uint64_t pd, uint64_t gdt,
+                     uint32_t gdt_limit, uint64_t idt);
 /* Copy guest code into the test RAM at a guest-physical (= linear) address. */
 void vt_code(vt_env *e, uint64_t pa, const void *bytes, size_t n);
 

@@ -35,7 +35,6 @@
 #define R_HLT VTX_EXIT_REASON_HLT
 #define R_EXC VTX_EXIT_REASON_EXCEPTION_NMI
 
-#define CR4_PSE (1u << 4)
 #define EPTP (0x40000u | 6u | (3u << 3)) /* WB, 4-level walk; a valid EPTP (not walked by the model) */
 
 /* Real mode. */
@@ -125,25 +124,7 @@ static void setup_prot32(void)
     gdt[1] = 0x00CF9B000000FFFFull; /* 0x08: code, exec/read, accessed, DPL 0, D = 1, G = 1, 4 GiB */
     gdt[2] = 0x00CF93000000FFFFull; /* 0x10: data, read/write, accessed, DPL 0, B = 1, G = 1, 4 GiB */
     gdt[3] = 0x67 | ((uint64_t)VT_GUEST_TSS << 16) | (0x8Bull << 40); /* 0x18: busy 32-bit TSS */
-    uint32_t *pd = (uint32_t *)(e.ram + P_PD);
-    pd[0] = 0x83; /* 0-4 MiB -> 0, present, writable, PS */
-    rf_clr(VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_IA32E_MODE_GUEST);
-    W(GUEST_CR0, 0x80000031); /* PE ET NE PG */
-    W(CR0_READ_SHADOW, 0x80000031);
-    W(GUEST_CR3, P_PD);
-    W(GUEST_CR4, CR4_PSE | VTX_CR4_VMXE);
-    W(CR4_READ_SHADOW, CR4_PSE);
-    SEGW(CS, P_CS, 0, 0xFFFFFFFF, 0xC09B);
-    SEGW(SS, P_DS, 0, 0xFFFFFFFF, 0xC093);
-    SEGW(DS, P_DS, 0, 0xFFFFFFFF, 0xC093);
-    SEGW(ES, P_DS, 0, 0xFFFFFFFF, 0xC093);
-    SEGW(FS, P_DS, 0, 0xFFFFFFFF, 0xC093);
-    SEGW(GS, P_DS, 0, 0xFFFFFFFF, 0xC093);
-    SEGW(TR, P_TSS, VT_GUEST_TSS, 0x67, 0x8B);
-    W(GUEST_GDTR_BASE, P_GDT);
-    W(GUEST_GDTR_LIMIT, 0x1F);
-    W(GUEST_IDTR_BASE, P_IDT);
-    W(GUEST_IDTR_LIMIT, 0x7FF);
+    vt_guest_flat32(&e, P_CS, P_DS, P_TSS, P_PD, P_GDT, 0x1F, P_IDT);
     W(GUEST_RSP, STACK_TOP);
     W(GUEST_RIP, G);
     fill_stack();

@@ -54,13 +54,6 @@
 #define Q_GATE (3ull << 30)
 
 #define W(field, v) vt_vmwrite(&e, VTX_VMCS_##field, (v))
-#define SEGW(N, sel, base, limit, ar)                                                              \
-    do {                                                                                           \
-        W(GUEST_##N##_SELECTOR, sel);                                                              \
-        W(GUEST_##N##_BASE, base);                                                                 \
-        W(GUEST_##N##_LIMIT, limit);                                                               \
-        W(GUEST_##N##_AR, ar);                                                                     \
-    } while (0)
 
 static uint64_t tss_desc(uint32_t base, uint32_t limit, uint8_t access)
 {
@@ -98,25 +91,7 @@ static void setup_prot32(void)
     gdt_put(S_TSS_BUSY, tss_desc(0x6300, 0x67, 0x8B));
     gdt_put(S_TSS_NP, tss_desc(0x6400, 0x67, 0x09));
     gdt_put(S_TSS_SHORT, tss_desc(0x6500, 0x66, 0x89));
-    uint32_t *pd = (uint32_t *)(e.ram + P_PD);
-    pd[0] = 0x83;
-    rf_clr(VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_IA32E_MODE_GUEST);
-    W(GUEST_CR0, 0x80000031);
-    W(CR0_READ_SHADOW, 0x80000031);
-    W(GUEST_CR3, P_PD);
-    W(GUEST_CR4, (1u << 4) | VTX_CR4_VMXE);
-    W(CR4_READ_SHADOW, 1u << 4);
-    SEGW(CS, S_CODE, 0, 0xFFFFFFFF, 0xC09B);
-    SEGW(SS, S_DATA, 0, 0xFFFFFFFF, 0xC093);
-    SEGW(DS, S_DATA, 0, 0xFFFFFFFF, 0xC093);
-    SEGW(ES, S_DATA, 0, 0xFFFFFFFF, 0xC093);
-    SEGW(FS, S_DATA, 0, 0xFFFFFFFF, 0xC093);
-    SEGW(GS, S_DATA, 0, 0xFFFFFFFF, 0xC093);
-    SEGW(TR, S_CUR_TSS, VT_GUEST_TSS, 0x67, 0x8B);
-    W(GUEST_GDTR_BASE, P_GDT);
-    W(GUEST_GDTR_LIMIT, GDT_LIMIT);
-    W(GUEST_IDTR_BASE, P_IDT);
-    W(GUEST_IDTR_LIMIT, 0x7FF);
+    vt_guest_flat32(&e, S_CODE, S_DATA, S_CUR_TSS, P_PD, P_GDT, GDT_LIMIT, P_IDT);
     W(GUEST_RSP, STACK_TOP);
     W(GUEST_RIP, G);
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING);
