@@ -114,7 +114,7 @@ typedef struct blk_entry {
     bool usable;          /* decoded: the engine can vouch for it (else only its bytes are kept) */
     uint16_t bad_at;      /* index of an undecodable instruction (class UD, the block's end for
                              the engine), or UINT16_MAX */
-    bool hot;             /* usable, fast and !mc_last: hook_block may take it (the paging
+    bool hot;             /* usable, !mc_last, decoded to its end: hook_block may take it (the paging
                              generation also changes with the code width, so gen covers width) */
     uint64_t classes;     /* bit set of the classes it contains */
     const uint8_t *host;  /* its bytes in guest memory (contiguous) */
@@ -868,7 +868,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     b->classes = classes;
     b->mc_last = mc_last;
     b->usable = true;
-    b->hot = b->fast && !mc_last && b->bad_at == UINT16_MAX;
+    b->hot = !mc_last && b->bad_at == UINT16_MAX;
     return b;
 }
 
@@ -1028,10 +1028,16 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
                              (!e->budget || e->budget - e->started >= b->n) &&
                              !(p && p->wmem_early && size < p->size),
                          1)) {
-        uint64_t x0, x1;
-        memcpy(&x0, b->host, 8);
-        memcpy(&x1, b->host + 8, 8);
-        if (((x0 ^ b->w[0]) & b->m[0]) == 0 && ((x1 ^ b->w[1]) & b->m[1]) == 0) {
+        bool same;
+        if (b->fast) {
+            uint64_t x0, x1;
+            memcpy(&x0, b->host, 8);
+            memcpy(&x1, b->host + 8, 8);
+            same = ((x0 ^ b->w[0]) & b->m[0]) == 0 && ((x1 ^ b->w[1]) & b->m[1]) == 0;
+        } else {
+            same = memcmp(b->host, b->bytes, size) == 0;
+        }
+        if (same) {
             e->armed_on = false;
             e->cur = b;
             e->cur_before = e->started;
