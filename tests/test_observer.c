@@ -253,20 +253,25 @@ Test(observer, undecodable_bytes_after_a_run)
  * gets the patched code run (Unicorn does not see such writes by itself; the
  * engine has it translate the block again). With and without an observer, and
  * with the patched instruction before and after a WRMSR in the same block. */
-static void patched_code_runs(bool observe)
+static void patched_code_runs(bool observe, unsigned nops)
 {
     rf_setup();
     vtx_machine_set_observer(e.m, observe ? scan_record : NULL, &sc);
-    /* mov eax, 0x11111111; vmcall */
-    static const uint8_t code[] = {0xb8, 0x11, 0x11, 0x11, 0x11, 0x0f, 0x01, 0xc1};
-    rf_code(code, sizeof code);
+    /* `nops` x nop (a block longer than 16 bytes takes another comparison);
+     * mov eax, 0x11111111; jmp $+2 (the block ends: nothing in it stops the run,
+     * so it takes the engine's fast path when there is no observer); vmcall */
+    uint8_t code[64];
+    memset(code, 0x90, nops);
+    static const uint8_t tail[] = {0xb8, 0x11, 0x11, 0x11, 0x11, 0xeb, 0x00, 0x0f, 0x01, 0xc1};
+    memcpy(code + nops, tail, sizeof tail);
+    rf_code(code, nops + sizeof tail);
     for (int round = 0; round < 3; round++) {
-        e.ram[G + 1] = (uint8_t)(0x11 * (round + 1));
+        e.ram[G + nops + 1] = (uint8_t)(0x11 * (round + 1));
         rf_state(G, RFLAGS_FIXED, 0, ACT_ACTIVE);
         vtx_insn_result r;
         vtx_status st = round == 0 ? vtx_vmlaunch(e.m, &r) : vtx_vmresume(e.m, &r);
         char step[96];
-        snprintf(step, sizeof step, "round %d (observer %s)", round, observe ? "on" : "off");
+        snprintf(step, sizeof step, "round %d (observer %s, %u nops)", round, observe ? "on" : "off", nops);
         rf_check_exit(step, st, &r, VTX_EXIT_REASON_VMCALL);
         vtx_gprs g;
         cr_assert_eq(vtx_machine_get_gprs(e.m, &g), VTX_OK);
@@ -278,8 +283,10 @@ static void patched_code_runs(bool observe)
 
 Test(observer, code_patched_between_exits_runs_patched)
 {
-    patched_code_runs(false);
-    patched_code_runs(true);
+    for (unsigned nops = 0; nops <= 24; nops += 24) {
+        patched_code_runs(false, nops);
+        patched_code_runs(true, nops);
+    }
 }
 
 /* Two blocks that share a block-cache entry (0x10000 and 0x14010), run in turn:
