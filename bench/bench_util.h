@@ -2,6 +2,10 @@
 #ifndef VTX_BENCH_UTIL_H
 #define VTX_BENCH_UTIL_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_setaffinity, sched_getcpu */
+#endif
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -31,6 +35,19 @@ static const bench_loop bench_loops[] = {
     {"", loop_code, sizeof loop_code, 4},
     {"-32", loop32_code, sizeof loop32_code, 32},
 };
+
+/* Stay on the CPU the benchmark started on: a migration in the middle of a
+ * measurement adds noise. (On this 2-vCPU VM whole processes still run at one
+ * of two speeds, about 1.6x apart, pinned or not: all of the model's code is
+ * slower alike, as when the host shares the core. Repeat a run to see which.) */
+static inline void pin_to_one_cpu(void)
+{
+    int cpu = sched_getcpu();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu < 0 ? 0 : cpu, &set);
+    (void)sched_setaffinity(0, sizeof set, &set);
+}
 
 static inline double now(void)
 {

@@ -10,6 +10,7 @@
  *           per-instruction hook and the decode cache run on every instruction
  * Prints "bench: NAME VALUE UNIT" lines; each figure is the median of 5 runs.
  */
+#define _GNU_SOURCE /* bench_util.h: sched_setaffinity */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,7 @@ static double bench_engine(vtx_engine *e, uint64_t iters, vtx_class_set stop)
 int main(int argc, char **argv)
 {
     uint64_t scale = argc > 1 ? strtoull(argv[1], NULL, 0) : 1;
+    pin_to_one_cpu();
     if (!scale)
         scale = 1;
     uint8_t *mem = aligned_alloc(4096, MEM);

@@ -17,6 +17,7 @@
  *                instruction length, VMRESUME (ns per round trip)
  * Prints "bench: NAME VALUE UNIT" lines (medians of 5 runs) and ratios.
  */
+#define _GNU_SOURCE /* bench_util.h: sched_setaffinity */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,7 @@ static double bench_roundtrip(unsigned trips)
 int main(int argc, char **argv)
 {
     uint64_t scale = argc > 1 ? strtoull(argv[1], NULL, 0) : 1;
+    pin_to_one_cpu();
     const char *only = argc > 2 ? argv[2] : NULL;
     if (!scale)
         scale = 1;
