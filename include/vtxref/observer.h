@@ -98,7 +98,14 @@ typedef struct vtx_boundary_report {
     vtx_event_verdict events[VTX_EV_COUNT]; /**< Indexed by ::vtx_event. */
 } vtx_boundary_report;
 
-/** @brief Called for every evaluated boundary. The report is valid only during the call. */
+/**
+ * @brief Called for every evaluated boundary. The report is valid only during the call.
+ *
+ * Most boundaries are reported from inside a run of guest code, while the
+ * guest's registers live in the execution engine: the observer must not call
+ * the library's functions on the machine it observes (the report is what there
+ * is to see then). Copy what it needs; act on the machine after the VM exit.
+ */
 typedef void (*vtx_boundary_observer)(void *user, const vtx_boundary_report *report);
 
 /** @brief Name of an event ("NMI_WINDOW"), or NULL. */
