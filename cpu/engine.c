@@ -29,6 +29,9 @@
  */
 #include "engine.h"
 
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicorn/unicorn.h>
@@ -153,6 +156,7 @@ struct vtx_engine {
      * with (a hash bit per address; see blk_get). */
     uint64_t evicted[1024];
     bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
+    bool broken;          /* Unicorn aborted inside a run (see abort_guard): only destroy is left */
     uint64_t retrans[16]; /* blocks retranslated in the run in progress */
     unsigned nretrans;
     uint64_t retrans_lo, retrans_hi;
@@ -648,7 +652,7 @@ void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *
 uint64_t vtx_engine_rflags(vtx_engine *e)
 {
     uint64_t rf = 0;
-    if (e)
+    if (e && !e->broken)
         uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf);
     return rf;
 }
@@ -1189,6 +1193,64 @@ static bool probe_layout(vtx_engine *e)
     return true;
 }
 
+/*
+ * Unicorn 2.0.1 calls abort() on some guest code while translating it: QEMU's
+ * code generator fails ("tcg fatal error") on a far CALL or JMP with a register
+ * operand (FF /3, FF /5 with mod = 3, which hardware rejects with #UD), found by
+ * the guest fuzz target. Guest code must never take the caller's process down,
+ * so the engine catches that abort: while a run is in Unicorn, SIGABRT jumps
+ * back to vtx_engine_run, which reports the run as failed and the engine as
+ * broken. Outside runs (and in other threads) the handler that was installed
+ * before gets the signal. Installed once, at the first engine's creation.
+ */
+static _Thread_local sigjmp_buf *abort_guard;
+static struct sigaction prev_abrt;
+static pthread_once_t abort_guard_once = PTHREAD_ONCE_INIT;
+
+static void on_abrt(int sig, siginfo_t *si, void *uctx)
+{
+    sigjmp_buf *jb = abort_guard;
+    if (jb) {
+        abort_guard = NULL;
+        siglongjmp(*jb, 1);
+    }
+    if ((prev_abrt.sa_flags & SA_SIGINFO) && prev_abrt.sa_sigaction) {
+        prev_abrt.sa_sigaction(sig, si, uctx);
+    } else if (!(prev_abrt.sa_flags & SA_SIGINFO) && prev_abrt.sa_handler != SIG_DFL &&
+               prev_abrt.sa_handler != SIG_IGN) {
+        prev_abrt.sa_handler(sig);
+    } else {
+        signal(SIGABRT, SIG_DFL);
+        raise(SIGABRT);
+    }
+}
+
+static void install_abort_guard(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_abrt;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER; /* SIGABRT stays unblocked after the jump */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGABRT, &sa, &prev_abrt);
+}
+
+/* uc_emu_start under the abort guard; true if Unicorn aborted. */
+static bool guarded_emu_start(vtx_engine *e, uint64_t rip, uc_err *err)
+{
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 0)) {
+        e->broken = true;
+        return true;
+    }
+    abort_guard = &jb;
+    *err = uc_emu_start(e->uc, rip, RUN_UNTIL, 0, 0);
+    abort_guard = NULL;
+    return false;
+}
+
+bool vtx_engine_broken(const vtx_engine *e) { return e && e->broken; }
+
 int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t n, const vtx_phys_mem *mem)
 {
     if (!out)
@@ -1201,6 +1263,7 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
             ((uintptr_t)regions[i].host & 0xfff) ||
             (DUMMY_PA + 4096 > regions[i].pa && DUMMY_PA < regions[i].pa + regions[i].size))
             return -1;
+    pthread_once(&abort_guard_once, install_abort_guard);
     vtx_engine *e = calloc(1, sizeof *e);
     if (!e)
         return -1;
@@ -1355,6 +1418,8 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
     const char *w = NULL;
     if (!e || !s)
         w = "no engine or state";
+    else if (e->broken)
+        w = "the engine is broken (Unicorn aborted in an earlier run)";
     else if ((s->efer & EFER_LMA) && (!(s->cr0 & CR0_PE) || ((s->cr0 & CR0_PG) && !(s->cr4 & CR4_PAE))))
         w = "EFER.LMA=1 needs CR0.PE=1, and CR4.PAE=1 when CR0.PG=1";
     else if ((s->efer & EFER_LMA) && (s->rflags & RFLAGS_VM))
@@ -1442,7 +1507,7 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
 
 int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
 {
-    if (!e || !s)
+    if (!e || !s || e->broken)
         return -1;
     uint64_t rf = 0;
     if (!e->ctx_fresh && !save_absorb(e))
@@ -1477,7 +1542,7 @@ int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
 
 void vtx_engine_invalidate(vtx_engine *e)
 {
-    if (!e)
+    if (!e || e->broken)
         return;
     e->gen += 2;
     drop_translations(e);
@@ -1597,6 +1662,11 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     if (!e || !stop)
         return -1;
     memset(stop, 0, sizeof *stop);
+    if (e->broken) {
+        stop->reason = VTX_STOP_ERROR;
+        stop->why = "the engine is broken (Unicorn aborted in an earlier run)";
+        return 0;
+    }
     bool hooked = stop_before.bits != 0 || max_insns != 0 || e->bfn;
     /* A counted run starts on the fast path (block hook), or with a boundary
      * function on the per-instruction hook; a raw run has no hook at all. */
@@ -1630,7 +1700,13 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         e->ctx_fresh = false;
         e->held_valid = false;
         e->translated = true;
-        err = uc_emu_start(e->uc, rip, RUN_UNTIL, 0, 0);
+        if (guarded_emu_start(e, rip, &err)) {
+            stop->reason = VTX_STOP_ERROR;
+            stop->why = "Unicorn 2.0.1 aborted while translating the guest code (for instance a far CALL or "
+                        "JMP with a register operand, FF /3 or FF /5, which is #UD on hardware); the engine "
+                        "cannot run this code";
+            return 0;
+        }
         if (e->blk_stop && !e->exc) {
             uint64_t r = e->width == 64 ? e->blk_stop_lin : ((e->blk_stop_lin - e->cs_base) & 0xffffffffull);
             uc_reg_write(e->uc, UC_X86_REG_RIP, &r);

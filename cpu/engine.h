@@ -224,4 +224,12 @@ void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *
 /* RFLAGS as it is now (also inside a boundary function). */
 uint64_t vtx_engine_rflags(vtx_engine *e);
 
+/*
+ * True once Unicorn aborted inside a run of this engine (Unicorn 2.0.1 calls
+ * abort() translating some invalid guest code; the engine catches it and the
+ * run ends with VTX_STOP_ERROR). A broken engine refuses everything; destroy it
+ * and create another.
+ */
+bool vtx_engine_broken(const vtx_engine *e);
+
 #endif

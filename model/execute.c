@@ -42,7 +42,9 @@ static vtx_step stop(vtx_insn_result *r, vtx_status *st, vtx_status code, const 
  * and load the guest state into it when the model changed it. */
 static bool engine_ready(vtx_machine *m, const char **why)
 {
-    if (m->engine && m->engine_gen != m->regions_gen)
+    /* A new engine when the memory map changed, or after Unicorn aborted in the
+     * old one (engine.h, vtx_engine_broken). */
+    if (m->engine && (m->engine_gen != m->regions_gen || vtx_engine_broken(m->engine)))
         vtx_execute_release(m);
     if (!m->engine) {
         vtx_engine_region *rg = calloc(m->n_regions ? m->n_regions : 1, sizeof *rg);
