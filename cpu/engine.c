@@ -157,6 +157,8 @@ struct vtx_engine {
     uint64_t evicted[1024];
     bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
     bool broken;          /* Unicorn aborted inside a run (see abort_guard): only destroy is left */
+    uint64_t exits[16];   /* linear addresses Unicorn must not translate (see reopen_past) */
+    size_t nexits;
     uint64_t retrans[16]; /* blocks retranslated in the run in progress */
     unsigned nretrans;
     uint64_t retrans_lo, retrans_hi;
@@ -1199,9 +1201,10 @@ static bool probe_layout(vtx_engine *e)
  * operand (FF /3, FF /5 with mod = 3, which hardware rejects with #UD), found by
  * the guest fuzz target. Guest code must never take the caller's process down,
  * so the engine catches that abort: while a run is in Unicorn, SIGABRT jumps
- * back to vtx_engine_run, which reports the run as failed and the engine as
- * broken. Outside runs (and in other threads) the handler that was installed
- * before gets the signal. Installed once, at the first engine's creation.
+ * back to vtx_engine_run, which goes on past the culprit (reopen_past) or, if
+ * it cannot, reports the run as failed and the engine as broken. Outside runs
+ * (and in other threads) the handler that was installed before gets the
+ * signal. Installed once, at the first engine's creation.
  */
 static _Thread_local sigjmp_buf *abort_guard;
 static struct sigaction prev_abrt;
@@ -1250,6 +1253,78 @@ static bool guarded_emu_start(vtx_engine *e, uint64_t rip, uc_err *err)
 }
 
 bool vtx_engine_broken(const vtx_engine *e) { return e && e->broken; }
+
+static bool is_exit(const vtx_engine *e, uint64_t lin)
+{
+    for (size_t i = 0; i < e->nexits; i++)
+        if (e->exits[i] == lin)
+            return true;
+    return false;
+}
+
+/* Map the regions and add the engine's permanent hooks to a new Unicorn. */
+static bool uc_setup(vtx_engine *e)
+{
+    if (uc_ctl_exits_enable(e->uc) != UC_ERR_OK)
+        return false;
+    for (size_t i = 0; i < e->nreg; i++)
+        if (uc_mem_map_ptr(e->uc, e->reg[i].pa, e->reg[i].size, UC_PROT_ALL, e->reg[i].host) != UC_ERR_OK)
+            return false;
+    return uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0) == UC_ERR_OK &&
+           uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, e, 1, 0) == UC_ERR_OK;
+}
+
+/*
+ * After Unicorn aborted translating the block at `lin`: find the first
+ * instruction from there the decoder rejects (at most 64 on; if it is not the
+ * culprit, the abort comes again and the engine stays broken), and go on in a
+ * new Unicorn with the same CPU state (the abort came before the block ran, so
+ * the old one's state is intact) that stops before that instruction instead of
+ * translating it: its address goes on Unicorn's exit list, and a run that gets
+ * there ends as a stop before an undecodable instruction (the model's #UD).
+ * False when no such instruction is found or Unicorn cannot be set up again
+ * (the engine then stays broken).
+ */
+static bool reopen_past(vtx_engine *e, uint64_t lin)
+{
+    uint64_t bad = UINT64_MAX;
+    for (unsigned i = 0, pos = 0; i < 64 && bad == UINT64_MAX; i++) {
+        uint8_t buf[15];
+        const uint8_t *host;
+        size_t n = lin_read(e, lin + pos, buf, sizeof buf, &host);
+        vtx_insn in;
+        if (!n)
+            return false;
+        if (vtx_decode_bytes(buf, n, e->width, lin + pos, &in) != 0) {
+            bad = lin + pos;
+            break;
+        }
+        pos += in.len;
+    }
+    if (bad == UINT64_MAX || is_exit(e, bad) || e->nexits == sizeof e->exits / sizeof e->exits[0])
+        return false;
+    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
+        return false;
+    uc_close(e->uc);
+    e->uc = NULL;
+    if (uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc) != UC_ERR_OK) {
+        e->uc = NULL;
+        return false;
+    }
+    e->code_on = e->block_on = false;
+    e->nprobe = e->probe_next = 0;
+    e->armed_on = false;
+    e->translated = false;
+    memset(e->evicted, 0, sizeof e->evicted);
+    for (size_t i = 0; i < BC_SIZE; i++)
+        e->victim[i].lin = UINT64_MAX;
+    e->exits[e->nexits++] = bad;
+    if (!uc_setup(e) || uc_ctl_set_exits(e->uc, e->exits, e->nexits) != UC_ERR_OK ||
+        uc_context_restore(e->uc, e->ctx) != UC_ERR_OK)
+        return false;
+    e->broken = false;
+    return true;
+}
 
 int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t n, const vtx_phys_mem *mem)
 {
@@ -1300,13 +1375,7 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
      * in softmmu/cpus.c), a walk that costs time and, where the guest's tables
      * do not map that address, leaves a #PF in QEMU's fault history that would
      * turn the guest's next exception into #DF. */
-    if (uc_ctl_exits_enable(e->uc) != UC_ERR_OK)
-        goto fail;
-    for (size_t i = 0; i < n; i++)
-        if (uc_mem_map_ptr(e->uc, regions[i].pa, regions[i].size, UC_PROT_ALL, regions[i].host) != UC_ERR_OK)
-            goto fail;
-    if (uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0) != UC_ERR_OK ||
-        uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, e, 1, 0) != UC_ERR_OK)
+    if (!uc_setup(e))
         goto fail;
     /* Start in real mode at 0000:0000, everything 0 (a defined state). */
     vtx_cpu_state s;
@@ -1701,6 +1770,15 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         e->held_valid = false;
         e->translated = true;
         if (guarded_emu_start(e, rip, &err)) {
+            /* the abort came translating the block at RIP (Unicorn's, which is
+             * intact): go on past it if the culprit can be found */
+            uint64_t at = 0;
+            uc_reg_read(e->uc, UC_X86_REG_RIP, &at);
+            if (reopen_past(e, linear_of(e, at)) && set_code_hook(e, e->slow) && set_block_hook(e, hooked)) {
+                rip = at;
+                continue;
+            }
+            e->broken = true;
             stop->reason = VTX_STOP_ERROR;
             stop->why = "Unicorn 2.0.1 aborted while translating the guest code (for instance a far CALL or "
                         "JMP with a register operand, FF /3 or FF /5, which is #UD on hardware); the engine "
@@ -1855,7 +1933,13 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         clear_fault_history(e);
         return 0;
     }
-    /* Unicorn ended quietly: HLT is the only way (it is not hookable). */
+    /* Unicorn ended quietly: at an address on its exit list (reopen_past), or
+     * after HLT (it is not hookable). */
+    if (is_exit(e, lin)) {
+        stop->reason = VTX_STOP_BEFORE;
+        stop_insn_at(e, lin, stop);
+        return 0;
+    }
     uint8_t b = 0;
     const uint8_t *host;
     if (lin != start_lin || stop->retired) {

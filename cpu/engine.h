@@ -225,10 +225,12 @@ void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *
 uint64_t vtx_engine_rflags(vtx_engine *e);
 
 /*
- * True once Unicorn aborted inside a run of this engine (Unicorn 2.0.1 calls
- * abort() translating some invalid guest code; the engine catches it and the
- * run ends with VTX_STOP_ERROR). A broken engine refuses everything; destroy it
- * and create another.
+ * True once Unicorn aborted inside a run of this engine and the engine could
+ * not go on past the guest code that made it abort (Unicorn 2.0.1 calls abort()
+ * translating some invalid guest code; the engine catches it, and normally
+ * goes on in a new Unicorn that stops before that code: VTX_STOP_BEFORE an
+ * undecodable instruction). A broken engine refuses everything; destroy it and
+ * create another.
  */
 bool vtx_engine_broken(const vtx_engine *e);
 

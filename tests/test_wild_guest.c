@@ -103,31 +103,33 @@ Test(wild_guest, mov_cr3_valid_value_loads)
     cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_CR3), 0x20000, "the guest's CR3 is saved at the exit");
 }
 
-Test(wild_guest, code_unicorn_cannot_translate_stops_the_run)
+Test(wild_guest, far_branch_with_register_operand_is_ud)
 {
-    /* FF DD is a far CALL with a register operand (#UD on hardware). Unicorn 2.0.1
-     * calls abort() translating it ("tcg fatal error"); the engine catches that:
-     * the run stops with a reason, the caller's process lives on, and the next VM
-     * entry gets a new engine. (Found by the guest fuzz target.)
-     *   nop ; call far ebp (ff dd) */
+    /* FF DD / FF ED are a far CALL / JMP with a register operand: #UD on hardware.
+     * Unicorn 2.0.1 calls abort() translating them ("tcg fatal error"); the engine
+     * catches that, goes on in a new Unicorn that stops before the instruction
+     * instead of translating it, and the model raises the #UD (found by the guest
+     * fuzz target; it used to kill the caller's process).
+     *   G+0 nop ; G+1 call far ebp (ff dd) -- then, second entry, jmp far ebp (ff ed) */
     static const uint8_t code[] = {0x90, 0xff, 0xdd};
     vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 6);
+    uint64_t i0 = vtx_machine_instructions(e.m);
     vtx_insn_result r;
     vtx_status st = vtx_vmlaunch(e.m, &r);
-    cr_assert_eq(st, VTX_ERR_UNSUPPORTED, "expected VTX_ERR_UNSUPPORTED, got %s (%s)", vtx_status_name(st), r.why);
-    cr_assert_eq(r.outcome, VTX_GUEST_STOPPED);
-    cr_assert(strstr(r.why, "Unicorn") && strstr(r.why, "FF /3"), "the report says what happened: %s", r.why);
-    /* Back to root operation with INIT (no guest code runs for it), then valid
-     * code on a new engine. */
-    cr_assert_eq(vtx_machine_raise_init(e.m), VTX_OK);
-    st = vtx_continue(e.m, &r);
-    cr_assert(st == VTX_OK && r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_INIT_SIGNAL,
-              "INIT exits: %s (%s)", vtx_status_name(st), r.why);
-    static const uint8_t vmcall[] = {0x0f, 0x01, 0xc1};
-    vt_code(&e, VT_GUEST_RIP, vmcall, sizeof vmcall);
-    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, VT_GUEST_RIP);
-    vt_vmwrite(&e, VTX_VMCS_GUEST_ACTIVITY_STATE, 0);
+    cr_assert(st == VTX_OK && r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_EXCEPTION_NMI,
+              "call far ebp: expected exit 0 (#UD), got %s (%s)", vtx_status_name(st), r.why);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_EXIT_INTR_INFO) & 0x80000FFFu, 0x80000306u, "#UD, hardware exception");
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 1, "RIP on the faulting instruction");
+    cr_assert_eq(vtx_machine_instructions(e.m) - i0, 1, "only the nop retired");
+    /* The same engine goes on: again at the same instruction, then the JMP form. */
     st = vtx_vmresume(e.m, &r);
-    cr_assert(st == VTX_OK && r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_VMCALL,
-              "the next entry runs on a new engine: %s (%s)", vtx_status_name(st), r.why);
+    cr_assert(st == VTX_OK && r.exit_reason == VTX_EXIT_REASON_EXCEPTION_NMI &&
+                  vt_vmread(&e, VTX_VMCS_GUEST_RIP) == VT_GUEST_RIP + 1,
+              "again: %s (%s)", vtx_status_name(st), r.why);
+    e.ram[VT_GUEST_RIP + 2] = 0xed;
+    st = vtx_vmresume(e.m, &r);
+    cr_assert(st == VTX_OK && r.exit_reason == VTX_EXIT_REASON_EXCEPTION_NMI &&
+                  vt_vmread(&e, VTX_VMCS_GUEST_RIP) == VT_GUEST_RIP + 1,
+              "jmp far ebp: %s (%s)", vtx_status_name(st), r.why);
 }

@@ -22,8 +22,9 @@
  * Guest code runs on Unicorn 2.0.1, which calls abort() on some invalid guest
  * code while translating it. The first VM entry that runs guest code installs a
  * SIGABRT handler for the process: it catches such an abort only while a run is
- * inside Unicorn (the run then stops with ::VTX_ERR_UNSUPPORTED and a reason)
- * and passes every other SIGABRT to the handler that was installed before. Guest
+ * inside Unicorn (the guest then gets the #UD hardware gives, or, should the
+ * engine not find the culprit, the run stops with ::VTX_ERR_UNSUPPORTED and a
+ * reason) and passes every other SIGABRT to the handler installed before. Guest
  * code runs on the calling thread; one machine is used by one thread at a time.
  */
 #ifndef VTXREF_MACHINE_H
