@@ -683,7 +683,7 @@ static bool boundary_in_run(void *user, uint64_t rip, const vtx_insn *next)
                    (uint32_t)g->block_movss << 2 | (uint32_t)g->block_nmi << 3 | (uint32_t)g->mtf_pending << 4 |
                    (uint32_t)(g->pending_dbg != 0) << 5 | (uint32_t)m->nmi_pending << 6 |
                    (uint32_t)m->intr_line << 7 | (uint32_t)m->init_pending << 8 | (uint32_t)m->sipi_pending << 9 |
-                   (uint32_t)(g->timer_armed && m->cycles >= g->timer_deadline) << 10 | 1u << 11;
+                   (uint32_t)(g->timer_armed && m->cycles >= g->timer_deadline) << 10;
     if (m->memo_valid && key == m->memo_key) {
         vtx_boundary_report *rep = &m->memo_rep;
         rep->rip = rip;
