@@ -1,0 +1,182 @@
+/**
+ * @file scenario.h
+ * @brief Scenario files: one complete VMX experiment in a YAML file a person writes.
+ *
+ * A scenario (format: docs/scenarios.md) says everything a VMM sets up before
+ * VMLAUNCH (profile, knobs, guest environment and code in nasm source, controls,
+ * fields, an event to inject), the platform events of the run, the VMM's
+ * reactions to exits, and optionally the exits it expects. vtx_scenario_load_file()
+ * parses and assembles it (every error names file, line and column);
+ * vtx_scenario_run() builds a machine, plays the VMM and reports every exit, every
+ * expectation checked and (with an observer) every instruction boundary through
+ * caller-supplied callbacks. The `vtxref run`, `check` and `explain` commands are
+ * built on this API only.
+ *
+ * Library: `vtxref_scenario` (static), which needs libvtxref and libfyaml.
+ * A loaded scenario is immutable; running it twice gives the same exits, counts
+ * and cycles. One scenario may be run from several threads at once.
+ */
+#ifndef VTXREF_SCENARIO_H
+#define VTXREF_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "checks.h"
+#include "machine.h"
+#include "observer.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief A loaded scenario (opaque, immutable after loading). */
+typedef struct vtx_scenario vtx_scenario;
+
+/** @brief Where a scenario went wrong (caller-owned). Line and column are 1-based, 0 when unknown. */
+typedef struct vtx_scenario_error {
+    char file[256];    /**< The scenario file (as given), or the source name for text input. */
+    int line;          /**< Line in the scenario file (nasm errors are mapped back to it). */
+    int column;        /**< Column in the scenario file. */
+    char message[512]; /**< The reason, one sentence ("unknown control 'interupt-window exiting' in proc"). */
+} vtx_scenario_error;
+
+/** @brief Format an error as "file:line:column: message" (as snprintf). */
+VTX_API int vtx_scenario_error_format(const vtx_scenario_error *err, char *buf, size_t size);
+
+/**
+ * @brief Load a scenario file: parse the YAML, check every key and value, run nasm
+ * on the guest code.
+ * @return ::VTX_OK; ::VTX_ERR_IO (missing or unreadable file); ::VTX_ERR_PARSE (syntax,
+ * unknown key, unknown name, value out of range, nasm error, empty or binary file);
+ * ::VTX_ERR_UNSUPPORTED (nasm is not installed: the message says how to install it).
+ * @p err says where and why.
+ */
+VTX_API vtx_status vtx_scenario_load_file(const char *path, vtx_scenario **out, vtx_scenario_error *err);
+
+/**
+ * @brief Load a scenario from text. @p source names it in errors; @p base_dir resolves
+ * relative paths in it (profile files), NULL for the current directory.
+ */
+VTX_API vtx_status vtx_scenario_load_text(const char *text, size_t len, const char *source, const char *base_dir,
+                                          vtx_scenario **out, vtx_scenario_error *err);
+
+/** @brief Free a scenario (NULL is ignored). */
+VTX_API void vtx_scenario_free(vtx_scenario *s);
+
+/** @brief The scenario's name (its `name:` key, else the file name without extension). */
+VTX_API const char *vtx_scenario_name(const vtx_scenario *s);
+/** @brief Its `description:` text, or "" when it has none. */
+VTX_API const char *vtx_scenario_description(const vtx_scenario *s);
+/** @brief The file it was loaded from (or the source name). */
+VTX_API const char *vtx_scenario_source(const vtx_scenario *s);
+/** @brief True when the scenario has an `expect:` section. */
+VTX_API bool vtx_scenario_has_expectations(const vtx_scenario *s);
+
+/**
+ * @brief Name a guest address by the nasm labels of the scenario's code: "busy",
+ * "after_shadow+0x2", "handler_0x30". Writes "" and returns false when no label
+ * precedes @p linear in the same code block.
+ */
+VTX_API bool vtx_scenario_label(const vtx_scenario *s, uint64_t linear, char *buf, size_t size);
+
+/** @brief Every exit-information field of one VM exit, plus the clock (caller-owned copy). */
+typedef struct vtx_scenario_exit {
+    uint32_t index;              /**< 1-based number of the exit in the run. */
+    uint32_t reason;             /**< Exit-reason field (bit 31: VM-entry failure). */
+    uint64_t qualification;      /**< Exit qualification. */
+    uint64_t guest_linear;       /**< Guest-linear address field. */
+    uint64_t guest_physical;     /**< Guest-physical address field. */
+    uint32_t intr_info;          /**< VM-exit interruption information. */
+    uint32_t intr_error;         /**< VM-exit interruption error code. */
+    uint32_t idt_vectoring;      /**< IDT-vectoring information. */
+    uint32_t idt_vectoring_error;/**< IDT-vectoring error code. */
+    uint32_t length;             /**< VM-exit instruction length. */
+    uint32_t insn_info;          /**< VM-exit instruction information. */
+    uint64_t rip;                /**< Guest RIP saved. */
+    uint64_t rflags;             /**< Guest RFLAGS saved. */
+    uint32_t interruptibility;   /**< Guest interruptibility state saved. */
+    uint32_t activity;           /**< Guest activity state saved. */
+    uint64_t pending_debug;      /**< Guest pending debug exceptions saved. */
+    uint64_t preemption_timer;   /**< VMX-preemption timer value saved (when saved; else the field). */
+    uint64_t cycles;             /**< Cycle clock after the exit. */
+    uint64_t instructions;       /**< Guest instructions retired since the machine was created. */
+    vtx_check check;             /**< For a VM-entry failure: the named check (else ::VTX_CHECK_NONE). */
+} vtx_scenario_exit;
+
+/** @brief One expectation as it is checked (valid only during the callback). */
+typedef struct vtx_scenario_check {
+    uint32_t exit_index;   /**< The exit it concerns (1-based), or 0 for the end of the run. */
+    const char *what;      /**< What was compared: "reason", "qualification", "rax", "memory 0x2000", ... */
+    bool ok;               /**< It matched. */
+    const char *expected;  /**< Expected value as text. */
+    const char *actual;    /**< Actual value as text. */
+    int line;              /**< Line of the expectation in the scenario file. */
+    const char *sentence;  /**< The report as a sentence: "exit 2: qualification expected 0x3, got 0x1". */
+} vtx_scenario_check;
+
+/** @brief What the runner shows of the guest to its callbacks (valid for the whole run). */
+typedef struct vtx_scenario_view {
+    const uint8_t *ram;    /**< Guest physical memory (host copy the machine maps at physical 0). */
+    size_t ram_size;       /**< Its size in bytes. */
+    unsigned code_bits;    /**< 16, 32 or 64: how the scenario's code is decoded. */
+    uint64_t cs_base;      /**< CS base at entry (linear = cs_base + RIP in real and 16-bit modes). */
+} vtx_scenario_view;
+
+/** @brief Callbacks of a run (caller-owned; every member may be NULL). */
+typedef struct vtx_scenario_callbacks {
+    void *user;  /**< Passed to every callback. */
+    /** Before the first VM entry. */
+    void (*on_start)(void *user, const vtx_scenario *s, const vtx_scenario_view *view);
+    /** Every VM exit (VM-entry failure exits included), before the reaction. */
+    void (*on_exit)(void *user, const vtx_scenario_exit *exit);
+    /** Every reaction step taken ("clear proc: interrupt-window exiting", "inject external 0x30", "resume"). */
+    void (*on_action)(void *user, uint32_t exit_index, const char *text);
+    /** Every expectation as it is checked. */
+    void (*on_check)(void *user, const vtx_scenario_check *check);
+    /** Every instruction boundary (observer.h: must not call into the machine). */
+    vtx_boundary_observer observer;
+} vtx_scenario_callbacks;
+
+/** @brief How a run ended. */
+typedef enum vtx_scenario_outcome {
+    VTX_SCN_PASS = 0,     /**< Every expectation matched (or there were none and the run ended normally). */
+    VTX_SCN_MISMATCH = 1, /**< An expectation did not match; `first_mismatch` says which. */
+    VTX_SCN_ERROR = 2,    /**< The run could not be carried out (`why` says why). */
+} vtx_scenario_outcome;
+
+/** @brief What a run did (caller-owned; fully overwritten). */
+typedef struct vtx_scenario_result {
+    vtx_scenario_outcome outcome; /**< Pass, mismatch or error. */
+    uint32_t exits;               /**< VM exits in the run. */
+    uint32_t checks_passed;       /**< Expectations that matched. */
+    uint32_t checks_failed;       /**< Expectations that did not (the run stops at the first). */
+    uint64_t instructions;        /**< Guest instructions retired. */
+    uint64_t cycles;              /**< Cycle clock at the end. */
+    char end[320];                /**< How the run ended, one sentence ("stopped by the reaction to exit 3 (HLT)"). */
+    char first_mismatch[512];     /**< The first mismatch as a sentence, or "". */
+    int mismatch_line;            /**< Its line in the scenario file, or 0. */
+} vtx_scenario_result;
+
+/**
+ * @brief Run a scenario: build the machine, VMXON, set up the VMCS and guest memory,
+ * VMLAUNCH, then play the reactions until a reaction stops, an exit has no reaction,
+ * a budget is reached or an expectation fails.
+ * @return ::VTX_OK when the run was carried out (whatever its outcome); an error status
+ * only for what the caller should treat as bad input (@p err says where).
+ */
+VTX_API vtx_status vtx_scenario_run(const vtx_scenario *s, const vtx_scenario_callbacks *cb,
+                                    vtx_scenario_result *result, vtx_scenario_error *err);
+
+/**
+ * @brief Decode an exit as a readable block of lines (reason by name, qualification,
+ * interruption and IDT-vectoring information decoded, length, RIP, interruptibility,
+ * activity, clock). @p indent is prepended to every line. Returns the length (as snprintf).
+ */
+VTX_API int vtx_scenario_exit_format(const vtx_scenario_exit *exit, const char *indent, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
