@@ -5,6 +5,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config nasm xxd
       libunicorn-dev libzydis-dev libcriterion-dev
+      libfyaml-dev libjson-c-dev
       clang libclang-rt-14-dev)
 
 missing=()

@@ -14,9 +14,9 @@
 #include "rules_table.h"
 #include "vtxref/vtxref.h"
 
-enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_INPUT = 3, EXIT_IO = 4 };
+#include "cli.h"
 
-static const char *prog = "vtxref";
+const char *prog = "vtxref";
 
 static void usage(FILE *out)
 {
@@ -418,6 +418,12 @@ int main(int argc, char **argv)
         return cmd_checks();
     if (strcmp(cmd, "rules") == 0)
         return cmd_rules(n, rest);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(n, rest);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(n, rest);
+    if (strcmp(cmd, "explain") == 0)
+        return cmd_explain(n, rest);
     fprintf(stderr, "%s: unknown command '%s'; try '%s --help'\n", prog, cmd, prog);
     return EXIT_USAGE;
 }
