@@ -29,6 +29,7 @@ typedef struct vtx_cpu_state {
     uint64_t cr0, cr2, cr3, cr4, cr8;
     uint64_t efer;
     uint64_t dr7;
+    uint64_t dr6;              /* not in the VMCS: the processor's (VM entries and exits keep it) */
     vtx_cpu_seg seg[VTX_S_COUNT];
     uint64_t gdtr_base, idtr_base;
     uint32_t gdtr_limit, idtr_limit;

@@ -138,6 +138,10 @@ static void classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperan
         else
             out->gpr = gpr_id(&ops[0]);
         break;
+    case ZYDIS_MNEMONIC_SMSW: /* reads the CR0 read shadow in VMX non-root operation */
+        c = VTX_IC_SMSW;
+        out->mem_operand = ops[0].type == ZYDIS_OPERAND_TYPE_MEMORY;
+        break;
     case ZYDIS_MNEMONIC_INVLPG: c = VTX_IC_INVLPG; out->mem_operand = true; out->mode_change = true; break;
     case ZYDIS_MNEMONIC_INVD: c = VTX_IC_INVD; break;
     case ZYDIS_MNEMONIC_WBINVD: c = VTX_IC_WBINVD; break;

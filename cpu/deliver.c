@@ -576,6 +576,10 @@ void vtx_deliver_ex(vtx_cpu_state *s, const vtx_phys_mem *mem, const vtx_paging_
     c->caps = caps;
     c->st = *s;
     c->res = res;
+    /* SDM Vol. 3A "Debug Exceptions" (RF): the RFLAGS image pushed for a
+     * fault-class exception has RF = 1; everything else pushes RF as it is. */
+    if (d->push_rf)
+        c->st.rflags |= RFLAGS_RF;
     /* INJ-15: EXT = 1 unless the event is INT n, INT3 or INTO. */
     c->ext = (d->type == VTX_EVT_SW_INT || d->type == VTX_EVT_SW_EXC) ? 0 : 1;
 
@@ -621,6 +625,17 @@ vtx_exc_class vtx_deliver_class(uint8_t vector, vtx_event_type type)
         return VTX_EXC_DOUBLE_FAULT;
     default:
         return VTX_EXC_BENIGN;
+    }
+}
+
+bool vtx_exception_is_fault(uint8_t vector)
+{
+    switch (vector) {
+    case 0: case 5: case 6: case 7: case 10: case 11: case 12: case 13: case 14: case 16: case 17: case 19:
+    case 20: case 21:
+        return true;
+    default:
+        return false;
     }
 }
 

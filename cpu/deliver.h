@@ -33,6 +33,9 @@ typedef struct vtx_delivery {
     uint32_t error_code;  /* pushed as 16 bits through a 16-bit gate, zero-extended in IA-32e mode */
     /* For types 4, 5, 6: the pushed return address is rip + insn_len (INJ-7). */
     uint8_t insn_len;
+    /* Push RFLAGS with RF = 1: a fault-class exception other than an instruction
+     * breakpoint (SDM Vol. 3A "Debug Exceptions", RF); else RF is pushed as it is. */
+    bool push_rf;
 } vtx_delivery;
 
 /* How a delivery attempt ended. */
@@ -109,6 +112,11 @@ bool vtx_deliver_makes_df(vtx_exc_class first, vtx_exc_class second);
  * a VM exit with reason 2 in VMX non-root operation): the second is
  * contributory or a page fault (Table 6-5, last row; INJ-16). */
 bool vtx_deliver_makes_triple(vtx_exc_class first, vtx_exc_class second);
+/* Whether a hardware exception of this vector is fault-class, so its pushed RFLAGS
+ * has RF = 1 (SDM Vol. 3A "Debug Exceptions", RF; Table 6-1 "Type"): #DE, #BR,
+ * #UD, #NM, #TS, #NP, #SS, #GP, #PF, #MF, #AC, #XM, #VE, #CP. #DB (trap or fault,
+ * the caller knows), #DF and #MC (aborts) and the traps #BP/#OF are not. */
+bool vtx_exception_is_fault(uint8_t vector);
 
 /* #PF error-code bits (SDM 4.7). */
 #define VTX_PF_P 0x1u

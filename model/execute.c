@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include "apic_virt.h"
 #include "execute.h"
+#include "guest_insn.h"
 #include "msr.h"
 #include "task_switch.h"
 
@@ -137,6 +138,8 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
             g->activity = VTX_ACTIVE;              /* HLT-4: the frame holds the RIP after HLT */
             if (nmi)
                 g->block_nmi = true;               /* BLK-NMI-1 */
+            if (d.vector == 1 && d.type == VTX_EVT_HW_EXC)
+                g->cpu.dr7 &= ~(1ull << 13);       /* entering the #DB handler clears DR7.GD */
             if (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
                 g->mtf_pending = true;             /* MTF-3, MTF-4 */
             return VTX_STEP_CONTINUE;
@@ -193,6 +196,7 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
             d = (vtx_delivery){.vector = 8, .type = VTX_EVT_HW_EXC, .has_error_code = true, .error_code = 0};
         } else {
             d = *n;
+            d.push_rf = vtx_exception_is_fault(n->vector); /* a fault of the delivery (SDM "Debug Exceptions", RF) */
             if (n->vector == 14) {
                 g->cpu.cr2 = res.address; /* a #PF that is delivered writes CR2 */
                 m->engine_dirty = true;
@@ -224,7 +228,28 @@ static vtx_step raise_exception(vtx_machine *m, uint8_t vector, vtx_event_type t
         m->g.cpu.cr2 = pf_addr;
         m->engine_dirty = true;
     }
-    vtx_delivery d = {.vector = vector, .type = type, .has_error_code = has_err, .error_code = err, .insn_len = insn_len};
+    vtx_delivery d = {.vector = vector, .type = type, .has_error_code = has_err, .error_code = err, .insn_len = insn_len,
+                      .push_rf = type == VTX_EVT_HW_EXC && vtx_exception_is_fault(vector)};
+    return vtx_deliver_event(m, d, ex, r, st);
+}
+
+/* The general-detect #DB of a MOV DR with DR7.GD = 1: a fault (RIP stays, RF = 1
+ * in the pushed or saved RFLAGS). Through the exception bitmap it exits with BD
+ * (bit 13) in the qualification and DR6 untouched (SDM "Exit Qualification for
+ * Debug Exceptions"); delivered, it sets DR6.BD, and entering the handler
+ * clears DR7.GD (SDM "Debug Control Register (DR7)"). */
+static vtx_step general_detect(vtx_machine *m, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
+{
+    vtx_cpu_state *c = &m->g.cpu;
+    m->engine_dirty = true;
+    if (exception_exits(m, 1, 0)) {
+        *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_EXCEPTION_NMI, .qualification = 1u << 13,
+                              .intr_info = intr_info(1, VTX_EVT_HW_EXC, false)};
+        c->rflags |= 1u << 16; /* EXIT-8: RF as a fault would push it */
+        return VTX_STEP_EXIT;
+    }
+    c->dr6 = (c->dr6 & ~0xFull) | (1u << 13);
+    vtx_delivery d = {.vector = 1, .type = VTX_EVT_HW_EXC, .push_rf = true};
     return vtx_deliver_event(m, d, ex, r, st);
 }
 
@@ -347,7 +372,7 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
      * Faults and VM Exits"). */
     switch (insn->cls) {
     case VTX_IC_HLT: case VTX_IC_INVD: case VTX_IC_WBINVD: case VTX_IC_INVLPG: case VTX_IC_MOV_TO_CR:
-    case VTX_IC_MOV_FROM_CR: case VTX_IC_MOV_TO_DR: case VTX_IC_MOV_FROM_DR: case VTX_IC_CLTS: case VTX_IC_LMSW:
+    case VTX_IC_MOV_FROM_CR: case VTX_IC_CLTS: case VTX_IC_LMSW:
     case VTX_IC_RDMSR: case VTX_IC_WRMSR: case VTX_IC_LGDT: case VTX_IC_LIDT: case VTX_IC_LLDT: case VTX_IC_LTR:
     case VTX_IC_XSETBV:
         if (cpl > 0)
@@ -362,9 +387,17 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     default:
         break;
     }
-    if (insn->cls == VTX_IC_LMSW && insn->mem_operand)
-        return stop(r, st, VTX_ERR_UNSUPPORTED, "LMSW with a memory operand at RIP 0x%llx is not modelled yet",
-                    (unsigned long long)c->rip);
+    /* LMSW's memory operand is fetched first: its fault has priority over the VM
+     * exit that depends on its contents (SDM "Relative Priority of Faults and VM Exits"). */
+    uint16_t lmsw_src = 0;
+    if (insn->cls == VTX_IC_LMSW) {
+        vtx_linear_fault lf;
+        if (!vtx_lmsw_source(m, insn, false, &lmsw_src, &lf))
+            return lf.kind == VTX_LINEAR_PF
+                       ? raise_exception(m, 14, VTX_EVT_HW_EXC, true, lf.error_code, lf.address, 0, ex, r, st)
+                       : stop(r, st, VTX_ERR_UNMAPPED, "LMSW at RIP 0x%llx reads guest-physical address 0x%llx, "
+                              "which is not mapped", (unsigned long long)c->rip, (unsigned long long)lf.address);
+    }
     /* VMFUNC and INVPCID are #UD unless their "enable" secondary control is 1. */
     bool secondary = vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_SECONDARY_CONTROLS;
     uint32_t proc2 = secondary ? vmcs32(m, VTX_SLOT_PROC_CONTROLS2) : 0;
@@ -386,6 +419,14 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     /* Instruction-caused VM exits (fault-like: RIP stays, shadows are kept; BLK-STI-8). */
     if (vtx_insn_exit(m, insn, ex))
         return VTX_STEP_EXIT;
+    /* MOV DR: its VM exit (above) comes before #GP(0) at CPL > 0 and the
+     * general-detect #DB (debug_regs.c has the SDM's order). */
+    if (insn->cls == VTX_IC_MOV_TO_DR || insn->cls == VTX_IC_MOV_FROM_DR) {
+        if (cpl > 0)
+            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+        if (vtx_mov_dr_general_detect(m, insn))
+            return general_detect(m, ex, r, st);
+    }
     /* APIC virtualization: MOV CR8 with "use TPR shadow", the x2APIC MSRs (apic_virt.h). */
     vtx_vapic_result vr = vtx_vapic_insn(m, insn);
     if (vr != VTX_VAPIC_NOT_MINE)
@@ -444,6 +485,25 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         if (!(mask & (1u << 3)))
             c->cr0 &= ~(uint64_t)(1u << 3);
         retire_emulated(m, insn);
+        return VTX_STEP_CONTINUE;
+    }
+    case VTX_IC_LMSW:
+        /* LMSW without a VM exit: CR0[3:0] with the mask (guest_insn.h). */
+        c->cr0 = vtx_lmsw_result(m, lmsw_src);
+        retire_emulated(m, insn);
+        return VTX_STEP_CONTINUE;
+    case VTX_IC_SMSW: {
+        /* The engine stores CR0 (with its faults); the model then puts the read
+         * shadow into the host-owned bits (SDM "Changes to Instruction Behavior in
+         * VMX Non-Root Operation", SMSW). */
+        uint64_t la = insn->mem_operand ? vtx_insn_linear(m, insn) : 0;
+        int rc = step_one(m, &s);
+        if (rc == 0 && s.retired == 1 && !vtx_smsw_store(m, insn, la))
+            return stop(r, st, VTX_ERR_UNMAPPED, "SMSW at RIP 0x%llx: its destination cannot be written",
+                        (unsigned long long)insn->rip);
+        if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
+            return after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
+        retired(m, 1, (vtx_insn_class)insn->cls);
         return VTX_STEP_CONTINUE;
     }
     case VTX_IC_IN:

@@ -5,6 +5,7 @@
  * execute, RIP stays on it, and blocking by STI/MOV SS is not consumed (BLK-STI-8).
  */
 #include "execute.h"
+#include "guest_insn.h"
 
 static uint32_t ctl(const vtx_machine *m, enum vtx_slot s) { return (uint32_t)vtx_vmcs_get(&m->current->f, s); }
 
@@ -109,12 +110,23 @@ static bool cr_exits(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *
          * among 3:0 would differ from the shadow, or PE would be set with shadow PE 0. */
         uint64_t mask = vtx_vmcs_get(&m->current->f, VTX_SLOT_CR0_GUEST_HOST_MASK) & 0xF;
         uint64_t shadow = vtx_vmcs_get(&m->current->f, VTX_SLOT_CR0_READ_SHADOW);
-        uint16_t src = (uint16_t)v; /* register form (execute.c refuses the memory form for now) */
+        /* The source: the register, or the memory operand (execute.c fetched it
+         * already: a fault of that fetch comes before the exit). */
+        uint16_t src = (uint16_t)v;
+        vtx_linear_fault f;
+        if (insn->mem_operand && !vtx_lmsw_source(m, insn, true, &src, &f))
+            return false;
         bool exits = ((src ^ shadow) & mask & 0xE) || ((mask & 1) && (src & 1) && !(shadow & 1));
-        if (exits)
-            return set_exit(ex, insn, VTX_EXIT_REASON_CR_ACCESS,
-                            (3u << 4) | (insn->mem_operand ? 1u << 6 : 0) | ((uint64_t)src << 16));
-        return false;
+        if (!exits)
+            return false;
+        set_exit(ex, insn, VTX_EXIT_REASON_CR_ACCESS,
+                 (3u << 4) | (insn->mem_operand ? 1u << 6 : 0) | ((uint64_t)src << 16));
+        /* SDM "Guest-Linear Address": LMSW with a memory operand gives its linear address. */
+        if (insn->mem_operand) {
+            ex->has_guest_linear = true;
+            ex->guest_linear = vtx_insn_linear(m, insn);
+        }
+        return true;
     }
     default:
         return false;
@@ -278,6 +290,8 @@ static uint64_t linear_address(const vtx_machine *m, const vtx_insn *insn)
     return long64 ? ea : (uint32_t)ea;
 }
 
+uint64_t vtx_insn_linear(const vtx_machine *m, const vtx_insn *insn) { return linear_address(m, insn); }
+
 /* Fill the instruction information and, where the SDM defines it so, the
  * displacement or linear-address exit qualification of an instruction exit. */
 static void operand_info(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex)
@@ -291,6 +305,13 @@ static void operand_info(const vtx_machine *m, const vtx_insn *insn, vtx_exit_in
         if ((insn->cls == VTX_IC_INS || insn->cls == VTX_IC_OUTS) &&
             ((m->profile.msr[VTX_CAP_IA32_VMX_BASIC] >> 54) & 1))
             info = info_addr_size(insn) << 7 | (uint32_t)(insn->mem_seg & 7) << 15;
+        /* SDM "Guest-Linear Address": INS/OUTS give the linear address of the
+         * memory operand (ES:rDI for INS; DS:rSI or the override for OUTS), with
+         * the instruction's address size. */
+        if ((insn->cls == VTX_IC_INS || insn->cls == VTX_IC_OUTS) && insn->has_mem) {
+            ex->has_guest_linear = true;
+            ex->guest_linear = linear_address(m, insn);
+        }
         break;
     case VTX_EXIT_REASON_INVLPG:
         ex->qualification = linear_address(m, insn);

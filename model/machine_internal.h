@@ -186,6 +186,10 @@ typedef struct vtx_exit_info {
     uint32_t intr_info, intr_error;
     uint32_t idt_vectoring_info, idt_vectoring_error;
     uint32_t instruction_len, instruction_info;
+    /* Guest-linear address field (0x640A): written only when has_guest_linear
+     * (LMSW with a memory operand, INS/OUTS; undefined for other exits). */
+    bool has_guest_linear;
+    uint64_t guest_linear;
 } vtx_exit_info;
 /* Returns VTX_OK, or VTX_ERR_UNSUPPORTED where the processor would end in a VMX
  * abort (an MSR-store or MSR-load entry failed): the exit is then undone, the

@@ -63,8 +63,10 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
             case VTX_EV_VIRTUAL_INTR: /* IW-7: through the IDT as an external interrupt */
             case VTX_EV_EXT_INTR: d = (vtx_delivery){.vector = m->delivered_vector,
                                                      .type = VTX_EVT_EXTINT}; break;
-            default: /* PENDING_DB: a #DB trap; its bits go to DR6 (not modelled) and the field is cleared */
+            default: /* PENDING_DB: a #DB trap; its bits go to DR6 (B3-B0, BS) and the field is cleared */
                 d = (vtx_delivery){.vector = 1, .type = VTX_EVT_HW_EXC};
+                m->g.cpu.dr6 |= m->g.pending_dbg & 0x400Fu;
+                m->engine_dirty = true;
                 m->g.pending_dbg = 0;
                 break;
             }

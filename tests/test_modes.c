@@ -34,6 +34,9 @@
 #define R_IW VTX_EXIT_REASON_INTERRUPT_WINDOW
 #define R_HLT VTX_EXIT_REASON_HLT
 #define R_EXC VTX_EXIT_REASON_EXCEPTION_NMI
+/* The RFLAGS image pushed for a fault-class exception has RF = 1 (SDM Vol. 3A
+ * "Debug Exceptions", RF; real mode pushes only the 16-bit FLAGS). */
+#define RF_FAULT 0x10000u
 
 #define EPTP (0x40000u | 6u | (3u << 3)) /* WB, 4-level walk; a valid EPTP (not walked by the model) */
 
@@ -538,7 +541,7 @@ static void t_guest_fault_delivered(uint8_t vector)
     rf_state(ip(G), 0x2, 0, ACT_ACTIVE);
     expect_in_handler(vector == 6 ? "guest ud2, #UD delivered" : "guest div by 0, #DE delivered", vector, true);
     expect_delivery_frame(vector == 6 ? "#UD frame (return address: the ud2)" : "#DE frame (return address: the div)",
-                          (uint32_t)ip(G + 1), mode == REAL ? RM_CS : P_CS, 0x2, false, 0);
+                          (uint32_t)ip(G + 1), mode == REAL ? RM_CS : P_CS, mode == REAL ? 0x2 : RF_FAULT | 0x2, false, 0);
 }
 
 /* The same faults with their bit in the exception bitmap: exit reason 0 with the
@@ -705,8 +708,8 @@ static void t_inj_15(uint32_t type, uint32_t len, uint32_t ext)
     rf_state(G, type == 0 ? 0x202 : 0x2, 0, ACT_ACTIVE);
     rf_inject(INTR(type, 0x30), 0, len);
     expect_in_handler("INJ-15: vector 0x30 through a not-present gate -> #NP", 11, true);
-    expect_delivery_frame("INJ-15: #NP frame (error code 0x30 * 8 + IDT + EXT; return address RIP)", G, P_CS,
-                          type == 0 ? 0x202 : 0x2, true, 0x30 * 8 + 2 + ext);
+    expect_delivery_frame("INJ-15: #NP frame (error code 0x30 * 8 + IDT + EXT; return address RIP; RF = 1 for a fault)",
+                          G, P_CS, RF_FAULT | (type == 0 ? 0x202 : 0x2), true, 0x30 * 8 + 2 + ext);
 }
 Test(modes_prot32, inj_15_external_interrupt_nested_np_has_ext_set) { t_inj_15(0, 0, 1); }
 Test(modes_prot32, inj_15_int_n_nested_np_has_ext_clear) { t_inj_15(4, 2, 0); }
@@ -731,7 +734,7 @@ Test(modes_prot32, guest_gp_with_error_code_delivered_through_the_idt)
     hlt_exiting_on();
     rf_state(G, 0x2, 0, ACT_ACTIVE);
     expect_in_handler("guest mov ss, 0x18 -> #GP(0x18) delivered", 13, true);
-    expect_delivery_frame("#GP(0x18) frame", G, P_CS, 0x2, true, P_TSS);
+    expect_delivery_frame("#GP(0x18) frame (RF = 1: a fault)", G, P_CS, RF_FAULT | 0x2, true, P_TSS);
     rf_field("#GP from mov ss", VTX_VMCS_GUEST_SS_SELECTOR, "SS selector (not loaded)", P_DS);
     rf_field("#GP from mov ss", VTX_VMCS_GUEST_INTERRUPTIBILITY, "saved interruptibility", 0);
 }

@@ -1,0 +1,46 @@
+/* Guest instructions whose behaviour VMX non-root operation changes and that
+ * the model carries out itself, beyond execute.c's switch: SMSW / LMSW with the
+ * CR0 guest/host mask and read shadow (cr0_insn.c), and the general-detect
+ * debug exception of MOV DR (debug_regs.c). */
+#ifndef VTX_GUEST_INSN_H
+#define VTX_GUEST_INSN_H
+
+#include "execute.h"
+
+/* Why a linear access of the model's failed. */
+typedef enum vtx_linear_fault_kind {
+    VTX_LINEAR_OK = 0,
+    VTX_LINEAR_PF = 1,       /* a #PF: error_code, address = the linear address (CR2) */
+    VTX_LINEAR_UNMAPPED = 2, /* guest-physical memory that is not mapped: address = that address */
+} vtx_linear_fault_kind;
+typedef struct vtx_linear_fault {
+    vtx_linear_fault_kind kind;
+    uint32_t error_code;
+    uint64_t address;
+} vtx_linear_fault;
+
+/* Read or write len bytes of guest-linear memory at la through the guest's
+ * paging, as a data access at the current CPL (accessed/dirty bits are set
+ * unless probe). False with *f filled when it fails. Segment limits and
+ * protection key checks are not made. */
+bool vtx_guest_linear_access(const vtx_machine *m, uint64_t la, void *buf, size_t len, bool write, bool probe,
+                             vtx_linear_fault *f);
+
+/* LMSW's 16-bit source: its register, or its memory operand (probe: without
+ * setting accessed bits, for the VM-exit decision after the fetch was made). */
+bool vtx_lmsw_source(const vtx_machine *m, const vtx_insn *insn, bool probe, uint16_t *src, vtx_linear_fault *f);
+/* CR0 after an LMSW of src that does not exit: bits 3:0 from src where the CR0
+ * guest/host mask is 0, PE never cleared; the rest unchanged. */
+uint64_t vtx_lmsw_result(const vtx_machine *m, uint16_t src);
+/* What SMSW (and MOV from CR0) reads: the read shadow where the mask is 1, CR0 elsewhere. */
+uint64_t vtx_smsw_value(const vtx_machine *m);
+/* After the engine executed SMSW: replace what it stored (the real CR0) by
+ * vtx_smsw_value, in the register or at the linear address la of the memory
+ * operand. False when the destination could not be written. */
+bool vtx_smsw_store(vtx_machine *m, const vtx_insn *insn, uint64_t la);
+
+/* MOV DR with DR7.GD = 1 (debug_regs.c): true when it raises the
+ * general-detect #DB fault instead of executing. */
+bool vtx_mov_dr_general_detect(const vtx_machine *m, const vtx_insn *insn);
+
+#endif
