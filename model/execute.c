@@ -19,6 +19,8 @@
 #include "msr.h"
 #include "task_switch.h"
 
+#define RFLAGS_RF (1ull << 16)
+
 void vtx_execute_release(vtx_machine *m)
 {
     if (m->engine)
@@ -88,6 +90,12 @@ static void retired(vtx_machine *m, uint64_t n, vtx_insn_class cls)
     m->g.block_sti = m->g.block_movss = false;
     if (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
         m->g.mtf_pending = true;
+    /* RF is cleared when an instruction completes, except by IRET, which loads
+     * it (SDM Vol. 3A "Debug Exceptions", RF); Unicorn leaves it set. */
+    if ((m->g.cpu.rflags & RFLAGS_RF) && cls != VTX_IC_IRET) {
+        m->g.cpu.rflags &= ~RFLAGS_RF;
+        m->engine_dirty = true;
+    }
 }
 
 /* Retire an instruction the model executed itself. */
@@ -782,6 +790,8 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     if (!m->observer && (g->block_sti || g->block_movss ||
                          (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)))
         budget = 1;
+    if (g->cpu.rflags & RFLAGS_RF)
+        budget = 1; /* the instruction that clears RF (retired) runs alone */
     vtx_stop s;
     /* The boundary function stays installed while the observer is: switching
      * costs Unicorn's translated code. */

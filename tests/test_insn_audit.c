@@ -1,0 +1,279 @@
+/*
+ * Instruction behaviour in VMX non-root operation that the engine (Unicorn)
+ * gets wrong or skips, and the model corrects (issue 9; docs/unicorn-audit.md):
+ * SMSW and the CR0 read shadow, LMSW with a memory operand, the guest-linear
+ * address of INS/OUTS exits, MOV DR with DR7.GD, RF in the RFLAGS image of a
+ * fault, the accessed bit of loaded segment descriptors.
+ * The 64-bit baseline guest (identity paging) with code at G = 0x10000, handlers
+ * at H(v), data at DATA.
+ */
+#include "rules_fixture.h"
+
+#define R_EXC VTX_EXIT_REASON_EXCEPTION_NMI
+#define DATA 0x7000u
+#define CR0_TS 0x8u
+#define CR0_MP 0x2u
+#define RF 0x10000u
+
+TestSuite(insn_audit, .init = rf_setup, .fini = rf_teardown);
+
+static vtx_gprs gprs(void)
+{
+    vtx_gprs g;
+    cr_assert_eq(vtx_machine_get_gprs(e.m, &g), VTX_OK);
+    return g;
+}
+static void set_gprs(const vtx_gprs *g) { cr_assert_eq(vtx_machine_set_gprs(e.m, g), VTX_OK); }
+static uint16_t mem16(uint64_t pa) { return (uint16_t)(e.ram[pa] | e.ram[pa + 1] << 8); }
+
+/* CR0.TS owned by the host, its read shadow 1, the real bit 0. */
+static void ts_shadowed(void)
+{
+    vt_vmwrite(&e, VTX_VMCS_CR0_GUEST_HOST_MASK, CR0_TS);
+    vt_vmwrite(&e, VTX_VMCS_CR0_READ_SHADOW, vt_vmread(&e, VTX_VMCS_GUEST_CR0) | CR0_TS);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_CR0) & CR0_TS, 0);
+}
+
+/* ---- SMSW (SDM "Changes to Instruction Behavior in VMX Non-Root Operation") ---- */
+
+Test(insn_audit, smsw_reads_the_cr0_read_shadow_like_mov_from_cr0)
+{
+    /* G+0 0f 20 c0 mov rax, cr0 ; G+3 0f 01 e3 smsw ebx ; G+6 48 0f 01 e1 smsw rcx ;
+     * G+10 66 0f 01 e2 smsw dx ; G+14 0f 01 24 25 00 70 00 00 smsw [DATA] ; G+22 0f 01 c1 vmcall */
+    CODE(0x0f, 0x20, 0xc0, 0x0f, 0x01, 0xe3, 0x48, 0x0f, 0x01, 0xe1, 0x66, 0x0f, 0x01, 0xe2, 0x0f, 0x01, 0x24, 0x25,
+         0x00, 0x70, 0x00, 0x00, 0x0f, 0x01, 0xc1);
+    ts_shadowed();
+    vtx_gprs g = gprs();
+    g.rdx = 0xAAAA0000u;
+    set_gprs(&g);
+    rf_launch_exit("mov cr0 / smsw, then vmcall", VTX_EXIT_REASON_VMCALL);
+    g = gprs();
+    cr_assert(g.rax & CR0_TS, "MOV from CR0 reads the shadow's TS (rax 0x%llx)", (unsigned long long)g.rax);
+    cr_assert(g.rbx & CR0_TS, "SMSW r32 reads the shadow's TS like MOV from CR0 (rbx 0x%llx)", (unsigned long long)g.rbx);
+    cr_assert(g.rcx & CR0_TS, "SMSW r64 reads the shadow's TS (rcx 0x%llx)", (unsigned long long)g.rcx);
+    cr_assert_eq(g.rdx >> 16, 0xAAAA, "SMSW r16 leaves bits 63:16");
+    cr_assert(g.rdx & CR0_TS, "SMSW r16 reads the shadow's TS (rdx 0x%llx)", (unsigned long long)g.rdx);
+    cr_assert(mem16(DATA) & CR0_TS, "SMSW m16 stores the shadow's TS (0x%x)", mem16(DATA));
+    cr_assert_eq(mem16(DATA) & 1, 1, "SMSW m16 stores PE");
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_CR0) & CR0_TS, 0, "the real TS stays 0");
+}
+
+Test(insn_audit, smsw_with_nothing_masked_reads_cr0)
+{
+    /* The flip: without the mask bit SMSW stores the real TS = 0 whatever the shadow.
+     *   G+0 0f 01 e3 smsw ebx ; G+3 0f 01 c1 vmcall */
+    CODE(0x0f, 0x01, 0xe3, 0x0f, 0x01, 0xc1);
+    vt_vmwrite(&e, VTX_VMCS_CR0_GUEST_HOST_MASK, 0);
+    vt_vmwrite(&e, VTX_VMCS_CR0_READ_SHADOW, vt_vmread(&e, VTX_VMCS_GUEST_CR0) | CR0_TS);
+    rf_launch_exit("smsw, then vmcall", VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq(gprs().rbx, (uint32_t)vt_vmread(&e, VTX_VMCS_GUEST_CR0), "SMSW r32 stores CR0");
+}
+
+/* ---- LMSW (SDM "Instructions That Cause VM Exits Conditionally", LMSW; EXIT-3) ---- */
+
+Test(insn_audit, exit_3_lmsw_memory_operand_exit_qualification_and_guest_linear_address)
+{
+    /* TS host-owned, shadow TS = 0; the word at DATA sets TS: exit 28 with the
+     * qualification CR 0, access type 3 (LMSW), bit 6 (memory), source 31:16,
+     * the length and the operand's guest-linear address.
+     *   G+0 0f 01 73 08 lmsw [rbx + 8] */
+    CODE(0x0f, 0x01, 0x73, 0x08);
+    vt_vmwrite(&e, VTX_VMCS_CR0_GUEST_HOST_MASK, CR0_TS);
+    e.ram[DATA] = 0x09; /* PE | TS */
+    e.ram[DATA + 1] = 0;
+    vtx_gprs g = gprs();
+    g.rbx = DATA - 8;
+    set_gprs(&g);
+    rf_launch_exit("lmsw [rbx + 8] setting a host-owned bit", VTX_EXIT_REASON_CR_ACCESS);
+    rf_saved_rip("LMSW exit: fault-like", G);
+    rf_field("LMSW", VTX_VMCS_EXIT_QUALIFICATION, "exit qualification (EXIT-3)",
+             (3u << 4) | (1u << 6) | (0x0009ull << 16));
+    rf_field("LMSW", VTX_VMCS_EXIT_INSTRUCTION_LEN, "instruction length", 4);
+    rf_field("LMSW", VTX_VMCS_GUEST_LINEAR_ADDR, "guest-linear address", DATA);
+}
+
+Test(insn_audit, lmsw_without_exit_loads_cr0_low_bits_with_the_mask)
+{
+    /* TS host-owned with shadow TS = 1: a source with TS = 1 does not exit; the
+     * guest-owned MP is loaded, the host-owned TS keeps its real 0, and PE is not
+     * cleared by a source with PE = 0. Memory form, then register form.
+     *   G+0 0f 01 34 25 00 70 00 00 lmsw [DATA] ; G+8 0f 01 c1 vmcall ;
+     *   G+11 0f 01 f0 lmsw ax ; G+14 0f 01 c1 vmcall */
+    CODE(0x0f, 0x01, 0x34, 0x25, 0x00, 0x70, 0x00, 0x00, 0x0f, 0x01, 0xc1, 0x0f, 0x01, 0xf0, 0x0f, 0x01, 0xc1);
+    ts_shadowed();
+    e.ram[DATA] = CR0_TS | CR0_MP; /* PE = 0 */
+    e.ram[DATA + 1] = 0;
+    rf_launch_exit("lmsw [DATA] without exit, then vmcall", VTX_EXIT_REASON_VMCALL);
+    uint64_t cr0 = vt_vmread(&e, VTX_VMCS_GUEST_CR0);
+    cr_assert(cr0 & CR0_MP, "LMSW m16 loads the guest-owned MP (CR0 0x%llx)", (unsigned long long)cr0);
+    cr_assert_eq(cr0 & CR0_TS, 0, "LMSW leaves the host-owned TS as it was (CR0 0x%llx)", (unsigned long long)cr0);
+    cr_assert_eq(cr0 & 1, 1, "LMSW never clears PE");
+    /* The register form: MP cleared again, TS still host-owned. */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CR0, cr0);
+    vtx_gprs g = gprs();
+    g.rax = CR0_TS;
+    set_gprs(&g);
+    rf_skip(3);
+    rf_resume_exit("lmsw ax without exit, then vmcall", VTX_EXIT_REASON_VMCALL);
+    cr0 = vt_vmread(&e, VTX_VMCS_GUEST_CR0);
+    cr_assert_eq(cr0 & CR0_MP, 0, "LMSW r16 loads MP = 0 (CR0 0x%llx)", (unsigned long long)cr0);
+    cr_assert_eq(cr0 & CR0_TS, 0, "LMSW r16 leaves the host-owned TS (CR0 0x%llx)", (unsigned long long)cr0);
+}
+
+Test(insn_audit, lmsw_operand_page_fault_comes_before_the_exit)
+{
+    /* SDM "Relative Priority of Faults and VM Exits": a fault fetching the operand
+     * comes before an exit that depends on it. The operand at 0x40000000 is not
+     * mapped by the guest's page tables: #PF (exception bitmap) with the address.
+     *   G+0 0f 01 34 25 00 00 00 40 lmsw [0x40000000] */
+    CODE(0x0f, 0x01, 0x34, 0x25, 0x00, 0x00, 0x00, 0x40);
+    vt_vmwrite(&e, VTX_VMCS_CR0_GUEST_HOST_MASK, CR0_TS);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
+    rf_launch_exit("lmsw of an unmapped linear address", R_EXC);
+    rf_field("#PF", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 14));
+    rf_field("#PF", VTX_VMCS_EXIT_QUALIFICATION, "faulting address", 0x40000000u);
+}
+
+/* ---- INS / OUTS: the guest-linear address (SDM "Guest-Linear Address") ---- */
+
+Test(insn_audit, exit_3_ins_outs_guest_linear_address)
+{
+    /* G+0 64 6e outsb dx, fs:[rsi] ; G+2 6c insb [rdi], dx ; G+3 67 6c insb [edi], dx */
+    CODE(0x64, 0x6e, 0x6c, 0x67, 0x6c);
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_UNCOND_IO_EXITING);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_FS_BASE, 0x100000);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_ES_BASE, 0x200000); /* ignored in 64-bit mode */
+    vtx_gprs g = gprs();
+    g.rsi = 0x1234;
+    g.rdi = 0x100005678ull;
+    g.rdx = 0x3f8;
+    set_gprs(&g);
+    rf_launch_exit("outsb with FS override", VTX_EXIT_REASON_IO_INSTRUCTION);
+    rf_field("outsb", VTX_VMCS_EXIT_QUALIFICATION, "qualification", (0x3f8ull << 16) | (1u << 4));
+    rf_field("outsb", VTX_VMCS_GUEST_LINEAR_ADDR, "guest-linear address FS.base + RSI", 0x101234);
+    rf_skip(2);
+    rf_resume_exit("insb", VTX_EXIT_REASON_IO_INSTRUCTION);
+    rf_field("insb", VTX_VMCS_GUEST_LINEAR_ADDR, "guest-linear address ES:RDI (base 0 in 64-bit mode)",
+             0x100005678ull);
+    rf_skip(1);
+    rf_resume_exit("insb with a 32-bit address size", VTX_EXIT_REASON_IO_INSTRUCTION);
+    rf_field("insb a32", VTX_VMCS_GUEST_LINEAR_ADDR, "guest-linear address EDI (32-bit address size)", 0x5678);
+}
+
+/* ---- MOV DR with DR7.GD = 1 (SDM "Debug Control Register (DR7)", GD) ---- */
+
+static void gd_on(void)
+{
+    rf_set(VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_DEBUG_CONTROLS);
+    rf_set(VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_DEBUG_CONTROLS);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_DR7, 0x2400);
+}
+
+Test(insn_audit, exit_4_general_detect_db_exits_with_bd_and_rf)
+{
+    /* #DB in the exception bitmap: exit 0, hardware exception 1 (a fault: RIP at
+     * the MOV), qualification BD (bit 13), saved RF = 1 (EXIT-8), DR7.GD kept.
+     *   G+0 0f 21 f8 mov rax, dr7 */
+    CODE(0x0f, 0x21, 0xf8);
+    gd_on();
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 1);
+    rf_launch_exit("mov rax, dr7 with DR7.GD", R_EXC);
+    rf_field("GD #DB", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR(3, 1));
+    rf_field("GD #DB", VTX_VMCS_EXIT_QUALIFICATION, "qualification BD", 1u << 13);
+    rf_saved_rip("GD #DB is a fault", G);
+    cr_assert(vt_vmread(&e, VTX_VMCS_GUEST_RFLAGS) & RF, "EXIT-8: RF = 1 as a fault would push it");
+    rf_field("GD #DB", VTX_VMCS_GUEST_DR7, "saved DR7 (GD not cleared by an exit)", 0x2400);
+}
+
+Test(insn_audit, mov_dr_exiting_has_priority_over_general_detect)
+{
+    /* SDM "Relative Priority of Faults and VM Exits" and MOV DR in "Instructions That
+     * Cause VM Exits Conditionally": the MOV-DR exit wins over the #DB.
+     *   G+0 0f 21 f8 mov rax, dr7 */
+    CODE(0x0f, 0x21, 0xf8);
+    gd_on();
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 1);
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_MOV_DR_EXITING);
+    rf_launch_exit("mov rax, dr7 with DR7.GD and MOV-DR exiting", VTX_EXIT_REASON_DR_ACCESS);
+    rf_field("MOV DR exit", VTX_VMCS_EXIT_QUALIFICATION, "qualification DR7, from DR, RAX", 7 | (1u << 4));
+}
+
+Test(insn_audit, general_detect_db_delivered_sets_dr6_bd_and_clears_gd)
+{
+    /* Delivered: the handler reads DR6 (BD set; GD was cleared on entry so it may)
+     * and the pushed RFLAGS (RF = 1, a fault), RIP pushed = the MOV.
+     *   G+0 0f 23 c0 mov dr0, rax
+     *   H(1): 0f 21 f0 mov rax, dr6 ; 48 8b 5c 24 10 mov rbx, [rsp + 16] ; 48 8b 0c 24 mov rcx, [rsp] ; vmcall */
+    CODE(0x0f, 0x23, 0xc0);
+    static const uint8_t h[] = {0x0f, 0x21, 0xf0, 0x48, 0x8b, 0x5c, 0x24, 0x10, 0x48, 0x8b, 0x0c, 0x24, 0x0f, 0x01, 0xc1};
+    rf_handler(1, h, sizeof h, false);
+    gd_on();
+    rf_launch_exit("mov dr0, rax with DR7.GD: #DB delivered, handler vmcall", VTX_EXIT_REASON_VMCALL);
+    vtx_gprs g = gprs();
+    cr_assert(g.rax & (1u << 13), "DR6.BD set (DR6 0x%llx)", (unsigned long long)g.rax);
+    cr_assert(g.rbx & RF, "pushed RFLAGS has RF = 1 (0x%llx)", (unsigned long long)g.rbx);
+    cr_assert_eq(g.rcx, G, "pushed RIP is the MOV (a fault)");
+    rf_field("GD delivered", VTX_VMCS_GUEST_DR7, "DR7 with GD cleared", 0x400);
+}
+
+/* ---- RF in the pushed RFLAGS of a fault (SDM Vol. 3A "Debug Exceptions", RF) ---- */
+
+typedef struct rf_seen {
+    bool at_target, after_target, at_handler;
+    uint64_t rf_target, rf_after, rf_handler;
+} rf_seen;
+static rf_seen seen;
+static void rf_observer(void *user, const vtx_boundary_report *rep)
+{
+    (void)user;
+    if (rep->rip == G + 2 && !seen.at_target) {
+        seen.at_target = true;
+        seen.rf_target = rep->rflags & RF;
+    } else if (rep->rip == G + 3 && !seen.after_target) {
+        seen.after_target = true;
+        seen.rf_after = rep->rflags & RF;
+    } else if (rep->rip == H(6) && !seen.at_handler) {
+        seen.at_handler = true;
+        seen.rf_handler = rep->rflags & RF;
+    }
+}
+
+Test(insn_audit, fault_pushes_rf_1_and_iret_carries_it_to_the_next_instruction)
+{
+    /* #UD delivered: the pushed RFLAGS has RF = 1 (the handler runs with RF = 0);
+     * the handler skips the ud2 and IRETs: the next instruction starts with RF = 1,
+     * which is cleared when it completes.
+     *   G+0 0f 0b ud2 ; G+2 90 nop ; G+3 90 nop ; G+4 0f 01 c1 vmcall
+     *   H(6): 48 8b 5c 24 10 mov rbx, [rsp + 16] ; 48 83 04 24 02 add qword [rsp], 2 ; 48 cf iretq */
+    CODE(0x0f, 0x0b, 0x90, 0x90, 0x0f, 0x01, 0xc1);
+    static const uint8_t h[] = {0x48, 0x8b, 0x5c, 0x24, 0x10, 0x48, 0x83, 0x04, 0x24, 0x02, 0x48, 0xcf};
+    rf_handler(6, h, sizeof h, false);
+    seen = (rf_seen){0};
+    vtx_machine_set_observer(e.m, rf_observer, NULL);
+    rf_launch_exit("ud2, handler iretq past it, vmcall", VTX_EXIT_REASON_VMCALL);
+    cr_assert(gprs().rbx & RF, "the #UD frame's RFLAGS has RF = 1 (0x%llx)", (unsigned long long)gprs().rbx);
+    cr_assert(seen.at_handler && seen.rf_handler == 0, "the handler runs with RF = 0");
+    cr_assert(seen.at_target && seen.rf_target == RF, "after IRETQ the nop starts with RF = 1");
+    cr_assert(seen.after_target && seen.rf_after == 0, "RF is 0 once the nop completed");
+}
+
+Test(insn_audit, divide_error_pushes_rf_1)
+{
+    /* G+0 f6 f3 div bl (bl = 0)   H(0): 48 8b 5c 24 10 mov rbx, [rsp + 16] ; vmcall */
+    CODE(0xf6, 0xf3);
+    static const uint8_t h[] = {0x48, 0x8b, 0x5c, 0x24, 0x10, 0x0f, 0x01, 0xc1};
+    rf_handler(0, h, sizeof h, false);
+    rf_launch_exit("div by 0, handler vmcall", VTX_EXIT_REASON_VMCALL);
+    cr_assert(gprs().rbx & RF, "the #DE frame's RFLAGS has RF = 1 (0x%llx)", (unsigned long long)gprs().rbx);
+}
+
+Test(insn_audit, int3_trap_pushes_rf_as_it_is)
+{
+    /* INT3 is a trap (a software exception): RF is pushed as it is, 0.
+     *   G+0 cc int3   H(3): 48 8b 5c 24 10 mov rbx, [rsp + 16] ; vmcall */
+    CODE(0xcc);
+    static const uint8_t h[] = {0x48, 0x8b, 0x5c, 0x24, 0x10, 0x0f, 0x01, 0xc1};
+    rf_handler(3, h, sizeof h, false);
+    rf_launch_exit("int3, handler vmcall", VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq(gprs().rbx & RF, 0, "the #BP frame's RFLAGS has RF = 0");
+}
