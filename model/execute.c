@@ -18,6 +18,7 @@
 #include "guest_insn.h"
 #include "msr.h"
 #include "task_switch.h"
+#include "../cpu/seg_accessed.h"
 
 #define RFLAGS_RF (1ull << 16)
 
@@ -286,6 +287,14 @@ static void set_gpr_sized(vtx_cpu_state *s, unsigned reg, uint64_t v, unsigned b
     }
 }
 
+/* The accessed bits of the descriptors the engine loaded (seg_accessed.h). */
+static void mark_accessed(vtx_machine *m)
+{
+    const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
+    if (vtx_seg_set_accessed(&m->g.cpu, &m->phys, &caps))
+        m->engine_dirty = true;
+}
+
 /* Step the engine over exactly the instruction at RIP (which the model has
  * looked at), leaving the stop information in *s. */
 static int step_one(vtx_machine *m, vtx_stop *s)
@@ -293,6 +302,7 @@ static int step_one(vtx_machine *m, vtx_stop *s)
     vtx_class_set none = {0};
     int rc = vtx_engine_run(m->engine, 1, none, true, s);
     vtx_engine_get_state(m->engine, &m->g.cpu);
+    mark_accessed(m);
     return rc;
 }
 
@@ -800,6 +810,7 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     m->memo_valid = false;
     int rc = vtx_engine_run(m->engine, budget, model_classes(), false, &s);
     vtx_engine_get_state(m->engine, &g->cpu);
+    mark_accessed(m); /* far RET and segment loads run among plain computation */
     if (rc != 0 && s.reason != VTX_STOP_ERROR)
         return stop(r, st, VTX_ERR_UNSUPPORTED, "the execution engine failed at RIP 0x%llx",
                     (unsigned long long)g->cpu.rip);

@@ -277,3 +277,80 @@ Test(insn_audit, int3_trap_pushes_rf_as_it_is)
     rf_launch_exit("int3, handler vmcall", VTX_EXIT_REASON_VMCALL);
     cr_assert_eq(gprs().rbx & RF, 0, "the #BP frame's RFLAGS has RF = 0");
 }
+
+/* ---- The accessed bit of a loaded segment descriptor (SDM Vol. 3A "Segment
+ * Descriptors": the processor sets it when it loads the descriptor) ---- */
+
+#define CODE64_NA 0x00AF9A000000FFFFull /* 64-bit code, accessed bit clear */
+#define DATA_NA 0x00CF92000000FFFFull   /* data, accessed bit clear */
+
+static void gdt_entry(uint16_t sel, uint64_t d) { rf_poke64(VT_GUEST_GDT + (sel & ~7u), d); }
+static void expect_accessed(const char *step, uint16_t sel, uint32_t ar_enc)
+{
+    cr_assert(rf_mem64(VT_GUEST_GDT + (sel & ~7u)) & (1ull << 40), "%s: the accessed bit of GDT entry 0x%x is set in memory",
+              step, sel);
+    if (ar_enc)
+        cr_assert(vt_vmread(&e, ar_enc) & 1, "%s: the saved access rights of 0x%x have the accessed bit (0x%llx)", step,
+                  sel, (unsigned long long)vt_vmread(&e, ar_enc));
+}
+
+Test(insn_audit, far_transfers_and_segment_loads_set_the_accessed_bit)
+{
+    /* G+0    ff 2c 25 00 70 00 00   jmp far [DATA]           -> 0x20:G+0x20
+     * G+0x20 66 b8 28 00 mov ax, 0x28 ; 8e d8 mov ds, ax ; 8e c0 mov es, ax ; 0f 01 c1 vmcall
+     * G+0x30 6a 30 push 0x30 ; 68 40 00 01 00 push G+0x40 ; 48 cb retfq
+     * G+0x40 0f 01 c1 vmcall
+     * G+0x50 48 89 e0 mov rax, rsp ; 6a 10 push 0x10 ; 50 push rax ; 9c pushfq ; 6a 38 push 0x38 ;
+     *        68 70 00 01 00 push G+0x70 ; 48 cf iretq
+     * G+0x70 0f 01 c1 vmcall
+     * G+0x80 ff 1c 25 08 70 00 00   call far [DATA + 8]      -> 0x40:G+0x90
+     * G+0x90 0f 01 c1 vmcall */
+    static const uint8_t code[] = {0xff, 0x2c, 0x25, 0x00, 0x70, 0x00, 0x00};
+    static const uint8_t c20[] = {0x66, 0xb8, 0x28, 0x00, 0x8e, 0xd8, 0x8e, 0xc0, 0x0f, 0x01, 0xc1};
+    static const uint8_t c30[] = {0x6a, 0x30, 0x68, 0x40, 0x00, 0x01, 0x00, 0x48, 0xcb};
+    static const uint8_t c50[] = {0x48, 0x89, 0xe0, 0x6a, 0x10, 0x50, 0x9c, 0x6a, 0x38,
+                                  0x68, 0x70, 0x00, 0x01, 0x00, 0x48, 0xcf};
+    static const uint8_t c80[] = {0xff, 0x1c, 0x25, 0x08, 0x70, 0x00, 0x00};
+    vt_code(&e, G, code, sizeof code);
+    vt_code(&e, G + 0x20, c20, sizeof c20);
+    vt_code(&e, G + 0x30, c30, sizeof c30);
+    vt_code(&e, G + 0x40, VMCALL, sizeof VMCALL);
+    vt_code(&e, G + 0x50, c50, sizeof c50);
+    vt_code(&e, G + 0x70, VMCALL, sizeof VMCALL);
+    vt_code(&e, G + 0x80, c80, sizeof c80);
+    vt_code(&e, G + 0x90, VMCALL, sizeof VMCALL);
+    /* far pointers m16:32 at DATA (jmp) and DATA + 8 (call) */
+    uint32_t p0 = G + 0x20, p1 = G + 0x90;
+    memcpy(e.ram + DATA, &p0, 4);
+    e.ram[DATA + 4] = 0x20;
+    memcpy(e.ram + DATA + 8, &p1, 4);
+    e.ram[DATA + 12] = 0x40;
+    gdt_entry(0x20, CODE64_NA);
+    gdt_entry(0x28, DATA_NA);
+    gdt_entry(0x30, CODE64_NA);
+    gdt_entry(0x38, CODE64_NA);
+    gdt_entry(0x40, CODE64_NA);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_GDTR_LIMIT, 0x47);
+
+    rf_launch_exit("jmp far; mov ds; mov es; vmcall", VTX_EXIT_REASON_VMCALL);
+    rf_field("jmp far", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x20);
+    expect_accessed("jmp far", 0x20, VTX_VMCS_GUEST_CS_AR);
+    expect_accessed("mov ds", 0x28, VTX_VMCS_GUEST_DS_AR);
+    cr_assert(vt_vmread(&e, VTX_VMCS_GUEST_ES_AR) & 1, "mov es: ES access rights accessed");
+
+    /* The next VM entry passes its guest-state checks (CS must be accessed). */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, G + 0x30);
+    rf_resume_exit("retfq; vmcall", VTX_EXIT_REASON_VMCALL);
+    rf_field("retfq", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x30);
+    expect_accessed("retfq", 0x30, VTX_VMCS_GUEST_CS_AR);
+
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, G + 0x50);
+    rf_resume_exit("iretq; vmcall", VTX_EXIT_REASON_VMCALL);
+    rf_field("iretq", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x38);
+    expect_accessed("iretq", 0x38, VTX_VMCS_GUEST_CS_AR);
+
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, G + 0x80);
+    rf_resume_exit("call far; vmcall", VTX_EXIT_REASON_VMCALL);
+    rf_field("call far", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x40);
+    expect_accessed("call far", 0x40, VTX_VMCS_GUEST_CS_AR);
+}

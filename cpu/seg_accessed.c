@@ -1,0 +1,51 @@
+/*
+ * The accessed bit of segment descriptors the engine loaded (SDM Vol. 3A
+ * "Segment Descriptors", type field: the processor sets the accessed bit when it
+ * loads a code or data segment descriptor into a segment register). Unicorn 2.0.1
+ * (QEMU 5.0) sets it only for MOV/POP to a data segment register; far JMP,
+ * CALL, RET and IRET leave it clear (docs/unicorn-audit.md). The model's own
+ * deliveries and task switches set it themselves.
+ */
+#include "deliver.h"
+#include "seg_accessed.h"
+
+#define AR_TYPE_ACCESSED 1u
+#define AR_S (1u << 4)
+#define AR_UNUSABLE (1u << 16)
+#define DESC_ACCESSED (1ull << 40)
+#define DESC_S (1ull << 44)
+
+unsigned vtx_seg_set_accessed(vtx_cpu_state *s, const vtx_phys_mem *mem, const vtx_paging_caps *caps)
+{
+    if (!(s->cr0 & 1) || ((s->rflags & (1u << 17)) && !(s->efer & (1u << 10))))
+        return 0; /* real-address or virtual-8086 mode: no descriptors */
+    bool ia32e = s->efer & (1u << 10);
+    unsigned changed = 0;
+    for (int i = VTX_S_ES; i <= VTX_S_GS; i++) {
+        vtx_cpu_seg *g = &s->seg[i];
+        if ((g->ar & (AR_UNUSABLE | AR_S | AR_TYPE_ACCESSED)) != AR_S || (g->sel & ~3u) == 0)
+            continue;
+        bool ldt = g->sel & 4;
+        uint64_t table = ldt ? s->seg[VTX_S_LDTR].base : s->gdtr_base;
+        uint32_t limit = ldt ? s->seg[VTX_S_LDTR].limit : s->gdtr_limit;
+        if ((uint32_t)(g->sel | 7u) > limit || (ldt && (s->seg[VTX_S_LDTR].ar & AR_UNUSABLE)))
+            continue;
+        uint64_t la = table + (g->sel & ~7u) + 5; /* the type byte */
+        if (!ia32e)
+            la = (uint32_t)la;
+        uint64_t pa = 0;
+        uint32_t ec = 0;
+        /* An implicit supervisor access, like the load's own read of the descriptor. */
+        if (vtx_translate_ex(s, mem, caps, la, VTX_ACC_IMPLICIT | VTX_ACC_WRITE, &pa, &ec) != VTX_XLATE_OK)
+            continue;
+        uint8_t type = 0;
+        if (!mem->read(mem->ctx, pa, &type, 1) || !(type & (uint8_t)(DESC_S >> 40)))
+            continue;
+        type |= (uint8_t)(DESC_ACCESSED >> 40);
+        if (!mem->write(mem->ctx, pa, &type, 1))
+            continue;
+        g->ar |= AR_TYPE_ACCESSED;
+        changed++;
+    }
+    return changed;
+}
