@@ -30,6 +30,7 @@ typedef struct vtx_cpu_state {
     uint64_t efer;
     uint64_t dr7;
     uint64_t dr6;              /* not in the VMCS: the processor's (VM entries and exits keep it) */
+    uint64_t dr[4];            /* DR0-DR3, likewise (stored; breakpoints are not modelled) */
     vtx_cpu_seg seg[VTX_S_COUNT];
     uint64_t gdtr_base, idtr_base;
     uint32_t gdtr_limit, idtr_limit;

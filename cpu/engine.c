@@ -1472,7 +1472,7 @@ static void get_seg(const vtx_engine *e, const uint8_t *env, size_t off, int i, 
 static bool only_regs_differ(const vtx_cpu_state *a, const vtx_cpu_state *b)
 {
     if (((a->rflags ^ b->rflags) & RFLAGS_VM) || a->cr0 != b->cr0 || a->cr2 != b->cr2 || a->cr3 != b->cr3 ||
-        a->cr4 != b->cr4 || a->efer != b->efer || a->dr7 != b->dr7 || a->dr6 != b->dr6 || a->gdtr_base != b->gdtr_base ||
+        a->cr4 != b->cr4 || a->efer != b->efer || a->dr7 != b->dr7 || a->dr6 != b->dr6 || memcmp(a->dr, b->dr, sizeof a->dr) || a->gdtr_base != b->gdtr_base ||
         a->idtr_base != b->idtr_base || a->gdtr_limit != b->gdtr_limit || a->idtr_limit != b->idtr_limit)
         return false;
     for (int i = 0; i < VTX_S_COUNT; i++)
@@ -1553,6 +1553,8 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
     wr64(env, ENV_EFER, s->efer);
     wr64(env, e->off_dr + 7 * 8, s->dr7);
     wr64(env, e->off_dr + 6 * 8, s->dr6);
+    for (int i = 0; i < 4; i++) /* written here, never through MOV DR: no breakpoint gets armed */
+        wr64(env, e->off_dr + (size_t)i * 8, s->dr[i]);
     wr32(env, e->off_dr + DR_OLD_EXCEPTION, (uint32_t)-1);
     uint64_t rf = s->rflags;
     if (uc_context_restore(e->uc, e->ctx) != UC_ERR_OK || uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &rf) != UC_ERR_OK) {
@@ -1606,6 +1608,8 @@ int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
     s->efer = rd64(env, ENV_EFER);
     s->dr7 = rd64(env, e->off_dr + 7 * 8);
     s->dr6 = rd64(env, e->off_dr + 6 * 8);
+    for (int i = 0; i < 4; i++)
+        s->dr[i] = rd64(env, e->off_dr + (size_t)i * 8);
     e->held = *s;
     e->held_valid = true;
     return 0;

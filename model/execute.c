@@ -524,6 +524,13 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         retired(m, 1, (vtx_insn_class)insn->cls);
         return VTX_STEP_CONTINUE;
     }
+    case VTX_IC_MOV_TO_DR: {
+        unsigned fault = vtx_mov_to_dr(m, insn); /* never by Unicorn (guest_insn.h) */
+        if (fault)
+            return raise_exception(m, (uint8_t)fault, VTX_EVT_HW_EXC, fault == 13, 0, 0, 0, ex, r, st);
+        retire_emulated(m, insn);
+        return VTX_STEP_CONTINUE;
+    }
     case VTX_IC_IN:
         /* No device answers: the bus reads all ones. */
         set_gpr_sized(c, VTX_R_RAX, ~0ull, insn->op_size);

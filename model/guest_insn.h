@@ -42,5 +42,12 @@ bool vtx_smsw_store(vtx_machine *m, const vtx_insn *insn, uint64_t la);
 /* MOV DR with DR7.GD = 1 (debug_regs.c): true when it raises the
  * general-detect #DB fault instead of executing. */
 bool vtx_mov_dr_general_detect(const vtx_machine *m, const vtx_insn *insn);
+/* MOV to DR carried out by the model (after the exit, #GP and #DB checks): the
+ * value goes to DR0-DR3, DR6 or DR7 (DR4/DR5 alias DR6/DR7 with CR4.DE = 0).
+ * Unicorn must not execute it: it would arm a breakpoint, and Unicorn 2.0.1
+ * crashes when an armed instruction breakpoint is hit. Returns 0, or the vector
+ * of the fault it raises instead: 6 (#UD: DR4/DR5 with CR4.DE = 1), 13 (#GP(0):
+ * bits 63:32 set in a value for DR6/DR7). */
+unsigned vtx_mov_to_dr(vtx_machine *m, const vtx_insn *insn);
 
 #endif

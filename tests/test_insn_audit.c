@@ -354,3 +354,24 @@ Test(insn_audit, far_transfers_and_segment_loads_set_the_accessed_bit)
     rf_field("call far", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x40);
     expect_accessed("call far", 0x40, VTX_VMCS_GUEST_CS_AR);
 }
+
+/* ---- Debug registers: breakpoints are not modelled, and arming one must not
+ * hand it to Unicorn 2.0.1, which crashes (SIGSEGV) when an instruction
+ * breakpoint it armed is hit (docs/probes/unicorn_audit_probe.c) ---- */
+
+Test(insn_audit, armed_instruction_breakpoint_is_stored_not_taken)
+{
+    /* G+0 48 c7 c0 20 00 01 00 mov rax, G+0x20 ; G+7 0f 23 c0 mov dr0, rax ;
+     * G+10 48 c7 c0 01 04 00 00 mov rax, 0x401 ; G+17 0f 23 f8 mov dr7, rax ; G+20 eb 0a jmp G+0x20
+     * G+0x20 90 nop ; 0f 21 c3 mov rbx, dr0 ; 0f 21 f9 mov rcx, dr7 ; vmcall */
+    CODE(0x48, 0xc7, 0xc0, 0x20, 0x00, 0x01, 0x00, 0x0f, 0x23, 0xc0, 0x48, 0xc7, 0xc0, 0x01, 0x04, 0x00, 0x00, 0x0f,
+         0x23, 0xf8, 0xeb, 0x0a);
+    static const uint8_t t[] = {0x90, 0x0f, 0x21, 0xc3, 0x0f, 0x21, 0xf9, 0x0f, 0x01, 0xc1};
+    vt_code(&e, G + 0x20, t, sizeof t);
+    rf_set(VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_DEBUG_CONTROLS);
+    rf_launch_exit("an instruction breakpoint armed on G+0x20, then reached", VTX_EXIT_REASON_VMCALL);
+    vtx_gprs g = gprs();
+    cr_assert_eq(g.rbx, G + 0x20, "DR0 reads back");
+    cr_assert_eq(g.rcx, 0x401, "DR7 reads back");
+    rf_field("DR7", VTX_VMCS_GUEST_DR7, "saved DR7", 0x401);
+}
