@@ -16,13 +16,14 @@ static vtx_paging_caps caps_of(const vtx_machine *m)
     return (vtx_paging_caps){.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
 }
 
-bool vtx_guest_linear_access(const vtx_machine *m, uint64_t la, void *buf, size_t len, bool write, bool probe,
+bool vtx_guest_linear_access(const vtx_machine *m, uint64_t la, void *buf, size_t len, bool write, unsigned how,
                              vtx_linear_fault *f)
 {
     const vtx_cpu_state *c = &m->g.cpu;
     const vtx_paging_caps caps = caps_of(m);
     bool long64 = vtx_cpu_mode_of(c) == VTX_MODE_LONG64;
-    unsigned acc = (write ? VTX_ACC_WRITE : 0) | (vtx_cpu_cpl(c) == 3 ? VTX_ACC_USER : 0) | (probe ? VTX_ACC_NO_AD : 0);
+    unsigned acc = (write ? VTX_ACC_WRITE : 0) | ((how & VTX_LIN_PROBE) ? VTX_ACC_NO_AD : 0) |
+                   ((how & VTX_LIN_IMPLICIT) ? VTX_ACC_IMPLICIT : vtx_cpu_cpl(c) == 3 ? VTX_ACC_USER : 0);
     uint8_t *p = buf;
     *f = (vtx_linear_fault){0};
     while (len) {
@@ -58,7 +59,7 @@ bool vtx_lmsw_source(const vtx_machine *m, const vtx_insn *insn, bool probe, uin
         return true;
     }
     uint8_t b[2] = {0, 0};
-    if (!vtx_guest_linear_access(m, vtx_insn_linear(m, insn), b, 2, false, probe, f))
+    if (!vtx_guest_linear_access(m, vtx_insn_linear(m, insn), b, 2, false, probe ? VTX_LIN_PROBE : 0, f))
         return false;
     *src = (uint16_t)(b[0] | b[1] << 8);
     return true;
@@ -92,7 +93,7 @@ bool vtx_smsw_store(vtx_machine *m, const vtx_insn *insn, uint64_t la)
          * the translation exists (no accessed/dirty bits left to set). */
         uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
         vtx_linear_fault f;
-        return vtx_guest_linear_access(m, la, b, 2, true, true, &f);
+        return vtx_guest_linear_access(m, la, b, 2, true, VTX_LIN_PROBE, &f);
     }
     if (insn->rm_gpr == VTX_GPR_NONE)
         return false;

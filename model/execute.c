@@ -402,6 +402,11 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         break;
     case VTX_IC_UD:
         return raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
+    case VTX_IC_IN: case VTX_IC_OUT: case VTX_IC_INS: case VTX_IC_OUTS:
+        /* The #GP of the TSS I/O permission bit map (io_permission.c). */
+        if (vtx_io_denied(m, insn))
+            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+        break;
     default:
         break;
     }

@@ -19,11 +19,14 @@ typedef struct vtx_linear_fault {
     uint64_t address;
 } vtx_linear_fault;
 
+/* How vtx_guest_linear_access accesses memory. */
+#define VTX_LIN_PROBE 0x1u    /* do not set accessed/dirty bits */
+#define VTX_LIN_IMPLICIT 0x2u /* an implicit supervisor access (TSS, descriptor tables) */
 /* Read or write len bytes of guest-linear memory at la through the guest's
- * paging, as a data access at the current CPL (accessed/dirty bits are set
- * unless probe). False with *f filled when it fails. Segment limits and
- * protection key checks are not made. */
-bool vtx_guest_linear_access(const vtx_machine *m, uint64_t la, void *buf, size_t len, bool write, bool probe,
+ * paging, as a data access at the current CPL unless VTX_LIN_IMPLICIT
+ * (accessed/dirty bits are set unless VTX_LIN_PROBE). False with *f filled when
+ * it fails. Segment limits and protection key checks are not made. */
+bool vtx_guest_linear_access(const vtx_machine *m, uint64_t la, void *buf, size_t len, bool write, unsigned how,
                              vtx_linear_fault *f);
 
 /* LMSW's 16-bit source: its register, or its memory operand (probe: without
@@ -49,5 +52,10 @@ bool vtx_mov_dr_general_detect(const vtx_machine *m, const vtx_insn *insn);
  * of the fault it raises instead: 6 (#UD: DR4/DR5 with CR4.DE = 1), 13 (#GP(0):
  * bits 63:32 set in a value for DR6/DR7). */
 unsigned vtx_mov_to_dr(vtx_machine *m, const vtx_insn *insn);
+
+/* IN/OUT/INS/OUTS (io_permission.c): true when the I/O permission bit map (CPL >
+ * IOPL in protected mode, or virtual-8086 mode) denies the access: #GP(0), which
+ * comes before the I/O VM exit. */
+bool vtx_io_denied(const vtx_machine *m, const vtx_insn *insn);
 
 #endif

@@ -375,3 +375,49 @@ Test(insn_audit, armed_instruction_breakpoint_is_stored_not_taken)
     cr_assert_eq(g.rcx, 0x401, "DR7 reads back");
     rf_field("DR7", VTX_VMCS_GUEST_DR7, "saved DR7", 0x401);
 }
+
+/* ---- The I/O permission bit map at CPL 3 (SDM Vol. 1 "I/O Permission Bit Map";
+ * Vol. 3C "Relative Priority of Faults and VM Exits": its #GP comes before the
+ * I/O VM exit). Unicorn does not check it. ---- */
+
+/* The baseline guest at CPL 3: user pages, CS 0x2b / SS 0x33 with DPL 3, RFLAGS. */
+static void cpl3_guest(uint64_t rflags)
+{
+    uint64_t *pml4 = (uint64_t *)(e.ram + VT_GUEST_CR3), *pdpt = pml4 + 512, *pd = pml4 + 1024;
+    pml4[0] |= 4;
+    pdpt[0] |= 4;
+    for (int i = 0; i < 512; i++)
+        pd[i] |= 4;
+    gdt_entry(0x28, 0x00AFFB000000FFFFull);
+    gdt_entry(0x30, 0x00CFF3000000FFFFull);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_GDTR_LIMIT, 0x37);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_SELECTOR, 0x2b);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_AR, 0xA0FB);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_SELECTOR, 0x33);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_AR, 0xC0F3);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, rflags);
+}
+
+Test(insn_audit, io_permission_bitmap_gp_comes_before_the_io_exit)
+{
+    /* G+0 e6 80 out 0x80, al ; the TSS (0x6000) I/O map base at offset 0x66 */
+    CODE(0xe6, 0x80);
+    cpl3_guest(0x2);
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_UNCOND_IO_EXITING);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 13);
+    e.ram[VT_GUEST_TSS + 0x66] = 0x68; /* the bit map would start at the limit + 1: every port denied */
+    rf_launch_exit("CPL 3 > IOPL 0, no bit map inside the TSS limit", R_EXC);
+    rf_field("#GP", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 13));
+    rf_field("#GP", VTX_VMCS_EXIT_INTR_ERROR_CODE, "error code", 0);
+    rf_saved_rip("#GP before the I/O exit", G);
+
+    vt_vmwrite(&e, VTX_VMCS_GUEST_TR_LIMIT, 0xFF); /* the map covers port 0x80 (bit 0 of byte 0x10): 0 */
+    rf_resume_exit("the bit map allows port 0x80", VTX_EXIT_REASON_IO_INSTRUCTION);
+
+    e.ram[VT_GUEST_TSS + 0x68 + 0x10] = 0x01;
+    rf_resume_exit("the bit map denies port 0x80", R_EXC);
+    rf_field("#GP", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 13));
+
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x3002); /* IOPL 3: no bit map check */
+    rf_resume_exit("CPL 3 with IOPL 3", VTX_EXIT_REASON_IO_INSTRUCTION);
+}

@@ -1,0 +1,44 @@
+/*
+ * I/O protection of IN, OUT, INS and OUTS (SDM Vol. 1 "I/O Privilege Level" and
+ * "I/O Permission Bit Map"): in protected mode with CPL > IOPL, and always in
+ * virtual-8086 mode, the access is allowed only if every bit for its ports is 0
+ * in the TSS's I/O permission bit map; otherwise #GP(0). SDM Vol. 3C "Relative
+ * Priority of Faults and VM Exits": this #GP has priority over the I/O VM exit.
+ * Unicorn 2.0.1 does not check it (stack-notes.md, docs/unicorn-audit.md).
+ */
+#include "guest_insn.h"
+
+#define RFLAGS_IOPL(f) (((f) >> 12) & 3u)
+#define RFLAGS_VM (1ull << 17)
+#define AR_UNUSABLE (1u << 16)
+
+bool vtx_io_denied(const vtx_machine *m, const vtx_insn *insn)
+{
+    const vtx_cpu_state *c = &m->g.cpu;
+    if (!(c->cr0 & VTX_CR0_PE))
+        return false;
+    bool v86 = (c->rflags & RFLAGS_VM) && !(c->efer & VTX_EFER_LMA);
+    if (!v86 && vtx_cpu_cpl(c) <= RFLAGS_IOPL(c->rflags))
+        return false;
+    const vtx_cpu_seg *tr = &c->seg[VTX_S_TR];
+    unsigned type = tr->ar & 0xF;
+    if ((tr->ar & AR_UNUSABLE) || (type != 9 && type != 11))
+        return true; /* no 32/64-bit TSS, no bit map */
+    uint16_t port = insn->port_in_dx ? (uint16_t)c->gpr[VTX_R_RDX] : insn->imm8;
+    unsigned size = insn->op_size ? insn->op_size : 1;
+    /* The I/O map base (TSS offset 66H), then the two bytes holding the port's
+     * bits; a bit beyond the TSS limit counts as 1. Implicit supervisor reads. */
+    if (tr->limit < 0x67)
+        return true;
+    vtx_linear_fault f;
+    uint8_t b[2];
+    if (!vtx_guest_linear_access(m, tr->base + 0x66, b, 2, false, VTX_LIN_IMPLICIT, &f))
+        return true;
+    uint32_t off = (uint32_t)(b[0] | b[1] << 8) + port / 8u;
+    if (off + 1 > tr->limit)
+        return true;
+    if (!vtx_guest_linear_access(m, tr->base + off, b, 2, false, VTX_LIN_IMPLICIT, &f))
+        return true;
+    uint32_t bits = (uint32_t)(b[0] | b[1] << 8) >> (port & 7);
+    return (bits & ((1u << size) - 1)) != 0;
+}
