@@ -47,5 +47,13 @@ unsigned vtx_seg_set_accessed(vtx_cpu_state *s, const vtx_phys_mem *mem, const v
         g->ar |= AR_TYPE_ACCESSED;
         changed++;
     }
+    /* LTR marks the descriptor busy in memory but Unicorn keeps the available
+     * type in TR's hidden part: TR always holds a busy TSS (SDM Vol. 2 LTR; VM
+     * entry requires it, SDM "Checks on Guest Segment Registers"). */
+    vtx_cpu_seg *tr = &s->seg[VTX_S_TR];
+    if (!(tr->ar & AR_UNUSABLE) && ((tr->ar & 0x1F) == 9 || (tr->ar & 0x1F) == 1)) {
+        tr->ar |= 2;
+        changed++;
+    }
     return changed;
 }

@@ -8,7 +8,8 @@
  * (protected or IA-32e mode, non-null selector) whose access rights have the
  * accessed bit clear: set the bit in its GDT/LDT descriptor in guest memory and
  * in the access rights. Descriptors the guest's paging does not map, or outside
- * the table limit, are left alone. Returns how many it set (0: *s unchanged). */
+ * the table limit, are left alone. A TR whose access rights say "available TSS"
+ * (after Unicorn's LTR) is made busy. Returns how many it changed (0: *s unchanged). */
 unsigned vtx_seg_set_accessed(vtx_cpu_state *s, const vtx_phys_mem *mem, const vtx_paging_caps *caps);
 
 #endif

@@ -300,6 +300,7 @@ static void mark_accessed(vtx_machine *m)
 static int step_one(vtx_machine *m, vtx_stop *s)
 {
     vtx_class_set none = {0};
+    m->dr6_before_run = m->g.cpu.dr6;
     int rc = vtx_engine_run(m->engine, 1, none, true, s);
     vtx_engine_get_state(m->engine, &m->g.cpu);
     mark_accessed(m);
@@ -691,8 +692,13 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class c
         retired(m, s->retired, cls);
         if (s->vector == 1 && s->trap) {
             /* Single-step: a pending #DB trap, taken at the next boundary unless
-             * MOV-SS blocking holds it (BLK-MSS-1, PRI-5). */
+             * MOV-SS blocking holds it (BLK-MSS-1, PRI-5). DR6 is written when it is
+             * delivered, not if it exits (run.c): undo Unicorn's DR6.BS. */
             g->pending_dbg |= 1u << 14;
+            if (g->cpu.dr6 != m->dr6_before_run) {
+                g->cpu.dr6 = m->dr6_before_run;
+                m->engine_dirty = true;
+            }
             return VTX_STEP_CONTINUE;
         }
         /* PRI-1: a fault of an instruction after others of this run retired (the
@@ -820,6 +826,7 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     vtx_engine_set_boundary_fn(m->engine, m->observer ? boundary_in_run : NULL, m);
     m->hook_retired = 0;
     m->memo_valid = false;
+    m->dr6_before_run = g->cpu.dr6;
     int rc = vtx_engine_run(m->engine, budget, model_classes(), false, &s);
     vtx_engine_get_state(m->engine, &g->cpu);
     mark_accessed(m); /* far RET and segment loads run among plain computation */

@@ -421,3 +421,106 @@ Test(insn_audit, io_permission_bitmap_gp_comes_before_the_io_exit)
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x3002); /* IOPL 3: no bit map check */
     rf_resume_exit("CPL 3 with IOPL 3", VTX_EXIT_REASON_IO_INSTRUCTION);
 }
+
+/* ---- Single step (RFLAGS.TF): DR6.BS (SDM Vol. 3A "Debug Status Register");
+ * a #DB that exits leaves DR6 alone (SDM Vol. 3C "Exit Qualification", #DB). ---- */
+
+Test(insn_audit, single_step_db_delivered_sets_dr6_bs)
+{
+    /* G+0 9c pushfq ; 48 81 0c 24 00 01 00 00 or qword [rsp], 0x100 ; 9d popfq ; G+10 90 nop
+     *   H(1): 0f 21 f0 mov rax, dr6 ; vmcall (an interrupt gate clears TF) */
+    CODE(0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90);
+    static const uint8_t h[] = {0x0f, 0x21, 0xf0, 0x0f, 0x01, 0xc1};
+    rf_handler(1, h, sizeof h, false);
+    rf_launch_exit("popfq sets TF, the nop traps, handler vmcall", VTX_EXIT_REASON_VMCALL);
+    cr_assert(gprs().rax & (1u << 14), "DR6.BS set (DR6 0x%llx)", (unsigned long long)gprs().rax);
+}
+
+Test(insn_audit, single_step_db_that_exits_leaves_dr6)
+{
+    /* The same trap through the exception bitmap: exit 0 with BS in the qualification;
+     * then, TF cleared, the guest reads DR6: BS is still 0.
+     *   G+0 pushfq ; or qword [rsp], 0x100 ; popfq ; G+10 90 nop ; G+11 0f 21 f0 mov rax, dr6 ; vmcall */
+    CODE(0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90, 0x0f, 0x21, 0xf0, 0x0f, 0x01, 0xc1);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 1);
+    rf_launch_exit("single-step #DB exits", R_EXC);
+    rf_field("#DB", VTX_VMCS_EXIT_QUALIFICATION, "qualification BS", 1u << 14);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, vt_vmread(&e, VTX_VMCS_GUEST_RFLAGS) & ~(uint64_t)RFLAGS_TF);
+    rf_resume_exit("read DR6", VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq(gprs().rax & (1u << 14), 0, "DR6.BS not set by a #DB that exited (DR6 0x%llx)",
+                 (unsigned long long)gprs().rax);
+}
+
+/* ---- Other side effects the engine performs, shown through the model ---- */
+
+Test(insn_audit, cr0_ts_makes_x87_raise_nm)
+{
+    /* SDM Vol. 3A "Control Registers", CR0.TS: an x87 instruction raises #NM.
+     *   G+0 db e3 fninit */
+    CODE(0xdb, 0xe3);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CR0, vt_vmread(&e, VTX_VMCS_GUEST_CR0) | CR0_TS);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 7);
+    rf_launch_exit("fninit with CR0.TS", R_EXC);
+    rf_field("#NM", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR(3, 7));
+    rf_saved_rip("#NM is a fault", G);
+}
+
+Test(insn_audit, cr4_tsd_makes_rdtsc_fault_at_cpl3)
+{
+    /* SDM Vol. 2 RDTSC: #GP(0) at CPL > 0 with CR4.TSD; it comes before RDTSC exiting
+     * ("Relative Priority of Faults and VM Exits": privilege-based faults).
+     *   G+0 0f 31 rdtsc */
+    CODE(0x0f, 0x31);
+    cpl3_guest(0x2);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CR4, vt_vmread(&e, VTX_VMCS_GUEST_CR4) | 4);
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_RDTSC_EXITING);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 13);
+    rf_launch_exit("rdtsc at CPL 3 with CR4.TSD", R_EXC);
+    rf_field("#GP", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 13));
+}
+
+Test(insn_audit, ltr_marks_the_tss_busy)
+{
+    /* SDM Vol. 2 LTR: the TSS descriptor is marked busy.
+     *   G+0 66 b8 20 00 mov ax, 0x20 ; 0f 00 d8 ltr ax ; vmcall ; vmcall */
+    CODE(0x66, 0xb8, 0x20, 0x00, 0x0f, 0x00, 0xd8, 0x0f, 0x01, 0xc1, 0x0f, 0x01, 0xc1);
+    /* 0x20: an available 64-bit TSS (16 bytes) at 0x6800 */
+    gdt_entry(0x20, 0x67 | (0x6800ull << 16) | (0x89ull << 40));
+    gdt_entry(0x28, 0);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_GDTR_LIMIT, 0x2F);
+    rf_launch_exit("ltr, vmcall", VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq((rf_mem64(VT_GUEST_GDT + 0x20) >> 40) & 0xF, 0xB, "the descriptor is busy (type 11)");
+    rf_field("ltr", VTX_VMCS_GUEST_TR_SELECTOR, "TR selector", 0x20);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_TR_AR) & 0xF, 0xB, "TR access rights: busy 64-bit TSS");
+    rf_skip(3);
+    rf_resume_exit("the next VM entry passes the TR checks", VTX_EXIT_REASON_VMCALL);
+}
+
+/* ---- Not modelled: the tests show the current behaviour (docs/unicorn-audit.md) ---- */
+
+Test(insn_audit, not_modelled_alignment_check_at_cpl3)
+{
+    /* SDM Vol. 3A "Alignment Check Exception (#AC)": CR0.AM, RFLAGS.AC and CPL 3
+     * make a misaligned access fault. Unicorn 2.0.1 never raises #AC and the model
+     * does not add it: the load completes (with #AC in the bitmap, no exit 0).
+     *   G+0 8b 04 25 01 70 00 00 mov eax, [DATA + 1] ; vmcall */
+    CODE(0x8b, 0x04, 0x25, 0x01, 0x70, 0x00, 0x00, 0x0f, 0x01, 0xc1);
+    cpl3_guest(0x40002); /* AC */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CR0, vt_vmread(&e, VTX_VMCS_GUEST_CR0) | (1u << 18)); /* AM */
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 17);
+    rf_launch_exit("misaligned load at CPL 3 with AM and AC: no #AC (not modelled)", VTX_EXIT_REASON_VMCALL);
+}
+
+Test(insn_audit, not_offered_umip)
+{
+    /* CR4.UMIP (bit 11) is not in any built-in profile's IA32_VMX_CR4_FIXED1: the
+     * MOV to CR4 that sets it raises #GP(0), so SMSW/SGDT/SIDT/SLDT/STR at CPL > 0
+     * never need the UMIP #GP (which Unicorn 2.0.1 does not raise).
+     *   G+0 0f 20 e0 mov rax, cr4 ; 48 0d 00 08 00 00 or rax, 0x800 ; 0f 22 e0 mov cr4, rax */
+    CODE(0x0f, 0x20, 0xe0, 0x48, 0x0d, 0x00, 0x08, 0x00, 0x00, 0x0f, 0x22, 0xe0);
+    cr_assert_eq(e.profile.msr[VTX_CAP_IA32_VMX_CR4_FIXED1] & (1u << 11), 0);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 13);
+    rf_launch_exit("mov cr4 setting UMIP", R_EXC);
+    rf_field("#GP", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 13));
+    rf_saved_rip("#GP at the MOV to CR4", G + 9);
+}
