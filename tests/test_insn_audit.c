@@ -524,3 +524,19 @@ Test(insn_audit, not_offered_umip)
     rf_field("#GP", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 13));
     rf_saved_rip("#GP at the MOV to CR4", G + 9);
 }
+
+Test(insn_audit, mov_dr_exit_has_priority_over_the_cpl_gp)
+{
+    /* SDM Vol. 3C "Instructions That Cause VM Exits Conditionally", MOV DR: its VM
+     * exits take priority over the #GP based on privilege level (an exception to
+     * "Relative Priority of Faults and VM Exits"). Without MOV-DR exiting: #GP(0).
+     *   G+0 0f 21 f8 mov rax, dr7 */
+    CODE(0x0f, 0x21, 0xf8);
+    cpl3_guest(0x2);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 13);
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_MOV_DR_EXITING);
+    rf_launch_exit("mov rax, dr7 at CPL 3 with MOV-DR exiting", VTX_EXIT_REASON_DR_ACCESS);
+    rf_clr(VTX_VMCS_PROC_CONTROLS, VTX_PROC_MOV_DR_EXITING);
+    rf_resume_exit("mov rax, dr7 at CPL 3 without MOV-DR exiting", R_EXC);
+    rf_field("#GP", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 13));
+}
