@@ -102,6 +102,11 @@ static void retired(vtx_machine *m, uint64_t n, vtx_insn_class cls)
 /* Retire an instruction the model executed itself. */
 static void retire_emulated(vtx_machine *m, const vtx_insn *insn)
 {
+    /* With RFLAGS.TF = 1 a single-step #DB trap follows it, as it follows the
+     * instructions the engine executes (SDM Vol. 3A "Single-Step Exception
+     * Condition"); HLT keeps the model's HLT handling. */
+    if ((m->g.cpu.rflags & VTX_RFLAGS_TF) && insn->cls != VTX_IC_HLT)
+        m->g.pending_dbg |= 1u << 14;
     m->g.cpu.rip += insn->len;
     m->engine_dirty = true;
     retired(m, 1, (vtx_insn_class)insn->cls);

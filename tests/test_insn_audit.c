@@ -540,3 +540,15 @@ Test(insn_audit, mov_dr_exit_has_priority_over_the_cpl_gp)
     rf_resume_exit("mov rax, dr7 at CPL 3 without MOV-DR exiting", R_EXC);
     rf_field("#GP", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 13));
 }
+
+Test(insn_audit, single_step_trap_after_an_instruction_the_model_executes)
+{
+    /* TF = 1: the #DB trap follows every instruction, including those the model
+     * carries out itself (RDTSC here) rather than the engine.
+     *   G+0 pushfq ; or qword [rsp], 0x100 ; popfq ; G+10 0f 31 rdtsc ; G+12 90 nop */
+    CODE(0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x0f, 0x31, 0x90);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 1);
+    rf_launch_exit("single-step after rdtsc", R_EXC);
+    rf_field("#DB", VTX_VMCS_EXIT_QUALIFICATION, "qualification BS", 1u << 14);
+    rf_saved_rip("the trap follows the RDTSC", G + 12);
+}
