@@ -552,3 +552,27 @@ Test(insn_audit, single_step_trap_after_an_instruction_the_model_executes)
     rf_field("#DB", VTX_VMCS_EXIT_QUALIFICATION, "qualification BS", 1u << 14);
     rf_saved_rip("the trap follows the RDTSC", G + 12);
 }
+
+Test(insn_audit, dr4_dr5_ud_with_cr4_de_and_alias_without)
+{
+    /* Vol. 2 MOV DR: with CR4.DE = 1 DR4/DR5 are #UD; with CR4.DE = 0 they are DR6/DR7.
+     *   G+0 0f 21 e0 mov rax, dr4 ; G+3 0f 23 e8 mov dr5, rax ; G+6 0f 21 f9 mov rcx, dr7 ; vmcall */
+    CODE(0x0f, 0x21, 0xe0, 0x0f, 0x23, 0xe8, 0x0f, 0x21, 0xf9, 0x0f, 0x01, 0xc1);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 6);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CR4, vt_vmread(&e, VTX_VMCS_GUEST_CR4) | 8);
+    rf_launch_exit("mov rax, dr4 with CR4.DE", R_EXC);
+    rf_field("#UD", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR(3, 6));
+    rf_skip(3);
+    rf_resume_exit("mov dr5, rax with CR4.DE", R_EXC);
+    rf_field("#UD", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR(3, 6));
+    rf_saved_rip("#UD at the MOV to DR5", G + 3);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CR4, vt_vmread(&e, VTX_VMCS_GUEST_CR4) & ~8ull);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, G);
+    vtx_gprs g = gprs();
+    g.rax = 0;
+    set_gprs(&g);
+    rf_resume_exit("dr4/dr5 alias dr6/dr7 without CR4.DE", VTX_EXIT_REASON_VMCALL);
+    g = gprs();
+    cr_assert_eq(g.rax & 0xFFFF0FF0u, 0xFFFF0FF0u, "DR4 reads DR6 (0x%llx)", (unsigned long long)g.rax);
+    cr_assert_eq(g.rcx, (g.rax & 0xFFFF23FFu) | 0x400, "DR5 wrote DR7 (0x%llx)", (unsigned long long)g.rcx);
+}
