@@ -842,6 +842,12 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     bool moved = s.retired != 0;
     s.retired -= m->hook_retired < s.retired ? m->hook_retired : s.retired;
     m->hook_retired = 0;
+    if (moved && (g->cpu.rflags & RFLAGS_RF)) {
+        /* An instruction completed (never an IRET: the model steps those): RF is
+         * cleared, also when the boundary hook accounted for it (retired). */
+        g->cpu.rflags &= ~RFLAGS_RF;
+        m->engine_dirty = true;
+    }
     if (s.reason == VTX_STOP_BOUNDARY || (s.reason == VTX_STOP_BEFORE && moved)) {
         /* A boundary the run loop evaluates next. */
         retired(m, s.retired, VTX_IC_OTHER);
