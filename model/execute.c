@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include "apic_virt.h"
 #include "execute.h"
+#include "insn_table.h"
 #include "msr.h"
 #include "task_switch.h"
 
@@ -341,40 +342,22 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
 {
     vtx_guest *g = &m->g;
     vtx_cpu_state *c = &g->cpu;
-    unsigned cpl = vtx_cpu_cpl(c);
 
-    /* Privilege checks that have priority over VM exits (SDM "Relative Priority of
-     * Faults and VM Exits"). */
-    switch (insn->cls) {
-    case VTX_IC_HLT: case VTX_IC_INVD: case VTX_IC_WBINVD: case VTX_IC_INVLPG: case VTX_IC_MOV_TO_CR:
-    case VTX_IC_MOV_FROM_CR: case VTX_IC_MOV_TO_DR: case VTX_IC_MOV_FROM_DR: case VTX_IC_CLTS: case VTX_IC_LMSW:
-    case VTX_IC_RDMSR: case VTX_IC_WRMSR: case VTX_IC_LGDT: case VTX_IC_LIDT: case VTX_IC_LLDT: case VTX_IC_LTR:
-    case VTX_IC_XSETBV:
-        if (cpl > 0)
-            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
-        break;
-    case VTX_IC_RDTSC: case VTX_IC_RDTSCP:
-        if (cpl > 0 && (c->cr4 & (1u << 2))) /* CR4.TSD */
-            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
-        break;
-    case VTX_IC_UD:
+    if (insn->cls == VTX_IC_UD)
         return raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
-    default:
-        break;
+    /* The instruction table (insn_table.h): #UD where the feature is absent or the
+     * secondary control gating it is 0 ("activate secondary controls" = 0 counts
+     * as 0), then the privilege faults; both have priority over VM exits (SDM16
+     * 25.1.1 "Relative Priority of Faults and VM Exits", 25.3). */
+    const vtx_insn_row *row = vtx_insn_row_of(insn);
+    switch (vtx_insn_row_pre(m, insn, row)) {
+    case VTX_IROW_UD: return raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
+    case VTX_IROW_GP: return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+    case VTX_IROW_GO: break;
     }
     if (insn->cls == VTX_IC_LMSW && insn->mem_operand)
         return stop(r, st, VTX_ERR_UNSUPPORTED, "LMSW with a memory operand at RIP 0x%llx is not modelled yet",
                     (unsigned long long)c->rip);
-    /* VMFUNC and INVPCID are #UD unless their "enable" secondary control is 1. */
-    bool secondary = vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_SECONDARY_CONTROLS;
-    uint32_t proc2 = secondary ? vmcs32(m, VTX_SLOT_PROC_CONTROLS2) : 0;
-    if ((insn->cls == VTX_IC_VMFUNC && !(proc2 & VTX_PROC2_ENABLE_VMFUNC)) ||
-        (insn->cls == VTX_IC_INVPCID && !(proc2 & VTX_PROC2_ENABLE_INVPCID)))
-        return raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
-    if (insn->cls == VTX_IC_VMFUNC) {
-        *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_VMFUNC, .instruction_len = insn->len};
-        return VTX_STEP_EXIT;
-    }
     /* A far CALL/JMP to a TSS or a task gate: a task switch, which exits (reason 9)
      * once its checks pass (task_switch.c); anything else is an ordinary far transfer. */
     if (insn->cls == VTX_IC_JMP_FAR || insn->cls == VTX_IC_CALL_FAR) {
@@ -483,8 +466,19 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     case VTX_IC_OUTS:
     case VTX_IC_RDPMC:
         return stop(r, st, VTX_ERR_UNSUPPORTED,
-                    "the guest executes '%s' at RIP 0x%llx without a VM exit; the model has no devices or "
-                    "performance counters behind it (make it exit with the I/O bitmaps or RDPMC exiting)", insn->text, (unsigned long long)c->rip);
+                    "instruction row %s: the guest executes '%s' at RIP 0x%llx without a VM exit; the model has no devices or "
+                    "performance counters behind it (make it exit with the I/O bitmaps or RDPMC exiting)",
+                    row ? row->id : "?", insn->text, (unsigned long long)c->rip);
+    case VTX_IC_RDPID:
+        /* RDPID with "enable RDTSCP" = 1 (SDM 25.3): the register gets IA32_TSC_AUX
+         * (all 64 bits in 64-bit mode, zero-extended from 32 otherwise). */
+        c->gpr[insn->gpr & 15] = vtx_cpu_mode_of(c) == VTX_MODE_LONG64 ? m->msr.tsc_aux : (uint32_t)m->msr.tsc_aux;
+        retire_emulated(m, insn);
+        return VTX_STEP_CONTINUE;
+    case VTX_IC_XSAVES: case VTX_IC_XRSTORS: case VTX_IC_UWAIT: case VTX_IC_SGX: case VTX_IC_PCONFIG: case VTX_IC_RSM:
+        /* Reached only with a control VM entry refuses (insn_table.h): never run them as outside VMX. */
+        return stop(r, st, VTX_ERR_UNSUPPORTED, "instruction row %s: '%s' at RIP 0x%llx is not modelled (%s)",
+                    row ? row->id : "?", insn->text, (unsigned long long)c->rip, row ? row->note : "no row");
     case VTX_IC_MWAIT:
     case VTX_IC_MONITOR:
         retire_emulated(m, insn); /* no address-range monitoring: MWAIT returns at once */
