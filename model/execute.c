@@ -469,6 +469,26 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
                     "instruction row %s: the guest executes '%s' at RIP 0x%llx without a VM exit; the model has no devices or "
                     "performance counters behind it (make it exit with the I/O bitmaps or RDPMC exiting)",
                     row ? row->id : "?", insn->text, (unsigned long long)c->rip);
+    case VTX_IC_RDRAND:
+    case VTX_IC_RDSEED: {
+        /* RDRAND/RDSEED without an exit (Unicorn 2.0.1 has neither: it raises #UD,
+         * which the profile's processor would not). Any value is architectural;
+         * the model's is a deterministic function of the retired-instruction and
+         * cycle counts (splitmix64), with CF = 1 (a value was available) and
+         * OF, SF, ZF, AF, PF = 0 (SDM Vol. 2 RDRAND, RDSEED). */
+        uint64_t z = m->instructions * 0x9E3779B97F4A7C15ull + m->cycles;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        if (insn->op_size == 8)
+            c->gpr[insn->gpr & 15] = z;
+        else
+            set_gpr_sized(c, insn->gpr, z, insn->op_size);
+        c->rflags = (c->rflags & ~(uint64_t)(VTX_RFLAGS_OF | VTX_RFLAGS_SF | VTX_RFLAGS_ZF | VTX_RFLAGS_AF |
+                                             VTX_RFLAGS_PF)) | VTX_RFLAGS_CF;
+        retire_emulated(m, insn);
+        return VTX_STEP_CONTINUE;
+    }
     case VTX_IC_RDPID:
         /* RDPID with "enable RDTSCP" = 1 (SDM 25.3): the register gets IA32_TSC_AUX
          * (all 64 bits in 64-bit mode, zero-extended from 32 otherwise). */

@@ -6,6 +6,7 @@
  */
 #include "insn_table.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* clang-format off */
@@ -180,14 +181,26 @@ vtx_irow_verdict vtx_insn_row_pre(const vtx_machine *m, const vtx_insn *insn, co
     return VTX_IROW_GO;
 }
 
-const vtx_insn_row *vtx_insn_rows_entry_refused(const vtx_vmcs_values *f)
+const vtx_insn_row *vtx_insn_rows_entry_refused(const vtx_vmcs_values *f, char *why, size_t n)
 {
     uint32_t proc = (uint32_t)vtx_vmcs_get(f, VTX_SLOT_PROC_CONTROLS);
     uint32_t proc2 = (proc & VTX_PROC_SECONDARY_CONTROLS) ? (uint32_t)vtx_vmcs_get(f, VTX_SLOT_PROC_CONTROLS2) : 0;
+    const vtx_insn_row *first = NULL;
+    size_t k = 0;
     for (unsigned i = 0; i < VTX_IROW_COUNT; i++) {
         const vtx_irow_ctl c = rows[i].refuse;
-        if (rows[i].status == VTX_IROW_ENTRY && c.mask && ((c.field == VTX_CTL_PROC ? proc : proc2) & c.mask))
-            return &rows[i];
+        if (rows[i].status != VTX_IROW_ENTRY || !c.mask || !((c.field == VTX_CTL_PROC ? proc : proc2) & c.mask))
+            continue;
+        if (first && (first->refuse.field != c.field || first->refuse.mask != c.mask))
+            continue; /* one control at a time: every row it belongs to */
+        if (!first)
+            first = &rows[i];
+        if (why && k < n)
+            k += (size_t)snprintf(why + k, n - k, "%sinstruction row %s", k ? ", " : "", rows[i].id);
     }
-    return NULL;
+    if (first && why && k < n)
+        snprintf(why + k, n - k, ": \"%s\" = 1 is not modelled (%s: %s)",
+                 vtx_control_bit_name(first->refuse.field, (unsigned)__builtin_ctz(first->refuse.mask)), first->id,
+                 first->note);
+    return first;
 }

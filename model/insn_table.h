@@ -200,7 +200,8 @@ typedef enum vtx_irow_verdict {
 vtx_irow_verdict vtx_insn_row_pre(const vtx_machine *m, const vtx_insn *insn, const vtx_insn_row *row);
 
 /* VM entry: the first row whose "refuse" control is 1 in these controls (NULL
- * when none); its text says why the model refuses it. */
-const vtx_insn_row *vtx_insn_rows_entry_refused(const vtx_vmcs_values *f);
+ * when none), and in why (n bytes) the reason naming every row of that control
+ * ("instruction row TPAUSE, instruction row UMWAIT, ...: \"...\" = 1 is not modelled"). */
+const vtx_insn_row *vtx_insn_rows_entry_refused(const vtx_vmcs_values *f, char *why, size_t n);
 
 #endif

@@ -112,12 +112,9 @@ static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
     /* A control the profile allows but the model does not carry out would make
      * the run silently wrong: refuse it, naming it, before anything changes. */
     /* Controls of the instruction table the model does not carry out (model/insn_table.h). */
-    const vtx_insn_row *row = vtx_insn_rows_entry_refused(&m->current->f);
-    if (row) {
-        snprintf(r->why, sizeof r->why,
-                 "%s passed every VM-entry check, but instruction row %s (%s): \"%s\" = 1 is not modelled (%s)",
-                 insn, row->id, row->insn, vtx_control_bit_name(row->refuse.field, (unsigned)__builtin_ctz(row->refuse.mask)),
-                 row->note);
+    if (vtx_insn_rows_entry_refused(&m->current->f, NULL, 0)) {
+        int k = snprintf(r->why, sizeof r->why, "%s passed every VM-entry check, but ", insn);
+        vtx_insn_rows_entry_refused(&m->current->f, r->why + k, sizeof r->why - (size_t)k);
         return VTX_ERR_UNSUPPORTED;
     }
     const char *missing = unmodelled_control(&m->current->f);
