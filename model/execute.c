@@ -470,31 +470,26 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
                     "performance counters behind it (make it exit with the I/O bitmaps or RDPMC exiting)",
                     row ? row->id : "?", insn->text, (unsigned long long)c->rip);
     case VTX_IC_RDRAND:
-    case VTX_IC_RDSEED: {
-        /* RDRAND/RDSEED without an exit (Unicorn 2.0.1 has neither: it raises #UD,
-         * which the profile's processor would not). Any value is architectural;
-         * the model's is a deterministic function of the retired-instruction and
-         * cycle counts (splitmix64), with CF = 1 (a value was available) and
-         * OF, SF, ZF, AF, PF = 0 (SDM Vol. 2 RDRAND, RDSEED). */
-        uint64_t z = m->instructions * 0x9E3779B97F4A7C15ull + m->cycles;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
-        if (insn->op_size == 8)
-            c->gpr[insn->gpr & 15] = z;
-        else
-            set_gpr_sized(c, insn->gpr, z, insn->op_size);
-        c->rflags = (c->rflags & ~(uint64_t)(VTX_RFLAGS_OF | VTX_RFLAGS_SF | VTX_RFLAGS_ZF | VTX_RFLAGS_AF |
-                                             VTX_RFLAGS_PF)) | VTX_RFLAGS_CF;
-        retire_emulated(m, insn);
-        return VTX_STEP_CONTINUE;
-    }
+    case VTX_IC_RDSEED:
     case VTX_IC_RDPID:
-        /* RDPID with "enable RDTSCP" = 1 (SDM 25.3): the register gets IA32_TSC_AUX
-         * (all 64 bits in 64-bit mode, zero-extended from 32 otherwise). */
-        c->gpr[insn->gpr & 15] = vtx_cpu_mode_of(c) == VTX_MODE_LONG64 ? m->msr.tsc_aux : (uint32_t)m->msr.tsc_aux;
-        retire_emulated(m, insn);
-        return VTX_STEP_CONTINUE;
+    case VTX_IC_INVPCID: {
+        /* Rows the engine cannot run (Unicorn 2.0.1 raises #UD): the model does (insn_emulate.c). */
+        vtx_emul em = {.outcome = VTX_EMUL_DONE};
+        if (insn->cls == VTX_IC_INVPCID)
+            em = vtx_emulate_invpcid(m, insn);
+        else if (insn->cls == VTX_IC_RDPID)
+            vtx_emulate_rdpid(m, insn);
+        else
+            vtx_emulate_rdrand(m, insn);
+        switch (em.outcome) {
+        case VTX_EMUL_DONE: retire_emulated(m, insn); return VTX_STEP_CONTINUE;
+        case VTX_EMUL_GP: return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+        case VTX_EMUL_PF: return raise_exception(m, 14, VTX_EVT_HW_EXC, true, em.error, em.address, 0, ex, r, st);
+        default:
+            return stop(r, st, VTX_ERR_UNMAPPED, "'%s' at RIP 0x%llx reads guest-physical address 0x%llx, which is not mapped",
+                        insn->text, (unsigned long long)c->rip, (unsigned long long)em.address);
+        }
+    }
     case VTX_IC_XSAVES: case VTX_IC_XRSTORS: case VTX_IC_UWAIT: case VTX_IC_SGX: case VTX_IC_PCONFIG: case VTX_IC_RSM:
         /* Reached only with a control VM entry refuses (insn_table.h): never run them as outside VMX. */
         return stop(r, st, VTX_ERR_UNSUPPORTED, "instruction row %s: '%s' at RIP 0x%llx is not modelled (%s)",

@@ -82,7 +82,7 @@
     X(INVLPG, "INVLPG", CONTROL, NONE, NONE, PROC, INVLPG_EXITING, NONE, NONE, INVLPG, LINEAR, NONE, 0, GP_CPL, "25.1.3", IMPLEMENTED, \
       "exits with INVLPG exiting") \
     X(INVPCID, "INVPCID", CONTROL, PROC2, ENABLE_INVPCID, PROC, INVLPG_EXITING, NONE, NONE, INVPCID, DISP, INVEPT, 0, GP_CPL, "25.1.3, 25.3", IMPLEMENTED, \
-      "#UD with \"enable INVPCID\" = 0; exits when it and INVLPG exiting are 1") \
+      "#UD with \"enable INVPCID\" = 0; exits when it and INVLPG exiting are 1; else the model carries it out (Unicorn 2.0.1 has no INVPCID)") \
     X(LGDT, "LGDT", CONTROL, NONE, NONE, PROC2, DESC_TABLE_EXITING, NONE, NONE, GDTR_IDTR, DISP, GDT, 0, GP_CPL, "25.1.3", IMPLEMENTED, \
       "exits with descriptor-table exiting") \
     X(LIDT, "LIDT", CONTROL, NONE, NONE, PROC2, DESC_TABLE_EXITING, NONE, NONE, GDTR_IDTR, DISP, GDT, 0, GP_CPL, "25.1.3", IMPLEMENTED, \
@@ -102,7 +102,7 @@
     X(LMSW, "LMSW", CONDITION, NONE, NONE, NONE, NONE, NONE, NONE, CR_ACCESS, CR, NONE, 1, GP_CPL, "25.1.3, 25.3", INSN, \
       "exits if it would change a host-owned CR0 bit 3:0 against the read shadow; the memory form is refused (branch audit)") \
     X(LOADIWKEY, "LOADIWKEY", CONDITION, NONE, NONE, NONE, NONE, PROC, TERTIARY_CONTROLS, LOADIWKEY, ZERO, LOADIWKEY, 0, UD_ALWAYS, "25.1.3 (newer SDM)", ENTRY, \
-      "exits with the tertiary control \"LOADIWKEY exiting\"; the profile's processor has no Key Locker: #UD") \
+      "exits with the tertiary control \"LOADIWKEY exiting\"; no Key Locker: #UD (Unicorn 2.0.1 cannot decode it: the engine's #UD)") \
     X(MONITOR, "MONITOR", CONTROL, NONE, NONE, PROC, MONITOR_EXITING, NONE, NONE, MONITOR, ZERO, NONE, 0, UD_CPL, "25.1.3", IMPLEMENTED, \
       "exits with MONITOR exiting; else arms nothing (no address-range monitoring)") \
     X(MOV_FROM_CR3, "MOV from CR3", CONTROL, NONE, NONE, PROC, CR3_STORE_EXITING, NONE, NONE, CR_ACCESS, CR, NONE, 0, GP_CPL, "25.1.3", IMPLEMENTED, \
@@ -132,9 +132,9 @@
     X(RDPMC, "RDPMC", CONTROL, NONE, NONE, PROC, RDPMC_EXITING, NONE, NONE, RDPMC, ZERO, NONE, 0, NONE, "25.1.3", INSN, \
       "exits with RDPMC exiting; executing it without an exit is refused (no performance counters)") \
     X(RDRAND, "RDRAND", CONTROL, NONE, NONE, PROC2, RDRAND_EXITING, NONE, NONE, RDRAND, ZERO, RDRAND, 0, NONE, "25.1.3", IMPLEMENTED, \
-      "exits with RDRAND exiting") \
+      "exits with RDRAND exiting; else the model returns a deterministic value, CF = 1 (Unicorn 2.0.1 has no RDRAND)") \
     X(RDSEED, "RDSEED", CONTROL, NONE, NONE, PROC2, RDSEED_EXITING, NONE, NONE, RDSEED, ZERO, RDRAND, 0, NONE, "25.1.3", IMPLEMENTED, \
-      "exits with RDSEED exiting") \
+      "exits with RDSEED exiting; else the model returns a deterministic value, CF = 1 (Unicorn 2.0.1 has no RDSEED)") \
     X(RDTSC, "RDTSC", CONTROL, NONE, NONE, PROC, RDTSC_EXITING, NONE, NONE, RDTSC, ZERO, NONE, 0, TSD, "25.1.3, 25.3", IMPLEMENTED, \
       "exits with RDTSC exiting; else the TSC scaled by the TSC multiplier and offset by the TSC offset") \
     X(RDTSCP, "RDTSCP", CONTROL, PROC2, ENABLE_RDTSCP, PROC, RDTSC_EXITING, NONE, NONE, RDTSCP, ZERO, NONE, 0, TSD, "25.1.3, 25.3", IMPLEMENTED, \
@@ -169,7 +169,7 @@
     X(SMSW, "SMSW", NO_EXIT, NONE, NONE, NONE, NONE, NONE, NONE, NONE, ZERO, NONE, 0, NONE, "25.3", PENDING, \
       "host-owned CR0 bits read from the read shadow: fixed on branch audit (issue 9); here Unicorn reads the real CR0") \
     X(RDPID, "RDPID", NO_EXIT, PROC2, ENABLE_RDTSCP, NONE, NONE, NONE, NONE, NONE, ZERO, NONE, 0, NONE, "25.3 (newer SDM)", IMPLEMENTED, \
-      "#UD with \"enable RDTSCP\" = 0; else reads IA32_TSC_AUX") \
+      "#UD with \"enable RDTSCP\" = 0; else reads IA32_TSC_AUX (carried out by the model: Unicorn 2.0.1 has no RDPID)") \
     X(UMONITOR, "UMONITOR", NO_EXIT, PROC2, USER_WAIT_PAUSE, NONE, NONE, PROC2, USER_WAIT_PAUSE, NONE, ZERO, NONE, 0, NONE, "25.3 (newer SDM)", ENTRY, \
       "#UD with \"enable user wait and pause\" = 0")
 /* clang-format on */
@@ -198,6 +198,27 @@ typedef enum vtx_irow_verdict {
     VTX_IROW_GP = 2,  /* #GP(0) */
 } vtx_irow_verdict;
 vtx_irow_verdict vtx_insn_row_pre(const vtx_machine *m, const vtx_insn *insn, const vtx_insn_row *row);
+
+/* Instructions the model carries out itself when they do not exit, because the
+ * engine (Unicorn 2.0.1) raises #UD for them (insn_emulate.c). */
+typedef enum vtx_emul_outcome {
+    VTX_EMUL_DONE = 0,     /* carried out: retire it */
+    VTX_EMUL_GP = 1,       /* #GP(0) */
+    VTX_EMUL_PF = 2,       /* #PF: error code `error`, linear address `address` */
+    VTX_EMUL_UNMAPPED = 3, /* guest-physical `address` is not mapped: stop the run */
+} vtx_emul_outcome;
+typedef struct vtx_emul {
+    vtx_emul_outcome outcome;
+    uint32_t error;
+    uint64_t address;
+} vtx_emul;
+/* RDRAND/RDSEED: a deterministic value into the destination, CF = 1. */
+void vtx_emulate_rdrand(vtx_machine *m, const vtx_insn *insn);
+/* RDPID: IA32_TSC_AUX into the destination. */
+void vtx_emulate_rdpid(vtx_machine *m, const vtx_insn *insn);
+/* INVPCID (past its #UD gate, privilege check and exit): the operand checks, then
+ * the invalidation (SDM Vol. 2 INVPCID). */
+vtx_emul vtx_emulate_invpcid(vtx_machine *m, const vtx_insn *insn);
 
 /* VM entry: the first row whose "refuse" control is 1 in these controls (NULL
  * when none), and in why (n bytes) the reason naming every row of that control
