@@ -127,6 +127,7 @@ const vtx_insn_row *vtx_insn_row_of(const vtx_insn *insn)
         {VTX_IC_RDSEED, VTX_IROW_RDSEED}, {VTX_IC_RDTSC, VTX_IROW_RDTSC}, {VTX_IC_RDTSCP, VTX_IROW_RDTSCP},
         {VTX_IC_RSM, VTX_IROW_RSM}, {VTX_IC_WRMSR, VTX_IROW_WRMSR}, {VTX_IC_XRSTORS, VTX_IROW_XRSTORS},
         {VTX_IC_XSAVES, VTX_IROW_XSAVES}, {VTX_IC_VMFUNC, VTX_IROW_VMFUNC}, {VTX_IC_RDPID, VTX_IROW_RDPID},
+        {VTX_IC_IRET, VTX_IROW_IRET},
     };
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
         if (one[i].cls == insn->cls)

@@ -162,6 +162,8 @@
     X(VMFUNC, "VMFUNC", CONDITION, PROC2, ENABLE_VMFUNC, NONE, NONE, NONE, NONE, VMFUNC, ZERO, NONE, 0, NONE, "25.5.5", IMPLEMENTED, \
       "#UD with \"enable VM functions\" = 0; exits unless EAX names an enabled VM function (enabling one is refused at VM entry)") \
     /* ---- 25.3 Changes to Instruction Behavior (no exit of their own) ---- */ \
+    X(IRET, "IRET", NO_EXIT, NONE, NONE, NONE, NONE, NONE, NONE, NONE, ZERO, NONE, 0, NONE, "25.3", IMPLEMENTED, \
+      "unblocks NMIs unless NMI exiting = 1 and virtual NMIs = 0; with virtual NMIs it unblocks virtual NMIs") \
     X(MOV_FROM_CR0, "MOV from CR0", NO_EXIT, NONE, NONE, NONE, NONE, NONE, NONE, NONE, ZERO, NONE, 0, GP_CPL, "25.3", IMPLEMENTED, \
       "host-owned bits (CR0 guest/host mask) read from the CR0 read shadow") \
     X(MOV_FROM_CR4, "MOV from CR4", NO_EXIT, NONE, NONE, NONE, NONE, NONE, NONE, NONE, ZERO, NONE, 0, GP_CPL, "25.3", IMPLEMENTED, \

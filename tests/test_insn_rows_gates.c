@@ -251,3 +251,23 @@ Test(insn_rows, MOV_FROM_CR4)
     ir_runs("MOV from CR4", G, G + 3);
     cr_assert_eq(ir_regs().rax, (cr4 & ~(uint64_t)VTX_CR4_VMXE) | 1u << 7, "VMXE hidden, PGE from the shadow");
 }
+
+Test(insn_rows, IRET)
+{
+    /* 25.3: IRET with "virtual NMIs" = 1 removes virtual-NMI blocking; with NMI
+     * exiting = 1 and virtual NMIs = 0 it leaves blocking by NMI alone (VNMI-4, VNMI-5).
+     *   G+0 48 89 e0 mov rax, rsp ; 6a 10 push 0x10 ; 50 push rax ; 6a 02 push 2 ;
+     *   6a 08 push 8 ; 68 11 00 01 00 push G+17 ; 48 cf iretq ; G+17 vmcall */
+    ir_row("IRET", -1, VTX_IROW_Q_ZERO, VTX_IROW_I_NONE, false);
+    CODE(0x48, 0x89, 0xe0, 0x6a, 0x10, 0x50, 0x6a, 0x02, 0x6a, 0x08, 0x68, 0x11, 0x00, 0x01, 0x00, 0x48, 0xcf,
+         0x0f, 0x01, 0xc1);
+    rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS);
+    rf_state(G, 0x2, IS_NMI, ACT_ACTIVE);
+    ir_runs("IRET, virtual NMIs", G, G + 17);
+    rf_saved("IRET removed virtual-NMI blocking", G + 17, 0, ACT_ACTIVE);
+    rf_clr(VTX_VMCS_PIN_CONTROLS, VTX_PIN_VIRTUAL_NMIS);
+    rf_state(G, 0x2, IS_NMI, ACT_ACTIVE);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RSP, VT_GUEST_RSP);
+    ir_runs("IRET, NMI exiting without virtual NMIs", G, G + 17);
+    rf_saved("IRET left blocking by NMI", G + 17, IS_NMI, ACT_ACTIVE);
+}
