@@ -271,3 +271,51 @@ Test(insn_rows, IRET)
     ir_runs("IRET, NMI exiting without virtual NMIs", G, G + 17);
     rf_saved("IRET left blocking by NMI", G + 17, IS_NMI, ACT_ACTIVE);
 }
+
+/* ---- the PRE column: faults with priority over the exit (25.1.1) ---- */
+
+/* The baseline guest moved to CPL 3: DPL-3 code and data, user pages (as test_rules_injection.c's INJ-10). */
+static void to_cpl3(void)
+{
+    uint64_t *gdt = (uint64_t *)(e.ram + VT_GUEST_GDT);
+    gdt[5] = 0x00CFF3000000FFFFull; /* 0x28: DPL-3 data */
+    gdt[6] = 0x00AFFB000000FFFFull; /* 0x30: DPL-3 64-bit code */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_GDTR_LIMIT, 0x37);
+    uint64_t *pt = (uint64_t *)(e.ram + VT_GUEST_CR3);
+    pt[0] |= 4, pt[512] |= 4;
+    for (int i = 0; i < 512; i++)
+        pt[1024 + i] |= 4;
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_SELECTOR, 0x33);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_AR, 0xA0FB);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_SELECTOR, 0x2B);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_AR, 0xC0F3);
+}
+
+TestSuite(insn_pre, .init = ir_setup, .fini = rf_teardown);
+
+Test(insn_pre, cpl3_faults_come_before_the_exits)
+{
+    /* 25.1.1: privilege faults and #UD have priority over instruction exits. At
+     * CPL 3 with every exiting control on: HLT, INVD, INVPCID -> #GP(0); MONITOR
+     * and MWAIT -> #UD (25.3: MWAIT "always causes #UD if CPL > 0"); RDTSC with
+     * CR4.TSD -> #GP(0); while CPUID and PAUSE, which no privilege check guards,
+     * still exit.
+     *   G+0 f4 hlt ; G+1 0f 08 invd ; G+3 0f 01 c8 monitor ; G+6 0f 01 c9 mwait ;
+     *   G+9 0f 31 rdtsc ; G+11 66 0f 38 82 10 invpcid rdx, [rax] ; G+16 0f a2 cpuid ; G+18 f3 90 pause */
+    CODE(0xf4, 0x0f, 0x08, 0x0f, 0x01, 0xc8, 0x0f, 0x01, 0xc9, 0x0f, 0x31, 0x66, 0x0f, 0x38, 0x82, 0x10, 0x0f, 0xa2,
+         0xf3, 0x90);
+    to_cpl3();
+    ir_gprs(DATA, 0, 3);
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING | VTX_PROC_MONITOR_EXITING | VTX_PROC_MWAIT_EXITING |
+                                       VTX_PROC_RDTSC_EXITING | VTX_PROC_INVLPG_EXITING | VTX_PROC_PAUSE_EXITING);
+    ir_proc2(VTX_PROC2_ENABLE_INVPCID);
+    rf_set(VTX_VMCS_GUEST_CR4, 1u << 2); /* CR4.TSD */
+    ir_fault("HLT at CPL 3", G, 13);
+    ir_fault("INVD at CPL 3", G + 1, 13);
+    ir_fault("MONITOR at CPL 3", G + 3, 6);
+    ir_fault("MWAIT at CPL 3", G + 6, 6);
+    ir_fault("RDTSC at CPL 3 with CR4.TSD", G + 9, 13);
+    ir_fault("INVPCID at CPL 3", G + 11, 13);
+    ir_exit("CPUID at CPL 3", G + 16, 10, 2, 0, 0);
+    ir_exit("PAUSE at CPL 3", G + 18, 40, 2, 0, 0);
+}
