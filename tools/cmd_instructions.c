@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "insn_coverage.h"
 #include "vtxref/insn_table.h"
+#include "vtxref/profile.h"
 
 static const char *test_of(const char *row)
 {
@@ -45,15 +46,35 @@ static void condition(const vtx_insn_row *r, char *buf, size_t n)
     }
 }
 
+/* The built-in profiles that let the control be 1 ("server, teaching"), or "no built-in profile". */
+static void profiles_allowing(vtx_irow_ctl c, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < vtx_profile_builtin_count() && k < n; i++) {
+        const vtx_profile *p = vtx_profile_builtin(i);
+        uint32_t must1 = 0, may1 = 0;
+        vtx_profile_ctl_caps(p, c.field, &must1, &may1); /* secondary: 0 unless they can be activated */
+        if (may1 & c.mask)
+            k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? ", " : "", p->name);
+    }
+    if (!k)
+        snprintf(buf, n, "no built-in profile");
+}
+
 /* "implemented+tested", "refused: ...", "pending: ...". */
 static void status(const vtx_insn_row *r, bool tested, char *buf, size_t n)
 {
     const char *t = tested ? "implemented+tested" : "implemented (UNTESTED)";
     switch (r->status) {
     case VTX_IROW_IMPLEMENTED: snprintf(buf, n, "%s", t); break;
-    case VTX_IROW_ENTRY:
-        snprintf(buf, n, "%s; refused: \"%s\" = 1 is refused at VM entry", t, ctl_name(r->refuse));
+    case VTX_IROW_ENTRY: {
+        char who[96];
+        profiles_allowing(r->refuse, who, sizeof who);
+        snprintf(buf, n, "%s; refused: \"%s\" = 1 is refused at VM entry (allowed by: %s)", t, ctl_name(r->refuse),
+                 who);
         break;
+    }
     case VTX_IROW_INSN: snprintf(buf, n, "%s; refused in part at the instruction (see note)", t); break;
     case VTX_IROW_PENDING: snprintf(buf, n, "PENDING: %s", r->note); break;
     }
