@@ -173,6 +173,12 @@ vtx_irow_verdict vtx_insn_row_pre(const vtx_machine *m, const vtx_insn *insn, co
         return VTX_IROW_UD;
     if (r->gate.mask && !vtx_insn_row_ctl(m, r->gate))
         return VTX_IROW_UD;
+    vtx_cpu_mode mode = vtx_cpu_mode_of(c);
+    if ((r->pre & VTX_IROW_PRE_UD_VMX_MODE) &&
+        (mode == VTX_MODE_REAL || mode == VTX_MODE_V8086 || mode == VTX_MODE_COMPAT))
+        return VTX_IROW_UD;
+    if ((r->pre & VTX_IROW_PRE_UD_EAX64) && (uint32_t)c->gpr[VTX_R_RAX] >= 64)
+        return VTX_IROW_UD;
     if (((r->pre & VTX_IROW_PRE_UD_SMXE) && !(c->cr4 & VTX_CR4_SMXE)) ||
         ((r->pre & VTX_IROW_PRE_UD_OSXSAVE) && !(c->cr4 & (1u << 18))) || ((r->pre & VTX_IROW_PRE_UD_CPL) && cpl > 0))
         return VTX_IROW_UD;

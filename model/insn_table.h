@@ -28,6 +28,7 @@
 #define VTX_EXIT_REASON_NONE (-1)
 #define VTX_IROW_PRE_NONE 0u
 #define VTX_IROW_PRE_OSXSAVE_GP (VTX_IROW_PRE_UD_OSXSAVE | VTX_IROW_PRE_GP_CPL)
+#define VTX_IROW_PRE_VMX VTX_IROW_PRE_UD_VMX_MODE
 
 /* clang-format off */
 #define VTX_INSN_ROWS(X) \
@@ -42,24 +43,24 @@
       "always exits (#UD when CR4.OSXSAVE = 0, #GP(0) at CPL > 0 first)") \
     X(VMCALL, "VMCALL", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMCALL, ZERO, NONE, 0, NONE, "25.1.2", IMPLEMENTED, \
       "always exits") \
-    X(VMCLEAR, "VMCLEAR", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMCLEAR, DISP, VMCLEAR, 0, NONE, "25.1.2", IMPLEMENTED, \
-      "always exits") \
-    X(VMLAUNCH, "VMLAUNCH", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMLAUNCH, ZERO, NONE, 0, NONE, "25.1.2", IMPLEMENTED, \
-      "always exits") \
-    X(VMPTRLD, "VMPTRLD", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMPTRLD, DISP, VMCLEAR, 0, NONE, "25.1.2", IMPLEMENTED, \
-      "always exits") \
-    X(VMPTRST, "VMPTRST", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMPTRST, DISP, VMCLEAR, 0, NONE, "25.1.2", IMPLEMENTED, \
-      "always exits") \
-    X(VMRESUME, "VMRESUME", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMRESUME, ZERO, NONE, 0, NONE, "25.1.2", IMPLEMENTED, \
-      "always exits") \
-    X(VMXOFF, "VMXOFF", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMXOFF, ZERO, NONE, 0, NONE, "25.1.2", IMPLEMENTED, \
-      "always exits") \
-    X(VMXON, "VMXON", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMXON, DISP, VMCLEAR, 0, NONE, "25.1.2", IMPLEMENTED, \
-      "always exits") \
-    X(INVEPT, "INVEPT", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, INVEPT, DISP, INVEPT, 0, NONE, "25.1.2", IMPLEMENTED, \
-      "always exits") \
-    X(INVVPID, "INVVPID", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, INVVPID, DISP, INVEPT, 0, NONE, "25.1.2", IMPLEMENTED, \
-      "always exits") \
+    X(VMCLEAR, "VMCLEAR", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMCLEAR, DISP, VMCLEAR, 0, VMX, "25.1.2", IMPLEMENTED, \
+      "always exits (#UD first in real-address, virtual-8086 and compatibility mode)") \
+    X(VMLAUNCH, "VMLAUNCH", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMLAUNCH, ZERO, NONE, 0, VMX, "25.1.2", IMPLEMENTED, \
+      "always exits (#UD first in real-address, virtual-8086 and compatibility mode)") \
+    X(VMPTRLD, "VMPTRLD", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMPTRLD, DISP, VMCLEAR, 0, VMX, "25.1.2", IMPLEMENTED, \
+      "always exits (#UD first in real-address, virtual-8086 and compatibility mode)") \
+    X(VMPTRST, "VMPTRST", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMPTRST, DISP, VMCLEAR, 0, VMX, "25.1.2", IMPLEMENTED, \
+      "always exits (#UD first in real-address, virtual-8086 and compatibility mode)") \
+    X(VMRESUME, "VMRESUME", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMRESUME, ZERO, NONE, 0, VMX, "25.1.2", IMPLEMENTED, \
+      "always exits (#UD first in real-address, virtual-8086 and compatibility mode)") \
+    X(VMXOFF, "VMXOFF", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMXOFF, ZERO, NONE, 0, VMX, "25.1.2", IMPLEMENTED, \
+      "always exits (#UD first in real-address, virtual-8086 and compatibility mode)") \
+    X(VMXON, "VMXON", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, VMXON, DISP, VMCLEAR, 0, VMX, "25.1.2", IMPLEMENTED, \
+      "always exits (#UD first in real-address, virtual-8086 and compatibility mode)") \
+    X(INVEPT, "INVEPT", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, INVEPT, DISP, INVEPT, 0, VMX, "25.1.2", IMPLEMENTED, \
+      "always exits (#UD first in real-address, virtual-8086 and compatibility mode)") \
+    X(INVVPID, "INVVPID", UNCOND, NONE, NONE, NONE, NONE, NONE, NONE, INVVPID, DISP, INVEPT, 0, VMX, "25.1.2", IMPLEMENTED, \
+      "always exits (#UD first in real-address, virtual-8086 and compatibility mode)") \
     /* ---- 25.1.3 Instructions That Cause VM Exits Conditionally (and 25.3 where the behaviour changes) ---- */ \
     X(CLTS, "CLTS", CONDITION, NONE, NONE, NONE, NONE, NONE, NONE, CR_ACCESS, CR, NONE, 0, GP_CPL, "25.1.3, 25.3", IMPLEMENTED, \
       "exits if CR0.TS is 1 in both the CR0 guest/host mask and the CR0 read shadow; else clears CR0.TS unless host-owned") \
@@ -145,9 +146,9 @@
       "#UD with \"enable user wait and pause\" = 0; with it 1, exits with RDTSC exiting") \
     X(UMWAIT, "UMWAIT", CONTROL, PROC2, USER_WAIT_PAUSE, PROC, RDTSC_EXITING, PROC2, USER_WAIT_PAUSE, UMWAIT, ZERO, RDRAND, 0, NONE, "25.1.3, 25.3 (newer SDM)", ENTRY, \
       "#UD with \"enable user wait and pause\" = 0; with it 1, exits with RDTSC exiting") \
-    X(VMREAD, "VMREAD", CONDITION, NONE, NONE, PROC2, VMCS_SHADOWING, PROC2, VMCS_SHADOWING, VMREAD, DISP, VMREAD, 0, NONE, "25.1.3", ENTRY, \
+    X(VMREAD, "VMREAD", CONDITION, NONE, NONE, PROC2, VMCS_SHADOWING, PROC2, VMCS_SHADOWING, VMREAD, DISP, VMREAD, 0, VMX, "25.1.3", ENTRY, \
       "exits with VMCS shadowing 0 (or by the VMREAD bitmap)") \
-    X(VMWRITE, "VMWRITE", CONDITION, NONE, NONE, PROC2, VMCS_SHADOWING, PROC2, VMCS_SHADOWING, VMWRITE, DISP, VMREAD, 0, NONE, "25.1.3", ENTRY, \
+    X(VMWRITE, "VMWRITE", CONDITION, NONE, NONE, PROC2, VMCS_SHADOWING, PROC2, VMCS_SHADOWING, VMWRITE, DISP, VMREAD, 0, VMX, "25.1.3", ENTRY, \
       "exits with VMCS shadowing 0 (or by the VMWRITE bitmap)") \
     X(WBINVD, "WBINVD", CONTROL, NONE, NONE, PROC2, WBINVD_EXITING, NONE, NONE, WBINVD, ZERO, NONE, 0, GP_CPL, "25.1.3", IMPLEMENTED, \
       "exits with WBINVD exiting") \
@@ -159,8 +160,8 @@
       "#UD with \"enable XSAVES/XRSTORS\" = 0; with it 1, exits if EDX:EAX & IA32_XSS & the XSS-exiting bitmap is not 0") \
     X(XSAVES, "XSAVES", CONDITION, PROC2, ENABLE_XSAVES, NONE, NONE, PROC2, ENABLE_XSAVES, XSAVES, DISP, VMCLEAR, 0, NONE, "25.1.3, 25.3", ENTRY, \
       "#UD with \"enable XSAVES/XRSTORS\" = 0; with it 1, exits if EDX:EAX & IA32_XSS & the XSS-exiting bitmap is not 0") \
-    X(VMFUNC, "VMFUNC", CONDITION, PROC2, ENABLE_VMFUNC, NONE, NONE, NONE, NONE, VMFUNC, ZERO, NONE, 0, NONE, "25.5.5", IMPLEMENTED, \
-      "#UD with \"enable VM functions\" = 0; exits unless EAX names an enabled VM function (enabling one is refused at VM entry)") \
+    X(VMFUNC, "VMFUNC", CONDITION, PROC2, ENABLE_VMFUNC, NONE, NONE, NONE, NONE, VMFUNC, ZERO, NONE, 0, UD_EAX64, "25.5.5", IMPLEMENTED, \
+      "#UD with \"enable VM functions\" = 0 or EAX >= 64; exits unless EAX names an enabled VM function (enabling one is refused at VM entry)") \
     /* ---- 25.3 Changes to Instruction Behavior (no exit of their own) ---- */ \
     X(IRET, "IRET", NO_EXIT, NONE, NONE, NONE, NONE, NONE, NONE, NONE, ZERO, NONE, 0, NONE, "25.3", IMPLEMENTED, \
       "unblocks NMIs unless NMI exiting = 1 and virtual NMIs = 0; with virtual NMIs it unblocks virtual NMIs") \

@@ -84,6 +84,9 @@ Test(insn_rows, VMFUNC)
     ir_rebuild_allowing(VTX_CTL_PROC2, VTX_PROC2_ENABLE_VMFUNC);
     CODE(0x0f, 0x01, 0xd4);
     ir_proc2(VTX_PROC2_ENABLE_VMFUNC);
+    ir_gprs(64, 0, 0);
+    ir_ud("VMFUNC, EAX = 64", G);
+    ir_gprs(0, 0, 0);
     ir_exit("VMFUNC, no function enabled", G, 59, 3, 0, 0);
 }
 
@@ -318,4 +321,19 @@ Test(insn_pre, cpl3_faults_come_before_the_exits)
     ir_fault("INVPCID at CPL 3", G + 11, 13);
     ir_exit("CPUID at CPL 3", G + 16, 10, 2, 0, 0);
     ir_exit("PAUSE at CPL 3", G + 18, 40, 2, 0, 0);
+}
+
+Test(insn_pre, vmx_instructions_ud_in_compatibility_mode)
+{
+    /* VMX instruction reference (SDM Vol. 3C 30.3): the VMX instructions other than
+     * VMCALL raise #UD in compatibility mode before the non-root VM exit; VMCALL
+     * exits in every mode (25.1.2). The baseline guest with CS.L = 0, CS.D = 1.
+     *   G+0 66 0f c7 30 vmclear [eax] ; G+4 0f 01 c1 vmcall */
+    CODE(0x66, 0x0f, 0xc7, 0x30, 0x0f, 0x01, 0xc1);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_AR, 0xC09B);
+    ir_gprs(DATA, 0, 0);
+    ir_ud("VMCLEAR in compatibility mode", G);
+    ir_exit("VMCALL in compatibility mode", G + 4, 18, 3, 0, 0);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_AR, 0xA09B);
+    ir_exit("VMCLEAR in 64-bit mode", G, 19, 4, 0, (2u << 7) | (3u << 15) | (1u << 22));
 }

@@ -69,6 +69,8 @@ enum {
     VTX_IROW_PRE_UD_SMXE = 1u << 3,    /**< #UD if CR4.SMXE = 0 (GETSEC). */
     VTX_IROW_PRE_UD_OSXSAVE = 1u << 4, /**< #UD if CR4.OSXSAVE = 0 (XSETBV). */
     VTX_IROW_PRE_UD_ALWAYS = 1u << 5,  /**< #UD: the profile's processor lacks the feature (SGX, SMM, Key Locker). */
+    VTX_IROW_PRE_UD_VMX_MODE = 1u << 6, /**< #UD in real-address, virtual-8086 and compatibility mode (VMX instructions but VMCALL). */
+    VTX_IROW_PRE_UD_EAX64 = 1u << 7,   /**< #UD if EAX >= 64 (VMFUNC). */
 };
 
 /** @brief What the model does with a row. */
