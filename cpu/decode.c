@@ -179,9 +179,20 @@ static void classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperan
     case ZYDIS_MNEMONIC_INVPCID: c = VTX_IC_INVPCID; out->mem_operand = true; out->mode_change = true; break;
     case ZYDIS_MNEMONIC_UD0: case ZYDIS_MNEMONIC_UD1: case ZYDIS_MNEMONIC_UD2: c = VTX_IC_UD; break;
     case ZYDIS_MNEMONIC_SYSCALL: case ZYDIS_MNEMONIC_SYSRET: case ZYDIS_MNEMONIC_SYSENTER:
-    case ZYDIS_MNEMONIC_SYSEXIT: case ZYDIS_MNEMONIC_RSM:
+    case ZYDIS_MNEMONIC_SYSEXIT:
         out->mode_change = true;
         break;
+    /* Instructions VMX non-root operation gates or intercepts (model/insn_table.h). */
+    case ZYDIS_MNEMONIC_RSM: c = VTX_IC_RSM; out->mode_change = true; break;
+    case ZYDIS_MNEMONIC_XSAVES: case ZYDIS_MNEMONIC_XSAVES64: c = VTX_IC_XSAVES; break;
+    case ZYDIS_MNEMONIC_XRSTORS: case ZYDIS_MNEMONIC_XRSTORS64: c = VTX_IC_XRSTORS; out->mode_change = true; break;
+    case ZYDIS_MNEMONIC_RDPID: c = VTX_IC_RDPID; out->gpr = gpr_id(&ops[0]); break;
+    case ZYDIS_MNEMONIC_UMONITOR: case ZYDIS_MNEMONIC_UMWAIT: case ZYDIS_MNEMONIC_TPAUSE:
+        c = VTX_IC_UWAIT;
+        out->gpr = gpr_id(&ops[0]);
+        break;
+    case ZYDIS_MNEMONIC_ENCLS: case ZYDIS_MNEMONIC_ENCLU: case ZYDIS_MNEMONIC_ENCLV: c = VTX_IC_SGX; break;
+    case ZYDIS_MNEMONIC_PCONFIG: c = VTX_IC_PCONFIG; break;
     default: break;
     }
     out->cls = (uint8_t)c;

@@ -16,6 +16,7 @@
 #include "apic_virt.h"
 #include "execute.h"
 #include "guest_insn.h"
+#include "insn_table.h"
 #include "msr.h"
 #include "task_switch.h"
 #include "../cpu/seg_accessed.h"
@@ -390,32 +391,23 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
 {
     vtx_guest *g = &m->g;
     vtx_cpu_state *c = &g->cpu;
-    unsigned cpl = vtx_cpu_cpl(c);
 
-    /* Privilege checks that have priority over VM exits (SDM "Relative Priority of
-     * Faults and VM Exits"). */
-    switch (insn->cls) {
-    case VTX_IC_HLT: case VTX_IC_INVD: case VTX_IC_WBINVD: case VTX_IC_INVLPG: case VTX_IC_MOV_TO_CR:
-    case VTX_IC_MOV_FROM_CR: case VTX_IC_CLTS: case VTX_IC_LMSW:
-    case VTX_IC_RDMSR: case VTX_IC_WRMSR: case VTX_IC_LGDT: case VTX_IC_LIDT: case VTX_IC_LLDT: case VTX_IC_LTR:
-    case VTX_IC_XSETBV:
-        if (cpl > 0)
-            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
-        break;
-    case VTX_IC_RDTSC: case VTX_IC_RDTSCP:
-        if (cpl > 0 && (c->cr4 & (1u << 2))) /* CR4.TSD */
-            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
-        break;
-    case VTX_IC_UD:
+    if (insn->cls == VTX_IC_UD)
         return raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
-    case VTX_IC_IN: case VTX_IC_OUT: case VTX_IC_INS: case VTX_IC_OUTS:
-        /* The #GP of the TSS I/O permission bit map (io_permission.c). */
-        if (vtx_io_denied(m, insn))
-            return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
-        break;
-    default:
-        break;
+    /* The instruction table (insn_table.h): #UD where the feature is absent or the
+     * secondary control gating it is 0 ("activate secondary controls" = 0 counts
+     * as 0), then the privilege faults; both have priority over VM exits (SDM16
+     * 25.1.1 "Relative Priority of Faults and VM Exits", 25.3). */
+    const vtx_insn_row *row = vtx_insn_row_of(insn);
+    switch (vtx_insn_row_pre(m, insn, row)) {
+    case VTX_IROW_UD: return raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
+    case VTX_IROW_GP: return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+    case VTX_IROW_GO: break;
     }
+    /* The #GP of the TSS I/O permission bit map (io_permission.c), also before the exit. */
+    if ((insn->cls == VTX_IC_IN || insn->cls == VTX_IC_OUT || insn->cls == VTX_IC_INS || insn->cls == VTX_IC_OUTS) &&
+        vtx_io_denied(m, insn))
+        return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
     /* LMSW's memory operand is fetched first: its fault has priority over the VM
      * exit that depends on its contents (SDM "Relative Priority of Faults and VM Exits"). */
     uint16_t lmsw_src = 0;
@@ -426,16 +418,6 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
                        ? raise_exception(m, 14, VTX_EVT_HW_EXC, true, lf.error_code, lf.address, 0, ex, r, st)
                        : stop(r, st, VTX_ERR_UNMAPPED, "LMSW at RIP 0x%llx reads guest-physical address 0x%llx, "
                               "which is not mapped", (unsigned long long)c->rip, (unsigned long long)lf.address);
-    }
-    /* VMFUNC and INVPCID are #UD unless their "enable" secondary control is 1. */
-    bool secondary = vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_SECONDARY_CONTROLS;
-    uint32_t proc2 = secondary ? vmcs32(m, VTX_SLOT_PROC_CONTROLS2) : 0;
-    if ((insn->cls == VTX_IC_VMFUNC && !(proc2 & VTX_PROC2_ENABLE_VMFUNC)) ||
-        (insn->cls == VTX_IC_INVPCID && !(proc2 & VTX_PROC2_ENABLE_INVPCID)))
-        return raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
-    if (insn->cls == VTX_IC_VMFUNC) {
-        *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_VMFUNC, .instruction_len = insn->len};
-        return VTX_STEP_EXIT;
     }
     /* A far CALL/JMP to a TSS or a task gate: a task switch, which exits (reason 9)
      * once its checks pass (task_switch.c); anything else is an ordinary far transfer. */
@@ -451,7 +433,7 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     /* MOV DR: its VM exit (above) comes before #GP(0) at CPL > 0 and the
      * general-detect #DB (debug_regs.c has the SDM's order). */
     if (insn->cls == VTX_IC_MOV_TO_DR || insn->cls == VTX_IC_MOV_FROM_DR) {
-        if (cpl > 0)
+        if (vtx_cpu_cpl(c) > 0)
             return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
         if (vtx_mov_dr_general_detect(m, insn))
             return general_detect(m, ex, r, st);
@@ -579,8 +561,34 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     case VTX_IC_OUTS:
     case VTX_IC_RDPMC:
         return stop(r, st, VTX_ERR_UNSUPPORTED,
-                    "the guest executes '%s' at RIP 0x%llx without a VM exit; the model has no devices or "
-                    "performance counters behind it (make it exit with the I/O bitmaps or RDPMC exiting)", insn->text, (unsigned long long)c->rip);
+                    "instruction row %s: the guest executes '%s' at RIP 0x%llx without a VM exit; the model has no devices or "
+                    "performance counters behind it (make it exit with the I/O bitmaps or RDPMC exiting)",
+                    row ? row->id : "?", insn->text, (unsigned long long)c->rip);
+    case VTX_IC_RDRAND:
+    case VTX_IC_RDSEED:
+    case VTX_IC_RDPID:
+    case VTX_IC_INVPCID: {
+        /* Rows the engine cannot run (Unicorn 2.0.1 raises #UD): the model does (insn_emulate.c). */
+        vtx_emul em = {.outcome = VTX_EMUL_DONE};
+        if (insn->cls == VTX_IC_INVPCID)
+            em = vtx_emulate_invpcid(m, insn);
+        else if (insn->cls == VTX_IC_RDPID)
+            vtx_emulate_rdpid(m, insn);
+        else
+            vtx_emulate_rdrand(m, insn);
+        switch (em.outcome) {
+        case VTX_EMUL_DONE: retire_emulated(m, insn); return VTX_STEP_CONTINUE;
+        case VTX_EMUL_GP: return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+        case VTX_EMUL_PF: return raise_exception(m, 14, VTX_EVT_HW_EXC, true, em.error, em.address, 0, ex, r, st);
+        default:
+            return stop(r, st, VTX_ERR_UNMAPPED, "'%s' at RIP 0x%llx reads guest-physical address 0x%llx, which is not mapped",
+                        insn->text, (unsigned long long)c->rip, (unsigned long long)em.address);
+        }
+    }
+    case VTX_IC_XSAVES: case VTX_IC_XRSTORS: case VTX_IC_UWAIT: case VTX_IC_SGX: case VTX_IC_PCONFIG: case VTX_IC_RSM:
+        /* Reached only with a control VM entry refuses (insn_table.h): never run them as outside VMX. */
+        return stop(r, st, VTX_ERR_UNSUPPORTED, "instruction row %s: '%s' at RIP 0x%llx is not modelled (%s)",
+                    row ? row->id : "?", insn->text, (unsigned long long)c->rip, row ? row->note : "no row");
     case VTX_IC_MWAIT:
     case VTX_IC_MONITOR:
         retire_emulated(m, insn); /* no address-range monitoring: MWAIT returns at once */

@@ -6,13 +6,9 @@
  */
 #include "execute.h"
 #include "guest_insn.h"
+#include "insn_table.h"
 
 static uint32_t ctl(const vtx_machine *m, enum vtx_slot s) { return (uint32_t)vtx_vmcs_get(&m->current->f, s); }
-
-static bool proc2(const vtx_machine *m, uint32_t bit)
-{
-    return (ctl(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_SECONDARY_CONTROLS) && (ctl(m, VTX_SLOT_PROC_CONTROLS2) & bit);
-}
 
 /* I/O bitmaps: A covers ports 0-7FFF, B 8000-FFFF; an access exits if any byte's bit is set. */
 static bool io_exits(const vtx_machine *m, uint16_t port, unsigned size)
@@ -134,46 +130,20 @@ static bool cr_exits(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *
 }
 
 /* The exit decision and the reason, qualification and length of an
- * instruction-caused exit (vtx_insn_exit adds the operand information). */
+ * instruction-caused exit (vtx_insn_exit adds the operand information). Rows
+ * of the instruction table that exit unconditionally or by one control are
+ * decided from the table (insn_table.h); the rest by their own conditions. */
 static bool insn_exit_basic(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex)
 {
-    uint32_t proc = ctl(m, VTX_SLOT_PROC_CONTROLS);
     const vtx_guest *g = &m->g;
+    const vtx_insn_row *row = vtx_insn_row_of(insn);
     switch (insn->cls) {
-    /* Unconditional (SDM "Instructions That Cause VM Exits Unconditionally"). */
-    case VTX_IC_CPUID: return set_exit(ex, insn, VTX_EXIT_REASON_CPUID, 0);
-    case VTX_IC_GETSEC: return set_exit(ex, insn, VTX_EXIT_REASON_GETSEC, 0);
-    case VTX_IC_INVD: return set_exit(ex, insn, VTX_EXIT_REASON_INVD, 0);
-    case VTX_IC_XSETBV: return set_exit(ex, insn, VTX_EXIT_REASON_XSETBV, 0);
-    case VTX_IC_VMCALL: return set_exit(ex, insn, VTX_EXIT_REASON_VMCALL, 0);
+    /* VMREAD/VMWRITE exit with "VMCS shadowing" = 0, the only setting VM entry
+     * lets through (insn_table.h); the other VMX instructions always. */
     case VTX_IC_VMX: return set_exit(ex, insn, vtx_vmx_insn_exit_reason(insn), 0);
-    /* Conditional. */
-    case VTX_IC_HLT: return (proc & VTX_PROC_HLT_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_HLT, 0);
-    case VTX_IC_INVLPG: return (proc & VTX_PROC_INVLPG_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_INVLPG, 0);
-    case VTX_IC_INVPCID:
-        /* SDM "Instructions That Cause VM Exits Conditionally": INVPCID exits when
-         * "enable INVPCID" and "INVLPG exiting" are both 1. */
-        return proc2(m, VTX_PROC2_ENABLE_INVPCID) && (proc & VTX_PROC_INVLPG_EXITING) &&
-               set_exit(ex, insn, VTX_EXIT_REASON_INVPCID, 0);
-    case VTX_IC_RDPMC: return (proc & VTX_PROC_RDPMC_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_RDPMC, 0);
-    case VTX_IC_RDTSC: return (proc & VTX_PROC_RDTSC_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_RDTSC, 0);
-    case VTX_IC_RDTSCP: return (proc & VTX_PROC_RDTSC_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_RDTSCP, 0);
-    case VTX_IC_MWAIT: return (proc & VTX_PROC_MWAIT_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_MWAIT, 0);
-    case VTX_IC_MONITOR: return (proc & VTX_PROC_MONITOR_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_MONITOR, 0);
-    case VTX_IC_PAUSE: return (proc & VTX_PROC_PAUSE_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_PAUSE, 0);
-    case VTX_IC_WBINVD: return proc2(m, VTX_PROC2_WBINVD_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_WBINVD, 0);
-    case VTX_IC_RDRAND: return proc2(m, VTX_PROC2_RDRAND_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_RDRAND, 0);
-    case VTX_IC_RDSEED: return proc2(m, VTX_PROC2_RDSEED_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_RDSEED, 0);
-    case VTX_IC_MOV_TO_DR:
-    case VTX_IC_MOV_FROM_DR:
-        /* Qualification: DR number 2:0, direction 4 (1 = MOV from DR), register 11:8. */
-        return (proc & VTX_PROC_MOV_DR_EXITING) &&
-               set_exit(ex, insn, VTX_EXIT_REASON_DR_ACCESS,
-                        (insn->cr & 7) | (insn->cls == VTX_IC_MOV_FROM_DR ? 1u << 4 : 0) | ((insn->gpr & 15u) << 8));
-    case VTX_IC_LGDT: case VTX_IC_LIDT: case VTX_IC_SGDT: case VTX_IC_SIDT:
-        return proc2(m, VTX_PROC2_DESC_TABLE_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_GDTR_IDTR, 0);
-    case VTX_IC_LLDT: case VTX_IC_LTR: case VTX_IC_SLDT: case VTX_IC_STR:
-        return proc2(m, VTX_PROC2_DESC_TABLE_EXITING) && set_exit(ex, insn, VTX_EXIT_REASON_LDTR_TR, 0);
+    /* VMFUNC (past its #UD gate): no VM function can be enabled (VM entry
+     * refuses them), so every EAX exits (SDM16 25.5.5). */
+    case VTX_IC_VMFUNC: return set_exit(ex, insn, VTX_EXIT_REASON_VMFUNC, 0);
     case VTX_IC_RDMSR:
     case VTX_IC_WRMSR:
         return msr_exits(m, (uint32_t)g->cpu.gpr[VTX_R_RCX], insn->cls == VTX_IC_WRMSR) &&
@@ -193,8 +163,17 @@ static bool insn_exit_basic(const vtx_machine *m, const vtx_insn *insn, vtx_exit
     case VTX_IC_MOV_TO_CR: case VTX_IC_MOV_FROM_CR: case VTX_IC_CLTS: case VTX_IC_LMSW:
         return cr_exits(m, insn, ex);
     default:
-        return false;
+        break;
     }
+    if (!row || row->reason < 0)
+        return false;
+    if (row->cond == VTX_IROW_UNCOND || (row->cond == VTX_IROW_CONTROL && vtx_insn_row_ctl(m, row->exit_ctl))) {
+        /* MOV DR qualification: DR number 2:0, direction 4 (1 = MOV from DR), register 11:8. */
+        uint64_t q = row->qual != VTX_IROW_Q_DR ? 0
+                     : (insn->cr & 7) | (insn->cls == VTX_IC_MOV_FROM_DR ? 1u << 4 : 0) | ((insn->gpr & 15u) << 8);
+        return set_exit(ex, insn, (uint32_t)row->reason, q);
+    }
+    return false;
 }
 
 /* ---- VM-exit instruction information (0x440E) and displacement qualifications ----

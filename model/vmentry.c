@@ -8,6 +8,7 @@
 #include "apic_virt.h"
 #include "entry_checks.h"
 #include "execute.h"
+#include "insn_table.h"
 #include "msr.h"
 
 static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r);
@@ -110,6 +111,12 @@ static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
         return vtx_entry_fail_exit(m, r, VTX_EXIT_REASON_INVALID_GUEST_STATE, &fail);
     /* A control the profile allows but the model does not carry out would make
      * the run silently wrong: refuse it, naming it, before anything changes. */
+    /* Controls of the instruction table the model does not carry out (model/insn_table.h). */
+    if (vtx_insn_rows_entry_refused(&m->current->f, NULL, 0)) {
+        int k = snprintf(r->why, sizeof r->why, "%s passed every VM-entry check, but ", insn);
+        vtx_insn_rows_entry_refused(&m->current->f, r->why + k, sizeof r->why - (size_t)k);
+        return VTX_ERR_UNSUPPORTED;
+    }
     const char *missing = unmodelled_control(&m->current->f);
     if (missing) {
         snprintf(r->why, sizeof r->why, "%s passed every VM-entry check, but \"%s\" is not modelled yet", insn,

@@ -219,6 +219,9 @@ Test(msr, guest_rdmsr_wrmsr_gp_and_tsc_aux)
     rf_field("WRMSR #GP", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 13));
     rf_saved_rip("WRMSR #GP", G + 17);
     vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, G + 19);
+    /* RDTSCP needs "enable RDTSCP" (else #UD, SDM 25.3; tests/test_insn_rows.c). */
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_SECONDARY_CONTROLS);
+    rf_set(VTX_VMCS_PROC_CONTROLS2, VTX_PROC2_ENABLE_RDTSCP);
     rf_resume_exit("WRMSR then RDTSCP", VTX_EXIT_REASON_VMCALL);
     cr_assert_eq(gprs().rcx, 0x12345678, "RDTSCP returns IA32_TSC_AUX in ECX");
 }

@@ -38,6 +38,10 @@ static void usage(FILE *out)
             "  checks                       list the named checks of the VMX instructions and VM entry\n"
             "  rules [--uncovered] [ID]     the rules catalogue's IDs with the tests that cite them and the\n"
             "                               model checks that implement them; last line: rules covered: N/M\n"
+            "  instructions [ROW]           every instruction of SDM 25.1.2/25.1.3/25.3 in VMX non-root operation:\n"
+            "                               condition, exit reason, qualification, length, instruction\n"
+            "                               information, address fields, SDM section, status and test; refused\n"
+            "                               rows listed; last line: instructions covered: N/M\n"
             "\n"
             "PROFILE is a built-in name (core2, server, teaching) or a profile file path.\n"
             "\n"
@@ -424,6 +428,8 @@ int main(int argc, char **argv)
         return cmd_check(n, rest);
     if (strcmp(cmd, "explain") == 0)
         return cmd_explain(n, rest);
+    if (strcmp(cmd, "instructions") == 0)
+        return cmd_instructions(n, rest);
     fprintf(stderr, "%s: unknown command '%s'; try '%s --help'\n", prog, cmd, prog);
     return EXIT_USAGE;
 }

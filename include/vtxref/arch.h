@@ -78,6 +78,7 @@ extern "C" {
     X(PT_USES_GPA,            24, "Intel PT uses guest physical addresses") \
     X(TSC_SCALING,            25, "Use TSC scaling") \
     X(USER_WAIT_PAUSE,        26, "Enable user wait and pause") \
+    X(ENABLE_PCONFIG,         27, "Enable PCONFIG") \
     X(ENCLV_EXITING,          28, "Enable ENCLV exiting")
 
 /** @brief Primary VM-exit controls (field 0x400C). */
@@ -201,7 +202,12 @@ extern "C" {
     X(RDSEED,                  61, "RDSEED") \
     X(PML_FULL,                62, "Page-modification log full") \
     X(XSAVES,                  63, "XSAVES") \
-    X(XRSTORS,                 64, "XRSTORS")
+    X(XRSTORS,                 64, "XRSTORS") \
+    X(PCONFIG,                 65, "PCONFIG (newer SDM)") \
+    X(UMWAIT,                  67, "UMWAIT (newer SDM)") \
+    X(TPAUSE,                  68, "TPAUSE (newer SDM)") \
+    X(LOADIWKEY,               69, "LOADIWKEY (newer SDM)") \
+    X(ENCLV,                   70, "ENCLV (newer SDM)")
 
 /** @brief VM-instruction error numbers (SDM "VM-Instruction Error Numbers"; catalogue L.3). */
 #define VTX_VM_INSN_ERRORS(X) \

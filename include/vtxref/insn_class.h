@@ -10,6 +10,12 @@
  * (vtx_cycle_costs::by_class); the defaults below are model costs chosen to be
  * plausible and distinct, not measurements of any processor.
  *
+ * The classes on the last line are instructions whose behaviour VMX non-root
+ * operation changes (a secondary control gates them with #UD, or they exit)
+ * and which the engine must therefore never run by itself: XSAVES (XSAVES,
+ * XSAVES64), XRSTORS (XRSTORS, XRSTORS64), RDPID, UWAIT (UMONITOR, UMWAIT,
+ * TPAUSE), SGX (ENCLS, ENCLU, ENCLV), PCONFIG and RSM (model/insn_table.h).
+ *
  * Rows: X(NAME, default cost in cycles).
  */
 #ifndef VTXREF_INSN_CLASS_H
@@ -30,7 +36,7 @@ extern "C" {
     X(RDPMC, 20) X(PAUSE, 10) X(MONITOR, 20) X(MWAIT, 20) X(XSETBV, 20) X(GETSEC, 100) X(RDRAND, 100) \
     X(RDSEED, 100) X(LGDT, 10) X(LIDT, 10) X(SGDT, 2) X(SIDT, 2) X(LLDT, 10) X(LTR, 10) X(SLDT, 2) \
     X(STR, 2) X(VMCALL, 1) X(VMFUNC, 10) X(VMX, 1) X(INVPCID, 20) X(UD, 1) X(JMP_FAR, 15) X(CALL_FAR, 20) \
-    X(SMSW, 2)
+    X(SMSW, 2) X(XSAVES, 100) X(XRSTORS, 100) X(RDPID, 20) X(UWAIT, 20) X(SGX, 100) X(PCONFIG, 100) X(RSM, 100)
 /* clang-format on */
 
 /** @brief Instruction classes: `VTX_IC_STI`, `VTX_IC_MOV_SS`, ... */

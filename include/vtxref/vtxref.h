@@ -12,6 +12,7 @@
 #include "checks.h"
 #include "guest_setup.h"
 #include "insn_class.h"
+#include "insn_table.h"
 #include "vmm_loop.h"
 #include "machine.h"
 #include "observer.h"
