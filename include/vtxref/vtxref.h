@@ -13,6 +13,7 @@
 #include "guest_setup.h"
 #include "insn_class.h"
 #include "vmm_loop.h"
+#include "vmm_check.h"
 #include "machine.h"
 #include "observer.h"
 #include "profile.h"
