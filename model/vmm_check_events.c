@@ -168,6 +168,7 @@ static void account_injection(vtx_vmm_checker *c, const vmm_entry *en)
         const vmm_owed *a = &c->acks[i];
         if (TYPE(a->info) == t && (t == T_NMI || VEC(a->info) == v)) {
             c->consumed_exit[v] = a->exit_index;
+            c->consumed_rip[v] = a->exit_rip;
             memmove(&c->acks[i], &c->acks[i + 1], (c->n_acks - i - 1) * sizeof c->acks[0]);
             c->n_acks--;
             return;
@@ -175,7 +176,7 @@ static void account_injection(vtx_vmm_checker *c, const vmm_entry *en)
     }
     if (t == T_NMI)
         return; /* virtual NMIs of the VMM's own */
-    vmm_where w = {.exit_index = c->consumed_exit[v], .entry_index = en->index, .entry_rip = en->rip, .vector = v};
+    vmm_where w = {.exit_index = c->consumed_exit[v], .exit_rip = c->consumed_rip[v], .entry_index = en->index, .entry_rip = en->rip, .vector = v};
     w.exit_reason = VTX_EXIT_REASON_EXTERNAL_INTERRUPT;
     vtx_vmm_report(c, VTX_VMM_DUPLICATE_INTERRUPT, &w,
                    "entry %llu injects external interrupt 0x%02x, but every acknowledgement of that vector on exit "

@@ -58,6 +58,7 @@ struct vtx_vmm_checker {
     size_t n_acks, cap_acks;
     bool tracked[256];         /* vectors seen acknowledged on exit */
     uint64_t consumed_exit[256]; /* exit index of the last acknowledgement an injection used */
+    uint64_t consumed_rip[256];  /* and the guest RIP that exit saved */
 
     unsigned storm_run[2];     /* interrupt window, NMI window */
     bool storm_reported[2];
