@@ -303,10 +303,15 @@ static void check_hlt(vtx_vmm_checker *c, const vmm_exit *ex, const vmm_entry *e
 
 /* NW-2: an NMI-window exit says the guest can take an NMI now; answering it
  * by disarming the window without an NMI means the window was armed for
- * nothing, or the NMI the VMM meant to inject is lost. */
+ * nothing, or the NMI the VMM meant to inject is lost. A VMM that kept the
+ * window armed while it injected its last NMI and disarms it at the next
+ * window exit (a lazy disarm) is not reported: the entry before that exit
+ * injected. */
 static void check_nmi_window(vtx_vmm_checker *c, const vmm_exit *ex, const vmm_entry *en)
 {
     if (ex->reason != VTX_EXIT_REASON_NMI_WINDOW || (injects(en->inj) && TYPE(en->inj) == T_NMI))
+        return;
+    if (ex->injected_before)
         return;
     if (en->proc & VTX_PROC_NMI_WINDOW_EXITING)
         return; /* still armed: the storm check follows it */

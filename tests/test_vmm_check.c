@@ -551,6 +551,24 @@ Test(vmm_check, nmi_window_unused_fixed)
     expect_none();
 }
 
+Test(vmm_check, nmi_window_lazy_disarm_is_correct)
+{
+    /* NW-3: the window stays armed while the last NMI goes in; after the handler's IRET
+     * it exits once more and the VMM disarms it then, injecting nothing: no finding.
+     *   H(2): nop; iretq */
+    static const uint8_t handler[] = {0x90, 0x48, 0xcf};
+    CODE(0x90, 0x0f, 0x01, 0xc1);
+    rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS);
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_NMI_WINDOW_EXITING);
+    rf_handler(2, handler, sizeof handler, false);
+    rf_launch_exit("the window is open at entry", VTX_EXIT_REASON_NMI_WINDOW);
+    rf_inject(INTR(2, 2), 0, 0);
+    rf_resume_exit("NW-7: the window after the handler's IRET", VTX_EXIT_REASON_NMI_WINDOW);
+    rf_clr(VTX_VMCS_PROC_CONTROLS, VTX_PROC_NMI_WINDOW_EXITING);
+    rf_resume_exit("disarmed", R_VMCALL);
+    expect_none();
+}
+
 /* ---- HLT_RESUMED_AT_HLT (EXIT-7, HLT-3) ----   G+0 nop; G+1 f4 hlt; G+2 vmcall */
 static void hlt_exit(void)
 {
