@@ -61,6 +61,12 @@ static void report_lost_idt(vtx_vmm_checker *c, const vmm_owed *o, const vmm_ent
     vtx_vmm_event_text(o->info, ev, sizeof ev);
     vmm_where w = owed_where(o, en);
     const char *hint = o->read ? "" : " (the VMM never read the IDT-vectoring information field, 0x4408, after that exit)";
+    unsigned t = TYPE(o->info);
+    if (en && en->rip == o->exit_rip && t >= T_HW && t <= T_SWEXC)
+        hint = o->read ? " (the instruction at that RIP raised it and re-executes: a VMM that relies on this "
+                         "declares the drop)"
+                       : " (the VMM never read the IDT-vectoring information field, 0x4408; the instruction at that "
+                         "RIP raised the event and re-executes: a VMM that relies on this declares the drop)";
     if (en)
         vtx_vmm_report(c, VTX_VMM_LOST_IDT_VECTORING, &w,
                        "exit %llu interrupted the delivery of %s (IDT-vectoring information 0x%08x); entry %llu "
@@ -77,10 +83,12 @@ static void report_lost_idt(vtx_vmm_checker *c, const vmm_owed *o, const vmm_ent
 
 /* The IDT-vectoring events owed (EXIT-5, INJ-18): the next entry re-injects
  * each, exactly (vector, type, error code, and for types 4-6 the instruction
- * length, INJ-3, INJ-7). Two deviations are correct: a contributory or page
- * fault that the VMM merges with a new one into #DF (SDM 6.15 Table 6-5), and
- * an interrupt or NMI held back behind a hardware exception the VMM injects
- * first (it stays owed). Returns true when the entry's injection re-injects an
+ * length, INJ-3, INJ-7). Three deviations are correct: a contributory or page
+ * fault that the VMM merges with a new one into #DF (SDM 6.15 Table 6-5); an
+ * interrupt or NMI held back behind a hardware exception the VMM injects first
+ * (it stays owed); and a new hardware exception that replaces an event raised
+ * by the instruction at the saved RIP when the entry resumes there (the
+ * instruction re-executes and raises it again). Returns true when the entry's injection re-injects an
  * owed event (it is then no new event). */
 static bool check_idt(vtx_vmm_checker *c, const vmm_entry *en)
 {
@@ -128,6 +136,13 @@ static bool check_idt(vtx_vmm_checker *c, const vmm_entry *en)
     }
     if (it == T_HW && (ot == T_EXT || ot == T_NMI))
         return false; /* held back behind the exception; still owed */
+    if (it == T_HW && ot != T_EXT && ot != T_NMI && en->rip == o->exit_rip) {
+        /* The new fault replaces an event the instruction at RIP raised; resuming
+         * there re-executes it and raises the event again (SDM 6.15 "handle
+         * serially"; the pattern of a VMM that reflects the fault it intercepted). */
+        remove_idt(c, c->n_idt - 1);
+        return false;
+    }
     vtx_vmm_event_text(o->info, want, sizeof want);
     vmm_where w = owed_where(o, en);
     vtx_vmm_report(c, VTX_VMM_REINJECT_MISMATCH, &w,

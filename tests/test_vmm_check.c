@@ -177,6 +177,46 @@ Test(vmm_check, reinject_mismatch_vector_bug)
     expect_only(VTX_VMM_REINJECT_MISMATCH, 1, 2);
 }
 
+Test(vmm_check, reinject_mismatch_length_zero_bug)
+{
+    /* INJ-CHK-6, INJ-7: on a processor with IA32_VMX_MISC[30] = 1 length 0 passes the entry
+     * checks; the handler then returns to the INT itself. */
+    vtx_vmm_check_destroy(chk);
+    vt_teardown(&e);
+    memset(&e, 0, sizeof e);
+    vtx_profile p = *vtx_profile_builtin(1);
+    p.msr[VTX_CAP_IA32_VMX_MISC] |= 1ull << 30;
+    vtx_machine_config cfg;
+    vtx_machine_config_init(&cfg, &p);
+    cr_assert_eq(vtx_machine_create(&cfg, &e.m, NULL), VTX_OK);
+    e.profile = p;
+    e.rev = vtx_basic_revision(p.msr[VTX_CAP_IA32_VMX_BASIC]);
+    e.ram = aligned_alloc(4096, VT_RAM_SIZE);
+    memset(e.ram, 0, VT_RAM_SIZE);
+    cr_assert_eq(vtx_machine_map(e.m, 0, VT_RAM_SIZE, e.ram, VTX_MEM_RWX, NULL), VTX_OK);
+    vt_baseline(&e);
+    attach_checker();
+    swint_fault_exit();
+    rf_inject(INTR(4, 0x30), 0, 0);
+    rf_resume_exit("re-injected with length 0", R_VMCALL);
+    cr_assert_eq(rf_mem64(vt_vmread(&e, VTX_VMCS_GUEST_RSP)), G, "the handler would return to the INT itself");
+    expect_only(VTX_VMM_REINJECT_MISMATCH, 1, 2);
+}
+
+Test(vmm_check, reflecting_the_new_fault_of_an_instruction_event_is_correct)
+{
+    /* SDM 6.15 (handle serially): INT 0x30 through a missing gate; the VMM reflects the #GP
+     * at the INT's RIP. The guest's #GP handler runs; returning there re-executes the INT. */
+    CODE(0xcd, 0x30, 0x0f, 0x01, 0xc1);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 13);
+    rf_launch_exit("INT 0x30 through a missing gate", R_EXC);
+    rf_vmcall_handler(13, false);
+    rf_inject(INTR_EC(3, 13), (uint32_t)vt_vmread(&e, VTX_VMCS_EXIT_INTR_ERROR_CODE), 0);
+    rf_resume_exit("the #GP reflected", R_VMCALL);
+    rf_saved_rip("the guest's #GP handler", H(13));
+    expect_none();
+}
+
 Test(vmm_check, reinject_mismatch_fixed)
 {
     swint_fault_exit();
