@@ -185,8 +185,6 @@ void vtx_vmm_mon_vmwrite(vtx_machine *m, uint64_t encoding, uint64_t value)
         return;
     if (encoding == VTX_VMCS_GUEST_RFLAGS)
         c->wrote_rflags = true;
-    else if (encoding == VTX_VMCS_GUEST_INTERRUPTIBILITY)
-        c->wrote_intr = true;
 }
 
 void vtx_vmm_mon_vmread(vtx_machine *m, uint64_t encoding)

@@ -219,22 +219,26 @@ static void check_forced(vtx_vmm_checker *c, const vmm_exit *ex, const vmm_entry
     if (t == T_EXT && !(ex->rflags & VTX_RFLAGS_IF) && (en->rflags & VTX_RFLAGS_IF) &&
         !(moved && emulating_exit(ex->reason))) {
         vtx_vmm_report(c, VTX_VMM_FORCED_INJECTION_IF, &w,
-                       "the guest had RFLAGS.IF = 0 at exit %llu; entry %llu sets IF = 1%s and injects %s, which "
-                       "the entry checks then accept (ENT-GS-1): the guest is interrupted inside code that "
+                       "the guest had RFLAGS.IF = 0 at exit %llu; entry %llu sets IF = 1%s%s and injects %s, "
+                       "which the entry checks then accept (ENT-GS-1): the guest is interrupted inside code that "
                        "disabled interrupts. Keep IF, arm interrupt-window exiting, inject when it exits",
                        (unsigned long long)ex->index, (unsigned long long)en->index,
-                       moved ? "" : " without emulating any instruction", ev);
+                       c->wrote_rflags ? " (VMWRITE of the guest RFLAGS)" : "",
+                       moved ? ", after an exit whose instruction does not set IF" : " without emulating any instruction",
+                       ev);
     }
     uint32_t need = t == T_EXT ? (VTX_INTR_STI | VTX_INTR_MOV_SS) : t == T_NMI ? VTX_INTR_MOV_SS : 0;
     uint32_t cleared = ex->intr & need & ~en->intr;
     if (cleared && !moved) {
         vtx_vmm_report(c, VTX_VMM_FORCED_INJECTION_SHADOW, &w,
                        "the guest was in the shadow of %s at exit %llu; entry %llu clears blocking by %s at the "
-                       "same RIP, without emulating an instruction, and injects %s, which the entry checks then "
+                       "same RIP, without emulating an instruction%s, and injects %s, which the entry checks then "
                        "accept (ENT-GS-10): the one instruction the shadow protects is interrupted. Arm the "
                        "window and inject when it exits",
                        cleared & VTX_INTR_STI ? "STI" : "MOV SS", (unsigned long long)ex->index,
-                       (unsigned long long)en->index, cleared & VTX_INTR_STI ? "STI" : "MOV SS", ev);
+                       (unsigned long long)en->index, cleared & VTX_INTR_STI ? "STI" : "MOV SS",
+                       c->gprs_written ? " (it wrote the guest's registers but left RIP at the instruction)" : "",
+                       ev);
     }
 }
 
@@ -458,7 +462,7 @@ void vtx_vmm_mon_exit(vtx_machine *m)
     c->last = ex;
     c->have_exit = true;
     c->entered_since_exit = false;
-    c->gprs_written = c->wrote_rflags = c->wrote_intr = false;
+    c->gprs_written = c->wrote_rflags = false;
 }
 
 vtx_status vtx_vmm_check_finalize(vtx_vmm_checker *c, vtx_vmm_check_report *report)

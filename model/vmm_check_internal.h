@@ -50,7 +50,7 @@ struct vtx_vmm_checker {
     bool last_entry_injected;  /* the last entry injected an event */
     uint64_t last_entry_rip;
     bool gprs_written;         /* since the last exit */
-    bool wrote_rflags, wrote_intr; /* VMWRITEs since the last exit */
+    bool wrote_rflags;         /* a VMWRITE of the guest RFLAGS since the last exit */
 
     vmm_owed idt[VMM_MAX_IDT_OWED]; /* IDT-vectoring events owed, oldest first */
     unsigned n_idt;
