@@ -131,6 +131,15 @@ int vtx_vmm_finding_format(const vtx_vmm_finding *f, char *buf, size_t size)
                     f->message);
 }
 
+void vtx_vmm_finding_fprint(void *user, const vtx_vmm_finding *finding)
+{
+    if (!finding)
+        return;
+    char line[800];
+    vtx_vmm_finding_format(finding, line, sizeof line);
+    fprintf(user ? (FILE *)user : stderr, "%s\n", line);
+}
+
 const char *vtx_vmm_event_text(uint32_t info, char *buf, size_t size)
 {
     static const char *const type[] = {"external interrupt", "reserved-type event", "NMI", "hardware exception",

@@ -860,6 +860,15 @@ Test(vmm_check, api_names_attach_and_format)
     cr_assert(strstr(line, "error LOST_IDT_VECTORING at exit 1 (EXCEPTION_NMI, RIP 0x10000), entry 2 (RIP 0x10000) "
                            "[EXIT-5, INJ-18]"),
               "%s", line);
+    /* the ready-made callback writes the same line */
+    FILE *tmp = tmpfile();
+    cr_assert_not_null(tmp);
+    vtx_vmm_finding_fprint(tmp, &got.f[0]);
+    rewind(tmp);
+    char back[600] = "";
+    cr_assert_not_null(fgets(back, sizeof back, tmp));
+    fclose(tmp);
+    cr_assert(!strncmp(back, line, strlen(line)) && back[strlen(line)] == '\n', "%s", back);
     /* a kind can be switched off */
     vtx_vmm_check_destroy(chk);
     vtx_vmm_check_config cc;

@@ -194,6 +194,12 @@ VTX_API const char *vtx_vmm_severity_name(vtx_vmm_severity severity);
  * [EXIT-5, INJ-18]: ...". Returns the number of characters as snprintf.
  */
 VTX_API int vtx_vmm_finding_format(const vtx_vmm_finding *finding, char *buf, size_t size);
+/**
+ * @brief A ready-made ::vtx_vmm_finding_fn: writes the formatted line and a newline to the
+ * `FILE *` passed as @p user (stderr when NULL). For `cc.on_finding = vtx_vmm_finding_fprint;
+ * cc.user = stdout;`.
+ */
+VTX_API void vtx_vmm_finding_fprint(void *user, const vtx_vmm_finding *finding);
 
 #ifdef __cplusplus
 }
