@@ -81,9 +81,10 @@ vtx_status vtx_vmm_check_drop_event(vtx_vmm_checker *c)
 {
     if (!c)
         return VTX_ERR_INVALID_ARG;
-    if (!c->n_idt)
+    /* the newest owed event, if the last exit reported it */
+    if (!c->n_idt || !c->have_exit || c->idt[c->n_idt - 1].exit_index != c->last.index)
         return VTX_ERR_STATE;
-    c->n_idt--; /* the newest: the one the last exit reported */
+    c->n_idt--;
     return VTX_OK;
 }
 
