@@ -39,8 +39,13 @@ vtx_status vtx_run_vmm(vtx_machine *m, const vtx_vmm_loop *loop, vtx_vmm_report 
     if (!m || !loop || !loop->handler || !rep)
         return VTX_ERR_INVALID_ARG;
     bool attach = loop->checker && vtx_vmm_check_attached(m) != loop->checker;
-    if (attach && vtx_vmm_check_attach(m, loop->checker) != VTX_OK)
+    if (attach && vtx_vmm_check_attach(m, loop->checker) != VTX_OK) {
+        memset(rep, 0, sizeof *rep);
+        rep->end = VTX_VMM_END_VMFAIL;
+        snprintf(rep->why, sizeof rep->why, "the loop's checker cannot be attached: the machine has another "
+                 "checker, or the checker watches another machine");
         return VTX_ERR_STATE;
+    }
     vtx_status st = run_vmm(m, loop, rep);
     if (attach)
         vtx_vmm_check_detach(m);

@@ -565,6 +565,21 @@ Test(vmm_check, nmi_window_storm_bug)
     expect_only(VTX_VMM_NMI_WINDOW_STORM, 3, 3);
 }
 
+Test(vmm_check, loop_refuses_a_second_checker)
+{
+    /* The machine has a checker; a loop with another one runs nothing and says why. */
+    vtx_vmm_checker *other;
+    cr_assert_eq(vtx_vmm_check_create(NULL, &other), VTX_OK);
+    window_vmm w = {VTX_EXIT_REASON_INTERRUPT_WINDOW, VTX_PROC_INTR_WINDOW_EXITING, true};
+    vtx_vmm_loop loop = {.handler = window_handler, .user = &w, .checker = other};
+    vtx_vmm_report rep;
+    cr_assert_eq(vtx_run_vmm(e.m, &loop, &rep), VTX_ERR_STATE);
+    cr_assert(strstr(rep.why, "another checker"), "%s", rep.why);
+    cr_assert_eq(rep.exits, 0);
+    cr_assert_eq(vtx_vmm_check_attached(e.m), chk, "the machine's checker stays");
+    vtx_vmm_check_destroy(other);
+}
+
 /* ---- NMI_WINDOW_UNUSED (NW-2) ---- */
 static void nmi_window_exit(void)
 {

@@ -64,7 +64,8 @@ typedef struct vtx_vmm_report {
  * launch state is clear, else VMRESUME; then, after each VM exit, the handler.
  * @return the status of the last VMLAUNCH/VMRESUME call (::VTX_OK, or e.g.
  * ::VTX_ERR_UNMAPPED when the guest ran off mapped memory); @p report says why
- * the loop ended.
+ * the loop ended. ::VTX_ERR_STATE (nothing run) when vtx_vmm_loop::checker cannot
+ * be attached (the machine has another checker, or it watches another machine).
  */
 VTX_API vtx_status vtx_run_vmm(vtx_machine *m, const vtx_vmm_loop *loop, vtx_vmm_report *report);
 
