@@ -141,6 +141,33 @@ Test(vmm_check, lost_idt_vectoring_reported_at_finalize)
     expect_only(VTX_VMM_LOST_IDT_VECTORING, 1, 0);
 }
 
+/* The interrupt held back behind a hardware exception the VMM injects first (the
+ * guest's #GP handler, a trap gate so IF stays 1): it stays owed. */
+static void hold_back_behind_gp(void)
+{
+    idt_fault_exit();
+    rf_vmcall_handler(13, true);
+    rf_inject(INTR_EC(3, 13), 0, 0);
+    rf_resume_exit("a #GP injected first", R_VMCALL);
+    rf_saved_rip("the guest's #GP handler", H(13));
+}
+
+Test(vmm_check, idt_vectoring_interrupt_held_back_then_injected_is_correct)
+{
+    hold_back_behind_gp();
+    rf_inject(INTR(0, 0x30), 0, 0);
+    rf_resume_exit("then the interrupt", R_VMCALL);
+    rf_saved_rip("the handler of 0x30", H(0x30));
+    expect_none();
+}
+
+Test(vmm_check, idt_vectoring_interrupt_held_back_then_forgotten_bug)
+{
+    hold_back_behind_gp();
+    rf_resume_exit("nothing injected", R_VMCALL);
+    expect_only(VTX_VMM_LOST_IDT_VECTORING, 1, 3);
+}
+
 /* ---- REINJECT_MISMATCH (EXIT-5, EXIT-6, INJ-3, INJ-7) ----
  * INT 0x30 (a software interrupt, 2 bytes) through a missing gate: exit 1 with
  * IDT-vectoring = type 4 vector 0x30 and instruction length 2.
