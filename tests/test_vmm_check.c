@@ -176,6 +176,11 @@ Test(vmm_check, lost_acked_interrupt_bug)
     rf_resume_exit("resume without injecting 0x30", R_VMCALL);
     rf_saved_rip("the guest ran on to its VMCALL", G + 4);
     expect_only(VTX_VMM_LOST_ACKED_INTERRUPT, 1, 0);
+    vtx_vmm_check_report rep;
+    cr_assert_eq(vtx_vmm_check_finalize(chk, &rep), VTX_OK);
+    cr_assert_eq(got.n, 1, "a second finalize reports nothing new");
+    cr_assert_eq(rep.exits, 2);
+    cr_assert_eq(rep.entries, 2);
 }
 
 Test(vmm_check, lost_acked_interrupt_fixed)
