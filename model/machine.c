@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "execute.h"
+#include "vmm_check_internal.h"
 
 vtx_status vtx_machine_config_init(vtx_machine_config *c, const vtx_profile *profile)
 {
@@ -76,6 +77,7 @@ void vtx_machine_destroy(vtx_machine *m)
 {
     if (!m)
         return;
+    vtx_vmm_check_detach(m);
     vtx_execute_release(m);
     for (size_t i = 0; i < m->n_vmcs; i++)
         free(m->vmcs[i]);
@@ -331,6 +333,7 @@ vtx_status vtx_machine_set_gprs(vtx_machine *m, const vtx_gprs *gprs)
     r[VTX_R_R13] = gprs->r13, r[VTX_R_R14] = gprs->r14, r[VTX_R_R15] = gprs->r15;
     if (m->in_guest)
         m->engine_dirty = true;
+    if (m->vmm_monitor) vtx_vmm_mon_gprs(m);
     return VTX_OK;
 }
 

@@ -128,6 +128,8 @@ struct vtx_machine {
     /* MSRs (msr.c): the shared ones, and the host's copies of the switched ones. */
     vtx_msr_file msr;
     vtx_host_msrs host_msr;
+
+    struct vtx_vmm_checker *vmm_monitor; /* the VMM checker attached (vmm_check_internal.h), or NULL */
 };
 
 /* Apply the scheduled inputs that are due; return the instruction count and the

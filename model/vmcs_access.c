@@ -1,6 +1,7 @@
 /* VMREAD and VMWRITE as instructions (SDM Vol. 3 VMX instruction reference):
  * mode, CPL and current-VMCS checks here; the field rules live in vmcs/access.c. */
 #include "machine_internal.h"
+#include "vmm_check_internal.h"
 
 static void unsupported(vtx_machine *m, vtx_insn_result *r, const char *insn, uint64_t enc)
 {
@@ -40,6 +41,7 @@ vtx_status vtx_vmread(vtx_machine *m, uint64_t encoding, vtx_insn_result *r)
     }
     r->value = value;
     vtx_vmsucceed(m, r);
+    if (m->vmm_monitor) vtx_vmm_mon_vmread(m, encoding);
     return VTX_OK;
 }
 
@@ -74,5 +76,6 @@ vtx_status vtx_vmwrite(vtx_machine *m, uint64_t encoding, uint64_t value, vtx_in
         return VTX_OK;
     }
     vtx_vmsucceed(m, r);
+    if (m->vmm_monitor) vtx_vmm_mon_vmwrite(m, encoding, value);
     return VTX_OK;
 }

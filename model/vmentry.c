@@ -10,6 +10,7 @@
 #include "execute.h"
 #include "insn_table.h"
 #include "msr.h"
+#include "vmm_check_internal.h"
 
 static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r);
 
@@ -185,6 +186,7 @@ static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r)
     } else {
         vtx_guest_load(m, f);
     }
+    if (m->vmm_monitor) vtx_vmm_mon_entry(m);
     m->cycles += m->costs.vm_entry;
     if (launch)
         m->current->launch = VTX_LAUNCH_LAUNCHED;

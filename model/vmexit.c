@@ -11,6 +11,7 @@
  */
 #include <stdlib.h>
 #include "msr.h"
+#include "vmm_check_internal.h"
 
 /* CR0 bits a VM exit leaves alone: ET, NW, CD and reserved bits 28:19, 17, 15:6. */
 #define CR0_KEEP 0x7FFAFFD0ull
@@ -235,5 +236,6 @@ vtx_status vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *
     r->exit_reason = e->reason;
     r->exit_qualification = e->qualification;
     r->rflags = m->root.rflags;
+    if (m->vmm_monitor) vtx_vmm_mon_exit(m);
     return VTX_OK;
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "machine_internal.h"
+#include "vtxref/vmm_check.h"
 #include "vtxref/vmm_loop.h"
 
 /* What makes two exits "the same state": reason, qualification, guest RIP and
@@ -31,7 +32,27 @@ static bool same(const exit_key *a, const exit_key *b)
            a->activity == b->activity;
 }
 
+static vtx_status run_vmm(vtx_machine *m, const vtx_vmm_loop *loop, vtx_vmm_report *rep);
+
 vtx_status vtx_run_vmm(vtx_machine *m, const vtx_vmm_loop *loop, vtx_vmm_report *rep)
+{
+    if (!m || !loop || !loop->handler || !rep)
+        return VTX_ERR_INVALID_ARG;
+    bool attach = loop->checker && vtx_vmm_check_attached(m) != loop->checker;
+    if (attach && vtx_vmm_check_attach(m, loop->checker) != VTX_OK) {
+        memset(rep, 0, sizeof *rep);
+        rep->end = VTX_VMM_END_VMFAIL;
+        snprintf(rep->why, sizeof rep->why, "the loop's checker cannot be attached: the machine has another "
+                 "checker, or the checker watches another machine");
+        return VTX_ERR_STATE;
+    }
+    vtx_status st = run_vmm(m, loop, rep);
+    if (attach)
+        vtx_vmm_check_detach(m);
+    return st;
+}
+
+static vtx_status run_vmm(vtx_machine *m, const vtx_vmm_loop *loop, vtx_vmm_report *rep)
 {
     if (!m || !loop || !loop->handler || !rep)
         return VTX_ERR_INVALID_ARG;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include "machine.h"
 #include "status.h"
+#include "vmm_check.h"
 #include "vmx.h"
 
 #ifdef __cplusplus
@@ -36,6 +37,9 @@ typedef struct vtx_vmm_loop {
     void *user;               /**< Passed to the handler. */
     uint64_t max_exits;       /**< Exit budget (0: 1 000 000). */
     uint32_t max_repeats;     /**< Identical exits in a row with no instruction retired before the loop stops (0: 100). */
+    vtx_vmm_checker *checker; /**< VMM checker (vmm_check.h) attached for the loop and detached after it
+                                   (NULL: none; one already attached to the machine stays attached).
+                                   The loop does not finalize it: call vtx_vmm_check_finalize(). */
 } vtx_vmm_loop;
 
 /** @brief Why the loop ended. */
@@ -60,7 +64,8 @@ typedef struct vtx_vmm_report {
  * launch state is clear, else VMRESUME; then, after each VM exit, the handler.
  * @return the status of the last VMLAUNCH/VMRESUME call (::VTX_OK, or e.g.
  * ::VTX_ERR_UNMAPPED when the guest ran off mapped memory); @p report says why
- * the loop ended.
+ * the loop ended. ::VTX_ERR_STATE (nothing run) when vtx_vmm_loop::checker cannot
+ * be attached (the machine has another checker, or it watches another machine).
  */
 VTX_API vtx_status vtx_run_vmm(vtx_machine *m, const vtx_vmm_loop *loop, vtx_vmm_report *report);
 

@@ -14,6 +14,7 @@
 #include "insn_class.h"
 #include "insn_table.h"
 #include "vmm_loop.h"
+#include "vmm_check.h"
 #include "machine.h"
 #include "observer.h"
 #include "profile.h"
