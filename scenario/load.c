@@ -144,10 +144,13 @@ vtx_status scn_ld_resolve(scn_ld *L, scn_addr *a)
     if (!l) {
         char list[200] = "";
         size_t used = 0;
-        for (size_t i = 0; i < L->s->nlabels && i < 8 && used < sizeof list; i++)
-            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", L->s->labels[i].name);
+        int shown = 0;
+        for (size_t i = 0; i < L->s->nlabels && shown < 8 && used < sizeof list; i++)
+            if (strncmp(L->s->labels[i].name, "default_", 8) != 0)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", shown++ ? ", " : "",
+                                         L->s->labels[i].name);
         return scn_fail(L->err, NULL, a->loc.line, a->loc.col, "unknown label '%s' (the code's labels: %s)", a->label,
-                        L->s->nlabels ? list : "none");
+                        used ? list : "none");
     }
     a->value = (a->as_rip ? l->value : l->linear) + (uint64_t)a->offset;
     return VTX_OK;
@@ -234,7 +237,7 @@ vtx_status scn_ld_mem(scn_ld *L, const ynode *n, const char *what, bool allow_as
                 b->org = L->s->bits == 16 ? (b->linear >= base && b->linear - base < 0x10000 ? b->linear - base
                                                                                                : (b->linear & 0xFFFF))
                                           : b->linear;
-                b->first_line = v->literal ? v->line + 1 : v->line;
+                b->first_line = v->line;
                 b->col = v->col;
                 b->literal = v->literal;
                 m->block = L->s->nblocks - 1;
@@ -444,7 +447,7 @@ static vtx_status new_block(scn_ld *L, const char *what, const ynode *src, uint6
     b->linear = linear;
     b->org = org;
     b->bits = L->s->bits;
-    b->first_line = src->literal ? src->line + 1 : src->line;
+    b->first_line = src->line; /* a block scalar's mark is its first content line */
     b->col = src->col;
     b->literal = src->literal;
     b->max_size = max_size;
@@ -612,8 +615,9 @@ static vtx_status ld_controls_final(scn_ld *L, const ynode *root, const ynode *c
     implied[VTX_CTL_EXIT] |= VTX_EXIT_HOST_ADDR_SPACE_SIZE;
     if (s->mode == SCN_LONG64)
         implied[VTX_CTL_ENTRY] |= VTX_ENTRY_IA32E_MODE_GUEST;
-    if (s->mode == SCN_REAL) {
-        /* Unrestricted guest needs EPT (ENT-CTL: "enable EPT" must be 1 with "unrestricted guest"). */
+    if (s->mode == SCN_REAL || s->mode == SCN_PM16 || s->mode == SCN_PM32) {
+        /* CR0.PG = 0 needs unrestricted guest (else IA32_VMX_CR0_FIXED0 fixes PG to 1), and
+         * unrestricted guest needs EPT (ENT-CTL: "enable EPT" must be 1 with "unrestricted guest"). */
         implied[VTX_CTL_PROC2] |= VTX_PROC2_UNRESTRICTED_GUEST | VTX_PROC2_ENABLE_EPT;
         s->need_ept = true;
     }
@@ -627,8 +631,12 @@ static vtx_status ld_controls_final(scn_ld *L, const ynode *root, const ynode *c
         uint32_t must1, may1;
         vtx_profile_ctl_caps(&s->profile, (vtx_ctl_field)f, &must1, &may1);
         uint32_t bad = s->ctl[f] & ~may1;
+        if (f == VTX_CTL_PROC && (bad & VTX_PROC_SECONDARY_CONTROLS)) /* name the secondary control that needs it */
+            bad = s->ctl[VTX_CTL_PROC2] ? 0 : bad;
         if (bad) {
             unsigned bit = (unsigned)__builtin_ctz(bad);
+            if (f == VTX_CTL_PROC2 && (bad & VTX_PROC2_UNRESTRICTED_GUEST) && (implied[f] & VTX_PROC2_UNRESTRICTED_GUEST))
+                bit = 7; /* the control the mode is about */
             const char *name = vtx_control_bit_name((vtx_ctl_field)f, bit);
             /* point at the item that named it, else at guest.mode (an implied control) */
             const ynode *at = mode;
@@ -641,10 +649,11 @@ static vtx_status ld_controls_final(scn_ld *L, const ynode *root, const ynode *c
             }
             if (list && list->type == Y_SCALAR)
                 at = list;
-            return scn_ld_fail(L, at, "profile %s cannot set the %s control '%s' (bit %u)%s", s->profile.name,
-                               scn_ctl_key((vtx_ctl_field)f), name ? name : "?", bit,
-                               at == mode && !(implied[f] & (1u << bit)) ? "" :
-                               at == mode ? ", which this guest mode needs" : "");
+            if (at == mode)
+                return scn_ld_fail(L, at, "guest mode %s needs the %s control '%s', which profile %s cannot set",
+                                   mode->text, scn_ctl_key((vtx_ctl_field)f), name ? name : "?", s->profile.name);
+            return scn_ld_fail(L, at, "profile %s cannot set the %s control '%s' (bit %u)", s->profile.name,
+                               scn_ctl_key((vtx_ctl_field)f), name ? name : "?", bit);
         }
         s->ctl[f] |= must1;
     }

@@ -18,7 +18,7 @@ typedef struct ynode ynode;
 struct ynode {
     ytype type;
     int line, col;   /* 1-based position of the node's first character */
-    bool literal;    /* a block scalar (`|`): content line k is file line line + 1 + k */
+    bool literal;    /* a literal block scalar (`|`): its position is its first content line; content line k is file line line + k */
     bool quoted;     /* a quoted scalar (never a number or a null) */
     char *text;      /* scalar: NUL-terminated content */
     size_t len;      /* scalar: content length */

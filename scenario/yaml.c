@@ -124,7 +124,7 @@ vtx_status scn_yaml_parse(const char *text, size_t len, ynode **root, vtx_scenar
             }
             n->len = t ? l : 0;
             enum fy_scalar_style ss = fy_token_scalar_style(ev->scalar.value);
-            n->literal = ss == FYSS_LITERAL || ss == FYSS_FOLDED;
+            n->literal = ss == FYSS_LITERAL;
             n->quoted = ss != FYSS_PLAIN;
             break;
         }
