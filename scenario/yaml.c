@@ -55,7 +55,7 @@ static void syntax_error(struct fy_diag *diag, vtx_scenario_error *err, const st
     void *it = NULL;
     struct fy_diag_error *e = diag ? fy_diag_errors_iterate(diag, &it) : NULL;
     if (e) {
-        scn_fail(err, NULL, e->line + 1, e->column + 1, "YAML syntax error: %s", e->msg ? e->msg : "malformed");
+        scn_fail(err, NULL, e->line, e->column, "YAML syntax error: %s", e->msg ? e->msg : "malformed");
         return;
     }
     scn_fail(err, NULL, fallback ? fallback->line + 1 : 0, fallback ? fallback->column + 1 : 0,
