@@ -99,6 +99,9 @@ Test(scenario_load, control_the_profile_cannot_set)
         "guest mode real needs the proc2 control 'Unrestricted guest', which profile core2 cannot set");
     bad("preemption timer on core2", "profile: core2\n" GUEST "controls:\n  pin: [activate vmx-preemption timer]\n",
         VTX_ERR_PARSE, 6, 9, "profile core2 cannot set the pin control 'Activate VMX-preemption timer'");
+    bad("set in a reaction", "profile: core2\n" GUEST "reactions:\n  - on: {exit: HLT}\n    do:\n"
+        "      - set: {pin: [activate vmx-preemption timer]}\n", VTX_ERR_PARSE, 8, 9,
+        "profile core2 cannot set the pin control 'Activate VMX-preemption timer'");
     bad("field of a feature core2 lacks", "profile: core2\n" GUEST "fields: {VPID: 1}\n", VTX_ERR_PARSE, 5, 10,
         "VMCS field VPID does not exist on profile core2");
 }
