@@ -255,12 +255,16 @@ char *scn_strndup(const char *s, size_t n);
 void *scn_push(void **arr, size_t *n, size_t size);
 
 
-/* ---- the loader's helpers (load.c), shared with load_vmm.c ---- */
+/* ---- the loader's helpers (values.c), shared by load.c and load_vmm.c ---- */
 typedef struct scn_ld {
     vtx_scenario *s;
     vtx_scenario_error *err;
 } scn_ld;
 
+/* A number: decimal or 0x hexadecimal, no sign. */
+bool scn_parse_number(const char *t, uint64_t *v);
+/* "a mapping", "a list", "a single value". */
+const char *scn_type_word(ytype t);
 /* Fail at a node: VTX_ERR_PARSE with its line and column. */
 vtx_status scn_ld_fail(scn_ld *L, const ynode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Every key of @p map is in @p allowed (NULL-terminated); @p what names the mapping in errors. */
