@@ -303,7 +303,6 @@ bool scn_activity_by_name(const char *name, uint32_t *v);
 const char *scn_activity_name(uint32_t v);
 bool scn_intr_bit_by_name(const char *name, uint32_t *bit);
 bool scn_event_type_by_name(const char *name, uint32_t *type);
-const char *scn_event_type_name(uint32_t type);
 bool scn_reg_by_name(const char *name, scn_reg *r);
 const char *scn_reg_name(scn_reg r);
 const char *scn_key_name(scn_key k);
@@ -335,7 +334,5 @@ bool scn_cmp_check(const vtx_scenario *s, const scn_cmp *c, const scn_run_view *
 /* A value as text, named by a label when @p rip (hex plus " (label)"). */
 void scn_addr_text(const vtx_scenario *s, uint64_t v, uint64_t cs_base, char *buf, size_t size);
 
-/* format.c */
-const char *scn_intr_type_name(uint32_t type);
 
 #endif

@@ -16,16 +16,13 @@ typedef struct run_out {
     json_object *end_checks;
 } run_out;
 
-static const char *const type_names[8] = {"external", "reserved", "nmi", "hardware-exception", "software-interrupt",
-                                          "privileged-software-exception", "software-exception", "other"};
-
 static json_object *event_json(uint32_t info, uint32_t error)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "valid", json_object_new_boolean(info >> 31));
     if (info >> 31) {
         json_object_object_add(o, "vector", json_object_new_int((int)(info & 0xFF)));
-        json_object_object_add(o, "type", json_object_new_string(type_names[(info >> 8) & 7]));
+        json_object_object_add(o, "type", json_object_new_string(vtx_interruption_type_name(info >> 8)));
         json_object_object_add(o, "error_code_valid", json_object_new_boolean((info >> 11) & 1));
         if ((info >> 11) & 1)
             json_object_object_add(o, "error_code", json_object_new_int64(error));
