@@ -432,6 +432,8 @@ vtx_status vtx_scenario_load_text(const char *text, size_t len, const char *sour
     if (st == VTX_OK)
         st = scn_assemble(s, 0, text, len, err);
     if (st == VTX_OK)
+        st = scn_check_layout(s, err);
+    if (st == VTX_OK)
         st = scn_stub_labels(s);
     if (st == VTX_OK)
         st = scn_ld_resolve_all(&L);

@@ -310,6 +310,8 @@ bool scn_key_by_name(const char *name, scn_key *k);
 
 /* asm.c: assemble every block (err names the scenario line of a nasm error). */
 vtx_status scn_assemble(vtx_scenario *s, size_t first_block, const char *text, size_t len, vtx_scenario_error *err);
+/* The code and the handlers do not overlap each other or the loader's tables. */
+vtx_status scn_check_layout(const vtx_scenario *s, vtx_scenario_error *err);
 /* The default handlers' labels (default_0xNN) and their block (after scn_assemble). */
 vtx_status scn_stub_labels(vtx_scenario *s);
 /* Look up a label by name: true with its label record. */
