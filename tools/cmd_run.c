@@ -91,6 +91,9 @@ static void on_exit_cb(void *user, const vtx_scenario_exit *x)
     json_object_object_add(j, "preemption_timer", json_object_new_uint64(x->preemption_timer));
     json_object_object_add(j, "instructions", json_object_new_uint64(x->instructions));
     json_object_object_add(j, "cycles", json_object_new_uint64(x->cycles));
+    char text[4096];
+    vtx_scenario_exit_format(x, "", text, sizeof text);
+    json_object_object_add(j, "text", json_object_new_string(text));
     json_object_object_add(j, "checks", json_object_new_array());
     json_object_object_add(j, "actions", json_object_new_array());
     o->cur = j;
