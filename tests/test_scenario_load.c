@@ -89,6 +89,9 @@ Test(scenario_load, values_out_of_range_and_wrong_types)
         "then must be resume or stop");
     bad("missing guest", "name: x\n", VTX_ERR_PARSE, 1, 1, "needs 'guest:'");
     bad("missing code", "guest:\n  mode: long64\n", VTX_ERR_PARSE, 2, 3, "guest needs 'code:'");
+    bad("empty code", "guest:\n  mode: long64\n  code:\n", VTX_ERR_PARSE, 3, 3, "guest.code is empty");
+    bad("memory outside RAM", GUEST "  memory: [{at: 0x3ffffe, u32: 1}]\n", VTX_ERR_PARSE, 4, 12,
+        "memory at 0x3ffffe (4 bytes) is outside the 4-MiB guest RAM");
     bad("exits and vmfail", GUEST "expect:\n  exits: []\n  vmfail: true\n", VTX_ERR_PARSE, 6, 11, "both exits and vmfail");
 }
 
