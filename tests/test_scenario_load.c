@@ -254,6 +254,21 @@ Test(scenario_load, every_documented_key_loads)
     vtx_scenario_free(s);
 }
 
+Test(scenario_load, interruption_type_names)
+{
+    /* the tokens `inject: {type: ...}` takes, from the library's table (bits 10:8 of the field) */
+    cr_assert_str_eq(vtx_interruption_type_name(0), "external");
+    cr_assert_str_eq(vtx_interruption_type_name(0x80000b0eu >> 8), "hardware-exception");
+    cr_assert_str_eq(vtx_interruption_type_description(5), "privileged software exception");
+    cr_assert_str_eq(vtx_interruption_type_name(7), "other");
+    vtx_scenario *s = NULL;
+    vtx_scenario_error e;
+    cr_assert_eq(load(GUEST "inject: {type: privileged-software-exception, vector: 1}\n", &s, &e), VTX_OK, "%s",
+                 e.message);
+    vtx_scenario_free(s);
+    cr_assert_eq(load(GUEST "inject: {type: reserved, vector: 1}\n", &s, &e), VTX_ERR_PARSE, "type 1 is reserved");
+}
+
 Test(scenario_load, error_format)
 {
     vtx_scenario_error e = {.file = "a.yaml", .line = 3, .column = 7, .message = "bad"};
