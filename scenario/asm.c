@@ -278,7 +278,10 @@ vtx_status scn_assemble(vtx_scenario *s, size_t first_block, const char *text, s
     }
     const char *tmp = getenv("TMPDIR");
     char dir[400];
-    snprintf(dir, sizeof dir, "%s/vtxref-scenario-XXXXXX", tmp && *tmp && strlen(tmp) < 300 ? tmp : "/tmp");
+    /* the directory's name goes into nasm's [map] directive: keep it plain */
+    if (!tmp || !*tmp || strlen(tmp) >= 300 || strpbrk(tmp, " \t\n\"'[];%"))
+        tmp = "/tmp";
+    snprintf(dir, sizeof dir, "%s/vtxref-scenario-XXXXXX", tmp);
     if (!mkdtemp(dir)) {
         scn_fail(err, NULL, 0, 0, "cannot create a temporary directory %s: %s", dir, strerror(errno));
         return VTX_ERR_IO;
