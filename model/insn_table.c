@@ -183,7 +183,8 @@ vtx_irow_verdict vtx_insn_row_pre(const vtx_machine *m, const vtx_insn *insn, co
         ((r->pre & VTX_IROW_PRE_UD_OSXSAVE) && !(c->cr4 & (1u << 18))) || ((r->pre & VTX_IROW_PRE_UD_CPL) && cpl > 0))
         return VTX_IROW_UD;
     /* Then the privilege faults. */
-    if (((r->pre & VTX_IROW_PRE_GP_CPL) && cpl > 0) || ((r->pre & VTX_IROW_PRE_TSD) && cpl > 0 && (c->cr4 & (1u << 2))))
+    if (((r->pre & VTX_IROW_PRE_GP_CPL) && cpl > 0) || ((r->pre & VTX_IROW_PRE_TSD) && cpl > 0 && (c->cr4 & (1u << 2))) ||
+        ((r->pre & VTX_IROW_PRE_PCE) && cpl > 0 && !(c->cr4 & (1u << 8))))
         return VTX_IROW_GP;
     return VTX_IROW_GO;
 }

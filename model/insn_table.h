@@ -130,8 +130,8 @@
       "#UD with \"enable PCONFIG\" = 0; with it 1, exits by the PCONFIG-exiting bitmap bit of EAX") \
     X(RDMSR, "RDMSR", CONDITION, NONE, NONE, PROC, MSR_BITMAPS, NONE, NONE, RDMSR, ZERO, NONE, 0, GP_CPL, "25.1.3, 25.3", IMPLEMENTED, \
       "exits without MSR bitmaps, outside their ranges, or by the read bitmap bit; else the TSC reads offset and scaled") \
-    X(RDPMC, "RDPMC", CONTROL, NONE, NONE, PROC, RDPMC_EXITING, NONE, NONE, RDPMC, ZERO, NONE, 0, NONE, "25.1.3", INSN, \
-      "exits with RDPMC exiting; executing it without an exit is refused (no performance counters)") \
+    X(RDPMC, "RDPMC", CONTROL, NONE, NONE, PROC, RDPMC_EXITING, NONE, NONE, RDPMC, ZERO, NONE, 0, PCE, "25.1.3", INSN, \
+      "exits with RDPMC exiting (#GP(0) first at CPL > 0 with CR4.PCE = 0); without an exit refused (no performance counters)") \
     X(RDRAND, "RDRAND", CONTROL, NONE, NONE, PROC2, RDRAND_EXITING, NONE, NONE, RDRAND, ZERO, RDRAND, 0, NONE, "25.1.3", IMPLEMENTED, \
       "exits with RDRAND exiting; else the model returns a deterministic value, CF = 1 (Unicorn 2.0.1 has no RDRAND)") \
     X(RDSEED, "RDSEED", CONTROL, NONE, NONE, PROC2, RDSEED_EXITING, NONE, NONE, RDSEED, ZERO, RDRAND, 0, NONE, "25.1.3", IMPLEMENTED, \

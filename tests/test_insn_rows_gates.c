@@ -304,13 +304,15 @@ Test(insn_pre, cpl3_faults_come_before_the_exits)
      * CR4.TSD -> #GP(0); while CPUID and PAUSE, which no privilege check guards,
      * still exit.
      *   G+0 f4 hlt ; G+1 0f 08 invd ; G+3 0f 01 c8 monitor ; G+6 0f 01 c9 mwait ;
-     *   G+9 0f 31 rdtsc ; G+11 66 0f 38 82 10 invpcid rdx, [rax] ; G+16 0f a2 cpuid ; G+18 f3 90 pause */
+     *   G+9 0f 31 rdtsc ; G+11 66 0f 38 82 10 invpcid rdx, [rax] ; G+16 0f a2 cpuid ; G+18 f3 90 pause ;
+     *   G+20 0f 33 rdpmc (#GP(0) with CR4.PCE = 0) */
     CODE(0xf4, 0x0f, 0x08, 0x0f, 0x01, 0xc8, 0x0f, 0x01, 0xc9, 0x0f, 0x31, 0x66, 0x0f, 0x38, 0x82, 0x10, 0x0f, 0xa2,
-         0xf3, 0x90);
+         0xf3, 0x90, 0x0f, 0x33);
     to_cpl3();
     ir_gprs(DATA, 0, 3);
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING | VTX_PROC_MONITOR_EXITING | VTX_PROC_MWAIT_EXITING |
-                                       VTX_PROC_RDTSC_EXITING | VTX_PROC_INVLPG_EXITING | VTX_PROC_PAUSE_EXITING);
+                                       VTX_PROC_RDTSC_EXITING | VTX_PROC_INVLPG_EXITING | VTX_PROC_PAUSE_EXITING |
+                                       VTX_PROC_RDPMC_EXITING);
     ir_proc2(VTX_PROC2_ENABLE_INVPCID);
     rf_set(VTX_VMCS_GUEST_CR4, 1u << 2); /* CR4.TSD */
     ir_fault("HLT at CPL 3", G, 13);
@@ -321,6 +323,9 @@ Test(insn_pre, cpl3_faults_come_before_the_exits)
     ir_fault("INVPCID at CPL 3", G + 11, 13);
     ir_exit("CPUID at CPL 3", G + 16, 10, 2, 0, 0);
     ir_exit("PAUSE at CPL 3", G + 18, 40, 2, 0, 0);
+    ir_fault("RDPMC at CPL 3 with CR4.PCE = 0", G + 20, 13);
+    rf_set(VTX_VMCS_GUEST_CR4, 1u << 8); /* CR4.PCE */
+    ir_exit("RDPMC at CPL 3 with CR4.PCE = 1", G + 20, 15, 2, 0, 0);
 }
 
 Test(insn_pre, vmx_instructions_ud_in_compatibility_mode)
