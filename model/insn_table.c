@@ -162,6 +162,48 @@ bool vtx_insn_row_ctl(const vtx_machine *m, vtx_irow_ctl c)
     }
 }
 
+/* Read n bytes at a linear address of an implicit supervisor access (no
+ * accessed/dirty updates); false when a byte cannot be read. */
+static bool read_linear(const vtx_machine *m, uint64_t lin, uint8_t *out, unsigned n)
+{
+    const vtx_cpu_state *c = &m->g.cpu;
+    const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t pa, a = vtx_cpu_mode_of(c) == VTX_MODE_LONG64 ? lin + i : (uint32_t)(lin + i);
+        uint32_t pf;
+        if (vtx_translate_ex(c, &m->phys, &caps, a, VTX_ACC_IMPLICIT | VTX_ACC_NO_AD, &pa, &pf) != VTX_XLATE_OK ||
+            vtx_mem_read(m, pa, out + i, 1, NULL) != VTX_OK)
+            return false;
+    }
+    return true;
+}
+
+/* SDM Vol. 1 "I/O Permission Bit Map": with CR0.PE = 1 and CPL > IOPL (or in
+ * virtual-8086 mode), every port the access touches needs its bit clear in the
+ * TSS I/O bitmap, whose two bytes covering the ports must lie within TR's limit;
+ * else #GP(0), which has priority over the exit (SDM16 25.1.1). */
+static bool io_denied(const vtx_machine *m, const vtx_insn *insn)
+{
+    const vtx_cpu_state *c = &m->g.cpu;
+    bool v86 = c->rflags & VTX_RFLAGS_VM;
+    if (!(c->cr0 & VTX_CR0_PE) || (!v86 && vtx_cpu_cpl(c) <= ((c->rflags >> 12) & 3)))
+        return false;
+    const vtx_cpu_seg *tr = &c->seg[VTX_S_TR];
+    unsigned type = tr->ar & 0xF;
+    if ((type != 9 && type != 11) || tr->limit < 0x67)
+        return true; /* no 32/64-bit TSS, or too short to hold the map base */
+    uint16_t port = insn->port_in_dx ? (uint16_t)c->gpr[VTX_R_RDX] : insn->imm8;
+    uint8_t base_bytes[2], map[2];
+    if (!read_linear(m, tr->base + 0x66, base_bytes, 2))
+        return true; /* an unreadable map denies (the model raises no #PF for it) */
+    uint64_t off = (uint64_t)(base_bytes[0] | base_bytes[1] << 8) + port / 8;
+    if (off + 1 > tr->limit || !read_linear(m, tr->base + off, map, 2))
+        return true;
+    unsigned bits = (unsigned)map[0] | (unsigned)map[1] << 8;
+    unsigned size = insn->op_size ? insn->op_size : 1;
+    return (bits >> (port & 7)) & ((1u << size) - 1);
+}
+
 vtx_irow_verdict vtx_insn_row_pre(const vtx_machine *m, const vtx_insn *insn, const vtx_insn_row *r)
 {
     const vtx_cpu_state *c = &m->g.cpu;
@@ -184,7 +226,8 @@ vtx_irow_verdict vtx_insn_row_pre(const vtx_machine *m, const vtx_insn *insn, co
         return VTX_IROW_UD;
     /* Then the privilege faults. */
     if (((r->pre & VTX_IROW_PRE_GP_CPL) && cpl > 0) || ((r->pre & VTX_IROW_PRE_TSD) && cpl > 0 && (c->cr4 & (1u << 2))) ||
-        ((r->pre & VTX_IROW_PRE_PCE) && cpl > 0 && !(c->cr4 & (1u << 8))))
+        ((r->pre & VTX_IROW_PRE_PCE) && cpl > 0 && !(c->cr4 & (1u << 8))) ||
+        ((r->pre & VTX_IROW_PRE_IOPERM) && io_denied(m, insn)))
         return VTX_IROW_GP;
     return VTX_IROW_GO;
 }

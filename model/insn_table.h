@@ -72,13 +72,13 @@
       "exits with \"enable ENCLV exiting\" and the ENCLV-exiting bitmap bit of EAX; no SGX: #UD") \
     X(HLT, "HLT", CONTROL, NONE, NONE, PROC, HLT_EXITING, NONE, NONE, HLT, ZERO, NONE, 0, GP_CPL, "25.1.3", IMPLEMENTED, \
       "exits with HLT exiting; else the HLT activity state") \
-    X(IN, "IN", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, NONE, 0, NONE, "25.1.3", IMPLEMENTED, \
+    X(IN, "IN", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, NONE, 0, IOPERM, "25.1.3", IMPLEMENTED, \
       "exits by the I/O bitmaps when used, else by unconditional I/O exiting; without an exit no device answers (all ones)") \
-    X(INS, "INS", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, INS_OUTS, 1, NONE, "25.1.3", INSN, \
+    X(INS, "INS", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, INS_OUTS, 1, IOPERM, "25.1.3", INSN, \
       "exits as IN does; executing it without an exit is refused (no devices); the guest-linear address is on branch audit") \
-    X(OUT, "OUT", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, NONE, 0, NONE, "25.1.3", IMPLEMENTED, \
+    X(OUT, "OUT", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, NONE, 0, IOPERM, "25.1.3", IMPLEMENTED, \
       "exits by the I/O bitmaps when used, else by unconditional I/O exiting; without an exit the write goes nowhere") \
-    X(OUTS, "OUTS", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, INS_OUTS, 1, NONE, "25.1.3", INSN, \
+    X(OUTS, "OUTS", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, INS_OUTS, 1, IOPERM, "25.1.3", INSN, \
       "exits as OUT does; executing it without an exit is refused (no devices); the guest-linear address is on branch audit") \
     X(INVLPG, "INVLPG", CONTROL, NONE, NONE, PROC, INVLPG_EXITING, NONE, NONE, INVLPG, LINEAR, NONE, 0, GP_CPL, "25.1.3", IMPLEMENTED, \
       "exits with INVLPG exiting") \

@@ -342,3 +342,25 @@ Test(insn_pre, vmx_instructions_ud_in_compatibility_mode)
     vt_vmwrite(&e, VTX_VMCS_GUEST_CS_AR, 0xA09B);
     ir_exit("VMCLEAR in 64-bit mode", G, 19, 4, 0, (2u << 7) | (3u << 15) | (1u << 22));
 }
+
+Test(insn_pre, io_permission_faults_come_before_io_exits)
+{
+    /* 25.1.1: a #GP(0) from the I/O permission check (CPL > IOPL and the TSS I/O
+     * bitmap denying the port) has priority over the I/O exit, even with
+     * unconditional I/O exiting; with IOPL 3, or a map that permits the port, the
+     * instruction exits (Table 27-5 qualification).   G+0 e4 80 in al, 0x80 */
+    CODE(0xe4, 0x80, 0x0f, 0x01, 0xc1);
+    to_cpl3();
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_UNCOND_IO_EXITING);
+    uint16_t map_base = 0x68;
+    memcpy(e.ram + VT_GUEST_TSS + 0x66, &map_base, 2); /* the map starts right after the 104-byte TSS */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_TR_LIMIT, 0x67);     /* ... and lies beyond TR's limit: every port denied */
+    ir_fault("IN at CPL 3, IOPL 0, no I/O bitmap", G, 13);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x3002); /* IOPL 3 */
+    ir_exit("IN at CPL 3, IOPL 3", G, 30, 2, 1u << 3 | 1u << 6 | 0x80ull << 16, 0);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x2);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_TR_LIMIT, 0x68 + 0x80 / 8 + 1); /* the map's bytes for port 0x80 are 0 */
+    ir_exit("IN at CPL 3, the map permits port 0x80", G, 30, 2, 1u << 3 | 1u << 6 | 0x80ull << 16, 0);
+    e.ram[VT_GUEST_TSS + 0x68 + 0x80 / 8] = 1; /* bit for port 0x80 */
+    ir_fault("IN at CPL 3, the map denies port 0x80", G, 13);
+}

@@ -41,6 +41,7 @@ static void faults_first(uint32_t pre, char *buf, size_t n)
         {VTX_IROW_PRE_GP_CPL, "#GP(0) at CPL > 0"},
         {VTX_IROW_PRE_TSD, "#GP(0) at CPL > 0 with CR4.TSD = 1"},
         {VTX_IROW_PRE_PCE, "#GP(0) at CPL > 0 with CR4.PCE = 0"},
+        {VTX_IROW_PRE_IOPERM, "#GP(0) when CPL > IOPL (or virtual-8086 mode) and the TSS I/O bitmap denies a port"},
     };
     size_t k = 0;
     buf[0] = '\0';
