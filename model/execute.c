@@ -404,10 +404,6 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     case VTX_IROW_GP: return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
     case VTX_IROW_GO: break;
     }
-    /* The #GP of the TSS I/O permission bit map (io_permission.c), also before the exit. */
-    if ((insn->cls == VTX_IC_IN || insn->cls == VTX_IC_OUT || insn->cls == VTX_IC_INS || insn->cls == VTX_IC_OUTS) &&
-        vtx_io_denied(m, insn))
-        return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
     /* LMSW's memory operand is fetched first: its fault has priority over the VM
      * exit that depends on its contents (SDM "Relative Priority of Faults and VM Exits"). */
     uint16_t lmsw_src = 0;

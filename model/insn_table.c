@@ -4,6 +4,7 @@
  * faults with priority over the exit (SDM16 25.1.1), the #UD gates of the
  * secondary controls (25.3), and the controls VM entry refuses by row name.
  */
+#include "guest_insn.h"
 #include "insn_table.h"
 
 #include <stdio.h>
@@ -127,7 +128,7 @@ const vtx_insn_row *vtx_insn_row_of(const vtx_insn *insn)
         {VTX_IC_RDSEED, VTX_IROW_RDSEED}, {VTX_IC_RDTSC, VTX_IROW_RDTSC}, {VTX_IC_RDTSCP, VTX_IROW_RDTSCP},
         {VTX_IC_RSM, VTX_IROW_RSM}, {VTX_IC_WRMSR, VTX_IROW_WRMSR}, {VTX_IC_XRSTORS, VTX_IROW_XRSTORS},
         {VTX_IC_XSAVES, VTX_IROW_XSAVES}, {VTX_IC_VMFUNC, VTX_IROW_VMFUNC}, {VTX_IC_RDPID, VTX_IROW_RDPID},
-        {VTX_IC_IRET, VTX_IROW_IRET},
+        {VTX_IC_IRET, VTX_IROW_IRET}, {VTX_IC_SMSW, VTX_IROW_SMSW},
     };
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
         if (one[i].cls == insn->cls)
@@ -183,7 +184,9 @@ vtx_irow_verdict vtx_insn_row_pre(const vtx_machine *m, const vtx_insn *insn, co
         ((r->pre & VTX_IROW_PRE_UD_OSXSAVE) && !(c->cr4 & (1u << 18))) || ((r->pre & VTX_IROW_PRE_UD_CPL) && cpl > 0))
         return VTX_IROW_UD;
     /* Then the privilege faults. */
-    if (((r->pre & VTX_IROW_PRE_GP_CPL) && cpl > 0) || ((r->pre & VTX_IROW_PRE_TSD) && cpl > 0 && (c->cr4 & (1u << 2))))
+    if (((r->pre & VTX_IROW_PRE_GP_CPL) && cpl > 0) || ((r->pre & VTX_IROW_PRE_TSD) && cpl > 0 && (c->cr4 & (1u << 2))) ||
+        ((r->pre & VTX_IROW_PRE_PCE) && cpl > 0 && !(c->cr4 & (1u << 8))) ||
+        ((r->pre & VTX_IROW_PRE_IOPERM) && vtx_io_denied(m, insn))) /* io_permission.c */
         return VTX_IROW_GP;
     return VTX_IROW_GO;
 }

@@ -72,13 +72,13 @@
       "exits with \"enable ENCLV exiting\" and the ENCLV-exiting bitmap bit of EAX; no SGX: #UD") \
     X(HLT, "HLT", CONTROL, NONE, NONE, PROC, HLT_EXITING, NONE, NONE, HLT, ZERO, NONE, 0, GP_CPL, "25.1.3", IMPLEMENTED, \
       "exits with HLT exiting; else the HLT activity state") \
-    X(IN, "IN", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, NONE, 0, NONE, "25.1.3", IMPLEMENTED, \
+    X(IN, "IN", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, NONE, 0, IOPERM, "25.1.3", IMPLEMENTED, \
       "exits by the I/O bitmaps when used, else by unconditional I/O exiting; without an exit no device answers (all ones)") \
-    X(INS, "INS", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, INS_OUTS, 1, NONE, "25.1.3", INSN, \
+    X(INS, "INS", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, INS_OUTS, 1, IOPERM, "25.1.3", INSN, \
       "exits as IN does; executing it without an exit is refused (no devices); the exit saves the guest-linear address of the memory operand") \
-    X(OUT, "OUT", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, NONE, 0, NONE, "25.1.3", IMPLEMENTED, \
+    X(OUT, "OUT", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, NONE, 0, IOPERM, "25.1.3", IMPLEMENTED, \
       "exits by the I/O bitmaps when used, else by unconditional I/O exiting; without an exit the write goes nowhere") \
-    X(OUTS, "OUTS", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, INS_OUTS, 1, NONE, "25.1.3", INSN, \
+    X(OUTS, "OUTS", CONDITION, NONE, NONE, PROC, UNCOND_IO_EXITING, NONE, NONE, IO_INSTRUCTION, IO, INS_OUTS, 1, IOPERM, "25.1.3", INSN, \
       "exits as OUT does; executing it without an exit is refused (no devices); the exit saves the guest-linear address of the memory operand") \
     X(INVLPG, "INVLPG", CONTROL, NONE, NONE, PROC, INVLPG_EXITING, NONE, NONE, INVLPG, LINEAR, NONE, 0, GP_CPL, "25.1.3", IMPLEMENTED, \
       "exits with INVLPG exiting") \
@@ -131,8 +131,8 @@
       "#UD with \"enable PCONFIG\" = 0; with it 1, exits by the PCONFIG-exiting bitmap bit of EAX") \
     X(RDMSR, "RDMSR", CONDITION, NONE, NONE, PROC, MSR_BITMAPS, NONE, NONE, RDMSR, ZERO, NONE, 0, GP_CPL, "25.1.3, 25.3", IMPLEMENTED, \
       "exits without MSR bitmaps, outside their ranges, or by the read bitmap bit; else the TSC reads offset and scaled") \
-    X(RDPMC, "RDPMC", CONTROL, NONE, NONE, PROC, RDPMC_EXITING, NONE, NONE, RDPMC, ZERO, NONE, 0, NONE, "25.1.3", INSN, \
-      "exits with RDPMC exiting; executing it without an exit is refused (no performance counters)") \
+    X(RDPMC, "RDPMC", CONTROL, NONE, NONE, PROC, RDPMC_EXITING, NONE, NONE, RDPMC, ZERO, NONE, 0, PCE, "25.1.3", INSN, \
+      "exits with RDPMC exiting (#GP(0) first at CPL > 0 with CR4.PCE = 0); without an exit refused (no performance counters)") \
     X(RDRAND, "RDRAND", CONTROL, NONE, NONE, PROC2, RDRAND_EXITING, NONE, NONE, RDRAND, ZERO, RDRAND, 0, NONE, "25.1.3", IMPLEMENTED, \
       "exits with RDRAND exiting; else the model returns a deterministic value, CF = 1 (Unicorn 2.0.1 has no RDRAND)") \
     X(RDSEED, "RDSEED", CONTROL, NONE, NONE, PROC2, RDSEED_EXITING, NONE, NONE, RDSEED, ZERO, RDRAND, 0, NONE, "25.1.3", IMPLEMENTED, \

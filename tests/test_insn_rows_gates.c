@@ -319,13 +319,15 @@ Test(insn_pre, cpl3_faults_come_before_the_exits)
      * CR4.TSD -> #GP(0); while CPUID and PAUSE, which no privilege check guards,
      * still exit.
      *   G+0 f4 hlt ; G+1 0f 08 invd ; G+3 0f 01 c8 monitor ; G+6 0f 01 c9 mwait ;
-     *   G+9 0f 31 rdtsc ; G+11 66 0f 38 82 10 invpcid rdx, [rax] ; G+16 0f a2 cpuid ; G+18 f3 90 pause */
+     *   G+9 0f 31 rdtsc ; G+11 66 0f 38 82 10 invpcid rdx, [rax] ; G+16 0f a2 cpuid ; G+18 f3 90 pause ;
+     *   G+20 0f 33 rdpmc (#GP(0) with CR4.PCE = 0) */
     CODE(0xf4, 0x0f, 0x08, 0x0f, 0x01, 0xc8, 0x0f, 0x01, 0xc9, 0x0f, 0x31, 0x66, 0x0f, 0x38, 0x82, 0x10, 0x0f, 0xa2,
-         0xf3, 0x90);
+         0xf3, 0x90, 0x0f, 0x33);
     to_cpl3();
     ir_gprs(DATA, 0, 3);
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING | VTX_PROC_MONITOR_EXITING | VTX_PROC_MWAIT_EXITING |
-                                       VTX_PROC_RDTSC_EXITING | VTX_PROC_INVLPG_EXITING | VTX_PROC_PAUSE_EXITING);
+                                       VTX_PROC_RDTSC_EXITING | VTX_PROC_INVLPG_EXITING | VTX_PROC_PAUSE_EXITING |
+                                       VTX_PROC_RDPMC_EXITING);
     ir_proc2(VTX_PROC2_ENABLE_INVPCID);
     rf_set(VTX_VMCS_GUEST_CR4, 1u << 2); /* CR4.TSD */
     ir_fault("HLT at CPL 3", G, 13);
@@ -336,6 +338,9 @@ Test(insn_pre, cpl3_faults_come_before_the_exits)
     ir_fault("INVPCID at CPL 3", G + 11, 13);
     ir_exit("CPUID at CPL 3", G + 16, 10, 2, 0, 0);
     ir_exit("PAUSE at CPL 3", G + 18, 40, 2, 0, 0);
+    ir_fault("RDPMC at CPL 3 with CR4.PCE = 0", G + 20, 13);
+    rf_set(VTX_VMCS_GUEST_CR4, 1u << 8); /* CR4.PCE */
+    ir_exit("RDPMC at CPL 3 with CR4.PCE = 1", G + 20, 15, 2, 0, 0);
 }
 
 Test(insn_pre, vmx_instructions_ud_in_compatibility_mode)
@@ -351,4 +356,26 @@ Test(insn_pre, vmx_instructions_ud_in_compatibility_mode)
     ir_exit("VMCALL in compatibility mode", G + 4, 18, 3, 0, 0);
     vt_vmwrite(&e, VTX_VMCS_GUEST_CS_AR, 0xA09B);
     ir_exit("VMCLEAR in 64-bit mode", G, 19, 4, 0, (2u << 7) | (3u << 15) | (1u << 22));
+}
+
+Test(insn_pre, io_permission_faults_come_before_io_exits)
+{
+    /* 25.1.1: a #GP(0) from the I/O permission check (CPL > IOPL and the TSS I/O
+     * bitmap denying the port) has priority over the I/O exit, even with
+     * unconditional I/O exiting; with IOPL 3, or a map that permits the port, the
+     * instruction exits (Table 27-5 qualification).   G+0 e4 80 in al, 0x80 */
+    CODE(0xe4, 0x80, 0x0f, 0x01, 0xc1);
+    to_cpl3();
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_UNCOND_IO_EXITING);
+    uint16_t map_base = 0x68;
+    memcpy(e.ram + VT_GUEST_TSS + 0x66, &map_base, 2); /* the map starts right after the 104-byte TSS */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_TR_LIMIT, 0x67);     /* ... and lies beyond TR's limit: every port denied */
+    ir_fault("IN at CPL 3, IOPL 0, no I/O bitmap", G, 13);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x3002); /* IOPL 3 */
+    ir_exit("IN at CPL 3, IOPL 3", G, 30, 2, 1u << 3 | 1u << 6 | 0x80ull << 16, 0);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x2);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_TR_LIMIT, 0x68 + 0x80 / 8 + 1); /* the map's bytes for port 0x80 are 0 */
+    ir_exit("IN at CPL 3, the map permits port 0x80", G, 30, 2, 1u << 3 | 1u << 6 | 0x80ull << 16, 0);
+    e.ram[VT_GUEST_TSS + 0x68 + 0x80 / 8] = 1; /* bit for port 0x80 */
+    ir_fault("IN at CPL 3, the map denies port 0x80", G, 13);
 }

@@ -28,6 +28,30 @@ static const char *ctl_name(vtx_irow_ctl c)
     return n ? n : "?";
 }
 
+/* The faults with priority over the exit, in words ("-" when none). */
+static void faults_first(uint32_t pre, char *buf, size_t n)
+{
+    static const struct { uint32_t bit; const char *text; } t[] = {
+        {VTX_IROW_PRE_UD_ALWAYS, "#UD (feature absent)"},
+        {VTX_IROW_PRE_UD_VMX_MODE, "#UD in real-address, virtual-8086 and compatibility mode"},
+        {VTX_IROW_PRE_UD_EAX64, "#UD if EAX >= 64"},
+        {VTX_IROW_PRE_UD_SMXE, "#UD if CR4.SMXE = 0"},
+        {VTX_IROW_PRE_UD_OSXSAVE, "#UD if CR4.OSXSAVE = 0"},
+        {VTX_IROW_PRE_UD_CPL, "#UD at CPL > 0"},
+        {VTX_IROW_PRE_GP_CPL, "#GP(0) at CPL > 0"},
+        {VTX_IROW_PRE_TSD, "#GP(0) at CPL > 0 with CR4.TSD = 1"},
+        {VTX_IROW_PRE_PCE, "#GP(0) at CPL > 0 with CR4.PCE = 0"},
+        {VTX_IROW_PRE_IOPERM, "#GP(0) when CPL > IOPL (or virtual-8086 mode) and the TSS I/O bitmap denies a port"},
+    };
+    size_t k = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof t / sizeof t[0] && k < n; i++)
+        if (pre & t[i].bit)
+            k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? "; " : "", t[i].text);
+    if (!k)
+        snprintf(buf, n, "-");
+}
+
 /* "unconditional", "control \"HLT exiting\"", "#UD gate \"Enable RDTSCP\"; control ...". */
 static void condition(const vtx_insn_row *r, char *buf, size_t n)
 {
@@ -117,8 +141,10 @@ int cmd_instructions(int argc, char **argv)
                exits ? (r->linear ? (r->physical ? "yes/yes" : "yes/no") : (r->physical ? "no/yes" : "no/no")) : "-",
                r->sdm, st);
         if (only) {
-            printf("    instruction  %s\n    note         %s\n    test         %s\n", r->insn, r->note,
-                   test ? test : "(none)");
+            char pre[256];
+            faults_first(r->pre, pre, sizeof pre);
+            printf("    instruction  %s\n    faults first %s\n    note         %s\n    test         %s\n", r->insn, pre,
+                   r->note, test ? test : "(none)");
         }
     }
     if (only && !shown) {

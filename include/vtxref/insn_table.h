@@ -71,6 +71,8 @@ enum {
     VTX_IROW_PRE_UD_ALWAYS = 1u << 5,  /**< #UD: the profile's processor lacks the feature (SGX, SMM, Key Locker). */
     VTX_IROW_PRE_UD_VMX_MODE = 1u << 6, /**< #UD in real-address, virtual-8086 and compatibility mode (VMX instructions but VMCALL). */
     VTX_IROW_PRE_UD_EAX64 = 1u << 7,   /**< #UD if EAX >= 64 (VMFUNC). */
+    VTX_IROW_PRE_PCE = 1u << 8,        /**< #GP(0) if CPL > 0 and CR4.PCE = 0 (RDPMC). */
+    VTX_IROW_PRE_IOPERM = 1u << 9,     /**< #GP(0) if CPL > IOPL (or virtual-8086 mode) and the TSS I/O bitmap denies a port. */
 };
 
 /** @brief What the model does with a row. */
