@@ -152,8 +152,8 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
             g->activity = VTX_ACTIVE;              /* HLT-4: the frame holds the RIP after HLT */
             if (nmi)
                 g->block_nmi = true;               /* BLK-NMI-1 */
-            if (d.vector == 1 && d.type == VTX_EVT_HW_EXC)
-                g->cpu.dr7 &= ~(1ull << 13);       /* entering the #DB handler clears DR7.GD */
+            if (d.vector == 1 && d.type == VTX_EVT_HW_EXC && !m->injecting)
+                g->cpu.dr7 &= ~(1ull << 13);       /* entering the #DB handler clears DR7.GD (not an injected #DB) */
             if (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
                 g->mtf_pending = true;             /* MTF-3, MTF-4 */
             return VTX_STEP_CONTINUE;

@@ -576,3 +576,16 @@ Test(insn_audit, dr4_dr5_ud_with_cr4_de_and_alias_without)
     cr_assert_eq(g.rax & 0xFFFF0FF0u, 0xFFFF0FF0u, "DR4 reads DR6 (0x%llx)", (unsigned long long)g.rax);
     cr_assert_eq(g.rcx, (g.rax & 0xFFFF23FFu) | 0x400, "DR5 wrote DR7 (0x%llx)", (unsigned long long)g.rcx);
 }
+
+Test(insn_audit, injected_db_leaves_dr7_gd)
+{
+    /* SDM "Vectored-Event Injection": DR6 and DR7 are not modified by event
+     * injection, even for vector 1 (a #DB delivered normally clears DR7.GD).
+     *   H(1): vmcall */
+    rf_vmcall_handler(1, false);
+    gd_on();
+    rf_inject(INTR(3, 1), 0, 0);
+    rf_launch_exit("inject #DB, handler vmcall", VTX_EXIT_REASON_VMCALL);
+    rf_saved_rip("in the #DB handler", H(1));
+    rf_field("injected #DB", VTX_VMCS_GUEST_DR7, "DR7 (GD kept)", 0x2400);
+}
