@@ -69,6 +69,31 @@ Test(insn_audit, smsw_with_nothing_masked_reads_cr0)
     cr_assert_eq(gprs().rbx, (uint32_t)vt_vmread(&e, VTX_VMCS_GUEST_CR0), "SMSW r32 stores CR0");
 }
 
+/* Map the first 2 MiB with 4-KiB pages (a page table at VT_GUEST_CR3 + 0x3000),
+ * the page at not_present left out. */
+static void pages_4k_without(uint64_t not_present)
+{
+    uint64_t *pd = (uint64_t *)(e.ram + VT_GUEST_CR3 + 0x2000), *pt = (uint64_t *)(e.ram + VT_GUEST_CR3 + 0x3000);
+    for (uint64_t i = 0; i < 512; i++)
+        pt[i] = (i << 12) == not_present ? 0 : (i << 12) | 3;
+    pd[0] = (VT_GUEST_CR3 + 0x3000) | 3;
+}
+
+Test(insn_audit, smsw_to_a_not_present_page_faults)
+{
+    /* The engine makes the store, with its #PF; the model corrects only a store
+     * that happened.   G+0 0f 01 24 25 00 70 00 00 smsw [DATA] */
+    CODE(0x0f, 0x01, 0x24, 0x25, 0x00, 0x70, 0x00, 0x00);
+    pages_4k_without(DATA);
+    ts_shadowed();
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
+    rf_launch_exit("smsw to a not-present page", R_EXC);
+    rf_field("#PF", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 14));
+    rf_field("#PF", VTX_VMCS_EXIT_INTR_ERROR_CODE, "error code (write, not present)", 2);
+    rf_field("#PF", VTX_VMCS_EXIT_QUALIFICATION, "faulting address", DATA);
+    rf_saved_rip("#PF at the SMSW", G);
+}
+
 /* ---- LMSW (SDM "Instructions That Cause VM Exits Conditionally", LMSW; EXIT-3) ---- */
 
 Test(insn_audit, exit_3_lmsw_memory_operand_exit_qualification_and_guest_linear_address)
@@ -123,15 +148,18 @@ Test(insn_audit, lmsw_without_exit_loads_cr0_low_bits_with_the_mask)
 Test(insn_audit, lmsw_operand_page_fault_comes_before_the_exit)
 {
     /* SDM "Relative Priority of Faults and VM Exits": a fault fetching the operand
-     * comes before an exit that depends on it. The operand at 0x40000000 is not
-     * mapped by the guest's page tables: #PF (exception bitmap) with the address.
-     *   G+0 0f 01 34 25 00 00 00 40 lmsw [0x40000000] */
-    CODE(0x0f, 0x01, 0x34, 0x25, 0x00, 0x00, 0x00, 0x40);
+     * comes before an exit that depends on it. The operand's page is not present:
+     * #PF (exception bitmap) with the address, although the source would exit.
+     *   G+0 0f 01 34 25 00 70 00 00 lmsw [DATA] */
+    CODE(0x0f, 0x01, 0x34, 0x25, 0x00, 0x70, 0x00, 0x00);
+    pages_4k_without(DATA);
     vt_vmwrite(&e, VTX_VMCS_CR0_GUEST_HOST_MASK, CR0_TS);
+    e.ram[DATA] = 0x09; /* PE | TS: would exit */
     vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
-    rf_launch_exit("lmsw of an unmapped linear address", R_EXC);
+    rf_launch_exit("lmsw of a not-present page", R_EXC);
     rf_field("#PF", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 14));
-    rf_field("#PF", VTX_VMCS_EXIT_QUALIFICATION, "faulting address", 0x40000000u);
+    rf_field("#PF", VTX_VMCS_EXIT_INTR_ERROR_CODE, "error code (read, not present)", 0);
+    rf_field("#PF", VTX_VMCS_EXIT_QUALIFICATION, "faulting address", DATA);
 }
 
 /* ---- INS / OUTS: the guest-linear address (SDM "Guest-Linear Address") ---- */
