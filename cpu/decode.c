@@ -104,6 +104,12 @@ static void classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperan
             out->far_sel = ops[0].ptr.segment;
         }
         break;
+    case ZYDIS_MNEMONIC_RET:
+        /* A far RET loads CS from a descriptor: the model sets its accessed bit
+         * right after it (cpu/seg_accessed.c). */
+        if (in->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+            c = VTX_IC_RET_FAR;
+        break;
     case ZYDIS_MNEMONIC_INT:
         c = VTX_IC_INT_N;
         out->imm8 = (uint8_t)ops[0].imm.value.u;
@@ -180,6 +186,11 @@ static void classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperan
     case ZYDIS_MNEMONIC_UD0: case ZYDIS_MNEMONIC_UD1: case ZYDIS_MNEMONIC_UD2: c = VTX_IC_UD; break;
     case ZYDIS_MNEMONIC_SYSCALL: case ZYDIS_MNEMONIC_SYSRET: case ZYDIS_MNEMONIC_SYSENTER:
     case ZYDIS_MNEMONIC_SYSEXIT:
+        /* The model carries these out (Unicorn does not: model/fast_syscall.c). */
+        c = VTX_IC_FAST_SYSCALL;
+        out->fast_syscall = in->mnemonic == ZYDIS_MNEMONIC_SYSCALL ? VTX_FS_SYSCALL
+                            : in->mnemonic == ZYDIS_MNEMONIC_SYSRET ? VTX_FS_SYSRET
+                            : in->mnemonic == ZYDIS_MNEMONIC_SYSENTER ? VTX_FS_SYSENTER : VTX_FS_SYSEXIT;
         out->mode_change = true;
         break;
     /* Instructions VMX non-root operation gates or intercepts (model/insn_table.h). */

@@ -14,6 +14,9 @@
 
 
 /* A decoded instruction: what the model needs for boundary rules and exits. */
+/* The instructions of class VTX_IC_FAST_SYSCALL (one class: the stop set holds 64). */
+enum { VTX_FS_SYSCALL = 0, VTX_FS_SYSRET = 1, VTX_FS_SYSENTER = 2, VTX_FS_SYSEXIT = 3 };
+
 typedef struct vtx_insn {
     uint64_t rip;            /* linear address it was decoded at */
     uint8_t len;
@@ -32,6 +35,7 @@ typedef struct vtx_insn {
     uint16_t far_sel;
     bool writes_mem;         /* may write memory (an explicit or implicit memory operand it writes:
                                 stores, PUSH, CALL, string stores...; used by the engine's fast path) */
+    uint8_t fast_syscall;    /* FAST_SYSCALL: which one (VTX_FS_SYSCALL, _SYSRET, _SYSENTER, _SYSEXIT) */
     bool mode_change;        /* may change the mode, paging or CS (far branch, IRET, MOV CR, WRMSR,
                                 LMSW, SYSCALL/SYSRET/SYSENTER/SYSEXIT, RSM, INVLPG, INVPCID) */
     char text[48];           /* Intel syntax, for teaching output ("mov ss, ax") */

@@ -153,8 +153,8 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
             g->activity = VTX_ACTIVE;              /* HLT-4: the frame holds the RIP after HLT */
             if (nmi)
                 g->block_nmi = true;               /* BLK-NMI-1 */
-            if (d.vector == 1 && d.type == VTX_EVT_HW_EXC)
-                g->cpu.dr7 &= ~(1ull << 13);       /* entering the #DB handler clears DR7.GD */
+            if (d.vector == 1 && d.type == VTX_EVT_HW_EXC && !m->injecting)
+                g->cpu.dr7 &= ~(1ull << 13);       /* entering the #DB handler clears DR7.GD (not an injected #DB) */
             if (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
                 g->mtf_pending = true;             /* MTF-3, MTF-4 */
             return VTX_STEP_CONTINUE;
@@ -510,6 +510,21 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
                         (unsigned long long)insn->rip);
         if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
             return after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
+        retired(m, 1, (vtx_insn_class)insn->cls);
+        return VTX_STEP_CONTINUE;
+    }
+    case VTX_IC_FAST_SYSCALL: {
+        /* Not by Unicorn, which skips them (fast_syscall.c). RIP is the target:
+         * retire without adding the length. */
+        bool tf = c->rflags & VTX_RFLAGS_TF;
+        unsigned fault = vtx_fast_syscall(m, insn);
+        if (fault)
+            return raise_exception(m, (uint8_t)fault, VTX_EVT_HW_EXC, fault == 13, 0, 0, 0, ex, r, st);
+        /* Single-step: a trap after it when TF was 1 and it kept TF (a SYSCALL whose
+         * IA32_FMASK clears TF traps no more; SYSRET setting TF traps one later). */
+        if (tf && (c->rflags & VTX_RFLAGS_TF))
+            g->pending_dbg |= 1u << 14;
+        m->engine_dirty = true;
         retired(m, 1, (vtx_insn_class)insn->cls);
         return VTX_STEP_CONTINUE;
     }

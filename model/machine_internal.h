@@ -101,6 +101,8 @@ struct vtx_machine {
     unsigned regions_gen; /* bumped by map/unmap */
     vtx_phys_mem phys;    /* guest-physical memory for cpu/ */
     bool iret_unblocked_nmi; /* the IRET being executed removed (virtual-)NMI blocking (VNMI-7) */
+    bool injecting;          /* vtx_deliver_event is delivering an event VM entry injects: DR6/DR7
+                                are not modified, even for vector 1 (SDM "Vectored-Event Injection") */
     uint64_t dr6_before_run; /* DR6 before the engine's run: its single-step trap sets BS, which
                                 the model undoes (the #DB may exit; delivery sets BS itself) */
     vtx_cycle_costs costs;

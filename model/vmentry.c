@@ -218,7 +218,9 @@ static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r)
         };
         vtx_exit_info ex;
         vtx_status st = VTX_OK;
+        m->injecting = true;
         vtx_step step = vtx_deliver_event(m, d, &ex, r, &st);
+        m->injecting = false;
         if (step == VTX_STEP_EXIT)
             return vtx_vm_exit(m, &ex, r);
         if (step == VTX_STEP_STOP)

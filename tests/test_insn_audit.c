@@ -8,6 +8,7 @@
  * at H(v), data at DATA.
  */
 #include "rules_fixture.h"
+#include "../cpu/engine.h"
 
 #define R_EXC VTX_EXIT_REASON_EXCEPTION_NMI
 #define DATA 0x7000u
@@ -69,6 +70,31 @@ Test(insn_audit, smsw_with_nothing_masked_reads_cr0)
     cr_assert_eq(gprs().rbx, (uint32_t)vt_vmread(&e, VTX_VMCS_GUEST_CR0), "SMSW r32 stores CR0");
 }
 
+/* Map the first 2 MiB with 4-KiB pages (a page table at VT_GUEST_CR3 + 0x3000),
+ * the page at not_present left out. */
+static void pages_4k_without(uint64_t not_present)
+{
+    uint64_t *pd = (uint64_t *)(e.ram + VT_GUEST_CR3 + 0x2000), *pt = (uint64_t *)(e.ram + VT_GUEST_CR3 + 0x3000);
+    for (uint64_t i = 0; i < 512; i++)
+        pt[i] = (i << 12) == not_present ? 0 : (i << 12) | 3;
+    pd[0] = (VT_GUEST_CR3 + 0x3000) | 3;
+}
+
+Test(insn_audit, smsw_to_a_not_present_page_faults)
+{
+    /* The engine makes the store, with its #PF; the model corrects only a store
+     * that happened.   G+0 0f 01 24 25 00 70 00 00 smsw [DATA] */
+    CODE(0x0f, 0x01, 0x24, 0x25, 0x00, 0x70, 0x00, 0x00);
+    pages_4k_without(DATA);
+    ts_shadowed();
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
+    rf_launch_exit("smsw to a not-present page", R_EXC);
+    rf_field("#PF", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 14));
+    rf_field("#PF", VTX_VMCS_EXIT_INTR_ERROR_CODE, "error code (write, not present)", 2);
+    rf_field("#PF", VTX_VMCS_EXIT_QUALIFICATION, "faulting address", DATA);
+    rf_saved_rip("#PF at the SMSW", G);
+}
+
 /* ---- LMSW (SDM "Instructions That Cause VM Exits Conditionally", LMSW; EXIT-3) ---- */
 
 Test(insn_audit, exit_3_lmsw_memory_operand_exit_qualification_and_guest_linear_address)
@@ -123,15 +149,18 @@ Test(insn_audit, lmsw_without_exit_loads_cr0_low_bits_with_the_mask)
 Test(insn_audit, lmsw_operand_page_fault_comes_before_the_exit)
 {
     /* SDM "Relative Priority of Faults and VM Exits": a fault fetching the operand
-     * comes before an exit that depends on it. The operand at 0x40000000 is not
-     * mapped by the guest's page tables: #PF (exception bitmap) with the address.
-     *   G+0 0f 01 34 25 00 00 00 40 lmsw [0x40000000] */
-    CODE(0x0f, 0x01, 0x34, 0x25, 0x00, 0x00, 0x00, 0x40);
+     * comes before an exit that depends on it. The operand's page is not present:
+     * #PF (exception bitmap) with the address, although the source would exit.
+     *   G+0 0f 01 34 25 00 70 00 00 lmsw [DATA] */
+    CODE(0x0f, 0x01, 0x34, 0x25, 0x00, 0x70, 0x00, 0x00);
+    pages_4k_without(DATA);
     vt_vmwrite(&e, VTX_VMCS_CR0_GUEST_HOST_MASK, CR0_TS);
+    e.ram[DATA] = 0x09; /* PE | TS: would exit */
     vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
-    rf_launch_exit("lmsw of an unmapped linear address", R_EXC);
+    rf_launch_exit("lmsw of a not-present page", R_EXC);
     rf_field("#PF", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 14));
-    rf_field("#PF", VTX_VMCS_EXIT_QUALIFICATION, "faulting address", 0x40000000u);
+    rf_field("#PF", VTX_VMCS_EXIT_INTR_ERROR_CODE, "error code (read, not present)", 0);
+    rf_field("#PF", VTX_VMCS_EXIT_QUALIFICATION, "faulting address", DATA);
 }
 
 /* ---- INS / OUTS: the guest-linear address (SDM "Guest-Linear Address") ---- */
@@ -299,7 +328,7 @@ Test(insn_audit, far_transfers_and_segment_loads_set_the_accessed_bit)
     /* G+0    ff 2c 25 00 70 00 00   jmp far [DATA]           -> 0x20:G+0x20
      * G+0x20 66 b8 28 00 mov ax, 0x28 ; 8e d8 mov ds, ax ; 8e c0 mov es, ax ; 0f 01 c1 vmcall
      * G+0x30 6a 30 push 0x30 ; 68 40 00 01 00 push G+0x40 ; 48 cb retfq
-     * G+0x40 0f 01 c1 vmcall
+     * G+0x40 48 8b 04 25 30 40 00 00 mov rax, [GDT + 0x30] ; vmcall   (the guest sees the bit at once)
      * G+0x50 48 89 e0 mov rax, rsp ; 6a 10 push 0x10 ; 50 push rax ; 9c pushfq ; 6a 38 push 0x38 ;
      *        68 70 00 01 00 push G+0x70 ; 48 cf iretq
      * G+0x70 0f 01 c1 vmcall
@@ -314,7 +343,8 @@ Test(insn_audit, far_transfers_and_segment_loads_set_the_accessed_bit)
     vt_code(&e, G, code, sizeof code);
     vt_code(&e, G + 0x20, c20, sizeof c20);
     vt_code(&e, G + 0x30, c30, sizeof c30);
-    vt_code(&e, G + 0x40, VMCALL, sizeof VMCALL);
+    static const uint8_t c40[] = {0x48, 0x8b, 0x04, 0x25, 0x30, 0x40, 0x00, 0x00, 0x0f, 0x01, 0xc1};
+    vt_code(&e, G + 0x40, c40, sizeof c40);
     vt_code(&e, G + 0x50, c50, sizeof c50);
     vt_code(&e, G + 0x70, VMCALL, sizeof VMCALL);
     vt_code(&e, G + 0x80, c80, sizeof c80);
@@ -343,6 +373,7 @@ Test(insn_audit, far_transfers_and_segment_loads_set_the_accessed_bit)
     rf_resume_exit("retfq; vmcall", VTX_EXIT_REASON_VMCALL);
     rf_field("retfq", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x30);
     expect_accessed("retfq", 0x30, VTX_VMCS_GUEST_CS_AR);
+    cr_assert(gprs().rax & (1ull << 40), "the next instruction reads the descriptor with its accessed bit set");
 
     vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, G + 0x50);
     rf_resume_exit("iretq; vmcall", VTX_EXIT_REASON_VMCALL);
@@ -575,4 +606,113 @@ Test(insn_audit, dr4_dr5_ud_with_cr4_de_and_alias_without)
     g = gprs();
     cr_assert_eq(g.rax & 0xFFFF0FF0u, 0xFFFF0FF0u, "DR4 reads DR6 (0x%llx)", (unsigned long long)g.rax);
     cr_assert_eq(g.rcx, (g.rax & 0xFFFF23FFu) | 0x400, "DR5 wrote DR7 (0x%llx)", (unsigned long long)g.rcx);
+}
+
+Test(insn_audit, injected_db_leaves_dr7_gd)
+{
+    /* SDM "Vectored-Event Injection": DR6 and DR7 are not modified by event
+     * injection, even for vector 1 (a #DB delivered normally clears DR7.GD).
+     *   H(1): vmcall */
+    rf_vmcall_handler(1, false);
+    gd_on();
+    rf_inject(INTR(3, 1), 0, 0);
+    rf_launch_exit("inject #DB, handler vmcall", VTX_EXIT_REASON_VMCALL);
+    rf_saved_rip("in the #DB handler", H(1));
+    rf_field("injected #DB", VTX_VMCS_GUEST_DR7, "DR7 (GD kept)", 0x2400);
+}
+
+Test(insn_audit, decode_classes_of_smsw_and_far_ret)
+{
+    /* SMSW (register and memory) and far RET are classes of their own: the engine
+     * stops before them, and the model corrects SMSW's value and the accessed bit
+     * of the CS descriptor a far RET loads right after the instruction. */
+    const struct { const char *b; size_t n; unsigned w; vtx_insn_class c; } t[] = {
+        {"\x0f\x01\xe3", 3, 64, VTX_IC_SMSW}, {"\x0f\x01\x20", 3, 32, VTX_IC_SMSW},
+        {"\xcb", 1, 32, VTX_IC_RET_FAR},      {"\x48\xcb", 2, 64, VTX_IC_RET_FAR},
+        {"\xca\x08\x00", 3, 16, VTX_IC_RET_FAR}, {"\xc3", 1, 64, VTX_IC_OTHER},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        vtx_insn in;
+        cr_assert_eq(vtx_decode_bytes(t[i].b, t[i].n, t[i].w, 0, &in), 0, "row %zu decodes", i);
+        cr_assert_eq(in.cls, t[i].c, "row %zu (%s): class %s, expected %s", i, in.text,
+                     vtx_insn_class_name((vtx_insn_class)in.cls), vtx_insn_class_name(t[i].c));
+    }
+}
+
+/* ---- SYSCALL/SYSRET/SYSENTER/SYSEXIT: Unicorn 2.0.1 skips them (SYSCALL is a
+ * no-op, SYSENTER does not see the MSRs); the model carries them out (SDM Vol. 2
+ * "SYSCALL", "SYSRET", "SYSENTER", "SYSEXIT") ---- */
+
+/* Guest MSRs through WRMSR without exits (an all-zero MSR bitmap at 0x50000). */
+static void msr_bitmap_open(void)
+{
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_MSR_BITMAPS);
+    vt_vmwrite(&e, VTX_VMCS_MSR_BITMAP, 0x50000);
+    rf_set(VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_EFER);
+}
+
+Test(insn_audit, syscall_and_sysret_transfer_through_the_msrs)
+{
+    /* G+0  b9 82 00 00 c0 mov ecx, LSTAR ; b8 00 22 01 00 mov eax, H(0x20) ; 31 d2 xor edx, edx ; 0f 30 wrmsr
+     * G+14 b9 81 00 00 c0 mov ecx, STAR ; 31 c0 xor eax, eax ; ba 08 00 18 00 mov edx, 0x00180008 ; 0f 30 wrmsr
+     * G+28 b9 84 00 00 c0 mov ecx, FMASK ; b8 00 02 00 00 mov eax, 0x200 (IF) ; 31 d2 ; 0f 30 wrmsr
+     * G+42 fb sti ; 0f 05 syscall ; G+45 0f 01 c1 vmcall
+     * H(0x20): 0f 01 c1 vmcall ; 48 0f 07 sysretq */
+    CODE(0xb9, 0x82, 0x00, 0x00, 0xc0, 0xb8, 0x00, 0x22, 0x01, 0x00, 0x31, 0xd2, 0x0f, 0x30,
+         0xb9, 0x81, 0x00, 0x00, 0xc0, 0x31, 0xc0, 0xba, 0x08, 0x00, 0x18, 0x00, 0x0f, 0x30,
+         0xb9, 0x84, 0x00, 0x00, 0xc0, 0xb8, 0x00, 0x02, 0x00, 0x00, 0x31, 0xd2, 0x0f, 0x30,
+         0xfb, 0x0f, 0x05, 0x0f, 0x01, 0xc1);
+    static const uint8_t h[] = {0x0f, 0x01, 0xc1, 0x48, 0x0f, 0x07};
+    vt_code(&e, H(0x20), h, sizeof h);
+    msr_bitmap_open();
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IA32_EFER, 0xD01); /* SCE LME LMA NXE */
+    rf_launch_exit("syscall to LSTAR", VTX_EXIT_REASON_VMCALL);
+    rf_saved_rip("at LSTAR", H(0x20));
+    vtx_gprs g = gprs();
+    cr_assert_eq(g.rcx, G + 45, "RCX = the next RIP");
+    cr_assert_eq(g.r11 & 0x200, 0x200, "R11 = RFLAGS (IF 1)");
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RFLAGS) & 0x200, 0, "IA32_FMASK cleared IF");
+    rf_field("syscall", VTX_VMCS_GUEST_CS_SELECTOR, "CS = STAR[47:32]", 0x08);
+    rf_field("syscall", VTX_VMCS_GUEST_CS_AR, "CS access rights", 0xA09B);
+    rf_field("syscall", VTX_VMCS_GUEST_SS_SELECTOR, "SS = STAR[47:32] + 8", 0x10);
+    /* SYSRETQ back to RCX at CPL 3: CS = STAR[63:48] + 16 | 3, SS = STAR[63:48] + 8 | 3 */
+    rf_skip(3);
+    cpl3_guest(0x2); /* user pages and the DPL-3 descriptors; the state itself is restored below */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_SELECTOR, 0x08);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_AR, 0xA09B);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_SELECTOR, 0x10);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_AR, 0xC093);
+    rf_resume_exit("sysretq", VTX_EXIT_REASON_VMCALL);
+    rf_saved_rip("back after the syscall", G + 45);
+    rf_field("sysretq", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x2b);
+    rf_field("sysretq", VTX_VMCS_GUEST_SS_SELECTOR, "SS", 0x23);
+    cr_assert_eq((vt_vmread(&e, VTX_VMCS_GUEST_SS_AR) >> 5) & 3, 3, "CPL 3");
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RFLAGS) & 0x200, 0x200, "RFLAGS from R11 (IF 1)");
+}
+
+Test(insn_audit, syscall_without_efer_sce_is_ud)
+{
+    /* G+0 0f 05 syscall */
+    CODE(0x0f, 0x05);
+    msr_bitmap_open();
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IA32_EFER, 0xD00); /* SCE = 0 */
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 6);
+    rf_launch_exit("syscall with SCE = 0", R_EXC);
+    rf_field("#UD", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR(3, 6));
+    rf_saved_rip("#UD at the SYSCALL", G);
+}
+
+Test(insn_audit, sysenter_uses_the_guest_sysenter_msrs)
+{
+    /* G+0 0f 34 sysenter   -> IA32_SYSENTER_EIP = H(0x20): vmcall */
+    CODE(0x0f, 0x34);
+    rf_vmcall_handler(0x20, false);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IA32_SYSENTER_CS, 0x08);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IA32_SYSENTER_EIP, H(0x20));
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IA32_SYSENTER_ESP, 0x8800);
+    rf_launch_exit("sysenter", VTX_EXIT_REASON_VMCALL);
+    rf_saved_rip("at IA32_SYSENTER_EIP", H(0x20));
+    rf_field("sysenter", VTX_VMCS_GUEST_RSP, "RSP = IA32_SYSENTER_ESP", 0x8800);
+    rf_field("sysenter", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x08);
+    rf_field("sysenter", VTX_VMCS_GUEST_SS_SELECTOR, "SS = CS + 8", 0x10);
 }
