@@ -104,6 +104,12 @@ static void classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperan
             out->far_sel = ops[0].ptr.segment;
         }
         break;
+    case ZYDIS_MNEMONIC_RET:
+        /* A far RET loads CS from a descriptor: the model sets its accessed bit
+         * right after it (cpu/seg_accessed.c). */
+        if (in->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+            c = VTX_IC_RET_FAR;
+        break;
     case ZYDIS_MNEMONIC_INT:
         c = VTX_IC_INT_N;
         out->imm8 = (uint8_t)ops[0].imm.value.u;

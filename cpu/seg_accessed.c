@@ -3,8 +3,9 @@
  * "Segment Descriptors", type field: the processor sets the accessed bit when it
  * loads a code or data segment descriptor into a segment register). Unicorn 2.0.1
  * (QEMU 5.0) sets it only for MOV/POP to a data segment register; far JMP,
- * CALL, RET and IRET leave it clear (docs/unicorn-audit.md). The model's own
- * deliveries and task switches set it themselves.
+ * CALL, RET and IRET leave it clear (docs/unicorn-audit.md). Those are classes
+ * the model steps one at a time, so it sets the bit right after them. The
+ * model's own deliveries set it themselves; task switches exit.
  */
 #include "deliver.h"
 #include "seg_accessed.h"

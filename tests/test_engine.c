@@ -702,7 +702,7 @@ Test(engine, decode_bytes_classes)
         {"\xea\0\0\0\0\x28\0", 7, 32, VTX_IC_JMP_FAR}, {"\xff\x2d\0\x10\0\0", 6, 32, VTX_IC_JMP_FAR},
         {"\x9a\0\0\x28\0", 5, 16, VTX_IC_CALL_FAR}, {"\x48\xff\x18", 3, 64, VTX_IC_CALL_FAR},
         {"\xe9\0\0\0\0", 5, 32, VTX_IC_OTHER}, {"\xff\xe0", 2, 64, VTX_IC_OTHER}, /* near JMP */
-        {"\xe8\0\0\0\0", 5, 64, VTX_IC_OTHER}, {"\xcb", 1, 64, VTX_IC_OTHER},     /* near CALL, RETF */
+        {"\xe8\0\0\0\0", 5, 64, VTX_IC_OTHER}, {"\xcb", 1, 64, VTX_IC_RET_FAR},   /* near CALL, RETF */
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         vtx_insn in;

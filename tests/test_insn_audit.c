@@ -8,6 +8,7 @@
  * at H(v), data at DATA.
  */
 #include "rules_fixture.h"
+#include "../cpu/engine.h"
 
 #define R_EXC VTX_EXIT_REASON_EXCEPTION_NMI
 #define DATA 0x7000u
@@ -327,7 +328,7 @@ Test(insn_audit, far_transfers_and_segment_loads_set_the_accessed_bit)
     /* G+0    ff 2c 25 00 70 00 00   jmp far [DATA]           -> 0x20:G+0x20
      * G+0x20 66 b8 28 00 mov ax, 0x28 ; 8e d8 mov ds, ax ; 8e c0 mov es, ax ; 0f 01 c1 vmcall
      * G+0x30 6a 30 push 0x30 ; 68 40 00 01 00 push G+0x40 ; 48 cb retfq
-     * G+0x40 0f 01 c1 vmcall
+     * G+0x40 48 8b 04 25 30 40 00 00 mov rax, [GDT + 0x30] ; vmcall   (the guest sees the bit at once)
      * G+0x50 48 89 e0 mov rax, rsp ; 6a 10 push 0x10 ; 50 push rax ; 9c pushfq ; 6a 38 push 0x38 ;
      *        68 70 00 01 00 push G+0x70 ; 48 cf iretq
      * G+0x70 0f 01 c1 vmcall
@@ -342,7 +343,8 @@ Test(insn_audit, far_transfers_and_segment_loads_set_the_accessed_bit)
     vt_code(&e, G, code, sizeof code);
     vt_code(&e, G + 0x20, c20, sizeof c20);
     vt_code(&e, G + 0x30, c30, sizeof c30);
-    vt_code(&e, G + 0x40, VMCALL, sizeof VMCALL);
+    static const uint8_t c40[] = {0x48, 0x8b, 0x04, 0x25, 0x30, 0x40, 0x00, 0x00, 0x0f, 0x01, 0xc1};
+    vt_code(&e, G + 0x40, c40, sizeof c40);
     vt_code(&e, G + 0x50, c50, sizeof c50);
     vt_code(&e, G + 0x70, VMCALL, sizeof VMCALL);
     vt_code(&e, G + 0x80, c80, sizeof c80);
@@ -371,6 +373,7 @@ Test(insn_audit, far_transfers_and_segment_loads_set_the_accessed_bit)
     rf_resume_exit("retfq; vmcall", VTX_EXIT_REASON_VMCALL);
     rf_field("retfq", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x30);
     expect_accessed("retfq", 0x30, VTX_VMCS_GUEST_CS_AR);
+    cr_assert(gprs().rax & (1ull << 40), "the next instruction reads the descriptor with its accessed bit set");
 
     vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, G + 0x50);
     rf_resume_exit("iretq; vmcall", VTX_EXIT_REASON_VMCALL);
@@ -616,4 +619,22 @@ Test(insn_audit, injected_db_leaves_dr7_gd)
     rf_launch_exit("inject #DB, handler vmcall", VTX_EXIT_REASON_VMCALL);
     rf_saved_rip("in the #DB handler", H(1));
     rf_field("injected #DB", VTX_VMCS_GUEST_DR7, "DR7 (GD kept)", 0x2400);
+}
+
+Test(insn_audit, decode_classes_of_smsw_and_far_ret)
+{
+    /* SMSW (register and memory) and far RET are classes of their own: the engine
+     * stops before them, and the model corrects SMSW's value and the accessed bit
+     * of the CS descriptor a far RET loads right after the instruction. */
+    const struct { const char *b; size_t n; unsigned w; vtx_insn_class c; } t[] = {
+        {"\x0f\x01\xe3", 3, 64, VTX_IC_SMSW}, {"\x0f\x01\x20", 3, 32, VTX_IC_SMSW},
+        {"\xcb", 1, 32, VTX_IC_RET_FAR},      {"\x48\xcb", 2, 64, VTX_IC_RET_FAR},
+        {"\xca\x08\x00", 3, 16, VTX_IC_RET_FAR}, {"\xc3", 1, 64, VTX_IC_OTHER},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        vtx_insn in;
+        cr_assert_eq(vtx_decode_bytes(t[i].b, t[i].n, t[i].w, 0, &in), 0, "row %zu decodes", i);
+        cr_assert_eq(in.cls, t[i].c, "row %zu (%s): class %s, expected %s", i, in.text,
+                     vtx_insn_class_name((vtx_insn_class)in.cls), vtx_insn_class_name(t[i].c));
+    }
 }
