@@ -186,6 +186,10 @@ static void classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperan
     case ZYDIS_MNEMONIC_UD0: case ZYDIS_MNEMONIC_UD1: case ZYDIS_MNEMONIC_UD2: c = VTX_IC_UD; break;
     case ZYDIS_MNEMONIC_SYSCALL: case ZYDIS_MNEMONIC_SYSRET: case ZYDIS_MNEMONIC_SYSENTER:
     case ZYDIS_MNEMONIC_SYSEXIT: case ZYDIS_MNEMONIC_RSM:
+        /* The model carries out the first four (Unicorn does not: model/fast_syscall.c). */
+        c = in->mnemonic == ZYDIS_MNEMONIC_SYSCALL ? VTX_IC_SYSCALL : in->mnemonic == ZYDIS_MNEMONIC_SYSRET ? VTX_IC_SYSRET
+            : in->mnemonic == ZYDIS_MNEMONIC_SYSENTER ? VTX_IC_SYSENTER
+            : in->mnemonic == ZYDIS_MNEMONIC_SYSEXIT ? VTX_IC_SYSEXIT : VTX_IC_OTHER;
         out->mode_change = true;
         break;
     default: break;

@@ -535,6 +535,21 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         retired(m, 1, (vtx_insn_class)insn->cls);
         return VTX_STEP_CONTINUE;
     }
+    case VTX_IC_SYSCALL: case VTX_IC_SYSRET: case VTX_IC_SYSENTER: case VTX_IC_SYSEXIT: {
+        /* Not by Unicorn, which skips them (fast_syscall.c). RIP is the target:
+         * retire without adding the length. */
+        bool tf = c->rflags & VTX_RFLAGS_TF;
+        unsigned fault = vtx_fast_syscall(m, insn);
+        if (fault)
+            return raise_exception(m, (uint8_t)fault, VTX_EVT_HW_EXC, fault == 13, 0, 0, 0, ex, r, st);
+        /* Single-step: a trap after it when TF was 1 and it kept TF (a SYSCALL whose
+         * IA32_FMASK clears TF traps no more; SYSRET setting TF traps one later). */
+        if (tf && (c->rflags & VTX_RFLAGS_TF))
+            g->pending_dbg |= 1u << 14;
+        m->engine_dirty = true;
+        retired(m, 1, (vtx_insn_class)insn->cls);
+        return VTX_STEP_CONTINUE;
+    }
     case VTX_IC_MOV_TO_DR: {
         unsigned fault = vtx_mov_to_dr(m, insn); /* never by Unicorn (guest_insn.h) */
         if (fault)

@@ -58,4 +58,9 @@ unsigned vtx_mov_to_dr(vtx_machine *m, const vtx_insn *insn);
  * comes before the I/O VM exit. */
 bool vtx_io_denied(const vtx_machine *m, const vtx_insn *insn);
 
+/* SYSCALL, SYSRET, SYSENTER, SYSEXIT (fast_syscall.c): carried out on the guest
+ * state (RIP, RSP, RCX, R11, RFLAGS, CS, SS from the MSRs); 0, or the vector of
+ * the fault it raises instead (6 #UD, 13 #GP(0)) with the state unchanged. */
+unsigned vtx_fast_syscall(vtx_machine *m, const vtx_insn *insn);
+
 #endif

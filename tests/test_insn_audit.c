@@ -638,3 +638,81 @@ Test(insn_audit, decode_classes_of_smsw_and_far_ret)
                      vtx_insn_class_name((vtx_insn_class)in.cls), vtx_insn_class_name(t[i].c));
     }
 }
+
+/* ---- SYSCALL/SYSRET/SYSENTER/SYSEXIT: Unicorn 2.0.1 skips them (SYSCALL is a
+ * no-op, SYSENTER does not see the MSRs); the model carries them out (SDM Vol. 2
+ * "SYSCALL", "SYSRET", "SYSENTER", "SYSEXIT") ---- */
+
+/* Guest MSRs through WRMSR without exits (an all-zero MSR bitmap at 0x50000). */
+static void msr_bitmap_open(void)
+{
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_MSR_BITMAPS);
+    vt_vmwrite(&e, VTX_VMCS_MSR_BITMAP, 0x50000);
+    rf_set(VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_EFER);
+}
+
+Test(insn_audit, syscall_and_sysret_transfer_through_the_msrs)
+{
+    /* G+0  b9 82 00 00 c0 mov ecx, LSTAR ; b8 00 22 01 00 mov eax, H(0x20) ; 31 d2 xor edx, edx ; 0f 30 wrmsr
+     * G+14 b9 81 00 00 c0 mov ecx, STAR ; 31 c0 xor eax, eax ; ba 08 00 18 00 mov edx, 0x00180008 ; 0f 30 wrmsr
+     * G+28 b9 84 00 00 c0 mov ecx, FMASK ; b8 00 02 00 00 mov eax, 0x200 (IF) ; 31 d2 ; 0f 30 wrmsr
+     * G+42 fb sti ; 0f 05 syscall ; G+45 0f 01 c1 vmcall
+     * H(0x20): 0f 01 c1 vmcall ; 48 0f 07 sysretq */
+    CODE(0xb9, 0x82, 0x00, 0x00, 0xc0, 0xb8, 0x00, 0x22, 0x01, 0x00, 0x31, 0xd2, 0x0f, 0x30,
+         0xb9, 0x81, 0x00, 0x00, 0xc0, 0x31, 0xc0, 0xba, 0x08, 0x00, 0x18, 0x00, 0x0f, 0x30,
+         0xb9, 0x84, 0x00, 0x00, 0xc0, 0xb8, 0x00, 0x02, 0x00, 0x00, 0x31, 0xd2, 0x0f, 0x30,
+         0xfb, 0x0f, 0x05, 0x0f, 0x01, 0xc1);
+    static const uint8_t h[] = {0x0f, 0x01, 0xc1, 0x48, 0x0f, 0x07};
+    vt_code(&e, H(0x20), h, sizeof h);
+    msr_bitmap_open();
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IA32_EFER, 0xD01); /* SCE LME LMA NXE */
+    rf_launch_exit("syscall to LSTAR", VTX_EXIT_REASON_VMCALL);
+    rf_saved_rip("at LSTAR", H(0x20));
+    vtx_gprs g = gprs();
+    cr_assert_eq(g.rcx, G + 45, "RCX = the next RIP");
+    cr_assert_eq(g.r11 & 0x200, 0x200, "R11 = RFLAGS (IF 1)");
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RFLAGS) & 0x200, 0, "IA32_FMASK cleared IF");
+    rf_field("syscall", VTX_VMCS_GUEST_CS_SELECTOR, "CS = STAR[47:32]", 0x08);
+    rf_field("syscall", VTX_VMCS_GUEST_CS_AR, "CS access rights", 0xA09B);
+    rf_field("syscall", VTX_VMCS_GUEST_SS_SELECTOR, "SS = STAR[47:32] + 8", 0x10);
+    /* SYSRETQ back to RCX at CPL 3: CS = STAR[63:48] + 16 | 3, SS = STAR[63:48] + 8 | 3 */
+    rf_skip(3);
+    cpl3_guest(0x2); /* user pages and the DPL-3 descriptors; the state itself is restored below */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_SELECTOR, 0x08);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_AR, 0xA09B);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_SELECTOR, 0x10);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_AR, 0xC093);
+    rf_resume_exit("sysretq", VTX_EXIT_REASON_VMCALL);
+    rf_saved_rip("back after the syscall", G + 45);
+    rf_field("sysretq", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x2b);
+    rf_field("sysretq", VTX_VMCS_GUEST_SS_SELECTOR, "SS", 0x23);
+    cr_assert_eq((vt_vmread(&e, VTX_VMCS_GUEST_SS_AR) >> 5) & 3, 3, "CPL 3");
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RFLAGS) & 0x200, 0x200, "RFLAGS from R11 (IF 1)");
+}
+
+Test(insn_audit, syscall_without_efer_sce_is_ud)
+{
+    /* G+0 0f 05 syscall */
+    CODE(0x0f, 0x05);
+    msr_bitmap_open();
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IA32_EFER, 0xD00); /* SCE = 0 */
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 6);
+    rf_launch_exit("syscall with SCE = 0", R_EXC);
+    rf_field("#UD", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR(3, 6));
+    rf_saved_rip("#UD at the SYSCALL", G);
+}
+
+Test(insn_audit, sysenter_uses_the_guest_sysenter_msrs)
+{
+    /* G+0 0f 34 sysenter   -> IA32_SYSENTER_EIP = H(0x20): vmcall */
+    CODE(0x0f, 0x34);
+    rf_vmcall_handler(0x20, false);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IA32_SYSENTER_CS, 0x08);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IA32_SYSENTER_EIP, H(0x20));
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IA32_SYSENTER_ESP, 0x8800);
+    rf_launch_exit("sysenter", VTX_EXIT_REASON_VMCALL);
+    rf_saved_rip("at IA32_SYSENTER_EIP", H(0x20));
+    rf_field("sysenter", VTX_VMCS_GUEST_RSP, "RSP = IA32_SYSENTER_ESP", 0x8800);
+    rf_field("sysenter", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x08);
+    rf_field("sysenter", VTX_VMCS_GUEST_SS_SELECTOR, "SS = CS + 8", 0x10);
+}

@@ -30,7 +30,7 @@ extern "C" {
     X(RDPMC, 20) X(PAUSE, 10) X(MONITOR, 20) X(MWAIT, 20) X(XSETBV, 20) X(GETSEC, 100) X(RDRAND, 100) \
     X(RDSEED, 100) X(LGDT, 10) X(LIDT, 10) X(SGDT, 2) X(SIDT, 2) X(LLDT, 10) X(LTR, 10) X(SLDT, 2) \
     X(STR, 2) X(VMCALL, 1) X(VMFUNC, 10) X(VMX, 1) X(INVPCID, 20) X(UD, 1) X(JMP_FAR, 15) X(CALL_FAR, 20) \
-    X(SMSW, 2) X(RET_FAR, 15)
+    X(SMSW, 2) X(RET_FAR, 15) X(SYSCALL, 20) X(SYSRET, 20) X(SYSENTER, 20) X(SYSEXIT, 20)
 /* clang-format on */
 
 /** @brief Instruction classes: `VTX_IC_STI`, `VTX_IC_MOV_SS`, ... */

@@ -1,0 +1,94 @@
+/*
+ * SYSCALL, SYSRET, SYSENTER and SYSEXIT, carried out by the model (SDM Vol. 2
+ * "SYSCALL", "SYSRET", "SYSENTER", "SYSEXIT": the Operation sections). Unicorn
+ * 2.0.1 does not execute them: SYSCALL and SYSRET only call its instruction
+ * hooks and go on with the next instruction (no #UD with IA32_EFER.SCE = 0, no
+ * jump to IA32_LSTAR), and SYSENTER sees none of the guest's IA32_SYSENTER_*
+ * MSRs (docs/unicorn-audit.md). None of them reads a descriptor: CS and SS get
+ * fixed flat descriptors, so no accessed bit is involved.
+ */
+#include "guest_insn.h"
+
+#define RFLAGS_RF (1ull << 16)
+#define RFLAGS_VM (1ull << 17)
+/* Access rights (VMCS layout) of the flat segments these instructions load. */
+#define AR_CODE64(dpl) (0xA09Bu | (dpl) << 5)  /* type 11, S, P, L, G */
+#define AR_CODE32(dpl) (0xC09Bu | (dpl) << 5)  /* type 11, S, P, D, G */
+#define AR_STACK(dpl) (0xC093u | (dpl) << 5)   /* type 3, S, P, B, G */
+
+static void flat(vtx_cpu_seg *s, uint16_t sel, uint32_t ar)
+{
+    *s = (vtx_cpu_seg){.sel = sel, .base = 0, .limit = 0xFFFFFFFFu, .ar = ar};
+}
+
+/* Canonical for the linear-address width (57 bits with CR4.LA57, else 48). */
+static bool canonical(const vtx_cpu_state *c, uint64_t v)
+{
+    unsigned bits = (c->cr4 & (1u << 12)) ? 57 : 48;
+    int64_t s = (int64_t)(v << (64 - bits)) >> (64 - bits);
+    return (uint64_t)s == v;
+}
+
+unsigned vtx_fast_syscall(vtx_machine *m, const vtx_insn *insn)
+{
+    vtx_cpu_state *c = &m->g.cpu;
+    const bool long64 = vtx_cpu_mode_of(c) == VTX_MODE_LONG64;
+    const bool ia32e = c->efer & VTX_EFER_LMA;
+    const bool sce = c->efer & 1u;
+    const uint64_t next = c->rip + insn->len;
+    const uint16_t star_cs = (uint16_t)(m->msr.star >> 32), star_ret = (uint16_t)(m->msr.star >> 48);
+    switch (insn->cls) {
+    case VTX_IC_SYSCALL:
+        if (!long64 || !sce)
+            return 6;
+        c->gpr[VTX_R_RCX] = next;
+        c->gpr[VTX_R_R11] = c->rflags;
+        c->rflags &= ~m->msr.fmask;
+        c->rflags &= ~RFLAGS_RF;
+        c->rip = m->msr.lstar;
+        flat(&c->seg[VTX_S_CS], star_cs & 0xFFFC, AR_CODE64(0));
+        flat(&c->seg[VTX_S_SS], (uint16_t)(star_cs + 8), AR_STACK(0));
+        break;
+    case VTX_IC_SYSRET: {
+        if (!long64 || !sce)
+            return 6;
+        bool w64 = insn->op_size == 8;
+        if (vtx_cpu_cpl(c) != 0 || (w64 && !canonical(c, c->gpr[VTX_R_RCX])))
+            return 13;
+        c->rip = w64 ? c->gpr[VTX_R_RCX] : (uint32_t)c->gpr[VTX_R_RCX];
+        c->rflags = (c->gpr[VTX_R_R11] & 0x3C7FD7u) | 2u;
+        flat(&c->seg[VTX_S_CS], (uint16_t)((w64 ? star_ret + 16 : star_ret) | 3), w64 ? AR_CODE64(3) : AR_CODE32(3));
+        flat(&c->seg[VTX_S_SS], (uint16_t)((star_ret + 8) | 3), AR_STACK(3));
+        break;
+    }
+    case VTX_IC_SYSENTER: {
+        uint16_t cs = (uint16_t)m->g.sysenter_cs;
+        if (!(c->cr0 & VTX_CR0_PE) || !(cs & 0xFFFC))
+            return 13;
+        c->rflags &= ~(RFLAGS_VM | VTX_RFLAGS_IF | RFLAGS_RF);
+        c->gpr[VTX_R_RSP] = ia32e ? m->g.sysenter_esp : (uint32_t)m->g.sysenter_esp;
+        c->rip = ia32e ? m->g.sysenter_eip : (uint32_t)m->g.sysenter_eip;
+        flat(&c->seg[VTX_S_CS], cs & 0xFFFC, ia32e ? AR_CODE64(0) : AR_CODE32(0));
+        flat(&c->seg[VTX_S_SS], (uint16_t)((cs & 0xFFFC) + 8), AR_STACK(0));
+        break;
+    }
+    case VTX_IC_SYSEXIT: {
+        uint16_t cs = (uint16_t)m->g.sysenter_cs;
+        bool w64 = insn->op_size == 8;
+        if (!(c->cr0 & VTX_CR0_PE) || !(cs & 0xFFFC) || vtx_cpu_cpl(c) != 0)
+            return 13;
+        if (w64 && (!canonical(c, c->gpr[VTX_R_RCX]) || !canonical(c, c->gpr[VTX_R_RDX])))
+            return 13;
+        c->gpr[VTX_R_RSP] = w64 ? c->gpr[VTX_R_RCX] : (uint32_t)c->gpr[VTX_R_RCX];
+        c->rip = w64 ? c->gpr[VTX_R_RDX] : (uint32_t)c->gpr[VTX_R_RDX];
+        uint16_t ncs = (uint16_t)((cs + (w64 ? 32 : 16)) | 3);
+        flat(&c->seg[VTX_S_CS], ncs, w64 ? AR_CODE64(3) : AR_CODE32(3));
+        flat(&c->seg[VTX_S_SS], (uint16_t)(ncs + 8), AR_STACK(3));
+        break;
+    }
+    default:
+        return 6;
+    }
+    m->engine_dirty = true;
+    return 0;
+}
