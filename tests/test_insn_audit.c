@@ -716,3 +716,24 @@ Test(insn_audit, sysenter_uses_the_guest_sysenter_msrs)
     rf_field("sysenter", VTX_VMCS_GUEST_CS_SELECTOR, "CS", 0x08);
     rf_field("sysenter", VTX_VMCS_GUEST_SS_SELECTOR, "SS = CS + 8", 0x10);
 }
+
+Test(insn_audit, interrupt_after_iret_pushes_rf_as_it_is)
+{
+    /* SDM Vol. 3A (RF): an interrupt between instructions pushes RF as it is. After
+     * the #UD handler's IRETQ, RF = 1 until the next instruction completes: an NMI
+     * taken at that boundary pushes RF = 1.
+     *   G+0 0f 0b ud2 ; G+2 90 nop ; vmcall
+     *   H(6): 48 83 04 24 02 add qword [rsp], 2 ; 48 cf iretq
+     *   H(2): 48 8b 5c 24 10 mov rbx, [rsp + 16] ; 48 8b 0c 24 mov rcx, [rsp] ; vmcall */
+    CODE(0x0f, 0x0b, 0x90, 0x0f, 0x01, 0xc1);
+    static const uint8_t h6[] = {0x48, 0x83, 0x04, 0x24, 0x02, 0x48, 0xcf};
+    static const uint8_t h2[] = {0x48, 0x8b, 0x5c, 0x24, 0x10, 0x48, 0x8b, 0x0c, 0x24, 0x0f, 0x01, 0xc1};
+    rf_handler(6, h6, sizeof h6, false);
+    rf_handler(2, h2, sizeof h2, false);
+    vtx_input nmi = {.kind = VTX_INPUT_NMI, .when = vtx_machine_instructions(e.m) + 2};
+    cr_assert_eq(vtx_machine_schedule(e.m, &nmi), VTX_OK);
+    rf_launch_exit("ud2, iretq, NMI at the next boundary", VTX_EXIT_REASON_VMCALL);
+    rf_saved_rip("in the NMI handler", H(2) + 9);
+    cr_assert_eq(gprs().rcx, G + 2, "the NMI came at the boundary after the IRETQ");
+    cr_assert(gprs().rbx & RF, "the NMI frame's RFLAGS has RF = 1 (0x%llx)", (unsigned long long)gprs().rbx);
+}
