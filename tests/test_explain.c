@@ -60,7 +60,7 @@ Test(explain, lesson1_in_sentences)
     /* IW-1: shut while IF = 0 */
     cr_expect_not_null(strstr(out, "window shut: RFLAGS.IF = 0"), "%s", out);
     /* BLK-STI-2/3: the shadow, where it came from and when it ends */
-    cr_expect_not_null(strstr(out, "blocking by STI, set by the `sti` at 0x1000a"), "%s", out);
+    cr_expect_not_null(strstr(out, "blocking by STI (BLK-STI-3), set by the `sti` at 0x1000a"), "%s", out);
     cr_expect_not_null(strstr(out, "it ends after this instruction (BLK-STI-2)"), "%s", out);
     /* the exits decoded, the reaction steps */
     cr_expect_not_null(strstr(out, "VM exit 1"), "%s", out);

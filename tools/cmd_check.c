@@ -180,12 +180,22 @@ typedef struct {
     check_record rec;
 } job;
 
-static void worker_died(job *j, int wstatus)
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static void worker_died(job *j, const char *path, int wstatus)
 {
     if (j->got == sizeof j->rec && j->rec.magic == CHECK_RECORD_MAGIC)
         return;
     char name[sizeof j->rec.name];
-    memcpy(name, j->rec.name, sizeof name);
+    const char *b = base_name(path);
+    size_t n = strlen(b);
+    if (n > 5 && strcmp(b + n - 5, ".yaml") == 0)
+        n -= 5;
+    snprintf(name, sizeof name, "%.*s", (int)n, b);
     check_record *r = &j->rec;
     memset(r, 0, sizeof *r);
     r->magic = CHECK_RECORD_MAGIC;
@@ -240,12 +250,6 @@ static void drain(job *j)
             break;
         j->got += (size_t)r;
     }
-}
-
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
 }
 
 static void print_record(const job *j, const char *path)
@@ -440,7 +444,7 @@ int cmd_check(int argc, char **argv)
                         drain(&js[i]);
                         close(js[i].fd);
                         js[i].fd = -1;
-                        worker_died(&js[i], ws);
+                        worker_died(&js[i], files.v[i], ws);
                         js[i].done = true;
                         running--;
                         finished++;
@@ -476,7 +480,7 @@ int cmd_check(int argc, char **argv)
     if (skipped)
         printf(", %zu skipped", skipped);
     if (errors)
-        printf(", %zu errors", errors);
+        printf(", %zu error%s", errors, errors == 1 ? "" : "s");
     printf("\n");
     fflush(stdout);
 

@@ -13,6 +13,7 @@
  * Exit status: 0 the run ended and every expectation held, 1 an expectation
  * failed, 2 bad command line, 3 bad input, 4 I/O error, 5 nasm missing.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,15 @@ static int parse_pos(const char *opt, const char *v, explain_pos *p)
         if (n == 0 || n >= sizeof p->label) {
             fprintf(stderr, "%s: explain: %s '%s' is not a count, an address or a label\n", prog, opt, v);
             return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            char ch = v[i];
+            bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '.' || ch == '?' ||
+                      ch == '@' || ch == '$' || (i > 0 && ((ch >= '0' && ch <= '9') || ch == '#' || ch == '~'));
+            if (!ok) {
+                fprintf(stderr, "%s: explain: %s '%s' is not a count, an address or a label\n", prog, opt, v);
+                return -1;
+            }
         }
         memcpy(p->label, v, n);
         p->label[n] = 0;

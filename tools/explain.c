@@ -335,5 +335,6 @@ void explainer_finish(explainer *ex)
 {
     flush_all(ex);
     if (ex->hidden_exits)
-        fprintf(ex->out, "      ...  (%" PRIu64 " VM exits outside --from/--to not shown)\n", ex->hidden_exits);
+        fprintf(ex->out, "      ...  (%" PRIu64 " VM exit%s outside --from/--to not shown)\n", ex->hidden_exits,
+                ex->hidden_exits == 1 ? "" : "s");
 }

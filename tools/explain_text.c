@@ -77,7 +77,14 @@ static void insn_at(const explain_ctx *c, uint64_t linear, char *buf, size_t siz
         snprintf(buf, size, "?");
         return;
     }
-    vtx_disasm(c->view->ram, c->view->ram_size, c->view->code_bits, linear, buf, size);
+    uint64_t target;
+    char text[80];
+    vtx_disasm(c->view->ram, c->view->ram_size, c->view->code_bits, linear, text, sizeof text, &target);
+    char label[64] = "";
+    if (target != UINT64_MAX && vtx_scenario_label(c->s, c->view->cs_base + target, label, sizeof label) && label[0])
+        snprintf(buf, size, "%.60s (%.30s)", text, label);
+    else
+        snprintf(buf, size, "%s", text);
 }
 
 static const char *activity_name(uint32_t a)
@@ -156,10 +163,9 @@ static void event_sentence(const explain_ctx *c, FILE *out, const explain_entry 
             snprintf(extra, sizeof extra, "; it opens once IF = 1 (STI, POPF, IRET)");
         }
         if (is_window(ev))
-            fprintf(out, "           %s exiting is on, window shut: %s%s (%s).\n",
-                    ev == VTX_EV_NMI_WINDOW ? "NMI-window" : "interrupt-window", what, extra, rule ? rule : "?");
+            fprintf(out, "           %s shut: %s (%s)%s.\n", noun(ev), what, rule ? rule : "?", extra);
         else
-            fprintf(out, "           %s pending, held: %s%s (%s).\n", noun(ev), what, extra, rule ? rule : "?");
+            fprintf(out, "           %s pending, held: %s (%s)%s.\n", noun(ev), what, rule ? rule : "?", extra);
         break;
     }
     default:
@@ -200,7 +206,7 @@ void explain_print_repeat(const explain_ctx *c, FILE *out, const explain_entry *
         char tmp[96];
         unsigned len = c->view && ents[i]->key.activity == 0
                            ? vtx_disasm(c->view->ram, c->view->ram_size, c->view->code_bits, ents[i]->linear, tmp,
-                                        sizeof tmp)
+                                        sizeof tmp, NULL)
                            : 1;
         if (ents[i]->linear < lo)
             lo = ents[i]->linear;
