@@ -339,3 +339,31 @@ Test(scenario_check, skipped_without_expectations)
     cr_expect_not_null(strstr(out, "0 passed, 0 failed, 1 skipped"), "%s", out);
     free(out);
 }
+
+/* docs/scenarios.md's example for each environment is a committed, tested file: the text must be the same. */
+Test(scenario_check, docs_examples_are_the_committed_files)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/docs/scenarios.md", VTX_SOURCE_DIR);
+    char *doc = slurp(path);
+    cr_assert_not_null(doc);
+    static const char *const envs[] = {"env-real", "env-pm16", "env-pm32", "env-pm32-paging", "env-long64-cpl3"};
+    for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+        char head[128];
+        snprintf(head, sizeof head, "`tests/scenarios/%s.yaml`:\n\n```yaml\n", envs[i]);
+        char *at = strstr(doc, head);
+        cr_expect_not_null(at, "docs/scenarios.md has no example %s", envs[i]);
+        if (!at)
+            continue;
+        at += strlen(head);
+        char *end = strstr(at, "```\n");
+        cr_assert_not_null(end);
+        snprintf(path, sizeof path, "%s/tests/scenarios/%s.yaml", VTX_SOURCE_DIR, envs[i]);
+        char *file = slurp(path);
+        cr_assert_not_null(file, "%s", path);
+        cr_expect(strlen(file) == (size_t)(end - at) && strncmp(file, at, (size_t)(end - at)) == 0,
+                  "the example %s in docs/scenarios.md differs from %s", envs[i], path);
+        free(file);
+    }
+    free(doc);
+}
