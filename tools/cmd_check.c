@@ -225,6 +225,7 @@ static int start_job(job *j, const char *path)
     }
     if (pid == 0) {
         close(p[0]);
+        fcntl(p[1], F_SETFD, FD_CLOEXEC); /* nasm, run by the loader, must not hold the pipe open */
         check_record *r = calloc(1, sizeof *r);
         if (!r)
             _exit(EXIT_IO);
