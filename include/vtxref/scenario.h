@@ -103,6 +103,8 @@ typedef struct vtx_scenario_exit {
     uint64_t cycles;             /**< Cycle clock after the exit. */
     uint64_t instructions;       /**< Guest instructions retired since the machine was created. */
     vtx_check check;             /**< For a VM-entry failure: the named check (else ::VTX_CHECK_NONE). */
+    uint64_t cs_base;            /**< Guest CS base saved (the linear address of RIP is cs_base + rip). */
+    char rip_label[64];          /**< The label of cs_base + rip (vtx_scenario_label()), or "". */
 } vtx_scenario_exit;
 
 /** @brief One expectation as it is checked (valid only during the callback). */
