@@ -162,6 +162,8 @@ static const mutation mutations[] = {
     {"examples/lessons/10-nmi-blocking.yaml", "registers: {rbx: 2, rcx: 0}",    "registers: {rbx: 3, rcx: 0}",    "exit 1", "rbx"},           /* BLK-NMI-1 */
     {"examples/lessons/11-vmfail-nmi-window.yaml", "check: CTL_NMI_WINDOW_WITHOUT_VNMI", "check: CTL_VNMI_WITHOUT_NMI_EXITING",
                                                                                                                   "end of run", "check"},     /* ENT-CTL-3 */
+    {"examples/lessons/13-init-sipi.yaml",   "qualification: 0x9,",             "qualification: 0x8,",            "exit 2", "qualification"}, /* EXIT-3 */
+    {"examples/lessons/13-init-sipi.yaml",   "activity: wait-for-sipi}",        "activity: active}",              "exit 2", "activity"},      /* HLT-8 */
     {"examples/lessons/12-real-mode-iw.yaml", "rip: after_shadow,",             "rip: after_shadow+1,",           "exit 1", "rip"},           /* IW-1 */
 };
 /* clang-format on */
