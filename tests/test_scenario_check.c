@@ -164,6 +164,9 @@ static const mutation mutations[] = {
                                                                                                                   "end of run", "check"},     /* ENT-CTL-3 */
     {"examples/lessons/13-init-sipi.yaml",   "qualification: 0x9,",             "qualification: 0x8,",            "exit 2", "qualification"}, /* EXIT-3 */
     {"examples/lessons/13-init-sipi.yaml",   "activity: wait-for-sipi}",        "activity: active}",              "exit 2", "activity"},      /* HLT-8 */
+    {"examples/lessons/14-iw-from-hlt.yaml", "interruptibility: 0, activity: hlt}", "interruptibility: 0, activity: active}",
+                                                                                                                  "exit 1", "activity"},      /* IW-5, HLT-3 */
+    {"examples/lessons/14-iw-from-hlt.yaml", "rbx: 0x10002}",                   "rbx: 0x10001}",                  "exit 2", "rbx"},           /* HLT-4 */
     {"examples/lessons/12-real-mode-iw.yaml", "rip: after_shadow,",             "rip: after_shadow+1,",           "exit 1", "rip"},           /* IW-1 */
 };
 /* clang-format on */
