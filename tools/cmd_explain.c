@@ -1,11 +1,179 @@
-/* vtxref explain: see docs/scenarios.md. */
+/*
+ * vtxref explain SCENARIO [--from N|ADDR|LABEL] [--to N|ADDR|LABEL]: run a scenario
+ * and say, at every instruction boundary, what the model decided and why
+ * (docs/scenarios.md, "Commands"). Built on the runner's callbacks only:
+ *  - on_start gives guest RAM, which tools/disasm.c decodes (Zydis, Intel syntax);
+ *  - the observer (include/vtxref/observer.h) gives each boundary's verdicts with
+ *    rule IDs; tools/explain_text.c turns them into sentences;
+ *  - on_exit, on_action and on_check give the exits (decoded by
+ *    vtx_scenario_exit_format), the VMM's reaction steps and the expectations.
+ * Repeated boundaries (a loop, a halted guest) are collapsed by
+ * tools/explain_collapse.c into one line with a count.
+ *
+ * Exit status: 0 the run ended and every expectation held, 1 an expectation
+ * failed, 2 bad command line, 3 bad input, 4 I/O error, 5 nasm missing.
+ */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "cli.h"
+#include "explain.h"
+#include "vtxref/scenario.h"
+
+static void usage_explain(FILE *out)
+{
+    fprintf(out,
+            "usage: %s explain SCENARIO [--from N|ADDR|LABEL] [--to N|ADDR|LABEL]\n"
+            "Run SCENARIO and explain every instruction boundary: the instruction, IF, blocking,\n"
+            "activity, what is pending and what the model decided, with the rule that decided.\n"
+            "--from/--to limit the boundaries shown: N is a count of guest instructions retired\n"
+            "(decimal), ADDR a guest address (0x...), LABEL a label of the scenario's code\n"
+            "(busy, busy+2). Repeated identical boundaries (loops, HLT) are shown once with a count.\n"
+            "exit status: 0 every expectation held, 1 one failed, 2 bad command line, 3 bad input,\n"
+            "4 I/O error, 5 nasm missing.\n",
+            prog);
+}
+
+static int parse_pos(const char *opt, const char *v, explain_pos *p)
+{
+    if (!v || !*v) {
+        fprintf(stderr, "%s: explain: %s needs a count, an address or a label\n", prog, opt);
+        return -1;
+    }
+    char *end;
+    if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+        p->kind = EXPLAIN_POS_ADDR;
+        p->value = strtoull(v, &end, 16);
+    } else if (v[0] >= '0' && v[0] <= '9') {
+        p->kind = EXPLAIN_POS_COUNT;
+        p->value = strtoull(v, &end, 10);
+    } else {
+        /* LABEL or LABEL+N / LABEL-N */
+        size_t n = strcspn(v, "+-");
+        if (n == 0 || n >= sizeof p->label) {
+            fprintf(stderr, "%s: explain: %s '%s' is not a count, an address or a label\n", prog, opt, v);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            char ch = v[i];
+            bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '.' || ch == '?' ||
+                      ch == '@' || ch == '$' || (i > 0 && ((ch >= '0' && ch <= '9') || ch == '#' || ch == '~'));
+            if (!ok) {
+                fprintf(stderr, "%s: explain: %s '%s' is not a count, an address or a label\n", prog, opt, v);
+                return -1;
+            }
+        }
+        memcpy(p->label, v, n);
+        p->label[n] = 0;
+        p->kind = EXPLAIN_POS_LABEL;
+        p->offset = 0;
+        end = (char *)v + n;
+        if (v[n]) {
+            long long off = strtoll(v + n + 1, &end, 0);
+            p->offset = v[n] == '-' ? -off : off;
+            if (end == v + n + 1)
+                end = (char *)"x"; /* "busy+" */
+        }
+    }
+    if (*end) {
+        fprintf(stderr, "%s: explain: %s '%s' is not a count, an address or a label\n", prog, opt, v);
+        return -1;
+    }
+    return 0;
+}
+
+static int status_of(vtx_status st)
+{
+    return st == VTX_ERR_IO ? EXIT_IO : st == VTX_ERR_UNSUPPORTED ? EXIT_TOOL : EXIT_INPUT;
+}
 
 int cmd_explain(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "%s: explain: not built yet\n", prog);
-    return EXIT_USAGE;
+    const char *path = NULL;
+    explain_pos from = {0}, to = {0};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage_explain(stdout);
+            return EXIT_OK;
+        } else if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0) {
+            if (parse_pos(a, i + 1 < argc ? argv[i + 1] : NULL, a[2] == 'f' ? &from : &to) != 0)
+                return EXIT_USAGE;
+            i++;
+        } else if (strncmp(a, "--from=", 7) == 0) {
+            if (parse_pos("--from", a + 7, &from) != 0)
+                return EXIT_USAGE;
+        } else if (strncmp(a, "--to=", 5) == 0) {
+            if (parse_pos("--to", a + 5, &to) != 0)
+                return EXIT_USAGE;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "%s: explain: unknown option '%s'\n", prog, a);
+            usage_explain(stderr);
+            return EXIT_USAGE;
+        } else if (path) {
+            fprintf(stderr, "%s: explain: one scenario at a time ('%s' and '%s')\n", prog, path, a);
+            return EXIT_USAGE;
+        } else {
+            path = a;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "%s: explain: no scenario file given\n", prog);
+        usage_explain(stderr);
+        return EXIT_USAGE;
+    }
+
+    vtx_scenario *s = NULL;
+    vtx_scenario_error err = {0};
+    vtx_status st = vtx_scenario_load_file(path, &s, &err);
+    if (st != VTX_OK) {
+        char msg[1024];
+        if (!err.file[0])
+            snprintf(err.file, sizeof err.file, "%s", path);
+        vtx_scenario_error_format(&err, msg, sizeof msg);
+        fprintf(stderr, "%s: %s\n", prog, msg);
+        return status_of(st);
+    }
+
+    explainer *ex = explainer_new(s, stdout, &from, &to);
+    if (!ex) {
+        fprintf(stderr, "%s: explain: out of memory\n", prog);
+        vtx_scenario_free(s);
+        return EXIT_IO;
+    }
+    explainer_header(ex);
+    vtx_scenario_callbacks cb;
+    explainer_callbacks(ex, &cb);
+    vtx_scenario_result res;
+    memset(&res, 0, sizeof res);
+    memset(&err, 0, sizeof err);
+    st = vtx_scenario_run(s, &cb, &res, &err);
+    explainer_finish(ex);
+    int status = EXIT_OK;
+    if (st != VTX_OK) {
+        char msg[1024];
+        if (!err.file[0])
+            snprintf(err.file, sizeof err.file, "%s", path);
+        vtx_scenario_error_format(&err, msg, sizeof msg);
+        fflush(stdout);
+        fprintf(stderr, "%s: %s\n", prog, msg);
+        status = status_of(st);
+    } else {
+        printf("\nThe run: %s. %u VM exit%s, %llu guest instructions, %llu cycles.\n", res.end, res.exits,
+               res.exits == 1 ? "" : "s", (unsigned long long)res.instructions, (unsigned long long)res.cycles);
+        if (res.outcome == VTX_SCN_PASS) {
+            if (vtx_scenario_has_expectations(s))
+                printf("Every expectation held (%u checked).\n", res.checks_passed);
+        } else if (res.outcome == VTX_SCN_MISMATCH) {
+            printf("MISMATCH: %s\n", res.first_mismatch);
+            status = EXIT_MISMATCH;
+        } else {
+            printf("The run could not be carried out.\n");
+            status = EXIT_MISMATCH;
+        }
+    }
+    explainer_free(ex);
+    vtx_scenario_free(s);
+    return status;
 }
