@@ -38,6 +38,11 @@ static void usage(FILE *out)
             "  checks                       list the named checks of the VMX instructions and VM entry\n"
             "  rules [--uncovered] [ID]     the rules catalogue's IDs with the tests that cite them and the\n"
             "                               model checks that implement them; last line: rules covered: N/M\n"
+            "  record SCENARIO -o TRACE [--vcd F] [--html F]\n"
+            "                               run a scenario and record it as a trace (docs/traces.md)\n"
+            "  replay TRACE [--profile P] [--knob CFG-X=on|off] [--vcd F] [--html F]\n"
+            "                               re-execute a trace; exit 1 and show the first divergence\n"
+            "  diff TRACE_A TRACE_B         compare two traces record by record (exit 1: they differ)\n"
             "\n"
             "PROFILE is a built-in name (core2, server, teaching) or a profile file path.\n"
             "\n"
@@ -420,6 +425,12 @@ int main(int argc, char **argv)
         return cmd_rules(n, rest);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(n, rest);
+    if (strcmp(cmd, "record") == 0)
+        return cmd_record(n, rest);
+    if (strcmp(cmd, "replay") == 0)
+        return cmd_replay(n, rest);
+    if (strcmp(cmd, "diff") == 0)
+        return cmd_diff(n, rest);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(n, rest);
     if (strcmp(cmd, "explain") == 0)
