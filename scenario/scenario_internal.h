@@ -247,7 +247,8 @@ struct vtx_scenario {
 /* Set @p err (file = the scenario's source) and return VTX_ERR_PARSE. */
 vtx_status scn_fail(vtx_scenario_error *err, const char *file, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-void scn_set_error(vtx_scenario_error *err, const char *file, int line, int col, const char *fmt, va_list ap);
+void scn_set_error(vtx_scenario_error *err, const char *file, int line, int col, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 char *scn_strdup(const char *s);
 char *scn_strndup(const char *s, size_t n);
 /* Grow an array by one zeroed element: `T *x = scn_push((void **)&arr, &n, sizeof *arr)`; NULL when out of memory. */

@@ -405,3 +405,69 @@ Test(cli, checks_lists_ent_basic_3)
     expect_out("checks", &r, "VMXON_REVISION");
     free(r.out);
 }
+
+/* ---- run (scenario files, docs/scenarios.md) ---- */
+
+static const char scn_ok[] = "guest:\n  mode: long64\n  code: |\n    top: hlt\ncontrols: {proc: [hlt exiting]}\n"
+                             "expect:\n  exits:\n    - {reason: HLT, rip: top}\n";
+
+Test(cli, run_passes_with_0_and_shows_exits_and_checks)
+{
+    mk_tmpdir();
+    const char *p = write_tmp("ok.yaml", scn_ok, sizeof scn_ok - 1);
+    run r = CLI("run", p);
+    expect_status("run ok.yaml", &r, 0);
+    expect_out("run ok.yaml", &r, "exit 1: HLT (reason 12: HLT)");
+    expect_out("run ok.yaml", &r, "  ok exit 1 rip = 0x10000 (top)");
+    expect_out("run ok.yaml", &r, "PASS: 1 exit, 2 expectations met, 0 failed");
+    free(r.out);
+    /* --json: JSON Lines only, one exit then the summary */
+    r = CLI("run", p, "--json");
+    expect_status("run --json", &r, 0);
+    const char *second = strchr(r.out, '\n');
+    cr_assert(r.out[0] == '{' && second && second[1] == '{', "JSON Lines only:\n%s", r.out);
+    cr_assert(strstr(r.out, "\"type\":\"exit\"") && strstr(second, "\"type\":\"summary\""), "%s", r.out);
+    cr_assert(strstr(second, "\"outcome\":\"pass\""), "%s", r.out);
+    cr_assert_eq(strchr(second + 1, '\n'), r.out + r.len - 1, "exactly two lines:\n%s", r.out);
+    free(r.out);
+    rm_tmpdir();
+}
+
+Test(cli, run_mismatch_exits_1)
+{
+    mk_tmpdir();
+    static const char text[] = "guest:\n  mode: long64\n  code: hlt\ncontrols: {proc: [hlt exiting]}\n"
+                               "expect:\n  exits:\n    - {reason: CPUID}\n";
+    run r = CLI("run", write_tmp("m.yaml", text, sizeof text - 1));
+    expect_status("run m.yaml", &r, 1);
+    expect_out("run m.yaml", &r, "MISMATCH exit 1 (HLT): reason expected CPUID (10), got HLT (12) (line 7)");
+    expect_out("run m.yaml", &r, "FAIL: 1 exit");
+    free(r.out);
+    rm_tmpdir();
+}
+
+Test(cli, run_bad_scenario_exits_3_4_5)
+{
+    mk_tmpdir();
+    static const char text[] = "guest:\n  mode: long64\n  code: hlt\ncontrols:\n  proc: [hlt exitting]\n";
+    const char *p = write_tmp("bad.yaml", text, sizeof text - 1);
+    run r = CLI("run", p);
+    expect_status("run bad.yaml", &r, 3);
+    char want[200];
+    snprintf(want, sizeof want, "%s:5:10: unknown control 'hlt exitting' in proc", p);
+    expect_out("run bad.yaml", &r, want);
+    free(r.out);
+    r = CLI("run", "/nonexistent/x.yaml");
+    expect_status("run /nonexistent/x.yaml", &r, 4);
+    expect_out("run missing", &r, "/nonexistent/x.yaml: cannot open the scenario");
+    free(r.out);
+    r = CLI("run");
+    expect_status("run", &r, 2);
+    free(r.out);
+    setenv("PATH", "/nonexistent-dir", 1); /* the child inherits it: no nasm */
+    r = CLI("run", write_tmp("ok.yaml", scn_ok, sizeof scn_ok - 1));
+    expect_status("run without nasm", &r, 5);
+    expect_out("run without nasm", &r, "nasm is not installed: apt-get install nasm");
+    free(r.out);
+    rm_tmpdir();
+}

@@ -72,7 +72,7 @@ static void on_exit_cb(void *user, const vtx_scenario_exit *x)
     json_object_object_add(j, "guest_physical", json_object_new_uint64(x->guest_physical));
     json_object_object_add(j, "intr_info", json_object_new_int64(x->intr_info));
     json_object_object_add(j, "intr_error", json_object_new_int64(x->intr_error));
-    json_object_object_add(j, "interruption", event_json(x->intr_info, x->intr_error));
+    json_object_object_add(j, "intr_info_decoded", event_json(x->intr_info, x->intr_error));
     json_object_object_add(j, "idt_vectoring", json_object_new_int64(x->idt_vectoring));
     json_object_object_add(j, "idt_vectoring_error", json_object_new_int64(x->idt_vectoring_error));
     json_object_object_add(j, "idt_vectoring_decoded", event_json(x->idt_vectoring, x->idt_vectoring_error));

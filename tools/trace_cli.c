@@ -161,8 +161,8 @@ void cli_side_by_side(const char *expected, const char *actual)
             json_object_object_get_ex(e, "fields", &eo);
             if (a)
                 json_object_object_get_ex(a, "fields", &ao);
-            if (!eo)
-                break;
+            if (!eo || !ao)
+                break; /* one side has no fields: the differences say so */
         }
         json_object_object_foreach(eo, k, ev)
         {

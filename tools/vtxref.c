@@ -38,6 +38,12 @@ static void usage(FILE *out)
             "  checks                       list the named checks of the VMX instructions and VM entry\n"
             "  rules [--uncovered] [ID]     the rules catalogue's IDs with the tests that cite them and the\n"
             "                               model checks that implement them; last line: rules covered: N/M\n"
+            "  run SCENARIO [--json]        run a scenario file (docs/scenarios.md): every exit, reaction and\n"
+            "                               expectation; --json: JSON Lines, one object per exit and a summary\n"
+            "  check DIR|FILE... [--junit FILE] [-j N]\n"
+            "                               run scenarios with expectations as a suite: one line each, N passed, N failed\n"
+            "  explain SCENARIO [--from N|ADDR] [--to N|ADDR]\n"
+            "                               walk a scenario boundary by boundary, in sentences\n"
             "  record SCENARIO -o TRACE [--vcd F] [--html F]\n"
             "                               run a scenario and record it as a trace (docs/traces.md)\n"
             "  replay TRACE [--profile P] [--knob CFG-X=on|off] [--vcd F] [--html F]\n"
@@ -50,8 +56,10 @@ static void usage(FILE *out)
             "  -h, --help      show this help\n"
             "  -V, --version   show the version\n"
             "\n"
-            "exit status: 0 success, 2 bad command line, 3 bad input (unknown profile or field,\n"
-            "malformed or contradictory profile), 4 I/O error.\n",
+            "exit status: 0 success, 1 a scenario's expectation failed (run, check) or a replay/diff\n"
+            "found a difference, 2 bad command line, 3 bad input\n"
+            "(unknown profile or field, malformed or contradictory profile, malformed scenario with\n"
+            "file:line:column), 4 I/O error, 5 a tool a scenario needs (nasm) is missing.\n",
             prog);
 }
 

@@ -175,10 +175,13 @@ static void appendf(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *text(json_object *j)
+/* A value as text, cut at 80 characters (an object of fields stands for itself). */
+static const char *text(json_object *j, char *buf, size_t size)
 {
-    return j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-             : "(missing)";
+    if (!j)
+        return "(missing)";
+    trace_copy_line(buf, size, json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    return buf;
 }
 
 static int compare(json_object *e, json_object *a, bool sym, const char *const *skip, const char *prefix, char *diffs,
@@ -202,7 +205,10 @@ static int compare(json_object *e, json_object *a, bool sym, const char *const *
             n += compare(ev, av, sym, NULL, p2, diffs, size);
         } else if (!av || !json_object_equal(ev, av)) {
             n++;
-            appendf(diffs, size, "%s: expected %s, got %s\n", path, text(ev), text(av));
+            {
+                char t1[84], t2[84];
+                appendf(diffs, size, "%s: expected %s, got %s\n", path, text(ev, t1, sizeof t1), text(av, t2, sizeof t2));
+            }
         }
     }
     if (sym) {
@@ -214,7 +220,8 @@ static int compare(json_object *e, json_object *a, bool sym, const char *const *
                 skipped |= strcmp(*s, k2) == 0;
             if (!skipped && !json_object_object_get_ex(e, k2, NULL)) {
                 n++;
-                appendf(diffs, size, "%s%s: expected (missing), got %s\n", prefix, k2, text(av2));
+                char t3[84];
+                appendf(diffs, size, "%s%s: expected (missing), got %s\n", prefix, k2, text(av2, t3, sizeof t3));
             }
         }
     }

@@ -533,7 +533,7 @@ static vtx_status d_enter(ctx *c, json_object *o, vtx_trace_record *rec)
         return st;
     if (strcmp(insn, "vmlaunch") && strcmp(insn, "vmresume"))
         return bad(c, "member 'insn' must be \"vmlaunch\" or \"vmresume\": %s", insn);
-    rec->launched = insn[4] == 'r';
+    rec->launched = strcmp(insn, "vmresume") == 0;
     if (rec->index != c->r->entries + 1)
         return bad(c, "out of order: entry %llu follows entry %llu", (unsigned long long)rec->index,
                    (unsigned long long)c->r->entries);
