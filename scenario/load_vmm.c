@@ -162,6 +162,24 @@ static vtx_status ld_step(scn_ld *L, const ynode *it, const char *w, scn_step *s
     return scn_ld_fail(L, k, "unknown step '%s' (set, clear, inject, skip, write, registers, memory, raise)", kt);
 }
 
+/* A `set` step may only set controls the profile allows (clearing anything is allowed:
+ * that is how a scenario provokes a VMfail). */
+static vtx_status check_settable(scn_ld *L, const ynode *step, const uint32_t ctl[VTX_CTL_FIELD_COUNT_])
+{
+    for (int f = 0; f < VTX_CTL_FIELD_COUNT_; f++) {
+        uint32_t must1, may1;
+        vtx_profile_ctl_caps(&L->s->profile, (vtx_ctl_field)f, &must1, &may1);
+        uint32_t bad = ctl[f] & ~may1;
+        if (bad) {
+            unsigned bit = (unsigned)__builtin_ctz(bad);
+            const char *name = vtx_control_bit_name((vtx_ctl_field)f, bit);
+            return scn_ld_fail(L, step, "profile %s cannot set the %s control '%s' (bit %u)", L->s->profile.name,
+                               scn_ctl_key((vtx_ctl_field)f), name ? name : "?", bit);
+        }
+    }
+    return VTX_OK;
+}
+
 vtx_status scn_ld_reactions(scn_ld *L, const ynode *n)
 {
     static const char *const keys[] = {"on", "do", "then", NULL};
@@ -215,6 +233,8 @@ vtx_status scn_ld_reactions(scn_ld *L, const ynode *n)
                 char sw[80];
                 snprintf(sw, sizeof sw, "step %zu of %s", j + 1, w);
                 if ((st = ld_step(L, v->items[j], sw, sp)) != VTX_OK)
+                    return st;
+                if (sp->kind == ST_SET && (st = check_settable(L, v->items[j], sp->ctl)) != VTX_OK)
                     return st;
             }
         }

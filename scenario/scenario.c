@@ -163,3 +163,31 @@ void scn_addr_text(const vtx_scenario *s, uint64_t v, uint64_t cs_base, char *bu
     else
         snprintf(buf, size, "0x%llx", (unsigned long long)v);
 }
+
+bool vtx_scenario_label_address(const vtx_scenario *s, const char *expr, uint64_t *linear, uint64_t *rip)
+{
+    if (!s || !expr)
+        return false;
+    size_t n = strcspn(expr, "+-");
+    char name[128];
+    if (n == 0 || n >= sizeof name)
+        return false;
+    memcpy(name, expr, n);
+    name[n] = 0;
+    const scn_label *l = scn_label_find(s, name);
+    if (!l)
+        return false;
+    int64_t off = 0;
+    if (expr[n]) {
+        char *end;
+        unsigned long long o = strtoull(expr + n + 1, &end, 0);
+        if (end == expr + n + 1 || *end || expr[n + 1] == '-' || expr[n + 1] == '+')
+            return false;
+        off = expr[n] == '+' ? (int64_t)o : -(int64_t)o;
+    }
+    if (linear)
+        *linear = l->linear + (uint64_t)off;
+    if (rip)
+        *rip = l->value + (uint64_t)off;
+    return true;
+}

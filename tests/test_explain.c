@@ -84,7 +84,7 @@ Test(explain, a_million_iterations_stay_short)
     snprintf(path, sizeof path, "%s/loop.yaml", dir);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
-    fputs("name: loop\nguest:\n  mode: long64\n  code: |\n        mov ecx, 1000000\n    busy:\n"
+    fputs("name: loop\nguest:\n  mode: long64\n  code: |\n    start:\n        mov ecx, 1000000\n    busy:\n"
           "        dec ecx\n        nop\n        jnz busy\n        hlt\ncontrols:\n  proc: [hlt exiting]\n",
           f);
     fclose(f);

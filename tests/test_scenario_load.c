@@ -99,6 +99,9 @@ Test(scenario_load, control_the_profile_cannot_set)
         "guest mode real needs the proc2 control 'Unrestricted guest', which profile core2 cannot set");
     bad("preemption timer on core2", "profile: core2\n" GUEST "controls:\n  pin: [activate vmx-preemption timer]\n",
         VTX_ERR_PARSE, 6, 9, "profile core2 cannot set the pin control 'Activate VMX-preemption timer'");
+    bad("set in a reaction", "profile: core2\n" GUEST "reactions:\n  - on: {exit: HLT}\n    do:\n"
+        "      - set: {pin: [activate vmx-preemption timer]}\n", VTX_ERR_PARSE, 8, 9,
+        "profile core2 cannot set the pin control 'Activate VMX-preemption timer'");
     bad("field of a feature core2 lacks", "profile: core2\n" GUEST "fields: {VPID: 1}\n", VTX_ERR_PARSE, 5, 10,
         "VMCS field VPID does not exist on profile core2");
 }
@@ -172,6 +175,26 @@ Test(scenario_load, names_labels_and_defaults)
     cr_assert_str_eq(l, "default_0x0d");
     cr_assert_not(vtx_scenario_label(s, 0x50000, l, sizeof l));
     cr_assert_str_eq(l, "");
+    uint64_t lin = 0, rip = 0;
+    cr_assert(vtx_scenario_label_address(s, "busy+2", &lin, &rip));
+    cr_assert_eq(lin, 0x10003);
+    cr_assert_eq(rip, 0x10003);
+    cr_assert(vtx_scenario_label_address(s, "handler_0x30", &lin, NULL));
+    cr_assert_eq(lin, 0x20000);
+    cr_assert(vtx_scenario_label_address(s, "busy.inner-0x1", &lin, NULL));
+    cr_assert_eq(lin, 0x10004);
+    cr_assert_not(vtx_scenario_label_address(s, "nowhere", &lin, NULL));
+    cr_assert_not(vtx_scenario_label_address(s, "busy+", &lin, NULL));
+    vtx_scenario_free(s);
+
+    /* real mode: labels are offsets in the code segment (RIP values), linear = CS base + RIP */
+    const char *real = "guest:\n  mode: real\n  code_at: 0x12340\n  code: |\n    nop\n    there: hlt\n";
+    cr_assert_eq(load(real, &s, &e), VTX_OK, "%s", e.message);
+    cr_assert(vtx_scenario_label_address(s, "there", &lin, &rip));
+    cr_assert_eq(lin, 0x12341);
+    cr_assert_eq(rip, 0x1);
+    cr_assert(vtx_scenario_label(s, 0x12341, l, sizeof l));
+    cr_assert_str_eq(l, "there");
     vtx_scenario_free(s);
 
     const char *named = "name: given\n" GUEST "expect:\n  end: {instructions: 1}\n";

@@ -14,6 +14,7 @@
  * failed, 2 bad command line, 3 bad input, 4 I/O error, 5 nasm missing.
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,25 @@ static int parse_pos(const char *opt, const char *v, explain_pos *p)
     return 0;
 }
 
+/* Turn a LABEL[+-N] position into an address: the first guest address whose label is LABEL
+ * itself (docs/scenarios.md: guest RAM is the 4 MiB at physical 0), plus N. */
+#define EXPLAIN_RAM_SCAN (4ull << 20)
+static int resolve_label(const vtx_scenario *s, const char *opt, explain_pos *p)
+{
+    if (p->kind != EXPLAIN_POS_LABEL)
+        return 0;
+    char buf[160];
+    for (uint64_t a = 0; a < EXPLAIN_RAM_SCAN; a++) {
+        if (vtx_scenario_label(s, a, buf, sizeof buf) && strcmp(buf, p->label) == 0) {
+            p->kind = EXPLAIN_POS_ADDR;
+            p->value = a + (uint64_t)p->offset;
+            return 0;
+        }
+    }
+    fprintf(stderr, "%s: explain: %s: '%s' is not a label of the scenario's code\n", prog, opt, p->label);
+    return -1;
+}
+
 static int status_of(vtx_status st)
 {
     return st == VTX_ERR_IO ? EXIT_IO : st == VTX_ERR_UNSUPPORTED ? EXIT_TOOL : EXIT_INPUT;
@@ -136,6 +156,10 @@ int cmd_explain(int argc, char **argv)
         return status_of(st);
     }
 
+    if (resolve_label(s, "--from", &from) != 0 || resolve_label(s, "--to", &to) != 0) {
+        vtx_scenario_free(s);
+        return EXIT_USAGE;
+    }
     explainer *ex = explainer_new(s, stdout, &from, &to);
     if (!ex) {
         fprintf(stderr, "%s: explain: out of memory\n", prog);

@@ -20,13 +20,14 @@
 
 #define RING 256u     /* boundaries remembered (power of two) */
 #define MAX_PERIOD 64 /* longest loop body (in boundaries) that is collapsed */
-#define LABEL_CACHE 4096u
 
 struct explainer {
     explain_ctx ctx;
+    vtx_scenario_view view; /* a copy: the runner's struct may not outlive on_start (its RAM does) */
     FILE *out;
     explain_pos from, to;
     bool started, ended;   /* the --from / --to window */
+    bool end_after_exit;   /* --to matched a boundary that exits: show that exit, then end */
     uint64_t hidden_boundaries, hidden_exits;
     /* where blocking came from */
     bool have_prev;
@@ -42,8 +43,9 @@ struct explainer {
     uint64_t held;         /* boundaries held in the repeat */
     uint64_t held_from;    /* instruction count of the first held boundary */
     uint64_t window_start; /* n when the window (or the last flush) began: no match reaches before it */
-    /* label matches of --from/--to, by address */
-    struct { uint64_t linear; int8_t from, to; } lcache[LABEL_CACHE];
+    /* expectations met, gathered per exit and printed as one line */
+    uint32_t ok_exit;
+    char ok_list[1024];
 };
 
 explainer *explainer_new(const vtx_scenario *s, FILE *out, const explain_pos *from, const explain_pos *to)
@@ -56,8 +58,6 @@ explainer *explainer_new(const vtx_scenario *s, FILE *out, const explain_pos *fr
     ex->from = *from;
     ex->to = *to;
     ex->started = from->kind == EXPLAIN_POS_NONE;
-    for (size_t i = 0; i < LABEL_CACHE; i++)
-        ex->lcache[i].linear = UINT64_MAX;
     return ex;
 }
 
@@ -118,9 +118,21 @@ static void flush_repeat(explainer *ex)
     ex->held = 0;
 }
 
+static void flush_checks(explainer *ex)
+{
+    if (!ex->ok_list[0])
+        return;
+    if (ex->ok_exit)
+        fprintf(ex->out, "    as expected at exit %u: %s\n", ex->ok_exit, ex->ok_list);
+    else
+        fprintf(ex->out, "    as expected at the end: %s\n", ex->ok_list);
+    ex->ok_list[0] = 0;
+}
+
 /* Everything held is printed; no later boundary is compared with what came before. */
 static void flush_all(explainer *ex)
 {
+    flush_checks(ex);
     flush_repeat(ex);
     ex->window_start = ex->n;
 }
@@ -151,38 +163,23 @@ static void push(explainer *ex, const explain_entry *e)
 
 /* ---- the window ---- */
 
-static bool label_matches(explainer *ex, const explain_pos *p, uint64_t linear)
-{
-    char buf[160];
-    if (!vtx_scenario_label(ex->ctx.s, linear, buf, sizeof buf) || !buf[0])
-        return false;
-    size_t n = strcspn(buf, "+");
-    long long off = buf[n] ? strtoll(buf + n + 1, NULL, 0) : 0;
-    return n == strlen(p->label) && strncmp(buf, p->label, n) == 0 && off == p->offset;
-}
-
-static bool pos_matches(explainer *ex, const explain_pos *p, bool is_from, const vtx_boundary_report *r,
-                        uint64_t linear)
+/* Labels were turned into addresses by cmd_explain. */
+static bool pos_matches(const explain_pos *p, const vtx_boundary_report *r, uint64_t linear)
 {
     switch (p->kind) {
     case EXPLAIN_POS_COUNT:
         return r->instructions >= p->value;
     case EXPLAIN_POS_ADDR:
         return linear == p->value || r->rip == p->value;
-    case EXPLAIN_POS_LABEL: {
-        size_t slot = (size_t)(linear * 0x9E3779B97F4A7C15ull >> 52) & (LABEL_CACHE - 1);
-        if (ex->lcache[slot].linear != linear) {
-            ex->lcache[slot].linear = linear;
-            ex->lcache[slot].from = ex->lcache[slot].to = -1;
-        }
-        int8_t *c = is_from ? &ex->lcache[slot].from : &ex->lcache[slot].to;
-        if (*c < 0)
-            *c = label_matches(ex, p, linear);
-        return *c;
-    }
     default:
         return false;
     }
+}
+
+static void end_window(explainer *ex)
+{
+    ex->ended = true;
+    fprintf(ex->out, "      ...  (--to reached: later boundaries and exits not shown)\n");
 }
 
 /* ---- callbacks ---- */
@@ -191,7 +188,8 @@ static void on_start(void *user, const vtx_scenario *s, const vtx_scenario_view 
 {
     explainer *ex = user;
     (void)s;
-    ex->ctx.view = view;
+    ex->view = *view;
+    ex->ctx.view = &ex->view;
 }
 
 static void observe(void *user, const vtx_boundary_report *r)
@@ -232,7 +230,7 @@ static void observe(void *user, const vtx_boundary_report *r)
 
     /* The window. */
     if (!ex->started) {
-        if (!pos_matches(ex, &ex->from, true, r, linear)) {
+        if (!pos_matches(&ex->from, r, linear)) {
             ex->hidden_boundaries++;
             return;
         }
@@ -244,6 +242,8 @@ static void observe(void *user, const vtx_boundary_report *r)
         return;
     }
 
+    if (ex->ok_list[0])
+        flush_checks(ex);
     explain_entry e;
     memset(&e, 0, sizeof e);
     e.key.rip = r->rip;
@@ -272,10 +272,12 @@ static void observe(void *user, const vtx_boundary_report *r)
     e.nmi_since = ex->nmi_since;
     push(ex, &e);
 
-    if (ex->to.kind != EXPLAIN_POS_NONE && pos_matches(ex, &ex->to, false, r, linear)) {
+    if (ex->to.kind != EXPLAIN_POS_NONE && pos_matches(&ex->to, r, linear)) {
         flush_all(ex);
-        ex->ended = true;
-        fprintf(ex->out, "      ...  (--to reached: later boundaries and exits not shown)\n");
+        if (r->action == VTX_ACT_EXIT)
+            ex->end_after_exit = true;
+        else
+            end_window(ex);
     }
 }
 
@@ -293,8 +295,12 @@ static void on_exit_cb(void *user, const vtx_scenario_exit *x)
     }
     flush_all(ex);
     char buf[4096];
-    vtx_scenario_exit_format(x, "      ", buf, sizeof buf);
-    fprintf(ex->out, "\n  VM exit %u\n%s", x->index, buf);
+    vtx_scenario_exit_format(x, "    ", buf, sizeof buf);
+    fprintf(ex->out, "\n  VM %s", buf + 4);
+    if (ex->end_after_exit) {
+        ex->end_after_exit = false;
+        end_window(ex);
+    }
     if (buf[0] && buf[strlen(buf) - 1] != '\n')
         fputc('\n', ex->out);
 }
@@ -313,11 +319,17 @@ static void on_check(void *user, const vtx_scenario_check *c)
     explainer *ex = user;
     if (!showing(ex) && c->ok)
         return;
+    if (c->ok) {
+        flush_repeat(ex);
+        if (ex->ok_list[0] && ex->ok_exit != c->exit_index)
+            flush_checks(ex);
+        ex->ok_exit = c->exit_index;
+        size_t n = strlen(ex->ok_list);
+        snprintf(ex->ok_list + n, sizeof ex->ok_list - n, "%s%s = %s", n ? ", " : "", c->what, c->actual);
+        return;
+    }
     flush_all(ex);
-    if (c->ok)
-        fprintf(ex->out, "    expected: %s\n", c->sentence);
-    else
-        fprintf(ex->out, "    MISMATCH: %s\n", c->sentence);
+    fprintf(ex->out, "    MISMATCH: %s\n", c->sentence);
 }
 
 void explainer_callbacks(explainer *ex, vtx_scenario_callbacks *cb)

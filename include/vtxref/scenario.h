@@ -82,6 +82,15 @@ VTX_API bool vtx_scenario_has_expectations(const vtx_scenario *s);
  */
 VTX_API bool vtx_scenario_label(const vtx_scenario *s, uint64_t linear, char *buf, size_t size);
 
+/**
+ * @brief The address of a label expression of the scenario's code: "busy", "busy+2",
+ * "handler_0x30", "default_0x0d", "after_shadow-0x1". @p linear receives its linear
+ * address, @p rip (may be NULL) its RIP (its offset in its code segment: the same as
+ * the linear address except in the 16-bit modes). Returns false for an unknown label
+ * or a malformed expression.
+ */
+VTX_API bool vtx_scenario_label_address(const vtx_scenario *s, const char *expr, uint64_t *linear, uint64_t *rip);
+
 /** @brief Every exit-information field of one VM exit, plus the clock (caller-owned copy). */
 typedef struct vtx_scenario_exit {
     uint32_t index;              /**< 1-based number of the exit in the run. */
@@ -108,15 +117,25 @@ typedef struct vtx_scenario_exit {
     char rip_label[64];          /**< The label of cs_base + rip (vtx_scenario_label()), or "". */
 } vtx_scenario_exit;
 
-/** @brief One expectation as it is checked (valid only during the callback). */
+/**
+ * @brief One expectation as it is checked (valid only during the callback).
+ *
+ * Besides the keys of docs/scenarios.md (`what` = "reason", "rip", "rax", "memory
+ * 0x50000", "GUEST_RIP" for `fields`, "check", "instructions", "cycles", "error" for
+ * a VMfail's number), the runner reports "exits" (an extra exit, or missing exits at
+ * the end of the run), "vmfail" (VMLAUNCH failed or did not, against `expect.vmfail`)
+ * and "entry" (a VMfail where an exit was expected).
+ */
 typedef struct vtx_scenario_check {
-    uint32_t exit_index;   /**< The exit it concerns (1-based), or 0 for the end of the run. */
+    uint32_t exit_index;   /**< The exit it concerns (1-based), or 0 for the end of the run (and VMfail). */
     const char *what;      /**< What was compared: "reason", "qualification", "rax", "memory 0x2000", ... */
     bool ok;               /**< It matched. */
-    const char *expected;  /**< Expected value as text. */
+    const char *expected;  /**< Expected value as text ("0x1000c (after_shadow)", "HLT (12)"). */
     const char *actual;    /**< Actual value as text. */
-    int line;              /**< Line of the expectation in the scenario file. */
-    const char *sentence;  /**< The report as a sentence: "exit 2: qualification expected 0x3, got 0x1". */
+    int line;              /**< Line of the expectation in the scenario file (0 when unknown). */
+    const char *sentence;  /**< The report as a sentence: "exit 2 (INTERRUPT_WINDOW): rip expected 0x1000c
+                                (after_shadow), got 0x10006 (busy)"; when it matched "exit 2 (INTERRUPT_WINDOW):
+                                rip = 0x1000c (after_shadow)"; at the end "end of run: rbx = 0xcafe". */
 } vtx_scenario_check;
 
 /** @brief What the runner shows of the guest to its callbacks (valid for the whole run). */
@@ -144,9 +163,11 @@ typedef struct vtx_scenario_callbacks {
     void (*on_start)(void *user, const vtx_scenario *s, const vtx_scenario_view *view);
     /** Every VM exit (VM-entry failure exits included), before the reaction. */
     void (*on_exit)(void *user, const vtx_scenario_exit *exit);
-    /** Every reaction step taken ("clear proc: interrupt-window exiting", "inject external 0x30", "resume"). */
+    /** Every reaction step taken ("clear proc: Interrupt-window exiting", "inject external 0x30",
+     *  "skip 1 byte: rip -> 0x10001", "write TPR_THRESHOLD = 0x5", "registers rax = 0x1", "memory 0x50000: 4 bytes",
+     *  "raise nmi"), then "resume" or "stop". @p exit_index is the exit it reacts to. */
     void (*on_action)(void *user, uint32_t exit_index, const char *text);
-    /** Every expectation as it is checked. */
+    /** Every expectation as it is checked (for an exit: after on_exit, before its reaction). */
     void (*on_check)(void *user, const vtx_scenario_check *check);
     /** Every instruction boundary (observer.h: must not call into the machine). */
     vtx_boundary_observer observer;
