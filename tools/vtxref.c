@@ -49,6 +49,8 @@ static void usage(FILE *out)
             "  replay TRACE [--profile P] [--knob CFG-X=on|off] [--vcd F] [--html F]\n"
             "                               re-execute a trace; exit 1 and show the first divergence\n"
             "  diff TRACE_A TRACE_B         compare two traces record by record (exit 1: they differ)\n"
+            "                               (run, record and replay take --vcd FILE and --html FILE: a\n"
+            "                               waveform and a timeline page of the run, docs/traces.md)\n"
             "\n"
             "PROFILE is a built-in name (core2, server, teaching) or a profile file path.\n"
             "\n"

@@ -1,6 +1,7 @@
 /* Output files that appear only when complete: written under a temporary name
  * in the target's directory (mkstemp), renamed over the target at the end. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,6 +55,9 @@ vtx_status trace_out_open(trace_out *o, const char *path, vtx_trace_error *err)
         o->path = o->tmp = NULL;
         return trace_fail(err, path, 0, VTX_ERR_IO, "cannot create the output file: %s", strerror(e));
     }
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fileno(o->f), 0666 & ~um); /* mkstemp's 0600 would survive the rename */
     return VTX_OK;
 }
 
