@@ -158,7 +158,8 @@ int cmd_replay(int argc, char **argv)
     if (res->index)
         printf(" at entry %llu", (unsigned long long)res->index);
     printf(" (after %llu matching outcome%s)\n", (unsigned long long)res->exits, res->exits == 1 ? "" : "s");
-    cli_side_by_side(res->expected, res->actual);
+    if (res->actual[0])
+        cli_side_by_side(res->expected, res->actual);
     cli_print_lines("differences:", res->differences);
     if (res->nhistory) {
         printf("the last instruction boundaries before it:\n");
