@@ -47,21 +47,13 @@ static void wr(uint32_t enc, uint64_t v)
     }
 }
 
-static const char *type_name(unsigned t)
-{
-    static const char *const n[] = {"external interrupt", "reserved", "NMI", "hardware exception",
-                                    "software interrupt", "privileged software exception",
-                                    "software exception", "other event"};
-    return n[t & 7];
-}
-
 static void print_event_field(const char *label, uint32_t info)
 {
     if (!(info >> 31)) {
         printf("    %-28s not valid\n", label);
         return;
     }
-    printf("    %-28s valid, vector 0x%02x, %s%s\n", label, info & 0xFF, type_name((info >> 8) & 7),
+    printf("    %-28s valid, vector 0x%02x, %s%s\n", label, info & 0xFF, vtx_interruption_type_description(info >> 8),
            (info >> 11) & 1 ? ", error code" : "");
 }
 

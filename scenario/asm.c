@@ -315,3 +315,47 @@ vtx_status scn_stub_labels(vtx_scenario *s)
     }
     return VTX_OK;
 }
+
+/* The code and the handlers must not overlap each other or the loader's tables. */
+vtx_status scn_check_layout(const vtx_scenario *s, vtx_scenario_error *err)
+{
+    struct area {
+        uint64_t lo, hi;
+        const char *what;
+    } fixed[7];
+    size_t nf = 0;
+    if (s->mode == SCN_REAL)
+        fixed[nf++] = (struct area){0, 0x400, "the IVT"};
+    fixed[nf++] = (struct area){SCN_GDT, SCN_TSS + 0x68, "the GDT and TSS"};
+    if (s->mode != SCN_REAL)
+        fixed[nf++] = (struct area){SCN_IDT, SCN_IDT + (s->mode == SCN_LONG64 ? 0x1000u : 0x800u), "the IDT"};
+    if (s->mode == SCN_LONG64 || s->mode == SCN_PM32_PAGING)
+        fixed[nf++] = (struct area){SCN_PAGING, SCN_PAGING + (s->mode == SCN_LONG64 ? 0x3000u : 0x1000u),
+                                    "the page tables"};
+    if (s->need_ept)
+        fixed[nf++] = (struct area){SCN_EPT, SCN_EPT + 0x1000, "the EPT PML4"};
+    if (s->default_handler != SCN_DEF_NOT_PRESENT) {
+        const uint64_t stubs = s->bits == 16 ? s->seg_base + SCN_SEG16_STUBS : SCN_STUBS;
+        fixed[nf++] = (struct area){stubs, stubs + 0x1000, "the default handlers"};
+    }
+    for (size_t i = 0; i < s->nblocks; i++) {
+        const scn_block *b = &s->blocks[i];
+        if (!b->src || !b->size || strncmp(b->what, "memory", 6) == 0)
+            continue;
+        for (size_t f = 0; f < nf; f++)
+            if (b->linear < fixed[f].hi && fixed[f].lo < b->linear + b->size)
+                return scn_fail(err, NULL, b->first_line, b->col,
+                                "%s (0x%llx..0x%llx) overlaps %s (0x%llx..0x%llx); move it with code_at", b->what,
+                                (unsigned long long)b->linear, (unsigned long long)(b->linear + b->size),
+                                fixed[f].what, (unsigned long long)fixed[f].lo, (unsigned long long)fixed[f].hi);
+        for (size_t j = 0; j < i; j++) {
+            const scn_block *o = &s->blocks[j];
+            if (o->src && o->size && strncmp(o->what, "memory", 6) != 0 && b->linear < o->linear + o->size &&
+                o->linear < b->linear + b->size)
+                return scn_fail(err, NULL, b->first_line, b->col, "%s (0x%llx..0x%llx) overlaps %s (0x%llx..0x%llx)",
+                                b->what, (unsigned long long)b->linear, (unsigned long long)(b->linear + b->size),
+                                o->what, (unsigned long long)o->linear, (unsigned long long)(o->linear + o->size));
+        }
+    }
+    return VTX_OK;
+}

@@ -35,12 +35,6 @@ static const char *const exc_names[32] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#B
                                           "#VE", "#CP", "#22", "#23", "#24", "#25", "#26", "#27", "#28", "#29",
                                           "#30", "#31"};
 
-static const char *const type_long[8] = {"external interrupt", "reserved", "NMI", "hardware exception",
-                                         "software interrupt", "privileged software exception", "software exception",
-                                         "other event"};
-
-const char *scn_intr_type_name(uint32_t type) { return type_long[type & 7]; }
-
 /* Interruption information (VM-exit or IDT-vectoring): valid, vector, type, error code. */
 static void event_text(uint32_t info, uint32_t error, bool exit_info, char *buf, size_t size)
 {
@@ -52,7 +46,7 @@ static void event_text(uint32_t info, uint32_t error, bool exit_info, char *buf,
     char vname[16] = "";
     if (type == 3 || type == 5 || type == 6 || type == 2)
         snprintf(vname, sizeof vname, " %s", vec < 32 ? exc_names[vec] : "");
-    size_t n = (size_t)snprintf(buf, size, "0x%08x: vector 0x%02x%s, %s", info, vec, vname, type_long[type]);
+    size_t n = (size_t)snprintf(buf, size, "0x%08x: vector 0x%02x%s, %s", info, vec, vname, vtx_interruption_type_description(type));
     if ((info >> 11) & 1 && n < size)
         n += (size_t)snprintf(buf + n, size - n, ", error code 0x%x", error);
     if (exit_info && (info >> 12) & 1 && n < size)

@@ -105,21 +105,15 @@ bool scn_intr_bit_by_name(const char *name, uint32_t *bit)
     return false;
 }
 
-/* Interruption types (SDM "Format of the VM-Entry Interruption-Information Field"). */
-static const char *const type_names[8] = {"external", "reserved", "nmi", "hardware-exception", "software-interrupt",
-                                          "privileged-software-exception", "software-exception", "other"};
-
 bool scn_event_type_by_name(const char *name, uint32_t *type)
 {
     for (uint32_t i = 0; i < 8; i++)
-        if (i != 1 && same_name(type_names[i], name)) {
+        if (i != 1 && same_name(vtx_interruption_type_name(i), name)) {
             *type = i;
             return true;
         }
     return false;
 }
-
-const char *scn_event_type_name(uint32_t type) { return type_names[type & 7]; }
 
 static const char *const reg_names[SCN_REG_COUNT] = {
 #define SCN_X_REGNAME(n) #n,

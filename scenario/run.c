@@ -213,7 +213,7 @@ static vtx_status do_step(runner *R, const scn_step *sp)
             snprintf(ec, sizeof ec, ", error code 0x%x", in->error_code);
         if (in->length_exit || in->length)
             snprintf(ln, sizeof ln, ", length %u", len);
-        action(R, "inject %s 0x%02x%s%s", scn_event_type_name(in->type), in->vector, ec, ln);
+        action(R, "inject %s 0x%02x%s%s", vtx_interruption_type_name(in->type), in->vector, ec, ln);
         return st;
     }
     case ST_SKIP: {

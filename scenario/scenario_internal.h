@@ -255,12 +255,16 @@ char *scn_strndup(const char *s, size_t n);
 void *scn_push(void **arr, size_t *n, size_t size);
 
 
-/* ---- the loader's helpers (load.c), shared with load_vmm.c ---- */
+/* ---- the loader's helpers (values.c), shared by load.c and load_vmm.c ---- */
 typedef struct scn_ld {
     vtx_scenario *s;
     vtx_scenario_error *err;
 } scn_ld;
 
+/* A number: decimal or 0x hexadecimal, no sign. */
+bool scn_parse_number(const char *t, uint64_t *v);
+/* "a mapping", "a list", "a single value". */
+const char *scn_type_word(ytype t);
 /* Fail at a node: VTX_ERR_PARSE with its line and column. */
 vtx_status scn_ld_fail(scn_ld *L, const ynode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Every key of @p map is in @p allowed (NULL-terminated); @p what names the mapping in errors. */
@@ -299,7 +303,6 @@ bool scn_activity_by_name(const char *name, uint32_t *v);
 const char *scn_activity_name(uint32_t v);
 bool scn_intr_bit_by_name(const char *name, uint32_t *bit);
 bool scn_event_type_by_name(const char *name, uint32_t *type);
-const char *scn_event_type_name(uint32_t type);
 bool scn_reg_by_name(const char *name, scn_reg *r);
 const char *scn_reg_name(scn_reg r);
 const char *scn_key_name(scn_key k);
@@ -307,6 +310,8 @@ bool scn_key_by_name(const char *name, scn_key *k);
 
 /* asm.c: assemble every block (err names the scenario line of a nasm error). */
 vtx_status scn_assemble(vtx_scenario *s, size_t first_block, const char *text, size_t len, vtx_scenario_error *err);
+/* The code and the handlers do not overlap each other or the loader's tables. */
+vtx_status scn_check_layout(const vtx_scenario *s, vtx_scenario_error *err);
 /* The default handlers' labels (default_0xNN) and their block (after scn_assemble). */
 vtx_status scn_stub_labels(vtx_scenario *s);
 /* Look up a label by name: true with its label record. */
@@ -331,7 +336,5 @@ bool scn_cmp_check(const vtx_scenario *s, const scn_cmp *c, const scn_run_view *
 /* A value as text, named by a label when @p rip (hex plus " (label)"). */
 void scn_addr_text(const vtx_scenario *s, uint64_t v, uint64_t cs_base, char *buf, size_t size);
 
-/* format.c */
-const char *scn_intr_type_name(uint32_t type);
 
 #endif

@@ -20,7 +20,7 @@ short_runs() {
     vmx_ops) echo 300000 ;;
     guest) echo 200 ;;
     trace) echo 3000 ;;
-    scenario) echo 3000 ;;
+    scenario) echo 12000 ;;
     *) echo 10000 ;;
   esac
 }

@@ -116,6 +116,10 @@ Test(scenario_load, nasm_error_at_the_scenario_line)
     bad("handler", GUEST "  handlers:\n    0x30: |\n      nop\n      iretq rax\n", VTX_ERR_PARSE, 7, 7,
         "nasm (handler_0x30)");
     bad("one-line code", "guest:\n  mode: long64\n  code: 'mov eax, ['\n", VTX_ERR_PARSE, 3, 10, "nasm (code)");
+    bad("code over the GDT", "guest:\n  mode: long64\n  code_at: 0x1000\n  code: hlt\n", VTX_ERR_PARSE, 4, 9,
+        "code (0x1000..0x1001) overlaps the GDT and TSS (0x1000..0x1868)");
+    bad("code into the handlers", "guest:\n  mode: pm32\n  code_at: 0x1f000\n  code: 'times 0x1001 nop'\n"
+        "  handlers: {3: iretd}\n", VTX_ERR_PARSE, 5, 17, "handler_0x03 (0x20000..0x20001) overlaps code");
     bad("too big for a 16-bit handler", "guest:\n  mode: real\n  code: hlt\n  handlers:\n    8: 'times 600 nop'\n",
         VTX_ERR_PARSE, 5, 9, "handler_0x08 is 600 bytes");
 }

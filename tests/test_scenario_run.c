@@ -128,6 +128,7 @@ static void cpl3_case(const char *mode, const char *iret)
 }
 Test(scenario_run, env_cpl3_long64) { cpl3_case("long64", "iretq"); }
 Test(scenario_run, env_cpl3_pm32) { cpl3_case("pm32-paging", "iretd"); }
+Test(scenario_run, env_cpl3_pm16) { cpl3_case("pm16", "iret"); }
 
 Test(scenario_run, default_handlers_and_not_present)
 {

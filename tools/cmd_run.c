@@ -17,16 +17,13 @@ typedef struct run_out {
     json_object *end_checks;
 } run_out;
 
-static const char *const type_names[8] = {"external", "reserved", "nmi", "hardware-exception", "software-interrupt",
-                                          "privileged-software-exception", "software-exception", "other"};
-
 static json_object *event_json(uint32_t info, uint32_t error)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "valid", json_object_new_boolean(info >> 31));
     if (info >> 31) {
         json_object_object_add(o, "vector", json_object_new_int((int)(info & 0xFF)));
-        json_object_object_add(o, "type", json_object_new_string(type_names[(info >> 8) & 7]));
+        json_object_object_add(o, "type", json_object_new_string(vtx_interruption_type_name(info >> 8)));
         json_object_object_add(o, "error_code_valid", json_object_new_boolean((info >> 11) & 1));
         if ((info >> 11) & 1)
             json_object_object_add(o, "error_code", json_object_new_int64(error));
@@ -95,6 +92,9 @@ static void on_exit_cb(void *user, const vtx_scenario_exit *x)
     json_object_object_add(j, "preemption_timer", json_object_new_uint64(x->preemption_timer));
     json_object_object_add(j, "instructions", json_object_new_uint64(x->instructions));
     json_object_object_add(j, "cycles", json_object_new_uint64(x->cycles));
+    char text[4096];
+    vtx_scenario_exit_format(x, "", text, sizeof text);
+    json_object_object_add(j, "text", json_object_new_string(text));
     json_object_object_add(j, "checks", json_object_new_array());
     json_object_object_add(j, "actions", json_object_new_array());
     o->cur = j;

@@ -115,3 +115,17 @@ const char *vtx_status_name(vtx_status s)
     }
     return "VTX_ERR_?";
 }
+
+static const char *const interruption_tokens[8] = {
+#define VTX_X_IT_TOKEN(n, v, tok, d) [v] = tok,
+    VTX_INTERRUPTION_TYPES(VTX_X_IT_TOKEN)
+#undef VTX_X_IT_TOKEN
+};
+static const char *const interruption_descriptions[8] = {
+#define VTX_X_IT_DESC(n, v, tok, d) [v] = d,
+    VTX_INTERRUPTION_TYPES(VTX_X_IT_DESC)
+#undef VTX_X_IT_DESC
+};
+
+const char *vtx_interruption_type_name(uint32_t type) { return interruption_tokens[type & 7]; }
+const char *vtx_interruption_type_description(uint32_t type) { return interruption_descriptions[type & 7]; }

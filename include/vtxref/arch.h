@@ -203,6 +203,22 @@ extern "C" {
     X(XSAVES,                  63, "XSAVES") \
     X(XRSTORS,                 64, "XRSTORS")
 
+/**
+ * @brief Interruption types of the VM-entry and VM-exit interruption-information and
+ * IDT-vectoring information fields, bits 10:8 (SDM "Format of the VM-Entry
+ * Interruption-Information Field"): X(NAME, value, "token", "description").
+ * The token is what scenario files write (docs/scenarios.md).
+ */
+#define VTX_INTERRUPTION_TYPES(X) \
+    X(EXTERNAL,          0, "external",                      "external interrupt") \
+    X(RESERVED,          1, "reserved",                      "reserved") \
+    X(NMI,               2, "nmi",                           "NMI") \
+    X(HW_EXCEPTION,      3, "hardware-exception",            "hardware exception") \
+    X(SW_INTERRUPT,      4, "software-interrupt",            "software interrupt") \
+    X(PRIV_SW_EXCEPTION, 5, "privileged-software-exception", "privileged software exception") \
+    X(SW_EXCEPTION,      6, "software-exception",            "software exception") \
+    X(OTHER,             7, "other",                         "other event")
+
 /** @brief VM-instruction error numbers (SDM "VM-Instruction Error Numbers"; catalogue L.3). */
 #define VTX_VM_INSN_ERRORS(X) \
     X(VMCALL_IN_ROOT,                 1, "VMCALL executed in VMX root operation") \
@@ -319,6 +335,11 @@ VTX_API const char *vtx_exit_reason_description(uint32_t basic_reason);
 VTX_API const char *vtx_vm_insn_error_text(uint32_t error);
 /** @brief Symbolic name of a VM-instruction error ("VMLAUNCH_NONCLEAR"), or NULL. */
 VTX_API const char *vtx_vm_insn_error_name(uint32_t error);
+/** @brief Token of an interruption type, bits 10:8 of an interruption-information field
+ * ("hardware-exception"); only the low 3 bits of @p type are used. */
+VTX_API const char *vtx_interruption_type_name(uint32_t type);
+/** @brief Description of an interruption type ("hardware exception"); only the low 3 bits are used. */
+VTX_API const char *vtx_interruption_type_description(uint32_t type);
 /** @brief Name of a capability MSR ("IA32_VMX_BASIC") by index, or NULL. */
 VTX_API const char *vtx_cap_msr_name(uint32_t index);
 

@@ -138,7 +138,8 @@ typedef struct vtx_scenario_check {
                                 rip = 0x1000c (after_shadow)"; at the end "end of run: rbx = 0xcafe". */
 } vtx_scenario_check;
 
-/** @brief What the runner shows of the guest to its callbacks (valid for the whole run). */
+/** @brief What the runner shows of the guest to its callbacks: the structure itself is valid
+ * during on_start only (copy it); `ram` stays valid for the whole run (until vtx_scenario_run returns). */
 typedef struct vtx_scenario_view {
     const uint8_t *ram;    /**< Guest physical memory (host copy the machine maps at physical 0). */
     size_t ram_size;       /**< Its size in bytes. */
