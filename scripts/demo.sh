@@ -25,11 +25,10 @@ explain() {
     core2|server|teaching) ;;
     *) profile=$(realpath "$profile") ;;   # a profile file, relative to where the user stands
   esac
-  local tmp
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  sed "s|^profile: .*|profile: $profile|" "$lesson" > "$tmp/$(basename "$lesson")"
-  build/vtxref explain "$tmp/$(basename "$lesson")"
+  demo_tmp=$(mktemp -d)
+  trap 'rm -rf "$demo_tmp"' EXIT
+  sed "s|^profile: .*|profile: $profile|" "$lesson" > "$demo_tmp/$(basename "$lesson")"
+  build/vtxref explain "$demo_tmp/$(basename "$lesson")"
 }
 
 case "${1:-}" in

@@ -28,6 +28,8 @@ struct explainer {
     explain_pos from, to;
     bool started, ended;   /* the --from / --to window */
     bool end_after_exit;   /* --to matched a boundary that exits: show that exit, then end */
+    bool last_executes;    /* the last boundary let its instruction execute */
+    uint64_t last_linear;
     uint64_t hidden_boundaries, hidden_exits;
     /* where blocking came from */
     bool have_prev;
@@ -227,6 +229,8 @@ static void observe(void *user, const vtx_boundary_report *r)
     ex->prev_linear = linear;
     ex->prev_intr = intr;
     ex->prev_delivered_nmi = r->action == VTX_ACT_DELIVER && r->winner == VTX_EV_NMI;
+    ex->last_executes = r->action == VTX_ACT_EXECUTE;
+    ex->last_linear = linear;
 
     /* The window. */
     if (!ex->started) {
@@ -296,6 +300,13 @@ static void on_exit_cb(void *user, const vtx_scenario_exit *x)
     flush_all(ex);
     char buf[4096];
     vtx_scenario_exit_format(x, "    ", buf, sizeof buf);
+    if (ex->last_executes && !(x->reason & 0x80000000u)) {
+        char addr[160];
+        explain_addr(&ex->ctx, ex->last_linear, addr, sizeof addr);
+        fprintf(ex->out, "           the instruction at %s causes this exit itself (an instruction or exception exit).\n",
+                addr);
+    }
+    ex->last_executes = false;
     fprintf(ex->out, "\n  VM %s", buf + 4);
     if (ex->end_after_exit) {
         ex->end_after_exit = false;

@@ -152,13 +152,14 @@ static void event_sentence(const explain_ctx *c, FILE *out, const explain_entry 
             source_clause(c, e->movss_src, e->movss_at, src, sizeof src);
             snprintf(extra, sizeof extra, "%s; it ends after this instruction (BLK-MSS-5)", src);
         } else if (why && (strstr(why, "blocking by NMI") || strstr(why, "virtual-NMI blocking"))) {
+            const char *ends = strstr(why, "virtual") ? "; only an IRET ends it (VNMI-4)" : "; only an IRET ends it";
             if (e->nmi_src == EXPLAIN_SRC_ENTRY)
-                snprintf(extra, sizeof extra, ", in effect since VM entry; only an IRET ends it (BLK-NMI-1, VNMI-4)");
+                snprintf(extra, sizeof extra, ", loaded by VM entry from the interruptibility field%s", ends);
             else if (e->nmi_src == EXPLAIN_SRC_DELIVERY)
-                snprintf(extra, sizeof extra, ", since the NMI delivered at instruction %" PRIu64
-                         "; only an IRET ends it (BLK-NMI-1, VNMI-4)", e->nmi_since);
+                snprintf(extra, sizeof extra, ", since the NMI delivered at instruction %" PRIu64 "%s", e->nmi_since,
+                         ends);
             else
-                snprintf(extra, sizeof extra, "; only an IRET ends it (VNMI-4)");
+                snprintf(extra, sizeof extra, "%s", ends);
         } else if (why && strcmp(why, "RFLAGS.IF = 0") == 0) {
             snprintf(extra, sizeof extra, "; it opens once IF = 1 (STI, POPF, IRET)");
         }
