@@ -267,6 +267,12 @@ Test(traces, an_altered_vmm_action_shows_at_the_next_exit)
     int exit3 = line_of(t, "\"type\":\"exit\"", 3);
     cr_assert_gt(exit3, l);
     expect_divergence(a, exit3, "reason_name: expected \"HLT\", got \"INTERRUPT_WINDOW\"");
+    /* and the report lists the altered action among those applied since the last matching exit */
+    char action[80];
+    snprintf(action, sizeof action, "  %d: {\"type\":\"vmwrite\",\"field\":\"PROC_CONTROLS\"", l);
+    run r = CLI("replay", path("alt.trace"));
+    cr_assert(strstr(r.out, action), "expected '%s' in:\n%s", action, r.out);
+    free(r.out);
     free(a), free(t);
 }
 
@@ -276,6 +282,11 @@ Test(traces, a_platform_event_moved_by_one_instruction_shows_at_the_next_exit)
     int l = line_of(t, "\"type\":\"input\"", 1);
     char *a = alter(t, l, "\"when\":5", "\"when\":6");
     expect_divergence(a, line_of(t, "\"type\":\"exit\"", 1), "instructions: expected 5, got 6");
+    char action[40];
+    snprintf(action, sizeof action, "  %d: {\"type\":\"input\"", l);
+    run r = CLI("replay", path("alt.trace"));
+    cr_assert(strstr(r.out, action), "expected '%s' in:\n%s", action, r.out);
+    free(r.out);
     free(a), free(t);
 }
 

@@ -161,6 +161,8 @@ int cmd_replay(int argc, char **argv)
     if (res->actual[0])
         cli_side_by_side(res->expected, res->actual);
     cli_print_lines("differences:", res->differences);
+    if (res->actions[0])
+        cli_print_lines("what the trace applied since the last matching outcome (line: record):", res->actions);
     if (res->nhistory) {
         printf("the last instruction boundaries before it:\n");
         for (uint32_t i = 0; i < res->nhistory; i++)

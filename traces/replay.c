@@ -23,7 +23,28 @@ typedef struct replayer {
     uint32_t hist_next; /* ring of the last boundaries */
     vtx_boundary_report ring[VTX_REPLAY_HISTORY];
     uint64_t nboundaries;
+    char actions[2048];  /* the records since the last matching outcome */
 } replayer;
+
+/* Keep a record applied since the last outcome (the oldest go when the buffer is full). */
+static void note_action(replayer *P, const vtx_trace_record *rec)
+{
+    char line[400];
+    snprintf(line, sizeof line, "%ld: ", rec->line);
+    size_t h = strlen(line);
+    trace_copy_line(line + h, sizeof line - h - 1, rec->text);
+    strcat(line, "\n");
+    size_t n = strlen(P->actions), k = strlen(line);
+    while (n + k >= sizeof P->actions) {
+        char *nl = strchr(P->actions, '\n');
+        if (!nl)
+            break;
+        memmove(P->actions, nl + 1, n - (size_t)(nl + 1 - P->actions) + 1);
+        n = strlen(P->actions);
+    }
+    if (n + k < sizeof P->actions)
+        memcpy(P->actions + n, line, k + 1);
+}
 
 static void observe(void *user, const vtx_boundary_report *b)
 {
@@ -52,6 +73,7 @@ static void diverge(replayer *P, const vtx_trace_record *rec, json_object *actua
         size_t n = strlen(R->differences);
         snprintf(R->differences + n, sizeof R->differences - n, "%s\n", why);
     }
+    snprintf(R->actions, sizeof R->actions, "%s", P->actions);
     uint32_t k = P->nboundaries < VTX_REPLAY_HISTORY ? (uint32_t)P->nboundaries : VTX_REPLAY_HISTORY;
     R->nhistory = k;
     for (uint32_t i = 0; i < k; i++)
@@ -258,6 +280,7 @@ static int enter(replayer *P, const vtx_trace_record *rec, vtx_status *st)
         return 1;
     }
     json_object_put(actual);
+    P->actions[0] = 0;
     P->res->exits++;
     if (P->opt && P->opt->progress)
         P->opt->progress(P->opt->user, P->res->exits, P->res->instructions);
@@ -304,8 +327,14 @@ vtx_status vtx_trace_replay(const char *path, const vtx_replay_options *opt, vtx
         case VTX_TR_VMWRITE:
         case VTX_TR_GPRS:
         case VTX_TR_MEMORY:
-        case VTX_TR_INPUT: stop = action(P, rec, &st); break;
-        case VTX_TR_ENTER: stop = enter(P, rec, &st); break;
+        case VTX_TR_INPUT:
+            note_action(P, rec);
+            stop = action(P, rec, &st);
+            break;
+        case VTX_TR_ENTER:
+            note_action(P, rec);
+            stop = enter(P, rec, &st);
+            break;
         default: break;
         }
         if (stop)

@@ -241,6 +241,8 @@ typedef struct vtx_replay_result {
     char expected[4096];      /**< The record as the trace has it (one JSON line). */
     char actual[4096];        /**< The record the replayed run produced (one JSON line). */
     char differences[1024];   /**< The fields that differ, "name: expected X, got Y", one per line. */
+    char actions[2048];       /**< The records applied since the last matching outcome (the VMM's actions,
+                                   inputs and the entry), "LINE: JSON" one per line, the last ones when many. */
     uint32_t nhistory;        /**< Boundaries in `history` (oldest first). */
     vtx_boundary_report history[VTX_REPLAY_HISTORY]; /**< The last boundaries before the divergence. */
 } vtx_replay_result;
