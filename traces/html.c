@@ -96,9 +96,10 @@ static const char *const script =
     "const yi=10;for(let i=0;i<vis.length;i+=step){const b=vis[i];"
     "const c=el('rect',{x:xp(b[0]),y:yi+4,width:2,height:LH-10,fill:b[5]==2?'#555':b[5]==1?'#e80':b[5]==3?'#9ab':'#000'},svg);"
     "tip(c,'cycle '+b[0]+', instruction '+b[1]+', rip '+b[2]+', '+ACT[b[5]]+(b[7]?'\\n'+b[7]:''))}\n"
-    "const ye=10+(LN.length-1)*LH;X.forEach((x,i)=>{if(x.cycles<t0||x.cycles>t1)return;const px=xp(x.cycles);"
-    "el('line',{x1:px,x2:px,y1:10,y2:ye+LH-4,stroke:'#0003'},svg);"
-    "const c=el('circle',{cx:px,cy:ye+LH/2,r:7,fill:'#e33','class':'exit'},svg);"
+    "const ye=10+(LN.length-1)*LH;let nv=0;for(const x of X)if(x.cycles>=t0&&x.cycles<=t1)nv++;const dense=nv>150;"
+    "X.forEach((x,i)=>{if(x.cycles<t0||x.cycles>t1)return;const px=xp(x.cycles);"
+    "if(!dense)el('line',{x1:px,x2:px,y1:10,y2:ye+LH-4,stroke:'#0003'},svg);"
+    "const c=el('circle',{cx:px,cy:ye+LH/2,r:dense?3:7,fill:'#e33','class':'exit'},svg);"
     "tip(c,decode(x).map(p=>p[0]+': '+p[1]).join('\\n'));c.addEventListener('click',()=>show(i))});\n"
     "document.getElementById('range').textContent='cycles '+Math.floor(t0)+' .. '+Math.ceil(t1)}\n"
     "function zoom(f,c){const m=c===undefined?(t0+t1)/2:c;let a=m-(m-t0)*f,b=m+(t1-m)*f;if(b-a<4){a=m-2;b=m+2}"
@@ -115,7 +116,7 @@ static const char *const script =
     "d.className='exit-row';d.textContent='exit '+x.index+'  '+x.reason_name+'  rip '+(x.fields||{}).GUEST_RIP+"
     "'  instruction '+x.instructions+'  cycle '+x.cycles;d.onclick=()=>show(i);list.appendChild(d)});\n"
     "document.getElementById('sum').textContent=X.length+' exit'+(X.length==1?'':'s')+', '+SEEN+' boundaries'+"
-    "(SEEN>B.length?' ('+B.length+' shown: those where a lane or the action changes)':'');\n"
+    "(SEEN>B.length?' ('+B.length+' shown: the first 2000, then those after an entry or where a lane or the action changes)':'');\n"
     "fit();if(X.length)show(0);\n";
 
 void html_header(vtx_picture *p, const char *title)
@@ -144,7 +145,8 @@ void html_boundary(vtx_picture *p, const vtx_boundary_report *b, const pic_lanes
 {
     p->seen++;
     uint32_t key = key_of(b, l);
-    bool keep = p->seen <= 2000 || !p->have_prev || key != p->prev_key || b->action != VTX_ACT_EXECUTE;
+    bool keep = p->seen <= 2000 || !p->have_prev || key != p->prev_key || b->action != VTX_ACT_EXECUTE ||
+                b->after_entry;
     p->have_prev = true;
     p->prev_key = key;
     if (!keep || p->kept >= PIC_HTML_MAX_BOUNDARIES) {
