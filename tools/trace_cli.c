@@ -46,6 +46,8 @@ int cli_pictures_open(cli_pictures *p, const char *vcd, const char *html, const 
         cli_pictures_close(p, false);
         return rc;
     }
+    cli_cleanup_add(vtx_picture_temp_path(p->vcd));
+    cli_cleanup_add(vtx_picture_temp_path(p->html));
     return EXIT_OK;
 }
 
@@ -82,6 +84,7 @@ int cli_pictures_close(cli_pictures *p, bool ok)
         }
     }
     memset(p, 0, sizeof *p);
+    cli_cleanup_clear();
     return rc;
 }
 

@@ -193,6 +193,8 @@ void vtx_picture_on_entry(vtx_picture *p, vtx_machine *m, const vtx_insn_result 
     json_object_put(j);
 }
 
+const char *vtx_picture_temp_path(const vtx_picture *p) { return p ? p->out.tmp : NULL; }
+
 vtx_status vtx_picture_close(vtx_picture *p, bool ok, vtx_trace_error *err)
 {
     if (!p)

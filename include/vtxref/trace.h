@@ -291,6 +291,8 @@ VTX_API void vtx_picture_boundary(void *pic, const vtx_boundary_report *report);
  * window controls in force) and right after it (the picture reads the exit, if any).
  */
 VTX_API void vtx_picture_on_entry(vtx_picture *pic, vtx_machine *m, const vtx_insn_result *result);
+/** @brief The temporary file being written (for a signal handler that must unlink it). */
+VTX_API const char *vtx_picture_temp_path(const vtx_picture *pic);
 /** @brief Finish the picture and rename it into place (or remove it when @p ok is false); frees @p pic. */
 VTX_API vtx_status vtx_picture_close(vtx_picture *pic, bool ok, vtx_trace_error *err);
 
