@@ -210,11 +210,12 @@ static vtx_status assemble_one(vtx_scenario *s, size_t bi, const char *nasm, con
     FILE *f = fopen(src, "w");
     if (!f)
         return scn_fail(err, NULL, 0, 0, "cannot write a temporary file %s: %s", src, strerror(errno)), VTX_ERR_IO;
-    /* Source lines of a block scalar are consecutive file lines; any other scalar is one place. */
-    const char *file = s->source;
-    fprintf(f, "[map symbols %s]\nbits %u\norg 0x%llx\n%%line %d+%d %s\n%s\n", map, b->bits,
-            (unsigned long long)b->org, b->literal ? b->first_line - 1 : b->first_line, b->literal ? 1 : 0, file,
-            b->src);
+    /* Source lines of a literal block scalar are consecutive file lines (`%line N+1`: the
+     * next line is N + 1); any other scalar is one place (`+0`). The file name nasm
+     * prints is a fixed word: only the line number is read back, and the scenario's
+     * own name could hold anything. */
+    fprintf(f, "[map symbols %s]\nbits %u\norg 0x%llx\n%%line %d+%d scenario\n%s\n", map, b->bits,
+            (unsigned long long)b->org, b->literal ? b->first_line - 1 : b->first_line, b->literal ? 1 : 0, b->src);
     if (fclose(f) != 0)
         return scn_fail(err, NULL, 0, 0, "cannot write a temporary file %s", src), VTX_ERR_IO;
     int rc = run_nasm(nasm, src, bin, log);
@@ -277,7 +278,10 @@ vtx_status scn_assemble(vtx_scenario *s, size_t first_block, const char *text, s
     }
     const char *tmp = getenv("TMPDIR");
     char dir[400];
-    snprintf(dir, sizeof dir, "%s/vtxref-scenario-XXXXXX", tmp && *tmp && strlen(tmp) < 300 ? tmp : "/tmp");
+    /* the directory's name goes into nasm's [map] directive: keep it plain */
+    if (!tmp || !*tmp || strlen(tmp) >= 300 || strpbrk(tmp, " \t\n\"'[];%"))
+        tmp = "/tmp";
+    snprintf(dir, sizeof dir, "%s/vtxref-scenario-XXXXXX", tmp);
     if (!mkdtemp(dir)) {
         scn_fail(err, NULL, 0, 0, "cannot create a temporary directory %s: %s", dir, strerror(errno));
         return VTX_ERR_IO;

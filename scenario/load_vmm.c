@@ -487,8 +487,16 @@ vtx_status scn_ld_resolve_all(scn_ld *L)
 {
     vtx_scenario *s = L->s;
     vtx_status st = scn_ld_resolve(L, &s->regs.rip);
-    for (size_t i = 0; st == VTX_OK && i < s->nmem; i++)
-        st = scn_ld_resolve(L, &s->mem[i].at);
+    for (size_t i = 0; st == VTX_OK && i < s->nmem; i++) {
+        const scn_mem *m = &s->mem[i];
+        if ((st = scn_ld_resolve(L, &s->mem[i].at)) != VTX_OK)
+            break;
+        size_t len = m->block != (size_t)-1 ? s->blocks[m->block].size : m->len;
+        if (m->at.value > SCN_RAM_SIZE || len > SCN_RAM_SIZE - m->at.value)
+            return scn_fail(L->err, NULL, m->loc.line, m->loc.col,
+                            "memory at 0x%llx (%zu bytes) is outside the 4-MiB guest RAM",
+                            (unsigned long long)m->at.value, len);
+    }
     for (size_t i = 0; st == VTX_OK && i < s->nreactions; i++) {
         scn_reaction *r = &s->reactions[i];
         st = scn_ld_resolve(L, &r->rip);

@@ -16,6 +16,7 @@ typedef struct runner {
     uint32_t nexits;
     uint32_t counts[129]; /* exits by basic reason; [128]: VM-entry failures */
     bool failed;          /* an expectation failed */
+    uint32_t repeats;     /* exits in a row identical to the one before, no instruction retired between */
     vtx_scenario_exit exit;
 } runner;
 
@@ -289,11 +290,19 @@ static vtx_status do_step(runner *R, const scn_step *sp)
 
 typedef enum { GO_ON, STOP, FAIL } next;
 
+enum { MAX_REPEATS = 100 };
+
 static next handle_exit(runner *R, const vtx_insn_result *r, vtx_status *st)
 {
     const vtx_scenario *s = R->s;
+    const vtx_scenario_exit prev = R->exit;
     R->nexits++;
     read_exit(R, r);
+    if (R->nexits > 1 && prev.reason == R->exit.reason && prev.rip == R->exit.rip &&
+        prev.instructions == R->exit.instructions && prev.qualification == R->exit.qualification)
+        R->repeats++;
+    else
+        R->repeats = 0;
     const vtx_scenario_exit *x = &R->exit;
     if (x->reason & VTX_EXIT_REASON_ENTRY_FAILURE)
         R->counts[128]++;
@@ -334,6 +343,12 @@ static next handle_exit(runner *R, const vtx_insn_result *r, vtx_status *st)
     if (re->stop) {
         action(R, "stop");
         snprintf(R->res->end, sizeof R->res->end, "stopped by the reaction to exit %u (%s)", x->index, rt);
+        return STOP;
+    }
+    if (R->repeats + 1 >= MAX_REPEATS) {
+        snprintf(R->res->end, sizeof R->res->end,
+                 "stopped after exit %u (%s): the VMM re-entered the same state %u times in a row (same exit, same "
+                 "RIP, no instruction retired)", x->index, rt, MAX_REPEATS);
         return STOP;
     }
     if (s->lim_exits && R->nexits >= s->lim_exits) {

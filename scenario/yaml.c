@@ -146,6 +146,12 @@ vtx_status scn_yaml_parse(const char *text, size_t len, ynode **root, vtx_scenar
             break;
         }
         fy_parser_event_free(fyp, ev);
+        if (st == VTX_OK && n && n->line == 0 && depth > 0) {
+            /* an empty value has no position of its own: use its key's (or its collection's) */
+            const ynode *parent = stack[depth - 1], *near = parent->n ? parent->items[parent->n - 1] : parent;
+            n->line = near->line;
+            n->col = near->col;
+        }
         if (st == VTX_OK && n) {
             bool attached = false;
             if (depth > 0) {

@@ -89,6 +89,9 @@ Test(scenario_load, values_out_of_range_and_wrong_types)
         "then must be resume or stop");
     bad("missing guest", "name: x\n", VTX_ERR_PARSE, 1, 1, "needs 'guest:'");
     bad("missing code", "guest:\n  mode: long64\n", VTX_ERR_PARSE, 2, 3, "guest needs 'code:'");
+    bad("empty code", "guest:\n  mode: long64\n  code:\n", VTX_ERR_PARSE, 3, 3, "guest.code is empty");
+    bad("memory outside RAM", GUEST "  memory: [{at: 0x3ffffe, u32: 1}]\n", VTX_ERR_PARSE, 4, 12,
+        "memory at 0x3ffffe (4 bytes) is outside the 4-MiB guest RAM");
     bad("exits and vmfail", GUEST "expect:\n  exits: []\n  vmfail: true\n", VTX_ERR_PARSE, 6, 11, "both exits and vmfail");
 }
 
@@ -249,6 +252,21 @@ Test(scenario_load, every_documented_key_loads)
     cr_assert(vtx_scenario_label(s, 0x30000, l, sizeof l));
     cr_assert_str_eq(l, "top");
     vtx_scenario_free(s);
+}
+
+Test(scenario_load, interruption_type_names)
+{
+    /* the tokens `inject: {type: ...}` takes, from the library's table (bits 10:8 of the field) */
+    cr_assert_str_eq(vtx_interruption_type_name(0), "external");
+    cr_assert_str_eq(vtx_interruption_type_name(0x80000b0eu >> 8), "hardware-exception");
+    cr_assert_str_eq(vtx_interruption_type_description(5), "privileged software exception");
+    cr_assert_str_eq(vtx_interruption_type_name(7), "other");
+    vtx_scenario *s = NULL;
+    vtx_scenario_error e;
+    cr_assert_eq(load(GUEST "inject: {type: privileged-software-exception, vector: 1}\n", &s, &e), VTX_OK, "%s",
+                 e.message);
+    vtx_scenario_free(s);
+    cr_assert_eq(load(GUEST "inject: {type: reserved, vector: 1}\n", &s, &e), VTX_ERR_PARSE, "type 1 is reserved");
 }
 
 Test(scenario_load, error_format)

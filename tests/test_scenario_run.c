@@ -269,6 +269,18 @@ Test(scenario_run, step_raise_nmi_and_rip_register)
     cr_assert(has_action(&x, "1: registers rip = 0x10001"));
 }
 
+Test(scenario_run, same_state_again_stops_IW_6)
+{
+    /* IW-6: with interrupt-window exiting left on and IF = 1 the window exit repeats at once, forever. */
+    const char *text = "guest:\n  mode: long64\n  rflags: 0x202\n  code: 'spin: jmp spin'\n"
+                       "controls: {proc: [interrupt-window exiting]}\n"
+                       "reactions:\n  - on: {exit: INTERRUPT_WINDOW}\n";
+    seen x;
+    vtx_scenario_result r = run(text, &x);
+    cr_assert_eq(r.exits, 100);
+    cr_assert(strstr(r.end, "re-entered the same state 100 times"), "%s", r.end);
+}
+
 Test(scenario_run, unmatched_exit_stops_and_occurrence)
 {
     const char *text = "guest:\n  mode: long64\n  code: |\n    hlt\n    hlt\n    hlt\ncontrols: {proc: [hlt exiting]}\n"

@@ -203,8 +203,16 @@ typedef struct vtx_scenario_result {
  * @brief Run a scenario: build the machine, VMXON, set up the VMCS and guest memory,
  * VMLAUNCH, then play the reactions until a reaction stops, an exit has no reaction,
  * a budget is reached or an expectation fails.
- * @return ::VTX_OK when the run was carried out (whatever its outcome); an error status
- * only for what the caller should treat as bad input (@p err says where).
+ * The run also ends when the guest stops without an exit (HLT with nothing to wake
+ * it, a budget), on a VMfail, or when the same exit repeats 100 times with no
+ * instruction retired; `result->end` says how. A run the model cannot carry on (the
+ * guest touched unmapped memory) has the outcome ::VTX_SCN_ERROR and still returns ::VTX_OK.
+ * @return ::VTX_OK when the run was carried out (whatever its outcome); ::VTX_ERR_PARSE
+ * when the scenario asks for something impossible that loading could not see (a
+ * VMWRITE in `fields` or a reaction that fails, an event that cannot be scheduled),
+ * with @p err naming its line; another status when the machine could not be set up
+ * (::VTX_ERR_NO_MEMORY, ::VTX_ERR_STATE, with @p err saying why). The result is
+ * filled either way.
  */
 VTX_API vtx_status vtx_scenario_run(const vtx_scenario *s, const vtx_scenario_callbacks *cb,
                                     vtx_scenario_result *result, vtx_scenario_error *err);
