@@ -128,3 +128,31 @@ Test(explain, bad_usage_and_input)
     cr_expect_eq(run(&out, "'%s' explain /nonexistent/x.yaml", VTX_CLI_PATH), 4, "%s", out);
     free(out);
 }
+
+/* A failed expectation is shown where it happens and makes the status 1 (IW-1: the window opens at after_shadow). */
+Test(explain, mismatch_is_shown_and_status_1)
+{
+    char dir[] = "/tmp/vtx_explain_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char *out;
+    int st = run(&out, "sed 's/rip: after_shadow,/rip: after_shadow+1,/' '%s' > '%s/m.yaml' && '%s' explain '%s/m.yaml'",
+                 LESSON1, dir, VTX_CLI_PATH, dir);
+    cr_expect_eq(st, 1, "status %d\n%s", st, out);
+    cr_expect_not_null(strstr(out, "MISMATCH: exit 2 (INTERRUPT_WINDOW): rip expected 0x1000d"), "%s", out);
+    free(out);
+    char path[128];
+    snprintf(path, sizeof path, "%s/m.yaml", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* An instruction exit is said to be the instruction's own doing (EXIT-7: saved RIP = that instruction). */
+Test(explain, instruction_exit_is_named)
+{
+    char *out;
+    int st = run(&out, "'%s' explain '%s/examples/lessons/02-mov-ss-shadow.yaml'", VTX_CLI_PATH, VTX_SOURCE_DIR);
+    cr_expect_eq(st, 0, "status %d\n%s", st, out);
+    cr_expect_not_null(strstr(out, "the instruction at 0x10009 (the_cpuid) causes this exit itself"), "%s", out);
+    cr_expect_not_null(strstr(out, "set by the `pop ss` at 0x10002"), "%s", out);
+    free(out);
+}

@@ -155,6 +155,19 @@ static const mutation mutations[] = {
     {"examples/lessons/07-preemption-timer.yaml", "activity: hlt,",             "activity: active,",              "exit 1", "activity"},      /* PT-4 */
     {"examples/lessons/08-mtf-single-step.yaml", "rip: after_hlt,",             "rip: the_hlt,",                  "exit 3", "rip"},           /* HLT-6 */
     {"examples/lessons/08-mtf-single-step.yaml", "interruptibility: 1,",        "interruptibility: 0,",           "exit 1", "interruptibility"}, /* MTF-4 */
+    {"examples/lessons/09-iw-no-ack.yaml",   "registers: {rbx: 0xcafe}}",       "registers: {rbx: 0xcaff}}",      "exit 4", "rbx"},
+    {"examples/lessons/09-iw-no-ack.yaml",   "intr_info: 0, interruptibility: 0}\n    - {reason: INTERRUPT_WINDOW",
+                                             "intr_info: 0x80000030, interruptibility: 0}\n    - {reason: INTERRUPT_WINDOW",
+                                                                                                                  "exit 2", "intr_info"},     /* EXIT-4 */
+    {"examples/lessons/10-nmi-blocking.yaml", "registers: {rbx: 2, rcx: 0}",    "registers: {rbx: 3, rcx: 0}",    "exit 1", "rbx"},           /* BLK-NMI-1 */
+    {"examples/lessons/11-vmfail-nmi-window.yaml", "check: CTL_NMI_WINDOW_WITHOUT_VNMI", "check: CTL_VNMI_WITHOUT_NMI_EXITING",
+                                                                                                                  "end of run", "check"},     /* ENT-CTL-3 */
+    {"examples/lessons/13-init-sipi.yaml",   "qualification: 0x9,",             "qualification: 0x8,",            "exit 2", "qualification"}, /* EXIT-3 */
+    {"examples/lessons/13-init-sipi.yaml",   "activity: wait-for-sipi}",        "activity: active}",              "exit 2", "activity"},      /* HLT-8 */
+    {"examples/lessons/14-iw-from-hlt.yaml", "interruptibility: 0, activity: hlt}", "interruptibility: 0, activity: active}",
+                                                                                                                  "exit 1", "activity"},      /* IW-5, HLT-3 */
+    {"examples/lessons/14-iw-from-hlt.yaml", "rbx: 0x10002}",                   "rbx: 0x10001}",                  "exit 2", "rbx"},           /* HLT-4 */
+    {"examples/lessons/12-real-mode-iw.yaml", "rip: after_shadow,",             "rip: after_shadow+1,",           "exit 1", "rip"},           /* IW-1 */
 };
 /* clang-format on */
 

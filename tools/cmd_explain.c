@@ -184,8 +184,9 @@ int cmd_explain(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", prog, msg);
         status = status_of(st);
     } else {
-        printf("\nThe run: %s. %u VM exit%s, %llu guest instructions, %llu cycles.\n", res.end, res.exits,
-               res.exits == 1 ? "" : "s", (unsigned long long)res.instructions, (unsigned long long)res.cycles);
+        printf("\nThe run: %s. %u VM exit%s, %llu guest instruction%s, %llu cycles.\n", res.end, res.exits,
+               res.exits == 1 ? "" : "s", (unsigned long long)res.instructions, res.instructions == 1 ? "" : "s",
+               (unsigned long long)res.cycles);
         if (res.outcome == VTX_SCN_PASS) {
             if (vtx_scenario_has_expectations(s))
                 printf("Every expectation held (%u checked).\n", res.checks_passed);

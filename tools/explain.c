@@ -105,6 +105,10 @@ static void flush_repeat(explainer *ex)
     if (!ex->period)
         return;
     uint64_t full = ex->held / ex->period, part = ex->held % ex->period;
+    if (full < 2) { /* one repeat is shown as it is */
+        part = ex->held;
+        full = 0;
+    }
     if (full) {
         /* The last complete period is still in the ring (the first may not be); same keys. */
         uint64_t last = ex->n - part - ex->period;

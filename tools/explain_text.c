@@ -192,8 +192,12 @@ void explain_print_boundary(const explain_ctx *c, FILE *out, const explain_entry
     if (!blk[0])
         strcpy(blk, "- ");
     blk[strlen(blk) - 1] = 0;
-    fprintf(out, "%9" PRIu64 "  %-26s %-26s IF=%u %-10s %-8s %s%s\n", e->instructions, addr, insn, k->if_flag, blk,
-            activity_name(k->activity), action_short(k), k->after_entry ? "  (first boundary after VM entry)" : "");
+    char when[48] = "";
+    if (k->activity != 0)
+        snprintf(when, sizeof when, " at cycle %" PRIu64, e->cycle);
+    fprintf(out, "%9" PRIu64 "  %-26s %-26s IF=%u %-10s %-8s %s%s%s\n", e->instructions, addr, insn, k->if_flag, blk,
+            activity_name(k->activity), action_short(k), when,
+            k->after_entry ? "  (first boundary after VM entry)" : "");
     for (int ev = 0; ev < VTX_EV_COUNT; ev++)
         if (k->states[ev] != VTX_EVS_IDLE)
             event_sentence(c, out, e, ev);
