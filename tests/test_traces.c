@@ -506,3 +506,36 @@ Test(traces, the_c_api_records_a_vmm_of_its_own)
     cr_assert_eq(res->exits, 2);
     free(res);
 }
+
+Test(traces, the_recorder_refuses_what_it_cannot_replay)
+{
+    vt_env e;
+    vt_setup(&e, "server");
+    vt_vmxon(&e);
+    vtx_trace_recorder *rec;
+    vtx_trace_error err;
+    cr_assert_eq(vtx_trace_record_open(path("r.trace"), NULL, &rec, &err), VTX_OK);
+    vtx_machine_config cfg;
+    vtx_machine_config_init(&cfg, &e.profile);
+    vtx_trace_region reg = {0, VT_RAM_SIZE, e.ram, VTX_MEM_RWX};
+    /* no current VMCS */
+    cr_assert_eq(vtx_trace_record_start(rec, e.m, &cfg, &reg, 1, &err), VTX_ERR_STATE);
+    cr_assert(strstr(err.message, "current VMCS"), "%s", err.message);
+    vt_load_vmcs(&e, VT_VMCS_PA);
+    /* a VMCS outside the recorded memory */
+    vtx_trace_region small = {0x100000 - 0x1000, 0x1000, e.ram + 0x100000 - 0x1000, VTX_MEM_RWX};
+    cr_assert_eq(vtx_trace_record_start(rec, e.m, &cfg, &small, 1, &err), VTX_ERR_INVALID_ARG);
+    cr_assert_eq(vtx_trace_record_start(rec, e.m, &cfg, &reg, 1, &err), VTX_OK, "%s", err.message);
+    cr_assert_eq(vtx_trace_record_start(rec, e.m, &cfg, &reg, 1, &err), VTX_ERR_STATE);
+    /* a VMM that switches VMCS: one VMCS per trace */
+    vt_load_vmcs(&e, VT_VMCS2_PA);
+    cr_assert_eq(vtx_trace_record_sync(rec, e.m, &err), VTX_ERR_UNSUPPORTED);
+    cr_assert(strstr(err.message, "one VMCS"), "%s", err.message);
+    const char *tmp = vtx_trace_record_temp_path(rec);
+    cr_assert(tmp && exists(tmp));
+    char *copy = strdup(tmp);
+    vtx_trace_record_abort(rec);
+    cr_assert(!exists(copy) && !exists(path("r.trace")), "an abandoned recording left a file");
+    free(copy);
+    vt_teardown(&e);
+}
