@@ -3,7 +3,10 @@
  * The scenario bench/cpuid-storm.yaml (a guest looping over CPUID, the VMM
  * skipping each: 5 000 exits) runs three ways, each in a child process:
  *   plain   vtx_scenario_run() with no callbacks
- *   record  the same, recorded into a trace (the recorder of tools/cmd_record.c)
+ *   record  the same, recorded into a trace as `vtxref record` does (the runner's memory steps reported:
+ *           vtx_trace_options::explicit_memory)
+ *   record-scan  recorded comparing the 4-MiB RAM at every entry (`vtxref record --scan-memory`, and the
+ *           C API's default)
  *   replay  vtx_trace_replay() of that trace
  * For each: exits per CPU second (user + system time of the child: the machine
  * is shared, wall time is not a measure) and peak resident memory (ru_maxrss),
@@ -72,8 +75,9 @@ static int child(const char *mode, const char *scn, const char *trace, int fd)
         }
         rec_ctx c = {0};
         vtx_scenario_callbacks cb = {.user = &c, .on_entry = on_entry, .on_input = on_input};
-        bool rec = strcmp(mode, "record") == 0;
-        if (rec && vtx_trace_record_open(trace, NULL, &c.rec, NULL) != VTX_OK)
+        bool rec = strncmp(mode, "record", 6) == 0;
+        vtx_trace_options opt = {.explicit_memory = strcmp(mode, "record") == 0};
+        if (rec && vtx_trace_record_open(trace, &opt, &c.rec, NULL) != VTX_OK)
             return 1;
         vtx_scenario_result res;
         if (vtx_scenario_run(s, rec ? &cb : NULL, &res, &serr) != VTX_OK || c.failed != VTX_OK)
@@ -125,14 +129,19 @@ int main(int argc, char **argv)
         return 1;
     close(fd);
     figure plain = measure("plain", scn, trace);
+    figure scan = measure("record-scan", scn, trace);
     figure rec = measure("record", scn, trace);
     figure rep = measure("replay", scn, trace);
     unlink(trace);
     printf("bench: trace-plain %.0f exits/cpu-s\n", plain.exits_per_s);
     printf("bench: trace-record %.0f exits/cpu-s (%.3f of plain)\n", rec.exits_per_s, rec.exits_per_s / plain.exits_per_s);
+    printf("bench: trace-record-scan %.0f exits/cpu-s (%.3f of plain)\n", scan.exits_per_s,
+           scan.exits_per_s / plain.exits_per_s);
     printf("bench: trace-replay %.0f exits/cpu-s (%.3f of plain)\n", rep.exits_per_s, rep.exits_per_s / plain.exits_per_s);
     printf("bench: trace-plain-peak-rss %ld KiB\n", plain.maxrss_kb);
     printf("bench: trace-record-peak-rss %ld KiB (%.2fx plain)\n", rec.maxrss_kb, (double)rec.maxrss_kb / (double)plain.maxrss_kb);
+    printf("bench: trace-record-scan-peak-rss %ld KiB (%.2fx plain)\n", scan.maxrss_kb,
+           (double)scan.maxrss_kb / (double)plain.maxrss_kb);
     printf("bench: trace-replay-peak-rss %ld KiB (%.2fx plain)\n", rep.maxrss_kb, (double)rep.maxrss_kb / (double)plain.maxrss_kb);
     return 0;
 }

@@ -241,7 +241,7 @@ static vtx_status fields(ctx *c, json_object *o, vtx_trace_record *rec)
     {
         (void)val;
         const vtx_field_info *fi;
-        if (vtx_vmcs_field_by_name(k, &fi) != VTX_OK)
+        if (trace_field_by_name(k, &fi) != VTX_OK)
             return bad(c, "unknown VMCS field '%s'", k);
         if (rec->nfields >= VTX_TRACE_MAX_FIELDS)
             return bad(c, "more than %d fields", VTX_TRACE_MAX_FIELDS);
@@ -461,7 +461,7 @@ static vtx_status d_vmwrite(ctx *c, json_object *o, vtx_trace_record *rec)
     vtx_status st = VTX_OK;
     const char *name = get_str(c, o, "field", &st);
     const vtx_field_info *fi;
-    if (st == VTX_OK && vtx_vmcs_field_by_name(name, &fi) != VTX_OK)
+    if (st == VTX_OK && trace_field_by_name(name, &fi) != VTX_OK)
         return bad(c, "unknown VMCS field '%s'", name);
     rec->value[0] = get_hex(c, o, "value", &st);
     if (st != VTX_OK)

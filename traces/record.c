@@ -16,7 +16,7 @@ typedef struct region {
 
 struct vtx_trace_recorder {
     trace_out out;
-    bool compress, started;
+    bool compress, started, explicit_memory;
     char *source;
     vtx_status failed;   /* sticky write error */
     const vtx_profile *profile;
@@ -57,6 +57,7 @@ vtx_status vtx_trace_record_open(const char *path, const vtx_trace_options *opt,
         return trace_fail(err, path, 0, VTX_ERR_NO_MEMORY, "out of memory");
     }
     rec->compress = !(opt && opt->no_compress);
+    rec->explicit_memory = opt && opt->explicit_memory;
     rec->source = strdup(opt && opt->source ? opt->source : "");
     vtx_status st = trace_out_open(&rec->out, path, err);
     if (st != VTX_OK || !rec->source) {
@@ -110,8 +111,21 @@ static void snapshot_state(vtx_trace_recorder *rec, vtx_machine *m)
 
 static void snapshot_memory(vtx_trace_recorder *rec)
 {
-    for (size_t i = 0; i < rec->nregions; i++)
+    for (size_t i = 0; i < rec->nregions && !rec->explicit_memory; i++)
         memcpy(rec->regions[i].shadow, rec->regions[i].r.host, rec->regions[i].r.size);
+}
+
+/* After an exit: bring the copy up to date with what the guest wrote (comparing first is cheaper than copying
+ * all: most pages did not change, and reading both costs less than writing one). */
+static void refresh_memory(vtx_trace_recorder *rec)
+{
+    for (size_t i = 0; i < rec->nregions && !rec->explicit_memory; i++) {
+        region *g = &rec->regions[i];
+        const uint8_t *h = g->r.host;
+        for (uint64_t off = 0; off < g->r.size; off += TRACE_PAGE)
+            if (memcmp(h + off, g->shadow + off, TRACE_PAGE) != 0)
+                memcpy(g->shadow + off, h + off, TRACE_PAGE);
+    }
 }
 
 vtx_status vtx_trace_record_start(vtx_trace_recorder *rec, vtx_machine *m, const vtx_machine_config *config,
@@ -139,7 +153,7 @@ vtx_status vtx_trace_record_start(vtx_trace_recorder *rec, vtx_machine *m, const
             return trace_fail(err, file, 0, VTX_ERR_INVALID_ARG, "region %zu is not whole 4-KiB pages", i);
         vmcs_inside |= rec->vmcs_pa >= r->pa && rec->vmcs_pa - r->pa < r->size;
         rec->regions[i].r = *r;
-        if (!(rec->regions[i].shadow = malloc(r->size))) {
+        if (!rec->explicit_memory && !(rec->regions[i].shadow = malloc(r->size))) {
             rec->nregions = i;
             return trace_fail(err, file, 0, VTX_ERR_NO_MEMORY, "out of memory");
         }
@@ -232,10 +246,42 @@ vtx_status vtx_trace_schedule(vtx_trace_recorder *rec, vtx_machine *m, const vtx
     return st != VTX_OK ? st : vtx_trace_record_input(rec, in, true);
 }
 
+vtx_status vtx_trace_record_memory(vtx_trace_recorder *rec, uint64_t pa, size_t len)
+{
+    if (!rec || !len)
+        return VTX_ERR_INVALID_ARG;
+    if (!rec->started)
+        return VTX_ERR_STATE;
+    for (size_t i = 0; i < rec->nregions; i++) {
+        region *g = &rec->regions[i];
+        if (pa < g->r.pa || len > g->r.size || pa - g->r.pa > g->r.size - len)
+            continue;
+        const uint8_t *h = (const uint8_t *)g->r.host + (pa - g->r.pa);
+        for (size_t done = 0; done < len;) { /* records of at most 64 KiB */
+            size_t n = len - done > 0x10000 ? 0x10000 : len - done;
+            emit(rec, data_record(VTX_TR_MEMORY, pa + done, h + done, n, rec->compress && n >= 256));
+            done += n;
+        }
+        if (g->shadow)
+            memcpy(g->shadow + (pa - g->r.pa), h, len);
+        return rec->failed;
+    }
+    return VTX_ERR_UNMAPPED;
+}
+
+vtx_status vtx_trace_write_phys(vtx_trace_recorder *rec, vtx_machine *m, uint64_t pa, const void *buf, size_t len,
+                                vtx_diag *diag)
+{
+    if (!rec || !m)
+        return VTX_ERR_INVALID_ARG;
+    vtx_status st = vtx_machine_write_phys(m, pa, buf, len, diag);
+    return st != VTX_OK ? st : vtx_trace_record_memory(rec, pa, len);
+}
+
 /* Memory the VMM changed: one record per changed run of bytes within a page. */
 static void sync_memory(vtx_trace_recorder *rec)
 {
-    for (size_t i = 0; i < rec->nregions; i++) {
+    for (size_t i = 0; i < rec->nregions && !rec->explicit_memory; i++) {
         region *g = &rec->regions[i];
         const uint8_t *h = g->r.host;
         for (uint64_t off = 0; off < g->r.size; off += TRACE_PAGE) {
@@ -321,7 +367,7 @@ static vtx_status record_outcome(vtx_trace_recorder *rec, vtx_machine *m, vtx_st
         rec->exits++;
     emit(rec, o);
     snapshot_state(rec, m);
-    snapshot_memory(rec);
+    refresh_memory(rec);
     return rec->failed;
 }
 

@@ -52,6 +52,8 @@ json_object *trace_json_outcome(vtx_machine *m, uint64_t index, vtx_status st, c
  * Returns the number of differences. @p skip: top-level keys not compared (NULL-terminated) or NULL. */
 int trace_json_compare(json_object *exp, json_object *act, bool symmetric, const char *const *skip, char *diffs,
                        size_t size);
+/* A VMCS field by its exact name (binary search), else vtx_vmcs_field_by_name() (names.c). */
+vtx_status trace_field_by_name(const char *name, const vtx_field_info **out);
 /* True when field @p fi exists on a processor with profile @p p. */
 bool trace_field_exists(const vtx_profile *p, const vtx_field_info *fi);
 

@@ -73,6 +73,9 @@ typedef struct vtx_trace_region {
 typedef struct vtx_trace_options {
     const char *source;   /**< What produced the run (a scenario file), stored in the header; NULL for none. */
     bool no_compress;     /**< Store pages as plain base64 instead of zlib-compressed base64. */
+    bool explicit_memory; /**< The VMM reports every memory write it makes between exits (vtx_trace_write_phys(),
+                               vtx_trace_record_memory()): the recorder then does not compare the recorded memory
+                               at each entry, which costs two passes over it per exit (and a copy of it). */
 } vtx_trace_options;
 
 /** @brief An opaque recorder. */
@@ -101,6 +104,14 @@ VTX_API vtx_status vtx_trace_record_input(vtx_trace_recorder *rec, const vtx_inp
 VTX_API vtx_status vtx_trace_raise(vtx_trace_recorder *rec, vtx_machine *m, const vtx_input *input);
 /** @brief vtx_machine_schedule() @p input on @p m and record it. */
 VTX_API vtx_status vtx_trace_schedule(vtx_trace_recorder *rec, vtx_machine *m, const vtx_input *input);
+/**
+ * @brief Record that the VMM wrote @p len bytes at @p pa (inside a recorded region): their current contents are
+ * written as a `memory` record now. Needed with vtx_trace_options::explicit_memory; harmless without.
+ */
+VTX_API vtx_status vtx_trace_record_memory(vtx_trace_recorder *rec, uint64_t pa, size_t len);
+/** @brief vtx_machine_write_phys() and vtx_trace_record_memory() of the bytes written. */
+VTX_API vtx_status vtx_trace_write_phys(vtx_trace_recorder *rec, vtx_machine *m, uint64_t pa, const void *buf,
+                                        size_t len, vtx_diag *diag);
 /**
  * @brief Record what the VMM changed since the last exit (VMCS fields, guest
  * registers, recorded memory). vtx_trace_enter() calls it; call it yourself only
