@@ -22,6 +22,8 @@
  * vtx_vmwrite(), vtx_machine_set_gprs() or write into its guest memory directly.
  * What the recorder cannot see through the public API are platform inputs:
  * raise and schedule them through vtx_trace_raise() / vtx_trace_schedule().
+ * Comparing the memory costs two passes over it per exit; a VMM that reports
+ * its memory writes (vtx_trace_options::explicit_memory) avoids them.
  * VMWRITEs appear as their net effect per field (a VMWRITE of the value a field
  * already holds, and VMREADs, leave no record). One VMCS per trace: a VMM that
  * switches VMCS between exits is refused (::VTX_ERR_UNSUPPORTED).
