@@ -128,6 +128,16 @@ static void refresh_memory(vtx_trace_recorder *rec)
     }
 }
 
+/* Free the copies of the regions (a failed start, or the end). */
+static void free_regions(vtx_trace_recorder *rec)
+{
+    for (size_t i = 0; i < rec->nregions; i++) {
+        free(rec->regions[i].shadow);
+        rec->regions[i].shadow = NULL;
+    }
+    rec->nregions = 0;
+}
+
 vtx_status vtx_trace_record_start(vtx_trace_recorder *rec, vtx_machine *m, const vtx_machine_config *config,
                                   const vtx_trace_region *regions, size_t nregions, vtx_trace_error *err)
 {
@@ -144,6 +154,7 @@ vtx_status vtx_trace_record_start(vtx_trace_recorder *rec, vtx_machine *m, const
     if (vs.launch != VTX_LAUNCH_CLEAR || vtx_machine_instructions(m) || vtx_machine_cycles(m) || vtx_machine_in_guest(m))
         return trace_fail(err, file, 0, VTX_ERR_STATE,
                           "start recording before the first VM entry (the VMCS must be clear, the clock at 0)");
+    free_regions(rec); /* a start that failed before */
     if (nregions > MAX_REGIONS)
         return trace_fail(err, file, 0, VTX_ERR_INVALID_ARG, "more than %d regions", MAX_REGIONS);
     bool vmcs_inside = false;
@@ -159,9 +170,11 @@ vtx_status vtx_trace_record_start(vtx_trace_recorder *rec, vtx_machine *m, const
         }
         rec->nregions = i + 1;
     }
-    if (!vmcs_inside)
+    if (!vmcs_inside) {
+        free_regions(rec);
         return trace_fail(err, file, 0, VTX_ERR_INVALID_ARG, "the VMCS (0x%llx) is in none of the regions",
                           (unsigned long long)rec->vmcs_pa);
+    }
     rec->profile = vtx_machine_profile(m);
     rec->started = true;
     emit(rec, trace_json_header(rec->source));
@@ -399,8 +412,7 @@ vtx_status vtx_trace_enter(vtx_trace_recorder *rec, vtx_machine *m, vtx_insn_res
 
 static void free_rec(vtx_trace_recorder *rec)
 {
-    for (size_t i = 0; i < rec->nregions; i++)
-        free(rec->regions[i].shadow);
+    free_regions(rec);
     free(rec->fields);
     free(rec->source);
     free(rec);
