@@ -268,6 +268,8 @@ static vtx_status do_step(runner *R, const scn_step *sp)
         return VTX_OK;
     }
     case ST_RAISE:
+        if (R->cb && R->cb->on_input)
+            R->cb->on_input(R->cb->user, &sp->raise, false);
         switch (sp->raise.kind) {
         case VTX_INPUT_NMI: vtx_machine_raise_nmi(R->m); action(R, "raise nmi"); break;
         case VTX_INPUT_INIT: vtx_machine_raise_init(R->m); action(R, "raise init"); break;
@@ -465,12 +467,15 @@ vtx_status vtx_scenario_run(const vtx_scenario *s, const vtx_scenario_callbacks 
     }
     if ((st = scn_env_setup(s, R.m, R.ram, err)) != VTX_OK)
         goto out;
-    for (size_t i = 0; i < s->nevents; i++)
+    for (size_t i = 0; i < s->nevents; i++) {
+        if (cb && cb->on_input)
+            cb->on_input(cb->user, &s->events[i].in, true);
         if ((st = vtx_machine_schedule(R.m, &s->events[i].in)) != VTX_OK) {
             scn_fail(err, NULL, s->events[i].loc.line, s->events[i].loc.col, "cannot schedule the event: %s",
                      vtx_status_name(st));
             goto out;
         }
+    }
     if (cb && cb->observer)
         vtx_machine_set_observer(R.m, cb->observer, cb->user);
     if (cb && cb->on_start) {
@@ -482,7 +487,12 @@ vtx_status vtx_scenario_run(const vtx_scenario *s, const vtx_scenario_callbacks 
         vtx_machine_vmcs_status(R.m, SCN_VMX_PA + 0x1000, &vs);
         const bool launch = vs.launch == VTX_LAUNCH_CLEAR;
         const char *insn = launch ? "VMLAUNCH" : "VMRESUME";
+        const vtx_scenario_setup setup = {&cfg, R.ram, SCN_RAM_SIZE, SCN_VMX_PA, vmx, 0x2000};
+        if (cb && cb->on_entry)
+            cb->on_entry(cb->user, R.m, &setup, NULL);
         st = launch ? vtx_vmlaunch(R.m, &r) : vtx_vmresume(R.m, &r);
+        if (cb && cb->on_entry)
+            cb->on_entry(cb->user, R.m, &setup, &r);
         if (st != VTX_OK) {
             result->outcome = VTX_SCN_ERROR;
             snprintf(result->end, sizeof result->end, "%s could not be carried out (%s): %s", insn,

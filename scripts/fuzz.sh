@@ -19,6 +19,7 @@ short_runs() {
     profile) echo 600000 ;;
     vmx_ops) echo 300000 ;;
     guest) echo 200 ;;
+    trace) echo 3000 ;;
     scenario) echo 12000 ;;
     *) echo 10000 ;;
   esac

@@ -58,7 +58,7 @@ static vtx_scenario_result run(const char *text, seen *x)
     vtx_scenario_error_format(&e, msg, sizeof msg);
     cr_assert_eq(st, VTX_OK, "load: %s", msg);
     memset(x, 0, sizeof *x);
-    vtx_scenario_callbacks cb = {x, on_start, on_exit_cb, on_action, on_check, observer};
+    vtx_scenario_callbacks cb = {x, on_start, on_exit_cb, on_action, on_check, observer, NULL, NULL};
     vtx_scenario_result r;
     st = vtx_scenario_run(s, &cb, &r, &e);
     vtx_scenario_error_format(&e, msg, sizeof msg);

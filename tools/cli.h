@@ -23,4 +23,41 @@ int cmd_explain(int argc, char **argv);
 /* vtxref instructions [ROW] (tools/cmd_instructions.c) */
 int cmd_instructions(int argc, char **argv);
 
+/* vtxref record SCENARIO -o TRACE [--vcd F] [--html F] (tools/cmd_record.c) */
+int cmd_record(int argc, char **argv);
+/* vtxref replay TRACE [--profile P] [--knob CFG-X=on|off] [--vcd F] [--html F] (tools/cmd_replay.c) */
+int cmd_replay(int argc, char **argv);
+/* vtxref diff A B (tools/cmd_diff.c) */
+int cmd_diff(int argc, char **argv);
+
+/* ---- shared by record, replay and run (tools/trace_cli.c) ---- */
+#include <stdbool.h>
+#include <stdint.h>
+#include "vtxref/trace.h"
+
+/* The pictures a command was asked for (--vcd, --html). */
+typedef struct cli_pictures {
+    vtx_picture *vcd, *html;
+} cli_pictures;
+/* Parse "--vcd F" / "--html F" at argv[*i] (advancing *i); 1 taken, 0 not ours, -1 missing argument. */
+int cli_picture_option(int argc, char **argv, int *i, const char **vcd, const char **html);
+/* Open the pictures (an exit status: EXIT_OK or EXIT_IO with a message). */
+int cli_pictures_open(cli_pictures *p, const char *vcd, const char *html, const char *title);
+/* A vtx_boundary_observer for both pictures (user: the cli_pictures). */
+void cli_pictures_boundary(void *user, const vtx_boundary_report *b);
+void cli_pictures_entry(cli_pictures *p, vtx_machine *m, const vtx_insn_result *r);
+/* Close them (removed when !ok); an exit status. */
+int cli_pictures_close(cli_pictures *p, bool ok);
+/* Temporary files removed if the command is interrupted (SIGINT, SIGTERM, SIGHUP). */
+void cli_cleanup_add(const char *tmp);
+void cli_cleanup_clear(void);
+/* Progress on stderr when it is a terminal, at most a few times a second; final ends the line. */
+void cli_progress(const char *what, uint64_t exits, uint64_t instructions, bool final);
+/* Two records (JSON lines) member by member: those that differ (marked *) and the main ones. */
+void cli_side_by_side(const char *expected, const char *actual);
+/* A title, then each line of text indented. */
+void cli_print_lines(const char *title, const char *text);
+/* Exit status of a trace error status. */
+int cli_trace_status(vtx_status st);
+
 #endif

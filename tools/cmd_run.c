@@ -12,6 +12,7 @@
 
 typedef struct run_out {
     bool json;
+    cli_pictures pics; /* --vcd, --html (docs/traces.md) */
     json_object *cur; /* the exit object being filled (JSON mode) */
     json_object *end_checks;
 } run_out;
@@ -139,6 +140,17 @@ static void on_check_cb(void *user, const vtx_scenario_check *c)
         json_object_array_add(o->end_checks, j);
 }
 
+static void on_boundary_cb(void *user, const vtx_boundary_report *b)
+{
+    cli_pictures_boundary(&((run_out *)user)->pics, b);
+}
+
+static void on_entry_cb(void *user, vtx_machine *m, const vtx_scenario_setup *setup, const vtx_insn_result *r)
+{
+    (void)setup;
+    cli_pictures_entry(&((run_out *)user)->pics, m, r);
+}
+
 static int load_status(vtx_status st)
 {
     return st == VTX_ERR_IO ? EXIT_IO : st == VTX_ERR_UNSUPPORTED ? EXIT_TOOL : EXIT_INPUT;
@@ -148,7 +160,15 @@ int cmd_run(int argc, char **argv)
 {
     const char *path = NULL;
     bool json = false;
+    const char *vcd = NULL, *html = NULL;
     for (int i = 0; i < argc; i++) {
+        int pic = cli_picture_option(argc, argv, &i, &vcd, &html);
+        if (pic < 0) {
+            fprintf(stderr, "%s: run: --vcd and --html need a file\n", prog);
+            return EXIT_USAGE;
+        }
+        if (pic)
+            continue;
         if (strcmp(argv[i], "--json") == 0)
             json = true;
         else if (argv[i][0] == '-' && argv[i][1]) {
@@ -174,8 +194,18 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "%s\n", msg);
         return load_status(st);
     }
-    run_out o = {json, NULL, json_object_new_array()};
+    run_out o = {.json = json, .end_checks = json_object_new_array()};
+    int prc = cli_pictures_open(&o.pics, vcd, html, vtx_scenario_name(s));
+    if (prc != EXIT_OK) {
+        json_object_put(o.end_checks);
+        vtx_scenario_free(s);
+        return prc;
+    }
     vtx_scenario_callbacks cb = {.user = &o, .on_exit = on_exit_cb, .on_action = on_action_cb, .on_check = on_check_cb};
+    if (vcd || html) {
+        cb.observer = on_boundary_cb;
+        cb.on_entry = on_entry_cb;
+    }
     if (!json)
         printf("scenario %s (%s)\n", vtx_scenario_name(s), vtx_scenario_source(s));
     vtx_scenario_result res;
@@ -220,7 +250,8 @@ int cmd_run(int argc, char **argv)
                    (unsigned long long)res.instructions, (unsigned long long)res.cycles);
         }
     }
+    prc = cli_pictures_close(&o.pics, st == VTX_OK);
     json_object_put(o.end_checks);
     vtx_scenario_free(s);
-    return rc;
+    return rc != EXIT_OK ? rc : prc;
 }

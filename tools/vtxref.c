@@ -48,6 +48,13 @@ static void usage(FILE *out)
             "                               run scenarios with expectations as a suite: one line each, N passed, N failed\n"
             "  explain SCENARIO [--from N|ADDR] [--to N|ADDR]\n"
             "                               walk a scenario boundary by boundary, in sentences\n"
+            "  record SCENARIO -o TRACE [--vcd F] [--html F]\n"
+            "                               run a scenario and record it as a trace (docs/traces.md)\n"
+            "  replay TRACE [--profile P] [--knob CFG-X=on|off] [--vcd F] [--html F]\n"
+            "                               re-execute a trace; exit 1 and show the first divergence\n"
+            "  diff TRACE_A TRACE_B         compare two traces record by record (exit 1: they differ)\n"
+            "                               (run, record and replay take --vcd FILE and --html FILE: a\n"
+            "                               waveform and a timeline page of the run, docs/traces.md)\n"
             "\n"
             "PROFILE is a built-in name (core2, server, teaching) or a profile file path.\n"
             "\n"
@@ -55,7 +62,8 @@ static void usage(FILE *out)
             "  -h, --help      show this help\n"
             "  -V, --version   show the version\n"
             "\n"
-            "exit status: 0 success, 1 a scenario's expectation failed, 2 bad command line, 3 bad input\n"
+            "exit status: 0 success, 1 a scenario's expectation failed (run, check) or a replay/diff\n"
+            "found a difference, 2 bad command line, 3 bad input\n"
             "(unknown profile or field, malformed or contradictory profile, malformed scenario with\n"
             "file:line:column), 4 I/O error, 5 a tool a scenario needs (nasm) is missing.\n",
             prog);
@@ -431,6 +439,12 @@ int main(int argc, char **argv)
         return cmd_rules(n, rest);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(n, rest);
+    if (strcmp(cmd, "record") == 0)
+        return cmd_record(n, rest);
+    if (strcmp(cmd, "replay") == 0)
+        return cmd_replay(n, rest);
+    if (strcmp(cmd, "diff") == 0)
+        return cmd_diff(n, rest);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(n, rest);
     if (strcmp(cmd, "explain") == 0)

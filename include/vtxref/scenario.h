@@ -26,6 +26,7 @@
 #include "machine.h"
 #include "observer.h"
 #include "status.h"
+#include "vmx.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -146,6 +147,16 @@ typedef struct vtx_scenario_view {
     uint64_t cs_base;      /**< CS base at entry (linear = cs_base + RIP in real and 16-bit modes). */
 } vtx_scenario_view;
 
+/** @brief What the runner built before the first VM entry (valid during vtx_scenario_callbacks::on_entry). */
+typedef struct vtx_scenario_setup {
+    const vtx_machine_config *config; /**< The configuration the machine was created with. */
+    const uint8_t *ram;               /**< Guest RAM, mapped at physical 0 (read, write, execute). */
+    size_t ram_size;                  /**< Its size. */
+    uint64_t vmx_pa;                  /**< Physical address of the VMXON region; the VMCS follows 4 KiB later. */
+    const uint8_t *vmx;               /**< Their memory (read, write). */
+    size_t vmx_size;                  /**< Its size. */
+} vtx_scenario_setup;
+
 /** @brief Callbacks of a run (caller-owned; every member may be NULL). */
 typedef struct vtx_scenario_callbacks {
     void *user;  /**< Passed to every callback. */
@@ -161,6 +172,11 @@ typedef struct vtx_scenario_callbacks {
     void (*on_check)(void *user, const vtx_scenario_check *check);
     /** Every instruction boundary (observer.h: must not call into the machine). */
     vtx_boundary_observer observer;
+    /** Right before every VMLAUNCH/VMRESUME (@p result NULL) and right after it (@p result: what it did), with
+     * the machine, which the callback may inspect but must not change (trace recording, traces/). */
+    void (*on_entry)(void *user, vtx_machine *m, const vtx_scenario_setup *setup, const vtx_insn_result *result);
+    /** Every platform input as the runner schedules it (@p scheduled) or raises it at once (`when` unused). */
+    void (*on_input)(void *user, const vtx_input *input, bool scheduled);
 } vtx_scenario_callbacks;
 
 /** @brief How a run ended. */
