@@ -101,6 +101,10 @@ struct vtx_machine {
     unsigned regions_gen; /* bumped by map/unmap */
     vtx_phys_mem phys;    /* guest-physical memory for cpu/ */
     bool iret_unblocked_nmi; /* the IRET being executed removed (virtual-)NMI blocking (VNMI-7) */
+    /* The engine's TLB across entries and exits (tlb.c, rule PG-2). */
+    bool tlb_pending;      /* an exit without VPID invalidated it: flush at the next entry */
+    bool tlb_vpid_valid;   /* it holds translations of VPID tlb_vpid (entered with VPID on) */
+    uint16_t tlb_vpid;
     vtx_cycle_costs costs;
     vtx_run_limits limits;
     uint64_t cycles, instructions;
@@ -170,6 +174,16 @@ unsigned vtx_vmx_addr_width(const vtx_machine *m);
  * page-walk length, A/D enable and reserved bits against IA32_VMX_EPT_VPID_CAP.
  * On false, *why says which part is wrong. */
 bool vtx_eptp_valid(const vtx_machine *m, uint64_t eptp, const char **why);
+
+/* Cached translation information across VM entries and exits (tlb.c, PG-2):
+ * called at every VM entry after the guest state is loaded, at every VM exit,
+ * and (vtx_tlb_flush) by INVVPID and INVEPT. */
+void vtx_tlb_on_entry(vtx_machine *m, const vtx_vmcs_values *f);
+void vtx_tlb_on_exit(vtx_machine *m, const vtx_vmcs_values *f);
+void vtx_tlb_flush(vtx_machine *m);
+/* EPT on this engine (ept.c, EPT-ID-1/2): NULL when the run can go on with
+ * "enable EPT" = 1 and this EPTP, else why not (written to buf). */
+const char *vtx_ept_refused(const vtx_machine *m, uint64_t eptp, char *buf, size_t len);
 
 /* Guest state between the VMCS and the machine (guest_state.c). */
 void vtx_guest_load(vtx_machine *m, const vtx_vmcs_values *f);
