@@ -201,6 +201,12 @@ Test(guest_paging, pg_4_page_fault_cr2_error_code_and_mask_match)
     vt_code(&e, 0x70000, code, sizeof code);
     vt_code(&e, 0x70100, handler, sizeof handler);
     vt_idt_gate(&e, 14, 0x400100, false);
+    /* The IDT and the stack are on non-identity pages too: the model's event
+     * delivery reads the gate and pushes the frame through the guest's paging. */
+    pt2[3] = VT_GUEST_IDT | 3;  /* linear 0x403000 -> the IDT at physical 0x5000 */
+    pt2[4] = 0x8000 | 3;        /* linear 0x404000 -> physical 0x8000 (the stack page) */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IDTR_BASE, 0x403000);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RSP, 0x405000);
     vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, 0x400000);
     vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
     vt_vmwrite(&e, VTX_VMCS_PF_ERROR_CODE_MASK, 2);
@@ -223,6 +229,76 @@ Test(guest_paging, pg_4_page_fault_cr2_error_code_and_mask_match)
     cr_assert_eq(vtx_machine_get_gprs(e.m, &g), VTX_OK);
     cr_assert_eq(g.rax, 0x402000, "CR2 = the faulting linear address");
     cr_assert_eq(g.rbx, 2, "error code pushed: W");
+    uint64_t ret;
+    memcpy(&ret, e.ram + 0x8fd8, 8); /* frame from 0x404fd0: error code, RIP, CS, RFLAGS, RSP, SS */
+    cr_assert_eq(ret, 0x400000, "the frame's RIP is on physical 0x8fd8 (linear 0x404fd8)");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RSP), 0x405000 - 40, "RSP after the pop of the error code");
+}
+
+/* The 32-bit guest of these tests: flat segments, CR3 = pd, at linear 0x410000
+ * (physical 0x10000 through a mapping the test adds):
+ *   mov eax, [0x470000] ; mov [0x470008], eax ; vmcall    (data at physical 0x70000) */
+static void guest32_code(uint64_t pd)
+{
+    vt_guest_flat32(&e, 0x08, 0x10, 0x18, pd, VT_GUEST_GDT, 0x1F, VT_GUEST_IDT);
+    static const uint8_t code[] = {0xa1, 0x00, 0x00, 0x47, 0x00, 0xa3, 0x08, 0x00, 0x47, 0x00, 0x0f, 0x01, 0xc1};
+    vt_code(&e, 0x10000, code, sizeof code);
+    memcpy(e.ram + 0x70000, &(uint32_t){0xc0dec0de}, 4);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, 0x410000);
+}
+
+static void expect_guest32_ran(vtx_status st, const vtx_insn_result *r, const char *mode)
+{
+    if (!vtx_engine_translates_paging()) {
+        cr_assert_eq(st, VTX_ERR_UNSUPPORTED, "PG-1: %s non-identity paging refused on Unicorn 2.0.1 (%s)", mode,
+                     r->why);
+        cr_assert_not_null(strstr(r->why, "identity"), "why: %s", r->why);
+        return;
+    }
+    expect_exit(mode, st, r, VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), 0x41000a, "%s: RIP", mode);
+    cr_assert_eq((uint32_t)rax(), 0xc0dec0de, "%s: the load read physical 0x70000", mode);
+    uint32_t stored;
+    memcpy(&stored, e.ram + 0x70008, 4);
+    cr_assert_eq(stored, 0xc0dec0de, "%s: the store wrote physical 0x70008", mode);
+}
+
+/* PG-3 / PG-6, 32-bit paging with CR4.PSE: a 4-MiB page maps linear 4 MiB to
+ * physical 0; the walk sets A and D on that PDE. */
+Test(guest_paging, pg_3_pse_4mib_page_not_identity)
+{
+    const uint64_t pd = 0x24000;
+    guest32_code(pd);
+    uint32_t *pde = (uint32_t *)(e.ram + pd);
+    pde[1] = 0x83; /* linear 0x400000-0x7fffff -> physical 0, 4-MiB page */
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    expect_guest32_ran(st, &r, "32-bit paging, PSE");
+    if (vtx_engine_translates_paging())
+        cr_assert_eq(pde[1] & 0x60, 0x60, "PG-6: the 4-MiB PDE is accessed and dirty (0x%x)", pde[1]);
+}
+
+/* PG-3 / PG-6, PAE paging: PDPTE 0 -> a page directory whose entry 2 maps
+ * linear 4 MiB to physical 0 with a 2-MiB page. */
+Test(guest_paging, pg_3_pae_2mib_page_not_identity)
+{
+    const uint64_t pdpt = 0x24000, pd = 0x25000;
+    guest32_code(pdpt);
+    memset(e.ram + pdpt, 0, 4096);
+    memset(e.ram + pd, 0, 4096);
+    uint64_t *pdpte = (uint64_t *)(e.ram + pdpt), *pde = (uint64_t *)(e.ram + pd);
+    pdpte[0] = pd | 1;
+    pde[0] = 0x83;
+    pde[2] = 0x83; /* linear 0x400000-0x5fffff -> physical 0, 2-MiB page */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CR4, VTX_CR4_PAE | VTX_CR4_VMXE);
+    vt_vmwrite(&e, VTX_VMCS_CR4_READ_SHADOW, VTX_CR4_PAE);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    expect_guest32_ran(st, &r, "PAE paging");
+    if (vtx_engine_translates_paging()) {
+        cr_assert_eq(pde[2] & 0x60, 0x60, "PG-6: the 2-MiB PDE is accessed and dirty");
+        cr_assert_eq(pde[0] & 0x40, 0, "PDE 0 was not written through");
+    }
 }
 
 /* EPT-ID-1: an identity EPT with R/W/X runs; one page mapped elsewhere, or not
