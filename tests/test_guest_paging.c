@@ -348,3 +348,47 @@ Test(guest_paging, ept_id_2_accessed_dirty_flags_are_refused)
     cr_assert_not_null(strstr(r.why, "EPT"), "why: %s", r.why);
     cr_assert_not_null(strstr(r.why, "bit 6"), "why: %s", r.why);
 }
+
+/*
+ * PG-8: the guest's own invalidations. The guest reads DATA (its translation is
+ * now cached), clears the present bit of DATA's PTE (at linear = physical
+ * 0x63280), invalidates with INVLPG, or with MOV to CR3, and reads DATA again:
+ * #PF (exiting through the exception bitmap). Both platforms.
+ *   G+0   mov rax, [0x50000]
+ *   G+8   and qword [0x63280], -2
+ *   G+17  invlpg [0x50000]           (or: G+17 mov rax, cr3 ; mov cr3, rax)
+ *   G+25  mov rax, [0x50000]         (G+23 with MOV CR3)
+ */
+static void guest_invalidates(const uint8_t *inval, size_t n)
+{
+    tables();
+    uint8_t code[64];
+    static const uint8_t head[] = {0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x05, 0x00,
+                                   0x48, 0x83, 0x24, 0x25, 0x80, 0x32, 0x06, 0x00, 0xfe};
+    static const uint8_t tail[] = {0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x05, 0x00, 0x0f, 0x01, 0xc1};
+    memcpy(code, head, sizeof head);
+    memcpy(code + sizeof head, inval, n);
+    memcpy(code + sizeof head + n, tail, sizeof tail);
+    vt_code(&e, VT_GUEST_RIP, code, sizeof head + n + sizeof tail);
+    cr_assert_eq((uintptr_t)pte(DATA) - (uintptr_t)e.ram, 0x63280);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    expect_exit("read after the invalidation", st, &r, VTX_EXIT_REASON_EXCEPTION_NMI);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_INFO) & 0xff, 14);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), DATA);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + sizeof head + n, "RIP at the second read");
+}
+
+Test(guest_paging, pg_8_invlpg_in_the_guest)
+{
+    static const uint8_t invlpg[] = {0x0f, 0x01, 0x3c, 0x25, 0x00, 0x00, 0x05, 0x00};
+    guest_invalidates(invlpg, sizeof invlpg);
+}
+
+Test(guest_paging, pg_8_mov_to_cr3_in_the_guest)
+{
+    vt_clear_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_CR3_LOAD_EXITING | VTX_PROC_CR3_STORE_EXITING);
+    static const uint8_t movcr3[] = {0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8};
+    guest_invalidates(movcr3, sizeof movcr3);
+}
