@@ -187,6 +187,13 @@ struct vtx_engine {
         struct { const uint8_t *host; uint8_t *copy; uint32_t len; } t[ID_CACHE_TABLES];
     } idc;
     bool ctx_fresh; /* e->ctx holds exactly what Unicorn holds (saved, nothing written since) */
+    /* vtx_engine_flush_tlb: the flush is carried out at the next run (after the
+     * paging check of the state loaded for it). idc_walks counts the paging
+     * check's walks (cache misses); on Unicorn 2.0.1, where a flush costs tens of
+     * microseconds, a requested flush is skipped while the paging structures are
+     * what they were at the last flush (no walk since: every check since hit). */
+    bool tlb_want;
+    uint32_t idc_walks, idc_walks_at_flush;
     vtx_cpu_state held; /* what Unicorn holds, as last loaded or read (while held_valid) */
     bool held_valid;    /* no run since: set_state of a state that differs only in
                            GPRs, RIP and RFLAGS writes just those */
@@ -443,6 +450,7 @@ static const char *check_identity_paging(vtx_engine *e, const vtx_cpu_state *s)
     if (id_cache_hit(e, key))
         return NULL;
     idwalk w = {e, 0, NULL, true};
+    e->idc_walks++;
     e->idc.valid = false;
     e->idc.n = 0;
     if (s->efer & EFER_LMA) {
@@ -557,6 +565,8 @@ static uint64_t paging_key_changed(const vtx_engine *e, uint64_t cr0, uint64_t c
 
 static void flush_tlb(vtx_engine *e)
 {
+    e->tlb_want = false;
+    e->idc_walks_at_flush = e->idc_walks;
 #if VTX_UC_21
     /* 2.1 has a TLB flush of its own (uc_context_restore does not flush). */
     if (uc_ctl_flush_tlb(e->uc) == UC_ERR_OK)
@@ -1256,7 +1266,25 @@ void vtx_engine_flush_tlb(vtx_engine *e)
 {
     if (!e || e->broken)
         return;
-    e->gen += 2;
+    e->tlb_want = true;
+}
+
+/* A flush vtx_engine_flush_tlb asked for, at the start of a run. Without paging
+ * every TLB entry is the identity with full rights (a change of CR0, CR3, CR4 or
+ * EFER flushes at set_state). On 2.0.1 (identity paging only) the entries can
+ * only be stale where the paging structures changed, which the paging check
+ * sees as a walk; a transient change by the guest itself that is undone before
+ * the next check is not seen (docs/platforms.md). */
+static void tlb_flush_wanted(vtx_engine *e)
+{
+    if (!e->tlb_want)
+        return;
+    e->tlb_want = false;
+    if (!(e->cr0 & CR0_PG))
+        return;
+    if (!VTX_UC_21 && e->idc.valid && e->idc_walks == e->idc_walks_at_flush)
+        return;
+    e->gen += 2; /* decoded bytes were found through the old translations */
     flush_tlb(e);
 }
 
@@ -1746,6 +1774,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->why = "the engine is broken (Unicorn aborted in an earlier run)";
         return 0;
     }
+    tlb_flush_wanted(e);
     bool hooked = stop_before.bits != 0 || max_insns != 0 || e->bfn;
     /* A counted run starts on the fast path (block hook), or with a boundary
      * function on the per-instruction hook; a raw run has no hook at all. */

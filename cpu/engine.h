@@ -247,7 +247,11 @@ const char *vtx_engine_unicorn_version(void);
  * the guest's paging structures), keeping translated code. The model calls it
  * where the processor invalidates linear and combined mappings (VM entry and
  * exit without VPID, INVVPID, INVEPT; SDM Vol. 3 "Invalidating Cached
- * Translation Information"). The decode cache is forgotten too.
+ * Translation Information"). The decode cache is forgotten too. The flush is
+ * carried out at the next run; without paging, and on Unicorn 2.0.1 while the
+ * paging structures are unchanged since the last flush (the identity-paging
+ * check's cache sees every change at set_state), it is not needed and skipped
+ * (a flush costs tens of microseconds there).
  */
 void vtx_engine_flush_tlb(vtx_engine *e);
 
