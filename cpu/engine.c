@@ -189,9 +189,10 @@ struct vtx_engine {
     bool ctx_fresh; /* e->ctx holds exactly what Unicorn holds (saved, nothing written since) */
     /* vtx_engine_flush_tlb: the flush is carried out at the next run (after the
      * paging check of the state loaded for it). idc_walks counts the paging
-     * check's walks (cache misses); on Unicorn 2.0.1, where a flush costs tens of
-     * microseconds, a requested flush is skipped while the paging structures are
-     * what they were at the last flush (no walk since: every check since hit). */
+     * check's walks (cache misses); a requested flush is skipped while the paging
+     * structures are what they were at the last flush (no walk since: every
+     * check since hit). A flush costs tens of microseconds on 2.0.1, and on both
+     * versions it drops the decode cache. */
     bool tlb_want;
     uint32_t idc_walks, idc_walks_at_flush;
     vtx_cpu_state held; /* what Unicorn holds, as last loaded or read (while held_valid) */
@@ -336,9 +337,10 @@ static bool lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
     return true;
 }
 
-/* Unicorn 2.0.1 only: every present leaf of the paging structures must map
- * linear == physical (see lin_to_phys). Returns NULL or why not. Visits at
- * most 4096 tables. */
+/* Unicorn 2.0.1: every present leaf of the paging structures must map linear
+ * == physical (see lin_to_phys). Returns NULL or why not. Visits at most 4096
+ * tables. On both versions the walk keeps copies of the tables it read (up to
+ * ID_CACHE_TABLES), which tell whether the paging structures changed. */
 typedef struct idwalk {
     vtx_engine *e;
     unsigned tables;
@@ -422,7 +424,7 @@ static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigne
             pa = (uint64_t)(ent & 0xffc00000u) | ((uint64_t)(ent >> 13) & 0xff) << 32;
         else
             pa = ent & amask & ~((1ull << shift) - 1);
-        if (pa != lin)
+        if (pa != lin && !VTX_UC_21) /* 2.1 translates: the walk only records the tables */
             w->why = "the page tables map a linear address to a different physical address: Unicorn 2.0.1 "
                      "ignores page-table addresses (it checks presence/permissions, then accesses "
                      "physical == linear), so only identity paging can run";
@@ -444,8 +446,8 @@ static bool id_cache_hit(const vtx_engine *e, const uint64_t key[4])
 
 static const char *check_identity_paging(vtx_engine *e, const vtx_cpu_state *s)
 {
-    if (VTX_UC_21 || !(s->cr0 & CR0_PG))
-        return NULL; /* 2.1 translates for real: any mapping runs */
+    if (!(s->cr0 & CR0_PG))
+        return NULL;
     const uint64_t key[4] = {s->cr3, s->cr4 & (CR4_PAE | CR4_PSE), s->efer & EFER_LMA, 1};
     if (id_cache_hit(e, key))
         return NULL;
@@ -471,7 +473,9 @@ static const char *check_identity_paging(vtx_engine *e, const vtx_cpu_state *s)
         memcpy(e->idc.key, key, sizeof key);
         e->idc.valid = true;
     }
-    return w.why;
+    /* Unicorn 2.1 translates for real, so any mapping runs: the walk only keeps
+     * copies of the tables, for the TLB flushes (tlb_flush_wanted). */
+    return VTX_UC_21 ? NULL : w.why;
 }
 
 /* Read up to `len` bytes at a linear address; returns how many were readable.
@@ -1271,10 +1275,10 @@ void vtx_engine_flush_tlb(vtx_engine *e)
 
 /* A flush vtx_engine_flush_tlb asked for, at the start of a run. Without paging
  * every TLB entry is the identity with full rights (a change of CR0, CR3, CR4 or
- * EFER flushes at set_state). On 2.0.1 (identity paging only) the entries can
- * only be stale where the paging structures changed, which the paging check
- * sees as a walk; a transient change by the guest itself that is undone before
- * the next check is not seen (docs/platforms.md). */
+ * EFER flushes at set_state). With paging the entries can only be stale where
+ * the paging structures changed, which the paging check sees as a walk (its
+ * cache compares every table); a transient change by the guest itself, undone
+ * before the next VM entry, is not seen (docs/platforms.md). */
 static void tlb_flush_wanted(vtx_engine *e)
 {
     if (!e->tlb_want)
@@ -1282,7 +1286,7 @@ static void tlb_flush_wanted(vtx_engine *e)
     e->tlb_want = false;
     if (!(e->cr0 & CR0_PG))
         return;
-    if (!VTX_UC_21 && e->idc.valid && e->idc_walks == e->idc_walks_at_flush)
+    if (e->idc.valid && e->idc_walks == e->idc_walks_at_flush)
         return;
     e->gen += 2; /* decoded bytes were found through the old translations */
     flush_tlb(e);
