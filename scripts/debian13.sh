@@ -17,7 +17,7 @@ TREE=$PWD
 ROOT=${VTX_DEBIAN13_ROOT:-/var/cache/vtxref/debian13}
 RECIPE=1   # bump when the way the root is made changes
 
-die() { echo "debian13: $*" >&2; exit "${2:-3}"; }
+die() { echo "debian13: $1" >&2; exit "${2:-3}"; }
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot and mounts)" 2
 
 rebuild=0 print_root=0

@@ -42,6 +42,9 @@ elif [ "$(id -u)" -ne 0 ]; then
   echo "(skipped: the Debian 13 build root needs root)"
 else
   t0=$SECONDS
+  uv=$(scripts/debian13.sh pkg-config --modversion unicorn)
+  case $uv in 2.1.*) echo "Debian 13 root: Unicorn $uv" ;;
+              *) echo "test: the Debian 13 root has Unicorn $uv, not 2.1 (scripts/debian13.sh --rebuild)" >&2; exit 1 ;; esac
   scripts/debian13.sh sh -c "cmake -S . -B build-deb13 -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
     cmake --build build-deb13 -j$JOBS && cd build-deb13 && ctest --output-on-failure -j$JOBS"
   echo "Debian 13 step: $((SECONDS - t0)) s"
