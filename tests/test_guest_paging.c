@@ -392,3 +392,30 @@ Test(guest_paging, pg_8_mov_to_cr3_in_the_guest)
     static const uint8_t movcr3[] = {0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8};
     guest_invalidates(movcr3, sizeof movcr3);
 }
+
+/* PG-7: INVEPT (single context) makes a VMM's change visible too, with EPT
+ * (identity) and VPID on, where VM entries and exits keep translations. */
+Test(guest_paging, pg_7_invept_makes_the_change_visible)
+{
+    tables();
+    static const uint8_t code[] = {0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x05, 0x00, 0x0f, 0x01, 0xc1,
+                                   0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x05, 0x00, 0x0f, 0x01, 0xc1};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_SECONDARY_CONTROLS);
+    vt_vmwrite(&e, VTX_VMCS_PROC_CONTROLS2, VTX_PROC2_ENABLE_VPID | VTX_PROC2_ENABLE_EPT);
+    vt_vmwrite(&e, VTX_VMCS_VPID, 1);
+    uint64_t eptp = vt_ept_identity(&e, EPT_TABLES);
+    vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, eptp);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    expect_exit("first read", st, &r, VTX_EXIT_REASON_VMCALL);
+    *pte(DATA) &= ~1ull;
+    vtx_invept_desc d = {.eptp = eptp};
+    cr_assert_eq(vtx_invept(e.m, VTX_INVEPT_SINGLE_CONTEXT, &d, &r), VTX_OK);
+    cr_assert_eq(r.outcome, VTX_VMSUCCEED, "INVEPT single-context: %s", r.why);
+    r = resume_after_vmcall(&st);
+    expect_exit("second read", st, &r, VTX_EXIT_REASON_EXCEPTION_NMI);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_INFO) & 0xff, 14);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), DATA);
+}
