@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unicorn/unicorn.h>
+#include "uc_compat.h"
 
 /* ---- QEMU 5.0 CPUX86State offsets (verified at create) ---- */
 enum {
@@ -186,6 +187,14 @@ struct vtx_engine {
         struct { const uint8_t *host; uint8_t *copy; uint32_t len; } t[ID_CACHE_TABLES];
     } idc;
     bool ctx_fresh; /* e->ctx holds exactly what Unicorn holds (saved, nothing written since) */
+    /* vtx_engine_flush_tlb: the flush is carried out at the next run (after the
+     * paging check of the state loaded for it). idc_walks counts the paging
+     * check's walks (cache misses); a requested flush is skipped while the paging
+     * structures are what they were at the last flush (no walk since: every
+     * check since hit). A flush costs tens of microseconds on 2.0.1, and on both
+     * versions it drops the decode cache. */
+    bool tlb_want;
+    uint32_t idc_walks, idc_walks_at_flush;
     vtx_cpu_state held; /* what Unicorn holds, as last loaded or read (while held_valid) */
     bool held_valid;    /* no run since: set_state of a state that differs only in
                            GPRs, RIP and RFLAGS writes just those */
@@ -320,13 +329,18 @@ static bool lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
     uint64_t walked;
     if (!walk_paging(e, lin, &walked))
         return false;
+#if VTX_UC_21
+    *pa = walked; /* Unicorn 2.1 translates through the guest's tables */
+#else
     *pa = (e->cr0 & CR0_PG) ? ((e->efer & EFER_LMA) ? lin : (lin & 0xffffffffull)) : walked;
+#endif
     return true;
 }
 
-/* Every present leaf of the paging structures that maps mapped guest-physical
- * memory must map linear == physical (see lin_to_phys). Returns NULL or why
- * not. Visits at most 4096 tables. */
+/* Unicorn 2.0.1: every present leaf of the paging structures must map linear
+ * == physical (see lin_to_phys). Returns NULL or why not. Visits at most 4096
+ * tables. On both versions the walk keeps copies of the tables it read (up to
+ * ID_CACHE_TABLES), which tell whether the paging structures changed. */
 typedef struct idwalk {
     vtx_engine *e;
     unsigned tables;
@@ -355,16 +369,6 @@ static void id_record(idwalk *w, const uint8_t *tab, uint32_t len)
     e->idc.n = i + 1;
 }
 
-/* [lin, lin + span) overlaps guest-physical memory Unicorn has mapped (where it
- * accesses physical == linear). */
-static bool lin_overlaps_regions(const vtx_engine *e, uint64_t lin, uint64_t span)
-{
-    for (size_t i = 0; i < e->nreg; i++)
-        if (lin <= e->reg[i].pa + e->reg[i].size - 1 && e->reg[i].pa <= lin + (span - 1))
-            return true;
-    return false;
-}
-
 /* The linear address of entry i of a table at `level` covering lin_base. */
 static uint64_t id_entry_lin(uint64_t lin_base, unsigned i, unsigned shift, int level, bool lma)
 {
@@ -375,9 +379,10 @@ static uint64_t id_entry_lin(uint64_t lin_base, unsigned i, unsigned shift, int 
 }
 
 /*
- * Only entries whose linear range overlaps mapped guest-physical memory matter:
- * there a non-identity mapping would silently run wrong; elsewhere Unicorn
- * reports an unmapped access (see vtx_stop.address), whatever the tables say.
+ * Every present leaf must map linear == physical: inside mapped guest-physical
+ * memory a non-identity mapping would silently run wrong, and outside it Unicorn
+ * would report an unmapped access at the linear address (vtx_stop.address)
+ * where the processor accesses the physical one.
  */
 static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigned bits, uint64_t lin_base,
                      unsigned nent, bool lma, bool pse)
@@ -390,15 +395,10 @@ static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigne
     }
     const uint64_t amask = 0x000ffffffffff000ull;
     const unsigned shift = 12 + bits * (unsigned)level;
-    unsigned lo = nent, hi = 0;
-    for (unsigned i = 0; i < nent; i++)
-        if (lin_overlaps_regions(w->e, id_entry_lin(lin_base, i, shift, level, lma), 1ull << shift)) {
-            if (lo == nent)
-                lo = i;
-            hi = i;
-        }
-    if (lo == nent)
-        return;
+    /* Every entry: a non-identity leaf outside mapped memory would not run as
+     * the tables say either (Unicorn reports an unmapped access at the linear
+     * address, where the processor would access the physical one). */
+    const unsigned lo = 0, hi = nent - 1;
     uint64_t avail = 0;
     const uint8_t *tab = host_of(w->e, table, &avail); /* the whole table at once when it is in a region */
     if (tab && avail < (uint64_t)nent * esz)
@@ -406,8 +406,6 @@ static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigne
     id_record(w, tab ? tab + (size_t)lo * esz : NULL, (hi - lo + 1) * esz);
     for (unsigned i = lo; i <= hi && !w->why; i++) {
         uint64_t lin = id_entry_lin(lin_base, i, shift, level, lma);
-        if (!lin_overlaps_regions(w->e, lin, 1ull << shift))
-            continue;
         uint64_t ent = 0;
         if (tab)
             memcpy(&ent, tab + (size_t)i * esz, esz);
@@ -426,7 +424,7 @@ static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigne
             pa = (uint64_t)(ent & 0xffc00000u) | ((uint64_t)(ent >> 13) & 0xff) << 32;
         else
             pa = ent & amask & ~((1ull << shift) - 1);
-        if (pa != lin)
+        if (pa != lin && !VTX_UC_21) /* 2.1 translates: the walk only records the tables */
             w->why = "the page tables map a linear address to a different physical address: Unicorn 2.0.1 "
                      "ignores page-table addresses (it checks presence/permissions, then accesses "
                      "physical == linear), so only identity paging can run";
@@ -454,6 +452,7 @@ static const char *check_identity_paging(vtx_engine *e, const vtx_cpu_state *s)
     if (id_cache_hit(e, key))
         return NULL;
     idwalk w = {e, 0, NULL, true};
+    e->idc_walks++;
     e->idc.valid = false;
     e->idc.n = 0;
     if (s->efer & EFER_LMA) {
@@ -474,7 +473,9 @@ static const char *check_identity_paging(vtx_engine *e, const vtx_cpu_state *s)
         memcpy(e->idc.key, key, sizeof key);
         e->idc.valid = true;
     }
-    return w.why;
+    /* Unicorn 2.1 translates for real, so any mapping runs: the walk only keeps
+     * copies of the tables, for the TLB flushes (tlb_flush_wanted). */
+    return VTX_UC_21 ? NULL : w.why;
 }
 
 /* Read up to `len` bytes at a linear address; returns how many were readable.
@@ -568,6 +569,13 @@ static uint64_t paging_key_changed(const vtx_engine *e, uint64_t cr0, uint64_t c
 
 static void flush_tlb(vtx_engine *e)
 {
+    e->tlb_want = false;
+    e->idc_walks_at_flush = e->idc_walks;
+#if VTX_UC_21
+    /* 2.1 has a TLB flush of its own (uc_context_restore does not flush). */
+    if (uc_ctl_flush_tlb(e->uc) == UC_ERR_OK)
+        return;
+#endif
     /* Unicorn 2.0.1 has no TLB flush API; mapping a page calls tlb_flush(). */
     if (uc_mem_map_ptr(e->uc, DUMMY_PA, 4096, UC_PROT_READ, e->dummy) == UC_ERR_OK)
         uc_mem_unmap(e->uc, DUMMY_PA, 4096);
@@ -724,7 +732,7 @@ static void drop_translations(vtx_engine *e)
 {
     if (!e->translated)
         return;
-    uc_ctl_flush_tlb(e->uc); /* despite its name: UC_CTL_TB_FLUSH, drops translated code */
+    vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
     e->translated = false;
     memset(e->evicted, 0, sizeof e->evicted);
     for (size_t i = 0; i < BC_SIZE; i++)
@@ -1254,6 +1262,36 @@ static bool guarded_emu_start(vtx_engine *e, uint64_t rip, uc_err *err)
 
 bool vtx_engine_broken(const vtx_engine *e) { return e && e->broken; }
 
+bool vtx_engine_translates_paging(void) { return VTX_UC_21; }
+
+const char *vtx_engine_unicorn_version(void) { return VTX_UC_VERSION_STRING; }
+
+void vtx_engine_flush_tlb(vtx_engine *e)
+{
+    if (!e || e->broken)
+        return;
+    e->tlb_want = true;
+}
+
+/* A flush vtx_engine_flush_tlb asked for, at the start of a run. Without paging
+ * every TLB entry is the identity with full rights (a change of CR0, CR3, CR4 or
+ * EFER flushes at set_state). With paging the entries can only be stale where
+ * the paging structures changed, which the paging check sees as a walk (its
+ * cache compares every table); a transient change by the guest itself, undone
+ * before the next VM entry, is not seen (docs/platforms.md). */
+static void tlb_flush_wanted(vtx_engine *e)
+{
+    if (!e->tlb_want)
+        return;
+    e->tlb_want = false;
+    if (!(e->cr0 & CR0_PG))
+        return;
+    if (e->idc.valid && e->idc_walks == e->idc_walks_at_flush)
+        return;
+    e->gen += 2; /* decoded bytes were found through the old translations */
+    flush_tlb(e);
+}
+
 static bool is_exit(const vtx_engine *e, uint64_t lin)
 {
     for (size_t i = 0; i < e->nexits; i++)
@@ -1311,6 +1349,8 @@ static bool reopen_past(vtx_engine *e, uint64_t lin)
         e->uc = NULL;
         return false;
     }
+    if (!vtx_uc_after_open(e->uc))
+        return false;
     e->code_on = e->block_on = false;
     e->nprobe = e->probe_next = 0;
     e->armed_on = false;
@@ -1363,6 +1403,8 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
         e->uc = NULL;
         goto fail;
     }
+    if (!vtx_uc_after_open(e->uc))
+        goto fail;
     if (uc_context_alloc(e->uc, &e->ctx) != UC_ERR_OK) {
         e->ctx = NULL;
         goto fail;
@@ -1742,6 +1784,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->why = "the engine is broken (Unicorn aborted in an earlier run)";
         return 0;
     }
+    tlb_flush_wanted(e);
     bool hooked = stop_before.bits != 0 || max_insns != 0 || e->bfn;
     /* A counted run starts on the fast path (block hook), or with a boundary
      * function on the per-instruction hook; a raw run has no hook at all. */

@@ -99,10 +99,9 @@ void vtx_engine_destroy(vtx_engine *e);
  * cannot represent; Unicorn is then unchanged.
  * Refused: EFER.LMA=1 with CR0.PE=0, or with CR0.PG=1 and CR4.PAE=0; RFLAGS.VM=1
  * in IA-32e mode; CS.base != 0 in 64-bit mode (QEMU adds it to RIP); RIP >= 4 GiB
- * outside 64-bit mode; with CR0.PG=1, page tables that map a linear address
- * inside the mapped regions to another physical address (Unicorn 2.0.1 accesses
- * physical == linear; a linear address outside the regions is reported as an
- * unmapped access whatever the tables say, so mappings there are not checked).
+ * outside 64-bit mode; with CR0.PG=1 on Unicorn 2.0.1 only, page tables that
+ * map any linear address to another physical address (2.0.1 accesses physical
+ * == linear; Unicorn 2.1 translates through the tables, so any mapping runs).
  * The paging check is cached with a copy of the entries it read and revalidated
  * by comparing them. Accepted although not an x86 state: EFER.LMA=1 with
  * CR0.PG=0 (QEMU runs IA-32e code with identity translation, as Unicorn's
@@ -237,5 +236,27 @@ uint64_t vtx_engine_rflags(vtx_engine *e);
  * create another.
  */
 bool vtx_engine_broken(const vtx_engine *e);
+
+/*
+ * True when the Unicorn the engine was built with translates linear addresses
+ * through the guest's paging structures (Unicorn 2.1 and later: any mapping
+ * runs); false on Unicorn 2.0.1, which accesses physical == linear, so that
+ * vtx_engine_set_state refuses page tables that are not the identity.
+ */
+bool vtx_engine_translates_paging(void);
+/* The Unicorn version the engine was built with ("2.0.1", "2.1.1"). */
+const char *vtx_engine_unicorn_version(void);
+/*
+ * Flush Unicorn's TLB (its cached linear -> physical translations, derived from
+ * the guest's paging structures), keeping translated code. The model calls it
+ * where the processor invalidates linear and combined mappings (VM entry and
+ * exit without VPID, INVVPID, INVEPT; SDM Vol. 3 "Invalidating Cached
+ * Translation Information"). The decode cache is forgotten too. The flush is
+ * carried out at the next run; without paging, and on Unicorn 2.0.1 while the
+ * paging structures are unchanged since the last flush (the identity-paging
+ * check's cache sees every change at set_state), it is not needed and skipped
+ * (a flush costs tens of microseconds there).
+ */
+void vtx_engine_flush_tlb(vtx_engine *e);
 
 #endif

@@ -1,5 +1,5 @@
 /* INVEPT and INVVPID (SDM Vol. 3 VMX instruction reference; catalogue L.3 error 28).
- * The model keeps no TLB yet, so a successful invalidation only validates its operands. */
+ * A successful invalidation flushes the engine's TLB (tlb.c; it is not tagged by VPID or EPTP). */
 #include "machine_internal.h"
 
 #define CAP_INVEPT (1ull << 20)
@@ -52,6 +52,7 @@ vtx_status vtx_invept(vtx_machine *m, uint64_t type, const vtx_invept_desc *desc
                    "INVEPT single-context with EPTP 0x%llx: %s", (unsigned long long)desc->eptp, why);
         return VTX_OK;
     }
+    vtx_tlb_flush(m); /* PG-7: the engine's TLB holds combined mappings too */
     vtx_vmsucceed(m, r);
     return VTX_OK;
 }
@@ -85,6 +86,7 @@ vtx_status vtx_invvpid(vtx_machine *m, uint64_t type, const vtx_invvpid_desc *de
                    (unsigned long long)desc->linear_addr);
         return VTX_OK;
     }
+    vtx_tlb_flush(m); /* PG-7 (the engine's TLB is not tagged by VPID: all of it) */
     vtx_vmsucceed(m, r);
     return VTX_OK;
 }

@@ -105,6 +105,10 @@ struct vtx_machine {
                                 are not modified, even for vector 1 (SDM "Vectored-Event Injection") */
     uint64_t dr6_before_run; /* DR6 before the engine's run: its single-step trap sets BS, which
                                 the model undoes (the #DB may exit; delivery sets BS itself) */
+    /* The engine's TLB across entries and exits (tlb.c, rule PG-2). */
+    bool tlb_pending;      /* an exit without VPID invalidated it: flush at the next entry */
+    bool tlb_vpid_valid;   /* it holds translations of VPID tlb_vpid (entered with VPID on) */
+    uint16_t tlb_vpid;
     vtx_cycle_costs costs;
     vtx_run_limits limits;
     uint64_t cycles, instructions;
@@ -176,6 +180,16 @@ unsigned vtx_vmx_addr_width(const vtx_machine *m);
  * page-walk length, A/D enable and reserved bits against IA32_VMX_EPT_VPID_CAP.
  * On false, *why says which part is wrong. */
 bool vtx_eptp_valid(const vtx_machine *m, uint64_t eptp, const char **why);
+
+/* Cached translation information across VM entries and exits (tlb.c, PG-2):
+ * called at every VM entry after the guest state is loaded, at every VM exit,
+ * and (vtx_tlb_flush) by INVVPID and INVEPT. */
+void vtx_tlb_on_entry(vtx_machine *m, const vtx_vmcs_values *f);
+void vtx_tlb_on_exit(vtx_machine *m, const vtx_vmcs_values *f);
+void vtx_tlb_flush(vtx_machine *m);
+/* EPT on this engine (ept.c, EPT-ID-1/2): NULL when the run can go on with
+ * "enable EPT" = 1 and this EPTP, else why not (written to buf). */
+const char *vtx_ept_refused(const vtx_machine *m, uint64_t eptp, char *buf, size_t len);
 
 /* Guest state between the VMCS and the machine (guest_state.c). */
 void vtx_guest_load(vtx_machine *m, const vtx_vmcs_values *f);

@@ -124,6 +124,16 @@ static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
                  missing);
         return VTX_ERR_UNSUPPORTED;
     }
+    /* EPT-ID-1/2: EPT only as far as the engine can carry it out. */
+    if ((vtx_vmcs_get(&m->current->f, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_SECONDARY_CONTROLS) &&
+        (vtx_vmcs_get(&m->current->f, VTX_SLOT_PROC_CONTROLS2) & VTX_PROC2_ENABLE_EPT)) {
+        char ept[320];
+        if (vtx_ept_refused(m, vtx_vmcs_get(&m->current->f, VTX_SLOT_EPT_POINTER), ept, sizeof ept)) {
+            snprintf(r->why, sizeof r->why, "%s passed every VM-entry check, but %.*s", insn,
+                     (int)(sizeof r->why - 48), ept);
+            return VTX_ERR_UNSUPPORTED;
+        }
+    }
     char vapic[192];
     if (vtx_vapic_entry_refused(m, &m->current->f, vapic, sizeof vapic)) {
         snprintf(r->why, sizeof r->why, "%s passed every VM-entry check, but %s", insn, vapic);
@@ -186,6 +196,7 @@ static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r)
     } else {
         vtx_guest_load(m, f);
     }
+    vtx_tlb_on_entry(m, f); /* PG-2 */
     if (m->vmm_monitor) vtx_vmm_mon_entry(m);
     m->cycles += m->costs.vm_entry;
     if (launch)

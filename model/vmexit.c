@@ -215,6 +215,7 @@ vtx_status vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *
     if (!abort_why) {
         m->g.timer_armed = false;
         m->in_guest = false;
+        vtx_tlb_on_exit(m, f); /* PG-2 */
         m->cycles += m->costs.vm_exit;
         vtx_load_host_state(m, f);
         /* SDM "Loading MSRs" (VM exits): after the host state is loaded. */

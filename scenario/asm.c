@@ -336,8 +336,6 @@ vtx_status scn_check_layout(const vtx_scenario *s, vtx_scenario_error *err)
     if (s->mode == SCN_LONG64 || s->mode == SCN_PM32_PAGING)
         fixed[nf++] = (struct area){SCN_PAGING, SCN_PAGING + (s->mode == SCN_LONG64 ? 0x3000u : 0x1000u),
                                     "the page tables"};
-    if (s->need_ept)
-        fixed[nf++] = (struct area){SCN_EPT, SCN_EPT + 0x1000, "the EPT PML4"};
     if (s->default_handler != SCN_DEF_NOT_PRESENT) {
         const uint64_t stubs = s->bits == 16 ? s->seg_base + SCN_SEG16_STUBS : SCN_STUBS;
         fixed[nf++] = (struct area){stubs, stubs + 0x1000, "the default handlers"};

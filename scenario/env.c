@@ -6,8 +6,8 @@
  * pm32 (CR0.PE = 1, PG = 0: also unrestricted guest, since without it CR0.PG is
  * fixed to 1, ENT-GST checks on CR0 against IA32_VMX_CR0_FIXED0), pm32-paging
  * (32-bit paging, 4-MiB PSE pages, identity), long64 (IA-32e, 4-level identity
- * paging with 2-MiB pages). Unrestricted guest needs "enable EPT"; the model does
- * not walk EPT (guest-physical = host-physical), so the EPT pointer only has to be valid.
+ * paging with 2-MiB pages). Unrestricted guest needs "enable EPT": the EPT pointer names an identity
+ * EPT (guest-physical = host-physical) that run.c lays out above the guest's RAM.
  */
 #include <stdio.h>
 #include <string.h>
@@ -271,8 +271,8 @@ vtx_status scn_env_setup(const vtx_scenario *s, vtx_machine *m, uint8_t *ram, vt
     W(&w, VTX_VMCS_ENTRY_MSR_LOAD_COUNT, 0);
     W(&w, VTX_VMCS_ENTRY_INTR_INFO, 0);
     W(&w, VTX_VMCS_VMCS_LINK_POINTER, ~0ull);
-    if (s->need_ept) /* WB, 4-level walk; not walked by the model */
-        W(&w, VTX_VMCS_EPT_POINTER, SCN_EPT | 6u | (3u << 3));
+    if (s->need_ept) /* the identity EPT run.c lays out; WB, 4-level walk */
+        W(&w, VTX_VMCS_EPT_POINTER, SCN_EPT_PA | 6u | (3u << 3));
     write_host(&w);
 
     /* Guest control registers: the mode's bits plus what IA32_VMX_CR0/CR4_FIXED0 require

@@ -438,19 +438,31 @@ vtx_status vtx_scenario_run(const vtx_scenario *s, const vtx_scenario_callbacks 
     }
     uint8_t *vmx = NULL;
     R.ram = aligned_alloc(4096, SCN_RAM_SIZE);
-    vmx = aligned_alloc(4096, 0x2000);
+    vmx = aligned_alloc(4096, SCN_VMX_SIZE);
     if (!R.ram || !vmx) {
         st = VTX_ERR_NO_MEMORY;
         goto out;
     }
     memset(R.ram, 0, SCN_RAM_SIZE);
-    memset(vmx, 0, 0x2000);
+    memset(vmx, 0, SCN_VMX_SIZE);
+    /* The identity EPT the modes with unrestricted guest need (EPT-ID-1): guest-physical =
+     * host-physical for all mapped memory (the model accepts no other EPT on Unicorn 2.0.1),
+     * R/W/X, write-back, 4-KiB pages (no large-page capability needed). */
+    {
+        uint64_t *pml4 = (uint64_t *)(vmx + 0x2000), *pdpt = pml4 + 512, *pd = pdpt + 512, *pt = pd + 512;
+        pml4[0] = (SCN_EPT_PA + 0x1000) | 7;
+        pdpt[0] = (SCN_EPT_PA + 0x2000) | 7;
+        for (uint64_t i = 0; i < 3; i++)
+            pd[i] = (SCN_EPT_PA + 0x3000 + 0x1000 * i) | 7;
+        for (uint64_t i = 0; i < (SCN_VMX_PA + SCN_VMX_SIZE) >> 12; i++)
+            pt[i] = (i << 12) | (6u << 3) | 7;
+    }
     const uint32_t rev = vtx_basic_revision(s->profile.msr[VTX_CAP_IA32_VMX_BASIC]);
     memcpy(vmx, &rev, 4);
     memcpy(vmx + 0x1000, &rev, 4);
     vtx_insn_result r;
     if ((st = vtx_machine_map(R.m, 0, SCN_RAM_SIZE, R.ram, VTX_MEM_RWX, &d)) != VTX_OK ||
-        (st = vtx_machine_map(R.m, SCN_VMX_PA, 0x2000, vmx, VTX_MEM_READ | VTX_MEM_WRITE, &d)) != VTX_OK) {
+        (st = vtx_machine_map(R.m, SCN_VMX_PA, SCN_VMX_SIZE, vmx, VTX_MEM_READ | VTX_MEM_WRITE, &d)) != VTX_OK) {
         scn_fail(err, NULL, 0, 0, "cannot map memory: %s", d.message);
         goto out;
     }
@@ -487,7 +499,7 @@ vtx_status vtx_scenario_run(const vtx_scenario *s, const vtx_scenario_callbacks 
         vtx_machine_vmcs_status(R.m, SCN_VMX_PA + 0x1000, &vs);
         const bool launch = vs.launch == VTX_LAUNCH_CLEAR;
         const char *insn = launch ? "VMLAUNCH" : "VMRESUME";
-        const vtx_scenario_setup setup = {&cfg, R.ram, SCN_RAM_SIZE, SCN_VMX_PA, vmx, 0x2000};
+        const vtx_scenario_setup setup = {&cfg, R.ram, SCN_RAM_SIZE, SCN_VMX_PA, vmx, SCN_VMX_SIZE};
         if (cb && cb->on_entry)
             cb->on_entry(cb->user, R.m, &setup, NULL);
         st = launch ? vtx_vmlaunch(R.m, &r) : vtx_vmresume(R.m, &r);

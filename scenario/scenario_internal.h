@@ -226,12 +226,13 @@ struct vtx_scenario {
 
 /* ---- the memory layout (env.c; documented in docs/scenarios.md) ---- */
 #define SCN_RAM_SIZE (4ull << 20)   /* guest RAM at guest-physical 0 */
-#define SCN_VMX_PA SCN_RAM_SIZE     /* VMXON region, then the VMCS, outside the guest's RAM */
+#define SCN_VMX_PA SCN_RAM_SIZE     /* VMXON region, then the VMCS, then the EPT, outside the guest's RAM */
+#define SCN_VMX_SIZE 0x8000u        /* VMXON, VMCS, and the identity EPT: PML4, PDPT, PD, three PTs */
+#define SCN_EPT_PA (SCN_VMX_PA + 0x2000u)
 #define SCN_GDT 0x1000u
 #define SCN_TSS 0x1800u
 #define SCN_IDT 0x2000u             /* protected and long mode; real mode: the IVT at 0 */
 #define SCN_PAGING 0x3000u          /* PML4, PDPT, PD (long64); the 4-MiB PD (pm32-paging) */
-#define SCN_EPT 0x7000u             /* real mode: the EPT PML4 (not walked by the model) */
 #define SCN_STACK0 0xA000u          /* ring-0 stack of a CPL-3 guest (TSS) */
 #define SCN_STUBS 0xB000u           /* default handlers, 16 bytes a vector (32- and 64-bit modes) */
 #define SCN_HANDLERS 0x20000u       /* handlers, 4 KiB each (32- and 64-bit modes) */

@@ -4,10 +4,21 @@
 # the test whose body holds it, or to the test right after the comment block
 # it stands in (a file-header citation goes to the first test).
 # Usage: scripts/rules-coverage.sh RULES.tsv TESTS_DIR OUT.c
+# The project's own rules (docs/rules-own.tsv next to RULES.tsv, same three
+# columns; IDs the catalogue does not use, such as PG-n, EPT-V-n, EPT-M-n) are
+# merged after the catalogue's: scripts/update-rules.sh regenerates only
+# rules.tsv, so its --check still compares that file with the catalogue.
 set -euo pipefail
 RULES=$1 TESTS=$2 OUT=$3
+DOCS=$(dirname "$RULES")
+OWN=$DOCS/rules-own.tsv
+if [ -r "$OWN" ]; then
+  merged=$(mktemp "$OUT.rules.XXXXXX")
+  cat "$RULES" "$OWN" > "$merged"
+  RULES=$merged
+fi
 tmp=$(mktemp "$OUT.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
+trap 'rm -f "$tmp" ${merged:+"$merged"}' EXIT
 # 1. "ID<TAB>file:suite/name" for every citation in the tests.
 cites=$(for f in "$TESTS"/test_*.c; do
   [ -e "$f" ] || continue
@@ -18,7 +29,7 @@ cites=$(for f in "$TESTS"/test_*.c; do
       gsub(/ /, "", a[1]); gsub(/ /, "", a[2]); ntest++; tline[ntest] = NR; tname[ntest] = a[1] "/" a[2]
       # A rule ID in the test name, snake-cased: ..._inj_chk_3_... cites INJ-CHK-3.
       nm = tolower(a[2])
-      while (match(nm, /(^|_)(blk|iw|nw|vnmi|inj|ent|pri|exit|hlt|pt|mtf)(_[a-z]+)*_[0-9]+[a-z]?(_|$)/)) {
+      while (match(nm, /(^|_)(blk|iw|nw|vnmi|inj|ent|pri|exit|hlt|pt|mtf|pg|ept)(_[a-z]+)*_[0-9]+[a-z]?(_|$)/)) {
         id = substr(nm, RSTART, RLENGTH); nm = substr(nm, RSTART + RLENGTH - 1)
         gsub(/^_|_$/, "", id); gsub(/_/, "-", id)
         print toupper(id) "\t" file ":" tname[ntest]
@@ -27,7 +38,7 @@ cites=$(for f in "$TESTS"/test_*.c; do
     END {
       for (i = 1; i <= NR; i++) {
         line = lines[i]
-        while (match(line, /(BLK|IW|NW|VNMI|INJ|ENT|PRI|EXIT|HLT|PT|MTF)(-[A-Z]+)*-[0-9]+[a-z]?/)) {
+        while (match(line, /(BLK|IW|NW|VNMI|INJ|ENT|PRI|EXIT|HLT|PT|MTF|PG|EPT)(-[A-Z]+)*-[0-9]+[a-z]?/)) {
           id = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
           # The test whose body holds the citation; a citation in the comment
           # block right before a test (or in the file header) belongs to that test.
@@ -86,7 +97,7 @@ done | sort -u)
         }
       }
       END { flush() }' "$f" || exit 1
-  done | sort -u | awk -F'\t' -v kut="$(dirname "$RULES")/kut.tsv" '
+  done | sort -u | awk -F'\t' -v kut="$DOCS/kut.tsv" '
     function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return s }
     $1 == "P" { if ($2 in p) { if (index(", " p[$2] ", ", ", " $3 ", ") == 0) p[$2] = p[$2] ", " $3 } else p[$2] = $3 }
     $1 == "N" { if ($2 in n) n[$2] = n[$2] "; " $3; else n[$2] = $3 }

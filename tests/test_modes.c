@@ -2,7 +2,7 @@
  * Guest execution in the legacy guest modes: catalogue A (BLK-*), B (IW-*) and
  * E.3 (INJ-6, INJ-7, INJ-9, INJ-15) on
  *   - a 16-bit real-mode guest (unrestricted guest: EPT + unrestricted guest,
- *     CR0.PE = PG = 0; the model does not translate through EPT, so
+ *     CR0.PE = PG = 0; an identity EPT, the only one the model runs:
  *     guest-physical = host-physical), suite modes_real;
  *   - a 32-bit protected-mode guest (flat 4-GiB segments from a GDT laid out
  *     here, identity 32-bit paging with one 4-MiB PSE page), suite modes_prot32.
@@ -30,6 +30,7 @@
  * checked here).
  */
 #include "rules_fixture.h"
+#include "ept_identity.h"
 
 #define R_IW VTX_EXIT_REASON_INTERRUPT_WINDOW
 #define R_HLT VTX_EXIT_REASON_HLT
@@ -38,7 +39,7 @@
  * "Debug Exceptions", RF; real mode pushes only the 16-bit FLAGS). */
 #define RF_FAULT 0x10000u
 
-#define EPTP (0x40000u | 6u | (3u << 3)) /* WB, 4-level walk; a valid EPTP (not walked by the model) */
+#define EPT_TABLES 0x40000u /* an identity EPT (EPT-ID-1): the model runs no other */
 
 /* Real mode. */
 #define RM_CS 0x0FF0u
@@ -95,7 +96,7 @@ static void setup_real(void)
     mode = REAL;
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_SECONDARY_CONTROLS);
     W(PROC_CONTROLS2, VTX_PROC2_ENABLE_EPT | VTX_PROC2_UNRESTRICTED_GUEST);
-    W(EPT_POINTER, EPTP);
+    W(EPT_POINTER, vt_ept_identity(&e, EPT_TABLES));
     rf_clr(VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_IA32E_MODE_GUEST);
     W(GUEST_CR0, 0x30); /* ET NE; PE = PG = 0 */
     W(CR0_READ_SHADOW, 0x30);

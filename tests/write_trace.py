@@ -5,7 +5,8 @@ The trace is the contract between tools: this script knows nothing of vtxref's
 code. It describes a real-mode guest (unrestricted guest) whose code is
 `mov ax, 0x1234; hlt` at CS base 0x10000, with HLT exiting, and the one VM exit
 the SDM says it must cause: reason 12 (HLT), RIP = 3 (the HLT, EXIT-7), length 1,
-one instruction retired, AX = 0x1234.
+one instruction retired, AX = 0x1234. Unrestricted guest needs EPT: an identity EPT is
+in the trace's memory (vtxref on Unicorn 2.0.1 runs only an identity EPT).
 
 usage: write_trace.py OUT [--wrong]   (--wrong expects reason 10 instead: a replay must diverge)
 """
@@ -38,7 +39,7 @@ MSR = {
 FIELDS = {
     # controls: HLT exiting (bit 7), secondary controls with EPT and unrestricted guest; 64-bit host
     "PIN_CONTROLS": 0x16, "PROC_CONTROLS": 0x840061F2, "PROC_CONTROLS2": 0x82,
-    "EXIT_CONTROLS": 0x36FFB, "ENTRY_CONTROLS": 0x11FB, "EPT_POINTER": 0x701E,
+    "EXIT_CONTROLS": 0x36FFB, "ENTRY_CONTROLS": 0x11FB, "EPT_POINTER": 0x401E,
     "VMCS_LINK_POINTER": 0xFFFFFFFFFFFFFFFF, "CR0_READ_SHADOW": 0x30,
     # the guest: real mode, CS = 0x1000 (base 0x10000), RIP = 0
     "GUEST_CR0": 0x30, "GUEST_CR4": 0x2000, "GUEST_DR7": 0x400, "GUEST_RSP": 0x9000, "GUEST_RFLAGS": 0x2,
@@ -58,6 +59,20 @@ for seg in ("ES", "SS", "DS", "FS", "GS"):
         FIELDS["HOST_%s_SELECTOR" % seg] = 0x10
 FIELDS["GUEST_CS_AR"] = 0x9B
 FIELDS["GUEST_CS_LIMIT"] = 0xFFFF
+
+
+def ept_pages():
+    """An identity EPT (WB, R/W/X, 4-KiB pages) for every mapped page: PML4 at 0x4000, PDPT 0x5000,
+    PD 0x6000, a PT at 0x7000 for the RAM below 2 MiB and one at 0x8000 for the VMCS page at 4 MiB."""
+    def table(entries):
+        b = bytearray(4096)
+        for i, e in entries.items():
+            b[8 * i:8 * i + 8] = e.to_bytes(8, "little")
+        return bytes(b)
+    pt0 = {i: (i << 12) | (6 << 3) | 7 for i in range(0x20000 >> 12)}
+    pt2 = {0: 0x400000 | (6 << 3) | 7}
+    return {0x4000: table({0: 0x5007}), 0x5000: table({0: 0x6007}), 0x6000: table({0: 0x7007, 2: 0x8007}),
+            0x7000: table(pt0), 0x8000: table(pt2)}
 
 
 def hx(v):
@@ -84,6 +99,10 @@ def main():
         {"type": "region", "pa": hx(0), "size": hx(0x20000), "perms": "rwx"},
         {"type": "region", "pa": hx(0x400000), "size": hx(0x1000), "perms": "rw"},
         {"type": "page", "pa": hx(0x10000), "encoding": "hex", "data": page.hex()},
+    ]
+    recs[5:5] = [{"type": "page", "pa": hx(pa), "encoding": "hex", "data": data.hex()}
+                 for pa, data in sorted(ept_pages().items())]
+    recs += [
         {"type": "start", "vmcs": hx(0x400000), "instructions": 0, "cycles": 0,
          "fields": {k: hx(v) for k, v in FIELDS.items()}, "gprs": {}},
         {"type": "enter", "insn": "vmlaunch", "index": 1},

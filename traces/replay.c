@@ -163,6 +163,9 @@ static int start(replayer *P, const vtx_trace_record *rec, vtx_status *st)
         *st = trace_fail(P->err, P->file, rec->line, VTX_ERR_STATE, "cannot enter VMX operation: %s", why);
         return 0;
     }
+    /* The VMXON region is not touched again: unmap it, so that the replay machine maps exactly
+     * what the recorded one did (an identity EPT of the trace then still covers all memory). */
+    vtx_machine_unmap(P->m, top);
     P->vmcs_pa = rec->vmcs_pa;
     char diffs[1024] = "";
     size_t used = 0;

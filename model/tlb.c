@@ -1,0 +1,46 @@
+/*
+ * Cached translation information across VM entries and exits (SDM Vol. 3
+ * "Invalidating Cached Translation Information" and "VPID"): the model's TLB is
+ * Unicorn's (linear -> physical, from the guest's paging structures); this file
+ * decides when the processor invalidates it. Rule PG-2 (docs/rules-own.tsv):
+ * with "enable VPID" = 0 every VM entry and every VM exit invalidate all linear
+ * and combined mappings of VPID 0000H, so a VMM that changes a guest
+ * paging-structure entry between two exits sees the guest use the new entry
+ * (a cleared present bit gives the guest a #PF). With VPID on, translations
+ * of the guest's VPID survive entries and exits (the VMM uses INVVPID); the
+ * engine's TLB is not tagged, so it is flushed when the VPID entered differs
+ * from the one whose translations it holds. INVVPID and INVEPT flush it (PG-7).
+ */
+#include "execute.h"
+
+static bool vpid_on(const vtx_vmcs_values *f)
+{
+    return (vtx_vmcs_get(f, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_SECONDARY_CONTROLS) &&
+           (vtx_vmcs_get(f, VTX_SLOT_PROC_CONTROLS2) & VTX_PROC2_ENABLE_VPID);
+}
+
+void vtx_tlb_flush(vtx_machine *m)
+{
+    m->tlb_pending = false;
+    m->tlb_vpid_valid = false;
+    if (m->engine)
+        vtx_engine_flush_tlb(m->engine);
+}
+
+void vtx_tlb_on_exit(vtx_machine *m, const vtx_vmcs_values *f)
+{
+    /* PG-2: the exit's invalidation (VPID off) is carried out at the next VM
+     * entry: until then nothing runs on the engine (the VMM is not executed). */
+    if (!vpid_on(f))
+        m->tlb_pending = true;
+}
+
+void vtx_tlb_on_entry(vtx_machine *m, const vtx_vmcs_values *f)
+{
+    bool on = vpid_on(f);
+    uint16_t vpid = on ? (uint16_t)vtx_vmcs_get(f, VTX_SLOT_VPID) : 0;
+    if (!on || m->tlb_pending || !m->tlb_vpid_valid || m->tlb_vpid != vpid)
+        vtx_tlb_flush(m); /* PG-2 */
+    m->tlb_vpid = vpid;
+    m->tlb_vpid_valid = on;
+}
