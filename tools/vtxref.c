@@ -46,7 +46,7 @@ static void usage(FILE *out)
             "                               expectation; --json: JSON Lines, one object per exit and a summary\n"
             "  check DIR|FILE... [--junit FILE] [-j N]\n"
             "                               run scenarios with expectations as a suite: one line each, N passed, N failed\n"
-            "  explain SCENARIO [--from N|ADDR] [--to N|ADDR]\n"
+            "  explain SCENARIO [--from N|ADDR|LABEL] [--to N|ADDR|LABEL]\n"
             "                               walk a scenario boundary by boundary, in sentences\n"
             "  record SCENARIO -o TRACE [--vcd F] [--html F]\n"
             "                               run a scenario and record it as a trace (docs/traces.md)\n"
