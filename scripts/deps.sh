@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Install what vtxref needs from Debian 12 packages, only if something is missing.
 # Usage: scripts/deps.sh            (as root, or with sudo available)
+#        scripts/deps.sh --test     also what the tests of the pictures and the trace schema
+#                                   use: Chromium, GTKWave, python3-jsonschema (scripts/test.sh)
 set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config nasm xxd
       libunicorn-dev libzydis-dev libcriterion-dev
       libfyaml-dev libjson-c-dev
       clang libclang-rt-14-dev)
+
+# Only the tests need these (headless Chromium loads the HTML picture, GTKWave reads
+# the waveform, jsonschema checks traces against docs/trace.schema.json).
+TEST_PKGS=(chromium gtkwave python3-jsonschema)
+[ "${1:-}" = "--test" ] && PKGS+=("${TEST_PKGS[@]}")
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=$(nproc)
-scripts/deps.sh
+scripts/deps.sh --test
 
 step() { printf '\n== %s\n' "$*"; }
 
