@@ -128,7 +128,14 @@ static void on_finding(void *user, const vtx_vmm_finding *f)
         return;
     char line[512], sentence[512];
     vtx_vmm_finding_format(f, line, sizeof line);
-    snprintf(sentence, sizeof sentence, "unexpected VMM finding: %.480s", line);
+    char where[96];
+    if (f->exit_index) {
+        const char *rn = vtx_exit_reason_name(f->exit_reason & 0xFFFF);
+        snprintf(where, sizeof where, "exit %llu (%s)", (unsigned long long)f->exit_index, rn ? rn : "?");
+    } else {
+        snprintf(where, sizeof where, "end of run");
+    }
+    snprintf(sentence, sizeof sentence, "%.90s: unexpected VMM finding: %.380s", where, line);
     finding_report(R, (uint32_t)f->exit_index, f->name, false, "not expected", "reported", sentence);
 }
 
