@@ -15,8 +15,12 @@
  */
 #include <criterion/criterion.h>
 #include <glob.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "vtxref/scenario.h"
 
 typedef struct seen {
@@ -186,4 +190,139 @@ Test(scenario_vmm_check, mismatch_sentences_name_the_finding)
     cr_expect_eq(res.findings_errors, 1);
     vtx_scenario_free(s);
     free(src);
+}
+
+/* ---- the commands: run/explain --vmm-check, check (on by default, --no-vmm-check) ---- */
+
+/* Run a shell command; stdout and stderr in *out (malloc'd); returns the exit status. */
+static int sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sh(char **out, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p, "popen %s", cmd);
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    size_t r;
+    while ((r = fread(buf + n, 1, cap - 1 - n, p)) > 0)
+        n += r;
+    buf[n] = 0;
+    int st = pclose(p);
+    *out = buf;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define FORCED VTX_SOURCE_DIR "/tests/scenarios/vmm-check/forced-injection-if.yaml"
+
+static char tmp[64];
+
+static void mk_tmp(void)
+{
+    snprintf(tmp, sizeof tmp, "/tmp/vtx_vmmcli_XXXXXX");
+    cr_assert_not_null(mkdtemp(tmp));
+}
+
+static void rm_tmp(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmp);
+}
+
+/* tmp/forced.yaml: forced-injection-if.yaml without its expectation of the finding. */
+static void write_unexpected(void)
+{
+    char *out;
+    int st = sh(&out, "sed 's/findings: \\[FORCED_INJECTION_IF\\]/findings: []/' '%s' > '%s/forced.yaml'", FORCED, tmp);
+    cr_assert_eq(st, 0, "%s", out);
+    free(out);
+}
+
+Test(scenario_vmm_check, run_prints_each_finding_where_it_happens)
+{
+    char *out;
+    int st = sh(&out, "'%s' run --vmm-check '%s'", VTX_CLI_PATH, FORCED);
+    cr_expect_eq(st, 0, "%s", out);
+    const char *f = strstr(out, "  vmm-check: error FORCED_INJECTION_IF at exit 1 (EXTERNAL_INTERRUPT, RIP 0x10008), "
+                                "entry 2 (RIP 0x10008) [ENT-GS-1, INJ-5, BLK-STI-9]: ");
+    cr_expect_not_null(f, "%s", out);
+    /* Where it happens: after the reaction to exit 1, before exit 2. */
+    const char *resume = strstr(out, "  -> resume"), *exit2 = strstr(out, "exit 2: HLT");
+    cr_expect(f && resume && exit2 && resume < f && f < exit2, "%s", out);
+    cr_expect_not_null(strstr(out, "(expected)\n"), "%s", out);
+    cr_expect_not_null(strstr(out, "\nvmm-check: 1 error, 0 warnings\n"), "%s", out);
+    free(out);
+
+    st = sh(&out, "'%s' run '%s'", VTX_CLI_PATH, FORCED);
+    cr_expect_eq(st, 0, "%s", out);
+    cr_expect_null(strstr(out, "FORCED_INJECTION_IF at"), "without --vmm-check: %s", out);
+    cr_expect_null(strstr(out, "\nvmm-check: "), "without --vmm-check: %s", out);
+    free(out);
+
+    st = sh(&out, "'%s' run --vmm-check --json '%s' | tail -1", VTX_CLI_PATH, FORCED);
+    cr_expect_not_null(strstr(out, "\"findings\":[{\"name\":\"FORCED_INJECTION_IF\",\"severity\":\"error\","
+                                   "\"rules\":\"ENT-GS-1, INJ-5, BLK-STI-9\",\"exit\":1,\"entry\":2,\"expected\":true"),
+                       "%s", out);
+    cr_expect_not_null(strstr(out, "\"findings_errors\":1,\"findings_warnings\":0"), "%s", out);
+    free(out);
+
+    /* A lesson: the checker runs and finds nothing. */
+    st = sh(&out, "'%s' run --vmm-check '%s/examples/lessons/01-iw-classic.yaml'", VTX_CLI_PATH, VTX_SOURCE_DIR);
+    cr_expect_eq(st, 0, "%s", out);
+    cr_expect_not_null(strstr(out, "\nvmm-check: 0 errors, 0 warnings\n"), "%s", out);
+    free(out);
+}
+
+Test(scenario_vmm_check, an_unexpected_error_finding_fails_run_explain_and_check, .init = mk_tmp, .fini = rm_tmp)
+{
+    write_unexpected();
+    char *out;
+    int st = sh(&out, "'%s' run --vmm-check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    cr_expect_eq(st, 1, "%s", out);
+    cr_expect_not_null(strstr(out, "MISMATCH: exit 1 (EXTERNAL_INTERRUPT): unexpected VMM finding: error "
+                                   "FORCED_INJECTION_IF at exit 1"), "%s", out);
+    free(out);
+    st = sh(&out, "'%s' run '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    cr_expect_eq(st, 0, "run without --vmm-check: %s", out);
+    free(out);
+
+    st = sh(&out, "'%s' explain --vmm-check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    cr_expect_eq(st, 1, "%s", out);
+    cr_expect_not_null(strstr(out, "    VMM CHECK: error FORCED_INJECTION_IF at exit 1"), "%s", out);
+    cr_expect_not_null(strstr(out, "The VMM checker: 1 error, 0 warnings."), "%s", out);
+    free(out);
+    st = sh(&out, "'%s' explain '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    cr_expect_eq(st, 0, "explain without --vmm-check: %s", out);
+    cr_expect_null(strstr(out, "VMM CHECK"), "%s", out);
+    free(out);
+
+    st = sh(&out, "'%s' check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    cr_expect_eq(st, 1, "check (the checker on by default): %s", out);
+    cr_expect_not_null(strstr(out, "FAIL vmm-check-forced-injection-if: exit 1 (EXTERNAL_INTERRUPT): unexpected VMM "
+                                   "finding: error FORCED_INJECTION_IF at exit 1"), "%s", out);
+    cr_expect_not_null(strstr(out, "0 passed, 1 failed"), "%s", out);
+    free(out);
+    st = sh(&out, "'%s' check --no-vmm-check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    cr_expect_eq(st, 0, "check --no-vmm-check: %s", out);
+    cr_expect_not_null(strstr(out, "PASS vmm-check-forced-injection-if"), "%s", out);
+    free(out);
+}
+
+Test(scenario_vmm_check, explain_prints_expected_findings)
+{
+    char *out;
+    int st = sh(&out, "'%s' explain --vmm-check '%s/tests/scenarios/vmm-check/hlt-resumed-at-hlt.yaml'", VTX_CLI_PATH,
+                VTX_SOURCE_DIR);
+    cr_expect_eq(st, 0, "%s", out);
+    cr_expect_not_null(strstr(out, "    VMM CHECK: warning HLT_RESUMED_AT_HLT at exit 1 (HLT, RIP 0x10005), entry 2 "
+                                   "(RIP 0x10005) [EXIT-7, HLT-3, HLT-4]: "), "%s", out);
+    cr_expect_not_null(strstr(out, "(expected by the scenario)"), "%s", out);
+    cr_expect_not_null(strstr(out, "The VMM checker: 0 errors, 1 warning."), "%s", out);
+    free(out);
 }
