@@ -326,3 +326,27 @@ Test(scenario_vmm_check, explain_prints_expected_findings)
     cr_expect_not_null(strstr(out, "The VMM checker: 0 errors, 1 warning."), "%s", out);
     free(out);
 }
+
+/* replay --vmm-check: the checker on the replay machine sees the trace's VMWRITEs (the forced IF). */
+Test(scenario_vmm_check, replay_reports_the_findings_of_the_trace, .init = mk_tmp, .fini = rm_tmp)
+{
+    char *out;
+    int st = sh(&out, "'%s' record '%s' -o '%s/f.trace' && '%s' record '%s/examples/lessons/01-iw-classic.yaml' -o "
+                "'%s/l.trace'", VTX_CLI_PATH, FORCED, tmp, VTX_CLI_PATH, VTX_SOURCE_DIR, tmp);
+    cr_assert_eq(st, 0, "%s", out);
+    free(out);
+    st = sh(&out, "'%s' replay --vmm-check '%s/f.trace'", VTX_CLI_PATH, tmp);
+    cr_expect_eq(st, 1, "an error finding: status 1\n%s", out);
+    cr_expect_not_null(strstr(out, "  vmm-check: error FORCED_INJECTION_IF at exit 1 (EXTERNAL_INTERRUPT, RIP 0x10008), "
+                                   "entry 2 (RIP 0x10008) [ENT-GS-1, INJ-5, BLK-STI-9]: "), "%s", out);
+    cr_expect_not_null(strstr(out, "vmm-check: 1 error, 0 warnings\n"), "%s", out);
+    cr_expect_not_null(strstr(out, "every outcome matches"), "%s", out);
+    free(out);
+    st = sh(&out, "'%s' replay '%s/f.trace'", VTX_CLI_PATH, tmp);
+    cr_expect_eq(st, 0, "without --vmm-check\n%s", out);
+    free(out);
+    st = sh(&out, "'%s' replay --vmm-check '%s/l.trace'", VTX_CLI_PATH, tmp);
+    cr_expect_eq(st, 0, "%s", out);
+    cr_expect_not_null(strstr(out, "vmm-check: 0 errors, 0 warnings\n"), "%s", out);
+    free(out);
+}
