@@ -172,6 +172,8 @@ static const mutation mutations[] = {
      * scenario at its exit, naming it; an expected finding that does not occur fails it at the end of the run. */
     {"tests/scenarios/vmm-check/forced-injection-if.yaml", "findings: [FORCED_INJECTION_IF]", "findings: []",
                                                                                                                   "exit 1", "FORCED_INJECTION_IF"}, /* ENT-GS-1, INJ-5 */
+    {"tests/scenarios/vmm-check/lost-idt-vectoring.yaml", "findings: [LOST_IDT_VECTORING]", "findings: []",
+                                                                                                                  "exit 1", "LOST_IDT_VECTORING at exit 1 (EXCEPTION_NMI, RIP 0x10000), entry 2"}, /* EXIT-5, INJ-18 */
     {"tests/scenarios/raise-nmi.yaml",       "findings: [LOST_NMI]",            "findings: []",                   "exit 2", "LOST_NMI"},      /* VNMI-1 */
     {"tests/scenarios/vmm-check/hlt-resumed-at-hlt.yaml", "findings: [HLT_RESUMED_AT_HLT]", "findings: [LOST_NMI]",
                                                                                                                   "end of run", "finding LOST_NMI expected"},

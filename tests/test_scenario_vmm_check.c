@@ -8,8 +8,8 @@
  *    (raise-nmi: its VMM stops at the NMI exit, LOST_NMI, VNMI-1) must be
  *    reported, so the suite test fails when the checker is not attached.
  *  - The scenarios of tests/scenarios/vmm-check reproduce INTR_WINDOW_STORM
- *    (IW-1, IW-6), HLT_RESUMED_AT_HLT (EXIT-7, HLT-3) and FORCED_INJECTION_IF
- *    (ENT-GS-1, INJ-5) from YAML: counted in the result, passed to on_finding
+ *    (IW-1, IW-6), HLT_RESUMED_AT_HLT (EXIT-7, HLT-3), FORCED_INJECTION_IF
+ *    (ENT-GS-1, INJ-5) and LOST_IDT_VECTORING (EXIT-5, INJ-18) from YAML: counted in the result, passed to on_finding
  *    as expected; without the checker (vtx_scenario_run) nothing is counted.
  *  - `expect: findings:` names are checked at load time (file:line:column).
  */
@@ -95,6 +95,7 @@ static const repro repros[] = {
     {"intr-window-storm.yaml", "INTR_WINDOW_STORM", 0, 1},     /* IW-1, IW-6 */
     {"hlt-resumed-at-hlt.yaml", "HLT_RESUMED_AT_HLT", 0, 1},   /* EXIT-7, HLT-3, HLT-4 */
     {"forced-injection-if.yaml", "FORCED_INJECTION_IF", 1, 0}, /* ENT-GS-1, INJ-5, BLK-STI-9 */
+    {"lost-idt-vectoring.yaml", "LOST_IDT_VECTORING", 1, 0},   /* EXIT-5, INJ-18 */
 };
 
 Test(scenario_vmm_check, yaml_reproductions_report_their_finding)
