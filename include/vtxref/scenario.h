@@ -9,8 +9,9 @@
  * parses and assembles it (every error names file, line and column);
  * vtx_scenario_run() builds a machine, plays the VMM and reports every exit, every
  * expectation checked and (with an observer) every instruction boundary through
- * caller-supplied callbacks. The `vtxref run`, `check` and `explain` commands are
- * built on this API only.
+ * caller-supplied callbacks; vtx_scenario_run_with() also runs the VMM checker
+ * (vmm_check.h) and checks the scenario's `expect: findings:`. The `vtxref run`,
+ * `check` and `explain` commands are built on this API only.
  *
  * Library: `vtxref_scenario` (static), which needs libvtxref and libfyaml.
  * A loaded scenario is immutable; running it twice gives the same exits, counts
@@ -125,7 +126,9 @@ typedef struct vtx_scenario_exit {
  * 0x50000", "GUEST_RIP" for `fields`, "check", "instructions", "cycles", "error" for
  * a VMfail's number), the runner reports "exits" (an extra exit, or missing exits at
  * the end of the run), "vmfail" (VMLAUNCH failed or did not, against `expect.vmfail`)
- * and "entry" (a VMfail where an exit was expected).
+ * and "entry" (a VMfail where an exit was expected); with a VMM checker (vtx_scenario_run_with()),
+ * "finding NAME" (an expected finding reported or not at the end of the run, or an error finding the
+ * scenario does not expect, at its exit).
  */
 typedef struct vtx_scenario_check {
     uint32_t exit_index;   /**< The exit it concerns (1-based), or 0 for the end of the run (and VMfail). */
