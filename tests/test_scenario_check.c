@@ -359,6 +359,7 @@ Test(scenario_check, junit_is_well_formed_and_escaped)
     cr_expect_null(strstr(x, "a<b"), "%s", x);
     cr_expect_not_null(strstr(x, "tests=\"2\" failures=\"1\""), "%s", x);
     /* no temporary file left next to it */
+    free(out);
     st = run(&out, "ls '%s' | grep -c tmp || true", tmpdir);
     cr_expect_eq(atoi(out), 0, "%s", out);
     free(out);
