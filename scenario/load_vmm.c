@@ -397,9 +397,36 @@ static vtx_status ld_exit_expect(scn_ld *L, const ynode *it, const char *w, scn_
     return st;
 }
 
+/* expect.findings: [NAME, ...], the VMM checker's finding names (vmm_check.h), each at most once. */
+static vtx_status ld_findings(scn_ld *L, const ynode *v)
+{
+    vtx_scenario *s = L->s;
+    vtx_status st = scn_ld_type(L, v, Y_SEQ, "expect.findings");
+    if (st != VTX_OK)
+        return st;
+    s->findings_loc = (scn_loc){v->line, v->col};
+    for (size_t i = 0; i < v->n; i++) {
+        const ynode *it = v->items[i];
+        if ((st = scn_ld_type(L, it, Y_SCALAR, "a finding name")) != VTX_OK)
+            return st;
+        vtx_vmm_finding_kind k;
+        if (vtx_vmm_finding_lookup(it->text, &k) != VTX_OK)
+            return scn_ld_fail(L, it, "unknown VMM finding '%s' in expect.findings (docs/vmm-check.md lists them)",
+                               it->text);
+        for (size_t j = 0; j < s->nfindings; j++)
+            if (s->findings[j] == (uint32_t)k)
+                return scn_ld_fail(L, it, "finding %s listed twice in expect.findings", it->text);
+        uint32_t *f = scn_push((void **)&s->findings, &s->nfindings, sizeof *f);
+        if (!f)
+            return VTX_ERR_NO_MEMORY;
+        *f = (uint32_t)k;
+    }
+    return VTX_OK;
+}
+
 vtx_status scn_ld_expect(scn_ld *L, const ynode *n)
 {
-    static const char *const keys[] = {"exits", "vmfail", "end", NULL};
+    static const char *const keys[] = {"exits", "vmfail", "end", "findings", NULL};
     static const char *const end_keys[] = {"registers", "memory", "instructions", "cycles", NULL};
     vtx_scenario *s = L->s;
     vtx_status st = scn_ld_keys(L, n, "expect", keys);
@@ -448,6 +475,8 @@ vtx_status scn_ld_expect(scn_ld *L, const ynode *n)
                 return st;
         }
     }
+    if ((v = scn_ymap_get(n, "findings")) && (st = ld_findings(L, v)) != VTX_OK)
+        return st;
     if ((v = scn_ymap_get(n, "end"))) {
         if ((st = scn_ld_keys(L, v, "expect.end", end_keys)) != VTX_OK)
             return st;

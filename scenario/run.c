@@ -18,6 +18,9 @@ typedef struct runner {
     bool failed;          /* an expectation failed */
     uint32_t repeats;     /* exits in a row identical to the one before, no instruction retired between */
     vtx_scenario_exit exit;
+    const vtx_scenario_run_options *opts;
+    vtx_vmm_checker *chk;                  /* opts->vmm_check: the machine's checker */
+    uint32_t seen[VTX_VMM_FINDING_COUNT];  /* findings reported, by kind */
 } runner;
 
 static void reason_text(uint32_t reason, char *buf, size_t size)
@@ -74,6 +77,89 @@ static bool report(runner *R, uint32_t exit_index, const char *what, bool ok, co
         R->cb->on_check(R->cb->user, &c);
     }
     return ok;
+}
+
+/* A mismatch about a VMM finding (the sentence is built by the caller). */
+static void finding_report(runner *R, uint32_t exit_index, const char *name, bool ok, const char *expected,
+                           const char *actual, const char *sentence)
+{
+    char what[64];
+    snprintf(what, sizeof what, "finding %s", name);
+    const int line = R->s->nfindings ? R->s->findings_loc.line : 0;
+    if (ok) {
+        R->res->checks_passed++;
+    } else {
+        R->res->checks_failed++;
+        if (!R->failed) {
+            R->failed = true;
+            R->res->outcome = VTX_SCN_MISMATCH;
+            snprintf(R->res->first_mismatch, sizeof R->res->first_mismatch, "%s", sentence);
+            R->res->mismatch_line = line;
+        }
+    }
+    if (R->cb && R->cb->on_check) {
+        vtx_scenario_check c = {exit_index, what, ok, expected, actual, line, sentence};
+        R->cb->on_check(R->cb->user, &c);
+    }
+}
+
+static bool finding_expected(const vtx_scenario *s, vtx_vmm_finding_kind k)
+{
+    for (size_t i = 0; i < s->nfindings; i++)
+        if (s->findings[i] == (uint32_t)k)
+            return true;
+    return false;
+}
+
+/* The checker's callback: count, pass on, and an error finding the scenario does not expect is a mismatch. */
+static void on_finding(void *user, const vtx_vmm_finding *f)
+{
+    runner *R = user;
+    const bool expected = finding_expected(R->s, f->kind);
+    if (f->severity == VTX_VMM_ERROR)
+        R->res->findings_errors++;
+    else
+        R->res->findings_warnings++;
+    if ((unsigned)f->kind < VTX_VMM_FINDING_COUNT)
+        R->seen[f->kind]++;
+    if (R->opts->on_finding)
+        R->opts->on_finding(R->cb ? R->cb->user : NULL, f, expected);
+    if (expected || f->severity != VTX_VMM_ERROR)
+        return;
+    char line[512], sentence[512];
+    vtx_vmm_finding_format(f, line, sizeof line);
+    char where[96];
+    if (f->exit_index) {
+        const char *rn = vtx_exit_reason_name(f->exit_reason & 0xFFFF);
+        snprintf(where, sizeof where, "exit %llu (%s)", (unsigned long long)f->exit_index, rn ? rn : "?");
+    } else {
+        snprintf(where, sizeof where, "end of run");
+    }
+    snprintf(sentence, sizeof sentence, "%.90s: unexpected VMM finding: %.380s", where, line);
+    finding_report(R, (uint32_t)f->exit_index, f->name, false, "not expected", "reported", sentence);
+}
+
+/* End of run with a checker: report what is still owed, then every expected finding that did not occur. */
+static void finish_findings(runner *R)
+{
+    if (!R->chk)
+        return;
+    vtx_vmm_check_report rep;
+    vtx_vmm_check_finalize(R->chk, &rep);
+    for (size_t i = 0; i < R->s->nfindings; i++) {
+        const uint32_t k = R->s->findings[i];
+        const char *name = vtx_vmm_finding_name((vtx_vmm_finding_kind)k);
+        char sentence[512], act[64];
+        snprintf(act, sizeof act, "%u time%s", R->seen[k], R->seen[k] == 1 ? "" : "s");
+        if (R->seen[k])
+            snprintf(sentence, sizeof sentence, "end of run: finding %s = reported %s", name, act);
+        else
+            snprintf(sentence, sizeof sentence,
+                     "end of run: finding %s expected, but the VMM checker did not report it (%u exit%s, %llu "
+                     "entr%s)", name, R->nexits, R->nexits == 1 ? "" : "s", (unsigned long long)rep.entries,
+                     rep.entries == 1 ? "y" : "ies");
+        finding_report(R, 0, name, R->seen[k] != 0, "reported", R->seen[k] ? act : "not reported", sentence);
+    }
 }
 
 static bool check_all(runner *R, uint32_t exit_index, const scn_expect *e, const scn_run_view *v)
@@ -413,6 +499,14 @@ static void finish(runner *R)
 vtx_status vtx_scenario_run(const vtx_scenario *s, const vtx_scenario_callbacks *cb, vtx_scenario_result *result,
                             vtx_scenario_error *err)
 {
+    return vtx_scenario_run_with(s, cb, NULL, result, err);
+}
+
+vtx_status vtx_scenario_run_with(const vtx_scenario *s, const vtx_scenario_callbacks *cb,
+                                 const vtx_scenario_run_options *opts, vtx_scenario_result *result,
+                                 vtx_scenario_error *err)
+{
+    static const vtx_scenario_run_options no_opts = {0};
     vtx_scenario_error dummy;
     vtx_scenario_result rdummy;
     if (!err)
@@ -424,7 +518,7 @@ vtx_status vtx_scenario_run(const vtx_scenario *s, const vtx_scenario_callbacks 
     if (!s)
         return VTX_ERR_INVALID_ARG;
     snprintf(err->file, sizeof err->file, "%s", s->source);
-    runner R = {.s = s, .cb = cb, .res = result, .err = err};
+    runner R = {.s = s, .cb = cb, .res = result, .err = err, .opts = opts ? opts : &no_opts};
     vtx_machine_config cfg;
     vtx_diag d = {0};
     vtx_status st = vtx_machine_config_init(&cfg, &s->profile);
@@ -488,6 +582,18 @@ vtx_status vtx_scenario_run(const vtx_scenario *s, const vtx_scenario_callbacks 
             goto out;
         }
     }
+    if (R.opts->vmm_check) {
+        /* After the set-up's VMWRITEs, before the first VM entry: the checker follows the VMM from there. */
+        vtx_vmm_check_config cc;
+        vtx_vmm_check_config_init(&cc);
+        cc.on_finding = on_finding;
+        cc.user = &R;
+        if ((st = vtx_vmm_check_create(&cc, &R.chk)) != VTX_OK ||
+            (st = vtx_vmm_check_attach(R.m, R.chk)) != VTX_OK) {
+            scn_fail(err, NULL, 0, 0, "cannot attach the VMM checker: %s", vtx_status_name(st));
+            goto out;
+        }
+    }
     if (cb && cb->observer)
         vtx_machine_set_observer(R.m, cb->observer, cb->user);
     if (cb && cb->on_start) {
@@ -529,6 +635,7 @@ vtx_status vtx_scenario_run(const vtx_scenario *s, const vtx_scenario_callbacks 
         break;
     }
     finish(&R);
+    finish_findings(&R);
     st = VTX_OK;
 out:
     result->exits = R.nexits;
@@ -541,6 +648,9 @@ out:
         if (!result->end[0])
             snprintf(result->end, sizeof result->end, "%.310s", err->message);
     }
+    if (R.chk && R.m)
+        vtx_vmm_check_detach(R.m);
+    vtx_vmm_check_destroy(R.chk);
     vtx_machine_destroy(R.m);
     free(R.ram);
     free(vmx);

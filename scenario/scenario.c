@@ -110,6 +110,7 @@ void vtx_scenario_free(vtx_scenario *s)
     for (size_t i = 0; i < s->nexp; i++)
         free_expect(&s->exp[i]);
     free(s->exp);
+    free(s->findings);
     free_expect(&s->vmfail);
     free_expect(&s->end);
     free(s);

@@ -222,6 +222,10 @@ struct vtx_scenario {
     size_t nexp;
     scn_expect vmfail;
     scn_expect end;
+    /* expect.findings: the kinds (vtx_vmm_finding_kind) the run must report, in the order given */
+    uint32_t *findings;
+    size_t nfindings;
+    scn_loc findings_loc;
 };
 
 /* ---- the memory layout (env.c; documented in docs/scenarios.md) ---- */

@@ -168,6 +168,17 @@ static const mutation mutations[] = {
                                                                                                                   "exit 1", "activity"},      /* IW-5, HLT-3 */
     {"examples/lessons/14-iw-from-hlt.yaml", "rbx: 0x10002}",                   "rbx: 0x10001}",                  "exit 2", "rbx"},           /* HLT-4 */
     {"examples/lessons/12-real-mode-iw.yaml", "rip: after_shadow,",             "rip: after_shadow+1,",           "exit 1", "rip"},           /* IW-1 */
+    /* expect: findings (the VMM checker, on by default in `check`): an error finding no longer expected fails the
+     * scenario at its exit, naming it; an expected finding that does not occur fails it at the end of the run. */
+    {"tests/scenarios/vmm-check/forced-injection-if.yaml", "findings: [FORCED_INJECTION_IF]", "findings: []",
+                                                                                                                  "exit 1", "FORCED_INJECTION_IF"}, /* ENT-GS-1, INJ-5 */
+    {"tests/scenarios/vmm-check/lost-idt-vectoring.yaml", "findings: [LOST_IDT_VECTORING]", "findings: []",
+                                                                                                                  "exit 1", "LOST_IDT_VECTORING at exit 1 (EXCEPTION_NMI, RIP 0x10000), entry 2"}, /* EXIT-5, INJ-18 */
+    {"tests/scenarios/raise-nmi.yaml",       "findings: [LOST_NMI]",            "findings: []",                   "exit 2", "LOST_NMI"},      /* VNMI-1 */
+    {"tests/scenarios/vmm-check/hlt-resumed-at-hlt.yaml", "findings: [HLT_RESUMED_AT_HLT]", "findings: [LOST_NMI]",
+                                                                                                                  "end of run", "finding LOST_NMI expected"},
+    {"tests/scenarios/vmm-check/intr-window-storm.yaml", "findings: [INTR_WINDOW_STORM]", "findings: [NMI_WINDOW_STORM]",
+                                                                                                                  "end of run", "finding NMI_WINDOW_STORM expected"}, /* IW-6 */
 };
 /* clang-format on */
 
@@ -348,6 +359,7 @@ Test(scenario_check, junit_is_well_formed_and_escaped)
     cr_expect_null(strstr(x, "a<b"), "%s", x);
     cr_expect_not_null(strstr(x, "tests=\"2\" failures=\"1\""), "%s", x);
     /* no temporary file left next to it */
+    free(out);
     st = run(&out, "ls '%s' | grep -c tmp || true", tmpdir);
     cr_expect_eq(atoi(out), 0, "%s", out);
     free(out);

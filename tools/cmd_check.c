@@ -1,5 +1,5 @@
 /*
- * vtxref check DIR|FILE... [--junit FILE] [-j N]: run scenario files as a
+ * vtxref check DIR|FILE... [--junit FILE] [-j N] [--no-vmm-check]: run scenario files as a
  * conformance suite (docs/scenarios.md, "Commands").
  *
  * Every *.yaml under a directory (recursively, sorted by path) and every file
@@ -106,6 +106,8 @@ static void copy_str(char *dst, size_t size, const char *src)
 }
 
 /* Load and run one scenario file; fill @p r. Runs in the worker. */
+static bool vmm_check = true; /* --no-vmm-check turns it off */
+
 static void run_job(const char *path, check_record *r)
 {
     memset(r, 0, sizeof *r);
@@ -132,8 +134,9 @@ static void run_job(const char *path, check_record *r)
     vtx_scenario_result res;
     memset(&res, 0, sizeof res);
     vtx_scenario_callbacks cb = {0};
+    vtx_scenario_run_options opts = {.vmm_check = vmm_check};
     memset(&err, 0, sizeof err);
-    st = vtx_scenario_run(s, &cb, &res, &err);
+    st = vtx_scenario_run_with(s, &cb, &opts, &res, &err);
     if (st != VTX_OK) {
         r->kind = CHECK_ERROR;
         r->status = st == VTX_ERR_IO ? EXIT_IO : st == VTX_ERR_UNSUPPORTED ? EXIT_TOOL : EXIT_INPUT;
@@ -291,11 +294,14 @@ static void progress_clear(bool tty)
 static void usage_check(FILE *out)
 {
     fprintf(out,
-            "usage: %s check DIR|FILE... [--junit FILE] [-j N]\n"
+            "usage: %s check DIR|FILE... [--junit FILE] [-j N] [--no-vmm-check]\n"
             "Run every scenario with expectations (*.yaml under each DIR, recursively, and each FILE);\n"
             "one line per scenario (PASS, FAIL with the first mismatch, SKIP, ERROR), then\n"
             "'N passed, N failed'. -j N: run N at a time (default: the number of cores).\n"
             "--junit FILE: also write the results as JUnit XML.\n"
+            "The VMM checker (docs/vmm-check.md) watches every run: an error finding the scenario does not\n"
+            "expect (expect: findings:) fails it, and so does an expected finding that does not occur;\n"
+            "--no-vmm-check turns it off.\n"
             "exit status: 0 all passed, 1 a scenario failed, 2 bad command line, 3 a malformed\n"
             "scenario, 4 a missing or unreadable file (or an unwritable --junit file), 5 nasm missing.\n",
             prog);
@@ -337,6 +343,10 @@ int cmd_check(int argc, char **argv)
                 return EXIT_USAGE;
             }
             jobs = n;
+        } else if (strcmp(a, "--no-vmm-check") == 0) {
+            vmm_check = false;
+        } else if (strcmp(a, "--vmm-check") == 0) {
+            vmm_check = true;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "%s: check: unknown option '%s'\n", prog, a);
             usage_check(stderr);

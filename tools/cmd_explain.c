@@ -1,5 +1,5 @@
 /*
- * vtxref explain SCENARIO [--from N|ADDR|LABEL] [--to N|ADDR|LABEL]: run a scenario
+ * vtxref explain SCENARIO [--from N|ADDR|LABEL] [--to N|ADDR|LABEL] [--vmm-check]: run a scenario
  * and say, at every instruction boundary, what the model decided and why
  * (docs/scenarios.md, "Commands"). Built on the runner's callbacks only:
  *  - on_start gives guest RAM, which tools/disasm.c decodes (Zydis, Intel syntax);
@@ -8,7 +8,8 @@
  *  - on_exit, on_action and on_check give the exits (decoded by
  *    vtx_scenario_exit_format), the VMM's reaction steps and the expectations.
  * Repeated boundaries (a loop, a halted guest) are collapsed by
- * tools/explain_collapse.c into one line with a count.
+ * tools/explain_collapse.c into one line with a count. --vmm-check runs the VMM
+ * checker (docs/vmm-check.md) and prints each finding where it happens.
  *
  * Exit status: 0 the run ended and every expectation held, 1 an expectation
  * failed, 2 bad command line, 3 bad input, 4 I/O error, 5 nasm missing.
@@ -25,15 +26,26 @@
 static void usage_explain(FILE *out)
 {
     fprintf(out,
-            "usage: %s explain SCENARIO [--from N|ADDR|LABEL] [--to N|ADDR|LABEL]\n"
+            "usage: %s explain SCENARIO [--from N|ADDR|LABEL] [--to N|ADDR|LABEL] [--vmm-check]\n"
             "Run SCENARIO and explain every instruction boundary: the instruction, IF, blocking,\n"
             "activity, what is pending and what the model decided, with the rule that decided.\n"
             "--from/--to limit the boundaries shown: N is a count of guest instructions retired\n"
             "(decimal), ADDR a guest address (0x...), LABEL a label of the scenario's code\n"
             "(busy, busy+2). Repeated identical boundaries (loops, HLT) are shown once with a count.\n"
+            "--vmm-check: run the VMM checker and show each finding where it happens; an error\n"
+            "finding the scenario does not expect is a mismatch.\n"
             "exit status: 0 every expectation held, 1 one failed, 2 bad command line, 3 bad input,\n"
             "4 I/O error, 5 nasm missing.\n",
             prog);
+}
+
+/* --vmm-check: a finding, in the checker's own format, where it happens. */
+static void on_finding(void *user, const vtx_vmm_finding *f, bool expected)
+{
+    (void)user;
+    char line[768];
+    vtx_vmm_finding_format(f, line, sizeof line);
+    printf("    VMM CHECK: %s%s\n", line, expected ? " (expected by the scenario)" : "");
 }
 
 static int parse_pos(const char *opt, const char *v, explain_pos *p)
@@ -112,6 +124,7 @@ int cmd_explain(int argc, char **argv)
 {
     const char *path = NULL;
     explain_pos from = {0}, to = {0};
+    bool vmm_check = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -127,6 +140,8 @@ int cmd_explain(int argc, char **argv)
         } else if (strncmp(a, "--to=", 5) == 0) {
             if (parse_pos("--to", a + 5, &to) != 0)
                 return EXIT_USAGE;
+        } else if (strcmp(a, "--vmm-check") == 0) {
+            vmm_check = true;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "%s: explain: unknown option '%s'\n", prog, a);
             usage_explain(stderr);
@@ -172,7 +187,8 @@ int cmd_explain(int argc, char **argv)
     vtx_scenario_result res;
     memset(&res, 0, sizeof res);
     memset(&err, 0, sizeof err);
-    st = vtx_scenario_run(s, &cb, &res, &err);
+    vtx_scenario_run_options opts = {.vmm_check = vmm_check, .on_finding = on_finding};
+    st = vtx_scenario_run_with(s, &cb, &opts, &res, &err);
     explainer_finish(ex);
     int status = EXIT_OK;
     if (st != VTX_OK) {
@@ -187,6 +203,9 @@ int cmd_explain(int argc, char **argv)
         printf("\nThe run: %s. %u VM exit%s, %llu guest instruction%s, %llu cycles.\n", res.end, res.exits,
                res.exits == 1 ? "" : "s", (unsigned long long)res.instructions, res.instructions == 1 ? "" : "s",
                (unsigned long long)res.cycles);
+        if (vmm_check)
+            printf("The VMM checker: %u error%s, %u warning%s.\n", res.findings_errors,
+                   res.findings_errors == 1 ? "" : "s", res.findings_warnings, res.findings_warnings == 1 ? "" : "s");
         if (res.outcome == VTX_SCN_PASS) {
             if (vtx_scenario_has_expectations(s))
                 printf("Every expectation held (%u checked).\n", res.checks_passed);

@@ -1,7 +1,10 @@
-/* vtxref replay TRACE [--profile P] [--knob CFG-X=on|off]... [--vcd F] [--html F]:
+/* vtxref replay TRACE [--profile P] [--knob CFG-X=on|off]... [--vcd F] [--html F] [--vmm-check]:
  * re-execute a trace on the model; exit 0 when every outcome matches, else show
  * the first divergence (both records, the members that differ, the last
- * boundaries with their verdicts) and exit 1.
+ * boundaries with their verdicts) and exit 1. --vmm-check attaches the VMM
+ * checker to the replay machine before its first entry (the trace's VMM actions
+ * go through the public API, so it sees them), prints each finding where it
+ * happens and makes an error finding exit 1 too.
  * vtxref diff A B: compare two traces record by record (tools/cmd_diff.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +15,23 @@
 
 typedef struct rp_ctx {
     cli_pictures pics; /* first: the observer's user pointer */
+    vtx_vmm_checker *chk; /* --vmm-check */
 } rp_ctx;
 
 static void rp_entry(void *user, vtx_machine *m, const vtx_insn_result *r)
 {
-    cli_pictures_entry(&((rp_ctx *)user)->pics, m, r);
+    rp_ctx *c = user;
+    if (c->chk && !r && vtx_vmm_check_attached(m) != c->chk)
+        vtx_vmm_check_attach(m, c->chk); /* before the first entry of the replay machine */
+    cli_pictures_entry(&c->pics, m, r);
+}
+
+static void rp_finding(void *user, const vtx_vmm_finding *f)
+{
+    (void)user;
+    char line[768];
+    vtx_vmm_finding_format(f, line, sizeof line);
+    printf("  vmm-check: %s\n", line);
 }
 
 static void rp_progress(void *user, uint64_t exits, uint64_t insns)
@@ -29,7 +44,7 @@ static int usage_error(const char *msg)
 {
     fprintf(stderr,
             "%s: replay: %s (usage: %s replay TRACE [--profile P] [--knob CFG-X=on|off]... [--vcd FILE] "
-            "[--html FILE])\n",
+            "[--html FILE] [--vmm-check])\n",
             prog, msg, prog);
     return EXIT_USAGE;
 }
@@ -85,6 +100,7 @@ int cmd_replay(int argc, char **argv)
 {
     const char *path = NULL, *vcd = NULL, *html = NULL, *profile_name = NULL;
     vtx_replay_options opt = {0};
+    bool vmm_check = false;
     for (int i = 0; i < argc; i++) {
         int p = cli_picture_option(argc, argv, &i, &vcd, &html);
         if (p < 0)
@@ -103,6 +119,8 @@ int cmd_replay(int argc, char **argv)
                 return usage_error(m);
             }
             i++;
+        } else if (strcmp(argv[i], "--vmm-check") == 0) {
+            vmm_check = true;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             char m[300];
             snprintf(m, sizeof m, "unknown option '%.200s'", argv[i]);
@@ -124,20 +142,40 @@ int cmd_replay(int argc, char **argv)
         }
         opt.profile = &prof;
     }
-    rp_ctx c;
+    rp_ctx c = {0};
+    if (vmm_check) {
+        vtx_vmm_check_config cc;
+        vtx_vmm_check_config_init(&cc);
+        cc.on_finding = rp_finding;
+        if (vtx_vmm_check_create(&cc, &c.chk) != VTX_OK)
+            return EXIT_IO;
+    }
     int rc = cli_pictures_open(&c.pics, vcd, html, path);
-    if (rc != EXIT_OK)
+    if (rc != EXIT_OK) {
+        vtx_vmm_check_destroy(c.chk);
         return rc;
+    }
     opt.user = &c;
     opt.on_entry = rp_entry;
     opt.observer = (c.pics.vcd || c.pics.html) ? cli_pictures_boundary : NULL;
     opt.progress = rp_progress;
     vtx_replay_result *res = malloc(sizeof *res);
-    if (!res)
+    if (!res) {
+        vtx_vmm_check_destroy(c.chk);
         return EXIT_IO;
+    }
     vtx_trace_error err;
     vtx_status st = vtx_trace_replay(path, &opt, res, &err);
     cli_progress("replay", res->exits, res->instructions, true);
+    vtx_vmm_check_report rep = {0};
+    if (c.chk) {
+        /* The replay machine is gone (it detached the checker): report what is still owed. */
+        vtx_vmm_check_finalize(c.chk, &rep);
+        vtx_vmm_check_destroy(c.chk);
+        if (st == VTX_OK)
+            printf("vmm-check: %u error%s, %u warning%s\n", rep.errors, rep.errors == 1 ? "" : "s", rep.warnings,
+                   rep.warnings == 1 ? "" : "s");
+    }
     if (st != VTX_OK) {
         char msg[900];
         vtx_trace_error_format(&err, msg, sizeof msg);
@@ -152,7 +190,7 @@ int cmd_replay(int argc, char **argv)
                (unsigned long long)res->exits, (unsigned long long)res->instructions,
                (unsigned long long)res->cycles);
         free(res);
-        return rc;
+        return rc != EXIT_OK ? rc : rep.errors ? EXIT_MISMATCH : EXIT_OK;
     }
     printf("%s:%ld: the replayed run differs from the trace", path, res->line);
     if (res->index)

@@ -1,4 +1,4 @@
-/* vtxref run SCENARIO [--json]: run one scenario file (docs/scenarios.md) and show
+/* vtxref run SCENARIO [--json] [--vmm-check]: run one scenario file (docs/scenarios.md) and show
  * every exit, every reaction step and every expectation as it is checked; in
  * --json mode, JSON Lines (one object per exit, then a summary) and nothing else
  * on stdout. */
@@ -15,6 +15,7 @@ typedef struct run_out {
     cli_pictures pics; /* --vcd, --html (docs/traces.md) */
     json_object *cur; /* the exit object being filled (JSON mode) */
     json_object *end_checks;
+    json_object *findings; /* --vmm-check in JSON mode: every finding, in the summary */
 } run_out;
 
 static json_object *event_json(uint32_t info, uint32_t error)
@@ -140,6 +141,27 @@ static void on_check_cb(void *user, const vtx_scenario_check *c)
         json_object_array_add(o->end_checks, j);
 }
 
+/* --vmm-check: each finding where it happens, in the checker's own format. */
+static void on_finding_cb(void *user, const vtx_vmm_finding *f, bool expected)
+{
+    run_out *o = user;
+    char line[768];
+    vtx_vmm_finding_format(f, line, sizeof line);
+    if (!o->json) {
+        printf("  vmm-check: %s%s\n", line, expected ? " (expected)" : "");
+        return;
+    }
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "name", json_object_new_string(f->name));
+    json_object_object_add(j, "severity", json_object_new_string(vtx_vmm_severity_name(f->severity)));
+    json_object_object_add(j, "rules", json_object_new_string(f->rules));
+    json_object_object_add(j, "exit", json_object_new_uint64(f->exit_index));
+    json_object_object_add(j, "entry", json_object_new_uint64(f->entry_index));
+    json_object_object_add(j, "expected", json_object_new_boolean(expected));
+    json_object_object_add(j, "text", json_object_new_string(line));
+    json_object_array_add(o->findings, j);
+}
+
 static void on_boundary_cb(void *user, const vtx_boundary_report *b)
 {
     cli_pictures_boundary(&((run_out *)user)->pics, b);
@@ -159,7 +181,7 @@ static int load_status(vtx_status st)
 int cmd_run(int argc, char **argv)
 {
     const char *path = NULL;
-    bool json = false;
+    bool json = false, vmm_check = false;
     const char *vcd = NULL, *html = NULL;
     for (int i = 0; i < argc; i++) {
         int pic = cli_picture_option(argc, argv, &i, &vcd, &html);
@@ -171,18 +193,20 @@ int cmd_run(int argc, char **argv)
             continue;
         if (strcmp(argv[i], "--json") == 0)
             json = true;
+        else if (strcmp(argv[i], "--vmm-check") == 0)
+            vmm_check = true;
         else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "%s: run: unknown option '%s' (usage: %s run SCENARIO [--json])\n", prog, argv[i], prog);
+            fprintf(stderr, "%s: run: unknown option '%s' (usage: %s run SCENARIO [--json] [--vmm-check])\n", prog, argv[i], prog);
             return EXIT_USAGE;
         } else if (path) {
-            fprintf(stderr, "%s: run: one scenario at a time (usage: %s run SCENARIO [--json]; `check` runs many)\n",
+            fprintf(stderr, "%s: run: one scenario at a time (usage: %s run SCENARIO [--json] [--vmm-check]; `check` runs many)\n",
                     prog, prog);
             return EXIT_USAGE;
         } else
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: %s run SCENARIO [--json]\n", prog);
+        fprintf(stderr, "usage: %s run SCENARIO [--json] [--vmm-check]\n", prog);
         return EXIT_USAGE;
     }
     vtx_scenario *s = NULL;
@@ -209,7 +233,10 @@ int cmd_run(int argc, char **argv)
     if (!json)
         printf("scenario %s (%s)\n", vtx_scenario_name(s), vtx_scenario_source(s));
     vtx_scenario_result res;
-    st = vtx_scenario_run(s, &cb, &res, &err);
+    vtx_scenario_run_options opts = {.vmm_check = vmm_check, .on_finding = on_finding_cb};
+    if (vmm_check && json)
+        o.findings = json_object_new_array();
+    st = vtx_scenario_run_with(s, &cb, &opts, &res, &err);
     if (json)
         flush_exit(&o);
     int rc;
@@ -236,6 +263,11 @@ int cmd_run(int argc, char **argv)
             json_object_object_add(j, "first_mismatch", json_object_new_string(res.first_mismatch));
             json_object_object_add(j, "mismatch_line", json_object_new_int(res.mismatch_line));
             json_object_object_add(j, "end_checks", json_object_get(o.end_checks));
+            if (o.findings) {
+                json_object_object_add(j, "findings", json_object_get(o.findings));
+                json_object_object_add(j, "findings_errors", json_object_new_int64(res.findings_errors));
+                json_object_object_add(j, "findings_warnings", json_object_new_int64(res.findings_warnings));
+            }
             puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
             json_object_put(j);
         } else {
@@ -248,10 +280,15 @@ int cmd_run(int argc, char **argv)
                    res.outcome == VTX_SCN_PASS ? "PASS" : res.outcome == VTX_SCN_MISMATCH ? "FAIL" : "ERROR", res.exits,
                    res.exits == 1 ? "" : "s", res.checks_passed, res.checks_passed == 1 ? "" : "s", res.checks_failed,
                    (unsigned long long)res.instructions, (unsigned long long)res.cycles);
+            if (vmm_check)
+                printf("vmm-check: %u error%s, %u warning%s\n", res.findings_errors,
+                       res.findings_errors == 1 ? "" : "s", res.findings_warnings,
+                       res.findings_warnings == 1 ? "" : "s");
         }
     }
     prc = cli_pictures_close(&o.pics, st == VTX_OK);
     json_object_put(o.end_checks);
+    json_object_put(o.findings);
     vtx_scenario_free(s);
     return rc != EXIT_OK ? rc : prc;
 }

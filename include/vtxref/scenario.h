@@ -9,8 +9,9 @@
  * parses and assembles it (every error names file, line and column);
  * vtx_scenario_run() builds a machine, plays the VMM and reports every exit, every
  * expectation checked and (with an observer) every instruction boundary through
- * caller-supplied callbacks. The `vtxref run`, `check` and `explain` commands are
- * built on this API only.
+ * caller-supplied callbacks; vtx_scenario_run_with() also runs the VMM checker
+ * (vmm_check.h) and checks the scenario's `expect: findings:`. The `vtxref run`,
+ * `check` and `explain` commands are built on this API only.
  *
  * Library: `vtxref_scenario` (static), which needs libvtxref and libfyaml.
  * A loaded scenario is immutable; running it twice gives the same exits, counts
@@ -26,6 +27,7 @@
 #include "machine.h"
 #include "observer.h"
 #include "status.h"
+#include "vmm_check.h"
 #include "vmx.h"
 
 #ifdef __cplusplus
@@ -124,7 +126,9 @@ typedef struct vtx_scenario_exit {
  * 0x50000", "GUEST_RIP" for `fields`, "check", "instructions", "cycles", "error" for
  * a VMfail's number), the runner reports "exits" (an extra exit, or missing exits at
  * the end of the run), "vmfail" (VMLAUNCH failed or did not, against `expect.vmfail`)
- * and "entry" (a VMfail where an exit was expected).
+ * and "entry" (a VMfail where an exit was expected); with a VMM checker (vtx_scenario_run_with()),
+ * "finding NAME" (an expected finding reported or not at the end of the run, or an error finding the
+ * scenario does not expect, at its exit).
  */
 typedef struct vtx_scenario_check {
     uint32_t exit_index;   /**< The exit it concerns (1-based), or 0 for the end of the run (and VMfail). */
@@ -197,7 +201,24 @@ typedef struct vtx_scenario_result {
     char end[320];                /**< How the run ended, one sentence ("stopped by the reaction to exit 3 (HLT)"). */
     char first_mismatch[512];     /**< The first mismatch as a sentence, or "". */
     int mismatch_line;            /**< Its line in the scenario file, or 0. */
+    uint32_t findings_errors;     /**< With a VMM checker (vtx_scenario_run_with()): findings of severity error. */
+    uint32_t findings_warnings;   /**< With a VMM checker: findings of severity warning. */
 } vtx_scenario_result;
+
+/**
+ * @brief Options of vtx_scenario_run_with() (caller-owned; zero-initialise it: every member may be 0/NULL).
+ */
+typedef struct vtx_scenario_run_options {
+    /** Attach a VMM checker (vmm_check.h) to the machine before the first VM entry and finalize it at the end
+     * of the run. Each finding goes to on_finding and is counted in the result. With the checker, the scenario's
+     * `expect: findings:` are checked: a finding it lists that does not occur, or an error finding it does not
+     * list, is a mismatch (the run goes on; the first mismatch is kept). Without it they are not checked. */
+    bool vmm_check;
+    /** Each finding as the checker reports it (during the VMX operation or exit it concerns, or at the end of
+     * the run), with @p expected true when the scenario lists it in `expect: findings:`. @p user is
+     * vtx_scenario_callbacks::user. May be NULL. */
+    void (*on_finding)(void *user, const vtx_vmm_finding *finding, bool expected);
+} vtx_scenario_run_options;
 
 /**
  * @brief Run a scenario: build the machine, VMXON, set up the VMCS and guest memory,
@@ -216,6 +237,14 @@ typedef struct vtx_scenario_result {
  */
 VTX_API vtx_status vtx_scenario_run(const vtx_scenario *s, const vtx_scenario_callbacks *cb,
                                     vtx_scenario_result *result, vtx_scenario_error *err);
+
+/**
+ * @brief vtx_scenario_run() with options (@p opts NULL: the same as vtx_scenario_run()): run the scenario
+ * under the VMM checker (`vtxref run --vmm-check`, on by default in `vtxref check`).
+ */
+VTX_API vtx_status vtx_scenario_run_with(const vtx_scenario *s, const vtx_scenario_callbacks *cb,
+                                         const vtx_scenario_run_options *opts, vtx_scenario_result *result,
+                                         vtx_scenario_error *err);
 
 /**
  * @brief Decode an exit as a readable block of lines (reason by name, qualification,
