@@ -1,6 +1,9 @@
 #include "helpers.h"
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 vtx_profile vt_profile_copy(const char *name)
 {
@@ -125,4 +128,30 @@ void vt_vmwrite(vt_env *e, uint64_t enc, uint64_t value)
     char step[64];
     snprintf(step, sizeof step, "VMWRITE 0x%llx", (unsigned long long)enc);
     vt_expect(step, vtx_vmwrite(e->m, enc, value, &r), &r, VTX_VMSUCCEED, 0);
+}
+
+int vt_sh(char **out, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p, "popen %s", cmd);
+    size_t cap = 1 << 16, n = 0, r;
+    char *buf = malloc(cap);
+    cr_assert_not_null(buf);
+    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += r;
+        if (n + 1 >= cap) {
+            buf = realloc(buf, cap *= 2);
+            cr_assert_not_null(buf);
+        }
+    }
+    buf[n] = 0;
+    int st = pclose(p);
+    *out = buf;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }

@@ -45,6 +45,10 @@ void vt_expect(const char *step, vtx_status st, const vtx_insn_result *r, vtx_in
                uint32_t vm_error);
 /* Assert a fault with the given vector. */
 void vt_expect_fault(const char *step, vtx_status st, const vtx_insn_result *r, uint8_t vector);
+/* Run a shell command (printf-style); its standard output and error, together, in *out
+ * (malloc'd, NUL-terminated; the caller frees it). Returns the exit status (128 when the
+ * command did not exit normally). */
+int vt_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* VMREAD that must succeed; returns the value. */
 uint64_t vt_vmread(vt_env *e, uint64_t enc);
 /* VMWRITE that must succeed. */

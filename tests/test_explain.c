@@ -11,30 +11,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "helpers.h"
 
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t cap = 1 << 16, n = 0, r;
-    char *buf = malloc(cap);
-    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-        n += r;
-        if (n + 1 >= cap)
-            buf = realloc(buf, cap *= 2);
-    }
-    buf[n] = 0;
-    int st = pclose(p);
-    *out = buf;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static size_t lines(const char *s)
 {
@@ -49,7 +27,7 @@ static size_t lines(const char *s)
 Test(explain, lesson1_in_sentences)
 {
     char *out;
-    int st = run(&out, "'%s' explain '%s'", VTX_CLI_PATH, LESSON1);
+    int st = vt_sh(&out, "'%s' explain '%s'", VTX_CLI_PATH, LESSON1);
     cr_assert_eq(st, 0, "status %d\n%s", st, out);
     /* the description first */
     cr_expect_not_null(strstr(out, "Lesson 1: the interrupt window"), "%s", out);
@@ -89,7 +67,7 @@ Test(explain, a_million_iterations_stay_short)
           f);
     fclose(f);
     char *out;
-    int st = run(&out, "'%s' explain '%s'", VTX_CLI_PATH, path);
+    int st = vt_sh(&out, "'%s' explain '%s'", VTX_CLI_PATH, path);
     cr_expect_eq(st, 0, "status %d\n%s", st, out);
     cr_expect_lt(lines(out), 60, "%zu lines:\n%.4000s", lines(out), out);
     cr_expect_not_null(strstr(out, "the loop busy..busy+0x4 ran 999 999 more times with the same verdicts"), "%s",
@@ -102,15 +80,15 @@ Test(explain, a_million_iterations_stay_short)
 Test(explain, from_and_to)
 {
     char *all, *part;
-    run(&all, "'%s' explain '%s'", VTX_CLI_PATH, LESSON1);
-    int st = run(&part, "'%s' explain '%s' --from after_shadow-1 --to after_shadow", VTX_CLI_PATH, LESSON1);
+    vt_sh(&all, "'%s' explain '%s'", VTX_CLI_PATH, LESSON1);
+    int st = vt_sh(&part, "'%s' explain '%s' --from after_shadow-1 --to after_shadow", VTX_CLI_PATH, LESSON1);
     cr_expect_eq(st, 0, "status %d\n%s", st, part);
     cr_expect_lt(lines(part), lines(all));
     cr_expect_null(strstr(part, "dec ecx"), "%s", part);
     cr_expect_not_null(strstr(part, "nop"), "%s", part);
     cr_expect_not_null(strstr(part, "--to reached"), "%s", part);
     free(part);
-    st = run(&part, "'%s' explain '%s' --from 0x1000a --to 3", VTX_CLI_PATH, LESSON1);
+    st = vt_sh(&part, "'%s' explain '%s' --from 0x1000a --to 3", VTX_CLI_PATH, LESSON1);
     cr_expect_eq(st, 0, "status %d\n%s", st, part);
     free(part);
     free(all);
@@ -119,13 +97,13 @@ Test(explain, from_and_to)
 Test(explain, bad_usage_and_input)
 {
     char *out;
-    cr_expect_eq(run(&out, "'%s' explain", VTX_CLI_PATH), 2, "%s", out);
+    cr_expect_eq(vt_sh(&out, "'%s' explain", VTX_CLI_PATH), 2, "%s", out);
     free(out);
-    cr_expect_eq(run(&out, "'%s' explain '%s' --from", VTX_CLI_PATH, LESSON1), 2, "%s", out);
+    cr_expect_eq(vt_sh(&out, "'%s' explain '%s' --from", VTX_CLI_PATH, LESSON1), 2, "%s", out);
     free(out);
-    cr_expect_eq(run(&out, "'%s' explain '%s' --to 'x y'", VTX_CLI_PATH, LESSON1), 2, "%s", out);
+    cr_expect_eq(vt_sh(&out, "'%s' explain '%s' --to 'x y'", VTX_CLI_PATH, LESSON1), 2, "%s", out);
     free(out);
-    cr_expect_eq(run(&out, "'%s' explain /nonexistent/x.yaml", VTX_CLI_PATH), 4, "%s", out);
+    cr_expect_eq(vt_sh(&out, "'%s' explain /nonexistent/x.yaml", VTX_CLI_PATH), 4, "%s", out);
     free(out);
 }
 
@@ -135,7 +113,7 @@ Test(explain, mismatch_is_shown_and_status_1)
     char dir[] = "/tmp/vtx_explain_XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     char *out;
-    int st = run(&out, "sed 's/rip: after_shadow,/rip: after_shadow+1,/' '%s' > '%s/m.yaml' && '%s' explain '%s/m.yaml'",
+    int st = vt_sh(&out, "sed 's/rip: after_shadow,/rip: after_shadow+1,/' '%s' > '%s/m.yaml' && '%s' explain '%s/m.yaml'",
                  LESSON1, dir, VTX_CLI_PATH, dir);
     cr_expect_eq(st, 1, "status %d\n%s", st, out);
     cr_expect_not_null(strstr(out, "MISMATCH: exit 2 (INTERRUPT_WINDOW): rip expected 0x1000d"), "%s", out);
@@ -150,7 +128,7 @@ Test(explain, mismatch_is_shown_and_status_1)
 Test(explain, instruction_exit_is_named)
 {
     char *out;
-    int st = run(&out, "'%s' explain '%s/examples/lessons/02-mov-ss-shadow.yaml'", VTX_CLI_PATH, VTX_SOURCE_DIR);
+    int st = vt_sh(&out, "'%s' explain '%s/examples/lessons/02-mov-ss-shadow.yaml'", VTX_CLI_PATH, VTX_SOURCE_DIR);
     cr_expect_eq(st, 0, "status %d\n%s", st, out);
     cr_expect_not_null(strstr(out, "the instruction at 0x10009 (the_cpuid) causes this exit itself"), "%s", out);
     cr_expect_not_null(strstr(out, "set by the `pop ss` at 0x10002"), "%s", out);

@@ -23,32 +23,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "helpers.h"
 
-/* Run a shell command; its stdout and stderr in *out (malloc'd); returns the exit status. */
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p, "popen %s", cmd);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-        n += r;
-        if (n + 1 >= cap)
-            buf = realloc(buf, cap *= 2);
-    }
-    buf[n] = 0;
-    int st = pclose(p);
-    *out = buf;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static char *slurp(const char *path)
 {
@@ -98,7 +74,7 @@ TestSuite(scenario_check, .init = make_tmp, .fini = rm_tmp);
 Test(scenario_check, lessons_pass)
 {
     char *out;
-    int st = run(&out, "'%s' check '%s/examples/lessons'", VTX_CLI_PATH, VTX_SOURCE_DIR);
+    int st = vt_sh(&out, "'%s' check '%s/examples/lessons'", VTX_CLI_PATH, VTX_SOURCE_DIR);
     cr_expect_eq(st, 0, "status %d:\n%s", st, out);
     cr_expect_null(strstr(out, "FAIL"), "%s", out);
     cr_expect_not_null(strstr(out, " passed, 0 failed"), "%s", out);
@@ -108,7 +84,7 @@ Test(scenario_check, lessons_pass)
 Test(scenario_check, scenarios_pass)
 {
     char *out;
-    int st = run(&out, "'%s' check '%s/tests/scenarios'", VTX_CLI_PATH, VTX_SOURCE_DIR);
+    int st = vt_sh(&out, "'%s' check '%s/tests/scenarios'", VTX_CLI_PATH, VTX_SOURCE_DIR);
     cr_expect_eq(st, 0, "status %d:\n%s", st, out);
     cr_expect_not_null(strstr(out, " passed, 0 failed"), "%s", out);
     free(out);
@@ -220,7 +196,7 @@ static void check_mutation(const mutation *m)
     snprintf(dst, sizeof dst, "%s/%s", tmpdir, strrchr(m->file, '/') + 1);
     write_mutation(m, dst);
     char *out;
-    int st = run(&out, "'%s' check '%s'", VTX_CLI_PATH, dst);
+    int st = vt_sh(&out, "'%s' check '%s'", VTX_CLI_PATH, dst);
     cr_expect_eq(st, 1, "%s ('%s' -> '%s'): status %d\n%s", m->file, m->from, m->to, st, out);
     cr_expect_not_null(strstr(out, "0 passed, 1 failed"), "%s", out);
     char *eol = strchr(out, '\n');
@@ -241,7 +217,7 @@ Test(scenario_check, every_mutation_fails_at_its_exit_and_field)
         write_mutation(&mutations[i], dst);
     }
     char *out;
-    int st = run(&out, "'%s' check -j 2 '%s'", VTX_CLI_PATH, tmpdir);
+    int st = vt_sh(&out, "'%s' check -j 2 '%s'", VTX_CLI_PATH, tmpdir);
     cr_expect_eq(st, 1, "status %d\n%s", st, out);
     char summary[64];
     snprintf(summary, sizeof summary, "\n0 passed, %zu failed\n", n);
@@ -276,7 +252,7 @@ Test(scenario_check, missing_and_extra_exit)
 Test(scenario_check, missing_file_is_status_4)
 {
     char *out;
-    int st = run(&out, "'%s' check '%s/nope.yaml'", VTX_CLI_PATH, tmpdir);
+    int st = vt_sh(&out, "'%s' check '%s/nope.yaml'", VTX_CLI_PATH, tmpdir);
     cr_expect_eq(st, 4, "status %d\n%s", st, out);
     cr_expect_not_null(strstr(out, "ERROR"), "%s", out);
     cr_expect_not_null(strstr(out, "nope.yaml"), "%s", out);
@@ -289,7 +265,7 @@ Test(scenario_check, malformed_scenario_is_status_3_with_position)
     snprintf(path, sizeof path, "%s/bad.yaml", tmpdir);
     spit(path, "name: bad\nprofile: server\nguset:\n  mode: long64\n");
     char *out;
-    int st = run(&out, "'%s' check '%s'", VTX_CLI_PATH, path);
+    int st = vt_sh(&out, "'%s' check '%s'", VTX_CLI_PATH, path);
     cr_expect_eq(st, 3, "status %d\n%s", st, out);
     cr_expect_not_null(strstr(out, "ERROR "), "%s", out);
     cr_expect_not_null(strstr(out, "bad.yaml:3:1:"), "want file:line:col in\n%s", out);
@@ -300,13 +276,13 @@ Test(scenario_check, bad_usage_is_status_2_and_writes_no_junit)
 {
     char junit[256], *out;
     snprintf(junit, sizeof junit, "%s/out.xml", tmpdir);
-    int st = run(&out, "'%s' check --junit '%s'", VTX_CLI_PATH, junit);
+    int st = vt_sh(&out, "'%s' check --junit '%s'", VTX_CLI_PATH, junit);
     cr_expect_eq(st, 2, "status %d\n%s", st, out);
     free(out);
-    st = run(&out, "'%s' check -j 0 '%s/tests/scenarios' --junit '%s'", VTX_CLI_PATH, VTX_SOURCE_DIR, junit);
+    st = vt_sh(&out, "'%s' check -j 0 '%s/tests/scenarios' --junit '%s'", VTX_CLI_PATH, VTX_SOURCE_DIR, junit);
     cr_expect_eq(st, 2, "status %d\n%s", st, out);
     free(out);
-    st = run(&out, "'%s' check --frobnicate '%s/tests/scenarios'", VTX_CLI_PATH, VTX_SOURCE_DIR);
+    st = vt_sh(&out, "'%s' check --frobnicate '%s/tests/scenarios'", VTX_CLI_PATH, VTX_SOURCE_DIR);
     cr_expect_eq(st, 2, "status %d\n%s", st, out);
     free(out);
     cr_expect_neq(access(junit, F_OK), 0, "a JUnit file was written on a bad command line");
@@ -345,7 +321,7 @@ Test(scenario_check, junit_is_well_formed_and_escaped)
     r[8] = '3'; /* rbx: 0x23 */
     spit(fail, mut);
     char *out;
-    int st = run(&out, "'%s' check --junit '%s' '%s'", VTX_CLI_PATH, junit, tmpdir);
+    int st = vt_sh(&out, "'%s' check --junit '%s' '%s'", VTX_CLI_PATH, junit, tmpdir);
     cr_expect_eq(st, 1, "status %d\n%s", st, out);
     char *x = slurp(junit);
     cr_assert_not_null(x, "no JUnit file\n%s", out);
@@ -360,7 +336,7 @@ Test(scenario_check, junit_is_well_formed_and_escaped)
     cr_expect_not_null(strstr(x, "tests=\"2\" failures=\"1\""), "%s", x);
     /* no temporary file left next to it */
     free(out);
-    st = run(&out, "ls '%s' | grep -c tmp || true", tmpdir);
+    st = vt_sh(&out, "ls '%s' | grep -c tmp || true", tmpdir);
     cr_expect_eq(atoi(out), 0, "%s", out);
     free(out);
     free(x);
@@ -372,8 +348,8 @@ Test(scenario_check, junit_is_well_formed_and_escaped)
 Test(scenario_check, same_output_for_any_number_of_jobs)
 {
     char *one, *four;
-    int s1 = run(&one, "'%s' check -j 1 '%s/tests/scenarios'", VTX_CLI_PATH, VTX_SOURCE_DIR);
-    int s4 = run(&four, "'%s' check -j4 '%s/tests/scenarios'", VTX_CLI_PATH, VTX_SOURCE_DIR);
+    int s1 = vt_sh(&one, "'%s' check -j 1 '%s/tests/scenarios'", VTX_CLI_PATH, VTX_SOURCE_DIR);
+    int s4 = vt_sh(&four, "'%s' check -j4 '%s/tests/scenarios'", VTX_CLI_PATH, VTX_SOURCE_DIR);
     cr_expect_eq(s1, s4);
     cr_expect_str_eq(one, four);
     /* piped: no progress line (no carriage return) */
@@ -387,7 +363,7 @@ Test(scenario_check, skipped_without_expectations)
     char path[256], *out;
     snprintf(path, sizeof path, "%s/noexp.yaml", tmpdir);
     spit(path, "name: noexp\nguest:\n  mode: long64\n  code: |\n    hlt\ncontrols:\n  proc: [hlt exiting]\n");
-    int st = run(&out, "'%s' check '%s'", VTX_CLI_PATH, tmpdir);
+    int st = vt_sh(&out, "'%s' check '%s'", VTX_CLI_PATH, tmpdir);
     cr_expect_eq(st, 0, "status %d\n%s", st, out);
     cr_expect_not_null(strstr(out, "SKIP noexp"), "%s", out);
     cr_expect_not_null(strstr(out, "0 passed, 0 failed, 1 skipped"), "%s", out);

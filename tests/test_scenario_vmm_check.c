@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "vtxref/scenario.h"
+#include "helpers.h"
 
 typedef struct seen {
     unsigned expected, unexpected;
@@ -195,28 +196,6 @@ Test(scenario_vmm_check, mismatch_sentences_name_the_finding)
 
 /* ---- the commands: run/explain --vmm-check, check (on by default, --no-vmm-check) ---- */
 
-/* Run a shell command; stdout and stderr in *out (malloc'd); returns the exit status. */
-static int sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sh(char **out, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p, "popen %s", cmd);
-    size_t cap = 1 << 20, n = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while ((r = fread(buf + n, 1, cap - 1 - n, p)) > 0)
-        n += r;
-    buf[n] = 0;
-    int st = pclose(p);
-    *out = buf;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 #define FORCED VTX_SOURCE_DIR "/tests/scenarios/vmm-check/forced-injection-if.yaml"
 
@@ -240,7 +219,7 @@ static void rm_tmp(void)
 static void write_unexpected(void)
 {
     char *out;
-    int st = sh(&out, "sed 's/findings: \\[FORCED_INJECTION_IF\\]/findings: []/' '%s' > '%s/forced.yaml'", FORCED, tmp);
+    int st = vt_sh(&out, "sed 's/findings: \\[FORCED_INJECTION_IF\\]/findings: []/' '%s' > '%s/forced.yaml'", FORCED, tmp);
     cr_assert_eq(st, 0, "%s", out);
     free(out);
 }
@@ -248,7 +227,7 @@ static void write_unexpected(void)
 Test(scenario_vmm_check, run_prints_each_finding_where_it_happens)
 {
     char *out;
-    int st = sh(&out, "'%s' run --vmm-check '%s'", VTX_CLI_PATH, FORCED);
+    int st = vt_sh(&out, "'%s' run --vmm-check '%s'", VTX_CLI_PATH, FORCED);
     cr_expect_eq(st, 0, "%s", out);
     const char *f = strstr(out, "  vmm-check: error FORCED_INJECTION_IF at exit 1 (EXTERNAL_INTERRUPT, RIP 0x10008), "
                                 "entry 2 (RIP 0x10008) [ENT-GS-1, INJ-5, BLK-STI-9]: ");
@@ -260,13 +239,13 @@ Test(scenario_vmm_check, run_prints_each_finding_where_it_happens)
     cr_expect_not_null(strstr(out, "\nvmm-check: 1 error, 0 warnings\n"), "%s", out);
     free(out);
 
-    st = sh(&out, "'%s' run '%s'", VTX_CLI_PATH, FORCED);
+    st = vt_sh(&out, "'%s' run '%s'", VTX_CLI_PATH, FORCED);
     cr_expect_eq(st, 0, "%s", out);
     cr_expect_null(strstr(out, "FORCED_INJECTION_IF at"), "without --vmm-check: %s", out);
     cr_expect_null(strstr(out, "\nvmm-check: "), "without --vmm-check: %s", out);
     free(out);
 
-    st = sh(&out, "'%s' run --vmm-check --json '%s' | tail -1", VTX_CLI_PATH, FORCED);
+    st = vt_sh(&out, "'%s' run --vmm-check --json '%s' | tail -1", VTX_CLI_PATH, FORCED);
     cr_expect_not_null(strstr(out, "\"findings\":[{\"name\":\"FORCED_INJECTION_IF\",\"severity\":\"error\","
                                    "\"rules\":\"ENT-GS-1, INJ-5, BLK-STI-9\",\"exit\":1,\"entry\":2,\"expected\":true"),
                        "%s", out);
@@ -274,7 +253,7 @@ Test(scenario_vmm_check, run_prints_each_finding_where_it_happens)
     free(out);
 
     /* A lesson: the checker runs and finds nothing. */
-    st = sh(&out, "'%s' run --vmm-check '%s/examples/lessons/01-iw-classic.yaml'", VTX_CLI_PATH, VTX_SOURCE_DIR);
+    st = vt_sh(&out, "'%s' run --vmm-check '%s/examples/lessons/01-iw-classic.yaml'", VTX_CLI_PATH, VTX_SOURCE_DIR);
     cr_expect_eq(st, 0, "%s", out);
     cr_expect_not_null(strstr(out, "\nvmm-check: 0 errors, 0 warnings\n"), "%s", out);
     free(out);
@@ -284,32 +263,32 @@ Test(scenario_vmm_check, an_unexpected_error_finding_fails_run_explain_and_check
 {
     write_unexpected();
     char *out;
-    int st = sh(&out, "'%s' run --vmm-check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    int st = vt_sh(&out, "'%s' run --vmm-check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
     cr_expect_eq(st, 1, "%s", out);
     cr_expect_not_null(strstr(out, "MISMATCH: exit 1 (EXTERNAL_INTERRUPT): unexpected VMM finding: error "
                                    "FORCED_INJECTION_IF at exit 1"), "%s", out);
     free(out);
-    st = sh(&out, "'%s' run '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    st = vt_sh(&out, "'%s' run '%s/forced.yaml'", VTX_CLI_PATH, tmp);
     cr_expect_eq(st, 0, "run without --vmm-check: %s", out);
     free(out);
 
-    st = sh(&out, "'%s' explain --vmm-check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    st = vt_sh(&out, "'%s' explain --vmm-check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
     cr_expect_eq(st, 1, "%s", out);
     cr_expect_not_null(strstr(out, "    VMM CHECK: error FORCED_INJECTION_IF at exit 1"), "%s", out);
     cr_expect_not_null(strstr(out, "The VMM checker: 1 error, 0 warnings."), "%s", out);
     free(out);
-    st = sh(&out, "'%s' explain '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    st = vt_sh(&out, "'%s' explain '%s/forced.yaml'", VTX_CLI_PATH, tmp);
     cr_expect_eq(st, 0, "explain without --vmm-check: %s", out);
     cr_expect_null(strstr(out, "VMM CHECK"), "%s", out);
     free(out);
 
-    st = sh(&out, "'%s' check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    st = vt_sh(&out, "'%s' check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
     cr_expect_eq(st, 1, "check (the checker on by default): %s", out);
     cr_expect_not_null(strstr(out, "FAIL vmm-check-forced-injection-if: exit 1 (EXTERNAL_INTERRUPT): unexpected VMM "
                                    "finding: error FORCED_INJECTION_IF at exit 1"), "%s", out);
     cr_expect_not_null(strstr(out, "0 passed, 1 failed"), "%s", out);
     free(out);
-    st = sh(&out, "'%s' check --no-vmm-check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
+    st = vt_sh(&out, "'%s' check --no-vmm-check '%s/forced.yaml'", VTX_CLI_PATH, tmp);
     cr_expect_eq(st, 0, "check --no-vmm-check: %s", out);
     cr_expect_not_null(strstr(out, "PASS vmm-check-forced-injection-if"), "%s", out);
     free(out);
@@ -318,7 +297,7 @@ Test(scenario_vmm_check, an_unexpected_error_finding_fails_run_explain_and_check
 Test(scenario_vmm_check, explain_prints_expected_findings)
 {
     char *out;
-    int st = sh(&out, "'%s' explain --vmm-check '%s/tests/scenarios/vmm-check/hlt-resumed-at-hlt.yaml'", VTX_CLI_PATH,
+    int st = vt_sh(&out, "'%s' explain --vmm-check '%s/tests/scenarios/vmm-check/hlt-resumed-at-hlt.yaml'", VTX_CLI_PATH,
                 VTX_SOURCE_DIR);
     cr_expect_eq(st, 0, "%s", out);
     cr_expect_not_null(strstr(out, "    VMM CHECK: warning HLT_RESUMED_AT_HLT at exit 1 (HLT, RIP 0x10005), entry 2 "
@@ -332,21 +311,21 @@ Test(scenario_vmm_check, explain_prints_expected_findings)
 Test(scenario_vmm_check, replay_reports_the_findings_of_the_trace, .init = mk_tmp, .fini = rm_tmp)
 {
     char *out;
-    int st = sh(&out, "'%s' record '%s' -o '%s/f.trace' && '%s' record '%s/examples/lessons/01-iw-classic.yaml' -o "
+    int st = vt_sh(&out, "'%s' record '%s' -o '%s/f.trace' && '%s' record '%s/examples/lessons/01-iw-classic.yaml' -o "
                 "'%s/l.trace'", VTX_CLI_PATH, FORCED, tmp, VTX_CLI_PATH, VTX_SOURCE_DIR, tmp);
     cr_assert_eq(st, 0, "%s", out);
     free(out);
-    st = sh(&out, "'%s' replay --vmm-check '%s/f.trace'", VTX_CLI_PATH, tmp);
+    st = vt_sh(&out, "'%s' replay --vmm-check '%s/f.trace'", VTX_CLI_PATH, tmp);
     cr_expect_eq(st, 1, "an error finding: status 1\n%s", out);
     cr_expect_not_null(strstr(out, "  vmm-check: error FORCED_INJECTION_IF at exit 1 (EXTERNAL_INTERRUPT, RIP 0x10008), "
                                    "entry 2 (RIP 0x10008) [ENT-GS-1, INJ-5, BLK-STI-9]: "), "%s", out);
     cr_expect_not_null(strstr(out, "vmm-check: 1 error, 0 warnings\n"), "%s", out);
     cr_expect_not_null(strstr(out, "every outcome matches"), "%s", out);
     free(out);
-    st = sh(&out, "'%s' replay '%s/f.trace'", VTX_CLI_PATH, tmp);
+    st = vt_sh(&out, "'%s' replay '%s/f.trace'", VTX_CLI_PATH, tmp);
     cr_expect_eq(st, 0, "without --vmm-check\n%s", out);
     free(out);
-    st = sh(&out, "'%s' replay --vmm-check '%s/l.trace'", VTX_CLI_PATH, tmp);
+    st = vt_sh(&out, "'%s' replay --vmm-check '%s/l.trace'", VTX_CLI_PATH, tmp);
     cr_expect_eq(st, 0, "%s", out);
     cr_expect_not_null(strstr(out, "vmm-check: 0 errors, 0 warnings\n"), "%s", out);
     free(out);
