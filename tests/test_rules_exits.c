@@ -30,6 +30,7 @@ static void instr_exit(const char *step, uint32_t reason, uint64_t rip, uint32_t
 
 Test(rules_exits, exit_3_cpuid_vmcall)
 {
+    VTX_COVERS("EXIT-3", "EXIT-1", "EXIT-6", "EXIT-7");
     /* EXIT-1, EXIT-3, EXIT-6, EXIT-7: unconditional exits, RIP at the instruction.
      *   G+0 90 nop ; G+1 0f a2 cpuid ; G+3 0f 01 c1 vmcall */
     CODE(0x90, 0x0f, 0xa2, 0x0f, 0x01, 0xc1);
@@ -44,6 +45,7 @@ Test(rules_exits, exit_3_cpuid_vmcall)
 
 Test(rules_exits, exit_3_hlt_exiting)
 {
+    VTX_COVERS("EXIT-3", "EXIT-7", "HLT-1");
     /* EXIT-3, EXIT-7, HLT-1: with HLT exiting the exit is before HLT: RIP at it, active. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING);
@@ -53,6 +55,7 @@ Test(rules_exits, exit_3_hlt_exiting)
 
 Test(rules_exits, exit_3_rdtsc_exiting_and_flip)
 {
+    VTX_COVERS("EXIT-3");
     /* EXIT-3/6: RDTSC exiting -> exit 16, length 2; without it RDTSC runs (then CPUID exits).
      *   G+0 0f 31 rdtsc ; G+2 0f a2 cpuid */
     CODE(0x0f, 0x31, 0x0f, 0xa2);
@@ -65,6 +68,7 @@ Test(rules_exits, exit_3_rdtsc_exiting_and_flip)
 
 Test(rules_exits, exit_3_io_qualification)
 {
+    VTX_COVERS("EXIT-3");
     /* EXIT-3: I/O exit qualification: size-1, direction, immediate operand, port.
      *   G+0 e6 80 out 0x80, al ; G+2 ec in al, dx ; G+3 66 ed in ax, dx */
     CODE(0xe6, 0x80, 0xec, 0x66, 0xed);
@@ -84,6 +88,7 @@ Test(rules_exits, exit_3_io_qualification)
 
 Test(rules_exits, exit_3_cr_access_qualification)
 {
+    VTX_COVERS("EXIT-3");
     /* EXIT-3: CR3-load exiting: mov cr3, rbx -> qualification 3 | reg 3 << 8, length 3;
      * CR3-store: mov rdx, cr3 -> 3 | 1 << 4 | 2 << 8. Flip: without the controls both run.
      *   G+0 0f 22 db mov cr3, rbx ; G+3 0f 20 da mov rdx, cr3 ; G+6 0f a2 cpuid */
@@ -107,6 +112,7 @@ Test(rules_exits, exit_3_cr_access_qualification)
 
 Test(rules_exits, exit_4_exceptions_with_and_without_the_bitmap)
 {
+    VTX_COVERS("EXIT-4", "EXIT-7");
     /* EXIT-4, EXIT-7, kut 6.15: #UD in the bitmap -> exit 0 type 3 at the ud2; not in
      * the bitmap -> the guest handler runs.   G+0 0f 0b ud2 */
     CODE(0x0f, 0x0b);
@@ -122,6 +128,7 @@ Test(rules_exits, exit_4_exceptions_with_and_without_the_bitmap)
 
 Test(rules_exits, exit_4_gp_error_code)
 {
+    VTX_COVERS("EXIT-4");
     /* EXIT-4: #GP with an error code: bit 11 set, error code = the selector.
      *   G+0 8e d8 mov ds, ax (ax = 0x28, beyond the GDT limit) */
     CODE(0x8e, 0xd8);
@@ -135,6 +142,7 @@ Test(rules_exits, exit_4_gp_error_code)
 
 Test(rules_exits, exit_4_int3_is_type_6_at_the_int3)
 {
+    VTX_COVERS("EXIT-4", "EXIT-6", "EXIT-7");
     /* EXIT-4, EXIT-6, EXIT-7: INT3 -> exit 0 type 6 vector 3, RIP at the INT3, length 1.
      * Flip: not intercepted -> delivered with the return RIP after it.   G+0 cc int3 */
     CODE(0xcc, 0xf4);
@@ -151,6 +159,7 @@ Test(rules_exits, exit_4_int3_is_type_6_at_the_int3)
 
 Test(rules_exits, exit_4_icebp_is_type_5)
 {
+    VTX_COVERS("EXIT-4", "EXIT-6");
     /* EXIT-4, EXIT-6: ICEBP (INT1) -> exit 0, #DB type 5, RIP at the ICEBP, length 1.   G+0 f1 icebp */
     CODE(0xf1, 0xf4);
     vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 1);
@@ -162,6 +171,7 @@ Test(rules_exits, exit_4_icebp_is_type_5)
 
 Test(rules_exits, exit_6_int_n_delivery_exit_length)
 {
+    VTX_COVERS("EXIT-6", "EXIT-5");
     /* EXIT-5, EXIT-6: int 0x40 into an empty IDT with #GP intercepted: IDT-vectoring type 4
      * vector 0x40, instruction length 2, error code 0x40*8+2 (EXT clear).   G+0 cd 40 int 0x40 */
     CODE(0xcd, 0x40, 0xf4);
@@ -175,6 +185,7 @@ Test(rules_exits, exit_6_int_n_delivery_exit_length)
 
 Test(rules_exits, exit_10_exit_clears_injection_valid_bit)
 {
+    VTX_COVERS("EXIT-10", "INJ-4");
     /* EXIT-10, INJ-4: the exit clears the valid bit; MISC[5] = 1 stores LMA (= 1) into
      * "IA-32e mode guest". */
     CODE(0x90, 0xf4);
@@ -189,6 +200,7 @@ Test(rules_exits, exit_10_exit_clears_injection_valid_bit)
 
 Test(rules_exits, pri_2_nmi_beats_interrupt_window)
 {
+    VTX_COVERS("PRI-2", "IW-3");
     /* PRI-2, IW-3: a pending NMI (NMI exiting) beats an open interrupt window. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
@@ -201,6 +213,7 @@ Test(rules_exits, pri_2_nmi_beats_interrupt_window)
 
 Test(rules_exits, pri_3_blocked_nmi_lets_the_window_win)
 {
+    VTX_COVERS("PRI-3");
     /* PRI-3 flip: the same NMI blocked by NMI blocking (vNMI = 0): the IW exit wins. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
@@ -213,6 +226,7 @@ Test(rules_exits, pri_3_blocked_nmi_lets_the_window_win)
 
 Test(rules_exits, pri_3_timer_wins_when_nw_is_held_by_mov_ss)
 {
+    VTX_COVERS("PRI-3");
     /* PRI-3: NW suppressed by MOV SS, timer expired: timer exit. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS | VTX_PIN_PREEMPTION_TIMER);
@@ -225,6 +239,7 @@ Test(rules_exits, pri_3_timer_wins_when_nw_is_held_by_mov_ss)
 
 Test(rules_exits, pri_5_pending_db_delivered_before_timer_exit)
 {
+    VTX_COVERS("PRI-5", "PT-3");
     /* PRI-5, PT-3, kut 6.10 zero test stage 2: BS pending, #DB not intercepted, timer 0:
      * the #DB is delivered first, the timer exit is at the #DB handler. Flip: #DB
      * intercepted -> exit 0 (test_post_entry.c pending_db_beats_timer). */
@@ -240,6 +255,7 @@ Test(rules_exits, pri_5_pending_db_delivered_before_timer_exit)
 
 Test(rules_exits, pri_5_pending_mtf_beats_pending_db)
 {
+    VTX_COVERS("PRI-5", "MTF-6", "MTF-8");
     /* PRI-5, MTF-6, MTF-8: pending MTF (type 7) beats the pending #DB, which stays in the
      * saved pending-debug-exceptions field. */
     CODE(0x90, 0xf4);
@@ -257,6 +273,7 @@ Test(rules_exits, pri_5_pending_mtf_beats_pending_db)
 
 Test(rules_exits, hlt_1_guest_hlt_enters_hlt_then_nmi_exit)
 {
+    VTX_COVERS("HLT-1", "HLT-3");
     /* HLT-1, HLT-3: guest HLT (no HLT exiting) halts; an NMI exit from HLT saves activity 1
      * and RIP after HLT.   G+0 90 nop ; G+1 f4 hlt ; G+2 90 nop */
     CODE(0x90, 0xf4, 0x90);
@@ -269,6 +286,7 @@ Test(rules_exits, hlt_1_guest_hlt_enters_hlt_then_nmi_exit)
 
 Test(rules_exits, hlt_2_interrupt_wakes_hlt_only_with_if1)
 {
+    VTX_COVERS("HLT-2", "HLT-4");
     /* HLT-2, HLT-4: IF = 1: an interrupt wakes the guest, frame RIP after HLT.
      * Flip: IF = 0: the guest stays halted.   G+0 f4 hlt ; G+1 90 nop */
     CODE(0xf4, 0x90);
@@ -290,6 +308,7 @@ Test(rules_exits, hlt_2_interrupt_wakes_hlt_only_with_if1)
 
 Test(rules_exits, hlt_3_indirect_exit_from_hlt_saves_active)
 {
+    VTX_COVERS("HLT-3");
     /* HLT-3: an NMI (NMI exiting = 0) wakes HLT but its delivery faults (#GP intercepted):
      * the processor became active before the exit: saved activity 0. */
     CODE(0xf4, 0x90);
@@ -303,6 +322,7 @@ Test(rules_exits, hlt_3_indirect_exit_from_hlt_saves_active)
 
 Test(rules_exits, hlt_6_mtf_after_hlt_exits_from_hlt_state)
 {
+    VTX_COVERS("HLT-6", "MTF-4", "MTF-7");
     /* HLT-6, MTF-4, MTF-7: MTF = 1: the HLT is followed by an MTF exit from the HLT state. */
     CODE(0xf4, 0x90);
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_MONITOR_TRAP_FLAG);
@@ -312,6 +332,7 @@ Test(rules_exits, hlt_6_mtf_after_hlt_exits_from_hlt_state)
 
 Test(rules_exits, hlt_7_vmm_must_clear_sti_blocking_before_hlt_entry)
 {
+    VTX_COVERS("HLT-7", "BLK-STI-8");
     /* HLT-7, BLK-STI-8: sti; hlt with HLT exiting saves bit 0 = 1; re-entering with
      * activity HLT and bit 0 still set fails (exit 33); clearing it passes.
      *   G+0 fb sti ; G+1 f4 hlt ; G+2 90 nop */
@@ -334,6 +355,7 @@ Test(rules_exits, hlt_7_vmm_must_clear_sti_blocking_before_hlt_entry)
 
 Test(rules_exits, hlt_8_shutdown_blocks_iw_but_not_nmi_or_timer)
 {
+    VTX_COVERS("HLT-8", "PT-4");
     /* HLT-8: in shutdown no IW exit and no external interrupt (the guest stays put); an
      * NMI exit leaves it (activity 2 saved); so does the timer (PT-4). */
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
@@ -354,6 +376,7 @@ Test(rules_exits, hlt_8_shutdown_blocks_iw_but_not_nmi_or_timer)
 
 Test(rules_exits, hlt_8_flip_hlt_takes_the_window)
 {
+    VTX_COVERS("HLT-8", "IW-5");
     /* Flip: the same in HLT: the IW exit wakes it (IW-5). */
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
     rf_state(G, 0x202, 0, ACT_HLT);
@@ -362,6 +385,7 @@ Test(rules_exits, hlt_8_flip_hlt_takes_the_window)
 
 Test(rules_exits, hlt_8_wait_for_sipi_blocks_nmi_and_timer)
 {
+    VTX_COVERS("HLT-8", "PT-4");
     /* HLT-8, PT-4: wait-for-SIPI blocks NMIs, INIT and timer exits. */
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_PREEMPTION_TIMER);
     vt_vmwrite(&e, VTX_VMCS_PREEMPTION_TIMER_VALUE, 0);
@@ -388,6 +412,7 @@ static uint64_t timer_loop_cycles(uint32_t value, bool save)
 
 Test(rules_exits, pt_2_timer_counts_while_the_guest_runs)
 {
+    VTX_COVERS("PT-2", "PT-1", "PT-4", "PT-5");
     /* PT-1, PT-2, PT-4, kut 6.10 (2): the exit comes no earlier than value << rate cycles
      * of guest execution (the deterministic clock: 1 cycle per instruction), no later
      * than the deadline plus one instruction. */
@@ -408,6 +433,7 @@ Test(rules_exits, pt_2_timer_counts_while_the_guest_runs)
 
 Test(rules_exits, pt_2_flip_smaller_value_exits_sooner)
 {
+    VTX_COVERS("PT-2", "PT-5");
     uint64_t small = timer_loop_cycles(30, false);
     rf_rebuild_knobs(0, 0);
     uint64_t big = timer_loop_cycles(300, false);
@@ -417,6 +443,7 @@ Test(rules_exits, pt_2_flip_smaller_value_exits_sooner)
 
 Test(rules_exits, pt_5_save_control_stores_the_remaining_value)
 {
+    VTX_COVERS("PT-5");
     /* PT-5: another exit first (VMCALL after some nops): with the save control the field
      * holds a value below the start, above 0; the resume restarts from it.
      *   G+0 90 x 100 ; G+100 0f 01 c1 vmcall */
@@ -440,6 +467,7 @@ Test(rules_exits, pt_5_save_control_stores_the_remaining_value)
 
 Test(rules_exits, pt_3_timer_zero_after_injection_lands_at_handler)
 {
+    VTX_COVERS("PT-3", "PRI-4", "INJ-11");
     /* PT-3, PRI-4, kut 6.10 zero test: injected #DB (even with #DB intercepted, INJ-11)
      * then the timer-0 exit at the #DB handler. */
     CODE(0x90, 0xf4);
@@ -454,6 +482,7 @@ Test(rules_exits, pt_3_timer_zero_after_injection_lands_at_handler)
 
 Test(rules_exits, pt_6_timer_not_held_by_sti_blocking)
 {
+    VTX_COVERS("PT-6");
     /* PT-6, CFG-PT-SHADOW off (default): STI blocking does not hold the timer exit.
      * Flip with the knob on (profile copy): the exit waits one instruction. */
     CODE(0x90, 0xf4);
@@ -473,6 +502,7 @@ Test(rules_exits, pt_6_timer_not_held_by_sti_blocking)
 
 Test(rules_exits, pt_6_mtf_beats_timer)
 {
+    VTX_COVERS("PT-6", "MTF-6");
     /* PT-6, MTF-6: pending MTF (type 7) beats the expired timer. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
@@ -487,6 +517,7 @@ static void mtf_on(void) { rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_MONITOR_TRAP_
 
 Test(rules_exits, mtf_4_after_out_kut_6_11_1)
 {
+    VTX_COVERS("MTF-4", "MTF-8");
     /* MTF-4, MTF-8, kut 6.11.1: MTF after out -> exit 37, RIP after it, qualification 0.
      *   G+0 e6 80 out 0x80, al ; G+2 90 nop */
     CODE(0xe6, 0x80, 0x90);
@@ -498,6 +529,7 @@ Test(rules_exits, mtf_4_after_out_kut_6_11_1)
 
 Test(rules_exits, mtf_5_instruction_exit_consumes_the_boundary)
 {
+    VTX_COVERS("MTF-5");
     /* MTF-5 (flip of the above): with I/O exiting the out exits (30); no MTF exit. */
     CODE(0xe6, 0x80, 0x90);
     mtf_on();
@@ -508,6 +540,7 @@ Test(rules_exits, mtf_5_instruction_exit_consumes_the_boundary)
 
 Test(rules_exits, mtf_6_tf_and_mtf_kut_6_11_2)
 {
+    VTX_COVERS("MTF-6", "PRI-6", "MTF-8");
     /* MTF-6, PRI-6, MTF-8, kut 6.11.2: TF = 1 and MTF: the MTF exit wins and BS is
      * saved pending; the next entry delivers the #DB (intercepted here). Flip: TF = 0
      * leaves nothing pending.   G+0 90 nop ; G+1 90 nop */
@@ -529,6 +562,7 @@ Test(rules_exits, mtf_6_tf_and_mtf_kut_6_11_2)
 
 Test(rules_exits, mtf_4_faulting_instruction_kut_6_11_3)
 {
+    VTX_COVERS("MTF-4", "PRI-6");
     /* MTF-4, PRI-6, kut 6.11.3: the faulting instruction's #GP is delivered first; the
      * MTF exit is at the #GP handler.   G+0 8e d8 mov ds, ax (ax = 0x28) */
     static const uint8_t h[] = {0x90, 0xf4};
@@ -542,6 +576,7 @@ Test(rules_exits, mtf_4_faulting_instruction_kut_6_11_3)
 
 Test(rules_exits, mtf_4_icebp_kut_6_11_4)
 {
+    VTX_COVERS("MTF-4");
     /* MTF-4, kut 6.11.4: ICEBP: #DB delivered, the MTF exit at the #DB handler;
      * INT3 likewise (software exception delivered, RIP = handler).   G+0 f1 icebp */
     static const uint8_t h[] = {0x90, 0xf4};
@@ -555,6 +590,7 @@ Test(rules_exits, mtf_4_icebp_kut_6_11_4)
 
 Test(rules_exits, mtf_1_injected_event_then_mtf)
 {
+    VTX_COVERS("MTF-1", "MTF-2");
     /* MTF-1: MTF = 1 and an injected #UD: the MTF exit is right after delivery. Flip
      * (MTF-2 without the control): no MTF exit, the handler's VMCALL exits. */
     CODE(0x90, 0xf4);
@@ -571,6 +607,7 @@ Test(rules_exits, mtf_1_injected_event_then_mtf)
 
 Test(rules_exits, mtf_3_pending_interrupt_delivered_then_mtf)
 {
+    VTX_COVERS("MTF-3");
     /* MTF-3: MTF = 1, an external interrupt pending at entry: delivered, then the MTF exit
      * at the ISR. */
     CODE(0x90, 0xf4);
@@ -584,6 +621,7 @@ Test(rules_exits, mtf_3_pending_interrupt_delivered_then_mtf)
 
 Test(rules_exits, mtf_7_not_blocked_by_sti)
 {
+    VTX_COVERS("MTF-7");
     /* MTF-7: an MTF exit is taken at a boundary with STI blocking (saved bit 0 = 1).
      *   G+0 fb sti ; G+1 90 nop */
     CODE(0xfb, 0x90, 0xf4);
