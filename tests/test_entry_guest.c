@@ -9,6 +9,7 @@
  * kut-scenarios 6.9 notes the public suites do not test the activity-state and
  * interruptibility rules; those are covered here in depth.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "baseline.h"
@@ -1265,6 +1266,29 @@ Test(guest_pending_dbg, ent_gs_14_reserved_bits)
     FAIL("ENT-GS-14: pending debug bit 17", 0, GUEST_PENDING_DBG_RESERVED);
     W(GUEST_PENDING_DBG_EXCEPTIONS, 0x100F);
     PASS("ENT-GS-14: B3-B0 and enabled breakpoint (bit 12)");
+    done();
+}
+
+/* Every reserved bit on its own (63:17, 15, 13, 11:4): each fails the entry with
+ * the reserved-bits check; the defined bits (B3-B0, enabled breakpoint, BS, RTM)
+ * never do. RTM (bit 16) has a check of its own. */
+Test(guest_pending_dbg, ent_gs_14_each_reserved_bit)
+{
+    VTX_COVERS("ENT-GS-14");
+    start("server");
+    const uint64_t defined = 0xFull | 1ull << 12 | 1ull << 14 | 1ull << 16;
+    for (unsigned bit = 0; bit < 64; bit++) {
+        if ((defined >> bit) & 1)
+            continue;
+        char step[80];
+        snprintf(step, sizeof step, "ENT-GS-14: pending debug exceptions bit %u alone", bit);
+        W(GUEST_PENDING_DBG_EXCEPTIONS, 1ull << bit);
+        FAIL(step, 0, GUEST_PENDING_DBG_RESERVED);
+    }
+    W(GUEST_PENDING_DBG_EXCEPTIONS, 1ull << 16);
+    FAIL("ENT-GS-14: RTM (bit 16) on a processor without RTM", 0, GUEST_PENDING_DBG_RTM);
+    W(GUEST_PENDING_DBG_EXCEPTIONS, 0x500F);
+    PASS("ENT-GS-14: B3-B0, enabled breakpoint and BS together");
     done();
 }
 

@@ -5,8 +5,8 @@
  * frame it pushed (RSP 0x9000, 64-bit frames: RIP, CS, RFLAGS, RSP, SS [after the
  * error code]). Guest code at G = 0x10000 is a nop; hlt unless listed.
  *
- * INJ-6 in real mode (IVT) and 32-bit mode: test_modes.c. Not covered: INJ-10 in V8086 mode (no VME redirection modelled); INJ-12
- * (DR6/DR7 are not visible through the API); INJ-18 for task gates, APIC
+ * INJ-6 in real mode (IVT) and 32-bit mode: test_modes.c. Not covered: INJ-10 in V8086 mode (no VME redirection modelled); the DR6
+ * half of INJ-12 (the model keeps no DR6); INJ-18 for task gates, APIC
  * accesses, EPT violations (none modelled).
  */
 #include "rules_fixture.h"
@@ -253,6 +253,26 @@ Test(rules_injection, inj_14_flip_kept_for_software_interrupt_in_mov_ss)
     rf_launch_exit("INJ-14: INT 0x40 with MOV-SS blocking and BS pending", R_EXC);
     rf_field("INJ-14", VTX_VMCS_EXIT_INTR_INFO, "interruption information (#DB)", INTR(3, 1));
     rf_saved_rip("INJ-14: at the handler", H(0x40));
+}
+
+Test(rules_injection, inj_12_injected_db_leaves_dr7_and_debugctl)
+{
+    VTX_COVERS("INJ-12");
+    /* INJ-12: injecting vector 1 (#DB) changes neither DR7 nor IA32_DEBUGCTL, unlike a
+     * #DB the processor raises itself (which clears DR7.GD): loaded with "load debug
+     * controls", saved with "save debug controls" at the handler's VMCALL exit. */
+    const uint64_t dr7 = 0x2400 | 0x3, debugctl = 0x1; /* GD, bit 10, L0/G0; LBR */
+    std_code();
+    rf_vmcall_handler(1, false);
+    rf_set(VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_DEBUG_CONTROLS);
+    rf_set(VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_DEBUG_CONTROLS);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_DR7, dr7);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_IA32_DEBUGCTL, debugctl);
+    rf_inject(INTR(3, 1), 0, 0);
+    rf_launch_exit("INJ-12: injected #DB", R_CALL);
+    rf_saved_rip("INJ-12: at the #DB handler", H(1));
+    rf_field("INJ-12", VTX_VMCS_GUEST_DR7, "DR7", dr7);
+    rf_field("INJ-12", VTX_VMCS_GUEST_IA32_DEBUGCTL, "IA32_DEBUGCTL", debugctl);
 }
 
 Test(rules_injection, inj_16_injected_df_whose_delivery_faults_is_a_triple_fault)
