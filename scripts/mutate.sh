@@ -80,9 +80,9 @@ mkdir -p "$BUILD"
 LOG=$BUILD/mutate-log.txt
 REPORT=$BUILD/mutate-report.txt
 : > "$LOG"
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >> "$LOG" 2>&1 || { echo "mutate: configure failed (see $LOG)" >&2; exit 3; }
-fi
+# (Re)configure: the test files may have changed since the last run.
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >> "$LOG" 2>&1 || { echo "mutate: configure failed (see $LOG)" >&2; exit 3; }
+cmake --build "$BUILD" -j2 >> "$LOG" 2>&1 || { echo "mutate: the unmutated tree does not build (see $LOG)" >&2; exit 3; }
 OUT=$BUILD/mutate-last.txt
 # The tests most likely to kill a mutant of this logic run first (and are built
 # first), so a killed mutant costs one small build and a few seconds of tests;
@@ -93,7 +93,7 @@ CHILD=
 run() { "$@" & CHILD=$!; wait $CHILD; local rc=$?; CHILD=; return $rc; }
 run_suite() { # 0: passed, 1: a test failed, 2: the build failed
   local first
-  first=$(cd "$ROOT/tests" && ls test_*.c | sed 's/\.c$//' | grep -E "$FIRST" | tr '\n' ' ')
+  first=$(ctest --test-dir "$BUILD" -N -R "$FIRST" | sed -n 's/^ *Test *#[0-9]*: *//p' | tr '\n' ' ')
   # shellcheck disable=SC2086
   run cmake --build "$BUILD" -j2 --target $first > "$OUT" 2>&1 || { cat "$OUT" >> "$LOG"; return 2; }
   run ctest --test-dir "$BUILD" -j2 --stop-on-failure --timeout 300 -R "$FIRST" > "$OUT" 2>&1

@@ -1,5 +1,5 @@
 /*
- * kvm-unit-tests scenarios of kut-scenarios.md ported without an APIC or a second
+ * kvm-unit-tests scenarios of docs/kut.tsv ported without an APIC or a second
  * CPU: the platform pins (vtx_machine_set_intr, vtx_machine_raise_nmi) are the
  * interrupt source, raised before entry or while the guest is halted (run ->
  * VTX_GUEST_STOPPED -> raise -> vtx_continue). Guest code at G = 0x10000,

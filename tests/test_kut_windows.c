@@ -1,6 +1,6 @@
 /*
  * kvm-unit-tests scenarios 6.1 (vmx_intr_window_test) and 6.2
- * (vmx_nmi_window_test) of kut-scenarios.md, ported with their guest code:
+ * (vmx_nmi_window_test) of docs/kut.tsv, ported with their guest code:
  *
  *   G+0  0f 01 c1   vmcall
  *   G+3  90         nop
