@@ -37,6 +37,33 @@ TestSuite(rules_blocking, .init = rf_setup, .fini = rf_teardown);
  * the first boundary, so the STI runs before the window can open.
  *   G+0 fb sti ; G+1 90 nop ; G+2 90 nop ; G+3 f4 hlt
  */
+/* An external interrupt with external-interrupt exiting, entered in a shadow
+ * (interruptibility `intr`): the exit's RIP and saved interruptibility. */
+static void extint_exit_in_shadow(const char *step, uint32_t intr, uint64_t rip, uint32_t saved)
+{
+    CODE(0x90, 0x90, 0xf4);
+    rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING);
+    rf_state(G, 0x202, intr, ACT_ACTIVE);
+    vtx_machine_set_intr(e.m, true, 0x30);
+    rf_launch_exit(step, VTX_EXIT_REASON_EXTERNAL_INTERRUPT);
+    rf_saved(step, rip, saved, ACT_ACTIVE);
+}
+
+Test(rules_blocking, blk_sti_3_extint_exit_in_a_shadow_per_knob)
+{
+    VTX_COVERS("BLK-STI-3", "BLK-MSS-1", "IW-9");
+    /* BLK-STI-3, IW-9, CFG-EXTINT-SHADOW: with external-interrupt exiting, whether an
+     * STI or MOV-SS shadow holds the exit is the knob's choice. On (default): one
+     * instruction runs first. Off: the exit comes before it, saving the shadow. */
+    extint_exit_in_shadow("CFG-EXTINT-SHADOW on, STI shadow", IS_STI, G + 1, 0);
+    rf_rebuild_knobs(0, 0);
+    extint_exit_in_shadow("CFG-EXTINT-SHADOW on, MOV-SS shadow", IS_MOVSS, G + 1, 0);
+    rf_rebuild_knobs(VTX_KNOB_EXTINT_SHADOW, 0);
+    extint_exit_in_shadow("CFG-EXTINT-SHADOW off, STI shadow", IS_STI, G, IS_STI);
+    rf_rebuild_knobs(VTX_KNOB_EXTINT_SHADOW, 0);
+    extint_exit_in_shadow("CFG-EXTINT-SHADOW off, MOV-SS shadow", IS_MOVSS, G, IS_MOVSS);
+}
+
 Test(rules_blocking, blk_sti_1_sti_with_if1_makes_no_shadow)
 {
     VTX_COVERS("BLK-STI-1");
