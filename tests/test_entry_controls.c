@@ -995,7 +995,6 @@ Test(ctl_inject, invalid_field_ignored_without_valid_bit)
 /* The names, rule IDs and texts of the checks are part of the interface. */
 Test(ctl_names, every_check_named)
 {
-    VTX_COVERS("ENT-CTL-2", "INJ-CHK-5");
     cr_assert_str_eq(vtx_check_name(VTX_CHECK_CTL_PIN_ALLOWED), "CTL_PIN_ALLOWED");
     cr_assert_str_eq(vtx_check_rule(VTX_CHECK_CTL_VNMI_WITHOUT_NMI_EXITING), "ENT-CTL-2");
     cr_assert_str_eq(vtx_check_rule(VTX_CHECK_CTL_INJ_ERRCODE_RESERVED), "INJ-CHK-5");
