@@ -286,6 +286,32 @@ Test(rules_injection, inj_16_injected_df_whose_delivery_faults_is_a_triple_fault
     rf_field("INJ-16", VTX_VMCS_EXIT_QUALIFICATION, "qualification", 0);
 }
 
+Test(rules_injection, blk_load_1_vectoring_entry_keeps_no_shadow_to_save)
+{
+    VTX_COVERS("BLK-LOAD-1", "BLK-SAVE-1", "INJ-13");
+    /* BLK-LOAD-1: after a vectoring entry there is no STI or MOV-SS blocking, whatever
+     * bits 0 and 1 say; an exit while the injected event is delivered (here the
+     * triple fault of a #DF into an empty IDT) saves them as 0 (BLK-SAVE-1). Flip: the
+     * same bits on an entry that injects nothing are loaded, and the HLT exit of the
+     * first instruction saves them. */
+    static const uint32_t shadows[] = {IS_STI, IS_MOVSS};
+    for (int i = 0; i < 2; i++) {
+        if (i)
+            rf_rebuild_knobs(0, 0);
+        std_code();
+        rf_state(G, 0x202, shadows[i], ACT_ACTIVE);
+        rf_inject(INTR_EC(3, 8), 0, 0);
+        rf_launch_exit(i ? "injected #DF with MOV-SS bit" : "injected #DF with STI bit", VTX_EXIT_REASON_TRIPLE_FAULT);
+        rf_field("BLK-LOAD-1", VTX_VMCS_GUEST_INTERRUPTIBILITY, "saved interruptibility", 0);
+        rf_rebuild_knobs(0, 0);
+        CODE(0xf4);
+        rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING);
+        rf_state(G, 0x202, shadows[i], ACT_ACTIVE);
+        rf_launch_exit("flip: no injection", VTX_EXIT_REASON_HLT);
+        rf_field("flip", VTX_VMCS_GUEST_INTERRUPTIBILITY, "saved interruptibility", shadows[i]);
+    }
+}
+
 Test(rules_injection, inj_16_flip_df_gate_present_delivers)
 {
     VTX_COVERS("INJ-16");
