@@ -164,6 +164,16 @@ Test(tables, exit_8_trap_exit_saves_current_rf)
     cr_assert_eq(saved_rf_after(int3, sizeof int3, 0x2, 1u << 3, 0, VTX_EXIT_REASON_EXCEPTION_NMI), 0);
 }
 
+Test(tables, exit_8_single_step_db_exit_saves_current_rf)
+{
+    VTX_COVERS("EXIT-8");
+    /* A #DB trap (single step, TF = 1) intercepted: hardware exception vector 1, but a
+     * trap, so RF is saved as it is (0), not as a fault's 1 (survivor exit-rf-db). */
+    static const uint8_t nops[] = {0x90, 0x90, 0xf4};
+    cr_assert_eq(saved_rf_after(nops, sizeof nops, 0x2 | 0x100, 1u << 1, 0, VTX_EXIT_REASON_EXCEPTION_NMI), 0);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_EXIT_INTR_INFO), 0x80000301u, "a #DB, hardware exception");
+}
+
 Test(tables, unmodelled_control_is_refused_by_name)
 {
     /* "APIC-register virtualization", allowed by a profile but not carried out by
