@@ -312,6 +312,20 @@ Test(rules_injection, blk_load_1_vectoring_entry_keeps_no_shadow_to_save)
     }
 }
 
+Test(rules_injection, inj_13_vectoring_entry_into_hlt_ends_active)
+{
+    VTX_COVERS("INJ-13", "HLT-1");
+    /* INJ-13, HLT-1: an entry that injects an event ends active even with activity
+     * HLT in the field: an NMI injected into HLT with an empty IDT triple-faults
+     * (#NP, then #DF), and the exit saves activity 0 (survivor load-activity). */
+    std_code();
+    memset(e.ram + VT_GUEST_IDT, 0, 16 * 256);
+    rf_state(G, 0x202, 0, ACT_HLT);
+    rf_inject(INTR(2, 2), 0, 0);
+    rf_launch_exit("INJ-13: NMI into HLT, empty IDT", VTX_EXIT_REASON_TRIPLE_FAULT);
+    rf_field("INJ-13", VTX_VMCS_GUEST_ACTIVITY_STATE, "saved activity state", ACT_ACTIVE);
+}
+
 Test(rules_injection, inj_16_flip_df_gate_present_delivers)
 {
     VTX_COVERS("INJ-16");
