@@ -13,7 +13,7 @@
 #define RUNS 5
 
 /* add eax, 1; add ebx, eax; dec ecx; jnz (back 9 bytes); hlt -- 4 instructions per iteration
- * (the loop of ../shared/spec/stack-notes.md: one 4-instruction translation block) */
+ * (one 4-instruction translation block) */
 static const uint8_t loop_code[] = {0x83, 0xc0, 0x01, 0x01, 0xc3, 0xff, 0xc9, 0x75, 0xf7, 0xf4};
 
 /* A 32-instruction loop body (one translation block), closer to real code:

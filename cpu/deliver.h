@@ -1,7 +1,7 @@
 /*
  * Event delivery through the guest IDT (protected and IA-32e mode) or IVT (real
  * mode), implemented by the model because Unicorn never delivers anything
- * (stack-notes.md). Pure C on a vtx_cpu_state and guest memory: no Unicorn.
+ * (docs/architecture.md). Pure C on a vtx_cpu_state and guest memory: no Unicorn.
  *
  * SDM Vol. 3 chapter 6 "Interrupt and Exception Handling" (6.10-6.13 IDT, gates,
  * privilege checks, stack switch, error codes; 6.14 64-bit mode; 6.15 #DF rules),

@@ -1,5 +1,5 @@
 /*
- * engine: see the header and ../shared/spec/stack-notes.md.
+ * engine: see the header and docs/architecture.md ("Speed").
  *
  * Unicorn internals
  * -----------------

@@ -1,7 +1,7 @@
 /*
  * Guest execution on Unicorn 2 with a Zydis decode cache. Knows nothing of VMX:
  * it runs guest code, stops exactly where the model asks, and reports what it
- * saw. Read ../shared/spec/stack-notes.md before changing anything here.
+ * saw. Read docs/architecture.md ("Speed") before changing anything here.
  */
 #ifndef VTX_ENGINE_H
 #define VTX_ENGINE_H

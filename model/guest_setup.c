@@ -45,8 +45,9 @@ vtx_status vtx_setup_flat64(vtx_machine *m, const vtx_flat64 *g, vtx_diag *d)
     const uint64_t pml4 = g->tables, pdpt = pml4 + 0x1000, pd = pml4 + 0x2000, gdt = pml4 + 0x3000,
                    tss = gdt + 0x100, idt = pml4 + 0x4000;
 
-    /* Page tables: identity map of the first GiB with 2-MiB pages (P, RW, PS). */
-    static uint64_t page[512];
+    /* Page tables: identity map of the first GiB with 2-MiB pages (P, RW, PS).
+     * The buffers are automatic: two threads may set up two machines at once. */
+    uint64_t page[512];
     memset(page, 0, sizeof page);
     page[0] = pdpt | 3;
     vtx_status st;
@@ -66,7 +67,7 @@ vtx_status vtx_setup_flat64(vtx_machine *m, const vtx_flat64 *g, vtx_diag *d)
     gdt_e[4] = tss >> 32;
     if ((st = vtx_mem_write(m, gdt, gdt_e, sizeof gdt_e, d)) != VTX_OK)
         return st;
-    static uint8_t tss_b[0x68];
+    uint8_t tss_b[0x68];
     memset(tss_b, 0, sizeof tss_b);
     uint64_t rsp0 = g->rsp;
     memcpy(tss_b + 4, &rsp0, 8);
@@ -74,7 +75,7 @@ vtx_status vtx_setup_flat64(vtx_machine *m, const vtx_flat64 *g, vtx_diag *d)
         return st;
 
     /* IDT: 256 64-bit interrupt gates (type 0xE, DPL 0, present) to handlers + 16 * v. */
-    static uint64_t idt_e[512];
+    uint64_t idt_e[512];
     memset(idt_e, 0, sizeof idt_e);
     if (g->handlers) {
         for (uint64_t v = 0; v < 256; v++) {

@@ -1,61 +1,95 @@
 #!/usr/bin/env bash
 # Generate the rule-coverage table compiled into `vtxref rules`: for every rule
-# ID of docs/rules.tsv, the Criterion tests that cite it. A citation belongs to
-# the test whose body holds it, or to the test right after the comment block
-# it stands in (a file-header citation goes to the first test).
+# ID of docs/rules.tsv, the Criterion tests that declare they check it with
+# VTX_COVERS("ID", ...) in their body (tests/covers.h).
 # Usage: scripts/rules-coverage.sh RULES.tsv TESTS_DIR OUT.c
+#        scripts/rules-coverage.sh --cites RULES.tsv TESTS_DIR   (print "ID<TAB>file:suite/name" lines)
 # The project's own rules (docs/rules-own.tsv next to RULES.tsv, same three
 # columns; IDs the catalogue does not use, such as PG-n, EPT-V-n, EPT-M-n) are
 # merged after the catalogue's: scripts/update-rules.sh regenerates only
 # rules.tsv, so its --check still compares that file with the catalogue.
 set -euo pipefail
+CITES_ONLY=0
+if [ "${1:-}" = "--cites" ]; then CITES_ONLY=1; shift; set -- "$1" "$2" /dev/null; fi
 RULES=$1 TESTS=$2 OUT=$3
 DOCS=$(dirname "$RULES")
 OWN=$DOCS/rules-own.tsv
+merged=""
 if [ -r "$OWN" ]; then
-  merged=$(mktemp "$OUT.rules.XXXXXX")
+  merged=$(mktemp "${TMPDIR:-/tmp}/vtx-rules.XXXXXX")
   cat "$RULES" "$OWN" > "$merged"
   RULES=$merged
 fi
-tmp=$(mktemp "$OUT.XXXXXX")
-trap 'rm -f "$tmp" ${merged:+"$merged"}' EXIT
-# 1. "ID<TAB>file:suite/name" for every citation in the tests.
+trap 'rm -f ${merged:+"$merged"}' EXIT
+# 1. "ID<TAB>file:suite/name" for every declaration VTX_COVERS("ID", ...) in the
+# body of a Criterion test (tests/covers.h). Only these count: comments, strings
+# and test names are not read, so a sentence that mentions a rule (or says it is
+# not covered) cannot make it covered. A declaration outside a test body, with an
+# argument that is not a string literal, or with an ID docs/rules.tsv does not
+# have, is an error naming file:line (exit 1).
 cites=$(for f in "$TESTS"/test_*.c; do
   [ -e "$f" ] || continue
-  awk -v file="$(basename "$f")" '
-    { lines[NR] = $0 }
-    /^(Test|ParameterizedTest)\(/ {
-      t = $0; sub(/^[A-Za-z]*Test\(/, "", t); split(t, a, /[,)]/)
-      gsub(/ /, "", a[1]); gsub(/ /, "", a[2]); ntest++; tline[ntest] = NR; tname[ntest] = a[1] "/" a[2]
-      # A rule ID in the test name, snake-cased: ..._inj_chk_3_... cites INJ-CHK-3.
-      nm = tolower(a[2])
-      while (match(nm, /(^|_)(blk|iw|nw|vnmi|inj|ent|pri|exit|hlt|pt|mtf|pg|ept)(_[a-z]+)*_[0-9]+[a-z]?(_|$)/)) {
-        id = substr(nm, RSTART, RLENGTH); nm = substr(nm, RSTART + RLENGTH - 1)
-        gsub(/^_|_$/, "", id); gsub(/_/, "-", id)
-        print toupper(id) "\t" file ":" tname[ntest]
+  awk -v file="$(basename "$f")" -v rules="$RULES" '
+    function fail(msg) { printf "%s:%d: %s\n", file, NR, msg > "/dev/stderr"; bad = 1; exit 1 }
+    BEGIN {
+      while ((getline l < rules) > 0) { split(l, f, "\t"); known[f[1]] = 1 }
+      state = "code"   # code, block (comment), str, chr, args (of VTX_COVERS), head (of a Test)
+      depth = 0; body = 0; pending = ""; cur = ""
+    }
+    {
+      line = $0; n = length(line); i = 1
+      if (state == "code" && line ~ /^[ \t]*#/) next   # preprocessor lines
+      while (i <= n) {
+        c = substr(line, i, 1); c2 = substr(line, i, 2)
+        if (state == "block") { if (c2 == "*/") { state = "code"; i += 2 } else i++; continue }
+        if (state == "str" || state == "chr") {
+          if (c == "\\") { i += 2; continue }
+          if ((state == "str" && c == "\"") || (state == "chr" && c == "\047")) state = ret
+          i++; continue
+        }
+        if (state == "args") {
+          if (c == " " || c == "\t" || c == ",") { i++; continue }
+          if (c == ")") { state = "code"; if (!nargs) fail("VTX_COVERS() declares no rule"); i++; continue }
+          if (c != "\"") fail("VTX_COVERS takes string literals only")
+          j = index(substr(line, i + 1), "\"")
+          if (!j) fail("VTX_COVERS: unterminated string")
+          id = substr(line, i + 1, j - 1); i += j + 1; nargs++
+          if (!(id in known)) fail("VTX_COVERS: \"" id "\" is not a rule ID of docs/rules.tsv")
+          if (!body) fail("VTX_COVERS outside the body of a Test")
+          print id "\t" file ":" cur
+          continue
+        }
+        if (state == "head") {
+          if (c == "(") hd++
+          else if (c == ")") { if (--hd == 0) { state = "code"; split(head, a, ","); pending = a[1] "/" a[2]; if (param) pending = a[2] "/" a[3]; gsub(/[ \t]/, "", pending) } }
+          else head = head c
+          i++; continue
+        }
+        # code
+        if (c2 == "/*") { state = "block"; i += 2; continue }
+        if (c2 == "//") break
+        if (c == "\"") { state = "str"; ret = "code"; i++; continue }
+        if (c == "\047") { state = "chr"; ret = "code"; i++; continue }
+        if (c == "{") { if (depth == 0 && pending != "") { body = 1; cur = pending; pending = "" } depth++; i++; continue }
+        if (c == "}") { if (--depth == 0) body = 0; i++; continue }
+        if (c ~ /[A-Za-z_]/ && (i == 1 || substr(line, i - 1, 1) !~ /[A-Za-z0-9_]/)) {
+          w = substr(line, i); match(w, /^[A-Za-z_][A-Za-z0-9_]*/); w = substr(w, 1, RLENGTH); i += RLENGTH
+          rest = substr(line, i); sub(/^[ \t]*/, "", rest)
+          if (depth == 0 && (w == "Test" || w == "ParameterizedTest") && substr(rest, 1, 1) == "(") {
+            i = n - length(rest) + 2; state = "head"; hd = 1; head = ""; param = (w == "ParameterizedTest")
+          } else if (w == "VTX_COVERS" && substr(rest, 1, 1) == "(") {
+            i = n - length(rest) + 2; state = "args"; nargs = 0
+          }
+          continue
+        }
+        i++
       }
     }
-    END {
-      for (i = 1; i <= NR; i++) {
-        line = lines[i]
-        while (match(line, /(BLK|IW|NW|VNMI|INJ|ENT|PRI|EXIT|HLT|PT|MTF|PG|EPT)(-[A-Z]+)*-[0-9]+[a-z]?/)) {
-          id = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
-          # The test whose body holds the citation; a citation in the comment
-          # block right before a test (or in the file header) belongs to that test.
-          prev = 0; nx = 0
-          for (k = 1; k <= ntest; k++) { if (tline[k] <= i) prev = k; else if (!nx) nx = k }
-          owner = ""
-          if (nx) {
-            lead = 1
-            for (j = i; j < tline[nx]; j++) if (lines[j] !~ /^[ \t]*(\/\*|\*|\/\/|$)/) { lead = 0; break }
-            if (lead || !prev) owner = tname[nx]
-          }
-          if (owner == "" && prev) owner = tname[prev]
-          if (owner != "") print id "\t" file ":" owner
-        }
-      }
-    }' "$f" || exit 1
-done | sort -u)
+    END { if (bad) exit 1 }' "$f" || exit 1
+done | sort -u) || exit 1
+if [ $CITES_ONLY = 1 ]; then printf '%s\n' "$cites" | grep -v '^$' || true; exit 0; fi
+tmp=$(mktemp "$OUT.XXXXXX")
+trap 'rm -f "$tmp" ${merged:+"$merged"}' EXIT
 # 2. The C table.
 {
   echo "/* Generated by scripts/rules-coverage.sh from docs/rules.tsv and tests/test_*.c. Do not edit. */"

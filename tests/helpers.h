@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include "vtxref/vtxref.h"
+#include "covers.h"
 
 #define VT_RAM_SIZE (1u << 20) /* 1 MiB mapped at physical address 0 */
 #define VT_VMXON_PA 0x1000u

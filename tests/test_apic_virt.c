@@ -209,6 +209,7 @@ Test(apic, cr8_without_tpr_shadow_runs_as_before)
 
 Test(apic, exit_7_tpr_below_threshold_is_trap_like_after_mov_cr8)
 {
+    VTX_COVERS("EXIT-7", "EXIT-3", "PRI-2", "ENT-CTL-5");
     /* SDM "TPR Virtualization" without virtual-interrupt delivery: VTPR[7:4] <
      * threshold after MOV to CR8 -> exit 43, trap-like: RIP after the MOV (EXIT-7),
      * qualification 0 (EXIT-3), interruption information invalid.
@@ -234,6 +235,7 @@ Test(apic, exit_7_tpr_below_threshold_is_trap_like_after_mov_cr8)
 
 Test(apic, blk_sti_8_tpr_exit_after_the_shadowed_instruction_saves_no_sti_blocking)
 {
+    VTX_COVERS("BLK-STI-8");
     /* BLK-STI-8: the MOV CR8 in an STI shadow completes, so the trap-like exit saves
      * interruptibility 0.   G+0 sti ; G+1 mov cr8, rbx */
     CODE(0xfb, MOV_CR8_RBX, VMCALL_);
@@ -247,6 +249,7 @@ Test(apic, blk_sti_8_tpr_exit_after_the_shadowed_instruction_saves_no_sti_blocki
 
 Test(apic, iw_8_tpr_below_threshold_right_after_entry_beats_init_and_iw)
 {
+    VTX_COVERS("IW-8", "PRI-2");
     /* IW-8, PRI-2 item 1: "use TPR shadow" = 1, "virtualize APIC accesses" = 1 and
      * VID = 0 with threshold[3:0] > VTPR[7:4]: exit 43 before the first instruction
      * (RIP = G), above a pending INIT and an open interrupt window. */
@@ -268,6 +271,7 @@ Test(apic, iw_8_tpr_below_threshold_right_after_entry_beats_init_and_iw)
 
 Test(apic, iw_8_threshold_does_not_gate_interrupt_window_exits)
 {
+    VTX_COVERS("IW-8", "IW-1");
     /* IW-8: VTPR[7:4] = threshold -> no exit 43, and the TPR (even VTPR 0xF0) does not
      * gate the interrupt window (IW-1): exit 7 at G. The flip of the test above. */
     vaa_machine(0x50, 5);
@@ -282,6 +286,7 @@ Test(apic, iw_8_threshold_does_not_gate_interrupt_window_exits)
 
 Test(apic, iw_8_follows_injection_pri_4)
 {
+    VTX_COVERS("IW-8", "PRI-4");
     /* IW-8, PRI-4: the exit follows event injection: RIP = the handler of the injected
      * external interrupt 0x30 (an interrupt gate: IF = 0 does not block exit 43). */
     vaa_machine(0x10, 2);
@@ -295,6 +300,7 @@ Test(apic, iw_8_follows_injection_pri_4)
 
 Test(apic, iw_8_wakes_hlt)
 {
+    VTX_COVERS("IW-8", "HLT-2", "HLT-3");
     /* IW-8, HLT-2, HLT-3: entry into HLT: exit 43 wakes it, saved activity HLT. The
      * flip: no exit with VTPR[7:4] >= threshold (the guest stays halted). */
     vaa_machine(0x10, 2);
@@ -309,6 +315,7 @@ Test(apic, iw_8_wakes_hlt)
 
 Test(apic, iw_8_waits_out_shutdown_until_an_nmi_leaves_it)
 {
+    VTX_COVERS("IW-8");
     /* IW-8 (SDM "VM Exits Induced by the TPR Threshold"): entry into shutdown holds the
      * exit (rule IW-8 in the report); an NMI delivered through the IDT (NMI exiting 0) leaves shutdown,
      * and the exit follows, RIP = the NMI handler. */
@@ -324,6 +331,7 @@ Test(apic, iw_8_waits_out_shutdown_until_an_nmi_leaves_it)
 
 Test(apic, iw_8_needs_virtualize_apic_accesses_per_sdm)
 {
+    VTX_COVERS("IW-8", "ENT-CTL-5");
     /* The SDM condition: without "virtualize APIC accesses" VM entry itself refuses
      * threshold > VTPR[7:4] (ENT-CTL-5), so there is no post-entry exit to take; with
      * virtual-interrupt delivery there is none either (PPR virtualization instead). */
@@ -383,6 +391,7 @@ Test(apic, entry_refuses_virtual_apic_page_outside_mapped_memory)
 
 Test(apic, iw_7_virtual_interrupt_delivered_with_if_1)
 {
+    VTX_COVERS("IW-7");
     /* IW-7 (SDM "Virtual-Interrupt Delivery"): RVI 0x31 > VPPR -> recognised at entry
      * and delivered at the first boundary with IF = 1 through the guest IDT: VISR[31H]
      * set, SVI = 31H, VPPR = 30H, VIRR[31H] clear, RVI = 0; the handler runs. */
@@ -402,6 +411,7 @@ Test(apic, iw_7_virtual_interrupt_delivered_with_if_1)
 
 Test(apic, iw_7_held_by_if_0)
 {
+    VTX_COVERS("IW-7");
     /* IW-7: a recognised virtual interrupt waits for RFLAGS.IF = 1 (the guest runs
      * to its VMCALL; RVI stays). The flip is the test above.   G+0 nop ; G+1 vmcall */
     CODE(0x90, VMCALL_);
@@ -416,6 +426,7 @@ Test(apic, iw_7_held_by_if_0)
 
 Test(apic, iw_7_held_by_sti_blocking_for_one_instruction)
 {
+    VTX_COVERS("IW-7", "BLK-STI-3");
     /* IW-7, BLK-STI-3: IF = 0, the guest's STI opens the window after the next
      * instruction: the frame's return RIP is after "sti; nop".   G+0 sti ; G+1 nop ; G+2 vmcall */
     CODE(0xfb, 0x90, VMCALL_);
@@ -429,6 +440,7 @@ Test(apic, iw_7_held_by_sti_blocking_for_one_instruction)
 
 Test(apic, iw_7_held_by_mov_ss_blocking)
 {
+    VTX_COVERS("IW-7", "BLK-MSS-1");
     /* IW-7, BLK-MSS-1: entry with blocking by MOV SS and IF = 1: one instruction runs,
      * then the delivery (return RIP G+1). The flip: no blocking -> return RIP G. */
     CODE(0x90, VMCALL_);
@@ -442,6 +454,7 @@ Test(apic, iw_7_held_by_mov_ss_blocking)
 
 Test(apic, iw_7_interrupt_window_exiting_takes_the_iw_exit_instead)
 {
+    VTX_COVERS("IW-7", "IW-1");
     /* IW-7: with interrupt-window exiting = 1 no virtual interrupt is recognised; the
      * IW exit (7) is taken at G and the virtual-APIC state is untouched. The flip:
      * the VMM clears the control; the next entry recognises and delivers it. */
@@ -463,6 +476,7 @@ Test(apic, iw_7_interrupt_window_exiting_takes_the_iw_exit_instead)
 
 Test(apic, iw_7_rvi_must_be_above_vppr)
 {
+    VTX_COVERS("IW-7");
     /* IW-7: PPR virtualization at entry makes VPPR = VTPR (0x40 >= SVI); RVI 0x31 is not
      * above it: not recognised, the guest runs on. The flip: VTPR 0x20 -> delivered. */
     CODE(0x90, VMCALL_);
@@ -481,6 +495,7 @@ Test(apic, iw_7_rvi_must_be_above_vppr)
 
 Test(apic, iw_7_svi_raises_vppr)
 {
+    VTX_COVERS("IW-7");
     /* PPR virtualization: with 0x45 in service (SVI) and VTPR 0x10, VPPR = 0x40, so
      * RVI 0x43 (class 4) is not recognised.   G+0 nop ; G+1 vmcall */
     CODE(0x90, VMCALL_);
@@ -493,6 +508,7 @@ Test(apic, iw_7_svi_raises_vppr)
 
 Test(apic, iw_7_wakes_hlt_kut_6_13_hlt_with_rvi)
 {
+    VTX_COVERS("IW-7", "HLT-2");
     /* kut 6.13 vmx_hlt_with_rvi_test, IW-7, HLT-2: entry into HLT with RVI = a vector
      * and IF = 1: the virtual interrupt wakes the guest and its ISR runs; the frame
      * returns after the HLT. The flip: IF = 0 -> it stays halted. */
@@ -511,6 +527,7 @@ Test(apic, iw_7_wakes_hlt_kut_6_13_hlt_with_rvi)
 
 Test(apic, iw_7_priority_nmi_before_virtual_interrupt_before_external_interrupt)
 {
+    VTX_COVERS("IW-7", "PRI-2", "IW-3");
     /* PRI-2 items 7-9, IW-3: a pending NMI (NMI exiting) exits first; a virtual
      * interrupt is delivered before a pending external interrupt, which then exits
      * (external-interrupt exiting, required by VID) at the handler's first boundary. */
@@ -533,6 +550,7 @@ Test(apic, iw_7_priority_nmi_before_virtual_interrupt_before_external_interrupt)
 
 Test(apic, iw_7_mov_cr8_lowering_the_tpr_delivers_a_pending_virtual_interrupt)
 {
+    VTX_COVERS("IW-7");
     /* SDM "TPR Virtualization" with VID: MOV to CR8 -> PPR virtualization and an
      * evaluation: RVI 0x41 becomes recognised when VTPR drops below class 4, and is
      * delivered at the boundary after the MOV.   G+0 mov cr8, rbx ; G+4 vmcall */
@@ -553,6 +571,7 @@ Test(apic, iw_7_mov_cr8_lowering_the_tpr_delivers_a_pending_virtual_interrupt)
 
 Test(apic, iw_7_delivery_at_the_exact_boundary_without_an_observer)
 {
+    VTX_COVERS("IW-7");
     /* The same with no observer installed (the engine runs plain instructions in one
      * go): the delivery still lands on the boundary right after the MOV to CR8.
      *   G+0 5 x nop ; G+5 mov cr8, rbx ; G+9 nop ; G+10 vmcall */
@@ -587,6 +606,7 @@ Test(apic, eoi_virtualization_through_the_x2apic_eoi_msr)
 
 Test(apic, eoi_exit_bitmap_makes_a_trap_like_virtualized_eoi_exit)
 {
+    VTX_COVERS("EXIT-3", "EXIT-7", "PRI-2");
     /* EOI-exit bitmap bit 0x31 = 1: exit 45, qualification = the vector (EXIT-3), RIP
      * after the WRMSR (trap-like, EXIT-7), VISR updated first. The flip: bit clear ->
      * the guest runs on to its VMCALL (test above). */
@@ -605,6 +625,7 @@ Test(apic, eoi_exit_bitmap_makes_a_trap_like_virtualized_eoi_exit)
 
 Test(apic, iw_7_eoi_lets_the_next_virtual_interrupt_in)
 {
+    VTX_COVERS("IW-7");
     /* EOI virtualization ends with an evaluation: 0x25 waits while 0x31 is in service
      * (VPPR 0x30); after the EOI it is recognised and delivered at the next boundary. */
     CODE(MOV_ECX(0x80b), 0x31, 0xc0, XOR_EDX_EDX, WRMSR_, VMCALL_);

@@ -12,6 +12,7 @@
  * catalogue E.3 (INJ-6..10, INJ-15).
  */
 #include <criterion/criterion.h>
+#include "covers.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -363,6 +364,7 @@ Test(deliver, real_mode_stack_wrap_is_ss_fault)
  * Handling Routines", no privilege change; interrupt gate clears IF. */
 Test(deliver, prot32_same_privilege_interrupt_gate)
 {
+    VTX_COVERS("INJ-8");
     vtx_cpu_state s = prot32(0);
     s.rflags = 0x2 | F_IF | F_TF | F_NT | F_RF | 0x1 /* CF */;
     idt32_set(0x20, SEL_CODE32, 0x00405000, 0xE, 0, true);
@@ -441,6 +443,7 @@ Test(deliver, prot32_inter_privilege_with_error_code)
 /* INJ-10 / Vol. 2 INT n: DPL >= CPL only for INT n, INT3, INTO; #GP(vector*8+2) with EXT = 0. */
 Test(deliver, int_n_from_cpl3_to_dpl0_gate_is_gp_without_ext)
 {
+    VTX_COVERS("INJ-10");
     vtx_cpu_state s = prot32(3);
     idt32_set(0x80, SEL_CODE32, 0x00407000, 0xE, 0, true);
     vtx_cpu_state before = s;
@@ -457,6 +460,7 @@ Test(deliver, int_n_from_cpl3_to_dpl0_gate_is_gp_without_ext)
 
 Test(deliver, icebp_type5_skips_gate_dpl_check)
 {
+    VTX_COVERS("INJ-10", "INJ-7");
     vtx_cpu_state s = prot32(3);
     idt32_set(1, SEL_CODE32, 0x00409000, 0xE, 0, true);
     vtx_deliver_result r = run(&s, 1, VTX_EVT_PRIV_SW, false, 0, 1);
@@ -467,6 +471,7 @@ Test(deliver, icebp_type5_skips_gate_dpl_check)
 /* SDM 6.13 "Error Code": EXT = 1 for external events, IDT bit = 1 for gate errors. */
 Test(deliver, not_present_gate_is_np_with_ext)
 {
+    VTX_COVERS("INJ-15");
     vtx_cpu_state s = prot32(0);
     idt32_set(0x30, SEL_CODE32, 0x1000, 0xE, 3, false);
     vtx_cpu_state before = s;

@@ -71,6 +71,7 @@ static void proc2(vt_env *e, uint32_t bits)
 
 Test(ctl_allowed, pin_allowed0_ent_ctl_1)
 {
+    VTX_COVERS("ENT-CTL-1");
     vt_env e;
     vt_start(&e, "server");
     vt_clear_bits(&e, VTX_VMCS_PIN_CONTROLS, 1u << 1); /* a default1 bit, must be 1 in the TRUE MSR too */
@@ -82,6 +83,7 @@ Test(ctl_allowed, pin_allowed0_ent_ctl_1)
 
 Test(ctl_allowed, pin_allowed1_ent_ctl_1)
 {
+    VTX_COVERS("ENT-CTL-1");
     vt_env e;
     vt_start(&e, "server");
     vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_POSTED_INTR);
@@ -95,6 +97,7 @@ Test(ctl_allowed, pin_allowed1_ent_ctl_1)
 /* Clearing CR3-load exiting: the plain MSR of core2 forbids it, the TRUE MSR of server allows it. */
 Test(ctl_allowed, proc_allowed0_true_msr_ent_ctl_1)
 {
+    VTX_COVERS("ENT-CTL-1");
     vt_env e;
     vt_start(&e, "core2");
     vt_clear_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_CR3_LOAD_EXITING);
@@ -108,6 +111,7 @@ Test(ctl_allowed, proc_allowed0_true_msr_ent_ctl_1)
 
 Test(ctl_allowed, proc_allowed1_ent_ctl_1)
 {
+    VTX_COVERS("ENT-CTL-1");
     vt_env e;
     vt_start(&e, "core2");
     vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_MONITOR_TRAP_FLAG);
@@ -126,6 +130,7 @@ Test(ctl_allowed, proc_allowed1_ent_ctl_1)
 /* Secondary controls are checked only when activated, and count as 0 otherwise. */
 Test(ctl_allowed, proc2_only_if_activated_ent_ctl_1)
 {
+    VTX_COVERS("ENT-CTL-1");
     vt_env e;
     vt_start(&e, "server");
     proc2(&e, VTX_PROC2_VIRT_APIC_ACCESSES);
@@ -160,6 +165,7 @@ Test(ctl_allowed, exit_allowed_ent_ctl_1)
 
 Test(ctl_allowed, entry_allowed_ent_ctl_1)
 {
+    VTX_COVERS("ENT-CTL-1");
     vt_env e;
     vt_start(&e, "server");
     vt_set_bits(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_LOAD_PERF_GLOBAL_CTRL);
@@ -178,6 +184,7 @@ Test(ctl_allowed, entry_allowed_ent_ctl_1)
 
 Test(ctl_exec, cr3_target_count_ent_ctl_9)
 {
+    VTX_COVERS("ENT-CTL-9");
     vt_env e;
     vt_start(&e, "server");
     vt_vmwrite(&e, VTX_VMCS_CR3_TARGET_COUNT, 5);
@@ -190,6 +197,7 @@ Test(ctl_exec, cr3_target_count_ent_ctl_9)
 /* The limit is IA32_VMX_MISC[24:16], not a constant 4 (Bochs uses 4). */
 Test(ctl_exec, cr3_target_count_from_misc_ent_ctl_9)
 {
+    VTX_COVERS("ENT-CTL-9");
     vtx_profile p = vt_profile_copy("server");
     p.msr[VTX_CAP_IA32_VMX_MISC] = (p.msr[VTX_CAP_IA32_VMX_MISC] & ~(0x1FFull << 16)) | (2ull << 16);
     vt_env e;
@@ -203,6 +211,7 @@ Test(ctl_exec, cr3_target_count_from_misc_ent_ctl_9)
 
 Test(ctl_exec, io_bitmaps_ent_ctl_9)
 {
+    VTX_COVERS("ENT-CTL-9");
     vt_env e;
     vt_start(&e, "server");
     vt_vmwrite(&e, VTX_VMCS_IO_BITMAP_A, PG_IO_A + 0x800);
@@ -219,6 +228,7 @@ Test(ctl_exec, io_bitmaps_ent_ctl_9)
 
 Test(ctl_exec, msr_bitmap_ent_ctl_9)
 {
+    VTX_COVERS("ENT-CTL-9");
     vt_env e;
     vt_start(&e, "core2");
     vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_MSR_BITMAPS);
@@ -284,6 +294,7 @@ Test(ctl_tpr, vtpr_unmapped_page_not_compared)
 /* kut test_tpr_threshold_values: threshold bits 31:4 must be 0 (VTPR class 0xF). */
 Test(ctl_tpr, threshold_bits_31_4_ent_ctl_5)
 {
+    VTX_COVERS("ENT-CTL-5");
     vt_env e;
     vt_start(&e, "server");
     tpr_shadow_on(&e);
@@ -308,6 +319,7 @@ Test(ctl_tpr, threshold_bits_31_4_ent_ctl_5)
 /* kut try_tpr_threshold_and_vtpr: threshold[3:0] <= VTPR[7:4] without APIC-access virtualization or VID. */
 Test(ctl_tpr, threshold_vs_vtpr_ent_ctl_5)
 {
+    VTX_COVERS("ENT-CTL-5");
     vt_env e;
     vt_start(&e, "server");
     tpr_shadow_on(&e);
@@ -324,6 +336,7 @@ Test(ctl_tpr, threshold_vs_vtpr_ent_ctl_5)
 /* With "virtualize APIC accesses" the VTPR comparison is not made; bits 31:4 still are. */
 Test(ctl_tpr, vtpr_not_compared_with_apic_accesses_ent_ctl_5)
 {
+    VTX_COVERS("ENT-CTL-5");
     vtx_profile p = apicv_profile();
     vt_env e;
     vt_start_with(&e, &p);
@@ -343,6 +356,7 @@ Test(ctl_tpr, vtpr_not_compared_with_apic_accesses_ent_ctl_5)
 /* With virtual-interrupt delivery the TPR threshold is not checked at all. */
 Test(ctl_tpr, threshold_unchecked_with_vid_ent_ctl_5)
 {
+    VTX_COVERS("ENT-CTL-5");
     vtx_profile p = apicv_profile();
     vt_env e;
     vt_start_with(&e, &p);
@@ -383,6 +397,7 @@ Test(ctl_nmi, nmi_window_without_vnmi_ent_ctl_3)
 /* kut test_nmi_ctrls: every valid combination is accepted. */
 Test(ctl_nmi, all_valid_combinations_ent_ctl_2_3)
 {
+    VTX_COVERS("ENT-CTL-2");
     static const struct { uint32_t pin, proc; const char *step; } ok[] = {
         {0, 0, "none"},
         {VTX_PIN_NMI_EXITING, 0, "NMI exiting"},
@@ -420,6 +435,7 @@ Test(ctl_apic, apic_access_addr)
 
 Test(ctl_apic, apicv_requires_tpr_shadow_ent_ctl_6)
 {
+    VTX_COVERS("ENT-CTL-6");
     static const uint32_t bits[] = {VTX_PROC2_VIRT_X2APIC, VTX_PROC2_APIC_REG_VIRT, VTX_PROC2_VIRT_INTR_DELIVERY};
     vtx_profile p = apicv_profile();
     vt_env e;
@@ -455,6 +471,7 @@ Test(ctl_apic, x2apic_excludes_apic_accesses)
 /* kut test_virtual_intr_ctls */
 Test(ctl_apic, vid_requires_ext_intr_exiting_ent_ctl_6)
 {
+    VTX_COVERS("ENT-CTL-6");
     vtx_profile p = apicv_profile();
     vt_env e;
     vt_start_with(&e, &p);
@@ -470,6 +487,7 @@ Test(ctl_apic, vid_requires_ext_intr_exiting_ent_ctl_6)
 /* kut test_posted_intr */
 Test(ctl_apic, posted_interrupts_ent_ctl_6)
 {
+    VTX_COVERS("ENT-CTL-6");
     vtx_profile p = apicv_profile();
     vt_env e;
     vt_start_with(&e, &p);
@@ -590,6 +608,7 @@ Test(ctl_exec, vm_function_controls_ignored_when_disabled)
 
 Test(ctl_exec, vmcs_shadowing_bitmaps_ent_ctl_9)
 {
+    VTX_COVERS("ENT-CTL-9");
     vtx_profile p = apicv_profile();
     vt_env e;
     vt_start_with(&e, &p);
@@ -624,6 +643,7 @@ Test(ctl_exec, ve_info_addr)
 /* kut 6.8 test_vmx_preemption_timer */
 Test(ctl_exit, save_timer_requires_timer_ent_ctl_4)
 {
+    VTX_COVERS("ENT-CTL-4");
     vt_env e;
     vt_start(&e, "server");
     vt_set_bits(&e, VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_PREEMPTION_TIMER);
@@ -637,6 +657,7 @@ Test(ctl_exit, save_timer_requires_timer_ent_ctl_4)
  * bit 22 (NMI-window exiting), so this valid VMCS must pass. */
 Test(ctl_exit, nmi_window_is_not_save_timer_diff_10)
 {
+    VTX_COVERS("ENT-CTL-4");
     vt_env e;
     vt_start(&e, "server");
     vt_set_bits(&e, VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS);
@@ -694,6 +715,7 @@ Test(ctl_entry, entry_msr_load_area)
 /* ENT-CTL-7: the model is never in SMM. core2 and server allow both controls as 1-settings. */
 Test(ctl_entry, smm_controls_outside_smm_ent_ctl_7)
 {
+    VTX_COVERS("ENT-CTL-7");
     static const char *const profiles[] = {"core2", "server"};
     for (size_t i = 0; i < 2; i++) {
         vt_env e;
@@ -732,6 +754,7 @@ static void start_inj(vt_env *e, const char *profile)
 /* kut: "RESERVED interruption type invalid [-]" / "[+]" */
 Test(ctl_inject, type_reserved_inj_chk_1)
 {
+    VTX_COVERS("INJ-CHK-1");
     vt_env e;
     start_inj(&e, "server");
     inject(&e, VALID | TYPE(1) | 0, 0, 1);
@@ -757,6 +780,7 @@ Test(ctl_inject, type_other_needs_mtf_inj_chk_1)
 
 Test(ctl_inject, vector_consistent_with_type_inj_chk_2)
 {
+    VTX_COVERS("INJ-CHK-2");
     vt_env e;
     start_inj(&e, "server");
     inject(&e, VALID | TYPE(7) | 1, 0, 0);
@@ -776,6 +800,7 @@ Test(ctl_inject, vector_consistent_with_type_inj_chk_2)
  * in the guest CR0 field still counts as protected mode. */
 Test(ctl_inject, errcode_real_mode_without_urg_inj_chk_3)
 {
+    VTX_COVERS("INJ-CHK-3");
     vt_env e;
     start_inj(&e, "server");
     vt_vmwrite(&e, VTX_VMCS_GUEST_CR0, vt_vmread(&e, VTX_VMCS_GUEST_CR0) & ~(uint64_t)(VTX_CR0_PE | VTX_CR0_PG));
@@ -789,6 +814,7 @@ Test(ctl_inject, errcode_real_mode_without_urg_inj_chk_3)
 /* kut: with unrestricted guest, CR0.PE decides. */
 Test(ctl_inject, errcode_real_mode_with_urg_inj_chk_3)
 {
+    VTX_COVERS("INJ-CHK-3");
     vt_env e;
     start_inj(&e, "server");
     vt_vmwrite(&e, VTX_VMCS_EPT_POINTER, EPTP_OK);
@@ -806,6 +832,7 @@ Test(ctl_inject, errcode_real_mode_with_urg_inj_chk_3)
 /* kut: "error code <-> HW exception": deliver-error-code only with type 3. */
 Test(ctl_inject, errcode_only_for_hw_exception_inj_chk_3)
 {
+    VTX_COVERS("INJ-CHK-3");
     static const struct { unsigned type, vector, len; } ev[] = {
         {0, 13, 0}, {2, 2, 0}, {4, 0x80, 2}, {5, 1, 1}, {6, 3, 1}, {7, 0, 0},
     };
@@ -825,6 +852,7 @@ Test(ctl_inject, errcode_only_for_hw_exception_inj_chk_3)
 /* kut: "error code <-> vector delivers error code" for vectors 0..31. */
 Test(ctl_inject, errcode_iff_vector_pushes_one_inj_chk_3)
 {
+    VTX_COVERS("INJ-CHK-3");
     const uint32_t with_code = (1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | (1u << 14) | (1u << 17);
     vt_env e;
     start_inj(&e, "server");
@@ -845,6 +873,7 @@ Test(ctl_inject, errcode_iff_vector_pushes_one_inj_chk_3)
  * exception may come with or without an error code; other types still may not. */
 Test(ctl_inject, errcode_relaxed_by_basic_56_inj_chk_3)
 {
+    VTX_COVERS("INJ-CHK-3");
     vtx_profile p = vt_profile_copy("server");
     p.msr[VTX_CAP_IA32_VMX_BASIC] |= 1ull << 56;
     vt_env e;
@@ -862,6 +891,7 @@ Test(ctl_inject, errcode_relaxed_by_basic_56_inj_chk_3)
 /* #CP (21) pushes an error code on a processor with CET (not in the 2016 list). */
 Test(ctl_inject, errcode_cp_with_cet_inj_chk_3)
 {
+    VTX_COVERS("INJ-CHK-3");
     vtx_profile p = vt_profile_copy("server");
     allow(&p, VTX_CAP_IA32_VMX_ENTRY_CTLS, VTX_CAP_IA32_VMX_TRUE_ENTRY_CTLS, VTX_ENTRY_LOAD_CET_STATE);
     vt_env e;
@@ -876,6 +906,7 @@ Test(ctl_inject, errcode_cp_with_cet_inj_chk_3)
 /* kut: "reserved bits clear", each of bits 30:12. */
 Test(ctl_inject, reserved_bits_inj_chk_4)
 {
+    VTX_COVERS("INJ-CHK-4");
     vt_env e;
     start_inj(&e, "server");
     for (unsigned b = 12; b <= 30; b++) {
@@ -893,6 +924,7 @@ Test(ctl_inject, reserved_bits_inj_chk_4)
  * (KVM 567926cca99b: a #GP with error code 0x9f00 must enter). */
 Test(ctl_inject, errcode_bits_31_16_inj_chk_5_diff_3)
 {
+    VTX_COVERS("INJ-CHK-5");
     vt_env e;
     start_inj(&e, "server");
     for (unsigned b = 16; b <= 31; b++) {
@@ -913,6 +945,7 @@ Test(ctl_inject, errcode_bits_31_16_inj_chk_5_diff_3)
 /* kut: "VM-entry instruction-length check": -1 and 16 rejected for types 4, 5, 6. */
 Test(ctl_inject, instruction_length_inj_chk_6)
 {
+    VTX_COVERS("INJ-CHK-6");
     static const struct { unsigned type, vector; } ev[] = {{4, 0x80}, {6, 3}, {5, 1}};
     vt_env e;
     start_inj(&e, "server");
@@ -936,6 +969,7 @@ Test(ctl_inject, instruction_length_inj_chk_6)
 /* CFG-ZERO-ILEN: length 0 only with IA32_VMX_MISC[30] = 1. */
 Test(ctl_inject, zero_length_needs_misc_30_inj_chk_6)
 {
+    VTX_COVERS("INJ-CHK-6");
     vt_env e;
     start_inj(&e, "server");
     inject(&e, VALID | TYPE(6) | 3, 0, 0);

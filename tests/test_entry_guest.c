@@ -9,6 +9,7 @@
  * kut-scenarios 6.9 notes the public suites do not test the activity-state and
  * interruptibility rules; those are covered here in depth.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "baseline.h"
@@ -214,6 +215,7 @@ Test(guest_modes, virtual_8086_passes)
 
 Test(guest_modes, entry_failure_leaves_launch_state_clear)
 {
+    VTX_COVERS("ENT-BASIC-5");
     start("server");
     W(GUEST_RFLAGS, 0);
     FAIL("ENT-BASIC-5: broken guest state", 0, GUEST_RFLAGS_BIT1);
@@ -834,6 +836,7 @@ Test(guest_rip, linear_width_in_64bit_mode)
 
 Test(guest_rflags, ent_gs_1_reserved_bits)
 {
+    VTX_COVERS("ENT-GS-1");
     start("server");
     W(GUEST_RFLAGS, 0xA);
     FAIL("ENT-GS-1: RFLAGS bit 3", 0, GUEST_RFLAGS_RESERVED);
@@ -848,6 +851,7 @@ Test(guest_rflags, ent_gs_1_reserved_bits)
 
 Test(guest_rflags, ent_gs_1_bit1)
 {
+    VTX_COVERS("ENT-GS-1");
     start("server");
     W(GUEST_RFLAGS, 0);
     FAIL("ENT-GS-1: RFLAGS bit 1 = 0", 0, GUEST_RFLAGS_BIT1);
@@ -858,6 +862,7 @@ Test(guest_rflags, ent_gs_1_bit1)
 
 Test(guest_rflags, ent_gs_1_vm_in_ia32e_mode)
 {
+    VTX_COVERS("ENT-GS-1");
     start("server");
     guest_v86();
     SET(ENTRY_CONTROLS, VTX_ENTRY_IA32E_MODE_GUEST);
@@ -869,6 +874,7 @@ Test(guest_rflags, ent_gs_1_vm_in_ia32e_mode)
 
 Test(guest_rflags, ent_gs_1_vm_with_pe_clear)
 {
+    VTX_COVERS("ENT-GS-1");
     start("server");
     guest_real();
     SEG(CS, 0xF000, 0xF0000, 0xFFFF, 0xF3);
@@ -880,6 +886,7 @@ Test(guest_rflags, ent_gs_1_vm_with_pe_clear)
 
 Test(guest_rflags, ent_gs_1_if_for_external_interrupt)
 {
+    VTX_COVERS("ENT-GS-1");
     start("server");
     W(ENTRY_INTR_INFO, INJ_EXT(0x20));
     FAIL("ENT-GS-1: injecting vector 0x20 with IF = 0", 0, GUEST_RFLAGS_IF_EXTINT);
@@ -897,6 +904,7 @@ Test(guest_rflags, ent_gs_1_if_for_external_interrupt)
 
 Test(guest_activity, ent_gs_2_range)
 {
+    VTX_COVERS("ENT-GS-2");
     start("server");
     W(GUEST_ACTIVITY_STATE, 4);
     FAIL("ENT-GS-2: activity state 4", 0, GUEST_ACT_STATE_RANGE);
@@ -907,6 +915,7 @@ Test(guest_activity, ent_gs_2_range)
 
 Test(guest_activity, ent_gs_2_supported_per_misc)
 {
+    VTX_COVERS("ENT-GS-2");
     start("core2"); /* IA32_VMX_MISC: HLT only */
     W(GUEST_ACTIVITY_STATE, ACT_SHUTDOWN);
     FAIL("ENT-GS-2: core2 shutdown (MISC bit 7 = 0)", 0, GUEST_ACT_STATE_UNSUPPORTED);
@@ -923,6 +932,7 @@ Test(guest_activity, ent_gs_2_supported_per_misc)
 
 Test(guest_activity, ent_gs_3_hlt_needs_ss_dpl_0)
 {
+    VTX_COVERS("ENT-GS-3", "HLT-5");
     /* HLT-5: a CPL-3 guest cannot be entered in the HLT state. */
     start("server");
     W(GUEST_CS_SELECTOR, 0x0B);
@@ -939,6 +949,7 @@ Test(guest_activity, ent_gs_3_hlt_needs_ss_dpl_0)
 
 Test(guest_activity, ent_gs_4_hlt7_sti_hlt_emulated_without_clearing_bit0)
 {
+    VTX_COVERS("ENT-GS-4", "HLT-7");
     /* HLT-7: "STI; HLT" with HLT exiting; the VMM re-enters with activity HLT
      * but forgets to clear interruptibility bit 0. */
     start("server");
@@ -953,6 +964,7 @@ Test(guest_activity, ent_gs_4_hlt7_sti_hlt_emulated_without_clearing_bit0)
 
 Test(guest_activity, ent_gs_4_movss_and_other_states)
 {
+    VTX_COVERS("ENT-GS-4");
     start("server");
     W(GUEST_INTERRUPTIBILITY, MOVSS);
     PASS("ENT-GS-4: blocking by MOV SS while active");
@@ -986,6 +998,7 @@ static void inject_into(uint32_t activity, uint32_t info, bool ok, vtx_check che
 
 Test(guest_activity, ent_gs_5_hlt_row)
 {
+    VTX_COVERS("ENT-GS-5");
     start("server");
     W(GUEST_RFLAGS, IF_ON);
     vtx_check c = VTX_CHECK_GUEST_ACT_HLT_EVENT;
@@ -1005,6 +1018,7 @@ Test(guest_activity, ent_gs_5_hlt_row)
 
 Test(guest_activity, ent_gs_5_shutdown_row)
 {
+    VTX_COVERS("ENT-GS-5");
     start("server");
     W(GUEST_RFLAGS, IF_ON);
     vtx_check c = VTX_CHECK_GUEST_ACT_SHUTDOWN_EVENT;
@@ -1019,6 +1033,7 @@ Test(guest_activity, ent_gs_5_shutdown_row)
 
 Test(guest_activity, ent_gs_5_wait_for_sipi_row)
 {
+    VTX_COVERS("ENT-GS-5");
     start("server");
     W(GUEST_RFLAGS, IF_ON);
     vtx_check c = VTX_CHECK_GUEST_ACT_SIPI_EVENT;
@@ -1032,6 +1047,7 @@ Test(guest_activity, ent_gs_5_wait_for_sipi_row)
 
 Test(guest_activity, ent_gs_5_active_accepts_everything)
 {
+    VTX_COVERS("ENT-GS-5");
     start("server");
     W(GUEST_RFLAGS, IF_ON);
     vtx_check c = VTX_CHECK_NONE;
@@ -1055,6 +1071,7 @@ static bool guest_check(vtx_entry_fail *fail)
 
 Test(guest_activity, ent_gs_6_wait_for_sipi_with_entry_to_smm)
 {
+    VTX_COVERS("ENT-GS-6", "ENT-GS-11");
     start("server");
     vtx_entry_fail f;
     SET(ENTRY_CONTROLS, VTX_ENTRY_ENTRY_TO_SMM);
@@ -1071,6 +1088,7 @@ Test(guest_activity, ent_gs_6_wait_for_sipi_with_entry_to_smm)
 
 Test(guest_intr, ent_gs_7_reserved_bits)
 {
+    VTX_COVERS("ENT-GS-7");
     start("server");
     W(GUEST_INTERRUPTIBILITY, 0x20);
     FAIL("ENT-GS-7: interruptibility bit 5", 0, GUEST_INTR_RESERVED);
@@ -1083,6 +1101,7 @@ Test(guest_intr, ent_gs_7_reserved_bits)
 
 Test(guest_intr, ent_gs_8_sti_and_movss)
 {
+    VTX_COVERS("ENT-GS-8", "BLK-STI-5");
     /* BLK-STI-5: STI; MOV SS is saved as MOV-SS blocking only. */
     start("server");
     W(GUEST_RFLAGS, IF_ON);
@@ -1097,6 +1116,7 @@ Test(guest_intr, ent_gs_8_sti_and_movss)
 
 Test(guest_intr, ent_gs_9_sti_needs_if)
 {
+    VTX_COVERS("ENT-GS-9", "BLK-STI-1");
     /* BLK-STI-1: STI blocking exists only after an STI that set IF. */
     start("server");
     W(GUEST_INTERRUPTIBILITY, STI);
@@ -1111,6 +1131,7 @@ Test(guest_intr, ent_gs_9_sti_needs_if)
 
 Test(guest_intr, ent_gs_10_external_interrupt_in_shadow)
 {
+    VTX_COVERS("ENT-GS-10");
     start("server");
     W(GUEST_RFLAGS, IF_ON);
     W(ENTRY_INTR_INFO, INJ_EXT(0x40));
@@ -1129,6 +1150,7 @@ Test(guest_intr, ent_gs_10_external_interrupt_in_shadow)
 
 Test(guest_intr, ent_gs_10_nmi_with_movss)
 {
+    VTX_COVERS("ENT-GS-10");
     start("server");
     W(ENTRY_INTR_INFO, INJ_NMI);
     W(GUEST_INTERRUPTIBILITY, MOVSS);
@@ -1140,6 +1162,7 @@ Test(guest_intr, ent_gs_10_nmi_with_movss)
 
 Test(guest_intr, ent_gs_10_nmi_with_sti_qualification_3)
 {
+    VTX_COVERS("ENT-GS-10");
     /* CFG-NMI-STI-ENTRY on (default): qualification 3 (Bochs: 0, DIFF-8c). */
     start("server");
     W(GUEST_RFLAGS, IF_ON);
@@ -1153,6 +1176,7 @@ Test(guest_intr, ent_gs_10_nmi_with_sti_qualification_3)
 
 Test(guest_intr, ent_gs_10_nmi_with_sti_knob_off)
 {
+    VTX_COVERS("ENT-GS-10");
     const vtx_profile *s;
     cr_assert_eq(vtx_profile_find("server", &s, NULL), VTX_OK);
     vtx_profile p = *s;
@@ -1169,6 +1193,7 @@ Test(guest_intr, ent_gs_10_nmi_with_sti_knob_off)
 
 Test(guest_intr, ent_gs_11_smi_blocking_outside_smm)
 {
+    VTX_COVERS("ENT-GS-11");
     start("server");
     W(GUEST_INTERRUPTIBILITY, SMI);
     FAIL("ENT-GS-11: blocking by SMI outside SMM", 0, GUEST_INTR_SMI_NOT_SMM);
@@ -1179,6 +1204,7 @@ Test(guest_intr, ent_gs_11_smi_blocking_outside_smm)
 
 Test(guest_intr, ent_gs_11_entry_to_smm_needs_smi_blocking)
 {
+    VTX_COVERS("ENT-GS-11");
     start("server");
     vtx_entry_fail f;
     SET(ENTRY_CONTROLS, VTX_ENTRY_ENTRY_TO_SMM);
@@ -1191,6 +1217,7 @@ Test(guest_intr, ent_gs_11_entry_to_smm_needs_smi_blocking)
 
 Test(guest_intr, ent_gs_12_virtual_nmi_blocking_with_injected_nmi)
 {
+    VTX_COVERS("ENT-GS-12");
     start("server");
     SET(PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS);
     W(ENTRY_INTR_INFO, INJ_NMI);
@@ -1206,6 +1233,7 @@ Test(guest_intr, ent_gs_12_virtual_nmi_blocking_with_injected_nmi)
 
 Test(guest_intr, ent_gs_13_enclave_without_sgx)
 {
+    VTX_COVERS("ENT-GS-13");
     start("server");
     W(GUEST_INTERRUPTIBILITY, ENCLAVE);
     FAIL("ENT-GS-13: enclave interruption on a part without SGX", 0, GUEST_INTR_ENCLAVE_NO_SGX);
@@ -1214,6 +1242,7 @@ Test(guest_intr, ent_gs_13_enclave_without_sgx)
 
 Test(guest_intr, ent_gs_13_enclave_and_movss)
 {
+    VTX_COVERS("ENT-GS-13");
     vtx_profile p = server_plus(0, VTX_PROC2_ENCLS_EXITING);
     start_with(&p);
     W(GUEST_INTERRUPTIBILITY, ENCLAVE | MOVSS);
@@ -1227,6 +1256,7 @@ Test(guest_intr, ent_gs_13_enclave_and_movss)
 
 Test(guest_pending_dbg, ent_gs_14_reserved_bits)
 {
+    VTX_COVERS("ENT-GS-14");
     start("server");
     W(GUEST_PENDING_DBG_EXCEPTIONS, 1u << 4);
     FAIL("ENT-GS-14: pending debug bit 4", 0, GUEST_PENDING_DBG_RESERVED);
@@ -1239,8 +1269,32 @@ Test(guest_pending_dbg, ent_gs_14_reserved_bits)
     done();
 }
 
+/* Every reserved bit on its own (63:17, 15, 13, 11:4): each fails the entry with
+ * the reserved-bits check; the defined bits (B3-B0, enabled breakpoint, BS, RTM)
+ * never do. RTM (bit 16) has a check of its own. */
+Test(guest_pending_dbg, ent_gs_14_each_reserved_bit)
+{
+    VTX_COVERS("ENT-GS-14");
+    start("server");
+    const uint64_t defined = 0xFull | 1ull << 12 | 1ull << 14 | 1ull << 16;
+    for (unsigned bit = 0; bit < 64; bit++) {
+        if ((defined >> bit) & 1)
+            continue;
+        char step[80];
+        snprintf(step, sizeof step, "ENT-GS-14: pending debug exceptions bit %u alone", bit);
+        W(GUEST_PENDING_DBG_EXCEPTIONS, 1ull << bit);
+        FAIL(step, 0, GUEST_PENDING_DBG_RESERVED);
+    }
+    W(GUEST_PENDING_DBG_EXCEPTIONS, 1ull << 16);
+    FAIL("ENT-GS-14: RTM (bit 16) on a processor without RTM", 0, GUEST_PENDING_DBG_RTM);
+    W(GUEST_PENDING_DBG_EXCEPTIONS, 0x500F);
+    PASS("ENT-GS-14: B3-B0, enabled breakpoint and BS together");
+    done();
+}
+
 Test(guest_pending_dbg, ent_gs_14_bs_required_for_single_step_in_shadow)
 {
+    VTX_COVERS("ENT-GS-14", "HLT-5");
     start("server");
     W(GUEST_RFLAGS, IF_ON | VTX_RFLAGS_TF);
     W(GUEST_INTERRUPTIBILITY, STI);
@@ -1262,6 +1316,7 @@ Test(guest_pending_dbg, ent_gs_14_bs_required_for_single_step_in_shadow)
 
 Test(guest_pending_dbg, ent_gs_14_bs_forbidden_without_single_step)
 {
+    VTX_COVERS("ENT-GS-14");
     start("server");
     W(GUEST_PENDING_DBG_EXCEPTIONS, 1u << 14);
     PASS("ENT-GS-14: BS = 1 with no blocking (not checked)");
@@ -1278,6 +1333,7 @@ Test(guest_pending_dbg, ent_gs_14_bs_forbidden_without_single_step)
 
 Test(guest_pending_dbg, ent_gs_14_rtm_unsupported)
 {
+    VTX_COVERS("ENT-GS-14");
     start("server");
     W(GUEST_PENDING_DBG_EXCEPTIONS, (1u << 16) | (1u << 12));
     FAIL("ENT-GS-14: RTM bit 16 on a part without RTM", 0, GUEST_PENDING_DBG_RTM);
@@ -1290,6 +1346,7 @@ Test(guest_pending_dbg, ent_gs_14_rtm_unsupported)
 
 Test(guest_link, ent_gs_15_alignment)
 {
+    VTX_COVERS("ENT-GS-15");
     start("server");
     vt_poke32(&e, LINK_PA, e.rev);
     W(VMCS_LINK_POINTER, LINK_PA + 0x10);
@@ -1301,6 +1358,7 @@ Test(guest_link, ent_gs_15_alignment)
 
 Test(guest_link, ent_gs_15_physical_width)
 {
+    VTX_COVERS("ENT-GS-15");
     start("core2"); /* 36-bit physical addresses */
     W(VMCS_LINK_POINTER, 1ull << 36);
     FAIL("ENT-GS-15: core2 link pointer bit 36", 4, GUEST_LINK_PTR_WIDTH);
@@ -1313,6 +1371,7 @@ Test(guest_link, ent_gs_15_physical_width)
 
 Test(guest_link, ent_gs_15_unmapped)
 {
+    VTX_COVERS("ENT-GS-15");
     start("server");
     W(VMCS_LINK_POINTER, VT_RAM_SIZE);
     FAIL("ENT-GS-15: link pointer to unmapped memory", 4, GUEST_LINK_PTR_UNMAPPED);
@@ -1321,6 +1380,7 @@ Test(guest_link, ent_gs_15_unmapped)
 
 Test(guest_link, ent_gs_15_revision)
 {
+    VTX_COVERS("ENT-GS-15");
     start("server");
     W(VMCS_LINK_POINTER, LINK_PA);
     FAIL("ENT-GS-15: link region revision 0", 4, GUEST_LINK_PTR_REVISION);
@@ -1333,6 +1393,7 @@ Test(guest_link, ent_gs_15_revision)
 
 Test(guest_link, ent_gs_15_shadow_indicator)
 {
+    VTX_COVERS("ENT-GS-15");
     start("server");
     W(VMCS_LINK_POINTER, LINK_PA);
     vt_poke32(&e, LINK_PA, e.rev | 0x80000000u);
@@ -1342,6 +1403,7 @@ Test(guest_link, ent_gs_15_shadow_indicator)
 
 Test(guest_link, ent_gs_15_shadow_indicator_with_shadowing)
 {
+    VTX_COVERS("ENT-GS-15");
     vtx_profile p = server_plus(0, VTX_PROC2_VMCS_SHADOWING);
     start_with(&p);
     SET(PROC_CONTROLS, VTX_PROC_SECONDARY_CONTROLS);
@@ -1358,6 +1420,7 @@ Test(guest_link, ent_gs_15_shadow_indicator_with_shadowing)
 
 Test(guest_link, ent_gs_15_not_the_current_vmcs)
 {
+    VTX_COVERS("ENT-GS-15");
     start("server");
     W(VMCS_LINK_POINTER, VT_VMCS_PA);
     FAIL("ENT-GS-15: link pointer is the current VMCS", 4, GUEST_LINK_PTR_CURRENT);

@@ -83,6 +83,7 @@ static vtx_insn_result resume_after_vmcall(vtx_status *st)
  */
 Test(guest_paging, pg_2_cleared_present_bit_faults_after_the_next_entry)
 {
+    VTX_COVERS("PG-2");
     tables();
     static const uint8_t code[] = {0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x05, 0x00, 0x0f, 0x01, 0xc1,
                                    0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x05, 0x00, 0x0f, 0x01, 0xc1};
@@ -107,6 +108,7 @@ Test(guest_paging, pg_2_cleared_present_bit_faults_after_the_next_entry)
  * next read faults. Both platforms. */
 Test(guest_paging, pg_7_invvpid_makes_the_change_visible)
 {
+    VTX_COVERS("PG-7");
     tables();
     static const uint8_t code[] = {0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x05, 0x00, 0x0f, 0x01, 0xc1,
                                    0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x05, 0x00, 0x0f, 0x01, 0xc1};
@@ -138,6 +140,7 @@ Test(guest_paging, pg_7_invvpid_makes_the_change_visible)
  */
 Test(guest_paging, pg_3_non_identity_mapping_runs_or_is_refused_by_name)
 {
+    VTX_COVERS("PG-1", "PG-3", "PG-6");
     tables();
     uint64_t *pd = (uint64_t *)(e.ram + PT + 0x2000);
     pd[2] = (PT + 0x4000) | 3; /* the page table for linear 4 MiB..6 MiB */
@@ -185,6 +188,7 @@ Test(guest_paging, pg_3_non_identity_mapping_runs_or_is_refused_by_name)
  */
 Test(guest_paging, pg_4_page_fault_cr2_error_code_and_mask_match)
 {
+    VTX_COVERS("PG-4", "PG-5");
     if (!vtx_engine_translates_paging()) {
         cr_skip_test("needs Unicorn 2.1 (this build has Unicorn %s: identity paging only)",
                      vtx_engine_unicorn_version());
@@ -267,6 +271,7 @@ static void expect_guest32_ran(vtx_status st, const vtx_insn_result *r, const ch
  * physical 0; the walk sets A and D on that PDE. */
 Test(guest_paging, pg_3_pse_4mib_page_not_identity)
 {
+    VTX_COVERS("PG-3");
     const uint64_t pd = 0x24000;
     guest32_code(pd);
     uint32_t *pde = (uint32_t *)(e.ram + pd);
@@ -282,6 +287,7 @@ Test(guest_paging, pg_3_pse_4mib_page_not_identity)
  * linear 4 MiB to physical 0 with a 2-MiB page. */
 Test(guest_paging, pg_3_pae_2mib_page_not_identity)
 {
+    VTX_COVERS("PG-3");
     const uint64_t pdpt = 0x24000, pd = 0x25000;
     guest32_code(pdpt);
     memset(e.ram + pdpt, 0, 4096);
@@ -306,6 +312,7 @@ Test(guest_paging, pg_3_pae_2mib_page_not_identity)
  * nothing changed. Both platforms. */
 Test(guest_paging, ept_id_1_only_an_identity_ept_runs)
 {
+    VTX_COVERS("EPT-ID-1");
     static const uint8_t code[] = {0x0f, 0x01, 0xc1};
     vt_code(&e, VT_GUEST_RIP, code, sizeof code);
     vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_SECONDARY_CONTROLS);
@@ -333,6 +340,7 @@ Test(guest_paging, ept_id_1_only_an_identity_ept_runs)
  * that supports them, so that VM entry gets that far). */
 Test(guest_paging, ept_id_2_accessed_dirty_flags_are_refused)
 {
+    VTX_COVERS("EPT-ID-2");
     vt_teardown(&e);
     vtx_profile p = vt_profile_copy("server");
     p.msr[VTX_CAP_IA32_VMX_EPT_VPID_CAP] |= 1ull << 21;
@@ -382,12 +390,14 @@ static void guest_invalidates(const uint8_t *inval, size_t n)
 
 Test(guest_paging, pg_8_invlpg_in_the_guest)
 {
+    VTX_COVERS("PG-8");
     static const uint8_t invlpg[] = {0x0f, 0x01, 0x3c, 0x25, 0x00, 0x00, 0x05, 0x00};
     guest_invalidates(invlpg, sizeof invlpg);
 }
 
 Test(guest_paging, pg_8_mov_to_cr3_in_the_guest)
 {
+    VTX_COVERS("PG-8");
     vt_clear_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_CR3_LOAD_EXITING | VTX_PROC_CR3_STORE_EXITING);
     static const uint8_t movcr3[] = {0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8};
     guest_invalidates(movcr3, sizeof movcr3);
@@ -397,6 +407,7 @@ Test(guest_paging, pg_8_mov_to_cr3_in_the_guest)
  * (identity) and VPID on, where VM entries and exits keep translations. */
 Test(guest_paging, pg_7_invept_makes_the_change_visible)
 {
+    VTX_COVERS("PG-7");
     tables();
     static const uint8_t code[] = {0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x05, 0x00, 0x0f, 0x01, 0xc1,
                                    0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x05, 0x00, 0x0f, 0x01, 0xc1};

@@ -26,6 +26,7 @@ static vtx_insn_result launch(void)
 
 Test(inputs, interrupt_at_an_instruction_count)
 {
+    VTX_COVERS("IW-9");
     /* IW-9: with external-interrupt exiting the exit comes at the boundary where
      * the line rises: after exactly 5 NOPs of this run. */
     vt_vmwrite(&e, VTX_VMCS_PIN_CONTROLS, vt_vmread(&e, VTX_VMCS_PIN_CONTROLS) | VTX_PIN_EXT_INTR_EXITING);
@@ -39,6 +40,7 @@ Test(inputs, interrupt_at_an_instruction_count)
 
 Test(inputs, interrupt_scheduled_later_is_not_seen_earlier)
 {
+    VTX_COVERS("HLT-2", "HLT-3");
     /* The flip: scheduled after the HLT, the interrupt is still ahead when the
      * guest halts; a cycle-scheduled one then wakes it. */
     vt_vmwrite(&e, VTX_VMCS_PIN_CONTROLS, vt_vmread(&e, VTX_VMCS_PIN_CONTROLS) | VTX_PIN_EXT_INTR_EXITING);
@@ -61,6 +63,7 @@ Test(inputs, interrupt_scheduled_later_is_not_seen_earlier)
 
 Test(inputs, nmi_and_init_in_priority_order)
 {
+    VTX_COVERS("PRI-2", "VNMI-1");
     /* PRI-2: INIT and an NMI due at the same boundary: INIT (exit 3) wins; the NMI
      * (exit 0 with NMI exiting) follows on the next entry. */
     vt_vmwrite(&e, VTX_VMCS_PIN_CONTROLS, vt_vmread(&e, VTX_VMCS_PIN_CONTROLS) | VTX_PIN_NMI_EXITING);

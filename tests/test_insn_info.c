@@ -73,6 +73,7 @@ static void proc2_on(uint32_t bits)
 
 Test(insn_info, ins_outs)
 {
+    VTX_COVERS("EXIT-3");
     /* Table "... INS and OUTS" (IA32_VMX_BASIC[54] = 1 on "server"): address size
      * 9:7, segment register 17:15; the qualification is the I/O one (EXIT-3).
      *   G+0 64 6e     fs outsb      (segment FS, 64-bit addresses)
@@ -108,6 +109,7 @@ Test(insn_info, ins_outs_without_basic_54)
 
 Test(insn_info, invept_invvpid_invpcid)
 {
+    VTX_COVERS("EXIT-3");
     /* Table "... INVEPT, INVPCID, and INVVPID": memory operand bits, bit 10 = 0,
      * Reg2 31:28 = the type register; qualification = the displacement (EXIT-3),
      * for a RIP-relative operand displacement + next RIP (base invalid).
@@ -130,6 +132,7 @@ Test(insn_info, invept_invvpid_invpcid)
 
 Test(insn_info, descriptor_tables_64)
 {
+    VTX_COVERS("EXIT-3");
     /* Table "... LIDT, LGDT, SIDT, or SGDT": identity 29:28 (0 SGDT, 1 SIDT, 2 LGDT,
      * 3 LIDT), operand size 11 (undefined in 64-bit mode: 0); qualification = the
      * displacement, sign-extended (EXIT-3). RSP/RBP bases default to SS.
@@ -151,6 +154,7 @@ Test(insn_info, descriptor_tables_64)
 
 Test(insn_info, ldtr_tr)
 {
+    VTX_COVERS("EXIT-3");
     /* Table "... LLDT, LTR, SLDT, and STR": identity 29:28 (0 SLDT, 1 STR, 2 LLDT,
      * 3 LTR); register form: bit 10 = 1, Reg1 6:3, qualification 0; memory form:
      * the memory bits, qualification = the displacement (EXIT-3).
@@ -185,6 +189,7 @@ Test(insn_info, rdrand_rdseed)
 
 Test(insn_info, vmclear_vmptrld_vmptrst_vmxon)
 {
+    VTX_COVERS("EXIT-3");
     /* Table "... VMCLEAR, VMPTRLD, VMPTRST, VMXON, XRSTORS, and XSAVES": the memory
      * bits, bit 10 = 0; qualification = the displacement (0 when none) (EXIT-3).
      *   G+0  66 0f c7 70 08     vmclear [rax+8]
@@ -202,6 +207,7 @@ Test(insn_info, vmclear_vmptrld_vmptrst_vmxon)
 
 Test(insn_info, vmread_vmwrite)
 {
+    VTX_COVERS("EXIT-3");
     /* Table "... VMREAD and VMWRITE": Reg1 6:3 / memory = the r/m operand (VMREAD's
      * destination, VMWRITE's source), bit 10 = 1 for a register, Reg2 31:28 = the
      * field-encoding register; qualification = the displacement (EXIT-3).
@@ -221,6 +227,7 @@ Test(insn_info, vmread_vmwrite)
 
 Test(insn_info, invlpg_linear_address)
 {
+    VTX_COVERS("EXIT-3");
     /* EXIT-3: INVLPG's qualification is the linear address of its operand (no
      * instruction information). In 64-bit mode only FS and GS add a base; a 32-bit
      * address size wraps at 4 GiB.
@@ -314,6 +321,7 @@ Test(insn_info, prot32_sizes_and_segment_base)
 
 Test(insn_info, zero_for_exits_without_it)
 {
+    VTX_COVERS("EXIT-3");
     /* Exits that do not define the field write 0 (EXIT-3 style), also right after
      * an exit that wrote it.   G+0 0f 78 d8 vmread rax, rbx ; G+3 0f a2 cpuid */
     launched = false;

@@ -1,5 +1,5 @@
 /*
- * kvm-unit-tests scenarios of kut-scenarios.md ported without an APIC or a second
+ * kvm-unit-tests scenarios of docs/kut.tsv ported without an APIC or a second
  * CPU: the platform pins (vtx_machine_set_intr, vtx_machine_raise_nmi) are the
  * interrupt source, raised before entry or while the guest is halted (run ->
  * VTX_GUEST_STOPPED -> raise -> vtx_continue). Guest code at G = 0x10000,
@@ -41,6 +41,7 @@ TestSuite(kut_events, .init = rf_setup, .fini = rf_teardown);
 
 Test(kut_events, s6_3_a_direct_interrupt_runs_the_guest_isr)
 {
+    VTX_COVERS("HLT-2");
     /* (a) HLT-2: external-interrupt exiting off: the guest ISR runs, frame RIP = G. */
     CODE(0x90, 0xf4);
     rf_vmcall_handler(0x30, false);
@@ -53,6 +54,7 @@ Test(kut_events, s6_3_a_direct_interrupt_runs_the_guest_isr)
 
 Test(kut_events, s6_3_b_intercepted_interrupt)
 {
+    VTX_COVERS("IW-9");
     /* (b) IW-9: external-interrupt exiting: exit 1 at G; L1 handles it (drops the line)
      * and the guest then runs to its halt. */
     CODE(0x90, 0xf4);
@@ -68,6 +70,7 @@ Test(kut_events, s6_3_b_intercepted_interrupt)
 
 Test(kut_events, s6_3_c_direct_interrupt_wakes_guest_hlt)
 {
+    VTX_COVERS("HLT-2", "HLT-4");
     /* (c) HLT-2, HLT-4: guest HLT; the interrupt raised while halted wakes it; frame RIP after HLT. */
     CODE(0xf4, 0x90);
     rf_vmcall_handler(0x30, false);
@@ -80,6 +83,7 @@ Test(kut_events, s6_3_c_direct_interrupt_wakes_guest_hlt)
 
 Test(kut_events, s6_3_d_intercepted_interrupt_in_guest_hlt)
 {
+    VTX_COVERS("HLT-3");
     /* (d) HLT-3: exit 1 from HLT: activity HLT, RIP after HLT. */
     CODE(0xf4, 0x90);
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING);
@@ -92,6 +96,7 @@ Test(kut_events, s6_3_d_intercepted_interrupt_in_guest_hlt)
 
 Test(kut_events, s6_3_e_direct_interrupt_wakes_hlt_activity_state)
 {
+    VTX_COVERS("HLT-1", "HLT-4");
     /* (e) HLT-1, HLT-4: L1 enters with AS = HLT; the interrupt wakes it, the ISR runs
      * with the frame returning to the entry RIP. */
     CODE(0xfb, 0x90, 0xf4);
@@ -106,6 +111,7 @@ Test(kut_events, s6_3_e_direct_interrupt_wakes_hlt_activity_state)
 
 Test(kut_events, s6_3_f_g_intercepted_interrupt_with_hlt_activity_and_ack)
 {
+    VTX_COVERS("HLT-3", "EXIT-4");
     /* (f) HLT-3: AS = HLT, exit 1 with activity HLT saved; (g) EXIT-4: acknowledge on
      * exit reports the vector; L1 sets AS = active and the guest runs on. */
     CODE(0x0f, 0x01, 0xc1);
@@ -123,6 +129,7 @@ Test(kut_events, s6_3_f_g_intercepted_interrupt_with_hlt_activity_and_ack)
 
 Test(kut_events, s6_3_h_inject_to_a_halted_guest)
 {
+    VTX_COVERS("INJ-13", "HLT-1");
     /* (h) INJ-13, HLT-1: AS = HLT plus an injected external interrupt (vector 222): the
      * ISR runs and the guest is active. */
     CODE(0xf4);
@@ -137,6 +144,7 @@ Test(kut_events, s6_3_h_inject_to_a_halted_guest)
 
 Test(kut_events, s6_4_a_nmi_wakes_hlt_without_nmi_exiting)
 {
+    VTX_COVERS("HLT-2", "VNMI-6");
     /* (a) HLT-2, VNMI-6: the NMI raised while the guest is halted runs its handler. */
     CODE(0xf4, 0x90);
     rf_vmcall_handler(2, false);
@@ -148,6 +156,7 @@ Test(kut_events, s6_4_a_nmi_wakes_hlt_without_nmi_exiting)
 
 Test(kut_events, s6_4_b_nmi_exit_from_hlt_handler_not_run)
 {
+    VTX_COVERS("VNMI-1", "HLT-3");
     /* (b) VNMI-1, HLT-3: NMI exiting + virtual NMIs: exit 0 from HLT; the guest handler
      * does not run; L1 sets AS = active and the guest continues after its HLT. */
     CODE(0xf4, 0x0f, 0x01, 0xc1);
@@ -167,6 +176,7 @@ Test(kut_events, s6_4_b_nmi_exit_from_hlt_handler_not_run)
 
 Test(kut_events, s6_5_pending_interrupt_exits_before_any_instruction)
 {
+    VTX_COVERS("IW-9", "PRI-4");
     /* IW-9, PRI-4: IF = 0, external-interrupt exiting, interrupt pending at entry:
      * exit 1 before the first instruction. */
     CODE(0x90, 0xf4);
@@ -200,6 +210,7 @@ Test(kut_events, s6_5_flip_without_exiting_if0_holds_it)
 
 Test(kut_events, s6_12_single_step_intercepted)
 {
+    VTX_COVERS("EXIT-3");
     /* EXIT-3: hardware single-step with #DB intercepted: qualification BS, RIP after the nop. */
     CODE(0x90, 0xf4);
     vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 1);
@@ -211,6 +222,7 @@ Test(kut_events, s6_12_single_step_intercepted)
 
 Test(kut_events, s6_12_mov_ss_shadow_accumulates_pending_bits)
 {
+    VTX_COVERS("BLK-MSS-1", "EXIT-9");
     /* BLK-MSS-1, EXIT-9: IS = MOV SS, pending = BS | B0, TF = 1: after the nop the #DB
      * exit reports BS | B0 and the pending field is cleared. */
     CODE(0x90, 0xf4);

@@ -1,6 +1,6 @@
 /*
  * kvm-unit-tests scenarios 6.1 (vmx_intr_window_test) and 6.2
- * (vmx_nmi_window_test) of kut-scenarios.md, ported with their guest code:
+ * (vmx_nmi_window_test) of docs/kut.tsv, ported with their guest code:
  *
  *   G+0  0f 01 c1   vmcall
  *   G+3  90         nop
@@ -79,6 +79,7 @@ TestSuite(kut_intr_window, .init = setup, .fini = teardown);
 
 Test(kut_intr_window, s6_1_1_active_no_blocking_if1)
 {
+    VTX_COVERS("IW-1", "IW-2");
     /* IW-1, IW-2: immediate exit, RIP at the vmcall, not advanced. */
     iw_on();
     enter_at(G, 0x202, 0, 0);
@@ -87,6 +88,7 @@ Test(kut_intr_window, s6_1_1_active_no_blocking_if1)
 
 Test(kut_intr_window, s6_1_2_injecting_db)
 {
+    VTX_COVERS("IW-2", "PRI-4", "INJ-5");
     /* IW-2, PRI-4, INJ-5: the exit follows the injected #DB's delivery; RIP at the #DB handler. */
     iw_on();
     enter_at(G, 0x202, 0, 0);
@@ -96,6 +98,7 @@ Test(kut_intr_window, s6_1_2_injecting_db)
 
 Test(kut_intr_window, s6_1_3_movss_blocking)
 {
+    VTX_COVERS("BLK-MSS-1", "BLK-LOAD-2");
     /* BLK-MSS-1, BLK-LOAD-2: blocking by MOV SS at the nop: exit at nop+1. */
     iw_on();
     enter_at(NOP, 0x202, 0x2, 0);
@@ -104,6 +107,7 @@ Test(kut_intr_window, s6_1_3_movss_blocking)
 
 Test(kut_intr_window, s6_1_4_sti_blocking)
 {
+    VTX_COVERS("BLK-STI-2", "BLK-LOAD-2");
     /* BLK-STI-2, BLK-LOAD-2: blocking by STI at the nop: exit at nop+1. */
     iw_on();
     enter_at(NOP, 0x202, 0x1, 0);
@@ -112,6 +116,7 @@ Test(kut_intr_window, s6_1_4_sti_blocking)
 
 Test(kut_intr_window, s6_1_5_if0_sti_sti)
 {
+    VTX_COVERS("BLK-STI-1", "BLK-STI-4");
     /* BLK-STI-1, BLK-STI-4: nop; sti (shadow); sti (no new shadow): exit at nop+3. */
     iw_on();
     enter_at(NOP, 0x2, 0, 0);
@@ -120,6 +125,7 @@ Test(kut_intr_window, s6_1_5_if0_sti_sti)
 
 Test(kut_intr_window, s6_1_6_hlt_no_blocking)
 {
+    VTX_COVERS("IW-5");
     /* IW-5: entry into HLT with IF=1 exits at once, RIP unchanged, activity HLT. */
     iw_on();
     enter_at(NOP + 3, 0x202, 0, 1);
@@ -128,6 +134,7 @@ Test(kut_intr_window, s6_1_6_hlt_no_blocking)
 
 Test(kut_intr_window, s6_1_7_hlt_injecting_db)
 {
+    VTX_COVERS("INJ-13", "IW-2");
     /* INJ-13, IW-2: a vectoring entry ends active; the exit is at the #DB handler. */
     iw_on();
     enter_at(NOP + 3, 0x202, 0, 1);
@@ -149,6 +156,7 @@ TestSuite(kut_nmi_window, .init = setup, .fini = teardown);
 
 Test(kut_nmi_window, s6_2_1_active_no_blocking)
 {
+    VTX_COVERS("NW-2", "NW-3");
     /* NW-2, NW-3: immediate exit at the nop. */
     nw_on();
     enter_at(NOP, 0x2, 0, 0);
@@ -157,6 +165,7 @@ Test(kut_nmi_window, s6_2_1_active_no_blocking)
 
 Test(kut_nmi_window, s6_2_2_movss_blocking)
 {
+    VTX_COVERS("NW-8");
     /* NW-8: exit at nop+1. */
     nw_on();
     enter_at(NOP, 0x2, 0x2, 0);
@@ -165,6 +174,7 @@ Test(kut_nmi_window, s6_2_2_movss_blocking)
 
 Test(kut_nmi_window, s6_2_3_injecting_db)
 {
+    VTX_COVERS("NW-3");
     /* NW-3: after the injected #DB is delivered; RIP at the handler. */
     nw_on();
     enter_at(NOP, 0x2, 0, 0);
@@ -174,6 +184,7 @@ Test(kut_nmi_window, s6_2_3_injecting_db)
 
 Test(kut_nmi_window, s6_2_4_nmi_blocking_until_iret)
 {
+    VTX_COVERS("NW-7", "VNMI-4");
     /* NW-7, VNMI-4: virtual-NMI blocking holds the window until the #DB handler's
      * IRET; the exit is at the IRET's return target nop+1 (kut injects #DB as a
      * software exception with length 1), after the handler ran once. */
@@ -188,6 +199,7 @@ Test(kut_nmi_window, s6_2_4_nmi_blocking_until_iret)
 
 Test(kut_nmi_window, s6_2_5_hlt_no_blocking)
 {
+    VTX_COVERS("NW-5");
     /* NW-5: the exit wakes HLT; activity HLT saved. */
     nw_on();
     enter_at(NOP + 3, 0x2, 0, 1);

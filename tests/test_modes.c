@@ -587,32 +587,34 @@ Test(modes_real, guest_runs_16bit_code)
     rf_field("real mode", VTX_VMCS_GUEST_CR0, "saved CR0 (PE = 0)", 0x30);
 }
 
-Test(modes_real, blk_sti_1_sti_with_if1_makes_no_shadow) { t_blk_sti_1(); }
-Test(modes_real, blk_sti_1_flip_sti_with_if0_makes_a_shadow) { t_blk_sti_1_flip(); }
-Test(modes_real, blk_sti_4_nop_sti_sti_exits_at_nop_plus_3) { t_blk_sti_4(); }
-Test(modes_real, blk_mss_1_mov_ss_blocks_the_next_boundary) { t_blk_mss_1_mov(); }
-Test(modes_real, blk_mss_1_flip_mov_from_ss_does_not_block) { t_blk_mss_1_mov_flip(); }
+Test(modes_real, blk_sti_1_sti_with_if1_makes_no_shadow) { VTX_COVERS("BLK-STI-1"); t_blk_sti_1(); }
+Test(modes_real, blk_sti_1_flip_sti_with_if0_makes_a_shadow) { VTX_COVERS("BLK-STI-1"); t_blk_sti_1_flip(); }
+Test(modes_real, blk_sti_4_nop_sti_sti_exits_at_nop_plus_3) { VTX_COVERS("BLK-STI-4"); t_blk_sti_4(); }
+Test(modes_real, blk_mss_1_mov_ss_blocks_the_next_boundary) { VTX_COVERS("BLK-MSS-1"); t_blk_mss_1_mov(); }
+Test(modes_real, blk_mss_1_flip_mov_from_ss_does_not_block) { VTX_COVERS("BLK-MSS-1"); t_blk_mss_1_mov_flip(); }
 /* BLK-MSS-1: POP SS blocks the next boundary: exit after the nop. */
 Test(modes_real, blk_mss_1_pop_ss_blocks_the_next_boundary)
 {
+    VTX_COVERS("BLK-MSS-1");
     t_blk_mss_1_pop(0x17, "BLK-MSS-1: pop ss; nop", G + 2);
 }
 /* BLK-MSS-1 flip: POP DS (1f) in its place blocks nothing: exit right after it. */
 Test(modes_real, blk_mss_1_flip_pop_ds_does_not_block)
 {
+    VTX_COVERS("BLK-MSS-1");
     t_blk_mss_1_pop(0x1f, "BLK-MSS-1 flip: pop ds", G + 1);
 }
-Test(modes_real, blk_sti_5_sti_mov_ss_extends_the_window) { t_blk_sti_5(); }
-Test(modes_real, blk_sti_6_sti_hlt_window_opens_in_hlt) { t_blk_sti_6(); }
-Test(modes_real, blk_sti_6_flip_hlt_exiting_exits_at_the_hlt_in_the_shadow) { t_blk_sti_6_flip(); }
-Test(modes_real, blk_sti_7_sti_cli_never_opens) { t_blk_sti_7(); }
-Test(modes_real, blk_sti_7_flip_cli_after_the_shadow_is_too_late) { t_blk_sti_7_flip(); }
-Test(modes_real, blk_sti_9_popf_setting_if_makes_no_shadow) { t_blk_sti_9(false); }
-Test(modes_real, blk_sti_9_flip_sti_in_place_of_popf_makes_a_shadow) { t_blk_sti_9(true); }
+Test(modes_real, blk_sti_5_sti_mov_ss_extends_the_window) { VTX_COVERS("BLK-STI-5"); t_blk_sti_5(); }
+Test(modes_real, blk_sti_6_sti_hlt_window_opens_in_hlt) { VTX_COVERS("BLK-STI-6"); t_blk_sti_6(); }
+Test(modes_real, blk_sti_6_flip_hlt_exiting_exits_at_the_hlt_in_the_shadow) { VTX_COVERS("BLK-STI-6"); t_blk_sti_6_flip(); }
+Test(modes_real, blk_sti_7_sti_cli_never_opens) { VTX_COVERS("BLK-STI-7"); t_blk_sti_7(); }
+Test(modes_real, blk_sti_7_flip_cli_after_the_shadow_is_too_late) { VTX_COVERS("BLK-STI-7"); t_blk_sti_7_flip(); }
+Test(modes_real, blk_sti_9_popf_setting_if_makes_no_shadow) { VTX_COVERS("BLK-STI-9"); t_blk_sti_9(false); }
+Test(modes_real, blk_sti_9_flip_sti_in_place_of_popf_makes_a_shadow) { VTX_COVERS("BLK-STI-9"); t_blk_sti_9(true); }
 
-Test(modes_real, inj_6_external_interrupt_through_the_ivt) { t_inj_ext(); }
-Test(modes_real, inj_7_int_n_pushes_rip_plus_length) { t_inj_int_n(); }
-Test(modes_real, inj_9_gp_pushes_no_error_code_in_real_mode) { t_inj_gp(); }
+Test(modes_real, inj_6_external_interrupt_through_the_ivt) { VTX_COVERS("INJ-6"); t_inj_ext(); }
+Test(modes_real, inj_7_int_n_pushes_rip_plus_length) { VTX_COVERS("INJ-7"); t_inj_int_n(); }
+Test(modes_real, inj_9_gp_pushes_no_error_code_in_real_mode) { VTX_COVERS("INJ-9"); t_inj_gp(); }
 
 /*
  * INJ-CHK-3 (the reason for the test above): in real mode (unrestricted guest,
@@ -620,6 +622,7 @@ Test(modes_real, inj_9_gp_pushes_no_error_code_in_real_mode) { t_inj_gp(); }
  */
 Test(modes_real, inj_9_error_code_bit_in_real_mode_fails_entry)
 {
+    VTX_COVERS("INJ-9", "INJ-CHK-3");
     rf_inject(INTR_EC(3, 13), 0, 0);
     vtx_insn_result r;
     vt_expect("INJ-CHK-3: #GP with an error code into real mode", vtx_vmlaunch(e.m, &r), &r, VTX_VMFAIL_VALID, 7);
@@ -633,6 +636,7 @@ Test(modes_real, inj_9_error_code_bit_in_real_mode_fails_entry)
  */
 Test(modes_real, inj_6_ivt_limit_violation_delivers_gp)
 {
+    VTX_COVERS("INJ-6", "INJ-7");
     CODE_AT(G, 0xcd, 0x30, 0xf4);
     hlt_handler(13);
     hlt_handler(0x30); /* beyond the limit: never used */
@@ -667,32 +671,34 @@ Test(modes_prot32, guest_runs_32bit_code)
     rf_field("32-bit mode", VTX_VMCS_GUEST_CS_AR, "saved CS access rights (32-bit code)", 0xC09B);
 }
 
-Test(modes_prot32, blk_sti_1_sti_with_if1_makes_no_shadow) { t_blk_sti_1(); }
-Test(modes_prot32, blk_sti_1_flip_sti_with_if0_makes_a_shadow) { t_blk_sti_1_flip(); }
-Test(modes_prot32, blk_sti_4_nop_sti_sti_exits_at_nop_plus_3) { t_blk_sti_4(); }
-Test(modes_prot32, blk_mss_1_mov_ss_blocks_the_next_boundary) { t_blk_mss_1_mov(); }
-Test(modes_prot32, blk_mss_1_flip_mov_from_ss_does_not_block) { t_blk_mss_1_mov_flip(); }
+Test(modes_prot32, blk_sti_1_sti_with_if1_makes_no_shadow) { VTX_COVERS("BLK-STI-1"); t_blk_sti_1(); }
+Test(modes_prot32, blk_sti_1_flip_sti_with_if0_makes_a_shadow) { VTX_COVERS("BLK-STI-1"); t_blk_sti_1_flip(); }
+Test(modes_prot32, blk_sti_4_nop_sti_sti_exits_at_nop_plus_3) { VTX_COVERS("BLK-STI-4"); t_blk_sti_4(); }
+Test(modes_prot32, blk_mss_1_mov_ss_blocks_the_next_boundary) { VTX_COVERS("BLK-MSS-1"); t_blk_mss_1_mov(); }
+Test(modes_prot32, blk_mss_1_flip_mov_from_ss_does_not_block) { VTX_COVERS("BLK-MSS-1"); t_blk_mss_1_mov_flip(); }
 /* BLK-MSS-1: POP SS (a 32-bit pop of the selector 0x10) blocks the next boundary. */
 Test(modes_prot32, blk_mss_1_pop_ss_blocks_the_next_boundary)
 {
+    VTX_COVERS("BLK-MSS-1");
     t_blk_mss_1_pop(0x17, "BLK-MSS-1: pop ss; nop", G + 2);
 }
 /* BLK-MSS-1 flip: POP DS blocks nothing. */
 Test(modes_prot32, blk_mss_1_flip_pop_ds_does_not_block)
 {
+    VTX_COVERS("BLK-MSS-1");
     t_blk_mss_1_pop(0x1f, "BLK-MSS-1 flip: pop ds", G + 1);
 }
-Test(modes_prot32, blk_sti_5_sti_mov_ss_extends_the_window) { t_blk_sti_5(); }
-Test(modes_prot32, blk_sti_6_sti_hlt_window_opens_in_hlt) { t_blk_sti_6(); }
-Test(modes_prot32, blk_sti_6_flip_hlt_exiting_exits_at_the_hlt_in_the_shadow) { t_blk_sti_6_flip(); }
-Test(modes_prot32, blk_sti_7_sti_cli_never_opens) { t_blk_sti_7(); }
-Test(modes_prot32, blk_sti_7_flip_cli_after_the_shadow_is_too_late) { t_blk_sti_7_flip(); }
-Test(modes_prot32, blk_sti_9_popf_setting_if_makes_no_shadow) { t_blk_sti_9(false); }
-Test(modes_prot32, blk_sti_9_flip_sti_in_place_of_popf_makes_a_shadow) { t_blk_sti_9(true); }
+Test(modes_prot32, blk_sti_5_sti_mov_ss_extends_the_window) { VTX_COVERS("BLK-STI-5"); t_blk_sti_5(); }
+Test(modes_prot32, blk_sti_6_sti_hlt_window_opens_in_hlt) { VTX_COVERS("BLK-STI-6"); t_blk_sti_6(); }
+Test(modes_prot32, blk_sti_6_flip_hlt_exiting_exits_at_the_hlt_in_the_shadow) { VTX_COVERS("BLK-STI-6"); t_blk_sti_6_flip(); }
+Test(modes_prot32, blk_sti_7_sti_cli_never_opens) { VTX_COVERS("BLK-STI-7"); t_blk_sti_7(); }
+Test(modes_prot32, blk_sti_7_flip_cli_after_the_shadow_is_too_late) { VTX_COVERS("BLK-STI-7"); t_blk_sti_7_flip(); }
+Test(modes_prot32, blk_sti_9_popf_setting_if_makes_no_shadow) { VTX_COVERS("BLK-STI-9"); t_blk_sti_9(false); }
+Test(modes_prot32, blk_sti_9_flip_sti_in_place_of_popf_makes_a_shadow) { VTX_COVERS("BLK-STI-9"); t_blk_sti_9(true); }
 
-Test(modes_prot32, inj_6_external_interrupt_through_a_32bit_interrupt_gate) { t_inj_ext(); }
-Test(modes_prot32, inj_7_int_n_pushes_eip_plus_length) { t_inj_int_n(); }
-Test(modes_prot32, inj_9_gp_pushes_its_error_code_below_eip) { t_inj_gp(); }
+Test(modes_prot32, inj_6_external_interrupt_through_a_32bit_interrupt_gate) { VTX_COVERS("INJ-6"); t_inj_ext(); }
+Test(modes_prot32, inj_7_int_n_pushes_eip_plus_length) { VTX_COVERS("INJ-7"); t_inj_int_n(); }
+Test(modes_prot32, inj_9_gp_pushes_its_error_code_below_eip) { VTX_COVERS("INJ-9"); t_inj_gp(); }
 
 /*
  * INJ-15, INJ-7: delivery of an injected event through a not-present gate raises
@@ -712,8 +718,8 @@ static void t_inj_15(uint32_t type, uint32_t len, uint32_t ext)
     expect_delivery_frame("INJ-15: #NP frame (error code 0x30 * 8 + IDT + EXT; return address RIP; RF = 1 for a fault)",
                           G, P_CS, RF_FAULT | (type == 0 ? 0x202 : 0x2), true, 0x30 * 8 + 2 + ext);
 }
-Test(modes_prot32, inj_15_external_interrupt_nested_np_has_ext_set) { t_inj_15(0, 0, 1); }
-Test(modes_prot32, inj_15_int_n_nested_np_has_ext_clear) { t_inj_15(4, 2, 0); }
+Test(modes_prot32, inj_15_external_interrupt_nested_np_has_ext_set) { VTX_COVERS("INJ-15"); t_inj_15(0, 0, 1); }
+Test(modes_prot32, inj_15_int_n_nested_np_has_ext_clear) { VTX_COVERS("INJ-15"); t_inj_15(4, 2, 0); }
 
 Test(modes_prot32, guest_ud2_delivered_through_the_idt) { t_guest_fault_delivered(6); }
 Test(modes_prot32, guest_ud2_exits_when_in_the_exception_bitmap) { t_guest_fault_exits(6); }

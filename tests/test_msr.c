@@ -110,6 +110,7 @@ Test(msr, entry_load_then_guest_rdmsr_reads_the_values)
  * then the flip that loads. */
 Test(msr, entry_load_failures_ent_basic_5)
 {
+    VTX_COVERS("ENT-BASIC-5");
     static const struct {
         const char *what;
         uint32_t index, reserved;
@@ -149,6 +150,7 @@ Test(msr, entry_load_failures_ent_basic_5)
 
 Test(msr, entry_load_failure_keeps_earlier_entries_ent_basic_5)
 {
+    VTX_COVERS("ENT-BASIC-5");
     /* ENT-BASIC-5 / SDM "VM-Entry Failures During or After Loading Guest State":
      * entries before the failing one stay loaded. Entry 1 loads IA32_STAR and
      * IA32_TSC_AUX as entries 1 and 2; entry 3 fails. A second entry without the
@@ -177,6 +179,7 @@ Test(msr, entry_load_failure_keeps_earlier_entries_ent_basic_5)
 
 Test(msr, entry_load_count_beyond_the_maximum_ent_basic_5)
 {
+    VTX_COVERS("ENT-BASIC-5");
     /* IA32_VMX_MISC[27:25]: recommended maximum 512 * (N + 1) entries. The SDM leaves
      * more undefined; the model fails the first entry beyond the maximum. The
      * entries are all zero: IA32_P5_MC_ADDR (MSR 0) written with 0, which loads. */

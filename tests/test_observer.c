@@ -145,6 +145,7 @@ TestSuite(observer, .timeout = 60);
 /* sti (IF 0 -> 1) then the shadowed nop: the window opens after it (BLK-STI-3, IW-1). */
 Test(observer, sti_shadow_expires_inside_a_run)
 {
+    VTX_COVERS("BLK-STI-3", "IW-1");
     static const uint8_t code[] = {0x90, 0x90, 0xfb, 0x90, 0x90, 0x90, 0xf4};
     scenario s = {.name = "IW-1, BLK-STI-3: nop; nop; sti; nop (shadow); nop", .code = code, .len = sizeof code,
                   .proc = VTX_PROC_INTR_WINDOW_EXITING, .reason = VTX_EXIT_REASON_INTERRUPT_WINDOW, .rip_off = 4};
@@ -155,6 +156,7 @@ Test(observer, sti_shadow_expires_inside_a_run)
  * shadow, the window opens at the next boundary (BLK-LOAD-2). */
 Test(observer, entry_shadow_expires_at_the_first_boundary_of_a_run)
 {
+    VTX_COVERS("BLK-LOAD-2");
     static const uint8_t code[] = {0x90, 0x90, 0x90, 0xf4};
     scenario s = {.name = "BLK-LOAD-2: entered in an STI shadow, IF = 1", .code = code, .len = sizeof code,
                   .rflags = RFLAGS_IF, .intr = IS_STI, .proc = VTX_PROC_INTR_WINDOW_EXITING,
@@ -182,6 +184,7 @@ Test(observer, loop_with_cli_ends_in_hlt)
 /* The monitor trap flag: an exit after the first instruction (MTF-4). */
 Test(observer, monitor_trap_flag)
 {
+    VTX_COVERS("MTF-4");
     static const uint8_t code[] = {0x90, 0x90, 0xf4};
     scenario s = {.name = "MTF-4: nop; nop", .code = code, .len = sizeof code,
                   .proc = VTX_PROC_MONITOR_TRAP_FLAG, .reason = VTX_EXIT_REASON_MONITOR_TRAP_FLAG, .rip_off = 1};
@@ -191,6 +194,7 @@ Test(observer, monitor_trap_flag)
 /* The preemption timer expires in the middle of a loop (PT-6). */
 Test(observer, preemption_timer_inside_a_loop)
 {
+    VTX_COVERS("PT-6");
     static const uint8_t code[] = {0x83, 0xc0, 0x01, 0xeb, 0xfb}; /* l: add eax, 1; jmp l */
     scenario s = {.name = "PT-6: timer 20 in a loop", .code = code, .len = sizeof code,
                   .pin = VTX_PIN_PREEMPTION_TIMER, .timer = 20, .reason = VTX_EXIT_REASON_PREEMPTION_TIMER};

@@ -99,6 +99,7 @@ TestSuite(post_entry, .init = setup_server, .fini = teardown);
 
 Test(post_entry, iw_immediate_exit_if1_kut_6_1_1)
 {
+    VTX_COVERS("IW-1", "IW-2", "IW-4");
     /* IW-1, IW-2, IW-4, kut 6.1.1: IF = 1, no blocking: exit before the first instruction. */
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
@@ -111,6 +112,7 @@ Test(post_entry, iw_immediate_exit_if1_kut_6_1_1)
 
 Test(post_entry, iw_shut_by_if0)
 {
+    VTX_COVERS("IW-1");
     /* IW-1: IF = 0 keeps the window shut; the report says why. */
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
     launch_expect_no_exit("IW, IF=0");
@@ -121,6 +123,7 @@ Test(post_entry, iw_shut_by_if0)
 
 Test(post_entry, iw_shut_by_sti_blocking_for_one_instruction)
 {
+    VTX_COVERS("BLK-LOAD-2", "BLK-STI-2", "BLK-STI-3");
     /* BLK-LOAD-2, BLK-STI-2, BLK-STI-3: STI blocking loaded at entry holds the
      * window shut for the first boundary; the exit comes after one instruction. */
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
@@ -133,6 +136,7 @@ Test(post_entry, iw_shut_by_sti_blocking_for_one_instruction)
 
 Test(post_entry, iw_shut_by_movss_blocking_for_one_instruction)
 {
+    VTX_COVERS("BLK-MSS-1", "BLK-MSS-5");
     /* BLK-MSS-1, BLK-MSS-5. */
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
@@ -143,6 +147,7 @@ Test(post_entry, iw_shut_by_movss_blocking_for_one_instruction)
 
 Test(post_entry, iw_ignores_nmi_blocking)
 {
+    VTX_COVERS("IW-1", "PRI-3");
     /* IW-1 / PRI-3: NMI blocking does not gate the interrupt window. */
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
@@ -153,6 +158,7 @@ Test(post_entry, iw_ignores_nmi_blocking)
 
 Test(post_entry, iw_from_hlt_kut_6_1_6)
 {
+    VTX_COVERS("IW-5", "HLT-3");
     /* IW-5, HLT-3, kut 6.1.6: entry into HLT with IF = 1 exits at once; the
      * saved activity state is HLT and RIP is unchanged. */
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
@@ -164,6 +170,7 @@ Test(post_entry, iw_from_hlt_kut_6_1_6)
 
 Test(post_entry, iw_repeats_on_resume)
 {
+    VTX_COVERS("IW-6");
     /* IW-6: the control is not cleared by the exit; VMRESUME exits again at once. */
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
@@ -184,6 +191,7 @@ static void nmi_window_controls(void)
 
 Test(post_entry, nw_immediate_exit_kut_6_2_1)
 {
+    VTX_COVERS("NW-2", "NW-3", "NW-6");
     /* NW-2, NW-3, NW-6, kut 6.2.1: no virtual-NMI blocking: exit 8 before the first instruction, IF = 0 or not. */
     nmi_window_controls();
     launch_expect_exit("NW, no blocking", VTX_EXIT_REASON_NMI_WINDOW);
@@ -193,6 +201,7 @@ Test(post_entry, nw_immediate_exit_kut_6_2_1)
 
 Test(post_entry, nw_shut_by_virtual_nmi_blocking_kut_6_2_4)
 {
+    VTX_COVERS("NW-2", "NW-7");
     /* NW-2, NW-7: virtual-NMI blocking keeps the NMI window shut (until an IRET). */
     nmi_window_controls();
     vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, IS_NMI);
@@ -202,6 +211,7 @@ Test(post_entry, nw_shut_by_virtual_nmi_blocking_kut_6_2_4)
 
 Test(post_entry, nw_shut_by_movss_for_one_instruction)
 {
+    VTX_COVERS("NW-8", "BLK-MSS-1");
     /* NW-8: blocking by MOV SS holds the NMI window for one instruction. */
     nmi_window_controls();
     vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, IS_MOVSS);
@@ -236,6 +246,7 @@ Test(post_entry, nw_sti_blocking_knob_off_exits)
 
 Test(post_entry, nw_beats_iw)
 {
+    VTX_COVERS("NW-4", "PRI-2");
     /* NW-4, PRI-2: NMI-window exits beat interrupt-window exits. */
     nmi_window_controls();
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
@@ -246,6 +257,7 @@ Test(post_entry, nw_beats_iw)
 
 Test(post_entry, nw_from_hlt_kut_6_2_5)
 {
+    VTX_COVERS("NW-5");
     /* NW-5, kut 6.2.5: NW exits wake HLT; saved activity HLT. */
     nmi_window_controls();
     vt_vmwrite(&e, VTX_VMCS_GUEST_ACTIVITY_STATE, ACT_HLT);
@@ -257,6 +269,7 @@ Test(post_entry, nw_from_hlt_kut_6_2_5)
 
 Test(post_entry, nmi_exit_from_hlt)
 {
+    VTX_COVERS("VNMI-1", "HLT-2", "HLT-3");
     /* VNMI-1, HLT-2, HLT-3: an NMI with NMI exiting leaves HLT through exit 0,
      * interruption information 0x80000202, saved activity HLT. */
     set_bits(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
@@ -275,6 +288,7 @@ Test(post_entry, nmi_exit_from_hlt)
 
 Test(post_entry, nmi_blocked_by_nmi_blocking_without_vnmi)
 {
+    VTX_COVERS("VNMI-5", "BLK-NMI-1");
     /* VNMI-5: NMI exiting = 1, virtual NMIs = 0: bit 3 holds NMIs off. */
     set_bits(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
     vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, IS_NMI);
@@ -285,6 +299,7 @@ Test(post_entry, nmi_blocked_by_nmi_blocking_without_vnmi)
 
 Test(post_entry, nmi_not_blocked_by_virtual_nmi_blocking)
 {
+    VTX_COVERS("VNMI-2", "VNMI-3");
     /* VNMI-2: with virtual NMIs, bit 3 is virtual-NMI blocking and does not hold off a real NMI. */
     set_bits(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS);
     vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, IS_NMI);
@@ -296,6 +311,7 @@ Test(post_entry, nmi_not_blocked_by_virtual_nmi_blocking)
 
 Test(post_entry, extint_exit_ack_on_exit)
 {
+    VTX_COVERS("EXIT-4", "IW-9");
     /* EXIT-4, IW-9: external-interrupt exiting takes the interrupt even with IF = 0;
      * with "acknowledge interrupt on exit" the vector is reported and acknowledged. */
     set_bits(VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING);
@@ -311,6 +327,7 @@ Test(post_entry, extint_exit_ack_on_exit)
 
 Test(post_entry, extint_exit_without_ack)
 {
+    VTX_COVERS("EXIT-4");
     /* EXIT-4: without acknowledge-on-exit the interruption information is invalid
      * and the interrupt stays pending (it exits again). */
     set_bits(VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING);
@@ -335,6 +352,7 @@ Test(post_entry, extint_held_by_sti_blocking_knob)
 
 Test(post_entry, iw_beats_external_interrupt)
 {
+    VTX_COVERS("IW-3", "IW-9");
     /* IW-3, IW-9: with the window open, the interrupt-window exit wins over a pending external interrupt. */
     set_bits(VTX_VMCS_PIN_CONTROLS, VTX_PIN_EXT_INTR_EXITING);
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
@@ -346,6 +364,7 @@ Test(post_entry, iw_beats_external_interrupt)
 
 Test(post_entry, init_exits)
 {
+    VTX_COVERS("PRI-2");
     /* PRI-2: INIT in non-root operation is exit 3, above everything the window controls ask for. */
     nmi_window_controls();
     vtx_machine_raise_init(e.m);
@@ -356,6 +375,7 @@ Test(post_entry, init_exits)
 
 Test(post_entry, pending_mtf_injection)
 {
+    VTX_COVERS("INJ-17", "MTF-2", "INJ-4");
     /* INJ-17, MTF-2, kut 6.11.5: injecting type 7 vector 0 makes an MTF exit pending
      * before the first instruction, with the MTF control 0; the exit clears the valid bit (INJ-4). */
     vt_vmwrite(&e, VTX_VMCS_ENTRY_INTR_INFO, 0x80000700);
@@ -366,6 +386,7 @@ Test(post_entry, pending_mtf_injection)
 
 Test(post_entry, mtf_beats_nmi_window)
 {
+    VTX_COVERS("MTF-6", "PRI-2");
     /* MTF-6, PRI-2: a pending MTF exit beats the NMI window. */
     nmi_window_controls();
     vt_vmwrite(&e, VTX_VMCS_ENTRY_INTR_INFO, 0x80000700);
@@ -374,6 +395,7 @@ Test(post_entry, mtf_beats_nmi_window)
 
 Test(post_entry, pending_db_intercepted)
 {
+    VTX_COVERS("PRI-5", "EXIT-3");
     /* PRI-5, EXIT-3: a pending single-step #DB with #DB in the exception bitmap
      * exits with reason 0, vector 1, and BS in the qualification; the field is cleared. */
     vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 1);
@@ -386,6 +408,7 @@ Test(post_entry, pending_db_intercepted)
 
 Test(post_entry, pending_db_beats_timer)
 {
+    VTX_COVERS("PRI-5");
     /* PRI-5, kut 6.10 vmx_preemption_timer_zero_test: with #DB intercepted the exit is reason 0, not 52. */
     set_bits(VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
     vt_vmwrite(&e, VTX_VMCS_PREEMPTION_TIMER_VALUE, 0);
@@ -398,6 +421,7 @@ Test(post_entry, pending_db_beats_timer)
 
 Test(post_entry, timer_zero_exits_at_once_kut_6_10)
 {
+    VTX_COVERS("PT-3", "PT-5");
     /* PT-3, kut 6.10 (4): value 0 exits before the first instruction; saved value 0 (PT-5). */
     set_bits(VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
     set_bits(VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_PREEMPTION_TIMER);
@@ -409,6 +433,7 @@ Test(post_entry, timer_zero_exits_at_once_kut_6_10)
 
 Test(post_entry, timer_beats_nmi_window)
 {
+    VTX_COVERS("PT-6", "NW-4");
     /* PT-6, NW-4: the timer beats the NMI window. */
     set_bits(VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
     vt_vmwrite(&e, VTX_VMCS_PREEMPTION_TIMER_VALUE, 0);
@@ -419,6 +444,7 @@ Test(post_entry, timer_beats_nmi_window)
 
 Test(post_entry, timer_wakes_hlt_at_its_deadline_kut_6_10)
 {
+    VTX_COVERS("PT-2", "PT-4", "HLT-3");
     /* PT-2, PT-4, HLT-3, kut 6.10 (2, 3): in HLT the timer counts on the cycle clock
      * and exits when it reaches 0, no earlier than value << rate TSC ticks (rate 5 here);
      * the saved activity state is HLT. */
@@ -471,6 +497,7 @@ Test(post_entry, cycle_budget_stops_a_halted_guest)
 
 Test(post_entry, vmlaunch_of_launched_vmcs_is_error_4)
 {
+    VTX_COVERS("ENT-BASIC-3");
     /* ENT-BASIC-3, error 4: after a successful VMLAUNCH the VMCS is launched. */
     set_bits(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);

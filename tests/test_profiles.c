@@ -149,6 +149,7 @@ Test(builtin, read_msr_reports_msrs_a_profile_lacks)
 /* ENT-CTL-1: with IA32_VMX_BASIC[55] = 1, VM entry uses the TRUE MSRs; else the plain ones. */
 Test(builtin, ctl_caps_uses_true_msrs_when_basic_bit_55_is_set)
 {
+    VTX_COVERS("ENT-CTL-1");
     vtx_profile p = copy_of("server");
     uint32_t must1, may1;
     vtx_profile_ctl_caps(&p, VTX_CTL_PROC, &must1, &may1);

@@ -30,6 +30,7 @@ static void instr_exit(const char *step, uint32_t reason, uint64_t rip, uint32_t
 
 Test(rules_exits, exit_3_cpuid_vmcall)
 {
+    VTX_COVERS("EXIT-3", "EXIT-1", "EXIT-6", "EXIT-7");
     /* EXIT-1, EXIT-3, EXIT-6, EXIT-7: unconditional exits, RIP at the instruction.
      *   G+0 90 nop ; G+1 0f a2 cpuid ; G+3 0f 01 c1 vmcall */
     CODE(0x90, 0x0f, 0xa2, 0x0f, 0x01, 0xc1);
@@ -44,6 +45,7 @@ Test(rules_exits, exit_3_cpuid_vmcall)
 
 Test(rules_exits, exit_3_hlt_exiting)
 {
+    VTX_COVERS("EXIT-3", "EXIT-7", "HLT-1");
     /* EXIT-3, EXIT-7, HLT-1: with HLT exiting the exit is before HLT: RIP at it, active. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING);
@@ -53,6 +55,7 @@ Test(rules_exits, exit_3_hlt_exiting)
 
 Test(rules_exits, exit_3_rdtsc_exiting_and_flip)
 {
+    VTX_COVERS("EXIT-3");
     /* EXIT-3/6: RDTSC exiting -> exit 16, length 2; without it RDTSC runs (then CPUID exits).
      *   G+0 0f 31 rdtsc ; G+2 0f a2 cpuid */
     CODE(0x0f, 0x31, 0x0f, 0xa2);
@@ -65,6 +68,7 @@ Test(rules_exits, exit_3_rdtsc_exiting_and_flip)
 
 Test(rules_exits, exit_3_io_qualification)
 {
+    VTX_COVERS("EXIT-3");
     /* EXIT-3: I/O exit qualification: size-1, direction, immediate operand, port.
      *   G+0 e6 80 out 0x80, al ; G+2 ec in al, dx ; G+3 66 ed in ax, dx */
     CODE(0xe6, 0x80, 0xec, 0x66, 0xed);
@@ -84,6 +88,7 @@ Test(rules_exits, exit_3_io_qualification)
 
 Test(rules_exits, exit_3_cr_access_qualification)
 {
+    VTX_COVERS("EXIT-3");
     /* EXIT-3: CR3-load exiting: mov cr3, rbx -> qualification 3 | reg 3 << 8, length 3;
      * CR3-store: mov rdx, cr3 -> 3 | 1 << 4 | 2 << 8. Flip: without the controls both run.
      *   G+0 0f 22 db mov cr3, rbx ; G+3 0f 20 da mov rdx, cr3 ; G+6 0f a2 cpuid */
@@ -103,10 +108,45 @@ Test(rules_exits, exit_3_cr_access_qualification)
     rf_saved_rip("both MOVs ran", G + 6);
 }
 
+Test(rules_exits, exit_3_mov_dr_qualification)
+{
+    VTX_COVERS("EXIT-3", "EXIT-6");
+    /* EXIT-3: MOV-DR exiting: the qualification holds the debug register (2:0), the
+     * direction (bit 4: 1 = MOV from DR) and the general register (11:8, REX.B included).
+     *   G+0 0f 23 d3 mov dr2, rbx ; G+3 0f 21 f6 mov rsi, dr6 ; G+6 41 0f 23 f8 mov dr7, r8
+     *   G+10 0f 21 c9 mov rcx, dr1 ; G+13 0f a2 cpuid
+     * Flip: without the control the MOVs run and CPUID is the first exit. */
+    CODE(0x0f, 0x23, 0xd3, 0x0f, 0x21, 0xf6, 0x41, 0x0f, 0x23, 0xf8, 0x0f, 0x21, 0xc9, 0x0f, 0xa2);
+    vtx_gprs g;
+    cr_assert_eq(vtx_machine_get_gprs(e.m, &g), VTX_OK);
+    g.r8 = 0x400;
+    cr_assert_eq(vtx_machine_set_gprs(e.m, &g), VTX_OK);
+    rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_MOV_DR_EXITING);
+    instr_exit("mov dr2, rbx", VTX_EXIT_REASON_DR_ACCESS, G, 3, 2 | (3u << 8));
+    rf_skip(3);
+    rf_resume_exit("mov rsi, dr6", VTX_EXIT_REASON_DR_ACCESS);
+    rf_saved_rip("mov rsi, dr6", G + 3);
+    rf_field("mov rsi, dr6", VTX_VMCS_EXIT_QUALIFICATION, "qualification", 6 | (1u << 4) | (6u << 8));
+    rf_field("mov rsi, dr6", VTX_VMCS_EXIT_INSTRUCTION_LEN, "instruction length", 3);
+    rf_skip(3);
+    rf_resume_exit("mov dr7, r8", VTX_EXIT_REASON_DR_ACCESS);
+    rf_saved_rip("mov dr7, r8", G + 6);
+    rf_field("mov dr7, r8", VTX_VMCS_EXIT_QUALIFICATION, "qualification", 7 | (8u << 8));
+    rf_field("mov dr7, r8", VTX_VMCS_EXIT_INSTRUCTION_LEN, "instruction length", 4);
+    rf_skip(4);
+    rf_resume_exit("mov rcx, dr1", VTX_EXIT_REASON_DR_ACCESS);
+    rf_field("mov rcx, dr1", VTX_VMCS_EXIT_QUALIFICATION, "qualification", 1 | (1u << 4) | (1u << 8));
+    rf_clr(VTX_VMCS_PROC_CONTROLS, VTX_PROC_MOV_DR_EXITING);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, G);
+    rf_resume_exit("flip: no MOV-DR exiting", VTX_EXIT_REASON_CPUID);
+    rf_saved_rip("the four MOVs ran", G + 13);
+}
+
 /* ---- H. exception exits ---- */
 
 Test(rules_exits, exit_4_exceptions_with_and_without_the_bitmap)
 {
+    VTX_COVERS("EXIT-4", "EXIT-7");
     /* EXIT-4, EXIT-7, kut 6.15: #UD in the bitmap -> exit 0 type 3 at the ud2; not in
      * the bitmap -> the guest handler runs.   G+0 0f 0b ud2 */
     CODE(0x0f, 0x0b);
@@ -122,6 +162,7 @@ Test(rules_exits, exit_4_exceptions_with_and_without_the_bitmap)
 
 Test(rules_exits, exit_4_gp_error_code)
 {
+    VTX_COVERS("EXIT-4");
     /* EXIT-4: #GP with an error code: bit 11 set, error code = the selector.
      *   G+0 8e d8 mov ds, ax (ax = 0x28, beyond the GDT limit) */
     CODE(0x8e, 0xd8);
@@ -135,6 +176,7 @@ Test(rules_exits, exit_4_gp_error_code)
 
 Test(rules_exits, exit_4_int3_is_type_6_at_the_int3)
 {
+    VTX_COVERS("EXIT-4", "EXIT-6", "EXIT-7");
     /* EXIT-4, EXIT-6, EXIT-7: INT3 -> exit 0 type 6 vector 3, RIP at the INT3, length 1.
      * Flip: not intercepted -> delivered with the return RIP after it.   G+0 cc int3 */
     CODE(0xcc, 0xf4);
@@ -151,6 +193,7 @@ Test(rules_exits, exit_4_int3_is_type_6_at_the_int3)
 
 Test(rules_exits, exit_4_icebp_is_type_5)
 {
+    VTX_COVERS("EXIT-4", "EXIT-6");
     /* EXIT-4, EXIT-6: ICEBP (INT1) -> exit 0, #DB type 5, RIP at the ICEBP, length 1.   G+0 f1 icebp */
     CODE(0xf1, 0xf4);
     vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 1);
@@ -162,6 +205,7 @@ Test(rules_exits, exit_4_icebp_is_type_5)
 
 Test(rules_exits, exit_6_int_n_delivery_exit_length)
 {
+    VTX_COVERS("EXIT-6", "EXIT-5");
     /* EXIT-5, EXIT-6: int 0x40 into an empty IDT with #GP intercepted: IDT-vectoring type 4
      * vector 0x40, instruction length 2, error code 0x40*8+2 (EXT clear).   G+0 cd 40 int 0x40 */
     CODE(0xcd, 0x40, 0xf4);
@@ -175,6 +219,7 @@ Test(rules_exits, exit_6_int_n_delivery_exit_length)
 
 Test(rules_exits, exit_10_exit_clears_injection_valid_bit)
 {
+    VTX_COVERS("EXIT-10", "INJ-4");
     /* EXIT-10, INJ-4: the exit clears the valid bit; MISC[5] = 1 stores LMA (= 1) into
      * "IA-32e mode guest". */
     CODE(0x90, 0xf4);
@@ -189,6 +234,7 @@ Test(rules_exits, exit_10_exit_clears_injection_valid_bit)
 
 Test(rules_exits, pri_2_nmi_beats_interrupt_window)
 {
+    VTX_COVERS("PRI-2", "IW-3");
     /* PRI-2, IW-3: a pending NMI (NMI exiting) beats an open interrupt window. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
@@ -196,11 +242,13 @@ Test(rules_exits, pri_2_nmi_beats_interrupt_window)
     rf_state(G, 0x202, 0, ACT_ACTIVE);
     vtx_machine_raise_nmi(e.m);
     rf_launch_exit("PRI-2: NMI and IW", R_EXC);
-    cr_assert_eq(rec.first.events[VTX_EV_INTR_WINDOW].state, VTX_EVS_BEATEN);
+    if (rf_observed())
+        cr_assert_eq(rec.first.events[VTX_EV_INTR_WINDOW].state, VTX_EVS_BEATEN);
 }
 
 Test(rules_exits, pri_3_blocked_nmi_lets_the_window_win)
 {
+    VTX_COVERS("PRI-3");
     /* PRI-3 flip: the same NMI blocked by NMI blocking (vNMI = 0): the IW exit wins. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
@@ -208,11 +256,13 @@ Test(rules_exits, pri_3_blocked_nmi_lets_the_window_win)
     rf_state(G, 0x202, IS_NMI, ACT_ACTIVE);
     vtx_machine_raise_nmi(e.m);
     rf_launch_exit("PRI-3: NMI blocked, IW open", VTX_EXIT_REASON_INTERRUPT_WINDOW);
-    cr_assert_eq(rec.first.events[VTX_EV_NMI].state, VTX_EVS_BLOCKED);
+    if (rf_observed())
+        cr_assert_eq(rec.first.events[VTX_EV_NMI].state, VTX_EVS_BLOCKED);
 }
 
 Test(rules_exits, pri_3_timer_wins_when_nw_is_held_by_mov_ss)
 {
+    VTX_COVERS("PRI-3");
     /* PRI-3: NW suppressed by MOV SS, timer expired: timer exit. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS | VTX_PIN_PREEMPTION_TIMER);
@@ -225,6 +275,7 @@ Test(rules_exits, pri_3_timer_wins_when_nw_is_held_by_mov_ss)
 
 Test(rules_exits, pri_5_pending_db_delivered_before_timer_exit)
 {
+    VTX_COVERS("PRI-5", "PT-3");
     /* PRI-5, PT-3, kut 6.10 zero test stage 2: BS pending, #DB not intercepted, timer 0:
      * the #DB is delivered first, the timer exit is at the #DB handler. Flip: #DB
      * intercepted -> exit 0 (test_post_entry.c pending_db_beats_timer). */
@@ -240,6 +291,7 @@ Test(rules_exits, pri_5_pending_db_delivered_before_timer_exit)
 
 Test(rules_exits, pri_5_pending_mtf_beats_pending_db)
 {
+    VTX_COVERS("PRI-5", "MTF-6", "MTF-8");
     /* PRI-5, MTF-6, MTF-8: pending MTF (type 7) beats the pending #DB, which stays in the
      * saved pending-debug-exceptions field. */
     CODE(0x90, 0xf4);
@@ -257,6 +309,7 @@ Test(rules_exits, pri_5_pending_mtf_beats_pending_db)
 
 Test(rules_exits, hlt_1_guest_hlt_enters_hlt_then_nmi_exit)
 {
+    VTX_COVERS("HLT-1", "HLT-3");
     /* HLT-1, HLT-3: guest HLT (no HLT exiting) halts; an NMI exit from HLT saves activity 1
      * and RIP after HLT.   G+0 90 nop ; G+1 f4 hlt ; G+2 90 nop */
     CODE(0x90, 0xf4, 0x90);
@@ -269,6 +322,7 @@ Test(rules_exits, hlt_1_guest_hlt_enters_hlt_then_nmi_exit)
 
 Test(rules_exits, hlt_2_interrupt_wakes_hlt_only_with_if1)
 {
+    VTX_COVERS("HLT-2", "HLT-4");
     /* HLT-2, HLT-4: IF = 1: an interrupt wakes the guest, frame RIP after HLT.
      * Flip: IF = 0: the guest stays halted.   G+0 f4 hlt ; G+1 90 nop */
     CODE(0xf4, 0x90);
@@ -290,6 +344,7 @@ Test(rules_exits, hlt_2_interrupt_wakes_hlt_only_with_if1)
 
 Test(rules_exits, hlt_3_indirect_exit_from_hlt_saves_active)
 {
+    VTX_COVERS("HLT-3");
     /* HLT-3: an NMI (NMI exiting = 0) wakes HLT but its delivery faults (#GP intercepted):
      * the processor became active before the exit: saved activity 0. */
     CODE(0xf4, 0x90);
@@ -303,6 +358,7 @@ Test(rules_exits, hlt_3_indirect_exit_from_hlt_saves_active)
 
 Test(rules_exits, hlt_6_mtf_after_hlt_exits_from_hlt_state)
 {
+    VTX_COVERS("HLT-6", "MTF-4", "MTF-7");
     /* HLT-6, MTF-4, MTF-7: MTF = 1: the HLT is followed by an MTF exit from the HLT state. */
     CODE(0xf4, 0x90);
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_MONITOR_TRAP_FLAG);
@@ -312,6 +368,7 @@ Test(rules_exits, hlt_6_mtf_after_hlt_exits_from_hlt_state)
 
 Test(rules_exits, hlt_7_vmm_must_clear_sti_blocking_before_hlt_entry)
 {
+    VTX_COVERS("HLT-7", "BLK-STI-8");
     /* HLT-7, BLK-STI-8: sti; hlt with HLT exiting saves bit 0 = 1; re-entering with
      * activity HLT and bit 0 still set fails (exit 33); clearing it passes.
      *   G+0 fb sti ; G+1 f4 hlt ; G+2 90 nop */
@@ -334,6 +391,7 @@ Test(rules_exits, hlt_7_vmm_must_clear_sti_blocking_before_hlt_entry)
 
 Test(rules_exits, hlt_8_shutdown_blocks_iw_but_not_nmi_or_timer)
 {
+    VTX_COVERS("HLT-8", "PT-4");
     /* HLT-8: in shutdown no IW exit and no external interrupt (the guest stays put); an
      * NMI exit leaves it (activity 2 saved); so does the timer (PT-4). */
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
@@ -354,6 +412,7 @@ Test(rules_exits, hlt_8_shutdown_blocks_iw_but_not_nmi_or_timer)
 
 Test(rules_exits, hlt_8_flip_hlt_takes_the_window)
 {
+    VTX_COVERS("HLT-8", "IW-5");
     /* Flip: the same in HLT: the IW exit wakes it (IW-5). */
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_INTR_WINDOW_EXITING);
     rf_state(G, 0x202, 0, ACT_HLT);
@@ -362,6 +421,7 @@ Test(rules_exits, hlt_8_flip_hlt_takes_the_window)
 
 Test(rules_exits, hlt_8_wait_for_sipi_blocks_nmi_and_timer)
 {
+    VTX_COVERS("HLT-8", "PT-4");
     /* HLT-8, PT-4: wait-for-SIPI blocks NMIs, INIT and timer exits. */
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_PREEMPTION_TIMER);
     vt_vmwrite(&e, VTX_VMCS_PREEMPTION_TIMER_VALUE, 0);
@@ -388,6 +448,7 @@ static uint64_t timer_loop_cycles(uint32_t value, bool save)
 
 Test(rules_exits, pt_2_timer_counts_while_the_guest_runs)
 {
+    VTX_COVERS("PT-2", "PT-1", "PT-4", "PT-5");
     /* PT-1, PT-2, PT-4, kut 6.10 (2): the exit comes no earlier than value << rate cycles
      * of guest execution (the deterministic clock: 1 cycle per instruction), no later
      * than the deadline plus one instruction. */
@@ -408,6 +469,7 @@ Test(rules_exits, pt_2_timer_counts_while_the_guest_runs)
 
 Test(rules_exits, pt_2_flip_smaller_value_exits_sooner)
 {
+    VTX_COVERS("PT-2", "PT-5");
     uint64_t small = timer_loop_cycles(30, false);
     rf_rebuild_knobs(0, 0);
     uint64_t big = timer_loop_cycles(300, false);
@@ -417,6 +479,7 @@ Test(rules_exits, pt_2_flip_smaller_value_exits_sooner)
 
 Test(rules_exits, pt_5_save_control_stores_the_remaining_value)
 {
+    VTX_COVERS("PT-5");
     /* PT-5: another exit first (VMCALL after some nops): with the save control the field
      * holds a value below the start, above 0; the resume restarts from it.
      *   G+0 90 x 100 ; G+100 0f 01 c1 vmcall */
@@ -438,8 +501,104 @@ Test(rules_exits, pt_5_save_control_stores_the_remaining_value)
     rf_field("PT-5", VTX_VMCS_PREEMPTION_TIMER_VALUE, "timer field", 100);
 }
 
+/* The exact clock (vtx_cycle_costs): a VMCALL exit after three NOPs first, so the
+ * timer's entry does not start on a multiple of 2^X cycles; then the timer
+ * counts down while the guest runs "jmp $" (class OTHER). Returns the cycle at
+ * which the guest starts, after the entry's cost. */
+static uint64_t timer_after_vmcall(uint32_t value, bool save, uint64_t *before)
+{
+    /*   G+0 90 90 90 ; G+3 0f 01 c1 vmcall ; G+6 eb fe jmp $ */
+    CODE(0x90, 0x90, 0x90, 0x0f, 0x01, 0xc1, 0xeb, 0xfe);
+    rf_launch_exit("VMCALL before the timer", VTX_EXIT_REASON_VMCALL);
+    rf_skip(3);
+    rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
+    if (save)
+        rf_set(VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_PREEMPTION_TIMER);
+    vt_vmwrite(&e, VTX_VMCS_PREEMPTION_TIMER_VALUE, value);
+    vtx_machine_config cfg;
+    vtx_machine_config_init(&cfg, &e.profile);
+    *before = vtx_machine_cycles(e.m);
+    uint64_t start = *before + cfg.costs.vm_entry;
+    unsigned x = rf_timer_rate();
+    cr_assert_neq(start & ((1ull << x) - 1), 0,
+                  "the test needs an entry that is not on a multiple of 2^%u cycles (starts at %llu)", x,
+                  (unsigned long long)start);
+    return start;
+}
+
+Test(rules_exits, pt_2_exact_countdown_on_the_cycle_clock)
+{
+    VTX_COVERS("PT-1", "PT-2", "PT-4", "PT-5");
+    /* PT-2: the timer counts down by 1 each time bit X = IA32_VMX_MISC[4:0] of the
+     * clock changes, from the value loaded at entry, so V ticks after an entry at
+     * cycle t end at cycle ((t >> X) + V) << X. The guest's "jmp $" costs one cycle
+     * an instruction: the exit comes at the first boundary at or after that cycle,
+     * exactly; the field holds 0 after a timer exit (PT-5). */
+    const uint32_t value = 9;
+    vtx_machine_config cfg;
+    vtx_machine_config_init(&cfg, &e.profile);
+    uint64_t before;
+    uint64_t start = timer_after_vmcall(value, true, &before);
+    unsigned x = rf_timer_rate();
+    uint64_t k = cfg.costs.by_class[VTX_IC_OTHER];
+    uint64_t deadline = ((start >> x) + value) << x;
+    uint64_t n = (deadline - start + k - 1) / k; /* instructions retired before the exit */
+    uint64_t insns = vtx_machine_instructions(e.m);
+    rf_resume_exit("PT-4: timer while the guest loops", R_PT);
+    rf_saved("PT-4: the loop", G + 6, 0, ACT_ACTIVE);
+    uint64_t got = vtx_machine_cycles(e.m) - before;
+    cr_assert_eq(got, cfg.costs.vm_entry + n * k + cfg.costs.vm_exit,
+                 "PT-2: %u ticks of 2^%u cycles from cycle %llu end at cycle %llu: expected %llu cycles from "
+                 "VMRESUME to the end of the exit, got %llu",
+                 value, x, (unsigned long long)start, (unsigned long long)deadline,
+                 (unsigned long long)(cfg.costs.vm_entry + n * k + cfg.costs.vm_exit), (unsigned long long)got);
+    cr_assert_eq(vtx_machine_instructions(e.m) - insns, n, "PT-2: %llu instructions ran before the exit",
+                 (unsigned long long)n);
+    rf_field("PT-5", VTX_VMCS_PREEMPTION_TIMER_VALUE, "saved timer value of a timer exit", 0);
+}
+
+Test(rules_exits, pt_5_saved_value_is_exact)
+{
+    VTX_COVERS("PT-2", "PT-3", "PT-5");
+    /* PT-5: another exit before the timer's: the saved value is what is left of the
+     * countdown at that exit, (deadline >> X) - (now >> X), on the exact clock. The
+     * guest runs n NOPs then VMCALL (whose exit comes before it retires), for every n
+     * up to 2^X + 1, so the exit falls on each phase of the 2^X-cycle tick once.
+     * PT-3: each entry starts from the field: once the value is the saved one. */
+    enum { NOPS = 70 };
+    uint8_t code[NOPS + 3];
+    memset(code, 0x90, NOPS);
+    memcpy(code + NOPS, VMCALL, 3);
+    rf_code(code, sizeof code);
+    vtx_machine_config cfg;
+    vtx_machine_config_init(&cfg, &e.profile);
+    unsigned x = rf_timer_rate();
+    unsigned last = x < 6 ? (1u << x) + 1 : NOPS;
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, G + NOPS);
+    rf_launch_exit("VMCALL", VTX_EXIT_REASON_VMCALL);
+    rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
+    rf_set(VTX_VMCS_EXIT_CONTROLS, VTX_EXIT_SAVE_PREEMPTION_TIMER);
+    uint64_t value = 1000;
+    for (unsigned n = 0; n <= last; n++) {
+        char step[64];
+        snprintf(step, sizeof step, "PT-5: VMCALL after %u NOPs", n);
+        if (n != 1)
+            value = 1000; /* else the value the last exit saved (PT-3) */
+        vt_vmwrite(&e, VTX_VMCS_PREEMPTION_TIMER_VALUE, value);
+        vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, G + NOPS - n);
+        uint64_t start = vtx_machine_cycles(e.m) + cfg.costs.vm_entry;
+        uint64_t at_exit = start + n * cfg.costs.by_class[VTX_IC_OTHER];
+        uint64_t want = ((start >> x) + value) - (at_exit >> x);
+        rf_resume_exit(step, VTX_EXIT_REASON_VMCALL);
+        rf_saved_rip(step, G + NOPS);
+        rf_field(step, VTX_VMCS_PREEMPTION_TIMER_VALUE, "saved timer value (what is left of the countdown)", want);
+        value = want;
+    }
+}
+
 Test(rules_exits, pt_3_timer_zero_after_injection_lands_at_handler)
 {
+    VTX_COVERS("PT-3", "PRI-4", "INJ-11");
     /* PT-3, PRI-4, kut 6.10 zero test: injected #DB (even with #DB intercepted, INJ-11)
      * then the timer-0 exit at the #DB handler. */
     CODE(0x90, 0xf4);
@@ -454,6 +613,7 @@ Test(rules_exits, pt_3_timer_zero_after_injection_lands_at_handler)
 
 Test(rules_exits, pt_6_timer_not_held_by_sti_blocking)
 {
+    VTX_COVERS("PT-6");
     /* PT-6, CFG-PT-SHADOW off (default): STI blocking does not hold the timer exit.
      * Flip with the knob on (profile copy): the exit waits one instruction. */
     CODE(0x90, 0xf4);
@@ -473,6 +633,7 @@ Test(rules_exits, pt_6_timer_not_held_by_sti_blocking)
 
 Test(rules_exits, pt_6_mtf_beats_timer)
 {
+    VTX_COVERS("PT-6", "MTF-6");
     /* PT-6, MTF-6: pending MTF (type 7) beats the expired timer. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_PREEMPTION_TIMER);
@@ -487,6 +648,7 @@ static void mtf_on(void) { rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_MONITOR_TRAP_
 
 Test(rules_exits, mtf_4_after_out_kut_6_11_1)
 {
+    VTX_COVERS("MTF-4", "MTF-8");
     /* MTF-4, MTF-8, kut 6.11.1: MTF after out -> exit 37, RIP after it, qualification 0.
      *   G+0 e6 80 out 0x80, al ; G+2 90 nop */
     CODE(0xe6, 0x80, 0x90);
@@ -498,6 +660,7 @@ Test(rules_exits, mtf_4_after_out_kut_6_11_1)
 
 Test(rules_exits, mtf_5_instruction_exit_consumes_the_boundary)
 {
+    VTX_COVERS("MTF-5");
     /* MTF-5 (flip of the above): with I/O exiting the out exits (30); no MTF exit. */
     CODE(0xe6, 0x80, 0x90);
     mtf_on();
@@ -508,6 +671,7 @@ Test(rules_exits, mtf_5_instruction_exit_consumes_the_boundary)
 
 Test(rules_exits, mtf_6_tf_and_mtf_kut_6_11_2)
 {
+    VTX_COVERS("MTF-6", "PRI-6", "MTF-8");
     /* MTF-6, PRI-6, MTF-8, kut 6.11.2: TF = 1 and MTF: the MTF exit wins and BS is
      * saved pending; the next entry delivers the #DB (intercepted here). Flip: TF = 0
      * leaves nothing pending.   G+0 90 nop ; G+1 90 nop */
@@ -529,6 +693,7 @@ Test(rules_exits, mtf_6_tf_and_mtf_kut_6_11_2)
 
 Test(rules_exits, mtf_4_faulting_instruction_kut_6_11_3)
 {
+    VTX_COVERS("MTF-4", "PRI-6");
     /* MTF-4, PRI-6, kut 6.11.3: the faulting instruction's #GP is delivered first; the
      * MTF exit is at the #GP handler.   G+0 8e d8 mov ds, ax (ax = 0x28) */
     static const uint8_t h[] = {0x90, 0xf4};
@@ -542,6 +707,7 @@ Test(rules_exits, mtf_4_faulting_instruction_kut_6_11_3)
 
 Test(rules_exits, mtf_4_icebp_kut_6_11_4)
 {
+    VTX_COVERS("MTF-4");
     /* MTF-4, kut 6.11.4: ICEBP: #DB delivered, the MTF exit at the #DB handler;
      * INT3 likewise (software exception delivered, RIP = handler).   G+0 f1 icebp */
     static const uint8_t h[] = {0x90, 0xf4};
@@ -553,8 +719,30 @@ Test(rules_exits, mtf_4_icebp_kut_6_11_4)
     cr_assert_eq(rf_mem64(vt_vmread(&e, VTX_VMCS_GUEST_RSP)), G + 1, "ICEBP's frame returns after it");
 }
 
+Test(rules_exits, mtf_2_pending_mtf_into_hlt_is_not_vectoring)
+{
+    VTX_COVERS("MTF-2", "INJ-17", "BLK-LOAD-1", "BLK-LOAD-2", "BLK-LOAD-3");
+    /* INJ-17, MTF-2, BLK-LOAD-1: type 7 (a pending MTF exit) is not a vectoring
+     * entry: the activity state and the blocking stay as the entry loaded them. Into
+     * HLT with NMI blocking: the MTF exit comes before any instruction and saves HLT,
+     * RIP G and bit 3. Into the active state with blocking by STI: the exit saves
+     * bit 0 (BLK-LOAD-2: blocking by STI is loaded after a non-vectoring entry). */
+    CODE(0x90, 0xf4);
+    rf_state(G, 0x202, IS_NMI, ACT_HLT);
+    rf_inject(INTR(7, 0), 0, 0);
+    rf_launch_exit("MTF-2: pending MTF into HLT", R_MTF);
+    rf_saved("INJ-17: not vectoring: still in HLT, NMI blocking kept", G, IS_NMI, ACT_HLT);
+    rf_field("INJ-17", VTX_VMCS_IDT_VECTORING_INFO, "IDT-vectoring information", 0);
+    cr_assert_eq(vtx_machine_instructions(e.m), 0, "no instruction ran before the MTF exit");
+    rf_state(G, 0x202, IS_STI, ACT_ACTIVE);
+    rf_inject(INTR(7, 0), 0, 0);
+    rf_resume_exit("MTF-2: pending MTF with blocking by STI", R_MTF);
+    rf_saved("BLK-LOAD-2: blocking by STI loaded and kept", G, IS_STI, ACT_ACTIVE);
+}
+
 Test(rules_exits, mtf_1_injected_event_then_mtf)
 {
+    VTX_COVERS("MTF-1", "MTF-2");
     /* MTF-1: MTF = 1 and an injected #UD: the MTF exit is right after delivery. Flip
      * (MTF-2 without the control): no MTF exit, the handler's VMCALL exits. */
     CODE(0x90, 0xf4);
@@ -571,6 +759,7 @@ Test(rules_exits, mtf_1_injected_event_then_mtf)
 
 Test(rules_exits, mtf_3_pending_interrupt_delivered_then_mtf)
 {
+    VTX_COVERS("MTF-3");
     /* MTF-3: MTF = 1, an external interrupt pending at entry: delivered, then the MTF exit
      * at the ISR. */
     CODE(0x90, 0xf4);
@@ -584,6 +773,7 @@ Test(rules_exits, mtf_3_pending_interrupt_delivered_then_mtf)
 
 Test(rules_exits, mtf_7_not_blocked_by_sti)
 {
+    VTX_COVERS("MTF-7");
     /* MTF-7: an MTF exit is taken at a boundary with STI blocking (saved bit 0 = 1).
      *   G+0 fb sti ; G+1 90 nop */
     CODE(0xfb, 0x90, 0xf4);

@@ -21,6 +21,7 @@ TestSuite(rules_nmi, .init = rf_setup, .fini = rf_teardown);
 
 Test(rules_nmi, vnmi_1_nmi_exiting_exits_with_0x80000202)
 {
+    VTX_COVERS("VNMI-1", "EXIT-4", "EXIT-3");
     /* VNMI-1, EXIT-4: NMI exiting = 1: exit 0, interruption information 0x80000202,
      * no delivery through the IDT (the stack is untouched), qualification 0 (EXIT-3). */
     CODE(0x90, 0xf4);
@@ -36,6 +37,7 @@ Test(rules_nmi, vnmi_1_nmi_exiting_exits_with_0x80000202)
 
 Test(rules_nmi, vnmi_1_flip_without_nmi_exiting_goes_through_vector_2)
 {
+    VTX_COVERS("VNMI-1", "VNMI-6");
     /* VNMI-1 flip, VNMI-6: NMI exiting = 0: the NMI is delivered through IDT vector 2. */
     CODE(0x90, 0xf4);
     rf_vmcall_handler(2, false);
@@ -47,6 +49,7 @@ Test(rules_nmi, vnmi_1_flip_without_nmi_exiting_goes_through_vector_2)
 
 Test(rules_nmi, vnmi_3_injected_nmi_sets_virtual_nmi_blocking)
 {
+    VTX_COVERS("VNMI-3", "INJ-13", "BLK-LOAD-3");
     /* VNMI-3 (b), INJ-13, BLK-LOAD-3: an entry injecting an NMI with virtual NMIs = 1
      * leaves virtual-NMI blocking in effect: the handler's VMCALL exit saves bit 3 = 1. */
     CODE(0x90, 0xf4);
@@ -59,6 +62,7 @@ Test(rules_nmi, vnmi_3_injected_nmi_sets_virtual_nmi_blocking)
 
 Test(rules_nmi, vnmi_3_flip_injected_exception_sets_no_blocking)
 {
+    VTX_COVERS("VNMI-3");
     /* Flip: injecting a #UD instead leaves bit 3 clear. */
     CODE(0x90, 0xf4);
     vnmi_on();
@@ -70,6 +74,7 @@ Test(rules_nmi, vnmi_3_flip_injected_exception_sets_no_blocking)
 
 Test(rules_nmi, vnmi_3_real_nmi_exit_sets_no_virtual_blocking)
 {
+    VTX_COVERS("VNMI-3", "BLK-NMI-2");
     /* VNMI-3 last sentence, BLK-NMI-2: a real NMI that exits does not set virtual-NMI blocking. */
     CODE(0x90, 0xf4);
     vnmi_on();
@@ -80,6 +85,7 @@ Test(rules_nmi, vnmi_3_real_nmi_exit_sets_no_virtual_blocking)
 
 Test(rules_nmi, vnmi_3c_injected_nmi_delivery_exit_saves_virtual_blocking)
 {
+    VTX_COVERS("VNMI-3", "BLK-SAVE-1", "INJ-18");
     /* VNMI-3 (c), BLK-SAVE-1 (c), INJ-18: the injected NMI's gate is missing and #GP is
      * intercepted: exit 0 (#GP, error 2*8+2+EXT = 0x13), IDT-vectoring = the NMI,
      * and virtual-NMI blocking is saved as 1. */
@@ -96,6 +102,7 @@ Test(rules_nmi, vnmi_3c_injected_nmi_delivery_exit_saves_virtual_blocking)
 
 Test(rules_nmi, vnmi_4_iret_clears_virtual_nmi_blocking)
 {
+    VTX_COVERS("VNMI-4");
     /* VNMI-4: IRET clears virtual-NMI blocking. */
     IRET_TO_VMCALL_CODE;
     vnmi_on();
@@ -106,6 +113,7 @@ Test(rules_nmi, vnmi_4_iret_clears_virtual_nmi_blocking)
 
 Test(rules_nmi, vnmi_4_flip_vm_exit_keeps_virtual_nmi_blocking)
 {
+    VTX_COVERS("VNMI-4");
     /* VNMI-4 flip: a VM exit without IRET saves the blocking as it is.   G+0 0f 01 c1 vmcall */
     CODE(0x0f, 0x01, 0xc1);
     vnmi_on();
@@ -116,6 +124,7 @@ Test(rules_nmi, vnmi_4_flip_vm_exit_keeps_virtual_nmi_blocking)
 
 Test(rules_nmi, vnmi_5_iret_does_not_unblock_with_nmi_exiting_and_no_vnmi)
 {
+    VTX_COVERS("VNMI-5");
     /* VNMI-5: NMI exiting = 1, virtual NMIs = 0: IRET does not affect blocking by NMI. */
     IRET_TO_VMCALL_CODE;
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
@@ -126,6 +135,7 @@ Test(rules_nmi, vnmi_5_iret_does_not_unblock_with_nmi_exiting_and_no_vnmi)
 
 Test(rules_nmi, vnmi_6_iret_unblocks_without_nmi_exiting)
 {
+    VTX_COVERS("VNMI-6", "VNMI-5");
     /* VNMI-6 (the flip of VNMI-5): NMI exiting = 0: IRET unblocks NMIs. */
     IRET_TO_VMCALL_CODE;
     rf_state(G, 0x2, IS_NMI, ACT_ACTIVE);
@@ -135,6 +145,7 @@ Test(rules_nmi, vnmi_6_iret_unblocks_without_nmi_exiting)
 
 Test(rules_nmi, vnmi_5_pending_nmi_stays_blocked_after_iret)
 {
+    VTX_COVERS("VNMI-5", "BLK-LOAD-3");
     /* VNMI-5, BLK-LOAD-3: with NMI exiting and blocking by NMI, a pending NMI is not
      * taken even after the guest's IRET: the run reaches the VMCALL. */
     IRET_TO_VMCALL_CODE;
@@ -147,6 +158,7 @@ Test(rules_nmi, vnmi_5_pending_nmi_stays_blocked_after_iret)
 
 Test(rules_nmi, vnmi_6_flip_pending_nmi_taken_after_iret)
 {
+    VTX_COVERS("VNMI-6", "VNMI-2");
     /* Flip: with virtual NMIs the same pending NMI exits at once (bit 3 is virtual, VNMI-2). */
     IRET_TO_VMCALL_CODE;
     vnmi_on();
@@ -158,6 +170,7 @@ Test(rules_nmi, vnmi_6_flip_pending_nmi_taken_after_iret)
 
 Test(rules_nmi, vnmi_7_bit12_clear_for_non_iret_faults)
 {
+    VTX_COVERS("VNMI-7");
     /* VNMI-7: an exception exit not caused by IRET reports bit 12 = 0, even with
      * virtual-NMI blocking in effect.   G+0 0f 0b ud2 */
     CODE(0x0f, 0x0b);
@@ -171,6 +184,7 @@ Test(rules_nmi, vnmi_7_bit12_clear_for_non_iret_faults)
 
 Test(rules_nmi, vnmi_10_nmi_delivery_fault_exits_with_idt_vectoring)
 {
+    VTX_COVERS("VNMI-10", "BLK-NMI-3", "EXIT-5");
     /* VNMI-10, BLK-NMI-3, EXIT-5: a real NMI (NMI exiting = 0) whose gate is missing:
      * the #GP is intercepted; IDT-vectoring = NMI; NMIs are blocked before the exit. */
     CODE(0x90, 0xf4);
@@ -184,6 +198,7 @@ Test(rules_nmi, vnmi_10_nmi_delivery_fault_exits_with_idt_vectoring)
 
 Test(rules_nmi, vnmi_10_flip_gp_handled_by_guest)
 {
+    VTX_COVERS("VNMI-10");
     /* Flip: #GP not intercepted and its gate present: the guest's #GP handler runs, no
      * IDT-vectoring information, NMIs still blocked (the NMI handler never IRETed). */
     CODE(0x90, 0xf4);
@@ -197,6 +212,7 @@ Test(rules_nmi, vnmi_10_flip_gp_handled_by_guest)
 
 Test(rules_nmi, vnmi_11_sti_blocking_holds_nmi_exit)
 {
+    VTX_COVERS("VNMI-11");
     /* VNMI-11, CFG-STI-NMI on (default): blocking by STI holds the NMI exit one instruction. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
@@ -208,6 +224,7 @@ Test(rules_nmi, vnmi_11_sti_blocking_holds_nmi_exit)
 
 Test(rules_nmi, vnmi_11_flip_knob_off_exits_at_once)
 {
+    VTX_COVERS("VNMI-11");
     /* VNMI-11 with CFG-STI-NMI off (profile copy): the NMI exits in the shadow. */
     rf_rebuild_knobs(VTX_KNOB_STI_NMI, 0);
     CODE(0x90, 0xf4);
@@ -220,6 +237,7 @@ Test(rules_nmi, vnmi_11_flip_knob_off_exits_at_once)
 
 Test(rules_nmi, vnmi_11_mov_ss_blocking_holds_nmi_exit)
 {
+    VTX_COVERS("VNMI-11");
     /* VNMI-11, CFG-MSS-NMI on (default) and its flip with the knob off. */
     CODE(0x90, 0xf4);
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
@@ -240,6 +258,7 @@ Test(rules_nmi, vnmi_11_mov_ss_blocking_holds_nmi_exit)
 
 Test(rules_nmi, nw_1_nmi_window_requires_virtual_nmis)
 {
+    VTX_COVERS("NW-1", "ENT-CTL-3");
     /* NW-1, ENT-CTL-3: NMI-window exiting without virtual NMIs is VMfailValid(7). */
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING);
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_NMI_WINDOW_EXITING);
@@ -252,6 +271,7 @@ Test(rules_nmi, nw_1_nmi_window_requires_virtual_nmis)
 
 Test(rules_nmi, nw_3_injected_nmi_never_exits_the_window_at_once)
 {
+    VTX_COVERS("NW-3");
     /* NW-3: an injected NMI sets virtual-NMI blocking, so no immediate NW exit: the
      * handler runs (VMCALL exit). Flip: inject #UD instead -> NW exit at the #UD handler. */
     CODE(0x90, 0xf4);
@@ -265,6 +285,7 @@ Test(rules_nmi, nw_3_injected_nmi_never_exits_the_window_at_once)
 
 Test(rules_nmi, nw_3_flip_injected_ud_exits_at_the_handler)
 {
+    VTX_COVERS("NW-3");
     CODE(0x90, 0xf4);
     vnmi_on();
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_NMI_WINDOW_EXITING);
@@ -276,6 +297,7 @@ Test(rules_nmi, nw_3_flip_injected_ud_exits_at_the_handler)
 
 Test(rules_nmi, nw_4_nmi_window_beats_pending_nmi)
 {
+    VTX_COVERS("NW-4", "PRI-2");
     /* NW-4, PRI-2: NW exit before the pending NMI; the NMI stays pending and exits
      * once the VMM turns NW exiting off. */
     CODE(0x90, 0xf4);
@@ -290,6 +312,7 @@ Test(rules_nmi, nw_4_nmi_window_beats_pending_nmi)
 
 Test(rules_nmi, nw_5_nmi_window_wakes_shutdown)
 {
+    VTX_COVERS("NW-5", "HLT-8");
     /* NW-5, HLT-8: NW exits leave the shutdown state (saved activity 2); wait-for-SIPI
      * blocks them (flip). */
     vnmi_on();
@@ -306,6 +329,7 @@ Test(rules_nmi, nw_5_nmi_window_wakes_shutdown)
 
 Test(rules_nmi, nw_6_saved_state_of_an_nmi_window_exit)
 {
+    VTX_COVERS("NW-6", "NW-8");
     /* NW-6, NW-8: entry with MOV-SS blocking: one instruction, then exit 8 with
      * qualification 0, bits 1 and 3 saved as 0, interruption information invalid. */
     CODE(0x90, 0xf4);
@@ -320,6 +344,7 @@ Test(rules_nmi, nw_6_saved_state_of_an_nmi_window_exit)
 
 Test(rules_nmi, nw_7_window_opens_after_iret)
 {
+    VTX_COVERS("NW-7", "NW-2");
     /* NW-7: virtual-NMI blocking at entry: the guest runs until its IRET; the NW exit is
      * at the IRET's target. Flip (NW-2): without the IRET the guest reaches its VMCALL. */
     IRET_TO_VMCALL_CODE;
@@ -363,6 +388,7 @@ static void iret_fault_case(uint32_t pin_extra, uint32_t intr, uint32_t want_bit
 
 Test(iret_fault, vnmi_7_9_virtual_nmi_blocking_removed_by_a_faulting_iret)
 {
+    VTX_COVERS("VNMI-7", "VNMI-4", "VNMI-9");
     /* VNMI-4, VNMI-7, VNMI-9: with virtual NMIs, an IRET that faults still removes
      * virtual-NMI blocking; the exit reports bit 12 = 1 and saves bit 3 = 0. */
     iret_fault_case(VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS, 0x8, 1u << 12, 0,
@@ -371,12 +397,14 @@ Test(iret_fault, vnmi_7_9_virtual_nmi_blocking_removed_by_a_faulting_iret)
 
 Test(iret_fault, vnmi_7_no_blocking_before_iret_bit12_clear)
 {
+    VTX_COVERS("VNMI-7");
     /* VNMI-7 flip: no virtual-NMI blocking before the IRET: bit 12 = 0. */
     iret_fault_case(VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS, 0, 0, 0, "no virtual-NMI blocking, faulting IRET");
 }
 
 Test(iret_fault, blk_nmi_1_nmi_blocking_removed_even_when_iret_faults)
 {
+    VTX_COVERS("BLK-NMI-1", "VNMI-6", "VNMI-9");
     /* BLK-NMI-1, VNMI-6, VNMI-9: NMI exiting = 0: blocking by NMI ends with the IRET
      * even though it faults; bit 12 = 1, saved bit 3 = 0. */
     iret_fault_case(0, 0x8, 1u << 12, 0, "blocking by NMI, NMI exiting 0, faulting IRET");
@@ -384,6 +412,7 @@ Test(iret_fault, blk_nmi_1_nmi_blocking_removed_even_when_iret_faults)
 
 Test(iret_fault, vnmi_5_nmi_exiting_without_vnmi_iret_keeps_blocking)
 {
+    VTX_COVERS("VNMI-5", "VNMI-7");
     /* VNMI-5, VNMI-7: NMI exiting = 1 and virtual NMIs = 0: IRET does not affect
      * NMI blocking (bit 3 stays 1) and bit 12 is undefined (the model reports 0). */
     iret_fault_case(VTX_PIN_NMI_EXITING, 0x8, 0, 0x8, "blocking by NMI, NMI exiting 1, faulting IRET");

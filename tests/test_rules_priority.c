@@ -43,6 +43,7 @@ static void extint_exiting(void)
 
 Test(rules_priority, pri_1_init_beats_the_single_step_trap)
 {
+    VTX_COVERS("PRI-1", "EXIT-9");
     /* PRI-1, EXIT-9: TF = 1; after the first NOP a single-step #DB is pending and
      * INIT arrives at the same boundary: INIT (exit 3) wins, and the exit keeps the
      * #DB in the pending-debug-exceptions field (BS).
@@ -58,6 +59,7 @@ Test(rules_priority, pri_1_init_beats_the_single_step_trap)
 
 Test(rules_priority, pri_1_flip_without_init_the_trap_is_taken)
 {
+    VTX_COVERS("PRI-1");
     /* Flip: no INIT: the single-step #DB exits (reason 0, vector 1, BS) at G+1. */
     CODE(0x90, 0x90);
     rf_state(G, 0x2 | RFLAGS_TF, 0, ACT_ACTIVE);
@@ -72,6 +74,7 @@ Test(rules_priority, pri_1_flip_without_init_the_trap_is_taken)
 
 Test(rules_priority, pri_1_single_step_trap_beats_nmi)
 {
+    VTX_COVERS("PRI-1");
     /* PRI-1: TF = 1 and an NMI (NMI exiting) at the boundary after the first NOP:
      * the #DB trap exits first; the NMI stays pending and exits on the next entry,
      * at the same RIP.
@@ -91,6 +94,7 @@ Test(rules_priority, pri_1_single_step_trap_beats_nmi)
 
 Test(rules_priority, pri_1_flip_without_tf_the_nmi_is_taken)
 {
+    VTX_COVERS("PRI-1");
     /* Flip: TF = 0: the NMI exits at G+1. */
     CODE(0x90, 0x90);
     rf_set(VTX_VMCS_EXCEPTION_BITMAP, 1u << 1);
@@ -105,6 +109,7 @@ Test(rules_priority, pri_1_flip_without_tf_the_nmi_is_taken)
 
 Test(rules_priority, pri_1_nmi_beats_the_maskable_interrupt)
 {
+    VTX_COVERS("PRI-1");
     /* PRI-1: an NMI and an external interrupt at the same boundary, both exiting:
      * the NMI exit (reason 0) first, then the interrupt (reason 1, vector 0x30).
      *   G+0 90 nop ; G+1 90 nop */
@@ -122,6 +127,7 @@ Test(rules_priority, pri_1_nmi_beats_the_maskable_interrupt)
 
 Test(rules_priority, pri_1_flip_blocked_nmi_lets_the_interrupt_in)
 {
+    VTX_COVERS("PRI-1");
     /* Flip: the same with NMIs blocked (bit 3): the interrupt exits first. */
     CODE(0x90, 0x90);
     nmi_exiting();
@@ -146,6 +152,7 @@ static void jmp_to_not_present_page(void)
 
 Test(rules_priority, pri_1_interrupt_beats_the_fetch_fault)
 {
+    VTX_COVERS("PRI-1");
     /* PRI-1: after the JMP the next instruction's fetch would #PF; an interrupt
      * arriving at that boundary is taken first: exit 1 with RIP = 0x200000. */
     jmp_to_not_present_page();
@@ -157,6 +164,7 @@ Test(rules_priority, pri_1_interrupt_beats_the_fetch_fault)
 
 Test(rules_priority, pri_1_flip_without_the_interrupt_the_fetch_faults)
 {
+    VTX_COVERS("PRI-1");
     /* Flip: no interrupt: the fetch #PF exits (reason 0, vector 14, qualification
      * = the linear address, RIP = it). */
     jmp_to_not_present_page();
@@ -189,6 +197,7 @@ static void ud2_across_pages(bool second_page_present)
 
 Test(rules_priority, pri_1_fetch_fault_beats_the_instruction_fault)
 {
+    VTX_COVERS("PRI-1");
     /* PRI-1: the second byte of UD2 is on a not-present page: the fetch #PF (at
      * the page, RIP on the UD2) comes before the #UD. */
     ud2_across_pages(false);
@@ -200,6 +209,7 @@ Test(rules_priority, pri_1_fetch_fault_beats_the_instruction_fault)
 
 Test(rules_priority, pri_1_flip_present_page_gives_the_ud)
 {
+    VTX_COVERS("PRI-1");
     /* Flip: both pages present: the #UD of executing it. */
     ud2_across_pages(true);
     rf_launch_exit("UD2 across present pages", R_EXC);
@@ -211,6 +221,7 @@ Test(rules_priority, pri_1_flip_present_page_gives_the_ud)
 
 Test(rules_priority, pri_1_interrupt_beats_the_instruction_fault)
 {
+    VTX_COVERS("PRI-1");
     /* PRI-1: an interrupt at the boundary before UD2 is taken first (RIP on UD2);
      * the flip (no interrupt) is the #UD of the test above.
      *   G+0 90 nop ; G+1 0f 0b ud2 */
@@ -230,6 +241,7 @@ Test(rules_priority, pri_1_interrupt_beats_the_instruction_fault)
 
 Test(rules_priority, pri_2_mtf_beats_the_next_fetch_fault)
 {
+    VTX_COVERS("PRI-2", "PRI-1");
     /* PRI-2 with PRI-1: the monitor trap flag after the JMP: the MTF exit (37) is
      * at 0x200000, before the fetch #PF there (class 8). */
     jmp_to_not_present_page();
@@ -243,6 +255,7 @@ Test(rules_priority, pri_2_mtf_beats_the_next_fetch_fault)
 
 Test(rules_priority, blk_sti_2_shadow_covers_a_faulting_fetch)
 {
+    VTX_COVERS("BLK-STI-2", "BLK-STI-8");
     /* BLK-STI-2, BLK-STI-8: STI is the last byte of a page and the next page is not
      * present: the STI shadow covers the boundary before the faulting fetch (no
      * interrupt-window exit there, IF = 1 after STI); the #PF exits directly with
@@ -257,6 +270,7 @@ Test(rules_priority, blk_sti_2_shadow_covers_a_faulting_fetch)
 
 Test(rules_priority, blk_sti_2_flip_present_page_opens_the_window_after_one_instruction)
 {
+    VTX_COVERS("BLK-STI-2");
     /* Flip: the next page present: the NOP there runs in the shadow and the window
      * opens after it. */
     ud2_across_pages(true);

@@ -59,6 +59,7 @@ static void expect_exception_exit(const char *step, uint8_t vector, uint64_t rip
 
 Test(rules_save, blk_save_2_mf_in_the_sti_shadow_saves_no_blocking)
 {
+    VTX_COVERS("BLK-SAVE-2");
     /* BLK-SAVE-2: FWAIT in the STI shadow (IF = 0 before STI) raises #MF, which
      * exits (exception bitmap bit 16): bits 0 and 1 saved as 0, RIP on the FWAIT. */
     x87_code(STI, sizeof STI, FWAIT, sizeof FWAIT);
@@ -68,6 +69,7 @@ Test(rules_save, blk_save_2_mf_in_the_sti_shadow_saves_no_blocking)
 
 Test(rules_save, blk_save_2_mf_in_the_mov_ss_shadow_saves_no_blocking)
 {
+    VTX_COVERS("BLK-SAVE-2");
     /* BLK-SAVE-2: the same in the MOV-SS shadow (AX = 0x10, the SS it has). */
     x87_code(MOV_SS_AX, sizeof MOV_SS_AX, FWAIT, sizeof FWAIT);
     rf_gprs_rax(0x10, 0, 0);
@@ -77,6 +79,7 @@ Test(rules_save, blk_save_2_mf_in_the_mov_ss_shadow_saves_no_blocking)
 
 Test(rules_save, blk_save_2_flip_ud_in_the_sti_shadow_keeps_bit_0)
 {
+    VTX_COVERS("BLK-SAVE-2", "BLK-SAVE-1", "BLK-STI-8");
     /* Flip (BLK-SAVE-1, BLK-STI-8): #UD of UD2 in the same shadow exits with the
      * shadow saved: bit 0 = 1. */
     x87_code(STI, sizeof STI, UD2, sizeof UD2);
@@ -86,6 +89,7 @@ Test(rules_save, blk_save_2_flip_ud_in_the_sti_shadow_keeps_bit_0)
 
 Test(rules_save, blk_save_2_flip_de_in_the_mov_ss_shadow_keeps_bit_1)
 {
+    VTX_COVERS("BLK-SAVE-2");
     /* Flip: a #DE the engine raises (DIV by ECX = 0) in the MOV-SS shadow exits with
      * bit 1 = 1: only #MF drops the blocking. */
     x87_code(MOV_SS_AX, sizeof MOV_SS_AX, DIV_ECX, sizeof DIV_ECX);
@@ -96,6 +100,7 @@ Test(rules_save, blk_save_2_flip_de_in_the_mov_ss_shadow_keeps_bit_1)
 
 Test(rules_save, blk_save_2_flip_fwait_without_a_pending_x87_error)
 {
+    VTX_COVERS("BLK-SAVE-2");
     /* Flip: FWAIT in the shadow with nothing pending (no FDIVP) raises nothing: the
      * VMCALL after it exits. */
     static const uint8_t code[] = {0xfb, 0x9b, 0x0f, 0x01, 0xc1}; /* sti ; fwait ; vmcall */
@@ -109,6 +114,7 @@ Test(rules_save, blk_save_2_flip_fwait_without_a_pending_x87_error)
 
 Test(rules_save, blk_save_2_interrupt_unblocked_by_mf_exits_first)
 {
+    VTX_COVERS("BLK-SAVE-2", "PRI-1");
     /* BLK-SAVE-2, PRI-1: an external interrupt (external-interrupt exiting, held by
      * the STI shadow under CFG-EXTINT-SHADOW) arrives at the boundary before FWAIT.
      * The #MF ends the shadow; the interrupt now wins over it: exit 1 with RIP on the
@@ -131,6 +137,7 @@ Test(rules_save, blk_save_2_interrupt_unblocked_by_mf_exits_first)
 
 Test(rules_save, blk_save_2_nmi_unblocked_by_mf_is_delivered_first)
 {
+    VTX_COVERS("BLK-SAVE-2");
     /* BLK-SAVE-2: an NMI (delivered, NMI exiting = 0) held by MOV-SS blocking
      * (CFG-MSS-NMI) at the boundary before FWAIT: the #MF unblocks it and it is
      * delivered first, with the FWAIT as its return address; the handler's VMCALL
@@ -149,6 +156,7 @@ Test(rules_save, blk_save_2_nmi_unblocked_by_mf_is_delivered_first)
 
 Test(rules_save, blk_save_2_flip_ud_does_not_unblock_the_interrupt)
 {
+    VTX_COVERS("BLK-SAVE-2");
     /* Flip: the same interrupt with UD2 in the shadow: the #UD exits first, with
      * the shadow saved (bit 0 = 1); the interrupt is still pending. */
     x87_code(STI, sizeof STI, UD2, sizeof UD2);
@@ -165,6 +173,7 @@ Test(rules_save, blk_save_2_flip_ud_does_not_unblock_the_interrupt)
 
 Test(rules_save, blk_smi_1_entry_with_bit_2_fails_outside_smm)
 {
+    VTX_COVERS("BLK-SMI-1", "ENT-GS-11");
     /* BLK-SMI-1, ENT-GS-11: outside SMM a VM entry with blocking by SMI fails (exit
      * 33, qualification 0); the failure saves no guest state, so the field still
      * holds the VMM's bit 2. */
@@ -175,6 +184,7 @@ Test(rules_save, blk_smi_1_entry_with_bit_2_fails_outside_smm)
 
 Test(rules_save, blk_smi_1_flip_bit_2_clear_enters_and_exits_with_0)
 {
+    VTX_COVERS("BLK-SMI-1");
     /* Flip: bit 2 = 0: the entry succeeds, and the exit saves bit 2 as 0 next to
      * the bits it does save (NMI blocking here). */
     CODE(0x0f, 0x01, 0xc1);
@@ -185,6 +195,7 @@ Test(rules_save, blk_smi_1_flip_bit_2_clear_enters_and_exits_with_0)
 
 Test(rules_save, blk_smi_1_wait_for_sipi_saves_bit_2_as_0)
 {
+    VTX_COVERS("BLK-SMI-1");
     /* BLK-SMI-1 (the Bochs bug it cites): INIT exit; the VMM puts the guest in
      * wait-for-SIPI (where SMIs are blocked on hardware); the SIPI exit saves bit 2
      * as 0, so the VMM's next entry with the saved field does not fail. */
@@ -203,6 +214,7 @@ Test(rules_save, blk_smi_1_wait_for_sipi_saves_bit_2_as_0)
 
 Test(rules_save, blk_smi_1_exits_of_every_kind_save_bit_2_as_0)
 {
+    VTX_COVERS("BLK-SMI-1");
     /* BLK-SMI-1: an instruction exit, an exception exit, an exit during delivery
      * (a #GP in the bitmap while delivering INT n), NMI, external-interrupt and
      * triple-fault exits: bit 2 is 0 in each (there is no SMI blocking outside

@@ -13,6 +13,7 @@ TestSuite(tables, .init = setup, .fini = teardown);
 
 Test(tables, ent_basic_4_controls_reported_before_host_state)
 {
+    VTX_COVERS("ENT-BASIC-4");
     /* ENT-BASIC-4: with a bad control and a bad host field both present, the model
      * reports the control (error 7); fixing the control leaves error 8. */
     vt_vmwrite(&e, VTX_VMCS_PIN_CONTROLS, 0); /* default1 bits missing */
@@ -25,6 +26,7 @@ Test(tables, ent_basic_4_controls_reported_before_host_state)
 
 Test(tables, ent_ctl_8_injection_checks_fail_as_control_checks)
 {
+    VTX_COVERS("ENT-CTL-8");
     /* ENT-CTL-8: the event-injection checks are control checks: VMfailValid 7,
      * not a guest-state failure. The reserved type 1 fails; type 0 passes. */
     vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
@@ -46,6 +48,7 @@ static uint64_t stack_qword(uint64_t addr)
 
 Test(tables, inj_1_valid_bit_and_vector)
 {
+    VTX_COVERS("INJ-1");
     /* INJ-1: bits 7:0 vector, 31 valid. Valid = 0 injects nothing (the guest runs
      * its HLT); valid = 1 delivers vector 0x33 to its gate. */
     static const uint8_t handler[] = {0xf4}; /* hlt */
@@ -66,6 +69,7 @@ Test(tables, inj_1_valid_bit_and_vector)
 
 Test(tables, inj_3_error_code_pushed_iff_bit_11)
 {
+    VTX_COVERS("INJ-3", "INJ-9");
     /* INJ-3, INJ-9: the VM-entry exception error code is used iff bit 11 = 1: a #GP
      * injected with code 0x1234 pushes it below the return RIP (64-bit frame:
      * error code, RIP, CS, RFLAGS, RSP, SS). Without an error code (#UD) none is pushed. */
@@ -94,6 +98,7 @@ Test(tables, inj_3_error_code_pushed_iff_bit_11)
 
 Test(tables, exit_2_basic_exit_reasons)
 {
+    VTX_COVERS("EXIT-2");
     /* EXIT-2: the basic exit reasons of SDM Appendix C (2016 edition: 0-64). */
     static const struct { unsigned n; const char *name; } t[] = {
         {0, "EXCEPTION_NMI"}, {1, "EXTERNAL_INTERRUPT"}, {2, "TRIPLE_FAULT"}, {3, "INIT_SIGNAL"}, {4, "SIPI"},
@@ -128,6 +133,7 @@ static uint64_t saved_rf_after(const uint8_t *code, size_t n, uint64_t rflags, u
 
 Test(tables, exit_8_instruction_exit_saves_rf_0)
 {
+    VTX_COVERS("EXIT-8");
     /* cpuid with RF = 1 loaded at entry: an instruction-caused exit saves RF = 0. */
     static const uint8_t cpuid[] = {0x0f, 0xa2};
     cr_assert_eq(saved_rf_after(cpuid, sizeof cpuid, 0x10002, 0, 0, VTX_EXIT_REASON_CPUID), 0);
@@ -135,6 +141,7 @@ Test(tables, exit_8_instruction_exit_saves_rf_0)
 
 Test(tables, exit_8_window_exit_saves_current_rf)
 {
+    VTX_COVERS("EXIT-8");
     /* The flip: an interrupt-window exit at the first boundary saves RF as it is (1). */
     static const uint8_t nop[] = {0x90};
     cr_assert_eq(saved_rf_after(nop, sizeof nop, 0x10202, 0, VTX_PROC_INTR_WINDOW_EXITING,
@@ -143,6 +150,7 @@ Test(tables, exit_8_window_exit_saves_current_rf)
 
 Test(tables, exit_8_fault_exit_saves_rf_1)
 {
+    VTX_COVERS("EXIT-8");
     /* ud2 intercepted: a fault, whose pushed image would have RF = 1. */
     static const uint8_t ud2[] = {0x0f, 0x0b};
     cr_assert_eq(saved_rf_after(ud2, sizeof ud2, 0x2, 1u << 6, 0, VTX_EXIT_REASON_EXCEPTION_NMI), 1u << 16);
@@ -150,9 +158,20 @@ Test(tables, exit_8_fault_exit_saves_rf_1)
 
 Test(tables, exit_8_trap_exit_saves_current_rf)
 {
+    VTX_COVERS("EXIT-8");
     /* The flip: int3 intercepted (a software exception, trap-like): RF as it is (0). */
     static const uint8_t int3[] = {0xcc};
     cr_assert_eq(saved_rf_after(int3, sizeof int3, 0x2, 1u << 3, 0, VTX_EXIT_REASON_EXCEPTION_NMI), 0);
+}
+
+Test(tables, exit_8_single_step_db_exit_saves_current_rf)
+{
+    VTX_COVERS("EXIT-8");
+    /* A #DB trap (single step, TF = 1) intercepted: hardware exception vector 1, but a
+     * trap, so RF is saved as it is (0), not as a fault's 1 (survivor exit-rf-db). */
+    static const uint8_t nops[] = {0x90, 0x90, 0xf4};
+    cr_assert_eq(saved_rf_after(nops, sizeof nops, 0x2 | 0x100, 1u << 1, 0, VTX_EXIT_REASON_EXCEPTION_NMI), 0);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_EXIT_INTR_INFO), 0x80000301u, "a #DB, hardware exception");
 }
 
 Test(tables, unmodelled_control_is_refused_by_name)

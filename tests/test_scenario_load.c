@@ -69,7 +69,7 @@ Test(scenario_load, unknown_names)
     bad("check", GUEST "expect:\n  exits:\n    - {check: GUEST_NO_SUCH_CHECK}\n", VTX_ERR_PARSE, 6, 15, "unknown check");
     bad("label", "guest:\n  mode: long64\n  code: |\n    here: hlt\nexpect:\n  exits:\n    - {rip: there}\n",
         VTX_ERR_PARSE, 7, 13, "unknown label 'there' (the code's labels: here)");
-    bad("knob", GUEST "knobs: {CFG-NOPE: on}\n", VTX_ERR_PARSE, 4, 9, "unknown knob 'CFG-NOPE'");
+    bad("knob", GUEST "knobs: {CFG-nope: on}\n", VTX_ERR_PARSE, 4, 9, "unknown knob 'CFG-nope'");
     bad("profile", "profile: pentium\n" GUEST, VTX_ERR_PARSE, 1, 10, "profile 'pentium'");
 }
 

@@ -46,6 +46,7 @@ Test(sipi, observer_lists_sipi_first)
 
 Test(sipi, kut_6_14_vmx_sipi_signal_test)
 {
+    VTX_COVERS("EXIT-3", "EXIT-9", "EXIT-7", "HLT-2", "HLT-8");
     /* kut 6.14 vmx_sipi_signal_test, one CPU: entry with activity wait-for-SIPI; the
      * first SIPI -> exit 4 (SIPI) with the vector as qualification (EXIT-3), saved
      * activity wait-for-SIPI (EXIT-9; Bochs #757) and RIP unchanged (EXIT-7). The VMM
@@ -83,6 +84,7 @@ Test(sipi, kut_6_14_vmx_sipi_signal_test)
 
 Test(sipi, sipi_discarded_in_the_active_state)
 {
+    VTX_COVERS("HLT-2");
     /* HLT-2: a SIPI that arrives while the guest executes is discarded at that
      * boundary; the guest goes on to its VMCALL (exit 18), not a SIPI exit.
      *   G+0 90 nop ; G+1 90 nop ; G+2 90 nop ; G+3 0f 01 c1 vmcall */
@@ -116,6 +118,7 @@ static void log_sipi(void *user, const vtx_boundary_report *rep)
 
 Test(sipi, discarding_boundary_is_reported)
 {
+    VTX_COVERS("HLT-2");
     /* HLT-2: the boundary at which an active guest's SIPI is discarded reports it
      * blocked, by HLT-2, exactly once.   G+0 90 nop ; G+1 90 nop ; G+2 0f 01 c1 vmcall */
     CODE(0x90, 0x90, 0x0f, 0x01, 0xc1);
@@ -130,6 +133,7 @@ Test(sipi, discarding_boundary_is_reported)
 
 Test(sipi, sipi_discarded_in_shutdown)
 {
+    VTX_COVERS("HLT-8");
     /* HLT-8: shutdown blocks SIPIs: discarded, no exit; INIT still leaves shutdown. */
     rf_state(G, 0x2, 0, ACT_SHUTDOWN);
     rf_launch_stopped("shutdown");
@@ -144,6 +148,7 @@ Test(sipi, sipi_discarded_in_shutdown)
 
 Test(sipi, sipi_in_hlt_is_not_kept_for_wait_for_sipi)
 {
+    VTX_COVERS("HLT-2");
     /* HLT-2: a SIPI discarded in HLT is gone: after an INIT exit the VMM enters
      * wait-for-SIPI and nothing wakes the guest. */
     require_wait_for_sipi();
@@ -174,6 +179,7 @@ Test(sipi, sipi_in_root_operation_is_discarded)
 
 Test(sipi, hlt_8_wait_for_sipi_blocks_everything_else)
 {
+    VTX_COVERS("HLT-8", "PT-4", "EXIT-9", "EXIT-3");
     /* HLT-8: in wait-for-SIPI, INIT, NMI (NMI exiting), external interrupts (even with
      * external-interrupt exiting), interrupt-window exits, the expired preemption timer
      * (PT-4) and pending debug exceptions are all blocked, and the report says why.
@@ -220,6 +226,7 @@ Test(sipi, hlt_8_wait_for_sipi_blocks_everything_else)
 
 Test(sipi, scheduled_sipi_wakes_wait_for_sipi)
 {
+    VTX_COVERS("EXIT-7");
     /* A SIPI scheduled at a cycle: the idle guest in wait-for-SIPI waits until that
      * cycle, then exits 4 with the vector; RIP unchanged (EXIT-7). */
     require_wait_for_sipi();

@@ -126,6 +126,7 @@ static void exc_exit(const char *step, uint8_t vector, uint32_t error_code, uint
 
 Test(task_switch, exit_3_jmp_far_to_a_tss_is_source_2)
 {
+    VTX_COVERS("EXIT-3", "EXIT-2", "EXIT-6", "EXIT-7");
     /* EXIT-2, EXIT-3, EXIT-6, EXIT-7: JMP to an available TSS: exit 9, qualification
      * = the selector | 2 << 30, length 7, RIP on the JMP, nothing switched.
      *   G+0 90 nop ; G+1 ea 00 00 00 00 20 00 jmp 0x20:0 */
@@ -139,6 +140,7 @@ Test(task_switch, exit_3_jmp_far_to_a_tss_is_source_2)
 
 Test(task_switch, exit_3_call_far_through_a_task_gate_reports_the_tss)
 {
+    VTX_COVERS("EXIT-3");
     /* EXIT-3: CALL through a task gate: the qualification holds the TSS selector
      * the gate names (0x20), not the gate's (0x28); source 0.
      *   G+0 9a 00 00 00 00 28 00 call 0x28:0 */
@@ -148,6 +150,7 @@ Test(task_switch, exit_3_call_far_through_a_task_gate_reports_the_tss)
 
 Test(task_switch, exit_3_jmp_far_memory_operand)
 {
+    VTX_COVERS("EXIT-3", "EXIT-6");
     /* EXIT-6: the m16:32 form: the far pointer is read from memory (offset, then
      * the selector); the length is the instruction's, 6.
      *   G+0 ff 2d 00 01 01 00 jmp far [0x10100] ; 0x10100: dd 0, dw 0x40 (the 16-bit TSS) */
@@ -159,6 +162,7 @@ Test(task_switch, exit_3_jmp_far_memory_operand)
 
 Test(task_switch, exit_3_iret_with_nt_is_source_1)
 {
+    VTX_COVERS("EXIT-3");
     /* EXIT-3: IRET with NT = 1 returns to the task in the back link of the current
      * TSS (a busy TSS): exit 9, qualification = back link | 1 << 30, length 1.
      *   G+0 cf iretd */
@@ -172,6 +176,7 @@ Test(task_switch, exit_3_iret_with_nt_is_source_1)
 
 Test(task_switch, exit_3_flip_iret_with_nt_0_returns_from_the_frame)
 {
+    VTX_COVERS("EXIT-3");
     /* Flip: the same IRET with NT = 0 pops the frame: the HLT there exits (12).
      *   G+0 cf iretd ; stack: EIP G+0x20, CS 0x08, EFLAGS 0x2 ; G+0x20 f4 hlt */
     CODE(0xcf);
@@ -187,6 +192,7 @@ Test(task_switch, exit_3_flip_iret_with_nt_0_returns_from_the_frame)
 
 Test(task_switch, exit_3_flip_far_jmp_to_a_code_segment_does_not_exit)
 {
+    VTX_COVERS("EXIT-3");
     /* Flip: a far JMP to a code segment is an ordinary far transfer.
      *   G+0 ea 07 00 01 00 08 00 jmp 0x08:G+7 ; G+7 0f 01 c1 vmcall */
     CODE(0xea, 0x07, 0x00, 0x01, 0x00, S_CODE, 0, 0x0f, 0x01, 0xc1);
@@ -196,6 +202,7 @@ Test(task_switch, exit_3_flip_far_jmp_to_a_code_segment_does_not_exit)
 
 Test(task_switch, exit_5_int_n_through_a_task_gate)
 {
+    VTX_COVERS("EXIT-5", "EXIT-6", "INJ-6");
     /* EXIT-5, EXIT-6, INJ-6: INT 0x40 through a task gate in the IDT: exit 9 with
      * source 3 and the TSS selector; the IDT-vectoring information describes the
      * INT n (type 4, vector 0x40, valid), the length is the INT's; RIP on the INT
@@ -213,6 +220,7 @@ Test(task_switch, exit_5_int_n_through_a_task_gate)
 
 Test(task_switch, exit_5_flip_int_n_through_an_interrupt_gate)
 {
+    VTX_COVERS("EXIT-5");
     /* Flip: the same INT 0x40 through an interrupt gate is delivered (HLT exit at the handler). */
     CODE(0x90, 0xcd, 0x40);
     hlt_handler(0x40);
@@ -222,6 +230,7 @@ Test(task_switch, exit_5_flip_int_n_through_an_interrupt_gate)
 
 Test(task_switch, inj_18_injected_interrupt_through_a_task_gate)
 {
+    VTX_COVERS("INJ-18", "INJ-6", "EXIT-5");
     /* INJ-6, INJ-18, EXIT-5: an injected external interrupt (type 0) whose gate is
      * a task gate: the entry ends in exit 9 with the injected event in the
      * IDT-vectoring information; RIP is the guest RIP field. */
@@ -239,6 +248,7 @@ Test(task_switch, inj_18_injected_interrupt_through_a_task_gate)
 
 Test(task_switch, inj_18_injected_exception_with_error_code_through_a_task_gate)
 {
+    VTX_COVERS("INJ-18");
     /* INJ-18: an injected #GP(0x1234) through a task gate: the IDT-vectoring
      * information has the error-code bit and its error code field the value. */
     CODE(0x90);
@@ -252,6 +262,7 @@ Test(task_switch, inj_18_injected_exception_with_error_code_through_a_task_gate)
 
 Test(task_switch, inj_18_injected_software_interrupt_keeps_its_length)
 {
+    VTX_COVERS("INJ-18", "EXIT-6");
     /* INJ-18, EXIT-6: an injected INT n (type 4, length 2) through a task gate:
      * the exit's instruction length is the injected length. */
     CODE(0x90);
@@ -264,6 +275,7 @@ Test(task_switch, inj_18_injected_software_interrupt_keeps_its_length)
 
 Test(task_switch, exit_5_double_fault_through_a_task_gate)
 {
+    VTX_COVERS("EXIT-5");
     /* EXIT-5: the classic #DF task gate. UD2's #UD finds no gate (an empty IDT
      * entry): #GP (benign then contributory: delivered); the #GP entry is empty
      * too: #GP during #GP is a #DF, whose gate is a task gate: exit 9 with the
@@ -284,6 +296,7 @@ Test(task_switch, exit_5_double_fault_through_a_task_gate)
 
 Test(task_switch, exit_3_gate_privilege_fault_comes_first)
 {
+    VTX_COVERS("EXIT-3");
     /* Item 1: JMP through a DPL-0 task gate with RPL 3: #GP(gate selector), not exit 9.
      *   G+0 ea 00 00 00 00 2b 00 jmp 0x2b:0 */
     CODE(0xea, 0, 0, 0, 0, S_GATE | 3, 0);
@@ -293,6 +306,7 @@ Test(task_switch, exit_3_gate_privilege_fault_comes_first)
 
 Test(task_switch, exit_3_flip_gate_privilege_with_rpl_0)
 {
+    VTX_COVERS("EXIT-3");
     /* Flip: the same gate with RPL 0 passes: exit 9. */
     CODE(0xea, 0, 0, 0, 0, S_GATE, 0);
     rf_set(VTX_VMCS_EXCEPTION_BITMAP, 1u << 13);
@@ -301,6 +315,7 @@ Test(task_switch, exit_3_flip_gate_privilege_with_rpl_0)
 
 Test(task_switch, exit_3_checks_on_the_new_tss)
 {
+    VTX_COVERS("EXIT-3");
     /* Items 1-4, in CALL/JMP's order: a TSS's DPL below the RPL #GP(TSS), a
      * not-present gate #NP(gate), a busy TSS
      * #GP(TSS) (directly or through a gate, which reports the TSS), a TSS in the
@@ -329,6 +344,7 @@ Test(task_switch, exit_3_checks_on_the_new_tss)
 
 Test(task_switch, exit_3_fault_is_delivered_without_the_bitmap)
 {
+    VTX_COVERS("EXIT-3");
     /* Without the exception bitmap the #GP of a busy TSS is delivered through the
      * IDT: the handler's HLT exits, the frame holds the JMP and the error code. */
     CODE(0xea, 0, 0, 0, 0, S_TSS_BUSY, 0);
@@ -340,6 +356,7 @@ Test(task_switch, exit_3_fault_is_delivered_without_the_bitmap)
 
 Test(task_switch, exit_3_iret_checks_the_back_link)
 {
+    VTX_COVERS("EXIT-3");
     /* IRET's task return: the back link must name a busy TSS, else #TS(link). */
     CODE(0xcf);
     uint16_t link = S_TSS; /* available, not busy */
@@ -351,6 +368,7 @@ Test(task_switch, exit_3_iret_checks_the_back_link)
 
 Test(task_switch, exit_3_iret_in_ia32e_mode_is_gp_not_a_task_switch)
 {
+    VTX_COVERS("EXIT-3");
     /* In IA-32e mode IRET with NT = 1 is #GP(0), not a task switch (a 64-bit guest).
      *   G+0 48 cf iretq */
     rf_teardown();
@@ -365,6 +383,7 @@ Test(task_switch, exit_3_iret_in_ia32e_mode_is_gp_not_a_task_switch)
 
 Test(task_switch, blk_sti_8_jmp_far_exit_keeps_the_sti_shadow)
 {
+    VTX_COVERS("BLK-STI-8");
     /* BLK-STI-8: the task-switch exit of an instruction in the STI shadow is
      * fault-like: bit 0 saved as 1, RIP on the JMP.
      *   G+0 fb sti ; G+1 ea 00 00 00 00 20 00 jmp 0x20:0 */
@@ -375,6 +394,7 @@ Test(task_switch, blk_sti_8_jmp_far_exit_keeps_the_sti_shadow)
 
 Test(task_switch, blk_nmi_3_nmi_through_a_task_gate_blocks_nmis)
 {
+    VTX_COVERS("BLK-NMI-3", "EXIT-5");
     /* BLK-NMI-3, EXIT-5: an NMI delivered (NMI exiting = 0) through a task gate:
      * exit 9 during its delivery; the IDT-vectoring information is the NMI (type
      * 2, vector 2) and NMIs are blocked before the exit (bit 3 saved as 1). */
@@ -388,6 +408,7 @@ Test(task_switch, blk_nmi_3_nmi_through_a_task_gate_blocks_nmis)
 
 Test(task_switch, vnmi_4_iret_task_switch_exits_before_unblocking_nmis)
 {
+    VTX_COVERS("VNMI-4");
     /* An IRET task switch exits before IRET does anything: NMI blocking (bit 3 = 1
      * at entry, NMI exiting = 0) is saved as 1. Flip: with NT = 0 the IRET
      * unblocks NMIs (VNMI-4), and the next exit saves 0. */

@@ -309,7 +309,7 @@ Test(traces, replay_on_another_knob_setting_or_profile)
     run q = CLI("replay", path("k.trace"), "--profile", "core2");
     cr_assert_eq(q.status, 1, "%d: %s", q.status, q.out);
     cr_assert(strstr(q.out, "GUEST_IA32_PAT: VMWRITE"), "%s", q.out);
-    run u = CLI("replay", path("k.trace"), "--knob", "CFG-NOPE=on");
+    run u = CLI("replay", path("k.trace"), "--knob", "CFG-nope=on");
     cr_assert_eq(u.status, 2, "%s", u.out);
     run v = CLI("replay", path("k.trace"), "--profile", "no-such-profile");
     cr_assert_eq(v.status, 3, "%s", v.out);

@@ -50,6 +50,7 @@ static void set_mov_ss_blocking(bool on)
 
 Test(entry_basic, ENT_BASIC_1_compatibility_mode_is_ud, .init = up_server, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-1");
     vt_load_vmcs(&e, VT_VMCS_PA);
     vtx_root_state root = vt_root(&e);
     root.cs_l = false;
@@ -65,6 +66,7 @@ Test(entry_basic, ENT_BASIC_1_compatibility_mode_is_ud, .init = up_server, .fini
 
 Test(entry_basic, ENT_BASIC_1_virtual_8086_mode_is_ud, .init = up_server, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-1");
     vt_load_vmcs(&e, VT_VMCS_PA);
     vtx_root_state root = vt_root(&e);
     root.efer = 0;
@@ -82,6 +84,7 @@ Test(entry_basic, ENT_BASIC_1_virtual_8086_mode_is_ud, .init = up_server, .fini 
 
 Test(entry_basic, ENT_BASIC_1_cpl_above_0_is_gp, .init = up_server, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-1");
     vt_load_vmcs(&e, VT_VMCS_PA);
     vtx_root_state root = vt_root(&e);
     root.cpl = 3;
@@ -101,6 +104,7 @@ Test(entry_basic, ENT_BASIC_1_cpl_above_0_is_gp, .init = up_server, .fini = down
 /* ENT-BASIC-1 precedes ENT-BASIC-2: the fault comes even without a current VMCS. */
 Test(entry_basic, ENT_BASIC_1_faults_precede_no_current_vmcs, .init = up_server, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-1", "ENT-BASIC-2");
     vtx_root_state root = vt_root(&e);
     root.cpl = 3;
     vt_set_root(&e, &root);
@@ -125,6 +129,7 @@ Test(entry_basic, outside_vmx_operation_is_ud)
 
 Test(entry_basic, ENT_BASIC_2_no_current_vmcs_is_vmfail_invalid, .init = up_core2, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-2");
     for (size_t i = 0; i < 2; i++) {
         vtx_insn_result r;
         char step[64];
@@ -166,6 +171,7 @@ static void up_shadowing(void)
 
 Test(entry_basic, ENT_BASIC_2_shadow_vmcs_current_is_vmfail_invalid, .init = up_shadowing, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-2");
     for (size_t i = 0; i < 2; i++) {
         vtx_insn_result r;
         char step[64];
@@ -180,6 +186,7 @@ Test(entry_basic, ENT_BASIC_2_shadow_vmcs_current_is_vmfail_invalid, .init = up_
 /* ENT-BASIC-2 precedes ENT-BASIC-3: shadow VMCS plus MOV-SS blocking is VMfailInvalid. */
 Test(entry_basic, ENT_BASIC_2_shadow_vmcs_precedes_mov_ss_blocking, .init = up_shadowing, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-2", "ENT-BASIC-3");
     set_mov_ss_blocking(true);
     vtx_insn_result r;
     vt_expect("VMLAUNCH with a shadow VMCS and MOV-SS blocking", vtx_vmlaunch(e.m, &r), &r, VTX_VMFAIL_INVALID, 0);
@@ -192,6 +199,7 @@ Test(entry_basic, ENT_BASIC_2_shadow_vmcs_precedes_mov_ss_blocking, .init = up_s
  * default1 pin-based bits must be 1): error 26 comes first. */
 Test(entry_basic, ENT_BASIC_3_mov_ss_blocking_is_error_26_before_invalid_controls, .init = up_server, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-3", "BLK-MSS-3");
     vt_load_vmcs(&e, VT_VMCS_PA);
     set_mov_ss_blocking(true);
     vtx_insn_result r;
@@ -206,6 +214,7 @@ Test(entry_basic, ENT_BASIC_3_mov_ss_blocking_is_error_26_before_invalid_control
 /* Error 26 precedes error 5 (VMRESUME with a clear VMCS). */
 Test(entry_basic, ENT_BASIC_3_mov_ss_blocking_precedes_error_5, .init = up_core2, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-3", "BLK-MSS-3");
     vt_load_vmcs(&e, VT_VMCS_PA);
     set_mov_ss_blocking(true);
     vtx_insn_result r;
@@ -217,6 +226,7 @@ Test(entry_basic, ENT_BASIC_3_mov_ss_blocking_precedes_error_5, .init = up_core2
  * guest state (guest RFLAGS bit 1 = 0). */
 Test(entry_basic, ENT_BASIC_3_mov_ss_blocking_precedes_a_valid_entry_and_guest_checks)
 {
+    VTX_COVERS("ENT-BASIC-3", "BLK-MSS-3");
     vt_setup(&e, "teaching");
     vt_baseline(&e);
     set_mov_ss_blocking(true);
@@ -233,6 +243,7 @@ Test(entry_basic, ENT_BASIC_3_mov_ss_blocking_precedes_a_valid_entry_and_guest_c
 /* kut 6.6: with no current VMCS, VMfailInvalid takes precedence over error 26. */
 Test(entry_basic, ENT_BASIC_3_no_current_vmcs_precedes_mov_ss_blocking, .init = up_server, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-3", "ENT-BASIC-2");
     set_mov_ss_blocking(true);
     for (size_t i = 0; i < 2; i++) {
         vtx_insn_result r;
@@ -246,6 +257,7 @@ Test(entry_basic, ENT_BASIC_3_no_current_vmcs_precedes_mov_ss_blocking, .init = 
 /* ENT-BASIC-3: VMRESUME requires launch state "launched"; a VMCS after VMCLEAR is clear: error 5. */
 Test(entry_basic, ENT_BASIC_3_vmresume_of_a_clear_vmcs_is_error_5, .init = up_server, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-3");
     vt_load_vmcs(&e, VT_VMCS_PA);
     vtx_insn_result r;
     vt_expect("VMRESUME of a clear VMCS", vtx_vmresume(e.m, &r), &r, VTX_VMFAIL_VALID, 5);
@@ -256,6 +268,7 @@ Test(entry_basic, ENT_BASIC_3_vmresume_of_a_clear_vmcs_is_error_5, .init = up_se
 /* Error 5 precedes the control checks (error 7): the fresh VMCS has invalid controls. */
 Test(entry_basic, ENT_BASIC_3_error_5_precedes_invalid_controls, .init = up_core2, .fini = down)
 {
+    VTX_COVERS("ENT-BASIC-3");
     vt_load_vmcs(&e, VT_VMCS_PA);
     vt_vmwrite(&e, VTX_VMCS_PIN_CONTROLS, 0xFFFFFFFF);
     vtx_insn_result r;
@@ -265,6 +278,7 @@ Test(entry_basic, ENT_BASIC_3_error_5_precedes_invalid_controls, .init = up_core
 /* Error 5 is the same on the baseline VMCS that VMLAUNCH would accept. */
 Test(entry_basic, ENT_BASIC_3_vmresume_of_the_baseline_vmcs_is_error_5)
 {
+    VTX_COVERS("ENT-BASIC-3");
     vt_setup(&e, "core2");
     vt_baseline(&e);
     vtx_insn_result r;

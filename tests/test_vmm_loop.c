@@ -22,6 +22,7 @@ static vtx_vmm_action ignore(void *user, vtx_machine *m, const vtx_insn_result *
 
 Test(vmm_loop, iw6_vmm_that_never_clears_the_control_is_stopped)
 {
+    VTX_COVERS("IW-6");
     /* IW-6: the interrupt-window control stays set and the window stays open, so
      * every VMRESUME exits again at once. The loop names the repeat. */
     vt_vmwrite(&e, VTX_VMCS_PROC_CONTROLS, vt_vmread(&e, VTX_VMCS_PROC_CONTROLS) | VTX_PROC_INTR_WINDOW_EXITING);

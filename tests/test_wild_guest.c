@@ -33,6 +33,7 @@ Test(wild_guest, jump_off_mapped_memory)
 
 Test(wild_guest, garbage_bytes_end_in_a_triple_fault)
 {
+    VTX_COVERS("INJ-16");
     /* ud2 with an empty IDT: #UD, then #NP delivering it, then #DF, then a triple
      * fault: exit 2 (INJ-16's chain for a guest-raised exception). */
     static const uint8_t code[] = {0x0f, 0x0b};

@@ -114,7 +114,7 @@ int cmd_replay(int argc, char **argv)
         } else if (strcmp(argv[i], "--knob") == 0) {
             if (i + 1 >= argc || !parse_knob(argv[i + 1], &opt.knobs_set, &opt.knobs_clear)) {
                 char m[400];
-                snprintf(m, sizeof m, "--knob needs CFG-NAME=on|off with a knob of `vtxref profiles show`%s%.200s",
+                snprintf(m, sizeof m, "--knob needs CFG-X=on|off with a knob of `vtxref profiles show`%s%.200s",
                          i + 1 < argc ? ", not " : "", i + 1 < argc ? argv[i + 1] : "");
                 return usage_error(m);
             }

@@ -395,7 +395,7 @@ static int cmd_rules(int argc, char **argv)
     printf("named checks: %u (%u cite a rule ID; the rest follow SDM text the catalogue does not number; "
            "see 'vtxref checks')\n", named, named - unruled);
     if (!only && !uncovered_only) {
-        printf("\nkvm-unit-tests scenarios (kut-scenarios.md)\n");
+        printf("\nkvm-unit-tests scenarios (docs/kut.tsv)\n");
         for (unsigned i = 0; i < vtx_kut_row_count; i++) {
             const vtx_kut_row *k = &vtx_kut_rows[i];
             const char *state = k->tests[0] ? (k->not_ported[0] ? "in part" : "ported") : "NOT PORTED";

@@ -26,6 +26,17 @@
  * engine not find the culprit, the run stops with ::VTX_ERR_UNSUPPORTED and a
  * reason) and passes every other SIGABRT to the handler installed before. Guest
  * code runs on the calling thread; one machine is used by one thread at a time.
+ *
+ * Threads: machines on different threads share no mutable state (tested with
+ * several threads setting up and running machines at once, tests/test_threads.c),
+ * so one machine per thread is safe. The SIGABRT guard is the one process-wide
+ * item: it is installed once (pthread_once); what it jumps back to is
+ * thread-local, and abort() signals the thread that called it, so each thread
+ * catches only its own Unicorn's abort. Its limits: a SIGABRT handler the
+ * application installs after the first run replaces the guard (an abort inside
+ * Unicorn then reaches that handler); a SIGABRT sent to the process from outside
+ * (kill) that the kernel delivers to a thread inside a run is taken for an abort
+ * of Unicorn, and that run stops with the engine marked broken.
  */
 #ifndef VTXREF_MACHINE_H
 #define VTXREF_MACHINE_H

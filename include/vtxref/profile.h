@@ -35,7 +35,7 @@ typedef enum vtx_cap_msr {
 
 /* clang-format off */
 /**
- * @brief The CFG-* knobs (catalogue section 0.1): X(NAME, "CFG-ID", default, "meaning").
+ * @brief The CFG-* knobs (catalogue section 0.1): X(NAME, "CFG-name", default, "meaning").
  * Each gives a bit `VTX_KNOB_<NAME>` in vtx_profile::knobs.
  */
 #define VTX_KNOBS(X) \

@@ -52,7 +52,7 @@ VTX_API const char *vtx_status_name(vtx_status status);
  */
 typedef struct vtx_diag {
     char message[512]; /**< NUL-terminated text; empty when there is nothing to say. */
-    const char *rule;  /**< SDM rule ID from sdm-rules.md, or NULL. */
+    const char *rule;  /**< Rule ID (stated in docs/rules.md), or NULL. */
     int line;          /**< 1-based line of the offending input, or 0. */
 } vtx_diag;
 
