@@ -718,7 +718,7 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class c
             /* Single-step: a pending #DB trap, taken at the next boundary unless
              * MOV-SS blocking holds it (BLK-MSS-1, PRI-5). DR6 is written when it is
              * delivered, not if it exits (run.c): undo Unicorn's DR6.BS. */
-            g->pending_dbg |= 1u << 14;
+            g->pending_dbg |= 1u << 14; /* BS, after an instruction the engine ran */
             if (g->cpu.dr6 != m->dr6_before_run) {
                 g->cpu.dr6 = m->dr6_before_run;
                 m->engine_dirty = true;
