@@ -179,7 +179,7 @@ static vtx_status ld_guest(scn_ld *L, const ynode *g)
     if ((st = scn_ld_type(L, code, Y_SCALAR, "guest.code")) != VTX_OK)
         return st;
     if (code->len == 0)
-        return scn_ld_fail(L, code, "guest.code is empty; write the guest's instructions (nasm source)");
+        return scn_ld_fail(L, scn_ymap_key(g, "code"), "guest.code is empty; write the guest's instructions (nasm source)");
     size_t b;
     if ((st = new_block(L, "code", code, s->code_at, s->bits == 16 ? s->code_at - s->seg_base : s->code_at,
                         s->bits == 16 ? SCN_SEG16_CODE_ROOM - (s->code_at - s->seg_base) : 0, &b)) != VTX_OK)

@@ -32,6 +32,9 @@ vtx_status scn_yaml_parse(const char *text, size_t len, ynode **root, vtx_scenar
 void scn_yaml_free(ynode *n);
 /* The value of key @p key in mapping @p map, or NULL. */
 ynode *scn_ymap_get(const ynode *map, const char *key);
+/* The key node of that member (its position is where an empty value is reported: libfyaml
+ * versions place an empty scalar's mark differently). */
+ynode *scn_ymap_key(const ynode *map, const char *key);
 
 /* ---- what a scenario holds ---- */
 

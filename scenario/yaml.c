@@ -49,6 +49,16 @@ ynode *scn_ymap_get(const ynode *map, const char *key)
     return NULL;
 }
 
+ynode *scn_ymap_key(const ynode *map, const char *key)
+{
+    if (!map || map->type != Y_MAP)
+        return NULL;
+    for (size_t i = 0; i + 1 < map->n; i += 2)
+        if (map->items[i]->type == Y_SCALAR && strcmp(map->items[i]->text, key) == 0)
+            return map->items[i];
+    return NULL;
+}
+
 /* The first error libfyaml collected, as the scenario's error. */
 static void syntax_error(struct fy_diag *diag, vtx_scenario_error *err, const struct fy_mark *fallback)
 {
