@@ -57,10 +57,11 @@ static bool report(runner *R, uint32_t exit_index, const char *what, bool ok, co
     } else {
         snprintf(where, sizeof where, "end of run");
     }
+    /* Each part bounded so that the sentence always fits (95 + 100 + 140 + 140 + 18 < 512). */
     if (ok)
-        snprintf(sentence, sizeof sentence, "%s: %s = %s", where, what, actual);
+        snprintf(sentence, sizeof sentence, "%s: %.100s = %.140s", where, what, actual);
     else
-        snprintf(sentence, sizeof sentence, "%s: %s expected %s, got %s", where, what, expected, actual);
+        snprintf(sentence, sizeof sentence, "%s: %.100s expected %.140s, got %.140s", where, what, expected, actual);
     if (ok) {
         R->res->checks_passed++;
     } else {
