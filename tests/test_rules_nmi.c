@@ -93,11 +93,11 @@ Test(rules_nmi, vnmi_3c_injected_nmi_delivery_exit_saves_virtual_blocking)
     vnmi_on();
     vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 13);
     rf_inject(INTR(2, 2), 0, 0);
-    rf_launch_exit("VNMI-3c: injected NMI faults", R_EXC);
-    rf_field("VNMI-3c", VTX_VMCS_EXIT_INTR_INFO, "interruption information (#GP with error code)", INTR_EC(3, 13));
-    rf_field("VNMI-3c", VTX_VMCS_EXIT_INTR_ERROR_CODE, "error code", 0x13);
-    rf_field("VNMI-3c", VTX_VMCS_IDT_VECTORING_INFO, "IDT-vectoring information", INTR(2, 2));
-    rf_saved("VNMI-3c", G, IS_NMI, ACT_ACTIVE);
+    rf_launch_exit("VNMI-3 (c): injected NMI faults", R_EXC);
+    rf_field("VNMI-3 (c)", VTX_VMCS_EXIT_INTR_INFO, "interruption information (#GP with error code)", INTR_EC(3, 13));
+    rf_field("VNMI-3 (c)", VTX_VMCS_EXIT_INTR_ERROR_CODE, "error code", 0x13);
+    rf_field("VNMI-3 (c)", VTX_VMCS_IDT_VECTORING_INFO, "IDT-vectoring information", INTR(2, 2));
+    rf_saved("VNMI-3 (c)", G, IS_NMI, ACT_ACTIVE);
 }
 
 Test(rules_nmi, vnmi_4_iret_clears_virtual_nmi_blocking)

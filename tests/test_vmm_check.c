@@ -369,8 +369,8 @@ Test(vmm_check, nmi_reinjection_after_its_own_delivery_exited_is_correct)
     rf_set(VTX_VMCS_PIN_CONTROLS, VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS);
     vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 13);
     rf_inject(INTR(2, 2), 0, 0);
-    rf_launch_exit("VNMI-3c: injected NMI faults", R_EXC);
-    rf_saved("VNMI-3c", G, IS_NMI, ACT_ACTIVE);
+    rf_launch_exit("VNMI-3 (c): injected NMI faults", R_EXC);
+    rf_saved("VNMI-3 (c)", G, IS_NMI, ACT_ACTIVE);
     rf_vmcall_handler(2, false);
     vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, 0);
     reinject_idt_vectoring();
