@@ -9,79 +9,13 @@
  * Model facts the SDM leaves to the processor (no profile field says them):
  * the processor supports Intel 64 with 48 linear-address bits (no LA57), is
  * never in SMM, has no RTM, has SGX only if "enable ENCLS exiting" may be 1,
- * and has the MSR bits listed at the masks below.
+ * and has the MSR bits listed at the masks in entry_guest.h.
+ *
+ * The checks on non-register state and PDPTEs are in entry_guest_nonreg.c; what
+ * both files share (the decoded guest, the bit layouts) is in entry_guest.h.
  */
 #include <inttypes.h>
-#include "entry_checks.h"
-
-#define LINEAR_WIDTH 48u
-
-/* IA32_DEBUGCTL bits that exist: LBR (0), BTF (1), TR..RTM_DEBUG (15:6). */
-#define DEBUGCTL_VALID 0xFFC3ull
-/* IA32_PERF_GLOBAL_CTRL bits that exist: 4 general-purpose counters (3:0) and
- * 3 fixed counters (34:32), as on the Skylake-SP class "server" part. */
-#define PERF_GLOBAL_VALID 0x70000000Full
-/* IA32_EFER bits that exist: SCE (0), LME (8), LMA (10), NXE (11). */
-#define EFER_VALID 0xD01ull
-#define DEBUGCTL_BTF (1ull << 1)
-#define CR0_NW_CD 0x60000000ull
-#define CR4_PCIDE (1ull << 17)
-#define RFLAGS_RESERVED 0xFFFFFFFFFFC08028ull /* 63:22, 15, 5, 3 */
-
-/* Access-rights fields of segment registers. */
-#define AR_TYPE(ar) ((ar) & 0xFu)
-#define AR_S(ar) (((ar) >> 4) & 1u)
-#define AR_DPL(ar) (((ar) >> 5) & 3u)
-#define AR_P(ar) (((ar) >> 7) & 1u)
-#define AR_L(ar) (((ar) >> 13) & 1u)
-#define AR_DB(ar) (((ar) >> 14) & 1u)
-#define AR_G(ar) (((ar) >> 15) & 1u)
-#define AR_UNUSABLE(ar) (((ar) >> 16) & 1u)
-#define AR_RESERVED 0xFFFE0F00u /* 31:17 and 11:8 */
-
-/* Interruptibility state (catalogue A.1). */
-#define INTR_STI 0x1u
-#define INTR_MOVSS 0x2u
-#define INTR_SMI 0x4u
-#define INTR_NMI 0x8u
-#define INTR_ENCLAVE 0x10u
-
-/* Activity states. */
-enum { ACT_ACTIVE = 0, ACT_HLT = 1, ACT_SHUTDOWN = 2, ACT_WAIT_SIPI = 3 };
-/* Interruption types of the VM-entry interruption-information field. */
-enum { INTR_TYPE_EXT = 0, INTR_TYPE_NMI = 2, INTR_TYPE_HW_EXC = 3, INTR_TYPE_OTHER = 7 };
-
-enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COUNT };
-
-typedef struct seg {
-    const char *name;
-    uint16_t sel;
-    uint64_t base;
-    uint32_t limit;
-    uint32_t ar;
-} seg;
-
-/* What the checks read, decoded once. */
-typedef struct guest {
-    const vtx_machine *m;
-    const vtx_vmcs_values *f;
-    uint32_t pin, proc, proc2, entry;
-    bool ia32e, ug, ept, v86;
-    uint64_t cr0, cr3, cr4, rflags;
-    uint32_t intr, activity;
-    bool inject;
-    unsigned inj_type, inj_vector;
-    seg s[SEG_COUNT];
-} guest;
-
-static uint64_t get(const guest *g, enum vtx_slot s) { return vtx_vmcs_get(g->f, s); }
-
-static bool canonical(uint64_t v)
-{
-    return (uint64_t)((int64_t)(v << (64 - LINEAR_WIDTH)) >> (64 - LINEAR_WIDTH)) == v;
-}
-
-static bool usable(const seg *s) { return !AR_UNUSABLE(s->ar); }
+#include "entry_guest.h"
 
 static void read_seg(guest *g, int i, const char *name, enum vtx_slot sel, enum vtx_slot base, enum vtx_slot limit,
                      enum vtx_slot ar)
@@ -130,7 +64,6 @@ static void decode(guest *g, const vtx_machine *m, const vtx_vmcs_values *f)
     READ_SEG(g, SEG_TR, TR);
 }
 
-static bool injecting(const guest *g, unsigned type) { return g->inject && g->inj_type == type; }
 
 /* ---- SDM "Checks on Guest Control Registers, Debug Registers, and MSRs" ---- */
 
@@ -585,240 +518,6 @@ static bool check_rip_rflags(const guest *g, vtx_entry_fail *fail)
     return true;
 }
 
-/* ---- SDM "Checks on Guest Non-Register State" (ENT-GS-2..15) ---- */
-
-static const char *activity_name(uint32_t a)
-{
-    static const char *const names[] = {"active", "HLT", "shutdown", "wait-for-SIPI"};
-    return a < 4 ? names[a] : "reserved";
-}
-
-/* ENT-GS-5: may the event be injected into the activity state? */
-static bool event_allowed(const guest *g)
-{
-    switch (g->activity) {
-    case ACT_HLT:
-        return g->inj_type == INTR_TYPE_EXT || g->inj_type == INTR_TYPE_NMI ||
-               (g->inj_type == INTR_TYPE_HW_EXC && (g->inj_vector == 1 || g->inj_vector == 18)) ||
-               (g->inj_type == INTR_TYPE_OTHER && g->inj_vector == 0);
-    case ACT_SHUTDOWN:
-        return g->inj_type == INTR_TYPE_NMI || (g->inj_type == INTR_TYPE_HW_EXC && g->inj_vector == 18);
-    case ACT_WAIT_SIPI:
-        return false;
-    default:
-        return true;
-    }
-}
-
-static bool check_activity(const guest *g, vtx_entry_fail *fail)
-{
-    uint32_t a = g->activity;
-    if (a > ACT_WAIT_SIPI)
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_STATE_RANGE, 0,
-                               "guest activity state %u is not 0 (active), 1 (HLT), 2 (shutdown) or 3 "
-                               "(wait-for-SIPI)",
-                               a);
-    uint64_t misc = g->m->profile.msr[VTX_CAP_IA32_VMX_MISC];
-    if (a != ACT_ACTIVE && !((misc >> (5 + a)) & 1))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_STATE_UNSUPPORTED, 0,
-                               "guest activity state %u (%s) is not supported: IA32_VMX_MISC 0x%" PRIx64
-                               " bit %u is 0",
-                               a, activity_name(a), misc, 5 + a);
-    const seg *ss = &g->s[SEG_SS];
-    if (a == ACT_HLT && AR_DPL(ss->ar) != 0)
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_HLT_SS_DPL, 0,
-                               "guest activity state HLT with SS access rights 0x%x DPL %u (HLT needs CPL 0, SS.DPL "
-                               "= 0)",
-                               ss->ar, AR_DPL(ss->ar));
-    if (a != ACT_ACTIVE && (g->intr & (INTR_STI | INTR_MOVSS)))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_NOT_ACTIVE_SHADOW, 0,
-                               "guest activity state %u (%s) with interruptibility 0x%x blocking by %s; the activity "
-                               "state must be active (a VMM emulating STI; HLT must clear bit 0)",
-                               a, activity_name(a), g->intr, (g->intr & INTR_STI) ? "STI" : "MOV SS");
-    if (g->inject && !event_allowed(g)) {
-        vtx_check c = a == ACT_HLT        ? VTX_CHECK_GUEST_ACT_HLT_EVENT
-                      : a == ACT_SHUTDOWN ? VTX_CHECK_GUEST_ACT_SHUTDOWN_EVENT
-                                          : VTX_CHECK_GUEST_ACT_SIPI_EVENT;
-        return vtx_entry_failf(fail, c, 0,
-                               "injecting type %u vector %u into activity state %u (%s), where that event is "
-                               "blocked",
-                               g->inj_type, g->inj_vector, a, activity_name(a));
-    }
-    if (a == ACT_WAIT_SIPI && (g->entry & VTX_ENTRY_ENTRY_TO_SMM))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_SIPI_SMM, 0,
-                               "guest activity state wait-for-SIPI with \"entry to SMM\" = 1");
-    return true;
-}
-
-static bool check_interruptibility(const guest *g, vtx_entry_fail *fail)
-{
-    uint32_t i = g->intr;
-    if (i & ~0x1Fu)
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_RESERVED, 0,
-                               "guest interruptibility state 0x%x sets reserved bits 31:5", i);
-    if ((i & INTR_STI) && (i & INTR_MOVSS))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_STI_AND_MOVSS, 0,
-                               "guest interruptibility state 0x%x has both blocking by STI (bit 0) and by MOV SS "
-                               "(bit 1)",
-                               i);
-    if ((i & INTR_STI) && !(g->rflags & VTX_RFLAGS_IF))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_STI_IF0, 0,
-                               "guest interruptibility state 0x%x has blocking by STI but RFLAGS 0x%" PRIx64
-                               " has IF = 0",
-                               i, g->rflags);
-    if (injecting(g, INTR_TYPE_EXT) && (i & (INTR_STI | INTR_MOVSS)))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_EXTINT_SHADOW, 0,
-                               "injecting external interrupt vector %u with interruptibility 0x%x (blocking by %s)",
-                               g->inj_vector, i, (i & INTR_STI) ? "STI" : "MOV SS");
-    if (injecting(g, INTR_TYPE_NMI) && (i & INTR_MOVSS))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_NMI_MOVSS, 0,
-                               "injecting an NMI with interruptibility 0x%x (blocking by MOV SS)", i);
-    if (injecting(g, INTR_TYPE_NMI) && (i & INTR_STI) && (g->m->profile.knobs & VTX_KNOB_NMI_STI_ENTRY))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_NMI_STI, 3,
-                               "injecting an NMI with interruptibility 0x%x (blocking by STI); this processor "
-                               "requires bit 0 = 0 (CFG-NMI-STI-ENTRY), exit qualification 3",
-                               i);
-    /* The model is never in SMM. */
-    if (i & INTR_SMI)
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_SMI_NOT_SMM, 0,
-                               "guest interruptibility state 0x%x has blocking by SMI (bit 2) outside SMM", i);
-    if ((g->entry & VTX_ENTRY_ENTRY_TO_SMM) && !(i & INTR_SMI))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_SMI_ENTRY_SMM, 0,
-                               "\"entry to SMM\" = 1 but guest interruptibility state 0x%x has blocking by SMI (bit "
-                               "2) = 0",
-                               i);
-    if ((g->pin & VTX_PIN_VIRTUAL_NMIS) && injecting(g, INTR_TYPE_NMI) && (i & INTR_NMI))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_VNMI_BLOCKED, 0,
-                               "injecting an NMI with \"virtual NMIs\" = 1 and interruptibility 0x%x (virtual-NMI "
-                               "blocking, bit 3)",
-                               i);
-    if ((i & INTR_ENCLAVE) && (i & INTR_MOVSS))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_ENCLAVE_MOVSS, 0,
-                               "guest interruptibility state 0x%x has enclave interruption (bit 4) with blocking by "
-                               "MOV SS",
-                               i);
-    if ((i & INTR_ENCLAVE) && !vtx_profile_has_feature(&g->m->profile, VTX_FEAT_ENCLS))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_INTR_ENCLAVE_NO_SGX, 0,
-                               "guest interruptibility state 0x%x has enclave interruption (bit 4) but the processor "
-                               "has no SGX",
-                               i);
-    return true;
-}
-
-static bool check_pending_debug(const guest *g, vtx_entry_fail *fail)
-{
-    uint64_t p = get(g, VTX_SLOT_GUEST_PENDING_DBG_EXCEPTIONS);
-    const uint64_t reserved = 0xFFFFFFFFFFFEAFF0ull; /* 63:17, 15, 13, 11:4 */
-    if (p & reserved)
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_PENDING_DBG_RESERVED, 0,
-                               "guest pending debug exceptions 0x%" PRIx64 " set reserved bit %d", p,
-                               __builtin_ctzll(p & reserved));
-    if ((g->intr & (INTR_STI | INTR_MOVSS)) || g->activity == ACT_HLT) {
-        bool tf = g->rflags & VTX_RFLAGS_TF;
-        bool btf = get(g, VTX_SLOT_GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF;
-        bool bs = (p >> 14) & 1;
-        const char *why = g->activity == ACT_HLT ? "activity state HLT" : "blocking by STI or MOV SS";
-        if (tf && !btf && !bs)
-            return vtx_entry_failf(fail, VTX_CHECK_GUEST_PENDING_DBG_BS_CLEAR, 0,
-                                   "%s with RFLAGS.TF = 1 and IA32_DEBUGCTL.BTF = 0, but pending debug exceptions "
-                                   "0x%" PRIx64 " have BS (bit 14) = 0 (the single-step trap would be lost)",
-                                   why, p);
-        if ((!tf || btf) && bs)
-            return vtx_entry_failf(fail, VTX_CHECK_GUEST_PENDING_DBG_BS_SET, 0,
-                                   "%s with RFLAGS.TF = %d and IA32_DEBUGCTL.BTF = %d, but pending debug exceptions "
-                                   "0x%" PRIx64 " have BS (bit 14) = 1",
-                                   why, tf, btf, p);
-    }
-    /* No profile enumerates RTM (CPUID.(EAX=07H,ECX=0):EBX[11]), so bit 16 cannot be 1. */
-    if (p & (1ull << 16))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_PENDING_DBG_RTM, 0,
-                               "guest pending debug exceptions 0x%" PRIx64 " set bit 16 (RTM) but the processor "
-                               "does not support RTM",
-                               p);
-    return true;
-}
-
-static bool check_link_pointer(const guest *g, vtx_entry_fail *fail)
-{
-    const vtx_machine *m = g->m;
-    uint64_t link = get(g, VTX_SLOT_VMCS_LINK_POINTER);
-    if (link == ~0ull)
-        return true;
-    if (link & 0xFFF)
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_ALIGN, 4,
-                               "VMCS link pointer 0x%" PRIx64 " is not 4-KiB aligned (and not all ones)", link);
-    if (!vtx_vmx_addr_ok(m, link))
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_WIDTH, 4,
-                               "VMCS link pointer 0x%" PRIx64 " sets bits beyond the %u-bit physical-address width",
-                               link, vtx_vmx_addr_width(m));
-    uint32_t rev;
-    vtx_diag d = {0};
-    if (vtx_mem_read(m, link, &rev, sizeof rev, &d) != VTX_OK)
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_UNMAPPED, 4,
-                               "VMCS link pointer 0x%" PRIx64 ": the revision identifier cannot be read (%.120s)",
-                               link, d.message);
-    uint32_t want = vtx_basic_revision(m->profile.msr[VTX_CAP_IA32_VMX_BASIC]);
-    if ((rev & 0x7FFFFFFFu) != want)
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_REVISION, 4,
-                               "VMCS link region 0x%" PRIx64 " has revision identifier 0x%x, but IA32_VMX_BASIC "
-                               "says 0x%x",
-                               link, rev & 0x7FFFFFFFu, want);
-    bool shadowing = g->proc2 & VTX_PROC2_VMCS_SHADOWING;
-    if ((bool)(rev >> 31) != shadowing)
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_SHADOW, 4,
-                               "VMCS link region 0x%" PRIx64 " has shadow-VMCS indicator (bit 31) = %u but \"VMCS "
-                               "shadowing\" = %d",
-                               link, rev >> 31, shadowing);
-    /* Outside SMM the link pointer must not be the current VMCS (the SMM
-     * variant, against the executive-VMCS pointer, is not modelled). */
-    if (m->current && link == m->current->pa)
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_LINK_PTR_CURRENT, 4,
-                               "VMCS link pointer 0x%" PRIx64 " is the current-VMCS pointer", link);
-    return true;
-}
-
-/* ---- SDM "Checks on Guest Page-Directory-Pointer-Table Entries" ---- */
-
-static uint64_t pdpte_reserved(const guest *g)
-{
-    /* Bits 2:1, 8:5 and 63:MAXPHYADDR of a present PDPTE (PAE paging). */
-    return 0x1E6ull | (~0ull << g->m->profile.phys_addr_width);
-}
-
-static bool check_pdptes(const guest *g, vtx_entry_fail *fail)
-{
-    if (!((g->cr0 & VTX_CR0_PG) && (g->cr4 & VTX_CR4_PAE) && !g->ia32e))
-        return true;
-    uint64_t rsvd = pdpte_reserved(g), pdpte[4];
-    if (g->ept) {
-        static const enum vtx_slot slot[4] = {VTX_SLOT_GUEST_PDPTE0, VTX_SLOT_GUEST_PDPTE1, VTX_SLOT_GUEST_PDPTE2,
-                                              VTX_SLOT_GUEST_PDPTE3};
-        for (int i = 0; i < 4; i++) {
-            uint64_t e = get(g, slot[i]);
-            if ((e & 1) && (e & rsvd))
-                return vtx_entry_failf(fail, VTX_CHECK_GUEST_PDPTE_FIELD_RESERVED, 2,
-                                       "guest PDPTE%d field 0x%" PRIx64 " is present and sets reserved bit %d (PAE "
-                                       "paging with EPT)",
-                                       i, e, __builtin_ctzll(e & rsvd));
-        }
-        return true;
-    }
-    uint64_t table = g->cr3 & 0xFFFFFFE0ull;
-    vtx_diag d = {0};
-    if (vtx_mem_read(g->m, table, pdpte, sizeof pdpte, &d) != VTX_OK)
-        return vtx_entry_failf(fail, VTX_CHECK_GUEST_PDPTE_UNMAPPED, 2,
-                               "PAE paging: the PDPTEs at 0x%" PRIx64 " (guest CR3 0x%" PRIx64
-                               ") cannot be read (%.100s)",
-                               table, g->cr3, d.message);
-    for (int i = 0; i < 4; i++) {
-        if ((pdpte[i] & 1) && (pdpte[i] & rsvd))
-            return vtx_entry_failf(fail, VTX_CHECK_GUEST_PDPTE_RESERVED, 2,
-                                   "PAE paging: PDPTE%d 0x%" PRIx64 " at 0x%" PRIx64 " is present and sets reserved "
-                                   "bit %d",
-                                   i, pdpte[i], table + 8u * (unsigned)i, __builtin_ctzll(pdpte[i] & rsvd));
-    }
-    return true;
-}
 
 bool vtx_entry_check_guest(const vtx_machine *m, const vtx_vmcs_values *f, vtx_entry_fail *fail)
 {
@@ -827,6 +526,6 @@ bool vtx_entry_check_guest(const vtx_machine *m, const vtx_vmcs_values *f, vtx_e
     return check_cr0_cr4(&g, fail) && check_debugctl(&g, fail) && check_intel64_regs(&g, fail) &&
            check_loaded_msrs(&g, fail) && check_seg_selectors(&g, fail) && check_seg_bases(&g, fail) &&
            check_seg_limits(&g, fail) && check_seg_access_rights(&g, fail) && check_dtrs(&g, fail) &&
-           check_rip_rflags(&g, fail) && check_activity(&g, fail) && check_interruptibility(&g, fail) &&
-           check_pending_debug(&g, fail) && check_link_pointer(&g, fail) && check_pdptes(&g, fail);
+           check_rip_rflags(&g, fail) && vtx_eg_check_activity(&g, fail) && vtx_eg_check_interruptibility(&g, fail) &&
+           vtx_eg_check_pending_debug(&g, fail) && vtx_eg_check_link_pointer(&g, fail) && vtx_eg_check_pdptes(&g, fail);
 }
