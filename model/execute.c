@@ -30,9 +30,7 @@ void vtx_execute_release(vtx_machine *m)
     m->engine = NULL;
 }
 
-static vtx_step stop(vtx_insn_result *r, vtx_status *st, vtx_status code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static vtx_step stop(vtx_insn_result *r, vtx_status *st, vtx_status code, const char *fmt, ...)
+vtx_step vtx_step_stop(vtx_insn_result *r, vtx_status *st, vtx_status code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -77,7 +75,6 @@ static bool engine_ready(vtx_machine *m, const char **why)
     return true;
 }
 
-static uint32_t vmcs32(const vtx_machine *m, enum vtx_slot s) { return (uint32_t)vtx_vmcs_get(&m->current->f, s); }
 
 /* Instructions of one class retired: they cost their class's cycles; the shadow
  * of the previous one is over (BLK-STI-2, BLK-MSS-5); with the monitor trap flag,
@@ -90,7 +87,7 @@ static void retired(vtx_machine *m, uint64_t n, vtx_insn_class cls)
     m->instructions += n;
     m->cycles += n * m->costs.by_class[cls == VTX_IC_CLI ? VTX_IC_OTHER : cls];
     m->g.block_sti = m->g.block_movss = false;
-    if (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
+    if (vtx_vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
         m->g.mtf_pending = true;
     /* RF is cleared when an instruction completes, except by IRET, which loads
      * it (SDM Vol. 3A "Debug Exceptions", RF); Unicorn leaves it set. */
@@ -113,113 +110,6 @@ static void retire_emulated(vtx_machine *m, const vtx_insn *insn)
     retired(m, 1, (vtx_insn_class)insn->cls);
 }
 
-/* The exception bitmap decides whether an exception exits (reason 0) or is
- * delivered; for #PF the error-code mask/match inverts the bit (SDM "Exception
- * Bitmap"). */
-static bool exception_exits(const vtx_machine *m, uint8_t vector, uint32_t error_code)
-{
-    bool bit = (vmcs32(m, VTX_SLOT_EXCEPTION_BITMAP) >> vector) & 1;
-    if (vector == 14) {
-        uint32_t mask = vmcs32(m, VTX_SLOT_PF_ERROR_CODE_MASK), match = vmcs32(m, VTX_SLOT_PF_ERROR_CODE_MATCH);
-        return ((error_code & mask) == match) ? bit : !bit;
-    }
-    return bit;
-}
-
-static uint32_t intr_info(uint8_t vector, vtx_event_type type, bool has_error_code)
-{
-    return 0x80000000u | ((uint32_t)type << 8) | vector | (has_error_code ? 1u << 11 : 0);
-}
-
-/* Deliver an event through the guest IDT/IVT, with the SDM's nesting rules: a
- * nested exception consults the exception bitmap (exiting with IDT-vectoring
- * information for the event being delivered, EXIT-5), becomes #DF per Table 6-5,
- * and a fault delivering #DF is a triple fault (exit 2; INJ-16). */
-vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
-{
-    vtx_guest *g = &m->g;
-    /* The profile's processor has no 1-GiB pages (the model offers no CPUID for them). */
-    const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
-    /* BLK-NMI-1, BLK-NMI-3: NMI blocking starts with the NMI's delivery, and stays
-     * when that delivery ends in a nested exception that is delivered instead. */
-    const bool nmi = d.type == VTX_EVT_NMI;
-    for (int depth = 0; depth < 4; depth++) {
-        vtx_deliver_result res;
-        vtx_deliver_ex(&g->cpu, &m->phys, &caps, &d, &res);
-        switch (res.outcome) {
-        case VTX_DELIVERED:
-            m->engine_dirty = true;
-            g->block_sti = g->block_movss = false; /* dropped by any delivered event (BLK-STI-2) */
-            g->activity = VTX_ACTIVE;              /* HLT-4: the frame holds the RIP after HLT */
-            if (nmi)
-                g->block_nmi = true;               /* BLK-NMI-1 */
-            if (d.vector == 1 && d.type == VTX_EVT_HW_EXC && !m->injecting)
-                g->cpu.dr7 &= ~(1ull << 13);       /* entering the #DB handler clears DR7.GD (not an injected #DB) */
-            if (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
-                g->mtf_pending = true;             /* MTF-3, MTF-4 */
-            return VTX_STEP_CONTINUE;
-        case VTX_DELIVER_UNMAPPED:
-            return stop(r, st, VTX_ERR_UNMAPPED, "delivering vector %u: guest-physical address 0x%llx is not mapped",
-                        d.vector, (unsigned long long)res.address);
-        case VTX_DELIVER_TASK_GATE:
-            /* A task gate whose checks passed: the task switch exits (reason 9)
-             * during the delivery, like a nested fault that exits (task_switch.c). */
-            vtx_task_switch_gate_exit((uint16_t)res.address, &d, ex);
-            if (nmi)
-                g->block_nmi = true;               /* BLK-NMI-3: blocked before the exit */
-            g->block_sti = g->block_movss = false; /* BLK-SAVE-1 (a) */
-            g->activity = VTX_ACTIVE;              /* HLT-3 */
-            return VTX_STEP_EXIT;
-        case VTX_DELIVER_FAULT:
-            break;
-        }
-        const vtx_delivery *n = &res.fault;
-        vtx_exc_class first = vtx_deliver_class(d.vector, d.type), second = vtx_deliver_class(n->vector, n->type);
-        if (vtx_deliver_makes_triple(first, second)) {
-            *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_TRIPLE_FAULT};
-            return VTX_STEP_EXIT;
-        }
-        if (exception_exits(m, n->vector, n->error_code)) {
-            *ex = (vtx_exit_info){
-                .reason = VTX_EXIT_REASON_EXCEPTION_NMI,
-                .qualification = n->vector == 14 ? res.address : 0,
-                .intr_info = intr_info(n->vector, VTX_EVT_HW_EXC, n->has_error_code),
-                .intr_error = n->error_code,
-                .idt_vectoring_info = intr_info(d.vector, d.type, d.has_error_code),
-                .idt_vectoring_error = d.error_code,
-                .instruction_len = (d.type >= VTX_EVT_SW_INT) ? d.insn_len : 0,
-            };
-            if (nmi)
-                g->block_nmi = true; /* BLK-NMI-3: blocked before the exit */
-            g->block_sti = g->block_movss = false; /* BLK-SAVE-1 (a) */
-            g->activity = VTX_ACTIVE; /* HLT-3: an indirect exit saves the active state */
-            return VTX_STEP_EXIT;
-        }
-        if (vtx_deliver_makes_df(first, second)) {
-            /* INJ-11, EXIT-5: the #DF consults the exception bitmap too; a #DF that
-             * exits directly is not "during event delivery" (IDT-vectoring invalid,
-             * SDM "Information for VM Exits During Event Delivery"). */
-            if (exception_exits(m, 8, 0)) {
-                *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_EXCEPTION_NMI,
-                                      .intr_info = intr_info(8, VTX_EVT_HW_EXC, true)};
-                if (nmi)
-                    g->block_nmi = true; /* BLK-NMI-3 */
-                g->block_sti = g->block_movss = false; /* BLK-SAVE-1 (a) */
-                g->activity = VTX_ACTIVE;              /* HLT-3 */
-                return VTX_STEP_EXIT;
-            }
-            d = (vtx_delivery){.vector = 8, .type = VTX_EVT_HW_EXC, .has_error_code = true, .error_code = 0};
-        } else {
-            d = *n;
-            d.push_rf = vtx_exception_is_fault(n->vector); /* a fault of the delivery (SDM "Debug Exceptions", RF) */
-            if (n->vector == 14) {
-                g->cpu.cr2 = res.address; /* a #PF that is delivered writes CR2 */
-                m->engine_dirty = true;
-            }
-        }
-    }
-    return stop(r, st, VTX_ERR_UNSUPPORTED, "event delivery nested too deeply");
-}
 
 /* An exception raised by a guest instruction (or a trap after it). */
 static vtx_step raise_exception(vtx_machine *m, uint8_t vector, vtx_event_type type, bool has_err, uint32_t err,
@@ -229,11 +119,11 @@ static vtx_step raise_exception(vtx_machine *m, uint8_t vector, vtx_event_type t
     bool pe = m->g.cpu.cr0 & 1;
     if (!pe)
         has_err = false; /* no error codes in real mode (EXIT-4) */
-    if (exception_exits(m, vector, err)) {
+    if (vtx_exception_exits(m, vector, err)) {
         *ex = (vtx_exit_info){
             .reason = VTX_EXIT_REASON_EXCEPTION_NMI,
             .qualification = vector == 14 ? pf_addr : 0,
-            .intr_info = intr_info(vector, type, has_err),
+            .intr_info = vtx_intr_info(vector, type, has_err),
             .intr_error = has_err ? err : 0,
             .instruction_len = type >= VTX_EVT_SW_INT ? insn_len : 0,
         };
@@ -257,9 +147,9 @@ static vtx_step general_detect(vtx_machine *m, vtx_exit_info *ex, vtx_insn_resul
 {
     vtx_cpu_state *c = &m->g.cpu;
     m->engine_dirty = true;
-    if (exception_exits(m, 1, 0)) {
+    if (vtx_exception_exits(m, 1, 0)) {
         *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_EXCEPTION_NMI, .qualification = 1u << 13,
-                              .intr_info = intr_info(1, VTX_EVT_HW_EXC, false)};
+                              .intr_info = vtx_intr_info(1, VTX_EVT_HW_EXC, false)};
         c->rflags |= 1u << 16; /* EXIT-8: RF as a fault would push it */
         return VTX_STEP_EXIT;
     }
@@ -273,8 +163,8 @@ static vtx_step general_detect(vtx_machine *m, vtx_exit_info *ex, vtx_insn_resul
 static uint64_t guest_tsc(const vtx_machine *m)
 {
     uint64_t tsc = vtx_msr_tsc(m);
-    uint32_t proc = vmcs32(m, VTX_SLOT_PROC_CONTROLS);
-    if ((proc & VTX_PROC_SECONDARY_CONTROLS) && (vmcs32(m, VTX_SLOT_PROC_CONTROLS2) & VTX_PROC2_TSC_SCALING)) {
+    uint32_t proc = vtx_vmcs32(m, VTX_SLOT_PROC_CONTROLS);
+    if ((proc & VTX_PROC_SECONDARY_CONTROLS) && (vtx_vmcs32(m, VTX_SLOT_PROC_CONTROLS2) & VTX_PROC2_TSC_SCALING)) {
         unsigned __int128 p = (unsigned __int128)tsc * vtx_vmcs_get(&m->current->f, VTX_SLOT_TSC_MULTIPLIER);
         tsc = (uint64_t)(p >> 48);
     }
@@ -360,7 +250,7 @@ static vtx_step vapic_done(vtx_machine *m, const vtx_insn *insn, vtx_vapic_resul
     if (vr == VTX_VAPIC_GP)
         return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
     if (vr == VTX_VAPIC_UNMAPPED)
-        return stop(r, st, VTX_ERR_UNMAPPED, "'%s' at RIP 0x%llx: the virtual-APIC page at 0x%llx is not mapped",
+        return vtx_step_stop(r, st, VTX_ERR_UNMAPPED, "'%s' at RIP 0x%llx: the virtual-APIC page at 0x%llx is not mapped",
                     insn->text, (unsigned long long)m->g.cpu.rip,
                     (unsigned long long)vtx_vmcs_get(&m->current->f, VTX_SLOT_VIRTUAL_APIC_ADDR));
     retire_emulated(m, insn);
@@ -379,7 +269,7 @@ static vtx_step task_switch_step(vtx_machine *m, const vtx_task_check *tc, const
     case VTX_TASK_FAULT:
         return raise_exception(m, tc->vector, VTX_EVT_HW_EXC, true, tc->error_code, tc->address, 0, ex, r, st);
     default:
-        return stop(r, st, VTX_ERR_UNMAPPED,
+        return vtx_step_stop(r, st, VTX_ERR_UNMAPPED,
                      "the task switch of '%s' at RIP 0x%llx reads guest-physical address 0x%llx, which is not mapped",
                      insn->text, (unsigned long long)m->g.cpu.rip, (unsigned long long)tc->address);
     }
@@ -412,7 +302,7 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         if (!vtx_lmsw_source(m, insn, false, &lmsw_src, &lf))
             return lf.kind == VTX_LINEAR_PF
                        ? raise_exception(m, 14, VTX_EVT_HW_EXC, true, lf.error_code, lf.address, 0, ex, r, st)
-                       : stop(r, st, VTX_ERR_UNMAPPED, "LMSW at RIP 0x%llx reads guest-physical address 0x%llx, "
+                       : vtx_step_stop(r, st, VTX_ERR_UNMAPPED, "LMSW at RIP 0x%llx reads guest-physical address 0x%llx, "
                               "which is not mapped", (unsigned long long)c->rip, (unsigned long long)lf.address);
     }
     /* A far CALL/JMP to a TSS or a task gate: a task switch, which exits (reason 9)
@@ -506,7 +396,7 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         uint64_t la = insn->mem_operand ? vtx_insn_linear(m, insn) : 0;
         int rc = step_one(m, &s);
         if (rc == 0 && s.retired == 1 && !vtx_smsw_store(m, insn, la))
-            return stop(r, st, VTX_ERR_UNMAPPED, "SMSW at RIP 0x%llx: its destination cannot be written",
+            return vtx_step_stop(r, st, VTX_ERR_UNMAPPED, "SMSW at RIP 0x%llx: its destination cannot be written",
                         (unsigned long long)insn->rip);
         if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
             return after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
@@ -571,7 +461,7 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     case VTX_IC_INS:
     case VTX_IC_OUTS:
     case VTX_IC_RDPMC:
-        return stop(r, st, VTX_ERR_UNSUPPORTED,
+        return vtx_step_stop(r, st, VTX_ERR_UNSUPPORTED,
                     "instruction row %s: the guest executes '%s' at RIP 0x%llx without a VM exit; the model has no devices or "
                     "performance counters behind it (make it exit with the I/O bitmaps or RDPMC exiting)",
                     row ? row->id : "?", insn->text, (unsigned long long)c->rip);
@@ -592,13 +482,13 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         case VTX_EMUL_GP: return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
         case VTX_EMUL_PF: return raise_exception(m, 14, VTX_EVT_HW_EXC, true, em.error, em.address, 0, ex, r, st);
         default:
-            return stop(r, st, VTX_ERR_UNMAPPED, "'%s' at RIP 0x%llx reads guest-physical address 0x%llx, which is not mapped",
+            return vtx_step_stop(r, st, VTX_ERR_UNMAPPED, "'%s' at RIP 0x%llx reads guest-physical address 0x%llx, which is not mapped",
                         insn->text, (unsigned long long)c->rip, (unsigned long long)em.address);
         }
     }
     case VTX_IC_XSAVES: case VTX_IC_XRSTORS: case VTX_IC_UWAIT: case VTX_IC_SGX: case VTX_IC_PCONFIG: case VTX_IC_RSM:
         /* Reached only with a control VM entry refuses (insn_table.h): never run them as outside VMX. */
-        return stop(r, st, VTX_ERR_UNSUPPORTED, "instruction row %s: '%s' at RIP 0x%llx is not modelled (%s)",
+        return vtx_step_stop(r, st, VTX_ERR_UNSUPPORTED, "instruction row %s: '%s' at RIP 0x%llx is not modelled (%s)",
                     row ? row->id : "?", insn->text, (unsigned long long)c->rip, row ? row->note : "no row");
     case VTX_IC_MWAIT:
     case VTX_IC_MONITOR:
@@ -658,7 +548,7 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
     case VTX_IC_IRET: {
         /* VNMI-4, VNMI-6, BLK-NMI-1: IRET removes (virtual-)NMI blocking, even if it
          * faults; with NMI exiting = 1 and virtual NMIs = 0 it does not (VNMI-5). */
-        uint32_t pin = vmcs32(m, VTX_SLOT_PIN_CONTROLS);
+        uint32_t pin = vtx_vmcs32(m, VTX_SLOT_PIN_CONTROLS);
         bool unblocks = (pin & VTX_PIN_VIRTUAL_NMIS) || !(pin & VTX_PIN_NMI_EXITING);
         bool was_blocked = g->block_nmi;
         /* IRET with NT = 1 in protected mode: a task switch (task_switch.c). Its VM
@@ -745,13 +635,13 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class c
     }
     case VTX_STOP_UNMAPPED:
         retired(m, s->retired, cls);
-        return stop(r, st, VTX_ERR_UNMAPPED,
+        return vtx_step_stop(r, st, VTX_ERR_UNMAPPED,
                     "the guest accessed guest-physical address 0x%llx, which is not mapped (RIP 0x%llx)",
                     (unsigned long long)s->address, (unsigned long long)g->cpu.rip);
     case VTX_STOP_ERROR:
     default:
         retired(m, s->retired, cls);
-        return stop(r, st, VTX_ERR_UNSUPPORTED, "the execution engine failed at RIP 0x%llx: %s",
+        return vtx_step_stop(r, st, VTX_ERR_UNSUPPORTED, "the execution engine failed at RIP 0x%llx: %s",
                     (unsigned long long)g->cpu.rip, s->why ? s->why : "unknown error");
     case VTX_STOP_BEFORE:
         /* Instructions retired before the stop end at a boundary of their own,
@@ -829,7 +719,7 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
 {
     const char *why = NULL;
     if (!engine_ready(m, &why))
-        return stop(r, st, VTX_ERR_UNSUPPORTED, "the guest state cannot be executed: %s", why ? why : "unknown");
+        return vtx_step_stop(r, st, VTX_ERR_UNSUPPORTED, "the guest state cannot be executed: %s", why ? why : "unknown");
     vtx_guest *g = &m->g;
     /* One instruction at a time while the next boundary depends on it: a live
      * shadow, the monitor trap flag; and while an observer is installed, which
@@ -840,7 +730,7 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
      * stop set and exactly at the budget, with an exact `retired` count, so
      * the cycle clock and the budgets stay exact. */
     if (!m->observer && (g->block_sti || g->block_movss ||
-                         (vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)))
+                         (vtx_vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)))
         budget = 1;
     if (g->cpu.rflags & RFLAGS_RF)
         budget = 1; /* the instruction that clears RF (retired) runs alone */
@@ -855,7 +745,7 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     vtx_engine_get_state(m->engine, &g->cpu);
     mark_accessed(m); /* far RET and segment loads run among plain computation */
     if (rc != 0 && s.reason != VTX_STOP_ERROR)
-        return stop(r, st, VTX_ERR_UNSUPPORTED, "the execution engine failed at RIP 0x%llx",
+        return vtx_step_stop(r, st, VTX_ERR_UNSUPPORTED, "the execution engine failed at RIP 0x%llx",
                     (unsigned long long)g->cpu.rip);
     /* What the boundaries inside the run accounted already is not retired again. */
     bool moved = s.retired != 0;

@@ -35,6 +35,27 @@ uint32_t vtx_vmx_insn_exit_reason(const vtx_insn *insn);
  * none of which needs the model between them, up to `budget` instructions. */
 vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
 
+/* Stop the run where the model cannot go on: r->why gets the sentence, *st the status. */
+vtx_step vtx_step_stop(vtx_insn_result *r, vtx_status *st, vtx_status code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A 32-bit field of the current VMCS. */
+static inline uint32_t vtx_vmcs32(const vtx_machine *m, enum vtx_slot s)
+{
+    return (uint32_t)vtx_vmcs_get(&m->current->f, s);
+}
+
+/* The interruption-information layout (valid, type 10:8, vector 7:0, error code 11)
+ * of the VM-exit interruption and IDT-vectoring information fields. */
+static inline uint32_t vtx_intr_info(uint8_t vector, vtx_event_type type, bool has_error_code)
+{
+    return 0x80000000u | ((uint32_t)type << 8) | vector | (has_error_code ? 1u << 11 : 0);
+}
+
+/* Whether an exception exits (reason 0) rather than being delivered: the exception
+ * bitmap, and for #PF its error-code mask/match (event_delivery.c). */
+bool vtx_exception_exits(const vtx_machine *m, uint8_t vector, uint32_t error_code);
+
 /* Deliver an event through the guest IDT/IVT with the SDM's nesting rules
  * (nested exceptions consult the exception bitmap; #DF; triple fault). */
 vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);

@@ -96,7 +96,7 @@ void vtx_task_switch_gate_exit(uint16_t tss_selector, const vtx_delivery *d, vtx
         .reason = VTX_EXIT_REASON_TASK_SWITCH,
         .qualification = tss_selector | (uint64_t)VTX_TASK_IDT_GATE << 30,
         /* EXIT-5: the event whose delivery reached the gate (it is not delivered). */
-        .idt_vectoring_info = 0x80000000u | ((uint32_t)d->type << 8) | d->vector | (d->has_error_code ? 1u << 11 : 0),
+        .idt_vectoring_info = vtx_intr_info(d->vector, d->type, d->has_error_code),
         .idt_vectoring_error = d->has_error_code ? d->error_code : 0,
         /* EXIT-6, INJ-18: software interrupts and exceptions keep their length. */
         .instruction_len = d->type >= VTX_EVT_SW_INT ? d->insn_len : 0,
