@@ -191,10 +191,24 @@ vtx_irow_verdict vtx_insn_row_pre(const vtx_machine *m, const vtx_insn *insn, co
     return VTX_IROW_GO;
 }
 
+/* The controls some row refuses at VM entry, per control field (constants, from the table):
+ * an entry that sets none of them (every entry of a usual VMCS) needs no walk of the rows. */
+#define VTX_X_REFUSED(field)                                                                                    \
+    (0u VTX_INSN_ROWS(VTX_X_REFUSED_##field))
+#define VTX_X_REFUSED_ONE_(F, rf, rb, status)                                                                   \
+    | ((VTX_IROW_##status == VTX_IROW_ENTRY && VTX_IROW_F_##rf == F) ? (uint32_t)VTX_##rf##_##rb : 0u)
+#define VTX_X_REFUSED_PROC(id, name, cond, gf, gb, ef, eb, rf, rb, reason, qual, info, lin, pre, sdm, status, note) \
+    VTX_X_REFUSED_ONE_(VTX_CTL_PROC, rf, rb, status)
+#define VTX_X_REFUSED_PROC2(id, name, cond, gf, gb, ef, eb, rf, rb, reason, qual, info, lin, pre, sdm, status, note) \
+    VTX_X_REFUSED_ONE_(VTX_CTL_PROC2, rf, rb, status)
+static const uint32_t refused_proc = VTX_X_REFUSED(PROC), refused_proc2 = VTX_X_REFUSED(PROC2);
+
 const vtx_insn_row *vtx_insn_rows_entry_refused(const vtx_vmcs_values *f, char *why, size_t n)
 {
     uint32_t proc = (uint32_t)vtx_vmcs_get(f, VTX_SLOT_PROC_CONTROLS);
     uint32_t proc2 = (proc & VTX_PROC_SECONDARY_CONTROLS) ? (uint32_t)vtx_vmcs_get(f, VTX_SLOT_PROC_CONTROLS2) : 0;
+    if (!(proc & refused_proc) && !(proc2 & refused_proc2))
+        return NULL;
     const vtx_insn_row *first = NULL;
     size_t k = 0;
     for (unsigned i = 0; i < VTX_IROW_COUNT; i++) {
