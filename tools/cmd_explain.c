@@ -96,20 +96,17 @@ static int parse_pos(const char *opt, const char *v, explain_pos *p)
     return 0;
 }
 
-/* Turn a LABEL[+-N] position into an address: the first guest address whose label is LABEL
- * itself (docs/scenarios.md: guest RAM is the 4 MiB at physical 0), plus N. */
-#define EXPLAIN_RAM_SCAN (4ull << 20)
+/* Turn a LABEL[+-N] position into the linear address of the label (the loader's
+ * vtx_scenario_label_address), plus N. */
 static int resolve_label(const vtx_scenario *s, const char *opt, explain_pos *p)
 {
     if (p->kind != EXPLAIN_POS_LABEL)
         return 0;
-    char buf[160];
-    for (uint64_t a = 0; a < EXPLAIN_RAM_SCAN; a++) {
-        if (vtx_scenario_label(s, a, buf, sizeof buf) && strcmp(buf, p->label) == 0) {
-            p->kind = EXPLAIN_POS_ADDR;
-            p->value = a + (uint64_t)p->offset;
-            return 0;
-        }
+    uint64_t lin;
+    if (vtx_scenario_label_address(s, p->label, &lin, NULL)) {
+        p->kind = EXPLAIN_POS_ADDR;
+        p->value = lin + (uint64_t)p->offset;
+        return 0;
     }
     fprintf(stderr, "%s: explain: %s: '%s' is not a label of the scenario's code\n", prog, opt, p->label);
     return -1;
