@@ -577,7 +577,7 @@ void vtx_deliver_ex(vtx_cpu_state *s, const vtx_phys_mem *mem, const vtx_paging_
     c->st = *s;
     c->res = res;
     /* SDM Vol. 3A "Debug Exceptions" (RF): the RFLAGS image pushed for a
-     * fault-class exception has RF = 1; everything else pushes RF as it is. */
+     * fault-class exception has RF = 1; everything else pushes RF as it is (INS-RF-1). */
     if (d->push_rf)
         c->st.rflags |= RFLAGS_RF;
     /* INJ-15: EXT = 1 unless the event is INT n, INT3 or INTO. */

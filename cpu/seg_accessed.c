@@ -6,6 +6,7 @@
  * CALL, RET and IRET leave it clear (docs/unicorn-audit.md). Those are classes
  * the model steps one at a time, so it sets the bit right after them. The
  * model's own deliveries set it themselves; task switches exit.
+ * Rules INS-SEG-1 (docs/rules-own.tsv).
  */
 #include "deliver.h"
 #include "seg_accessed.h"

@@ -5,6 +5,7 @@
  * LMSW; "Relative Priority of Faults and VM Exits": faults while fetching an
  * operand come before a VM exit conditioned on its contents), and the guest's
  * linear memory they read and write.
+ * Rules INS-SMSW-1, INS-LMSW-1 (docs/rules-own.tsv).
  */
 #include "guest_insn.h"
 

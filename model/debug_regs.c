@@ -11,6 +11,7 @@
  * VM Exits Conditionally", MOV DR: its VM exits also take priority over the #GP
  * based on privilege level and the #UD of DR4/DR5 with CR4.DE = 1. The #DB of
  * general detect is none of those, so "MOV-DR exiting" wins over it.
+ * Rules INS-DR-1 (docs/rules-own.tsv).
  */
 #include "guest_insn.h"
 

@@ -6,6 +6,7 @@
  * jump to IA32_LSTAR), and SYSENTER sees none of the guest's IA32_SYSENTER_*
  * MSRs (docs/unicorn-audit.md). None of them reads a descriptor: CS and SS get
  * fixed flat descriptors, so no accessed bit is involved.
+ * Rules INS-SYS-1 (docs/rules-own.tsv).
  */
 #include "guest_insn.h"
 

@@ -117,7 +117,7 @@ static bool cr_exits(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *
             return false;
         set_exit(ex, insn, VTX_EXIT_REASON_CR_ACCESS,
                  (3u << 4) | (insn->mem_operand ? 1u << 6 : 0) | ((uint64_t)src << 16));
-        /* SDM "Guest-Linear Address": LMSW with a memory operand gives its linear address. */
+        /* SDM "Guest-Linear Address": LMSW with a memory operand gives its linear address (INS-LMSW-1). */
         if (insn->mem_operand) {
             ex->has_guest_linear = true;
             ex->guest_linear = vtx_insn_linear(m, insn);
@@ -286,7 +286,7 @@ static void operand_info(const vtx_machine *m, const vtx_insn *insn, vtx_exit_in
             info = info_addr_size(insn) << 7 | (uint32_t)(insn->mem_seg & 7) << 15;
         /* SDM "Guest-Linear Address": INS/OUTS give the linear address of the
          * memory operand (ES:rDI for INS; DS:rSI or the override for OUTS), with
-         * the instruction's address size. */
+         * the instruction's address size (INS-IO-1). */
         if ((insn->cls == VTX_IC_INS || insn->cls == VTX_IC_OUTS) && insn->has_mem) {
             ex->has_guest_linear = true;
             ex->guest_linear = linear_address(m, insn);

@@ -39,6 +39,7 @@ static void ts_shadowed(void)
 
 Test(insn_audit, smsw_reads_the_cr0_read_shadow_like_mov_from_cr0)
 {
+    VTX_COVERS("INS-SMSW-1");
     /* G+0 0f 20 c0 mov rax, cr0 ; G+3 0f 01 e3 smsw ebx ; G+6 48 0f 01 e1 smsw rcx ;
      * G+10 66 0f 01 e2 smsw dx ; G+14 0f 01 24 25 00 70 00 00 smsw [DATA] ; G+22 0f 01 c1 vmcall */
     CODE(0x0f, 0x20, 0xc0, 0x0f, 0x01, 0xe3, 0x48, 0x0f, 0x01, 0xe1, 0x66, 0x0f, 0x01, 0xe2, 0x0f, 0x01, 0x24, 0x25,
@@ -61,6 +62,7 @@ Test(insn_audit, smsw_reads_the_cr0_read_shadow_like_mov_from_cr0)
 
 Test(insn_audit, smsw_with_nothing_masked_reads_cr0)
 {
+    VTX_COVERS("INS-SMSW-1");
     /* The flip: without the mask bit SMSW stores the real TS = 0 whatever the shadow.
      *   G+0 0f 01 e3 smsw ebx ; G+3 0f 01 c1 vmcall */
     CODE(0x0f, 0x01, 0xe3, 0x0f, 0x01, 0xc1);
@@ -82,6 +84,7 @@ static void pages_4k_without(uint64_t not_present)
 
 Test(insn_audit, smsw_to_a_not_present_page_faults)
 {
+    VTX_COVERS("INS-SMSW-1");
     /* The engine makes the store, with its #PF; the model corrects only a store
      * that happened.   G+0 0f 01 24 25 00 70 00 00 smsw [DATA] */
     CODE(0x0f, 0x01, 0x24, 0x25, 0x00, 0x70, 0x00, 0x00);
@@ -99,6 +102,7 @@ Test(insn_audit, smsw_to_a_not_present_page_faults)
 
 Test(insn_audit, exit_3_lmsw_memory_operand_exit_qualification_and_guest_linear_address)
 {
+    VTX_COVERS("INS-LMSW-1");
     /* TS host-owned, shadow TS = 0; the word at DATA sets TS: exit 28 with the
      * qualification CR 0, access type 3 (LMSW), bit 6 (memory), source 31:16,
      * the length and the operand's guest-linear address.
@@ -120,6 +124,7 @@ Test(insn_audit, exit_3_lmsw_memory_operand_exit_qualification_and_guest_linear_
 
 Test(insn_audit, lmsw_without_exit_loads_cr0_low_bits_with_the_mask)
 {
+    VTX_COVERS("INS-LMSW-1");
     /* TS host-owned with shadow TS = 1: a source with TS = 1 does not exit; the
      * guest-owned MP is loaded, the host-owned TS keeps its real 0, and PE is not
      * cleared by a source with PE = 0. Memory form, then register form.
@@ -148,6 +153,7 @@ Test(insn_audit, lmsw_without_exit_loads_cr0_low_bits_with_the_mask)
 
 Test(insn_audit, lmsw_operand_page_fault_comes_before_the_exit)
 {
+    VTX_COVERS("INS-LMSW-1");
     /* SDM "Relative Priority of Faults and VM Exits": a fault fetching the operand
      * comes before an exit that depends on it. The operand's page is not present:
      * #PF (exception bitmap) with the address, although the source would exit.
@@ -167,6 +173,7 @@ Test(insn_audit, lmsw_operand_page_fault_comes_before_the_exit)
 
 Test(insn_audit, exit_3_ins_outs_guest_linear_address)
 {
+    VTX_COVERS("INS-IO-1");
     /* G+0 64 6e outsb dx, fs:[rsi] ; G+2 6c insb [rdi], dx ; G+3 67 6c insb [edi], dx */
     CODE(0x64, 0x6e, 0x6c, 0x67, 0x6c);
     rf_set(VTX_VMCS_PROC_CONTROLS, VTX_PROC_UNCOND_IO_EXITING);
@@ -200,6 +207,7 @@ static void gd_on(void)
 
 Test(insn_audit, exit_4_general_detect_db_exits_with_bd_and_rf)
 {
+    VTX_COVERS("INS-DR-1");
     /* #DB in the exception bitmap: exit 0, hardware exception 1 (a fault: RIP at
      * the MOV), qualification BD (bit 13), saved RF = 1 (EXIT-8), DR7.GD kept.
      *   G+0 0f 21 f8 mov rax, dr7 */
@@ -216,6 +224,7 @@ Test(insn_audit, exit_4_general_detect_db_exits_with_bd_and_rf)
 
 Test(insn_audit, mov_dr_exiting_has_priority_over_general_detect)
 {
+    VTX_COVERS("INS-DR-1");
     /* SDM "Relative Priority of Faults and VM Exits" and MOV DR in "Instructions That
      * Cause VM Exits Conditionally": the MOV-DR exit wins over the #DB.
      *   G+0 0f 21 f8 mov rax, dr7 */
@@ -229,6 +238,7 @@ Test(insn_audit, mov_dr_exiting_has_priority_over_general_detect)
 
 Test(insn_audit, general_detect_db_delivered_sets_dr6_bd_and_clears_gd)
 {
+    VTX_COVERS("INS-DR-1");
     /* Delivered: the handler reads DR6 (BD set; GD was cleared on entry so it may)
      * and the pushed RFLAGS (RF = 1, a fault), RIP pushed = the MOV.
      *   G+0 0f 23 c0 mov dr0, rax
@@ -269,6 +279,7 @@ static void rf_observer(void *user, const vtx_boundary_report *rep)
 
 Test(insn_audit, fault_pushes_rf_1_and_iret_carries_it_to_the_next_instruction)
 {
+    VTX_COVERS("INS-RF-1");
     /* #UD delivered: the pushed RFLAGS has RF = 1 (the handler runs with RF = 0);
      * the handler skips the ud2 and IRETs: the next instruction starts with RF = 1,
      * which is cleared when it completes.
@@ -288,6 +299,7 @@ Test(insn_audit, fault_pushes_rf_1_and_iret_carries_it_to_the_next_instruction)
 
 Test(insn_audit, divide_error_pushes_rf_1)
 {
+    VTX_COVERS("INS-RF-1");
     /* G+0 f6 f3 div bl (bl = 0)   H(0): 48 8b 5c 24 10 mov rbx, [rsp + 16] ; vmcall */
     CODE(0xf6, 0xf3);
     static const uint8_t h[] = {0x48, 0x8b, 0x5c, 0x24, 0x10, 0x0f, 0x01, 0xc1};
@@ -298,6 +310,7 @@ Test(insn_audit, divide_error_pushes_rf_1)
 
 Test(insn_audit, int3_trap_pushes_rf_as_it_is)
 {
+    VTX_COVERS("INS-RF-1");
     /* INT3 is a trap (a software exception): RF is pushed as it is, 0.
      *   G+0 cc int3   H(3): 48 8b 5c 24 10 mov rbx, [rsp + 16] ; vmcall */
     CODE(0xcc);
@@ -325,6 +338,7 @@ static void expect_accessed(const char *step, uint16_t sel, uint32_t ar_enc)
 
 Test(insn_audit, far_transfers_and_segment_loads_set_the_accessed_bit)
 {
+    VTX_COVERS("INS-SEG-1");
     /* G+0    ff 2c 25 00 70 00 00   jmp far [DATA]           -> 0x20:G+0x20
      * G+0x20 66 b8 28 00 mov ax, 0x28 ; 8e d8 mov ds, ax ; 8e c0 mov es, ax ; 0f 01 c1 vmcall
      * G+0x30 6a 30 push 0x30 ; 68 40 00 01 00 push G+0x40 ; 48 cb retfq
@@ -431,6 +445,7 @@ static void cpl3_guest(uint64_t rflags)
 
 Test(insn_audit, io_permission_bitmap_gp_comes_before_the_io_exit)
 {
+    VTX_COVERS("INS-IO-2");
     /* G+0 e6 80 out 0x80, al ; the TSS (0x6000) I/O map base at offset 0x66 */
     CODE(0xe6, 0x80);
     cpl3_guest(0x2);
@@ -512,6 +527,7 @@ Test(insn_audit, cr4_tsd_makes_rdtsc_fault_at_cpl3)
 
 Test(insn_audit, ltr_marks_the_tss_busy)
 {
+    VTX_COVERS("INS-SEG-1");
     /* SDM Vol. 2 LTR: the TSS descriptor is marked busy.
      *   G+0 66 b8 20 00 mov ax, 0x20 ; 0f 00 d8 ltr ax ; vmcall ; vmcall */
     CODE(0x66, 0xb8, 0x20, 0x00, 0x0f, 0x00, 0xd8, 0x0f, 0x01, 0xc1, 0x0f, 0x01, 0xc1);
@@ -558,6 +574,7 @@ Test(insn_audit, not_offered_umip)
 
 Test(insn_audit, mov_dr_exit_has_priority_over_the_cpl_gp)
 {
+    VTX_COVERS("INS-DR-1");
     /* SDM Vol. 3C "Instructions That Cause VM Exits Conditionally", MOV DR: its VM
      * exits take priority over the #GP based on privilege level (an exception to
      * "Relative Priority of Faults and VM Exits"). Without MOV-DR exiting: #GP(0).
@@ -586,6 +603,7 @@ Test(insn_audit, single_step_trap_after_an_instruction_the_model_executes)
 
 Test(insn_audit, dr4_dr5_ud_with_cr4_de_and_alias_without)
 {
+    VTX_COVERS("INS-DR-1");
     /* Vol. 2 MOV DR: with CR4.DE = 1 DR4/DR5 are #UD; with CR4.DE = 0 they are DR6/DR7.
      *   G+0 0f 21 e0 mov rax, dr4 ; G+3 0f 23 e8 mov dr5, rax ; G+6 0f 21 f9 mov rcx, dr7 ; vmcall */
     CODE(0x0f, 0x21, 0xe0, 0x0f, 0x23, 0xe8, 0x0f, 0x21, 0xf9, 0x0f, 0x01, 0xc1);
@@ -653,6 +671,7 @@ static void msr_bitmap_open(void)
 
 Test(insn_audit, syscall_and_sysret_transfer_through_the_msrs)
 {
+    VTX_COVERS("INS-SYS-1");
     /* G+0  b9 82 00 00 c0 mov ecx, LSTAR ; b8 00 22 01 00 mov eax, H(0x20) ; 31 d2 xor edx, edx ; 0f 30 wrmsr
      * G+14 b9 81 00 00 c0 mov ecx, STAR ; 31 c0 xor eax, eax ; ba 08 00 18 00 mov edx, 0x00180008 ; 0f 30 wrmsr
      * G+28 b9 84 00 00 c0 mov ecx, FMASK ; b8 00 02 00 00 mov eax, 0x200 (IF) ; 31 d2 ; 0f 30 wrmsr
@@ -692,6 +711,7 @@ Test(insn_audit, syscall_and_sysret_transfer_through_the_msrs)
 
 Test(insn_audit, syscall_without_efer_sce_is_ud)
 {
+    VTX_COVERS("INS-SYS-1");
     /* G+0 0f 05 syscall */
     CODE(0x0f, 0x05);
     msr_bitmap_open();
@@ -704,6 +724,7 @@ Test(insn_audit, syscall_without_efer_sce_is_ud)
 
 Test(insn_audit, sysenter_uses_the_guest_sysenter_msrs)
 {
+    VTX_COVERS("INS-SYS-1");
     /* G+0 0f 34 sysenter   -> IA32_SYSENTER_EIP = H(0x20): vmcall */
     CODE(0x0f, 0x34);
     rf_vmcall_handler(0x20, false);
@@ -719,6 +740,7 @@ Test(insn_audit, sysenter_uses_the_guest_sysenter_msrs)
 
 Test(insn_audit, interrupt_after_iret_pushes_rf_as_it_is)
 {
+    VTX_COVERS("INS-RF-1");
     /* SDM Vol. 3A (RF): an interrupt between instructions pushes RF as it is. After
      * the #UD handler's IRETQ, RF = 1 until the next instruction completes: an NMI
      * taken at that boundary pushes RF = 1.
