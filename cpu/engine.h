@@ -84,7 +84,7 @@ typedef struct vtx_engine_region { uint64_t pa, size; void *host; } vtx_engine_r
  * uc_mem_map_ptr (the guest writes the caller's memory directly). `mem` may be
  * NULL; it is used for guest-physical reads outside the regions. Returns 0, or
  * -1 (bad arguments, Unicorn failure, or a Unicorn build whose CPU-state layout
- * the engine does not recognise: see "Unicorn internals" in engine.c).
+ * the engine does not recognise: see "Unicorn internals" in engine_state.c).
  * The engine starts in real mode at 0000:0000 with every register 0.
  */
 int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t n, const vtx_phys_mem *mem);
@@ -191,7 +191,7 @@ static inline bool vtx_class_has(const vtx_class_set *s, vtx_insn_class c) { ret
  * that contain it; at most 32, added once per address, about a block
  * retranslation each). Exceptions, HLT and the like inside a block are counted
  * by RIP's position in it; QEMU's abandoning of a block on a store into itself
- * is recognised. Blocks the engine cannot vouch for (see blk_get in engine.c)
+ * is recognised. Blocks the engine cannot vouch for (see blk_get in engine_blocks.c)
  * fall back to the per-instruction code hook for the rest of the run (which
  * a boundary function also selects; the block hook then only checks bytes).
  * Guest code written behind Unicorn's back (through the host pointers, between

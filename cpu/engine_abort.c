@@ -1,0 +1,115 @@
+#include "engine_internal.h"
+
+#include <setjmp.h>
+#include <signal.h>
+
+/*
+ * Unicorn 2.0.1 calls abort() on some guest code while translating it: QEMU's
+ * code generator fails ("tcg fatal error") on a far CALL or JMP with a register
+ * operand (FF /3, FF /5 with mod = 3, which hardware rejects with #UD), found by
+ * the guest fuzz target. Guest code must never take the caller's process down,
+ * so the engine catches that abort: while a run is in Unicorn, SIGABRT jumps
+ * back to vtx_engine_run, which goes on past the culprit (reopen_past) or, if
+ * it cannot, reports the run as failed and the engine as broken. Outside runs
+ * (and in other threads) the handler that was installed before gets the
+ * signal. Installed once, at the first engine's creation.
+ */
+static _Thread_local sigjmp_buf *abort_guard;
+static struct sigaction prev_abrt;
+pthread_once_t vtx_eng_abort_guard_once = PTHREAD_ONCE_INIT;
+
+static void on_abrt(int sig, siginfo_t *si, void *uctx)
+{
+    sigjmp_buf *jb = abort_guard;
+    if (jb) {
+        abort_guard = NULL;
+        siglongjmp(*jb, 1);
+    }
+    if ((prev_abrt.sa_flags & SA_SIGINFO) && prev_abrt.sa_sigaction) {
+        prev_abrt.sa_sigaction(sig, si, uctx);
+    } else if (!(prev_abrt.sa_flags & SA_SIGINFO) && prev_abrt.sa_handler != SIG_DFL &&
+               prev_abrt.sa_handler != SIG_IGN) {
+        prev_abrt.sa_handler(sig);
+    } else {
+        signal(SIGABRT, SIG_DFL);
+        raise(SIGABRT);
+    }
+}
+
+void vtx_eng_install_abort_guard(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_abrt;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER; /* SIGABRT stays unblocked after the jump */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGABRT, &sa, &prev_abrt);
+}
+
+/* uc_emu_start under the abort guard; true if Unicorn aborted. */
+bool vtx_eng_guarded_emu_start(vtx_engine *e, uint64_t rip, uc_err *err)
+{
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 0)) {
+        e->broken = true;
+        return true;
+    }
+    abort_guard = &jb;
+    *err = uc_emu_start(e->uc, rip, RUN_UNTIL, 0, 0);
+    abort_guard = NULL;
+    return false;
+}
+
+/*
+ * After Unicorn aborted translating the block at `lin`: find the first
+ * instruction from there the decoder rejects (at most 64 on; if it is not the
+ * culprit, the abort comes again and the engine stays broken), and go on in a
+ * new Unicorn with the same CPU state (the abort came before the block ran, so
+ * the old one's state is intact) that stops before that instruction instead of
+ * translating it: its address goes on Unicorn's exit list, and a run that gets
+ * there ends as a stop before an undecodable instruction (the model's #UD).
+ * False when no such instruction is found or Unicorn cannot be set up again
+ * (the engine then stays broken).
+ */
+bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin)
+{
+    uint64_t bad = UINT64_MAX;
+    for (unsigned i = 0, pos = 0; i < 64 && bad == UINT64_MAX; i++) {
+        uint8_t buf[15];
+        const uint8_t *host;
+        size_t n = vtx_eng_lin_read(e, lin + pos, buf, sizeof buf, &host);
+        vtx_insn in;
+        if (!n)
+            return false;
+        if (vtx_decode_bytes(buf, n, e->width, lin + pos, &in) != 0) {
+            bad = lin + pos;
+            break;
+        }
+        pos += in.len;
+    }
+    if (bad == UINT64_MAX || vtx_eng_is_exit(e, bad) || e->nexits == sizeof e->exits / sizeof e->exits[0])
+        return false;
+    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
+        return false;
+    uc_close(e->uc);
+    e->uc = NULL;
+    if (uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc) != UC_ERR_OK) {
+        e->uc = NULL;
+        return false;
+    }
+    if (!vtx_uc_after_open(e->uc))
+        return false;
+    e->code_on = e->block_on = false;
+    e->nprobe = e->probe_next = 0;
+    e->armed_on = false;
+    e->translated = false;
+    memset(e->evicted, 0, sizeof e->evicted);
+    for (size_t i = 0; i < BC_SIZE; i++)
+        e->victim[i].lin = UINT64_MAX;
+    e->exits[e->nexits++] = bad;
+    if (!vtx_eng_uc_setup(e) || uc_ctl_set_exits(e->uc, e->exits, e->nexits) != UC_ERR_OK ||
+        uc_context_restore(e->uc, e->ctx) != UC_ERR_OK)
+        return false;
+    e->broken = false;
+    return true;
+}

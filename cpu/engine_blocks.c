@@ -1,0 +1,410 @@
+/*
+ * engine: the fast path (see "Fast path" above vtx_engine_run in engine.c):
+ * the block cache, the block hook and its slow path, probes.
+ */
+#include "engine_internal.h"
+
+#include <stdlib.h>
+
+/* ---- fast path: block cache, block hook, probes ---- */
+
+/* The host bytes of [lin, lin+size) when they are contiguous in one region. */
+static const uint8_t *block_host(const vtx_engine *e, uint64_t lin, uint32_t size)
+{
+    uint64_t pa0, pa1, avail;
+    if (!size || !vtx_eng_lin_to_phys(e, lin, &pa0) || !vtx_eng_lin_to_phys(e, lin + size - 1, &pa1) ||
+        pa1 - pa0 != size - 1)
+        return NULL;
+    const uint8_t *h = host_of(e, pa0, &avail);
+    return h && avail >= size ? h : NULL;
+}
+
+static bool blk_reserve(blk_entry *b, uint32_t size, uint32_t n)
+{
+    if (size > b->cap) {
+        uint8_t *p = realloc(b->bytes, size);
+        if (!p)
+            return false;
+        b->bytes = p, b->cap = size;
+    }
+    if (n + 1 > b->icap) {
+        uint16_t *o = realloc(b->off, (n + 1) * sizeof *o);
+        if (o)
+            b->off = o;
+        uint8_t *c = realloc(b->cls, n + 1);
+        if (c)
+            b->cls = c;
+        uint8_t *w = realloc(b->wmem, n + 1);
+        if (w)
+            b->wmem = w;
+        if (!o || !c || !w)
+            return false;
+        b->icap = n + 1;
+    }
+    return true;
+}
+
+static inline size_t bc_index(uint64_t lin) { return (lin ^ (lin >> 10) ^ (lin >> 20)) & (BC_SIZE - 1); }
+
+/*
+ * Have Unicorn drop all its translated code, when it has any: Unicorn 2.0.1's
+ * first flush in an engine resets every region of QEMU's code buffer, which
+ * costs about 120 ms and faults in about 1 GiB; later ones about 15 ms. An
+ * engine that only ever runs one way (hooks set before its first run) never
+ * pays it.
+ */
+void vtx_eng_drop_translations(vtx_engine *e)
+{
+    if (!e->translated)
+        return;
+    vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
+    e->translated = false;
+    memset(e->evicted, 0, sizeof e->evicted);
+    for (size_t i = 0; i < BC_SIZE; i++)
+        e->victim[i].lin = UINT64_MAX;
+}
+
+static inline size_t victim_index(uint64_t lin) { return (lin ^ (lin >> 7) ^ (lin >> 17)) & (BC_SIZE - 1); }
+
+/* Block b is replaced by another: keep its bytes in the victim cache (the entry
+ * there, if any, is lost: its address is marked evicted). */
+static void victim_keep(vtx_engine *e, blk_entry *b)
+{
+    __typeof__(e->victim[0]) *v = &e->victim[victim_index(b->lin)];
+    if (v->lin != UINT64_MAX && v->lin != b->lin)
+        evicted_set(e, v->lin, true);
+    uint8_t *bytes = v->bytes;
+    uint32_t cap = v->cap;
+    v->bytes = b->bytes, v->cap = b->cap;
+    b->bytes = bytes, b->cap = cap;
+    v->lin = b->lin;
+    v->size = b->size;
+}
+
+/* Unicorn may translate the block at lin from other bytes than memory holds
+ * now, though the block cache has no entry for it. */
+static bool victim_stale(vtx_engine *e, uint64_t lin)
+{
+    __typeof__(e->victim[0]) *v = &e->victim[victim_index(lin)];
+    if (v->lin != lin)
+        return evicted_test(e, lin);
+    v->lin = UINT64_MAX;
+    const uint8_t *h = block_host(e, lin, v->size);
+    return !h || memcmp(h, v->bytes, v->size) != 0 || evicted_test(e, lin);
+}
+
+static bool retranslated_in_run(const vtx_engine *e, uint64_t lin)
+{
+    for (unsigned i = 0; i < e->nretrans; i++)
+        if (e->retrans[i] == lin)
+            return true;
+    return false;
+}
+
+/*
+ * The decoded translation block at `lin` of `size` bytes, or NULL when the
+ * engine cannot vouch for it (bytes not contiguous or not fetchable, a decode
+ * that does not add up to Unicorn's size, too many instructions): the caller
+ * then takes the slow path.
+ * A cached entry is used only while the bytes in guest memory are the ones it
+ * was decoded from, in the same mode and paging generation.
+ * *stale is set (and NULL returned) when Unicorn's translation of the block may
+ * have been made from other bytes than memory now holds: the cached bytes
+ * differ from memory, or the entry was replaced since. The guest's own stores
+ * into its code make QEMU retranslate by itself, but writes through the
+ * caller's host pointers (a VMM patching guest code between exits) are
+ * invisible to it: the caller then has the block retranslated (HS_RETRANSLATE)
+ * before it runs. Once per block and run: after that a difference is the
+ * guest's own doing, already retranslated.
+ */
+static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stale)
+{
+    blk_entry *b = &e->bc[bc_index(lin)];
+    *stale = false;
+    if (__builtin_expect(b->lin == lin && b->size == size && b->gen == e->gen && b->width == e->width, 1)) {
+        if (size <= 16 && b->fast) {
+            uint64_t x0, x1;
+            memcpy(&x0, b->host, 8);
+            memcpy(&x1, b->host + 8, 8);
+            if (((x0 ^ b->w[0]) & b->m[0]) == 0 && ((x1 ^ b->w[1]) & b->m[1]) == 0)
+                return b->usable ? b : NULL;
+        } else if (memcmp(b->host, b->bytes, size) == 0) {
+            return b->usable ? b : NULL;
+        }
+    }
+    if (b->lin == lin) {
+        /* the same block address: its bytes as they were decoded still in memory? */
+        const uint8_t *h = block_host(e, lin, b->size);
+        *stale = !h || memcmp(h, b->bytes, b->size) != 0;
+    } else {
+        if (b->lin != UINT64_MAX)
+            victim_keep(e, b);
+        *stale = victim_stale(e, lin);
+    }
+    if (*stale && retranslated_in_run(e, lin))
+        *stale = false;
+    b->lin = UINT64_MAX;
+    if (*stale)
+        return NULL;
+    const uint8_t *h = block_host(e, lin, size);
+    if (!h || !blk_reserve(b, size, 16))
+        return NULL;
+    /* From here on the entry records the block's bytes, whether or not the
+     * engine can vouch for its decode (`usable`): they are what tells a later
+     * change of the code. */
+    memcpy(b->bytes, h, size);
+    b->host = h;
+    uint64_t pa = 0, avail = 0;
+    /* blocks of up to 16 bytes compare as two masked words when 16 bytes are readable */
+    b->fast = size <= 16 && vtx_eng_lin_to_phys(e, lin, &pa) && host_of(e, pa, &avail) == h && avail >= 16;
+    b->w[0] = b->w[1] = b->m[0] = b->m[1] = 0;
+    for (uint32_t i = 0; i < size && i < 16; i++) {
+        b->w[i / 8] |= (uint64_t)b->bytes[i] << (8 * (i % 8));
+        b->m[i / 8] |= 0xffull << (8 * (i % 8));
+    }
+    b->gen = e->gen;
+    b->width = (uint8_t)e->width;
+    b->size = size;
+    b->lin = lin;
+    b->usable = b->hot = false;
+    uint32_t pos = 0, n = 0;
+    uint64_t classes = 0;
+    bool mc_last = false;
+    b->bad_at = UINT16_MAX;
+    while (pos < size) {
+        if (n >= BC_MAX_INSNS || !blk_reserve(b, size, n + 1))
+            return NULL;
+        vtx_insn in;
+        if (vtx_decode_bytes(b->bytes + pos, size - pos, e->width, lin + pos, &in) != 0 || !in.len ||
+            pos + in.len > size) {
+            /* Bytes Zydis cannot decode (the model's #UD): the block is known up
+             * to before them; a run may go no further on the fast path. */
+            b->off[n] = (uint16_t)pos;
+            b->cls[n] = VTX_IC_UD;
+            b->wmem[n] = 0;
+            classes |= 1ull << VTX_IC_UD;
+            b->bad_at = (uint16_t)n++;
+            pos = size;
+            break;
+        }
+        /* An instruction that may change the mode inside the block (WRMSR,
+         * INVLPG...; those that change CS or the code width end QEMU's blocks):
+         * QEMU runs the rest of the block as it translated it, in the block's
+         * mode, which is how it is decoded here too. */
+        b->off[n] = (uint16_t)pos;
+        b->cls[n] = in.cls;
+        b->wmem[n] = in.writes_mem;
+        classes |= 1ull << in.cls;
+        mc_last |= in.mode_change;
+        pos += in.len;
+        n++;
+    }
+    b->off[n] = (uint16_t)pos;
+    b->n = (uint16_t)n;
+    b->wmem_early = false;
+    for (uint32_t i = 0; i + 1 < n; i++)
+        b->wmem_early |= b->wmem[i] != 0;
+    b->classes = classes;
+    b->mc_last = mc_last;
+    b->usable = true;
+    b->hot = !mc_last && b->bad_at == UINT16_MAX;
+    return b;
+}
+
+static bool probe_at(const vtx_engine *e, uint64_t lin)
+{
+    for (unsigned i = 0; i < e->nprobe; i++)
+        if (e->probe[i].lin == lin)
+            return true;
+    return false;
+}
+
+/* Stop before the block at lin (none of it runs). Unicorn does not put RIP
+ * back on the block when a hook stops it there (cpu_tb_exec skips
+ * synchronize_from_tb once a stop is requested): the run does, from blk_stop. */
+static void fast_stop(vtx_engine *e, uc_engine *uc, hook_stop why, uint64_t lin)
+{
+    e->hstop = why;
+    e->stop_lin = lin;
+    e->blk_stop = true;
+    e->blk_stop_lin = lin;
+    e->cur = NULL;
+    uc_emu_stop(uc);
+}
+
+/* Stop before the block at lin (none of it runs) to have Unicorn translate it again. */
+static void retranslate_stop(vtx_engine *e, uc_engine *uc, uint64_t lin, uint32_t size)
+{
+    e->retrans_lo = lin;
+    e->retrans_hi = lin + size;
+    fast_stop(e, uc, HS_RETRANSLATE, lin);
+}
+
+/*
+ * Called by Unicorn before each translation block runs (before its exit
+ * check, so a uc_emu_stop here stops with nothing of the block executed).
+ * hook_block is the common case (a cached block, unchanged, nothing to stop
+ * for, nothing pending), kept small: it runs once per block and is most of what
+ * the fast path costs. Everything else is hook_block_slow.
+ */
+static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    vtx_engine *e = ud;
+    bool stale;
+    if (e->slow) {
+        /* the per-instruction hook counts; the block hook only makes sure
+         * Unicorn's translation is of the bytes in memory */
+        if (e->hstop == HS_NONE && !e->unmapped && !blk_get(e, addr, size, &stale) && stale)
+            retranslate_stop(e, uc, addr, size);
+        return;
+    }
+    if (e->unmapped || e->hstop != HS_NONE) {
+        /* Unicorn finishes the block of an unmapped access and enters the next one:
+         * stop before it */
+        if (!e->blk_stop) {
+            e->blk_stop = true;
+            e->blk_stop_lin = addr;
+        }
+        uc_emu_stop(uc);
+        return;
+    }
+    blk_entry *p = e->cur;
+    /* (a one-instruction block inside a block with a store before its last
+     * instruction; a branch back to the block's start, a loop, is not that) */
+    if (p && p->wmem_early && size < p->size && addr >= p->lin && addr < p->lin + p->size) {
+        /* QEMU's precise self-modifying code: a store into the block running
+         * abandons it at the store, which runs again as a one-instruction block.
+         * A branch back into the block cannot look like that: the block QEMU
+         * translates at an instruction that did not end the block is longer
+         * than one instruction. The last instruction is excluded: REP string
+         * instructions and self-branches re-enter themselves as one-instruction
+         * blocks (a store by the last instruction into its own block is the
+         * one case this cannot tell apart; it is counted as not abandoned). */
+        int j = blk_index(p, addr);
+        if (j >= 0 && (uint32_t)j < e->cur_count && j + 2 <= p->n && p->wmem[j] &&
+            size == (uint32_t)(p->off[j + 1] - p->off[j]))
+            e->started = e->cur_before + (uint32_t)j;
+    }
+    e->cur = NULL;
+    e->armed_on = false;
+    if (e->resync) {
+        e->resync = false;
+        vtx_eng_save_absorb(e);
+    }
+    blk_entry *b = blk_get(e, addr, size, &stale);
+    if (!b) {
+        if (stale)
+            retranslate_stop(e, uc, addr, size);
+        else
+            fast_stop(e, uc, HS_SLOW, addr);
+        return;
+    }
+    unsigned k = b->n;
+    hook_stop kind = HS_NONE;
+    if (b->classes & e->stop_bits) {
+        unsigned i = (e->skip_pending && addr == e->start_lin) ? 1 : 0;
+        for (; i < b->n; i++)
+            if ((e->stop_bits >> b->cls[i]) & 1)
+                break;
+        if (i < k)
+            k = i, kind = HS_BEFORE;
+    }
+    if (e->budget && e->budget - e->started < k)
+        k = (unsigned)(e->budget - e->started), kind = HS_COUNT;
+    if (b->bad_at != UINT16_MAX && k > b->bad_at) {
+        /* the run would go past bytes the engine cannot decode */
+        fast_stop(e, uc, HS_SLOW, addr);
+        return;
+    }
+    if (k == 0) {
+        fast_stop(e, uc, kind, addr);
+        return;
+    }
+    if (k < b->n) {
+        uint64_t x = addr + b->off[k];
+        if (!probe_at(e, x)) {
+            e->want_probe = x;
+            fast_stop(e, uc, HS_PROBE, addr);
+            return;
+        }
+        e->armed_on = true;
+        e->armed = x;
+        e->armed_kind = kind;
+    } else if (b->mc_last) {
+        e->resync = true;
+    }
+    e->skip_pending = false;
+    e->cur = b;
+    e->cur_before = e->started;
+    e->cur_count = k;
+    e->started += k;
+}
+
+void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    vtx_engine *e = ud;
+    blk_entry *b = &e->bc[bc_index(addr)];
+    const blk_entry *p = e->cur;
+    if (__builtin_expect(!e->irregular && b->lin == addr && b->size == size && b->gen == e->gen && b->hot &&
+                             !(b->classes & e->stop_bits) &&
+                             (!e->budget || e->budget - e->started >= b->n) &&
+                             !(p && p->wmem_early && size < p->size),
+                         1)) {
+        bool same;
+        if (b->fast) {
+            uint64_t x0, x1;
+            memcpy(&x0, b->host, 8);
+            memcpy(&x1, b->host + 8, 8);
+            same = ((x0 ^ b->w[0]) & b->m[0]) == 0 && ((x1 ^ b->w[1]) & b->m[1]) == 0;
+        } else {
+            same = memcmp(b->host, b->bytes, size) == 0;
+        }
+        if (same) {
+            e->armed_on = false;
+            e->cur = b;
+            e->cur_before = e->started;
+            e->cur_count = b->n;
+            e->started += b->n;
+            return;
+        }
+    }
+    hook_block_slow(uc, addr, size, ud);
+}
+
+/* A probe: a code hook bounded to one address, compiled into the blocks that
+ * contain it; it stops there when the block hook armed it. */
+static void hook_probe(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)size;
+    if (e->armed_on && addr == e->armed) {
+        e->armed_on = false;
+        if (e->unmapped) {
+            uc_emu_stop(uc);
+            return;
+        }
+        e->hstop = e->armed_kind;
+        e->stop_lin = addr;
+        uc_emu_stop(uc);
+    }
+}
+
+/* Add a probe at lin (outside emulation) and drop the translated code that contains it. */
+bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin)
+{
+    unsigned i;
+    if (e->nprobe < NPROBE) {
+        i = e->nprobe++;
+    } else {
+        i = e->probe_next;
+        e->probe_next = (e->probe_next + 1) % NPROBE;
+        uc_hook_del(e->uc, e->probe[i].h);
+    }
+    e->probe[i].lin = UINT64_MAX;
+    if (uc_hook_add(e->uc, &e->probe[i].h, UC_HOOK_CODE, (void *)hook_probe, e, lin, lin) != UC_ERR_OK) {
+        e->probe[i] = e->probe[--e->nprobe];
+        return false;
+    }
+    e->probe[i].lin = lin;
+    return uc_ctl(e->uc, UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2), lin, lin + 1) == UC_ERR_OK;
+}

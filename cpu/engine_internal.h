@@ -1,0 +1,315 @@
+/*
+ * engine internals shared by cpu/engine*.c: the engine's state, the QEMU
+ * CPUX86State offsets, the decode/block cache types, the small helpers every
+ * part uses (static inline, so the per-instruction and per-block paths make no
+ * extra calls) and the functions one part calls in another.
+ *
+ *   engine.c         create/destroy, the decode cache, the code hook, the run loop
+ *   engine_paging.c  the guest's paging walk, the identity-paging check, TLB flushes
+ *   engine_blocks.c  the fast path: block cache, block hook, probes
+ *   engine_abort.c   the SIGABRT guard around uc_emu_start and reopening past it
+ *   engine_state.c   Unicorn state transfer and the QEMU CPUX86State layout
+ */
+#ifndef VTX_CPU_ENGINE_INTERNAL_H
+#define VTX_CPU_ENGINE_INTERNAL_H
+
+#include "engine.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+#include "uc_compat.h"
+
+/* ---- QEMU 5.0 CPUX86State offsets (verified at create) ---- */
+enum {
+    ENV_REGS = 0,
+    ENV_EIP = 128,
+    ENV_HFLAGS = 176,
+    ENV_SEGS = 184, /* SegmentCache { u32 selector; u64 base; u32 limit; u32 flags; } = 24 bytes */
+    SEG_SZ = 24,
+    ENV_LDT = ENV_SEGS + 6 * SEG_SZ,
+    ENV_TR = ENV_LDT + SEG_SZ,
+    ENV_GDT = ENV_TR + SEG_SZ,
+    ENV_IDT = ENV_GDT + SEG_SZ,
+    ENV_CR = ENV_IDT + SEG_SZ, /* target_ulong cr[5] */
+    ENV_EFER = 560,
+    /* relative to env->dr[0], found by search: */
+    DR_ERROR_CODE = -16,
+    DR_IS_INT = -12,
+    DR_OLD_EXCEPTION = 8 * 8 + 4 * 8,
+};
+/* QEMU segment register order: ES CS SS DS FS GS, the same as VTX_S_*. */
+
+#define HF_CPL_MASK 3u
+#define HF_INHIBIT_IRQ (1u << 3)
+#define HF_CS32 (1u << 4)
+#define HF_SS32 (1u << 5)
+#define HF_ADDSEG (1u << 6)
+#define HF_PE (1u << 7)
+#define HF_MP_SHIFT 9
+#define HF_LMA (1u << 14)
+#define HF_CS64 (1u << 15)
+#define HF_KEEP ((1u << 19) | (1u << 20) | (1u << 21)) /* SMM, SVME, GUEST */
+#define HF_OSFXSR (1u << 22)
+#define HF_SMAP (1u << 23)
+
+#define DESC_P (1u << 15)
+#define DESC_L (1u << 21)
+#define DESC_B (1u << 22)
+
+#define CR0_PE 1ull
+#define CR0_WP (1ull << 16)
+#define CR0_PG (1ull << 31)
+#define CR4_PSE (1ull << 4)
+#define CR4_PAE (1ull << 5)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_SMAP (1ull << 21)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+#define RFLAGS_VM (1ull << 17)
+#define AR_UNUSABLE (1u << 16)
+
+#define DC_SIZE 4096u
+#define ID_CACHE_TABLES 64u
+#define RUN_UNTIL 0xffffffffffffffffull /* ignored: the engine enables exits with an empty set */
+#define DUMMY_PA 0xfffffff000ull        /* mapped/unmapped to flush QEMU's TLB */
+
+typedef struct dc_entry {
+    uint64_t lin;
+    uint32_t gen;
+    bool fast;           /* 16 bytes from host are in one page: compare two masked words */
+    const uint8_t *host; /* the bytes in guest memory (NULL: re-fetch on every use) */
+    uint64_t w[2], m[2]; /* the instruction's bytes and their mask, as little-endian words */
+    vtx_insn insn;
+} dc_entry;
+
+typedef enum { HS_NONE, HS_BEFORE, HS_COUNT, HS_PROBE, HS_SLOW, HS_BOUNDARY, HS_RETRANSLATE } hook_stop;
+
+/* ---- the fast path's block cache (see "Fast path" above vtx_engine_run) ---- */
+#define BC_SIZE 1024u
+#define BC_MAX_INSNS 512u
+#define NPROBE 32u
+
+typedef struct blk_entry {
+    uint64_t lin;         /* linear address of the translation block */
+    uint32_t size;        /* its size in bytes, as Unicorn reports it */
+    uint32_t gen;
+    uint16_t n;           /* instructions */
+    uint8_t width;
+    bool mc_last;         /* an instruction of it may change the mode (resync after the block) */
+    bool wmem_early;      /* an instruction before the last may write memory */
+    bool usable;          /* decoded: the engine can vouch for it (else only its bytes are kept) */
+    uint16_t bad_at;      /* index of an undecodable instruction (class UD, the block's end for
+                             the engine), or UINT16_MAX */
+    bool hot;             /* usable, !mc_last, decoded to its end: hook_block may take it (the paging
+                             generation also changes with the code width, so gen covers width) */
+    uint64_t classes;     /* bit set of the classes it contains */
+    const uint8_t *host;  /* its bytes in guest memory (contiguous) */
+    uint8_t *bytes;       /* the bytes it was decoded from */
+    uint16_t *off;        /* off[i]: offset of instruction i; off[n] = size */
+    uint8_t *cls;         /* cls[i]: class of instruction i */
+    uint8_t *wmem;        /* wmem[i]: instruction i may write memory */
+    uint32_t cap;         /* capacity of bytes; of off/cls/wmem (instructions) */
+    uint32_t icap;
+    bool fast;            /* size <= 16 with 16 readable bytes: compare w/m */
+    uint64_t w[2], m[2];
+} blk_entry;
+
+struct vtx_engine {
+    uc_engine *uc;
+    uc_context *ctx;
+    size_t hdr;    /* offset of CPUX86State in the context */
+    size_t off_dr; /* offset of env->dr[0] in CPUX86State */
+    vtx_engine_region *reg;
+    size_t nreg;
+    vtx_phys_mem mem;
+    bool have_mem;
+    void *dummy;
+    uc_hook h_intr, h_unmapped, h_code, h_block;
+    bool code_on, block_on;
+    vtx_engine_boundary_fn bfn;
+    void *bfn_user;
+    blk_entry bc[BC_SIZE]; /* in the engine itself: one dependent load less per block */
+    /* A block-cache entry replaced by another block's keeps its bytes here (the
+     * victim cache, indexed by another hash), so that the block, when it runs
+     * again, is compared with them rather than retranslated. */
+    struct { uint64_t lin; uint32_t size, cap; uint8_t *bytes; } victim[BC_SIZE];
+    /* Addresses whose bytes the engine lost (a victim entry replaced in turn)
+     * since Unicorn last dropped all its translated code: Unicorn may still hold
+     * a translation of them, made from bytes the engine no longer has to compare
+     * with (a hash bit per address; see blk_get). */
+    uint64_t evicted[1024];
+    bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
+    bool broken;          /* Unicorn aborted inside a run (see abort_guard): only destroy is left */
+    uint64_t exits[16];   /* linear addresses Unicorn must not translate (see reopen_past) */
+    size_t nexits;
+    uint64_t retrans[16]; /* blocks retranslated in the run in progress */
+    unsigned nretrans;
+    uint64_t retrans_lo, retrans_hi;
+    struct { uint64_t lin; uc_hook h; } probe[NPROBE];
+    unsigned nprobe, probe_next;
+
+    /* What Unicorn holds, as of the last set_state/run/resync. */
+    uint64_t cr0, cr3, cr4, efer, cs_base;
+    uint32_t hflags;
+    unsigned width;
+    uint64_t cr8;
+    uint32_t seg_flags_set[VTX_S_COUNT], seg_ar_set[VTX_S_COUNT];
+
+    dc_entry *dc;
+    uint32_t gen;
+    vtx_insn scratch;
+
+    /* The last identity-paging verdict that passed (check_identity_paging), with
+     * a copy of every paging-structure table it read, so that the next VM entry
+     * with the same CR3 and paging mode costs a comparison instead of a walk. */
+    struct {
+        bool valid;
+        uint64_t key[4];  /* CR3, CR0.PG|CR4.PAE|CR4.PSE|EFER.LMA of the walk */
+        unsigned n;
+        struct { const uint8_t *host; uint8_t *copy; uint32_t len; } t[ID_CACHE_TABLES];
+    } idc;
+    bool ctx_fresh; /* e->ctx holds exactly what Unicorn holds (saved, nothing written since) */
+    /* vtx_engine_flush_tlb: the flush is carried out at the next run (after the
+     * paging check of the state loaded for it). idc_walks counts the paging
+     * check's walks (cache misses); a requested flush is skipped while the paging
+     * structures are what they were at the last flush (no walk since: every
+     * check since hit). A flush costs tens of microseconds on 2.0.1, and on both
+     * versions it drops the decode cache. */
+    bool tlb_want;
+    uint32_t idc_walks, idc_walks_at_flush;
+    vtx_cpu_state held; /* what Unicorn holds, as last loaded or read (while held_valid) */
+    bool held_valid;    /* no run since: set_state of a state that differs only in
+                           GPRs, RIP and RFLAGS writes just those */
+
+    /* The run in progress. */
+    uint64_t stop_bits, budget, started, stop_lin, last_lin;
+    bool last_valid;
+    /* The block hook's fast path runs only while all of these are clear (one load). */
+    union {
+        struct {
+            bool slow;         /* the per-instruction code hook does the work (fallback, or a boundary function) */
+            bool unmapped;     /* an unmapped access was reported (unmapped_*) */
+            bool resync;       /* the mode may have changed: take it from Unicorn at the next hook */
+            bool skip_pending; /* the run's first instruction is not checked against the stop set */
+            uint8_t hstop;     /* hook_stop: why a hook stopped the run */
+            uint8_t irregular_pad_[3];
+        };
+        uint64_t irregular;
+    };
+    bool exc;
+    uint32_t exc_vec, exc_err;
+    int32_t exc_is_int;
+    uint64_t exc_cr2;
+    int unmapped_type;
+    uint64_t unmapped_addr;
+    vtx_insn stop_insn;
+    /* fast path, the run in progress */
+    uint64_t start_lin;
+    blk_entry *cur;       /* the block entered last (NULL: none, or it did not start) */
+    uint64_t cur_before;  /* `started` when it was entered */
+    uint32_t cur_count;   /* instructions of it counted at entry */
+    bool armed_on;        /* a probe must stop before `armed` */
+    uint64_t armed;
+    hook_stop armed_kind;
+    uint64_t want_probe;
+    bool blk_stop;        /* the block hook stopped before the block at blk_stop_lin */
+    uint64_t blk_stop_lin;
+};
+
+
+/* ---- little helpers on the context copy ---- */
+static inline uint8_t *env_of(const vtx_engine *e) { return (uint8_t *)e->ctx + e->hdr; }
+static inline uint64_t rd64(const uint8_t *p, size_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
+static inline uint32_t rd32(const uint8_t *p, size_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
+static inline void wr64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
+static inline void wr32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
+
+static inline uint32_t ar_to_flags(uint32_t ar) { return (ar & AR_UNUSABLE) ? 0 : (ar & 0xf0ffu) << 8; }
+static inline uint32_t flags_to_ar(uint32_t f) { return f == 0 ? AR_UNUSABLE : (f >> 8) & 0xf0ffu; }
+
+/* ---- guest-physical and linear memory ---- */
+static inline const uint8_t *host_of(const vtx_engine *e, uint64_t pa, uint64_t *avail)
+{
+    for (size_t i = 0; i < e->nreg; i++)
+        if (pa >= e->reg[i].pa && pa - e->reg[i].pa < e->reg[i].size) {
+            *avail = e->reg[i].size - (pa - e->reg[i].pa);
+            return (const uint8_t *)e->reg[i].host + (pa - e->reg[i].pa);
+        }
+    return NULL;
+}
+
+static inline bool phys_read(const vtx_engine *e, uint64_t pa, void *buf, size_t len)
+{
+    uint64_t avail;
+    const uint8_t *h = host_of(e, pa, &avail);
+    if (h && avail >= len) {
+        memcpy(buf, h, len);
+        return true;
+    }
+    return e->have_mem && e->mem.read && e->mem.read(e->mem.ctx, pa, buf, len);
+}
+
+/* ---- the block cache's eviction bits and instruction index (engine_blocks.c) ---- */
+static inline unsigned evict_bit(uint64_t lin) { return (unsigned)((lin ^ (lin >> 16) ^ (lin >> 32)) & 0xffff); }
+static inline bool evicted_test(const vtx_engine *e, uint64_t lin)
+{
+    unsigned b = evict_bit(lin);
+    return (e->evicted[b / 64] >> (b % 64)) & 1;
+}
+static inline void evicted_set(vtx_engine *e, uint64_t lin, bool on)
+{
+    unsigned b = evict_bit(lin);
+    if (on)
+        e->evicted[b / 64] |= 1ull << (b % 64);
+    else
+        e->evicted[b / 64] &= ~(1ull << (b % 64));
+}
+
+/* Index of the instruction boundary `lin` in block b (n for its end), or -1. */
+static inline int blk_index(const blk_entry *b, uint64_t lin)
+{
+    if (lin < b->lin || lin - b->lin > b->size)
+        return -1;
+    uint32_t off = (uint32_t)(lin - b->lin);
+    unsigned lo = 0, hi = b->n;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (b->off[mid] < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return b->off[lo] == off ? (int)lo : -1;
+}
+
+/* ---- engine_paging.c ---- */
+bool vtx_eng_lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa);
+const char *vtx_eng_check_identity_paging(vtx_engine *e, const vtx_cpu_state *s);
+size_t vtx_eng_lin_read(const vtx_engine *e, uint64_t lin, uint8_t *buf, size_t len, const uint8_t **host);
+uint64_t vtx_eng_paging_key_changed(const vtx_engine *e, uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer);
+void vtx_eng_flush_tlb(vtx_engine *e);
+void vtx_eng_tlb_flush_wanted(vtx_engine *e);
+
+/* ---- engine_blocks.c ---- */
+void vtx_eng_drop_translations(vtx_engine *e);
+void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
+bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
+
+/* ---- engine_abort.c ---- */
+extern pthread_once_t vtx_eng_abort_guard_once;
+void vtx_eng_install_abort_guard(void);
+bool vtx_eng_guarded_emu_start(vtx_engine *e, uint64_t rip, uc_err *err);
+bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin);
+
+/* ---- engine_state.c ---- */
+bool vtx_eng_save_absorb(vtx_engine *e);
+bool vtx_eng_probe_layout(vtx_engine *e);
+
+/* ---- engine.c ---- */
+bool vtx_eng_is_exit(const vtx_engine *e, uint64_t lin);
+bool vtx_eng_uc_setup(vtx_engine *e);
+
+#endif

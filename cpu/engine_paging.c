@@ -1,0 +1,299 @@
+/*
+ * engine: the guest's paging as the engine sees it: linear -> physical (the
+ * walk, and what Unicorn 2.0.1 does with it), the identity-paging check with
+ * its cache of the tables it read, reads at linear addresses, and the TLB
+ * flushes. See docs/architecture.md ("Speed", "Identity paging").
+ */
+#include "engine_internal.h"
+
+/* Linear -> guest-physical through the guest's paging (no permission checks:
+ * Unicorn has already fetched what the engine decodes). */
+static bool walk_paging(const vtx_engine *e, uint64_t lin, uint64_t *pa)
+{
+    if (!(e->cr0 & CR0_PG)) {
+        *pa = (e->efer & EFER_LMA) ? lin : (lin & 0xffffffffull);
+        return true;
+    }
+    const uint64_t amask = 0x000ffffffffff000ull;
+    if (e->efer & EFER_LMA) {
+        uint64_t t = e->cr3 & amask, ent;
+        for (int level = 3; level >= 0; level--) {
+            unsigned idx = (unsigned)(lin >> (12 + 9 * level)) & 511;
+            if (!phys_read(e, t + idx * 8ull, &ent, 8) || !(ent & 1))
+                return false;
+            if (level > 0 && level < 3 && (ent & 0x80)) {
+                uint64_t size = 1ull << (12 + 9 * level);
+                *pa = (ent & amask & ~(size - 1)) | (lin & (size - 1));
+                return true;
+            }
+            t = ent & amask;
+        }
+        *pa = t | (lin & 0xfff);
+        return true;
+    }
+    lin &= 0xffffffffull;
+    if (e->cr4 & CR4_PAE) {
+        uint64_t ent;
+        if (!phys_read(e, (e->cr3 & 0xffffffe0ull) + ((lin >> 30) & 3) * 8, &ent, 8) || !(ent & 1))
+            return false;
+        if (!phys_read(e, (ent & amask) + ((lin >> 21) & 511) * 8, &ent, 8) || !(ent & 1))
+            return false;
+        if (ent & 0x80) {
+            *pa = (ent & amask & ~0x1fffffull) | (lin & 0x1fffff);
+            return true;
+        }
+        if (!phys_read(e, (ent & amask) + ((lin >> 12) & 511) * 8, &ent, 8) || !(ent & 1))
+            return false;
+        *pa = (ent & amask) | (lin & 0xfff);
+        return true;
+    }
+    uint32_t ent;
+    if (!phys_read(e, (e->cr3 & 0xfffff000ull) + ((lin >> 22) & 1023) * 4, &ent, 4) || !(ent & 1))
+        return false;
+    if ((ent & 0x80) && (e->cr4 & CR4_PSE)) {
+        *pa = ((uint64_t)(ent & 0xffc00000u) | ((uint64_t)(ent >> 13) & 0xff) << 32) | (lin & 0x3fffff);
+        return true;
+    }
+    if (!phys_read(e, (ent & 0xfffff000u) + ((lin >> 12) & 1023) * 4, &ent, 4) || !(ent & 1))
+        return false;
+    *pa = (ent & 0xfffff000u) | (lin & 0xfff);
+    return true;
+}
+
+/* What Unicorn 2.0.1 does: the page walk decides presence (#PF), then the
+ * access goes to physical address == linear address (excp_helper.c:
+ * "Unicorn: identity map guest virtual address"). set_state refuses page
+ * tables that map anything elsewhere, so this equals walk_paging there. */
+bool vtx_eng_lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
+{
+    uint64_t walked;
+    if (!walk_paging(e, lin, &walked))
+        return false;
+#if VTX_UC_21
+    *pa = walked; /* Unicorn 2.1 translates through the guest's tables */
+#else
+    *pa = (e->cr0 & CR0_PG) ? ((e->efer & EFER_LMA) ? lin : (lin & 0xffffffffull)) : walked;
+#endif
+    return true;
+}
+
+/* Unicorn 2.0.1: every present leaf of the paging structures must map linear
+ * == physical (see lin_to_phys). Returns NULL or why not. Visits at most 4096
+ * tables. On both versions the walk keeps copies of the tables it read (up to
+ * ID_CACHE_TABLES), which tell whether the paging structures changed. */
+typedef struct idwalk {
+    vtx_engine *e;
+    unsigned tables;
+    const char *why;
+    bool cacheable; /* every table read was in a region and fits the cache */
+} idwalk;
+
+/* Remember a table the walk read (the copy is compared at the next check). */
+static void id_record(idwalk *w, const uint8_t *tab, uint32_t len)
+{
+    vtx_engine *e = w->e;
+    if (!w->cacheable)
+        return;
+    if (!tab || e->idc.n >= ID_CACHE_TABLES) {
+        w->cacheable = false;
+        return;
+    }
+    unsigned i = e->idc.n;
+    if (!e->idc.t[i].copy && !(e->idc.t[i].copy = malloc(4096))) {
+        w->cacheable = false;
+        return;
+    }
+    memcpy(e->idc.t[i].copy, tab, len);
+    e->idc.t[i].host = tab;
+    e->idc.t[i].len = len;
+    e->idc.n = i + 1;
+}
+
+/* The linear address of entry i of a table at `level` covering lin_base. */
+static uint64_t id_entry_lin(uint64_t lin_base, unsigned i, unsigned shift, int level, bool lma)
+{
+    uint64_t lin = lin_base + ((uint64_t)i << shift);
+    if (lma && level == 3 && (lin >> 47))
+        lin |= 0xffff000000000000ull;
+    return lin;
+}
+
+/*
+ * Every present leaf must map linear == physical: inside mapped guest-physical
+ * memory a non-identity mapping would silently run wrong, and outside it Unicorn
+ * would report an unmapped access at the linear address (vtx_stop.address)
+ * where the processor accesses the physical one.
+ */
+static void id_table(idwalk *w, uint64_t table, int level, unsigned esz, unsigned bits, uint64_t lin_base,
+                     unsigned nent, bool lma, bool pse)
+{
+    if (w->why)
+        return;
+    if (++w->tables > 4096) {
+        w->why = "paging structures too large to verify (Unicorn 2.0.1 needs identity paging)";
+        return;
+    }
+    const uint64_t amask = 0x000ffffffffff000ull;
+    const unsigned shift = 12 + bits * (unsigned)level;
+    /* Every entry: a non-identity leaf outside mapped memory would not run as
+     * the tables say either (Unicorn reports an unmapped access at the linear
+     * address, where the processor would access the physical one). */
+    const unsigned lo = 0, hi = nent - 1;
+    uint64_t avail = 0;
+    const uint8_t *tab = host_of(w->e, table, &avail); /* the whole table at once when it is in a region */
+    if (tab && avail < (uint64_t)nent * esz)
+        tab = NULL;
+    id_record(w, tab ? tab + (size_t)lo * esz : NULL, (hi - lo + 1) * esz);
+    for (unsigned i = lo; i <= hi && !w->why; i++) {
+        uint64_t lin = id_entry_lin(lin_base, i, shift, level, lma);
+        uint64_t ent = 0;
+        if (tab)
+            memcpy(&ent, tab + (size_t)i * esz, esz);
+        else if (!phys_read(w->e, table + (uint64_t)i * esz, &ent, esz))
+            continue; /* unreadable: Unicorn faults there too */
+        if (!(ent & 1))
+            continue;
+        bool leaf = level == 0 || ((ent & 0x80) && (level == 1 || (lma && level == 2)) && (esz == 8 || pse));
+        if (!leaf) {
+            uint64_t next = esz == 8 ? (ent & amask) : (ent & 0xfffff000u);
+            id_table(w, next, level - 1, esz, bits, lin, esz == 8 ? 512 : 1024, lma, pse);
+            continue;
+        }
+        uint64_t pa;
+        if (esz == 4 && level == 1)
+            pa = (uint64_t)(ent & 0xffc00000u) | ((uint64_t)(ent >> 13) & 0xff) << 32;
+        else
+            pa = ent & amask & ~((1ull << shift) - 1);
+        if (pa != lin && !VTX_UC_21) /* 2.1 translates: the walk only records the tables */
+            w->why = "the page tables map a linear address to a different physical address: Unicorn 2.0.1 "
+                     "ignores page-table addresses (it checks presence/permissions, then accesses "
+                     "physical == linear), so only identity paging can run";
+    }
+}
+
+/* The cached verdict still holds: same CR3 and paging mode, and every table the
+ * walk read still holds the same bytes (the caller may rewrite page tables
+ * through its host pointers at any time, so nothing less is enough). */
+static bool id_cache_hit(const vtx_engine *e, const uint64_t key[4])
+{
+    if (!e->idc.valid || memcmp(key, e->idc.key, sizeof e->idc.key) != 0)
+        return false;
+    for (unsigned i = 0; i < e->idc.n; i++)
+        if (memcmp(e->idc.t[i].host, e->idc.t[i].copy, e->idc.t[i].len) != 0)
+            return false;
+    return true;
+}
+
+const char *vtx_eng_check_identity_paging(vtx_engine *e, const vtx_cpu_state *s)
+{
+    if (!(s->cr0 & CR0_PG))
+        return NULL;
+    const uint64_t key[4] = {s->cr3, s->cr4 & (CR4_PAE | CR4_PSE), s->efer & EFER_LMA, 1};
+    if (id_cache_hit(e, key))
+        return NULL;
+    idwalk w = {e, 0, NULL, true};
+    e->idc_walks++;
+    e->idc.valid = false;
+    e->idc.n = 0;
+    if (s->efer & EFER_LMA) {
+        id_table(&w, s->cr3 & 0x000ffffffffff000ull, 3, 8, 9, 0, 512, true, true);
+    } else if (s->cr4 & CR4_PAE) {
+        uint64_t avail = 0;
+        const uint8_t *pdpt = host_of(e, s->cr3 & 0xffffffe0ull, &avail);
+        id_record(&w, pdpt && avail >= 32 ? pdpt : NULL, 32);
+        for (unsigned i = 0; i < 4 && !w.why; i++) {
+            uint64_t pdpte = 0;
+            if (phys_read(e, (s->cr3 & 0xffffffe0ull) + i * 8, &pdpte, 8) && (pdpte & 1))
+                id_table(&w, pdpte & 0x000ffffffffff000ull, 1, 8, 9, (uint64_t)i << 30, 512, false, true);
+        }
+    } else {
+        id_table(&w, s->cr3 & 0xfffff000ull, 1, 4, 10, 0, 1024, false, (s->cr4 & CR4_PSE) != 0);
+    }
+    if (!w.why && w.cacheable) {
+        memcpy(e->idc.key, key, sizeof key);
+        e->idc.valid = true;
+    }
+    /* Unicorn 2.1 translates for real, so any mapping runs: the walk only keeps
+     * copies of the tables, for the TLB flushes (tlb_flush_wanted). */
+    return VTX_UC_21 ? NULL : w.why;
+}
+
+/* Read up to `len` bytes at a linear address; returns how many were readable.
+ * *host is set when all of them are contiguous in one region page. */
+size_t vtx_eng_lin_read(const vtx_engine *e, uint64_t lin, uint8_t *buf, size_t len, const uint8_t **host)
+{
+    size_t got = 0;
+    *host = NULL;
+    while (got < len) {
+        uint64_t pa, avail;
+        if (!vtx_eng_lin_to_phys(e, lin + got, &pa))
+            break;
+        size_t chunk = 4096 - ((lin + got) & 0xfff);
+        if (chunk > len - got)
+            chunk = len - got;
+        const uint8_t *h = host_of(e, pa, &avail);
+        if (h && avail >= chunk) {
+            memcpy(buf + got, h, chunk);
+            if (got == 0 && chunk == len)
+                *host = h;
+        } else {
+            size_t n = 0;
+            while (n < chunk && phys_read(e, pa + n, buf + got + n, 1))
+                n++;
+            got += n;
+            if (n < chunk)
+                break;
+            continue;
+        }
+        got += chunk;
+    }
+    return got;
+}
+
+/* ---- synchronisation with Unicorn ---- */
+uint64_t vtx_eng_paging_key_changed(const vtx_engine *e, uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer)
+{
+    return ((cr0 ^ e->cr0) & (CR0_PG | CR0_WP | CR0_PE)) | (cr3 ^ e->cr3) | ((cr4 ^ e->cr4) & ~0x3ull) |
+           ((efer ^ e->efer) & (EFER_LMA | EFER_NXE));
+}
+
+void vtx_eng_flush_tlb(vtx_engine *e)
+{
+    e->tlb_want = false;
+    e->idc_walks_at_flush = e->idc_walks;
+#if VTX_UC_21
+    /* 2.1 has a TLB flush of its own (uc_context_restore does not flush). */
+    if (uc_ctl_flush_tlb(e->uc) == UC_ERR_OK)
+        return;
+#endif
+    /* Unicorn 2.0.1 has no TLB flush API; mapping a page calls tlb_flush(). */
+    if (uc_mem_map_ptr(e->uc, DUMMY_PA, 4096, UC_PROT_READ, e->dummy) == UC_ERR_OK)
+        uc_mem_unmap(e->uc, DUMMY_PA, 4096);
+}
+
+
+void vtx_engine_flush_tlb(vtx_engine *e)
+{
+    if (!e || e->broken)
+        return;
+    e->tlb_want = true;
+}
+
+/* A flush vtx_engine_flush_tlb asked for, at the start of a run. Without paging
+ * every TLB entry is the identity with full rights (a change of CR0, CR3, CR4 or
+ * EFER flushes at set_state). With paging the entries can only be stale where
+ * the paging structures changed, which the paging check sees as a walk (its
+ * cache compares every table); a transient change by the guest itself, undone
+ * before the next VM entry, is not seen (docs/platforms.md). */
+void vtx_eng_tlb_flush_wanted(vtx_engine *e)
+{
+    if (!e->tlb_want)
+        return;
+    e->tlb_want = false;
+    if (!(e->cr0 & CR0_PG))
+        return;
+    if (e->idc.valid && e->idc_walks == e->idc_walks_at_flush)
+        return;
+    e->gen += 2; /* decoded bytes were found through the old translations */
+    vtx_eng_flush_tlb(e);
+}

@@ -1,0 +1,323 @@
+/*
+ * engine: state transfer between vtx_cpu_state and Unicorn, which reads and
+ * writes Unicorn's internal CPU state (QEMU's CPUX86State) directly; the
+ * offsets are in engine_internal.h, and probe_layout verifies them at every
+ * vtx_engine_create. Why:
+ *
+ * Unicorn internals
+ * -----------------
+ * Unicorn 2.0.1's register API cannot express what a VM entry loads: writing a
+ * selector reloads the cache from the GDT (or, in UC_MODE_64, only sets the
+ * selector), CPL 3 cannot be entered, CR0/CR4 writes skip QEMU's hidden-flag
+ * updates, and nothing reads the hidden caches back. It does give a byte-exact
+ * copy of QEMU's CPUX86State through uc_context_save/restore. The engine
+ * therefore reads and writes that copy at the QEMU 5.0 (Unicorn 2.0.x, x86_64
+ * build) offsets in engine_internal.h, and verifies every offset at
+ * vtx_engine_create by writing marker values through the public API and
+ * finding them where expected; an unknown layout makes create fail rather than
+ * run wrongly.
+ * What it writes: GPRs, EIP, hflags (recomputed like QEMU's
+ * cpu_x86_load_seg_cache / update_cr0 / update_cr4 do), the six segment caches,
+ * LDTR, TR, GDTR, IDTR, CR0-CR4, EFER, DR6, DR7 and old_exception; RFLAGS goes
+ * through the API (QEMU splits it into lazy condition codes).
+ * What it reads in the exception hook: error_code, exception_is_int (INT n /
+ * INT3 / INTO are traps) and CR2.
+ * old_exception is what makes QEMU escalate a second fault to #DF (Unicorn never
+ * calls do_interrupt, which clears it); the engine sets it back to -1 after each
+ * exception, the effect of the "pristine context restore" of the notes without
+ * losing the state.
+ * One UC_MODE_64 engine runs every mode: the uc mode only selects the register
+ * API's view, while QEMU's x86-64 CPU takes its mode from hflags/CR0/EFER, so a
+ * guest can also switch modes itself (and CPUID reports long mode, like every
+ * VT-x processor).
+ */
+#include "engine_internal.h"
+
+/* Take the mode/paging shadows from e->ctx (just saved). */
+static void absorb(vtx_engine *e)
+{
+    const uint8_t *env = env_of(e);
+    uint32_t hf = rd32(env, ENV_HFLAGS);
+    uint64_t cr0 = rd64(env, ENV_CR), cr3 = rd64(env, ENV_CR + 24), cr4 = rd64(env, ENV_CR + 32);
+    uint64_t efer = rd64(env, ENV_EFER);
+    unsigned width = (hf & HF_CS64) ? 64 : (hf & HF_CS32) ? 32 : 16;
+    if (vtx_eng_paging_key_changed(e, cr0, cr3, cr4, efer) || width != e->width)
+        e->gen += 2;
+    e->cr0 = cr0, e->cr3 = cr3, e->cr4 = cr4, e->efer = efer, e->hflags = hf, e->width = width;
+    e->cs_base = rd64(env, ENV_SEGS + VTX_S_CS * SEG_SZ + 8);
+}
+
+bool vtx_eng_save_absorb(vtx_engine *e)
+{
+    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
+        return false;
+    absorb(e);
+    e->ctx_fresh = true;
+    return true;
+}
+
+static const int gpr_ids[VTX_R_COUNT] = {
+    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
+    UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+};
+
+/* Find and verify the CPUX86State offsets (see "Unicorn internals"). */
+bool vtx_eng_probe_layout(vtx_engine *e)
+{
+    uc_engine *uc = e->uc;
+    uint64_t v;
+    for (int i = 0; i < VTX_R_COUNT; i++) {
+        v = 0x5a17c0de00000000ull + (uint64_t)i * 0x1010101ull;
+        if (uc_reg_write(uc, gpr_ids[i], &v) != UC_ERR_OK)
+            return false;
+    }
+    v = 0x5a17c0de77770000ull;
+    uc_reg_write(uc, UC_X86_REG_RIP, &v);
+    for (int i = 0; i < 4; i++) {
+        v = 0xd0d0c0de00000000ull + (uint64_t)i;
+        uc_reg_write(uc, UC_X86_REG_DR0 + i, &v);
+    }
+    v = 0xf5f5c0de0000ull;
+    uc_reg_write(uc, UC_X86_REG_FS_BASE, &v);
+    v = 0x3c3c3000ull;
+    uc_reg_write(uc, UC_X86_REG_CR3, &v);
+    uc_x86_mmr g = {.base = 0x6d6dc0de000ull, .limit = 0x1237};
+    uc_reg_write(uc, UC_X86_REG_GDTR, &g);
+    uc_x86_mmr t = {.selector = 0x28, .base = 0x7a7ac0de000ull, .limit = 0x67, .flags = 0x8b00};
+    uc_reg_write(uc, UC_X86_REG_TR, &t);
+    if (uc_context_save(uc, e->ctx) != UC_ERR_OK)
+        return false;
+    size_t csize = uc_context_size(uc);
+    const uint8_t *p = (const uint8_t *)e->ctx;
+    e->hdr = SIZE_MAX;
+    for (size_t off = 0; off + 8 <= 256 && off + 8 <= csize; off += 4)
+        if (rd64(p, off) == 0x5a17c0de00000000ull) {
+            e->hdr = off;
+            break;
+        }
+    if (e->hdr == SIZE_MAX || csize < e->hdr + 2048)
+        return false;
+    const uint8_t *env = p + e->hdr;
+    for (int i = 0; i < VTX_R_COUNT; i++)
+        if (rd64(env, ENV_REGS + 8 * (size_t)i) != 0x5a17c0de00000000ull + (uint64_t)i * 0x1010101ull)
+            return false;
+    if (rd64(env, ENV_EIP) != 0x5a17c0de77770000ull || rd64(env, ENV_SEGS + 4 * SEG_SZ + 8) != 0xf5f5c0de0000ull ||
+        rd64(env, ENV_CR + 24) != 0x3c3c3000ull || rd64(env, ENV_GDT + 8) != 0x6d6dc0de000ull ||
+        rd32(env, ENV_GDT + 16) != 0x1237 || rd32(env, ENV_TR) != 0x28 || rd64(env, ENV_TR + 8) != 0x7a7ac0de000ull ||
+        rd32(env, ENV_TR + 16) != 0x67 || rd32(env, ENV_TR + 20) != 0x8b00)
+        return false;
+    uint32_t hf = rd32(env, ENV_HFLAGS);
+    if ((hf & (HF_LMA | HF_CS64 | HF_PE)) != (HF_LMA | HF_CS64 | HF_PE))
+        return false;
+    if ((rd64(env, ENV_EFER) & 0x500) != 0x500 || rd64(env, ENV_EFER) > 0xffff)
+        return false;
+    e->off_dr = 0;
+    for (size_t off = ENV_EFER + 8; off + 32 <= csize - e->hdr; off += 8)
+        if (rd64(env, off) == 0xd0d0c0de00000000ull && rd64(env, off + 8) == 0xd0d0c0de00000001ull &&
+            rd64(env, off + 16) == 0xd0d0c0de00000002ull && rd64(env, off + 24) == 0xd0d0c0de00000003ull) {
+            e->off_dr = off;
+            break;
+        }
+    if (!e->off_dr || (int32_t)rd32(env, e->off_dr + DR_OLD_EXCEPTION) != -1)
+        return false;
+    v = 0;
+    for (int i = 0; i < 4; i++)
+        uc_reg_write(uc, UC_X86_REG_DR0 + i, &v);
+    return true;
+}
+
+/* ---- state ---- */
+static uint32_t compute_hflags(const vtx_cpu_state *s, uint32_t old)
+{
+    uint32_t hf = old & HF_KEEP;
+    uint32_t csf = ar_to_flags(s->seg[VTX_S_CS].ar), ssf = ar_to_flags(s->seg[VTX_S_SS].ar);
+    hf |= vtx_cpu_cpl(s) & HF_CPL_MASK;
+    if (s->cr0 & CR0_PE)
+        hf |= HF_PE;
+    hf |= (uint32_t)((s->cr0 >> 1) & 7) << HF_MP_SHIFT;
+    if (s->efer & EFER_LMA)
+        hf |= HF_LMA;
+    if ((s->efer & EFER_LMA) && (csf & DESC_L))
+        hf |= HF_CS32 | HF_CS64;
+    else if (csf & DESC_B)
+        hf |= HF_CS32;
+    if (ssf & DESC_B)
+        hf |= HF_SS32;
+    if (!(hf & HF_CS64)) {
+        if (!(s->cr0 & CR0_PE) || (s->rflags & RFLAGS_VM) || !(hf & HF_CS32))
+            hf |= HF_ADDSEG;
+        else if (s->seg[VTX_S_DS].base | s->seg[VTX_S_ES].base | s->seg[VTX_S_SS].base)
+            hf |= HF_ADDSEG;
+    }
+    if (s->cr4 & CR4_OSFXSR)
+        hf |= HF_OSFXSR;
+    if (s->cr4 & CR4_SMAP)
+        hf |= HF_SMAP;
+    return hf;
+}
+
+static void put_seg(uint8_t *env, size_t off, const vtx_cpu_seg *sg)
+{
+    wr32(env, off, sg->sel);
+    wr64(env, off + 8, sg->base);
+    wr32(env, off + 16, sg->limit);
+    wr32(env, off + 20, ar_to_flags(sg->ar));
+}
+
+static void get_seg(const vtx_engine *e, const uint8_t *env, size_t off, int i, vtx_cpu_seg *sg)
+{
+    uint32_t f = rd32(env, off + 20);
+    sg->sel = (uint16_t)rd32(env, off);
+    sg->base = rd64(env, off + 8);
+    sg->limit = rd32(env, off + 16);
+    sg->ar = f == e->seg_flags_set[i] ? e->seg_ar_set[i] : flags_to_ar(f);
+}
+
+/* a and b differ at most in the GPRs, RIP, RFLAGS (not in RFLAGS.VM, which is
+ * part of the mode) and CR8 (kept by the engine, not by Unicorn). */
+static bool only_regs_differ(const vtx_cpu_state *a, const vtx_cpu_state *b)
+{
+    if (((a->rflags ^ b->rflags) & RFLAGS_VM) || a->cr0 != b->cr0 || a->cr2 != b->cr2 || a->cr3 != b->cr3 ||
+        a->cr4 != b->cr4 || a->efer != b->efer || a->dr7 != b->dr7 || a->dr6 != b->dr6 || memcmp(a->dr, b->dr, sizeof a->dr) || a->gdtr_base != b->gdtr_base ||
+        a->idtr_base != b->idtr_base || a->gdtr_limit != b->gdtr_limit || a->idtr_limit != b->idtr_limit)
+        return false;
+    for (int i = 0; i < VTX_S_COUNT; i++)
+        if (a->seg[i].sel != b->seg[i].sel || a->seg[i].base != b->seg[i].base ||
+            a->seg[i].limit != b->seg[i].limit || a->seg[i].ar != b->seg[i].ar)
+            return false;
+    return true;
+}
+
+int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why)
+{
+    const char *w = NULL;
+    if (!e || !s)
+        w = "no engine or state";
+    else if (e->broken)
+        w = "the engine is broken (Unicorn aborted in an earlier run)";
+    else if ((s->efer & EFER_LMA) && (!(s->cr0 & CR0_PE) || ((s->cr0 & CR0_PG) && !(s->cr4 & CR4_PAE))))
+        w = "EFER.LMA=1 needs CR0.PE=1, and CR4.PAE=1 when CR0.PG=1";
+    else if ((s->efer & EFER_LMA) && (s->rflags & RFLAGS_VM))
+        w = "RFLAGS.VM=1 in IA-32e mode";
+    else if (vtx_cpu_mode_of(s) == VTX_MODE_LONG64 && s->seg[VTX_S_CS].base)
+        w = "CS.base != 0 in 64-bit mode: QEMU adds CS.base to RIP in every mode";
+    else if (vtx_cpu_mode_of(s) != VTX_MODE_LONG64 && (s->rip >> 32))
+        w = "RIP bits 63:32 set outside 64-bit mode";
+    else
+        w = vtx_eng_check_identity_paging(e, s);
+    if (w) {
+        if (why)
+            *why = w;
+        return -1;
+    }
+    if (e->held_valid && only_regs_differ(&e->held, s)) {
+        /* A VM entry after an exit with RIP (and perhaps GPRs or RFLAGS) changed:
+         * no context copies (see `held`). */
+        for (int i = 0; i < VTX_R_COUNT; i++)
+            if (s->gpr[i] != e->held.gpr[i] && uc_reg_write(e->uc, gpr_ids[i], &s->gpr[i]) != UC_ERR_OK)
+                goto write_failed;
+        if (s->rip != e->held.rip && uc_reg_write(e->uc, UC_X86_REG_RIP, &s->rip) != UC_ERR_OK)
+            goto write_failed;
+        if (s->rflags != e->held.rflags && uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &s->rflags) != UC_ERR_OK)
+            goto write_failed;
+        e->cr8 = s->cr8;
+        e->held = *s;
+        e->ctx_fresh = false;
+        return 0;
+    write_failed:
+        e->held_valid = false; /* the full load below writes everything */
+    }
+    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK) {
+        if (why)
+            *why = "uc_context_save failed";
+        return -1;
+    }
+    uint8_t *env = env_of(e);
+    for (int i = 0; i < VTX_R_COUNT; i++)
+        wr64(env, ENV_REGS + 8 * (size_t)i, s->gpr[i]);
+    wr64(env, ENV_EIP, s->rip);
+    wr32(env, ENV_HFLAGS, compute_hflags(s, rd32(env, ENV_HFLAGS)));
+    for (int i = 0; i < 6; i++) {
+        put_seg(env, ENV_SEGS + (size_t)i * SEG_SZ, &s->seg[i]);
+        e->seg_flags_set[i] = ar_to_flags(s->seg[i].ar);
+        e->seg_ar_set[i] = s->seg[i].ar;
+    }
+    put_seg(env, ENV_LDT, &s->seg[VTX_S_LDTR]);
+    put_seg(env, ENV_TR, &s->seg[VTX_S_TR]);
+    for (int i = VTX_S_LDTR; i <= VTX_S_TR; i++) {
+        e->seg_flags_set[i] = ar_to_flags(s->seg[i].ar);
+        e->seg_ar_set[i] = s->seg[i].ar;
+    }
+    wr64(env, ENV_GDT + 8, s->gdtr_base);
+    wr32(env, ENV_GDT + 16, s->gdtr_limit);
+    wr64(env, ENV_IDT + 8, s->idtr_base);
+    wr32(env, ENV_IDT + 16, s->idtr_limit);
+    wr64(env, ENV_CR, s->cr0);
+    wr64(env, ENV_CR + 16, s->cr2);
+    wr64(env, ENV_CR + 24, s->cr3);
+    wr64(env, ENV_CR + 32, s->cr4);
+    wr64(env, ENV_EFER, s->efer);
+    wr64(env, e->off_dr + 7 * 8, s->dr7);
+    wr64(env, e->off_dr + 6 * 8, s->dr6);
+    for (int i = 0; i < 4; i++) /* written here, never through MOV DR: no breakpoint gets armed */
+        wr64(env, e->off_dr + (size_t)i * 8, s->dr[i]);
+    wr32(env, e->off_dr + DR_OLD_EXCEPTION, (uint32_t)-1);
+    uint64_t rf = s->rflags;
+    if (uc_context_restore(e->uc, e->ctx) != UC_ERR_OK || uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &rf) != UC_ERR_OK) {
+        if (why)
+            *why = "uc_context_restore failed";
+        return -1;
+    }
+    bool flush = vtx_eng_paging_key_changed(e, s->cr0, s->cr3, s->cr4, s->efer) != 0;
+    e->cr8 = s->cr8;
+    /* e->ctx is what Unicorn now holds but for RFLAGS (written through the API,
+     * which absorb does not read): no second save. */
+    absorb(e);
+    e->ctx_fresh = false;
+    e->held = *s;
+    e->held_valid = true;
+    if (flush) {
+        vtx_eng_flush_tlb(e);
+        e->gen += 2;
+    }
+    return 0;
+}
+
+int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
+{
+    if (!e || !s || e->broken)
+        return -1;
+    uint64_t rf = 0;
+    if (!e->ctx_fresh && !vtx_eng_save_absorb(e))
+        return -1;
+    if (uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf) != UC_ERR_OK)
+        return -1;
+    const uint8_t *env = env_of(e);
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < VTX_R_COUNT; i++)
+        s->gpr[i] = rd64(env, ENV_REGS + 8 * (size_t)i);
+    s->rip = rd64(env, ENV_EIP);
+    s->rflags = rf;
+    for (int i = 0; i < 6; i++)
+        get_seg(e, env, ENV_SEGS + (size_t)i * SEG_SZ, i, &s->seg[i]);
+    get_seg(e, env, ENV_LDT, VTX_S_LDTR, &s->seg[VTX_S_LDTR]);
+    get_seg(e, env, ENV_TR, VTX_S_TR, &s->seg[VTX_S_TR]);
+    s->gdtr_base = rd64(env, ENV_GDT + 8);
+    s->gdtr_limit = rd32(env, ENV_GDT + 16);
+    s->idtr_base = rd64(env, ENV_IDT + 8);
+    s->idtr_limit = rd32(env, ENV_IDT + 16);
+    s->cr0 = rd64(env, ENV_CR);
+    s->cr2 = rd64(env, ENV_CR + 16);
+    s->cr3 = rd64(env, ENV_CR + 24);
+    s->cr4 = rd64(env, ENV_CR + 32);
+    s->cr8 = e->cr8;
+    s->efer = rd64(env, ENV_EFER);
+    s->dr7 = rd64(env, e->off_dr + 7 * 8);
+    s->dr6 = rd64(env, e->off_dr + 6 * 8);
+    for (int i = 0; i < 4; i++)
+        s->dr[i] = rd64(env, e->off_dr + (size_t)i * 8);
+    e->held = *s;
+    e->held_valid = true;
+    return 0;
+}
