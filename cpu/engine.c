@@ -179,7 +179,8 @@ bool vtx_eng_uc_setup(vtx_engine *e)
         if (uc_mem_map_ptr(e->uc, e->reg[i].pa, e->reg[i].size, UC_PROT_ALL, e->reg[i].host) != UC_ERR_OK)
             return false;
     return uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0) == UC_ERR_OK &&
-           uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, e, 1, 0) == UC_ERR_OK;
+           uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, e, 1, 0) == UC_ERR_OK &&
+           vtx_eng_xlate_setup(e);
 }
 
 int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t n, const vtx_phys_mem *mem)
@@ -423,6 +424,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->hstop = HS_NONE;
     e->resync = false;
     e->exc = false;
+    e->xf.on = false;
     e->unmapped = false;
     e->last_valid = false;
     e->cur = NULL;
@@ -511,9 +513,13 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     }
     uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
     uint64_t lin = linear_of(e, rip);
+    /* The second stage's TLB fill refused an access (engine_xlate.c): Unicorn
+     * ended the run with an error, RIP on the faulting instruction. */
+    const bool xfault = e->xf.on && !e->exc && err != UC_ERR_OK;
     if (hooked && !e->slow && e->hstop == HS_NONE) {
         /* Stopped by something else than the hooks' own stops: count by position. */
-        bool fault = (e->exc && !(e->exc_is_int != 0 || e->exc_vec == 1)) || (!e->exc && err == UC_ERR_INSN_INVALID);
+        bool fault = (e->exc && !(e->exc_is_int != 0 || e->exc_vec == 1)) || xfault ||
+                     (!e->exc && err == UC_ERR_INSN_INVALID);
         bool icebp = false;
         uint8_t b0 = 0;
         const uint8_t *hp;
@@ -564,6 +570,31 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         else if (!stop->trap)
             stop_insn_at(e, lin, stop);
         clear_fault_history(e);
+        return 0;
+    }
+    if (xfault) {
+        if (e->slow && e->last_valid && e->last_lin != lin) {
+            stop->retired++; /* as for an exception: the fetch of an instruction never seen start */
+            e->last_valid = false;
+        }
+        if (hooked && stop->retired)
+            stop->retired--;
+        stop_insn_at(e, e->last_valid ? e->last_lin : lin, stop);
+        stop->address = vtx_eng_xf_linear(e, stop->insn, e->last_valid ? e->last_lin : lin);
+        if (e->xf.kind == XF_PF) {
+            /* The guest's own #PF, found by the engine's walk: CR2 as QEMU would set it. */
+            stop->reason = VTX_STOP_EXCEPTION;
+            stop->vector = 14;
+            stop->has_error_code = true;
+            stop->error_code = e->xf.ec;
+            wr64(env_of(e), ENV_CR + 16, stop->address);
+        } else if (e->xf.kind == XF_UNMAPPED) {
+            stop->reason = VTX_STOP_UNMAPPED;
+            stop->address = e->xf.addr;
+        } else {
+            stop->reason = VTX_STOP_XLATE;
+        }
+        clear_fault_history(e); /* also restores the context (CR2 through the blob, never uc_reg_write) */
         return 0;
     }
     if (err == UC_ERR_INSN_INVALID) {

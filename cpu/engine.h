@@ -144,6 +144,9 @@ typedef enum vtx_stop_reason {
     VTX_STOP_UNMAPPED = 4,  /* fetch or access of unmapped guest-physical memory (address) */
     VTX_STOP_ERROR = 5,     /* Unicorn failed in a way the engine cannot explain (why) */
     VTX_STOP_BOUNDARY = 6,  /* the boundary function asked to stop before insn (not executed) */
+    VTX_STOP_XLATE = 7,     /* the second-stage translation (vtx_engine_xlate) refused an access of
+                               insn: not executed, RIP on it; address is the linear address of the
+                               access (see vtx_engine_set_xlate) */
 } vtx_stop_reason;
 
 typedef struct vtx_stop {
@@ -258,5 +261,44 @@ const char *vtx_engine_unicorn_version(void);
  * (a flush costs tens of microseconds there).
  */
 void vtx_engine_flush_tlb(vtx_engine *e);
+
+/*
+ * A second translation stage, guest-physical -> host-physical, supplied by the
+ * caller (the model's EPT, model/ept_walk.c); cpu/ knows nothing of what it is.
+ * Access bits passed to `translate`: */
+#define VTX_XL_READ 0x1u
+#define VTX_XL_WRITE 0x2u
+#define VTX_XL_FETCH 0x4u
+#define VTX_XL_ENTRY 0x8u  /* an access to a guest paging-structure entry (the walk's read, or its
+                              accessed/dirty update), not to the translation of `lin` */
+#define VTX_XL_PEEK 0x10u  /* the engine's own look (decoding): no permission check, nothing set
+                              or recorded */
+typedef struct vtx_engine_xlate {
+    void *ctx;
+    uint8_t maxphyaddr; /* the guest's paging: MAXPHYADDR (32..52; else 52) */
+    /* Translate gpa for the access (VTX_XL_* bits) made for linear address `lin`
+     * (4-KiB aligned when it comes from Unicorn's TLB fill). Returns 0 with *hpa
+     * (host-physical, the address in the engine's regions) and *perms (VTX_XL_READ/
+     * WRITE/FETCH: what the engine may do in that 4-KiB page without asking again;
+     * at least the access itself), or -1 when the access is refused: the callback
+     * keeps why (the run then stops with VTX_STOP_XLATE). */
+    int (*translate)(void *ctx, uint64_t gpa, unsigned access, uint64_t lin, uint64_t *hpa, unsigned *perms);
+} vtx_engine_xlate;
+/*
+ * Install (or, with NULL, remove) the second stage. With one installed, every
+ * access of a run goes linear -> guest-physical (the guest's paging, whose
+ * paging-structure reads and accessed/dirty writes go through `translate` as
+ * VTX_XL_ENTRY accesses) -> host-physical (`translate`), on Unicorn 2.1's
+ * UC_TLB_VIRTUAL with a UC_HOOK_TLB_FILL hook; the guest's #PF are then found
+ * by the engine (cpu/paging.c) and reported as VTX_STOP_EXCEPTION 14 with the
+ * error code and CR2. The engine's own reads (decoding) peek through it.
+ * Unicorn's TLB holds each 4-KiB page's translation until a flush
+ * (vtx_engine_flush_tlb, a guest MOV to CR3/CR0/CR4 or INVLPG); with a second
+ * stage every requested flush is carried out. Returns 0, or -1 on Unicorn 2.0.1
+ * (no TLB fill hook: the caller must refuse the run) or when Unicorn fails.
+ * Known limit: Unicorn does not say whether an access is an implicit supervisor
+ * access (GDT/IDT/TSS at CPL 3); the guest walk checks it as a user access.
+ */
+int vtx_engine_set_xlate(vtx_engine *e, const vtx_engine_xlate *x);
 
 #endif

@@ -206,6 +206,20 @@ struct vtx_engine {
     int unmapped_type;
     uint64_t unmapped_addr;
     vtx_insn stop_insn;
+    /* The second stage (vtx_engine_set_xlate, engine_xlate.c) and the fault its
+     * TLB fill hook found in the run in progress (Unicorn ends the run with an
+     * error, RIP on the faulting instruction). */
+    bool xl_on;
+    vtx_engine_xlate xl;
+    uc_hook h_tlb;
+    struct {
+        bool on;
+        uint8_t kind;      /* XF_* */
+        uint8_t access;    /* VTX_XL_READ / WRITE / FETCH */
+        uint32_t ec;       /* XF_PF: the #PF error code */
+        uint64_t page;     /* the linear page Unicorn asked for */
+        uint64_t addr;     /* XF_UNMAPPED: the guest-physical address */
+    } xf;
     /* fast path, the run in progress */
     uint64_t start_lin;
     blk_entry *cur;       /* the block entered last (NULL: none, or it did not start) */
@@ -292,6 +306,19 @@ size_t vtx_eng_lin_read(const vtx_engine *e, uint64_t lin, uint8_t *buf, size_t 
 uint64_t vtx_eng_paging_key_changed(const vtx_engine *e, uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer);
 void vtx_eng_flush_tlb(vtx_engine *e);
 void vtx_eng_tlb_flush_wanted(vtx_engine *e);
+
+/* ---- engine_xlate.c ---- */
+enum { XF_PF = 1, XF_REFUSED = 2, XF_UNMAPPED = 3 };
+/* Guest-physical read for the engine's own walk: through the second stage
+ * (peeking) when one is installed. */
+bool vtx_eng_gphys_read(const vtx_engine *e, uint64_t gpa, void *buf, size_t len);
+/* Guest-physical -> host-physical for the engine's own reads (peek). */
+bool vtx_eng_gpa_to_hpa(const vtx_engine *e, uint64_t gpa, uint64_t *hpa);
+/* Install the TLB fill hook in a (new) Unicorn when the second stage is on. */
+bool vtx_eng_xlate_setup(vtx_engine *e);
+/* The linear address of the access that faulted in page e->xf.page, made by
+ * `in` at linear RIP `lin` (Unicorn reports only the page). */
+uint64_t vtx_eng_xf_linear(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
 
 /* ---- engine_blocks.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);

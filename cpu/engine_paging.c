@@ -19,7 +19,7 @@ static bool walk_paging(const vtx_engine *e, uint64_t lin, uint64_t *pa)
         uint64_t t = e->cr3 & amask, ent;
         for (int level = 3; level >= 0; level--) {
             unsigned idx = (unsigned)(lin >> (12 + 9 * level)) & 511;
-            if (!phys_read(e, t + idx * 8ull, &ent, 8) || !(ent & 1))
+            if (!vtx_eng_gphys_read(e, t + idx * 8ull, &ent, 8) || !(ent & 1))
                 return false;
             if (level > 0 && level < 3 && (ent & 0x80)) {
                 uint64_t size = 1ull << (12 + 9 * level);
@@ -34,27 +34,27 @@ static bool walk_paging(const vtx_engine *e, uint64_t lin, uint64_t *pa)
     lin &= 0xffffffffull;
     if (e->cr4 & CR4_PAE) {
         uint64_t ent;
-        if (!phys_read(e, (e->cr3 & 0xffffffe0ull) + ((lin >> 30) & 3) * 8, &ent, 8) || !(ent & 1))
+        if (!vtx_eng_gphys_read(e, (e->cr3 & 0xffffffe0ull) + ((lin >> 30) & 3) * 8, &ent, 8) || !(ent & 1))
             return false;
-        if (!phys_read(e, (ent & amask) + ((lin >> 21) & 511) * 8, &ent, 8) || !(ent & 1))
+        if (!vtx_eng_gphys_read(e, (ent & amask) + ((lin >> 21) & 511) * 8, &ent, 8) || !(ent & 1))
             return false;
         if (ent & 0x80) {
             *pa = (ent & amask & ~0x1fffffull) | (lin & 0x1fffff);
             return true;
         }
-        if (!phys_read(e, (ent & amask) + ((lin >> 12) & 511) * 8, &ent, 8) || !(ent & 1))
+        if (!vtx_eng_gphys_read(e, (ent & amask) + ((lin >> 12) & 511) * 8, &ent, 8) || !(ent & 1))
             return false;
         *pa = (ent & amask) | (lin & 0xfff);
         return true;
     }
     uint32_t ent;
-    if (!phys_read(e, (e->cr3 & 0xfffff000ull) + ((lin >> 22) & 1023) * 4, &ent, 4) || !(ent & 1))
+    if (!vtx_eng_gphys_read(e, (e->cr3 & 0xfffff000ull) + ((lin >> 22) & 1023) * 4, &ent, 4) || !(ent & 1))
         return false;
     if ((ent & 0x80) && (e->cr4 & CR4_PSE)) {
         *pa = ((uint64_t)(ent & 0xffc00000u) | ((uint64_t)(ent >> 13) & 0xff) << 32) | (lin & 0x3fffff);
         return true;
     }
-    if (!phys_read(e, (ent & 0xfffff000u) + ((lin >> 12) & 1023) * 4, &ent, 4) || !(ent & 1))
+    if (!vtx_eng_gphys_read(e, (ent & 0xfffff000u) + ((lin >> 12) & 1023) * 4, &ent, 4) || !(ent & 1))
         return false;
     *pa = (ent & 0xfffff000u) | (lin & 0xfff);
     return true;
@@ -71,6 +71,8 @@ bool vtx_eng_lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
         return false;
 #if VTX_UC_21
     *pa = walked; /* Unicorn 2.1 translates through the guest's tables */
+    if (e->xl_on)
+        return vtx_eng_gpa_to_hpa(e, walked, pa); /* and then the second stage (engine_xlate.c) */
 #else
     *pa = (e->cr0 & CR0_PG) ? ((e->efer & EFER_LMA) ? lin : (lin & 0xffffffffull)) : walked;
 #endif
@@ -290,9 +292,10 @@ void vtx_eng_tlb_flush_wanted(vtx_engine *e)
     if (!e->tlb_want)
         return;
     e->tlb_want = false;
-    if (!(e->cr0 & CR0_PG))
+    /* With a second stage its tables may have changed too: always flush. */
+    if (!(e->cr0 & CR0_PG) && !e->xl_on)
         return;
-    if (e->idc.valid && e->idc_walks == e->idc_walks_at_flush)
+    if (!e->xl_on && e->idc.valid && e->idc_walks == e->idc_walks_at_flush)
         return;
     e->gen += 2; /* decoded bytes were found through the old translations */
     vtx_eng_flush_tlb(e);

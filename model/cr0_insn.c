@@ -35,12 +35,12 @@ bool vtx_guest_linear_access(const vtx_machine *m, uint64_t la, void *buf, size_
             n = len;
         uint64_t pa = 0;
         uint32_t ec = 0;
-        vtx_xlate_status xs = vtx_translate_ex(c, &m->phys, &caps, la, acc, &pa, &ec);
+        vtx_xlate_status xs = vtx_translate_ex(c, vtx_gmem(m), &caps, la, acc, &pa, &ec);
         if (xs == VTX_XLATE_PF) {
             *f = (vtx_linear_fault){.kind = VTX_LINEAR_PF, .error_code = ec, .address = la};
             return false;
         }
-        bool ok = xs == VTX_XLATE_OK && (write ? m->phys.write(m->phys.ctx, pa, p, n) : m->phys.read(m->phys.ctx, pa, p, n));
+        bool ok = xs == VTX_XLATE_OK && (write ? vtx_gmem(m)->write(vtx_gmem(m)->ctx, pa, p, n) : vtx_gmem(m)->read(vtx_gmem(m)->ctx, pa, p, n));
         if (!ok) {
             *f = (vtx_linear_fault){.kind = VTX_LINEAR_UNMAPPED, .address = pa};
             return false;

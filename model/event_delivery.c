@@ -38,7 +38,8 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
     const bool nmi = d.type == VTX_EVT_NMI;
     for (int depth = 0; depth < 4; depth++) {
         vtx_deliver_result res;
-        vtx_deliver_ex(&g->cpu, &m->phys, &caps, &d, &res);
+        m->ept_fault.pending = false;
+        vtx_deliver_ex(&g->cpu, vtx_gmem(m), &caps, &d, &res);
         switch (res.outcome) {
         case VTX_DELIVERED:
             m->engine_dirty = true;
@@ -52,6 +53,18 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
                 g->mtf_pending = true;             /* MTF-3, MTF-4 */
             return VTX_STEP_CONTINUE;
         case VTX_DELIVER_UNMAPPED:
+            /* EPT-V-7: an EPT violation or misconfiguration during delivery exits
+             * with IDT-vectoring information for the event being delivered. */
+            if (vtx_ept_fault_exit(m, 0, ex)) {
+                ex->idt_vectoring_info = vtx_intr_info(d.vector, d.type, d.has_error_code);
+                ex->idt_vectoring_error = d.error_code;
+                ex->instruction_len = (d.type >= VTX_EVT_SW_INT) ? d.insn_len : 0;
+                if (nmi)
+                    g->block_nmi = true; /* BLK-NMI-3: blocked before the exit */
+                g->block_sti = g->block_movss = false;
+                g->activity = VTX_ACTIVE;
+                return VTX_STEP_EXIT;
+            }
             return vtx_step_stop(r, st, VTX_ERR_UNMAPPED, "delivering vector %u: guest-physical address 0x%llx is not mapped",
                         d.vector, (unsigned long long)res.address);
         case VTX_DELIVER_TASK_GATE:

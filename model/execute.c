@@ -66,6 +66,15 @@ static bool engine_ready(vtx_machine *m, const char **why)
         }
         m->engine_gen = m->regions_gen;
         m->engine_dirty = true;
+        m->engine_xl_on = false;
+    }
+    /* EPT-W-1: with EPT every access of the engine goes through the EPT walk. */
+    if (m->ept_on != m->engine_xl_on) {
+        if (vtx_engine_set_xlate(m->engine, m->ept_on ? vtx_ept_engine_xlate(m) : NULL) != 0) {
+            *why = "the execution engine cannot translate through the EPT";
+            return false;
+        }
+        m->engine_xl_on = m->ept_on;
     }
     if (m->engine_dirty) {
         if (vtx_engine_set_state(m->engine, &m->g.cpu, why) != 0)
@@ -187,7 +196,7 @@ static void set_gpr_sized(vtx_cpu_state *s, unsigned reg, uint64_t v, unsigned b
 static void mark_accessed(vtx_machine *m)
 {
     const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
-    if (vtx_seg_set_accessed(&m->g.cpu, &m->phys, &caps))
+    if (vtx_seg_set_accessed(&m->g.cpu, vtx_gmem(m), &caps))
         m->engine_dirty = true;
 }
 
@@ -632,6 +641,25 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class c
             !(ex->idt_vectoring_info >> 31) && s->vector != 8)
             ex->intr_info |= 1u << 12;
         return res;
+    }
+    case VTX_STOP_XLATE: {
+        /* EPT-V-4: the access the EPT refused did not happen; the instruction
+         * does not complete (RIP stays on it). As for a fault (PRI-1), one after
+         * others of this run retired recurs when it runs first. */
+        retired(m, s->retired, cls);
+        if (s->retired) {
+            m->ept_fault.pending = false;
+            return VTX_STEP_CONTINUE;
+        }
+        if (!vtx_ept_fault_exit(m, s->address, ex)) {
+            const vtx_ept_fault *f = &m->ept_fault;
+            return vtx_step_stop(r, st, VTX_ERR_UNMAPPED,
+                                 "the EPT paging-structure entry at host-physical address 0x%llx (for "
+                                 "guest-physical 0x%llx) is not in memory (RIP 0x%llx)",
+                                 (unsigned long long)f->entry_pa, (unsigned long long)f->gpa,
+                                 (unsigned long long)g->cpu.rip);
+        }
+        return VTX_STEP_EXIT;
     }
     case VTX_STOP_UNMAPPED:
         retired(m, s->retired, cls);

@@ -70,6 +70,10 @@ bool vtx_step_ends_run(vtx_machine *m, vtx_step step, const vtx_exit_info *ex, v
  * false when the #MF is to be raised. */
 bool vtx_x87_error_yields(vtx_machine *m);
 
+/* The VM exit of the EPT violation or misconfiguration recorded in m->ept_fault
+ * (ept_walk.c), for an access at linear address `lin`; false when none is recorded. */
+bool vtx_ept_fault_exit(vtx_machine *m, uint64_t lin, vtx_exit_info *ex);
+
 /* Release the execution engine (machine destruction, memory map changes). */
 void vtx_execute_release(vtx_machine *m);
 

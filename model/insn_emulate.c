@@ -65,7 +65,7 @@ vtx_emul vtx_emulate_invpcid(vtx_machine *m, const vtx_insn *insn)
         unsigned n = 4096 - (unsigned)((lin + i) & 0xFFF);
         if (n > 16 - i)
             n = 16 - i;
-        vtx_xlate_status xs = vtx_translate_ex(c, &m->phys, &caps, lin + i, vtx_cpu_cpl(c) == 3 ? VTX_ACC_USER : 0,
+        vtx_xlate_status xs = vtx_translate_ex(c, vtx_gmem(m), &caps, lin + i, vtx_cpu_cpl(c) == 3 ? VTX_ACC_USER : 0,
                                                &pa, &pf);
         if (xs == VTX_XLATE_PF)
             return (vtx_emul){.outcome = VTX_EMUL_PF, .error = pf, .address = lin + i};

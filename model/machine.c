@@ -68,6 +68,7 @@ vtx_status vtx_machine_create(const vtx_machine_config *c, vtx_machine **out, vt
     m->limits = c->limits;
     vtx_vmcs_support_init(&m->support, &m->profile);
     m->phys = (vtx_phys_mem){.ctx = m, .read = mem_read_cb, .write = mem_write_cb};
+    vtx_ept_init(m);
     m->g.cpu.dr6 = 0xFFFF0FF0u; /* DR6 after reset (SDM Vol. 3A "Debug Status Register") */
     *out = m;
     return VTX_OK;

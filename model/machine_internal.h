@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include "../cpu/cpu_state.h"
+#include "../cpu/engine.h"
 #include "../vmcs/vmcs_internal.h"
 #include "vtxref/machine.h"
 #include "vtxref/vmx.h"
@@ -77,6 +78,29 @@ typedef struct vtx_host_msrs {
     uint32_t sysenter_cs;
 } vtx_host_msrs;
 
+/* EPT translation (ept_walk.c). */
+typedef enum vtx_ept_outcome {
+    VTX_EPT_OK = 0,
+    VTX_EPT_VIOLATION = 1,  /* exit 48 */
+    VTX_EPT_MISCONFIG = 2,  /* exit 49 */
+    VTX_EPT_BAD_MEMORY = 3, /* an EPT paging-structure entry lies outside memory (entry_pa) */
+} vtx_ept_outcome;
+typedef struct vtx_ept_walk_result {
+    uint64_t hpa;       /* OK: the host-physical address */
+    uint64_t page_size; /* OK: 4 KiB, 2 MiB or 1 GiB */
+    unsigned perms;     /* R/W/X (bits 0-2): the AND of the entries walked */
+    uint64_t entry_pa;  /* MISCONFIG / BAD_MEMORY: the entry's host-physical address */
+    int misconfig;      /* MISCONFIG: why (vtx_ept_misconfig_text) */
+} vtx_ept_walk_result;
+/* An access the EPT refused, kept for the VM exit. */
+typedef struct vtx_ept_fault {
+    bool pending;
+    bool final;            /* the access to the translation of a linear address (gpa is its page) */
+    vtx_ept_outcome outcome;
+    uint64_t gpa, lin, qual, entry_pa;
+    int misconfig;
+} vtx_ept_fault;
+
 struct vtx_machine {
     vtx_profile profile;
     vtx_root_state root;
@@ -109,6 +133,15 @@ struct vtx_machine {
     bool tlb_pending;      /* an exit without VPID invalidated it: flush at the next entry */
     bool tlb_vpid_valid;   /* it holds translations of VPID tlb_vpid (entered with VPID on) */
     uint16_t tlb_vpid;
+    uint64_t tlb_eptp;     /* the EPTP its combined mappings were made with (EPT-INV-3) */
+    /* EPT in non-root operation (ept_walk.c): on from a VM entry with "enable EPT" = 1
+     * (Unicorn 2.1) to the next VM exit. */
+    bool ept_on;
+    uint64_t eptp;
+    vtx_ept_fault ept_fault;
+    vtx_phys_mem gphys;        /* guest-physical memory through the EPT (the model's own accesses) */
+    vtx_engine_xlate ept_xl;   /* the engine's second stage (vtx_engine_set_xlate) */
+    bool engine_xl_on;         /* the engine has it installed */
     vtx_cycle_costs costs;
     vtx_run_limits limits;
     uint64_t cycles, instructions;
@@ -191,6 +224,19 @@ void vtx_tlb_flush(vtx_machine *m);
  * "enable EPT" = 1 and this EPTP, else why not (written to buf). */
 const char *vtx_ept_refused(const vtx_machine *m, uint64_t eptp, char *buf, size_t len);
 
+/* EPT (ept_walk.c). Walk the EPT of `eptp` for an access to gpa (access: EPT
+ * R/W/X bits, 0 for a look without permission check); set_ad sets the EPT A/D
+ * flags when EPTP bit 6 enables them. */
+vtx_ept_outcome vtx_ept_walk(vtx_machine *m, uint64_t eptp, uint64_t gpa, unsigned access, bool set_ad,
+                             vtx_ept_walk_result *res);
+const char *vtx_ept_misconfig_text(int why);
+/* Set up m->gphys (machine creation). */
+void vtx_ept_init(vtx_machine *m);
+/* The engine's second stage over the current EPTP. */
+const vtx_engine_xlate *vtx_ept_engine_xlate(vtx_machine *m);
+/* Guest-physical memory for the model's own accesses in non-root operation. */
+static inline const vtx_phys_mem *vtx_gmem(const vtx_machine *m) { return m->ept_on ? &m->gphys : &m->phys; }
+
 /* Guest state between the VMCS and the machine (guest_state.c). */
 void vtx_guest_load(vtx_machine *m, const vtx_vmcs_values *f);
 void vtx_guest_save(vtx_machine *m, vtx_vmcs_values *f);
@@ -210,6 +256,9 @@ typedef struct vtx_exit_info {
      * (LMSW with a memory operand, INS/OUTS; undefined for other exits). */
     bool has_guest_linear;
     uint64_t guest_linear;
+    /* Guest-physical address field (0x2400): EPT violations and misconfigurations. */
+    bool has_guest_phys;
+    uint64_t guest_phys;
 } vtx_exit_info;
 /* Returns VTX_OK, or VTX_ERR_UNSUPPORTED where the processor would end in a VMX
  * abort (an MSR-store or MSR-load entry failed): the exit is then undone, the

@@ -52,9 +52,9 @@ static bool far_selector(const vtx_machine *m, const vtx_insn *insn, uint16_t *s
         uint64_t pa;
         uint32_t ec;
         uint64_t la = (sg->base + off + i) & 0xFFFFFFFFull;
-        if (vtx_translate_ex(c, &m->phys, &caps, la, VTX_ACC_NO_AD | (vtx_cpu_cpl(c) == 3 ? VTX_ACC_USER : 0),
+        if (vtx_translate_ex(c, vtx_gmem(m), &caps, la, VTX_ACC_NO_AD | (vtx_cpu_cpl(c) == 3 ? VTX_ACC_USER : 0),
                              &pa, &ec) != VTX_XLATE_OK ||
-            !m->phys.read || !m->phys.read(m->phys.ctx, pa, &b[i], 1))
+            !vtx_gmem(m)->read || !vtx_gmem(m)->read(vtx_gmem(m)->ctx, pa, &b[i], 1))
             return false;
     }
     *sel = (uint16_t)(b[0] | b[1] << 8);
@@ -68,12 +68,12 @@ void vtx_task_switch_of_insn(const vtx_machine *m, const vtx_insn *insn, vtx_tas
     *tc = (vtx_task_check){.outcome = VTX_TASK_NONE};
     switch (insn->cls) {
     case VTX_IC_IRET:
-        vtx_task_check_iret(&m->g.cpu, &m->phys, &caps, tc);
+        vtx_task_check_iret(&m->g.cpu, vtx_gmem(m), &caps, tc);
         break;
     case VTX_IC_JMP_FAR:
     case VTX_IC_CALL_FAR:
         if (far_selector(m, insn, &sel))
-            vtx_task_check_far(&m->g.cpu, &m->phys, &caps,
+            vtx_task_check_far(&m->g.cpu, vtx_gmem(m), &caps,
                                insn->cls == VTX_IC_JMP_FAR ? VTX_TASK_JMP : VTX_TASK_CALL, sel, tc);
         break;
     default:

@@ -33,14 +33,19 @@ void vtx_tlb_on_exit(vtx_machine *m, const vtx_vmcs_values *f)
      * entry: until then nothing runs on the engine (the VMM is not executed). */
     if (!vpid_on(f))
         m->tlb_pending = true;
+    m->ept_on = false; /* the VMM runs without EPT */
 }
 
 void vtx_tlb_on_entry(vtx_machine *m, const vtx_vmcs_values *f)
 {
     bool on = vpid_on(f);
     uint16_t vpid = on ? (uint16_t)vtx_vmcs_get(f, VTX_SLOT_VPID) : 0;
-    if (!on || m->tlb_pending || !m->tlb_vpid_valid || m->tlb_vpid != vpid)
+    /* EPT-INV-3: combined mappings are tagged by the EPTP (EP4TA) they were made
+     * with; the engine's TLB is not, so it is flushed when the EPTP changes. */
+    uint64_t eptp = m->ept_on ? m->eptp : 0;
+    if (!on || m->tlb_pending || !m->tlb_vpid_valid || m->tlb_vpid != vpid || m->tlb_eptp != eptp)
         vtx_tlb_flush(m); /* PG-2 */
+    m->tlb_eptp = eptp;
     m->tlb_vpid = vpid;
     m->tlb_vpid_valid = on;
 }

@@ -124,15 +124,21 @@ static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
                  missing);
         return VTX_ERR_UNSUPPORTED;
     }
-    /* EPT-ID-1/2: EPT only as far as the engine can carry it out. */
+    /* EPT: translated for real on Unicorn 2.1 (ept_walk.c, EPT-W-1...); on Unicorn
+     * 2.0.1 only as far as the engine can carry it out (EPT-ID-1/2). */
+    m->ept_on = false;
     if ((vtx_vmcs_get(&m->current->f, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_SECONDARY_CONTROLS) &&
         (vtx_vmcs_get(&m->current->f, VTX_SLOT_PROC_CONTROLS2) & VTX_PROC2_ENABLE_EPT)) {
         char ept[320];
-        if (vtx_ept_refused(m, vtx_vmcs_get(&m->current->f, VTX_SLOT_EPT_POINTER), ept, sizeof ept)) {
+        uint64_t eptp = vtx_vmcs_get(&m->current->f, VTX_SLOT_EPT_POINTER);
+        if (!vtx_engine_translates_paging() && vtx_ept_refused(m, eptp, ept, sizeof ept)) {
             snprintf(r->why, sizeof r->why, "%s passed every VM-entry check, but %.*s", insn,
                      (int)(sizeof r->why - 48), ept);
             return VTX_ERR_UNSUPPORTED;
         }
+        m->ept_on = vtx_engine_translates_paging();
+        m->eptp = eptp;
+        m->ept_fault.pending = false;
     }
     char vapic[192];
     if (vtx_vapic_entry_refused(m, &m->current->f, vapic, sizeof vapic)) {

@@ -196,6 +196,8 @@ vtx_status vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *
     vtx_vmcs_set(f, VTX_SLOT_EXIT_INSTRUCTION_INFO, e->instruction_info);
     if (e->has_guest_linear)
         vtx_vmcs_set(f, VTX_SLOT_GUEST_LINEAR_ADDR, e->guest_linear);
+    if (e->has_guest_phys)
+        vtx_vmcs_set(f, VTX_SLOT_GUEST_PHYSICAL_ADDR, e->guest_phys); /* EPT-V-5 */
     m->g.cpu.rflags = saved_rflags(m->g.cpu.rflags, e); /* EXIT-8 */
     vtx_guest_save(m, f);
     uint64_t inj = vtx_vmcs_get(f, VTX_SLOT_ENTRY_INTR_INFO);
