@@ -64,6 +64,39 @@ static const char *walk_one(const vtx_machine *m, uint64_t eptp, uint64_t cap, u
     return "the EPT walk did not end";
 }
 
+/* Every present leaf of the EPT, also outside the mapped memory, maps its
+ * guest-physical address to itself (Unicorn 2.0.1 would access the
+ * guest-physical address where the EPT maps another). At most 4096 tables. */
+static const char *walk_all(const vtx_machine *m, uint64_t table, int level, uint64_t base, uint64_t cap,
+                            unsigned *tables, uint64_t *at)
+{
+    const uint64_t amask = 0x000FFFFFFFFFF000ull;
+    if (++*tables > 4096)
+        return "the EPT is too large to verify";
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t e = 0, gpa = base + ((uint64_t)i << (12 + 9 * (level - 1)));
+        if (vtx_mem_read(m, table + i * 8ull, &e, 8, NULL) != VTX_OK) {
+            *at = gpa;
+            return "an EPT entry is outside memory";
+        }
+        if (!(e & 7))
+            continue;
+        bool leaf = level == 1 || ((e & EPT_PS) && ((level == 2 && (cap & CAP_2M)) || (level == 3 && (cap & CAP_1G))));
+        if (!leaf) {
+            const char *why = level > 1 ? walk_all(m, e & amask, level - 1, gpa, cap, tables, at) : NULL;
+            if (why)
+                return why;
+            continue;
+        }
+        uint64_t size = 1ull << (12 + 9 * (level - 1));
+        if ((e & amask & ~(size - 1)) != gpa) {
+            *at = gpa;
+            return "a page maps to another host-physical address"; /* EPT-ID-1 */
+        }
+    }
+    return NULL;
+}
+
 const char *vtx_ept_refused(const vtx_machine *m, uint64_t eptp, char *buf, size_t len)
 {
     uint64_t cap = 0;
@@ -82,6 +115,9 @@ const char *vtx_ept_refused(const vtx_machine *m, uint64_t eptp, char *buf, size
                 gpa = (gpa & ~(span - 1)) + span;
             }
         }
+        unsigned tables = 0;
+        if (!what)
+            what = walk_all(m, eptp & 0x000FFFFFFFFFF000ull, (int)((eptp >> 3) & 7) + 1, 0, cap, &tables, &at);
     }
     if (!what)
         return NULL;

@@ -1,0 +1,310 @@
+/*
+ * EPT translation on Unicorn 2.1 (model/ept_walk.c, cpu/engine_xlate.c; own
+ * rules EPT-W-n, EPT-V-n, EPT-M-n, EPT-AD-n of docs/rules-own.tsv): every
+ * guest-physical access of the guest goes through the EPT the VMM built. On
+ * Unicorn 2.0.1 each of these EPTs is refused at VM entry by name (EPT-ID-1/2).
+ * The machine: tests/ept_fixture.h. Guest code (64-bit, identity guest paging
+ * unless a test says otherwise) at VT_GUEST_RIP = 0x10000.
+ */
+#include "ept_fixture.h"
+
+TestSuite(ept_walk, .init = ept_setup, .fini = ept_teardown);
+
+static const uint8_t VMCALL[] = {0x0f, 0x01, 0xc1};
+
+/* mov rax, [abs32] / mov [abs32], rax */
+static size_t ld(uint8_t *p, uint32_t a)
+{
+    const uint8_t op[] = {0x48, 0x8b, 0x04, 0x25, (uint8_t)a, (uint8_t)(a >> 8), (uint8_t)(a >> 16), (uint8_t)(a >> 24)};
+    memcpy(p, op, sizeof op);
+    return sizeof op;
+}
+static size_t st_(uint8_t *p, uint32_t a)
+{
+    const uint8_t op[] = {0x48, 0x89, 0x04, 0x25, (uint8_t)a, (uint8_t)(a >> 8), (uint8_t)(a >> 16), (uint8_t)(a >> 24)};
+    memcpy(p, op, sizeof op);
+    return sizeof op;
+}
+
+/* Guest code at host-physical `hpa`: the accesses, then VMCALL. */
+static void code_at(uint64_t hpa, const uint8_t *c, size_t n)
+{
+    memcpy(e.ram + hpa, c, n);
+    memcpy(e.ram + hpa + n, VMCALL, sizeof VMCALL);
+}
+
+/*
+ * EPT-W-1: a non-identity EPT. Guest-physical 0x10000 (the code) is host-physical
+ * 0x70000, DATA is 0x71000, and the guest's own paging structures (GPT..GPT+16K)
+ * are at host-physical 0x90000: the guest walk reads them through the EPT (the
+ * copy at host-physical GPT is wiped) and its accessed flag lands there too.
+ *   mov rax, [DATA+8] ; mov [DATA+0x10], rax ; vmcall
+ */
+Test(ept_walk, ept_w_1_every_access_goes_through_the_ept)
+{
+    VTX_COVERS("EPT-W-1");
+    uint8_t c[32];
+    size_t n = ld(c, DATA + 8);
+    n += st_(c + n, DATA + 0x10);
+    code_at(0x70000, c, n);
+    memcpy(e.ram + 0x71008, &(uint64_t){0x1234567887654321ull}, 8);
+    *ept_pte(0x10000) = 0x70000 | EPT_WB | 7;
+    *ept_pte(DATA) = 0x71000 | EPT_WB | 7;
+    memcpy(e.ram + 0x90000, e.ram + GPT, 0x4000);
+    for (unsigned i = 0; i < 4; i++)
+        *ept_pte(GPT + i * 0x1000) = (0x90000 + i * 0x1000) | EPT_WB | 7;
+    ((uint64_t *)(e.ram + 0x93000))[0x10] &= ~0x20ull; /* the code PTE, not yet accessed */
+    memset(e.ram + GPT, 0, 0x4000);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("non-identity EPT", st, &r, VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq(rax(), 0x1234567887654321ull, "the load read host-physical 0x71008");
+    uint64_t v;
+    memcpy(&v, e.ram + 0x71010, 8);
+    cr_assert_eq(v, 0x1234567887654321ull, "the store wrote host-physical 0x71010");
+    memcpy(&v, e.ram + DATA + 0x10, 8);
+    cr_assert_eq(v, 0, "nothing written at host-physical == guest-physical");
+    cr_assert(((uint64_t *)(e.ram + 0x93000))[0x10] & 0x20, "the guest PTE's accessed flag was set through the EPT");
+}
+
+/* One violation: the code runs at VT_GUEST_RIP + off (identity EPT but for what
+ * the test changed) and exits 48 at that RIP. */
+static void violation(const char *step, size_t off, const uint8_t *c, size_t n, uint64_t qual, uint64_t gpa,
+                      uint64_t lin)
+{
+    code_at(VT_GUEST_RIP + off, c, n);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, VT_GUEST_RIP + off);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_violation(step, st, &r, qual, gpa, lin, VT_GUEST_RIP + off);
+}
+
+/* EPT-V-1, V-3, V-4, V-5: a read of a page not present in the EPT: bits 2:0 = read,
+ * 5:3 = 0 (not readable, writable or executable), 7 and 8 set; the exact
+ * guest-physical and guest-linear addresses; RIP on the MOV. */
+Test(ept_walk, ept_v_1_read_of_a_not_present_page)
+{
+    VTX_COVERS("EPT-V-1", "EPT-V-3", "EPT-V-4", "EPT-V-5");
+    uint8_t c[16];
+    size_t n = ld(c, DATA + 0x123);
+    *ept_pte(DATA) = 0;
+    violation("read, not present", 0, c, n, Q_R | Q_LIN | Q_FINAL, DATA + 0x123, DATA + 0x123);
+    cr_assert_eq(rax(), 0, "the load did not complete");
+}
+
+/* EPT-V-2, V-3: a write to a read-only page (R at the leaf, R/W/X above: the AND is R). */
+Test(ept_walk, ept_v_2_write_to_a_read_only_page)
+{
+    VTX_COVERS("EPT-V-2", "EPT-V-3", "EPT-V-4", "EPT-V-5");
+    uint8_t c[16];
+    size_t n = st_(c, DATA + 0xff8);
+    *ept_pte(DATA) = DATA | EPT_WB | 1;
+    violation("write, read-only", 0x40, c, n, Q_W | (1u << 3) | Q_LIN | Q_FINAL, DATA + 0xff8, DATA + 0xff8);
+    uint64_t v;
+    memcpy(&v, e.ram + DATA + 0xff8, 8);
+    cr_assert_eq(v, 0, "the store did not happen");
+}
+
+/* EPT-V-2, V-3: a fetch from a page without execute access (R/W at the leaf; the
+ * AND with the PDE's R/W is still R/W). */
+Test(ept_walk, ept_v_2_fetch_from_a_non_executable_page)
+{
+    VTX_COVERS("EPT-V-2", "EPT-V-3", "EPT-V-4", "EPT-V-5");
+    *ept_pte(VT_GUEST_RIP) = VT_GUEST_RIP | EPT_WB | 3;
+    ept_pd()[0] = (EPT_TABLES + 0x3000) | 3; /* the PDE without X too */
+    violation("fetch, not executable", 0x80, VMCALL, 0, Q_X | (3u << 3) | Q_LIN | Q_FINAL, VT_GUEST_RIP + 0x80,
+              VT_GUEST_RIP + 0x80);
+}
+
+/*
+ * EPT-V-3 bit 8 = 0: the guest's page table for linear 2 MiB..4 MiB (at
+ * guest-physical 0x64000) is not present in the EPT: the violation is on the
+ * guest paging-structure entry (its exact address, 0x64000 + 5 * 8), bit 7 set
+ * (the guest-linear address is valid), bit 8 clear.
+ */
+Test(ept_walk, ept_v_3_violation_on_a_guest_paging_structure_entry)
+{
+    VTX_COVERS("EPT-V-3", "EPT-V-5");
+    gpt_pd()[1] = 0x64000 | 0x23;
+    ((uint64_t *)(e.ram + 0x64000))[5] = DATA | 0x63;
+    *ept_pte(0x64000) = 0;
+    uint8_t c[16];
+    size_t n = ld(c, 0x205010);
+    violation("guest paging-structure entry", 0, c, n, Q_R | Q_LIN, 0x64028, 0x205010);
+}
+
+/* EPT-M-1, M-5, M-7: a misconfigured leaf (write without read, then the reserved
+ * memory type 7) is exit 49 with the guest-physical address; the VMM's fix lets
+ * the MOV complete. */
+Test(ept_walk, ept_m_1_misconfigurations_exit_49)
+{
+    VTX_COVERS("EPT-M-1", "EPT-M-5", "EPT-M-7");
+    uint8_t c[16];
+    size_t n = ld(c, DATA + 0x123);
+    code_at(VT_GUEST_RIP, c, n);
+    memcpy(e.ram + DATA + 0x123, &(uint64_t){42}, 8);
+    *ept_pte(DATA) = DATA | EPT_WB | 2;
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("write-only", st, &r, VTX_EXIT_REASON_EPT_MISCONFIG);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_PHYSICAL_ADDR), DATA + 0x123);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP);
+    *ept_pte(DATA) = DATA | (7u << 3) | 7;
+    r = resume(&st);
+    expect_exit("memory type 7", st, &r, VTX_EXIT_REASON_EPT_MISCONFIG);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_PHYSICAL_ADDR), DATA + 0x123);
+    *ept_pte(DATA) = DATA | EPT_WB | 7;
+    r = resume(&st);
+    expect_exit("fixed", st, &r, VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq(rax(), 42);
+}
+
+/* EPT-M-4, M-6: reserved bits 7:3 in a non-leaf PDPTE, then a 2-MiB PDE with a
+ * reserved address bit 12 set: both exit 49. */
+Test(ept_walk, ept_m_4_reserved_bits_exit_49)
+{
+    VTX_COVERS("EPT-M-4", "EPT-M-6", "EPT-M-7");
+    uint8_t c[16];
+    size_t n = ld(c, 0x200000);
+    code_at(VT_GUEST_RIP, c, n);
+    gpt_pd()[1] = 0x200000 | 0xe3; /* guest: a 2-MiB page, linear 2 MiB = guest-physical 2 MiB */
+    ept_pdpt()[0] |= 1u << 4;
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("PDPTE bit 4", st, &r, VTX_EXIT_REASON_EPT_MISCONFIG);
+    ept_pdpt()[0] &= ~(1ull << 4);
+    ept_pd()[1] = 0x201000 | (1u << 7) | EPT_WB | 7;
+    r = resume(&st);
+    expect_exit("2-MiB PDE with bit 12", st, &r, VTX_EXIT_REASON_EPT_MISCONFIG);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_PHYSICAL_ADDR), 0x200000);
+}
+
+/* EPT-W-2: a 2-MiB EPT page (guest-physical 2 MiB -> host-physical 0) and a
+ * 1-GiB EPT page (guest-physical 1 GiB -> host-physical 0), reached through
+ * guest 2-MiB pages: the loads read host-physical DATA + 8. */
+Test(ept_walk, ept_w_2_two_mib_and_one_gib_pages)
+{
+    VTX_COVERS("EPT-W-2");
+    uint8_t c[32];
+    size_t n = ld(c, 0x200000 + DATA + 8);
+    c[n++] = 0x48, c[n++] = 0x89, c[n++] = 0xc3; /* mov rbx, rax */
+    n += ld(c + n, 0x40000000 + DATA + 8);
+    code_at(VT_GUEST_RIP, c, n);
+    memcpy(e.ram + DATA + 8, &(uint64_t){0xabcdef0123456789ull}, 8);
+    gpt_pd()[1] = 0x200000 | 0xe3;                       /* guest 2 MiB: linear 2 MiB -> guest-physical 2 MiB */
+    gpt_pdpt()[1] = 0x65000 | 0x23;                      /* guest: linear 1 GiB ... */
+    memset(e.ram + 0x65000, 0, 4096);
+    ((uint64_t *)(e.ram + 0x65000))[0] = 0x40000000 | 0xe3; /* ... -> guest-physical 1 GiB (2 MiB page) */
+    ept_pd()[1] = 0 | (1u << 7) | EPT_WB | 7;            /* EPT 2 MiB: guest-physical 2 MiB -> host 0 */
+    ept_pdpt()[1] = 0 | (1u << 7) | EPT_WB | 7;          /* EPT 1 GiB: guest-physical 1 GiB -> host 0 */
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("large EPT pages", st, &r, VTX_EXIT_REASON_VMCALL);
+    vtx_gprs g;
+    cr_assert_eq(vtx_machine_get_gprs(e.m, &g), VTX_OK);
+    cr_assert_eq(g.rbx, 0xabcdef0123456789ull, "through the 2-MiB page");
+    cr_assert_eq(g.rax, 0xabcdef0123456789ull, "through the 1-GiB page");
+}
+
+/* EPT-W-3: an execute-only code page (IA32_VMX_EPT_VPID_CAP[0] = 1): the code
+ * runs, and its read of its own page is an EPT violation whose bits 5:3 say
+ * "executable only". */
+Test(ept_walk, ept_w_3_execute_only_code_runs_but_cannot_be_read)
+{
+    VTX_COVERS("EPT-W-3", "EPT-V-3");
+    uint8_t c[16];
+    size_t n = ld(c, VT_GUEST_RIP + 0x800);
+    *ept_pte(VT_GUEST_RIP) = VT_GUEST_RIP | EPT_WB | 4;
+    violation("read of execute-only", 0, c, n, Q_R | (4u << 3) | Q_LIN | Q_FINAL, VT_GUEST_RIP + 0x800,
+              VT_GUEST_RIP + 0x800);
+}
+
+/* EPT-M-2: without the execute-only capability, an execute-only entry is a misconfiguration. */
+Test(ept_walk, ept_m_2_execute_only_without_the_capability)
+{
+    VTX_COVERS("EPT-M-2", "EPT-M-7");
+    vt_teardown(&e);
+    ept_setup_caps(1ull << 0);
+    code_at(VT_GUEST_RIP, VMCALL, 0);
+    *ept_pte(VT_GUEST_RIP) = VT_GUEST_RIP | EPT_WB | 4;
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("execute-only without the capability", st, &r, VTX_EXIT_REASON_EPT_MISCONFIG);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_PHYSICAL_ADDR), VT_GUEST_RIP);
+}
+
+/*
+ * EPT-AD-1, AD-2, AD-3: with EPTP bit 6 the walk sets the accessed flag of every
+ * EPT entry used and the dirty flag of the leaf written; the guest's paging
+ * structures (whose own A/D flags are already set, so the guest walk writes
+ * nothing) are accessed as writes: their EPT leaf is dirty too.
+ *   mov rax, [DATA] ; mov [DATA+0x1000], rax ; vmcall
+ */
+Test(ept_walk, ept_ad_accessed_and_dirty_flags)
+{
+    VTX_COVERS("EPT-AD-1", "EPT-AD-2", "EPT-AD-3");
+    uint8_t c[32];
+    size_t n = ld(c, DATA);
+    n += st_(c + n, DATA + 0x1000);
+    code_at(VT_GUEST_RIP, c, n);
+    set_eptp(eptp | EPT_AD_BIT);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("A/D", st, &r, VTX_EXIT_REASON_VMCALL);
+    const uint64_t A = 1u << 8, D = 1u << 9;
+    cr_assert(ept_pml4()[0] & A, "PML4E accessed");
+    cr_assert(ept_pdpt()[0] & A, "PDPTE accessed");
+    cr_assert(ept_pd()[0] & A, "PDE accessed");
+    cr_assert_eq(*ept_pte(VT_GUEST_RIP) & (A | D), A, "code: accessed, not dirty");
+    cr_assert_eq(*ept_pte(DATA) & (A | D), A, "read page: accessed, not dirty");
+    cr_assert_eq(*ept_pte(DATA + 0x1000) & (A | D), A | D, "written page: accessed and dirty");
+    cr_assert_eq(*ept_pte(GPT + 0x3000) & (A | D), A | D, "guest page table: accessed as a write");
+    cr_assert_eq(*ept_pte(0x70000) & (A | D), 0, "a page nobody used: neither");
+}
+
+/* EPT-AD-3 with EPT-V-3: with A/D on, a guest page table in an EPT read-only page
+ * is an EPT violation (a write) on the paging-structure entry. */
+Test(ept_walk, ept_ad_3_read_only_guest_page_table_faults_with_ad)
+{
+    VTX_COVERS("EPT-AD-3", "EPT-V-3");
+    set_eptp(eptp | EPT_AD_BIT);
+    gpt_pd()[1] = 0x64000 | 0x23;
+    ((uint64_t *)(e.ram + 0x64000))[5] = DATA | 0x63;
+    *ept_pte(0x64000) = 0x64000 | EPT_WB | 1;
+    uint8_t c[16];
+    size_t n = ld(c, 0x205010);
+    violation("read-only guest page table with A/D", 0, c, n, Q_W | (1u << 3) | Q_LIN, 0x64028, 0x205010);
+}
+
+/* EPT-V-7: an EPT violation while delivering an event (the IDT page is not
+ * present in the EPT): exit 48 with IDT-vectoring information for it. INT3. */
+Test(ept_walk, ept_v_7_violation_during_event_delivery)
+{
+    VTX_COVERS("EPT-V-7");
+    static const uint8_t c[] = {0xcc};
+    code_at(VT_GUEST_RIP, c, sizeof c);
+    *ept_pte(VT_GUEST_IDT) = 0;
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("INT3 through an unmapped IDT", st, &r, VTX_EXIT_REASON_EPT_VIOLATION);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_PHYSICAL_ADDR), VT_GUEST_IDT + 3 * 16, "the gate's guest-physical address");
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION) & 0x3f, Q_R, "a read, nothing allowed");
+    cr_assert_eq(rd(VTX_VMCS_IDT_VECTORING_INFO), 0x80000603u, "IDT-vectoring: INT3 (software exception)");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP, "RIP on the INT3");
+}
