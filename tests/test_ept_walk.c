@@ -308,3 +308,59 @@ Test(ept_walk, ept_v_7_violation_during_event_delivery)
     cr_assert_eq(rd(VTX_VMCS_IDT_VECTORING_INFO), 0x80000603u, "IDT-vectoring: INT3 (software exception)");
     cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP, "RIP on the INT3");
 }
+
+/*
+ * PG-4 under EPT: the guest's own #PF, found by the engine's walk of the guest
+ * paging (the TLB is filled by the model there): a read of a page the guest
+ * maps not present exits through the exception bitmap with CR2 as the
+ * qualification; a write to it, with bit 14 clear, is delivered to the guest's
+ * handler (on an EPT page mapped elsewhere), which reads CR2 and its error code.
+ *   G+0      mov rax, [DATA+0x123] ; vmcall
+ *   G+0x40   mov [DATA+0x456], rax
+ *   G+0x100  handler: mov rax, cr2 ; pop rbx ; vmcall
+ */
+Test(ept_walk, ept_guest_page_fault_under_ept)
+{
+    VTX_COVERS("EPT-W-1", "PG-4");
+    uint8_t c[16];
+    size_t n = ld(c, DATA + 0x123);
+    code_at(0x70000, c, n);
+    n = st_(c, DATA + 0x456);
+    code_at(0x70040, c, n);
+    static const uint8_t handler[] = {0x0f, 0x20, 0xd0, 0x5b};
+    code_at(0x70100, handler, sizeof handler);
+    *ept_pte(VT_GUEST_RIP) = 0x70000 | EPT_WB | 7;
+    ((uint64_t *)(e.ram + GPT + 0x3000))[DATA >> 12] &= ~1ull; /* guest: DATA not present */
+    vt_idt_gate(&e, 14, VT_GUEST_RIP + 0x100, false);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("read of a not-present page", st, &r, VTX_EXIT_REASON_EXCEPTION_NMI);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_INFO) & 0xff, 14, "#PF");
+    cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_ERROR_CODE), 0, "read, not present, supervisor");
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), DATA + 0x123, "the qualification is CR2");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP, "RIP on the MOV");
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 0);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, VT_GUEST_RIP + 0x40);
+    r = resume(&st);
+    expect_exit("write, delivered", st, &r, VTX_EXIT_REASON_VMCALL);
+    vtx_gprs g;
+    cr_assert_eq(vtx_machine_get_gprs(e.m, &g), VTX_OK);
+    cr_assert_eq(g.rax, DATA + 0x456, "the handler read CR2 = 0x%llx", (unsigned long long)g.rax);
+    cr_assert_eq(g.rbx, 2, "error code W, not present, supervisor: 0x%llx", (unsigned long long)g.rbx);
+}
+
+/* EPT-V-6: an IRET that removes NMI blocking and whose frame is in a page not
+ * present in the EPT: qualification bit 12 ("NMI unblocking due to IRET"). */
+Test(ept_walk, ept_v_6_iret_nmi_unblocking)
+{
+    VTX_COVERS("EPT-V-6", "EPT-V-3");
+    static const uint8_t iretq[] = {0x48, 0xcf};
+    vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, 1u << 3); /* blocking by NMI */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RSP, DATA + 0x100);
+    *ept_pte(DATA) = 0;
+    violation("IRET with an unmapped frame", 0, iretq, sizeof iretq, Q_R | Q_LIN | Q_FINAL | 0x1000, DATA + 0x100,
+              DATA + 0x100);
+}
