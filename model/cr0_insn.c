@@ -35,6 +35,8 @@ bool vtx_guest_linear_access(const vtx_machine *m, uint64_t la, void *buf, size_
             n = len;
         uint64_t pa = 0;
         uint32_t ec = 0;
+        vtx_machine *mm = (vtx_machine *)(uintptr_t)m; /* the EPT records its faults in the machine */
+        mm->ept_fault.pending = false;
         vtx_xlate_status xs = vtx_translate_ex(c, vtx_gmem(m), &caps, la, acc, &pa, &ec);
         if (xs == VTX_XLATE_PF) {
             *f = (vtx_linear_fault){.kind = VTX_LINEAR_PF, .error_code = ec, .address = la};
@@ -42,6 +44,7 @@ bool vtx_guest_linear_access(const vtx_machine *m, uint64_t la, void *buf, size_
         }
         bool ok = xs == VTX_XLATE_OK && (write ? vtx_gmem(m)->write(vtx_gmem(m)->ctx, pa, p, n) : vtx_gmem(m)->read(vtx_gmem(m)->ctx, pa, p, n));
         if (!ok) {
+            vtx_ept_fault_at_linear(mm, la, xs == VTX_XLATE_OK); /* EPT-V-3: bits 7 and 8 */
             *f = (vtx_linear_fault){.kind = VTX_LINEAR_UNMAPPED, .address = pa};
             return false;
         }

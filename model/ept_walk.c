@@ -243,6 +243,17 @@ static bool gphys_write(void *ctx, uint64_t pa, const void *buf, size_t len)
     return gphys_copy(ctx, pa, (void *)(uintptr_t)buf, len, true);
 }
 
+void vtx_ept_fault_at_linear(vtx_machine *m, uint64_t lin, bool final)
+{
+    vtx_ept_fault *f = &m->ept_fault;
+    if (!f->pending || (f->qual & Q_LIN_VALID))
+        return;
+    f->lin = lin;
+    f->final = final;
+    if (f->outcome == VTX_EPT_VIOLATION)
+        f->qual |= Q_LIN_VALID | (final ? Q_FINAL : 0); /* EPT-V-3 */
+}
+
 void vtx_ept_init(vtx_machine *m) { m->gphys = (vtx_phys_mem){.ctx = m, .read = gphys_read, .write = gphys_write}; }
 
 bool vtx_ept_fault_exit(vtx_machine *m, uint64_t lin, vtx_exit_info *ex)

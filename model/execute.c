@@ -311,6 +311,7 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         if (!vtx_lmsw_source(m, insn, false, &lmsw_src, &lf))
             return lf.kind == VTX_LINEAR_PF
                        ? raise_exception(m, 14, VTX_EVT_HW_EXC, true, lf.error_code, lf.address, 0, ex, r, st)
+                   : vtx_ept_fault_exit(m, m->ept_fault.lin, ex) ? VTX_STEP_EXIT /* EPT-V-4 */
                        : vtx_step_stop(r, st, VTX_ERR_UNMAPPED, "LMSW at RIP 0x%llx reads guest-physical address 0x%llx, "
                               "which is not mapped", (unsigned long long)c->rip, (unsigned long long)lf.address);
     }

@@ -230,6 +230,9 @@ const char *vtx_ept_refused(const vtx_machine *m, uint64_t eptp, char *buf, size
 vtx_ept_outcome vtx_ept_walk(vtx_machine *m, uint64_t eptp, uint64_t gpa, unsigned access, bool set_ad,
                              vtx_ept_walk_result *res);
 const char *vtx_ept_misconfig_text(int why);
+/* The recorded EPT fault came from an access made for linear address `lin`
+ * (final: to its translation, else to a guest paging-structure entry). */
+void vtx_ept_fault_at_linear(vtx_machine *m, uint64_t lin, bool final);
 /* Set up m->gphys (machine creation). */
 void vtx_ept_init(vtx_machine *m);
 /* The engine's second stage over the current EPTP. */

@@ -364,3 +364,15 @@ Test(ept_walk, ept_v_6_iret_nmi_unblocking)
     violation("IRET with an unmapped frame", 0, iretq, sizeof iretq, Q_R | Q_LIN | Q_FINAL | 0x1000, DATA + 0x100,
               DATA + 0x100);
 }
+
+/* EPT-V-3/V-4 for an access the model makes itself: LMSW's memory operand (the
+ * model reads it before deciding on the CR0 exit) in a page not present in the
+ * EPT: exit 48 with the operand's guest-physical and linear addresses.
+ *   lmsw [DATA+0x10] */
+Test(ept_walk, ept_v_4_model_read_of_an_lmsw_operand)
+{
+    VTX_COVERS("EPT-V-3", "EPT-V-4", "EPT-V-5");
+    static const uint8_t lmsw[] = {0x0f, 0x01, 0x34, 0x25, 0x10, 0x00, 0x05, 0x00};
+    *ept_pte(DATA) = 0;
+    violation("LMSW operand", 0, lmsw, sizeof lmsw, Q_R | Q_LIN | Q_FINAL, DATA + 0x10, DATA + 0x10);
+}
