@@ -9,6 +9,7 @@
  *   engine_blocks.c  the fast path: block cache, block hook, probes
  *   engine_abort.c   the SIGABRT guard around uc_emu_start and reopening past it
  *   engine_state.c   Unicorn state transfer and the QEMU CPUX86State layout
+ *   engine_xlate.c   the caller's second translation stage (EPT) on Unicorn 2.1's TLB fill hook
  */
 #ifndef VTX_CPU_ENGINE_INTERNAL_H
 #define VTX_CPU_ENGINE_INTERNAL_H

@@ -10,7 +10,9 @@
  * = 1: the engine's (Unicorn 2.1, through vtx_engine_set_xlate: instruction
  * fetches, data, and the guest paging-structure reads and A/D writes) and the
  * model's own (event delivery, IDT/GDT/TSS, emulated instructions) through
- * m->gphys. Unicorn 2.0.1 cannot translate: there ept.c refuses any EPT but
+ * m->gphys. Unicorn 2.1's TLB fill hook passes real-mode and paging-off
+ * accesses too, with guest-physical = linear (EPT-W-4: unrestricted guests).
+ * Unicorn 2.0.1 cannot translate: there ept.c refuses any EPT but
  * the identity (EPT-ID-1/2).
  */
 #include "execute.h"
@@ -138,8 +140,8 @@ vtx_ept_outcome vtx_ept_walk(vtx_machine *m, uint64_t eptp, uint64_t gpa, unsign
         }
         table = e & amask;
     }
-    /* EPT-V-1: an access the translation does not allow (execute-only pages are
-     * neither readable nor writable). */
+    /* EPT-V-1: an access the translation does not allow (EPT-W-3: execute-only
+     * pages are neither readable nor writable). */
     if ((access & res->perms & EPT_RWX) != (access & EPT_RWX))
         return VTX_EPT_VIOLATION;
     /* EPT-AD-1/2: with EPTP bit 6 the walk sets the accessed flag of every entry it

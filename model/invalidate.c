@@ -52,7 +52,7 @@ vtx_status vtx_invept(vtx_machine *m, uint64_t type, const vtx_invept_desc *desc
                    "INVEPT single-context with EPTP 0x%llx: %s", (unsigned long long)desc->eptp, why);
         return VTX_OK;
     }
-    vtx_tlb_flush(m); /* PG-7: the engine's TLB holds combined mappings too */
+    vtx_tlb_flush(m); /* PG-7, EPT-INV-1/2: the engine's TLB holds combined mappings too */
     vtx_vmsucceed(m, r);
     return VTX_OK;
 }

@@ -142,7 +142,7 @@ Test(ept_walk, ept_v_3_violation_on_a_guest_paging_structure_entry)
  * the MOV complete. */
 Test(ept_walk, ept_m_1_misconfigurations_exit_49)
 {
-    VTX_COVERS("EPT-M-1", "EPT-M-5", "EPT-M-7");
+    VTX_COVERS("EPT-M-1", "EPT-M-3", "EPT-M-5", "EPT-M-7");
     uint8_t c[16];
     size_t n = ld(c, DATA + 0x123);
     code_at(VT_GUEST_RIP, c, n);
@@ -159,6 +159,11 @@ Test(ept_walk, ept_m_1_misconfigurations_exit_49)
     r = resume(&st);
     expect_exit("memory type 7", st, &r, VTX_EXIT_REASON_EPT_MISCONFIG);
     cr_assert_eq(rd(VTX_VMCS_GUEST_PHYSICAL_ADDR), DATA + 0x123);
+    cr_assert_lt(vtx_machine_profile(e.m)->phys_addr_width, 51, "the profile's MAXPHYADDR leaves bit 50 reserved");
+    *ept_pte(DATA) = DATA | (1ull << 50) | EPT_WB | 7;
+    r = resume(&st);
+    expect_exit("address bit 50", st, &r, VTX_EXIT_REASON_EPT_MISCONFIG);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), 0, "no qualification");
     *ept_pte(DATA) = DATA | EPT_WB | 7;
     r = resume(&st);
     expect_exit("fixed", st, &r, VTX_EXIT_REASON_VMCALL);
@@ -352,17 +357,20 @@ Test(ept_walk, ept_guest_page_fault_under_ept)
     cr_assert_eq(g.rbx, 2, "error code W, not present, supervisor: 0x%llx", (unsigned long long)g.rbx);
 }
 
-/* EPT-V-6: an IRET that removes NMI blocking and whose frame is in a page not
- * present in the EPT: qualification bit 12 ("NMI unblocking due to IRET"). */
+/* EPT-V-6, VNMI-8/9: an IRET that removes NMI blocking and whose frame is in a
+ * page not present in the EPT: qualification bit 12 ("NMI unblocking due to
+ * IRET"), and the saved interruptibility has NMI blocking cleared. */
 Test(ept_walk, ept_v_6_iret_nmi_unblocking)
 {
-    VTX_COVERS("EPT-V-6", "EPT-V-3");
+    VTX_COVERS("EPT-V-6", "EPT-V-3", "VNMI-8", "VNMI-9");
     static const uint8_t iretq[] = {0x48, 0xcf};
     vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, 1u << 3); /* blocking by NMI */
     vt_vmwrite(&e, VTX_VMCS_GUEST_RSP, DATA + 0x100);
     *ept_pte(DATA) = 0;
     violation("IRET with an unmapped frame", 0, iretq, sizeof iretq, Q_R | Q_LIN | Q_FINAL | 0x1000, DATA + 0x100,
               DATA + 0x100);
+    if (vtx_engine_translates_paging())
+        cr_assert_eq(rd(VTX_VMCS_GUEST_INTERRUPTIBILITY) & 8, 0, "NMI blocking saved as cleared");
 }
 
 /* EPT-V-3/V-4 for an access the model makes itself: LMSW's memory operand (the
