@@ -1,13 +1,14 @@
 /*
  * "Enable EPT" = 1 on an engine that does not translate guest-physical
- * addresses (SDM Vol. 3 "EPT Translation Mechanism"; rules EPT-ID-1, EPT-ID-2
- * of docs/rules-own.tsv). Unicorn 2.0.1 accesses guest-physical == host-physical
- * and the model does not walk the EPT paging structures during a run yet (on
- * Unicorn 2.1 either), so a run with EPT is faithful only when the EPT maps
- * every page of mapped guest-physical memory to itself with read, write and
- * execute access and a valid memory type (no access can then cause an EPT
- * violation or misconfiguration), and when accessed/dirty flags are off (EPTP
- * bit 6: nothing would set them). VM entry refuses anything else with
+ * addresses: Unicorn 2.0.1 (SDM Vol. 3 "EPT Translation Mechanism"; rules
+ * EPT-ID-1, EPT-ID-2 of docs/rules-own.tsv). It accesses guest-physical ==
+ * host-physical and has no TLB fill hook through which the model could walk
+ * the EPT (on Unicorn 2.1 it does: ept_walk.c), so a run with EPT is faithful
+ * only when the EPT maps every page of mapped guest-physical memory to itself
+ * with read, write and execute access and a valid memory type, every present
+ * leaf outside it to itself too (no access can then cause an EPT violation or
+ * misconfiguration, or go elsewhere), and when accessed/dirty flags are off
+ * (EPTP bit 6: nothing would set them). VM entry refuses anything else with
  * VTX_ERR_UNSUPPORTED, naming EPT and the Unicorn version, instead of running
  * with the EPT silently ignored.
  */
@@ -124,11 +125,7 @@ const char *vtx_ept_refused(const vtx_machine *m, uint64_t eptp, char *buf, size
     char where[64] = "";
     if (!(eptp & (1ull << 6)))
         snprintf(where, sizeof where, " at GPA 0x%llx", (unsigned long long)at);
-    if (vtx_engine_translates_paging())
-        snprintf(buf, len, "EPT translation is not modelled yet on Unicorn %s (only an identity R/W/X EPT runs): %s%s",
-                 vtx_engine_unicorn_version(), what, where);
-    else
-        snprintf(buf, len, "EPT needs Unicorn 2.1 (Unicorn %s accesses guest-physical == host-physical; only an "
-                 "identity R/W/X EPT runs): %s%s", vtx_engine_unicorn_version(), what, where);
+    snprintf(buf, len, "EPT needs Unicorn 2.1 (Unicorn %s accesses guest-physical == host-physical; only an "
+             "identity R/W/X EPT runs): %s%s", vtx_engine_unicorn_version(), what, where);
     return buf;
 }

@@ -220,7 +220,7 @@ bool vtx_eptp_valid(const vtx_machine *m, uint64_t eptp, const char **why);
 void vtx_tlb_on_entry(vtx_machine *m, const vtx_vmcs_values *f);
 void vtx_tlb_on_exit(vtx_machine *m, const vtx_vmcs_values *f);
 void vtx_tlb_flush(vtx_machine *m);
-/* EPT on this engine (ept.c, EPT-ID-1/2): NULL when the run can go on with
+/* EPT on Unicorn 2.0.1 (ept.c, EPT-ID-1/2): NULL when the run can go on with
  * "enable EPT" = 1 and this EPTP, else why not (written to buf). */
 const char *vtx_ept_refused(const vtx_machine *m, uint64_t eptp, char *buf, size_t len);
 
