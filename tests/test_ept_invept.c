@@ -85,12 +85,14 @@ Test(ept_invept, ept_inv_3_another_eptp_sees_its_own_tables)
  * base 0x10000 (guest-physical, the code) is host-physical 0x70000; DS base
  * DATA is host-physical 0x71000.
  *   0000  mov ax, [0x123] ; vmcall ; mov [0x1000], ax
- * The second page of DS (guest-physical DATA + 0x1000) is not present: the
- * store after the VMCALL is an EPT violation with the real-mode linear address.
+ * Then the VMM maps DS elsewhere and the load runs again (the exit and entry
+ * invalidate combined mappings without paging too). The second page of DS
+ * (guest-physical DATA + 0x1000) is not present: the store after the VMCALL is
+ * an EPT violation with the real-mode linear address.
  */
 Test(ept_invept, ept_w_4_unrestricted_real_mode_guest)
 {
-    VTX_COVERS("EPT-W-4");
+    VTX_COVERS("EPT-W-4", "PG-2");
     vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS2, VTX_PROC2_UNRESTRICTED_GUEST);
     vt_clear_bits(&e, VTX_VMCS_ENTRY_CONTROLS, VTX_ENTRY_IA32E_MODE_GUEST);
     vt_vmwrite(&e, VTX_VMCS_GUEST_CR0, 0x30);
@@ -128,7 +130,41 @@ Test(ept_invept, ept_w_4_unrestricted_real_mode_guest)
         return;
     expect_exit("real-mode load", st, &r, VTX_EXIT_REASON_VMCALL);
     cr_assert_eq(rax() & 0xffff, 0xbeef, "the load read host-physical 0x71123");
+    /* PG-2 without paging: the VMM maps DS elsewhere; the next entry sees it. */
+    memcpy(e.ram + 0x72123, &(uint16_t){0xcafe}, 2);
+    *ept_pte(DATA) = 0x72000 | EPT_WB | 7;
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, 0);
+    r = resume(&st);
+    expect_exit("real-mode load, remapped", st, &r, VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq(rax() & 0xffff, 0xcafe, "the load read host-physical 0x72123");
     vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, 6);
     r = resume(&st);
     expect_violation("real-mode store", st, &r, Q_W | Q_LIN | Q_FINAL, DATA + 0x1000, DATA + 0x1000, 6);
+}
+
+/* PG-2 with EPT: with VPID off the VM exit and entry invalidate combined
+ * mappings, so a VMM that maps the guest's code page elsewhere in the EPT
+ * between two exits runs the new code (the engine's decoded blocks and
+ * Unicorn's translations of the old page are not used).
+ *   host 0x70000: mov eax, 1 ; vmcall      host 0x72000: mov eax, 2 ; vmcall */
+Test(ept_invept, pg_2_remapped_code_page_runs_after_the_next_entry)
+{
+    VTX_COVERS("PG-2", "EPT-W-1");
+    static const uint8_t one[] = {0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xc1};
+    static const uint8_t two[] = {0xb8, 0x02, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xc1};
+    memcpy(e.ram + 0x70000, one, sizeof one);
+    memcpy(e.ram + 0x72000, two, sizeof two);
+    *ept_pte(VT_GUEST_RIP) = 0x70000 | EPT_WB | 7;
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("old page", st, &r, VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq(rax(), 1);
+    *ept_pte(VT_GUEST_RIP) = 0x72000 | EPT_WB | 7;
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, VT_GUEST_RIP);
+    r = resume(&st);
+    expect_exit("new page", st, &r, VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq(rax(), 2, "the code of the new host page ran");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 5, "stopped before its VMCALL");
 }
