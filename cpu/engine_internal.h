@@ -310,9 +310,14 @@ void vtx_eng_tlb_flush_wanted(vtx_engine *e);
 
 /* ---- engine_xlate.c ---- */
 enum { XF_PF = 1, XF_REFUSED = 2, XF_UNMAPPED = 3 };
+/* Guest-physical read through the second stage (peeking). */
+bool vtx_eng_xl_read(const vtx_engine *e, uint64_t gpa, void *buf, size_t len);
 /* Guest-physical read for the engine's own walk: through the second stage
- * (peeking) when one is installed. */
-bool vtx_eng_gphys_read(const vtx_engine *e, uint64_t gpa, void *buf, size_t len);
+ * when one is installed. */
+static inline bool vtx_eng_gphys_read(const vtx_engine *e, uint64_t gpa, void *buf, size_t len)
+{
+    return e->xl_on ? vtx_eng_xl_read(e, gpa, buf, len) : phys_read(e, gpa, buf, len);
+}
 /* Guest-physical -> host-physical for the engine's own reads (peek). */
 bool vtx_eng_gpa_to_hpa(const vtx_engine *e, uint64_t gpa, uint64_t *hpa);
 /* Install the TLB fill hook in a (new) Unicorn when the second stage is on. */

@@ -31,7 +31,7 @@ bool vtx_eng_gpa_to_hpa(const vtx_engine *e, uint64_t gpa, uint64_t *hpa)
     return e->xl.translate(e->xl.ctx, gpa, VTX_XL_PEEK, gpa, hpa, &perms) == 0;
 }
 
-bool vtx_eng_gphys_read(const vtx_engine *e, uint64_t gpa, void *buf, size_t len)
+bool vtx_eng_xl_read(const vtx_engine *e, uint64_t gpa, void *buf, size_t len)
 {
     uint8_t *out = buf;
     while (len) {

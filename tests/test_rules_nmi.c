@@ -2,9 +2,10 @@
  * Catalogue sections C and D (NW-*, VNMI-*) and BLK-NMI-3 on an executing guest.
  * Guest code at G = 0x10000, handlers at H(v) = 0x12000 + 0x10 * v, RSP 0x9000.
  *
- * A faulting IRET (VNMI-7 bit 12, VNMI-9): suite iret_fault at the end. Not covered: VNMI-8
- * (EPT-violation qualification bit 12): no EPT in the model. VNMI-12: VM-entry
- * failures never reach the guest; nothing observable beyond ENT-BASIC-5.
+ * A faulting IRET (VNMI-7 bit 12, VNMI-9): suite iret_fault at the end. VNMI-8
+ * (EPT-violation qualification bit 12) is in test_ept_walk.c (Unicorn 2.1).
+ * Not covered: VNMI-12: VM-entry failures never reach the guest; nothing
+ * observable beyond ENT-BASIC-5.
  */
 #include "rules_fixture.h"
 
