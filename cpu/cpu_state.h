@@ -60,6 +60,11 @@ typedef struct vtx_phys_mem {
     void *ctx;
     bool (*read)(void *ctx, uint64_t pa, void *buf, size_t len);
     bool (*write)(void *ctx, uint64_t pa, const void *buf, size_t len);
+    /* Optional: whether a write of len bytes at pa would succeed, without
+     * writing (event delivery probes its buffered frame writes with it; a
+     * memory that checks write access, such as the model's EPT, refuses them
+     * as writes). NULL: a read probes instead. */
+    bool (*writable)(void *ctx, uint64_t pa, size_t len);
 } vtx_phys_mem;
 
 #endif

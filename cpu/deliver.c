@@ -77,8 +77,10 @@ static bool ovl_write(void *ctx, uint64_t pa, const void *buf, size_t len)
     uint8_t probe[8];
     while (len) {
         uint8_t n = len > 8 ? 8 : (uint8_t)len;
-        /* A write to unmapped memory must be seen now: probe it by reading. */
-        if (!c->real->read || !c->real->read(c->real->ctx, pa, probe, n))
+        /* A write to unmapped (or not writable) memory must be seen now: probe
+         * it (vtx_phys_mem.writable, else by reading). */
+        if (c->real->writable ? !c->real->writable(c->real->ctx, pa, n)
+                              : (!c->real->read || !c->real->read(c->real->ctx, pa, probe, n)))
             return false;
         if (c->n == OVL_MAX) {
             c->full = true;
@@ -111,6 +113,16 @@ static bool fail_unmapped(dctx *c, uint64_t pa)
     c->res->outcome = VTX_DELIVER_UNMAPPED;
     c->res->address = pa;
     return false;
+}
+
+/* The same, for an access to linear address la (final: to its translation,
+ * else to a paging-structure entry of it). */
+static bool fail_unmapped_at(dctx *c, uint64_t pa, uint64_t la, bool final)
+{
+    c->res->linear_valid = true;
+    c->res->linear = la;
+    c->res->at_final = final;
+    return fail_unmapped(c, pa);
 }
 
 /* error_code(vector, IDT = 1, EXT) and error_code(selector, IDT = 0, EXT) (Vol. 2 INT n; SDM 6.13). */
@@ -152,10 +164,10 @@ static bool lin_access(dctx *c, uint64_t la, void *buf, size_t len, unsigned acc
             return false;
         }
         if (st == VTX_XLATE_UNMAPPED)
-            return c->full ? fail_unmapped(c, ~0ull) : fail_unmapped(c, pa);
+            return c->full ? fail_unmapped(c, ~0ull) : fail_unmapped_at(c, pa, la, false);
         bool ok = (acc & VTX_ACC_WRITE) ? ovl_write(c, pa, p, n) : ovl_read(c, pa, p, n);
         if (!ok)
-            return c->full ? fail_unmapped(c, ~0ull) : fail_unmapped(c, pa);
+            return c->full ? fail_unmapped(c, ~0ull) : fail_unmapped_at(c, pa, la, true);
         la = lin_mask(c, la + n);
         p += n;
         len -= n;

@@ -56,6 +56,11 @@ typedef struct vtx_deliver_result {
     /* VTX_DELIVER_UNMAPPED: the guest-physical address; FAULT with #PF: the
      * linear address (for CR2); TASK_GATE: the TSS selector from the gate. */
     uint64_t address;
+    /* VTX_DELIVER_UNMAPPED of an access to linear memory: its linear address
+     * (`linear_valid`), and whether the access was to the translation itself
+     * (`at_final`) or to a paging-structure entry of its translation. */
+    bool linear_valid, at_final;
+    uint64_t linear;
 } vtx_deliver_result;
 
 /* What the translating processor offers (from its CPUID); NULL = defaults. */

@@ -245,6 +245,26 @@ static bool gphys_write(void *ctx, uint64_t pa, const void *buf, size_t len)
     return gphys_copy(ctx, pa, (void *)(uintptr_t)buf, len, true);
 }
 
+/* A write the model is about to make (event delivery's frame): allowed by the
+ * EPT? A refusal is recorded as a write; A/D flags wait for the write itself. */
+static bool gphys_writable(void *ctx, uint64_t gpa, size_t len)
+{
+    vtx_machine *m = ctx;
+    uint64_t end = gpa + len;
+    for (uint64_t p = gpa; p < end; p = (p & ~0xFFFull) + 0x1000) {
+        vtx_ept_walk_result w;
+        vtx_ept_outcome o = vtx_ept_walk(m, m->eptp, p, (unsigned)EPT_W, false, &w);
+        if (o != VTX_EPT_OK) {
+            record(m, o, &w, p, (unsigned)EPT_W, false, false, 0);
+            return false;
+        }
+        uint8_t b;
+        if (vtx_mem_read(m, w.hpa, &b, 1, NULL) != VTX_OK)
+            return false;
+    }
+    return true;
+}
+
 void vtx_ept_fault_at_linear(vtx_machine *m, uint64_t lin, bool final)
 {
     vtx_ept_fault *f = &m->ept_fault;
@@ -256,7 +276,7 @@ void vtx_ept_fault_at_linear(vtx_machine *m, uint64_t lin, bool final)
         f->qual |= Q_LIN_VALID | (final ? Q_FINAL : 0); /* EPT-V-3 */
 }
 
-void vtx_ept_init(vtx_machine *m) { m->gphys = (vtx_phys_mem){.ctx = m, .read = gphys_read, .write = gphys_write}; }
+void vtx_ept_init(vtx_machine *m) { m->gphys = (vtx_phys_mem){.ctx = m, .read = gphys_read, .write = gphys_write, .writable = gphys_writable}; }
 
 bool vtx_ept_fault_exit(vtx_machine *m, uint64_t lin, vtx_exit_info *ex)
 {

@@ -55,7 +55,9 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
         case VTX_DELIVER_UNMAPPED:
             /* EPT-V-7: an EPT violation or misconfiguration during delivery exits
              * with IDT-vectoring information for the event being delivered. */
-            if (vtx_ept_fault_exit(m, 0, ex)) {
+            if (res.linear_valid)
+                vtx_ept_fault_at_linear(m, res.linear, res.at_final); /* EPT-V-3: bits 7 and 8 */
+            if (vtx_ept_fault_exit(m, res.linear, ex)) {
                 ex->idt_vectoring_info = vtx_intr_info(d.vector, d.type, d.has_error_code);
                 ex->idt_vectoring_error = d.error_code;
                 ex->instruction_len = (d.type >= VTX_EVT_SW_INT) ? d.insn_len : 0;

@@ -309,7 +309,8 @@ Test(ept_walk, ept_v_7_violation_during_event_delivery)
         return;
     expect_exit("INT3 through an unmapped IDT", st, &r, VTX_EXIT_REASON_EPT_VIOLATION);
     cr_assert_eq(rd(VTX_VMCS_GUEST_PHYSICAL_ADDR), VT_GUEST_IDT + 3 * 16, "the gate's guest-physical address");
-    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION) & 0x3f, Q_R, "a read, nothing allowed");
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), Q_R | Q_LIN | Q_FINAL, "a read of the gate, nothing allowed");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_LINEAR_ADDR), VT_GUEST_IDT + 3 * 16, "the gate's linear address");
     cr_assert_eq(rd(VTX_VMCS_IDT_VECTORING_INFO), 0x80000603u, "IDT-vectoring: INT3 (software exception)");
     cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP, "RIP on the INT3");
 }
@@ -383,4 +384,29 @@ Test(ept_walk, ept_v_4_model_read_of_an_lmsw_operand)
     static const uint8_t lmsw[] = {0x0f, 0x01, 0x34, 0x25, 0x10, 0x00, 0x05, 0x00};
     *ept_pte(DATA) = 0;
     violation("LMSW operand", 0, lmsw, sizeof lmsw, Q_R | Q_LIN | Q_FINAL, DATA + 0x10, DATA + 0x10);
+}
+
+/* EPT-V-3, V-7: the frame of an event pushed onto a stack page that is not
+ * present in the EPT: the violation is a write (demand-populating VMMs map the
+ * page writable on this bit), with the frame's linear address. INT3. */
+Test(ept_walk, ept_v_7_frame_push_is_a_write)
+{
+    VTX_COVERS("EPT-V-3", "EPT-V-7");
+    static const uint8_t c[] = {0xcc};
+    code_at(VT_GUEST_RIP, c, sizeof c);
+    vt_idt_gate(&e, 3, VT_GUEST_RIP + 0x100, false);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RSP, DATA + 0x800);
+    *ept_pte(DATA) = 0;
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("INT3 onto an unmapped stack", st, &r, VTX_EXIT_REASON_EPT_VIOLATION);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), Q_W | Q_LIN | Q_FINAL, "a write of the frame: 0x%llx",
+                 (unsigned long long)rd(VTX_VMCS_EXIT_QUALIFICATION));
+    uint64_t gpa = rd(VTX_VMCS_GUEST_PHYSICAL_ADDR);
+    cr_assert(gpa >= DATA + 0x800 - 40 && gpa < DATA + 0x800, "in the frame: 0x%llx", (unsigned long long)gpa);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_LINEAR_ADDR), gpa, "identity guest paging: the same linear address");
+    cr_assert_eq(rd(VTX_VMCS_IDT_VECTORING_INFO), 0x80000603u, "IDT-vectoring: INT3");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RSP), DATA + 0x800, "nothing pushed");
 }
