@@ -296,8 +296,8 @@ typedef struct vtx_engine_xlate {
  * (vtx_engine_flush_tlb, a guest MOV to CR3/CR0/CR4 or INVLPG); with a second
  * stage every requested flush is carried out. Returns 0, or -1 on Unicorn 2.0.1
  * (no TLB fill hook: the caller must refuse the run) or when Unicorn fails.
- * Known limit: Unicorn does not say whether an access is an implicit supervisor
- * access (GDT/IDT/TSS at CPL 3); the guest walk checks it as a user access.
+ * Unicorn does not say whether an access is an implicit supervisor access
+ * (GDT/IDT/TSS at CPL 3): see implicit_access in engine_xlate.c.
  */
 int vtx_engine_set_xlate(vtx_engine *e, const vtx_engine_xlate *x);
 

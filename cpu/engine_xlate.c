@@ -97,6 +97,57 @@ static bool xf_fail(vtx_engine *e, uint8_t kind, unsigned access, uint64_t page,
     return false;
 }
 
+static const int uc_gpr[16] = {
+    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
+    UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+};
+
+/*
+ * Unicorn does not say whether a data access at CPL 3 is an implicit
+ * supervisor access (QEMU's descriptor-table and TSS reads for a segment load,
+ * a far transfer, a gate...). It is taken as one when the page holds part of
+ * the GDT, LDT, IDT or TSS and the instruction's explicit memory operand (if
+ * any) does not lie in that page; otherwise it is a user access.
+ */
+static bool implicit_access(vtx_engine *e, uc_engine *uc, uint64_t page)
+{
+    static const int tables[4] = {UC_X86_REG_GDTR, UC_X86_REG_LDTR, UC_X86_REG_IDTR, UC_X86_REG_TR};
+    bool in_table = false;
+    for (int i = 0; i < 4 && !in_table; i++) {
+        uc_x86_mmr t = {0};
+        if (uc_reg_read(uc, tables[i], &t) != UC_ERR_OK || (i == 1 && !t.selector))
+            continue;
+        in_table = t.base <= page + 0xfff && page <= t.base + t.limit;
+    }
+    if (!in_table)
+        return false;
+    uint64_t rip = 0;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    const vtx_insn *in = NULL;
+    if (vtx_engine_decode(e, e->width == 64 ? rip : ((e->cs_base + rip) & 0xffffffffull), &in) != 0 ||
+        !in->has_mem)
+        return true;
+    uint64_t ea = (uint64_t)in->mem_disp, v = 0;
+    if (in->mem_base != VTX_GPR_NONE && uc_reg_read(uc, uc_gpr[in->mem_base & 15], &v) == UC_ERR_OK)
+        ea += v;
+    v = 0;
+    if (in->mem_index != VTX_GPR_NONE && uc_reg_read(uc, uc_gpr[in->mem_index & 15], &v) == UC_ERR_OK)
+        ea += v * in->mem_scale;
+    if (in->mem_rip_rel)
+        ea += in->rip + in->len;
+    if (in->addr_width == 32)
+        ea &= 0xffffffffull;
+    else if (in->addr_width == 16)
+        ea &= 0xffff;
+    if (in->mem_seg == 4 || in->mem_seg == 5) {
+        v = 0;
+        uc_reg_read(uc, in->mem_seg == 4 ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE, &v);
+        ea += v;
+    }
+    return (ea & ~0xfffull) != page; /* flat segments otherwise (a non-zero base is not looked at) */
+}
+
 static bool hook_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *res, void *ud)
 {
     vtx_engine *e = ud;
@@ -111,9 +162,10 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tl
         uc_reg_read(uc, UC_X86_REG_CR3, &cr3);
         uc_reg_read(uc, UC_X86_REG_CR4, &cr4);
         uc_reg_read(uc, UC_X86_REG_CS, &cs);
-        /* CPL: CS.RPL in protected mode, 3 in virtual-8086 mode (Unicorn does
-         * not say whether an access is an implicit supervisor one). */
-        bool user = (rflags & RFLAGS_VM) || (cs & 3) == 3;
+        /* CPL: CS.RPL in protected mode, 3 in virtual-8086 mode; an implicit
+         * supervisor access is not a user access (implicit_access). */
+        bool user = ((rflags & RFLAGS_VM) || (cs & 3) == 3) &&
+                    (access == VTX_XL_FETCH || !implicit_access(e, uc, vaddr & ~0xfffull));
         vtx_cpu_state s;
         memset(&s, 0, sizeof s);
         s.cr0 = cr0, s.cr3 = cr3, s.cr4 = cr4, s.efer = efer.value, s.rflags = rflags;

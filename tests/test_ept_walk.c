@@ -410,3 +410,43 @@ Test(ept_walk, ept_v_7_frame_push_is_a_write)
     cr_assert_eq(rd(VTX_VMCS_IDT_VECTORING_INFO), 0x80000603u, "IDT-vectoring: INT3");
     cr_assert_eq(rd(VTX_VMCS_GUEST_RSP), DATA + 0x800, "nothing pushed");
 }
+
+/*
+ * EPT-W-1 with a user-mode guest: at CPL 3 the descriptor read of MOV DS is an
+ * implicit supervisor access (SDM 4.6), allowed on the supervisor-only GDT
+ * page, while the explicit read of the same page faults (#PF, U/S).
+ *   CPL 3:  mov ax, 0x33 ; mov ds, ax ; vmcall ; mov rax, [VT_GUEST_GDT]
+ */
+Test(ept_walk, ept_user_mode_segment_load_is_a_supervisor_access)
+{
+    VTX_COVERS("EPT-W-1");
+    uint64_t *gdt = (uint64_t *)(e.ram + VT_GUEST_GDT);
+    gdt[5] = 0x00AFFB000000FFFFull; /* 0x28: 64-bit code, DPL 3 */
+    gdt[6] = 0x00CFF3000000FFFFull; /* 0x30: data, DPL 3 */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_GDTR_LIMIT, 0x37);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_SELECTOR, 0x2B);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_AR, 0xA0FB);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_SELECTOR, 0x33);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_AR, 0xC0F3);
+    uint64_t *g = (uint64_t *)(e.ram + GPT);
+    g[0] |= 4, g[512] |= 4, g[1024] |= 4;                /* user-accessible above the page tables */
+    g[1536 + (VT_GUEST_RIP >> 12)] |= 4;                  /* the code page */
+    g[1536 + ((VT_GUEST_RSP - 8) >> 12)] |= 4;            /* the stack page */
+    *ept_pte(DATA) = 0;                                   /* so that Unicorn 2.0.1 refuses this EPT */
+    static const uint8_t c[] = {0x66, 0xb8, 0x33, 0x00, 0x8e, 0xd8, 0x0f, 0x01, 0xc1,
+                                0x48, 0x8b, 0x04, 0x25, 0x00, 0x40, 0x00, 0x00};
+    code_at(VT_GUEST_RIP, c, sizeof c);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("MOV DS at CPL 3", st, &r, VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_DS_SELECTOR), 0x33, "DS loaded");
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, rd(VTX_VMCS_GUEST_RIP) + 3);
+    r = resume(&st);
+    expect_exit("explicit read of the GDT page", st, &r, VTX_EXIT_REASON_EXCEPTION_NMI);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_INFO) & 0xff, 14, "#PF");
+    cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_ERROR_CODE), 5, "present, read, user");
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), VT_GUEST_GDT);
+}
