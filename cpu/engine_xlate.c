@@ -164,8 +164,9 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tl
         uc_reg_read(uc, UC_X86_REG_CS, &cs);
         /* CPL: CS.RPL in protected mode, 3 in virtual-8086 mode; an implicit
          * supervisor access is not a user access (implicit_access). */
-        bool user = ((rflags & RFLAGS_VM) || (cs & 3) == 3) &&
-                    (access == VTX_XL_FETCH || !implicit_access(e, uc, vaddr & ~0xfffull));
+        bool cpl3 = (rflags & RFLAGS_VM) || (cs & 3) == 3;
+        bool implicit = cpl3 && access != VTX_XL_FETCH && implicit_access(e, uc, vaddr & ~0xfffull);
+        bool user = cpl3 && !implicit;
         vtx_cpu_state s;
         memset(&s, 0, sizeof s);
         s.cr0 = cr0, s.cr3 = cr3, s.cr4 = cr4, s.efer = efer.value, s.rflags = rflags;
@@ -173,7 +174,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tl
         const vtx_phys_mem mem = {.ctx = &w, .read = walk_read, .write = walk_write};
         const vtx_paging_caps caps = {.maxphyaddr = e->xl.maxphyaddr, .pages_1g = false};
         unsigned acc = (access == VTX_XL_WRITE ? VTX_ACC_WRITE : 0) | (access == VTX_XL_FETCH ? VTX_ACC_FETCH : 0) |
-                       (user ? VTX_ACC_USER : 0);
+                       (user ? VTX_ACC_USER : 0) | (implicit ? VTX_ACC_IMPLICIT : 0);
         uint32_t ec = 0;
         uint64_t lin = (efer.value & EFER_LMA) ? vaddr : (vaddr & 0xffffffffull);
         vtx_xlate_status st = vtx_translate_ex(&s, &mem, &caps, lin, acc, &gpa, &ec);
