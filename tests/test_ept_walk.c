@@ -450,3 +450,59 @@ Test(ept_walk, ept_user_mode_segment_load_is_a_supervisor_access)
     cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_ERROR_CODE), 5, "present, read, user");
     cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), VT_GUEST_GDT);
 }
+
+/*
+ * EPT-W-1 with 32-bit guests: 32-bit paging with a 4-MiB page, then PAE paging
+ * with a 2-MiB page, both mapping linear 4 MiB to guest-physical 0; the guest's
+ * paging structures (at guest-physical 0x24000/0x25000) and the data page
+ * (guest-physical DATA) are elsewhere in host-physical memory (0x94000/0x95000,
+ * 0x71000).
+ *   linear 0x410000: mov eax, [0x450000] ; mov [0x450008], eax ; vmcall
+ */
+static void guest32_under_ept(bool pae)
+{
+    const uint64_t t = 0x24000;
+    vt_guest_flat32(&e, 0x08, 0x10, 0x18, t, VT_GUEST_GDT, 0x1F, VT_GUEST_IDT);
+    static const uint8_t c[] = {0xa1, 0x00, 0x00, 0x45, 0x00, 0xa3, 0x08, 0x00, 0x45, 0x00, 0x0f, 0x01, 0xc1};
+    vt_code(&e, VT_GUEST_RIP, c, sizeof c);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, 0x400000 + VT_GUEST_RIP);
+    uint8_t *h = e.ram + 0x94000;
+    memset(h, 0, 0x2000);
+    if (pae) {
+        ((uint64_t *)h)[0] = 0x25000 | 1;          /* PDPTE 0 -> PD at guest-physical 0x25000 */
+        ((uint64_t *)(h + 0x1000))[2] = 0x83;      /* linear 4 MiB -> guest-physical 0, 2 MiB */
+        vt_vmwrite(&e, VTX_VMCS_GUEST_CR4, VTX_CR4_PAE | VTX_CR4_VMXE);
+        vt_vmwrite(&e, VTX_VMCS_CR4_READ_SHADOW, VTX_CR4_PAE);
+        vt_vmwrite(&e, VTX_VMCS_GUEST_PDPTE0, 0x25000 | 1); /* the PDPTE registers VM entry loads with EPT */
+    } else {
+        ((uint32_t *)h)[1] = 0x83;                  /* linear 4 MiB -> guest-physical 0, 4 MiB */
+    }
+    memset(e.ram + 0x24000, 0xff, 0x2000);          /* the host-physical copies are garbage */
+    *ept_pte(0x24000) = 0x94000 | EPT_WB | 7;
+    *ept_pte(0x25000) = 0x95000 | EPT_WB | 7;
+    *ept_pte(DATA) = 0x71000 | EPT_WB | 7;
+    memcpy(e.ram + 0x71000, &(uint32_t){0x5eed1234}, 4);
+}
+
+Test(ept_walk, ept_w_1_thirty_two_bit_and_pae_guests)
+{
+    VTX_COVERS("EPT-W-1");
+    for (int pae = 0; pae < 2; pae++) {
+        if (pae) {
+            vt_teardown(&e);
+            ept_setup();
+        }
+        guest32_under_ept(pae);
+        vtx_status st;
+        vtx_insn_result r = launch(&st);
+        if (ept_refused_on_2_0(st, &r))
+            return;
+        expect_exit(pae ? "PAE" : "32-bit paging", st, &r, VTX_EXIT_REASON_VMCALL);
+        cr_assert_eq((uint32_t)rax(), 0x5eed1234, "%s: the load read host-physical 0x71000", pae ? "PAE" : "32-bit");
+        uint32_t v;
+        memcpy(&v, e.ram + 0x71008, 4);
+        cr_assert_eq(v, 0x5eed1234, "the store wrote host-physical 0x71008");
+        uint64_t pde = pae ? ((uint64_t *)(e.ram + 0x95000))[2] : ((uint32_t *)(e.ram + 0x94000))[1];
+        cr_assert_eq(pde & 0x60, 0x60, "the guest's large-page PDE, accessed and dirty through the EPT");
+    }
+}
