@@ -67,6 +67,8 @@ typedef struct vtx_deliver_result {
 typedef struct vtx_paging_caps {
     uint8_t maxphyaddr; /* CPUID.80000008H:EAX[7:0], 32..52; anything else means 52 */
     bool pages_1g;      /* CPUID.80000001H:EDX[26]; false: PS in a PDPTE is reserved (RSVD #PF) */
+    const uint64_t *pdptes; /* PAE paging: the four PDPTE registers the walk uses (loaded by VM
+                               entry from the VMCS with EPT); NULL: read from CR3 at each walk */
 } vtx_paging_caps;
 
 /*

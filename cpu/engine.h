@@ -276,6 +276,9 @@ void vtx_engine_flush_tlb(vtx_engine *e);
 typedef struct vtx_engine_xlate {
     void *ctx;
     uint8_t maxphyaddr; /* the guest's paging: MAXPHYADDR (32..52; else 52) */
+    /* Optional (NULL: none): PAE paging's four PDPTE registers for this CR3, when
+     * the caller holds them (true; else the walk reads them from memory). */
+    bool (*pdptes)(void *ctx, uint64_t cr3, uint64_t out[4]);
     /* Translate gpa for the access (VTX_XL_* bits) made for linear address `lin`
      * (4-KiB aligned when it comes from Unicorn's TLB fill). Returns 0 with *hpa
      * (host-physical, the address in the engine's regions) and *perms (VTX_XL_READ/

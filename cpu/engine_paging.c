@@ -33,8 +33,12 @@ static bool walk_paging(const vtx_engine *e, uint64_t lin, uint64_t *pa)
     }
     lin &= 0xffffffffull;
     if (e->cr4 & CR4_PAE) {
-        uint64_t ent;
-        if (!vtx_eng_gphys_read(e, (e->cr3 & 0xffffffe0ull) + ((lin >> 30) & 3) * 8, &ent, 8) || !(ent & 1))
+        uint64_t ent, regs[4];
+        if (e->xl_on && e->xl.pdptes && e->xl.pdptes(e->xl.ctx, e->cr3, regs))
+            ent = regs[(lin >> 30) & 3]; /* the PDPTE registers the second stage's owner holds */
+        else if (!vtx_eng_gphys_read(e, (e->cr3 & 0xffffffe0ull) + ((lin >> 30) & 3) * 8, &ent, 8))
+            return false;
+        if (!(ent & 1))
             return false;
         if (!vtx_eng_gphys_read(e, (ent & amask) + ((lin >> 21) & 511) * 8, &ent, 8) || !(ent & 1))
             return false;

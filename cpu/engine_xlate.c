@@ -172,7 +172,11 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tl
         s.cr0 = cr0, s.cr3 = cr3, s.cr4 = cr4, s.efer = efer.value, s.rflags = rflags;
         walk_mem w = {e, vaddr, false};
         const vtx_phys_mem mem = {.ctx = &w, .read = walk_read, .write = walk_write};
-        const vtx_paging_caps caps = {.maxphyaddr = e->xl.maxphyaddr, .pages_1g = false};
+        uint64_t pdpte[4];
+        bool regs = (cr4 & CR4_PAE) && !(efer.value & EFER_LMA) && e->xl.pdptes &&
+                    e->xl.pdptes(e->xl.ctx, cr3, pdpte);
+        const vtx_paging_caps caps = {.maxphyaddr = e->xl.maxphyaddr, .pages_1g = false,
+                                      .pdptes = regs ? pdpte : NULL};
         unsigned acc = (access == VTX_XL_WRITE ? VTX_ACC_WRITE : 0) | (access == VTX_XL_FETCH ? VTX_ACC_FETCH : 0) |
                        (user ? VTX_ACC_USER : 0) | (implicit ? VTX_ACC_IMPLICIT : 0);
         uint32_t ec = 0;

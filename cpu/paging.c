@@ -146,7 +146,9 @@ vtx_xlate_status vtx_translate_ex(const vtx_cpu_state *s, const vtx_phys_mem *me
             /* PAE paging (SDM 4.4): the PDPTE "register" is read from CR3[31:5]. */
             const uint32_t la = (uint32_t)linear;
             uint64_t pdpte_pa = (s->cr3 & 0xFFFFFFE0ull) + (uint64_t)((la >> 30) & 3) * 8, pdpte;
-            if (!read_entry(mem, pdpte_pa, 8, &pdpte)) {
+            if (caps && caps->pdptes)
+                pdpte = caps->pdptes[(la >> 30) & 3]; /* the registers (no memory access) */
+            else if (!read_entry(mem, pdpte_pa, 8, &pdpte)) {
                 *pa = pdpte_pa;
                 return VTX_XLATE_UNMAPPED;
             }

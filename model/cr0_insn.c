@@ -14,7 +14,7 @@
 /* The modelled processor's paging capabilities (execute.c uses the same). */
 static vtx_paging_caps caps_of(const vtx_machine *m)
 {
-    return (vtx_paging_caps){.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
+    return vtx_guest_caps(m);
 }
 
 bool vtx_guest_linear_access(const vtx_machine *m, uint64_t la, void *buf, size_t len, bool write, unsigned how,

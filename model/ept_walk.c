@@ -206,9 +206,22 @@ static int engine_translate(void *ctx, uint64_t gpa, unsigned access, uint64_t l
     return -1;
 }
 
+/* EPT-W-5: the PDPTE registers VM entry loaded, while the guest's CR3 is the
+ * one they came with (a MOV to CR3 reloads them from memory on the processor;
+ * the walk then reads memory). */
+static bool engine_pdptes(void *ctx, uint64_t cr3, uint64_t out[4])
+{
+    const vtx_machine *m = ctx;
+    if (!m->pdpte_on || cr3 != m->pdpte_cr3)
+        return false;
+    memcpy(out, m->pdpte, sizeof m->pdpte);
+    return true;
+}
+
 const vtx_engine_xlate *vtx_ept_engine_xlate(vtx_machine *m)
 {
-    m->ept_xl = (vtx_engine_xlate){.ctx = m, .maxphyaddr = m->profile.phys_addr_width, .translate = engine_translate};
+    m->ept_xl = (vtx_engine_xlate){.ctx = m, .maxphyaddr = m->profile.phys_addr_width, .translate = engine_translate,
+                                   .pdptes = engine_pdptes};
     return &m->ept_xl;
 }
 
@@ -274,6 +287,37 @@ void vtx_ept_fault_at_linear(vtx_machine *m, uint64_t lin, bool final)
     f->final = final;
     if (f->outcome == VTX_EPT_VIOLATION)
         f->qual |= Q_LIN_VALID | (final ? Q_FINAL : 0); /* EPT-V-3 */
+}
+
+static const enum vtx_slot pdpte_slot[4] = {VTX_SLOT_GUEST_PDPTE0, VTX_SLOT_GUEST_PDPTE1, VTX_SLOT_GUEST_PDPTE2,
+                                            VTX_SLOT_GUEST_PDPTE3};
+
+static bool pae_paging(uint64_t cr0, uint64_t cr4, bool lma)
+{
+    return (cr0 & VTX_CR0_PG) && (cr4 & VTX_CR4_PAE) && !lma;
+}
+
+void vtx_ept_load_pdptes(vtx_machine *m, const vtx_vmcs_values *f)
+{
+    m->pdpte_on = pae_paging(vtx_vmcs_get(f, VTX_SLOT_GUEST_CR0), vtx_vmcs_get(f, VTX_SLOT_GUEST_CR4),
+                             (vtx_vmcs_get(f, VTX_SLOT_ENTRY_CONTROLS) & VTX_ENTRY_IA32E_MODE_GUEST) != 0);
+    m->pdpte_cr3 = vtx_vmcs_get(f, VTX_SLOT_GUEST_CR3);
+    for (int i = 0; i < 4; i++)
+        m->pdpte[i] = m->pdpte_on ? vtx_vmcs_get(f, pdpte_slot[i]) : 0;
+}
+
+void vtx_ept_store_pdptes(vtx_machine *m, vtx_vmcs_values *f)
+{
+    const vtx_cpu_state *c = &m->g.cpu;
+    if (!m->ept_on || !pae_paging(c->cr0, c->cr4, (c->efer & (1ull << 10)) != 0))
+        return;
+    uint64_t v[4];
+    if (m->pdpte_on && c->cr3 == m->pdpte_cr3)
+        memcpy(v, m->pdpte, sizeof v);
+    else if (!gphys_read(m, c->cr3 & 0xFFFFFFE0ull, v, sizeof v)) /* reloaded by the guest's MOV to CR3 */
+        return;
+    for (int i = 0; i < 4; i++)
+        vtx_vmcs_set(f, pdpte_slot[i], v[i]);
 }
 
 void vtx_ept_init(vtx_machine *m) { m->gphys = (vtx_phys_mem){.ctx = m, .read = gphys_read, .write = gphys_write, .writable = gphys_writable}; }

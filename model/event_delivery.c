@@ -32,7 +32,7 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
 {
     vtx_guest *g = &m->g;
     /* The profile's processor has no 1-GiB pages (the model offers no CPUID for them). */
-    const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
+    const vtx_paging_caps caps = vtx_guest_caps(m);
     /* BLK-NMI-1, BLK-NMI-3: NMI blocking starts with the NMI's delivery, and stays
      * when that delivery ends in a nested exception that is delivered instead. */
     const bool nmi = d.type == VTX_EVT_NMI;

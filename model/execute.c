@@ -195,7 +195,7 @@ static void set_gpr_sized(vtx_cpu_state *s, unsigned reg, uint64_t v, unsigned b
 /* The accessed bits of the descriptors the engine loaded (seg_accessed.h). */
 static void mark_accessed(vtx_machine *m)
 {
-    const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
+    const vtx_paging_caps caps = vtx_guest_caps(m);
     if (vtx_seg_set_accessed(&m->g.cpu, vtx_gmem(m), &caps))
         m->engine_dirty = true;
 }

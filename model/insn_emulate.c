@@ -58,7 +58,7 @@ vtx_emul vtx_emulate_invpcid(vtx_machine *m, const vtx_insn *insn)
         return res;
     /* Read the 16-byte descriptor through the guest's paging. */
     uint64_t desc[2] = {0, 0};
-    const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
+    const vtx_paging_caps caps = vtx_guest_caps(m);
     for (unsigned i = 0; i < 16;) {
         uint64_t pa;
         uint32_t pf;

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include "../cpu/cpu_state.h"
+#include "../cpu/deliver.h"
 #include "../cpu/engine.h"
 #include "../vmcs/vmcs_internal.h"
 #include "vtxref/machine.h"
@@ -142,6 +143,10 @@ struct vtx_machine {
     vtx_phys_mem gphys;        /* guest-physical memory through the EPT (the model's own accesses) */
     vtx_engine_xlate ept_xl;   /* the engine's second stage (vtx_engine_set_xlate) */
     bool engine_xl_on;         /* the engine has it installed */
+    /* PAE paging with EPT: the PDPTE registers VM entry loaded from the VMCS
+     * (EPT-W-5), valid while the guest's CR3 is pdpte_cr3. */
+    bool pdpte_on;
+    uint64_t pdpte[4], pdpte_cr3;
     vtx_cycle_costs costs;
     vtx_run_limits limits;
     uint64_t cycles, instructions;
@@ -233,10 +238,21 @@ const char *vtx_ept_misconfig_text(int why);
 /* The recorded EPT fault came from an access made for linear address `lin`
  * (final: to its translation, else to a guest paging-structure entry). */
 void vtx_ept_fault_at_linear(vtx_machine *m, uint64_t lin, bool final);
+/* VM entry with EPT: load the PDPTE registers from the VMCS when the guest uses
+ * PAE paging; VM exit with EPT: store them (EPT-W-5). */
+void vtx_ept_load_pdptes(vtx_machine *m, const vtx_vmcs_values *f);
+void vtx_ept_store_pdptes(vtx_machine *m, vtx_vmcs_values *f);
 /* Set up m->gphys (machine creation). */
 void vtx_ept_init(vtx_machine *m);
 /* The engine's second stage over the current EPTP. */
 const vtx_engine_xlate *vtx_ept_engine_xlate(vtx_machine *m);
+/* The guest's paging capabilities for the model's own walks (and the PDPTE
+ * registers of PAE paging with EPT, EPT-W-5). */
+static inline vtx_paging_caps vtx_guest_caps(const vtx_machine *m)
+{
+    return (vtx_paging_caps){.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false,
+                             .pdptes = (m->ept_on && m->pdpte_on && m->g.cpu.cr3 == m->pdpte_cr3) ? m->pdpte : NULL};
+}
 /* Guest-physical memory for the model's own accesses in non-root operation. */
 static inline const vtx_phys_mem *vtx_gmem(const vtx_machine *m) { return m->ept_on ? &m->gphys : &m->phys; }
 

@@ -46,7 +46,7 @@ static bool far_selector(const vtx_machine *m, const vtx_insn *insn, uint16_t *s
     bool expand_down = (sg->ar & 0x1C) == 0x14; /* data segment (S = 1, bit 3 = 0) with E = 1 */
     if ((sg->ar & AR_UNUSABLE) || expand_down || off + 1 > sg->limit)
         return false;
-    const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
+    const vtx_paging_caps caps = vtx_guest_caps(m);
     uint8_t b[2];
     for (unsigned i = 0; i < 2; i++) {
         uint64_t pa;
@@ -63,7 +63,7 @@ static bool far_selector(const vtx_machine *m, const vtx_insn *insn, uint16_t *s
 
 void vtx_task_switch_of_insn(const vtx_machine *m, const vtx_insn *insn, vtx_task_check *tc)
 {
-    const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = false};
+    const vtx_paging_caps caps = vtx_guest_caps(m);
     uint16_t sel;
     *tc = (vtx_task_check){.outcome = VTX_TASK_NONE};
     switch (insn->cls) {

@@ -139,6 +139,7 @@ static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
         m->ept_on = vtx_engine_translates_paging();
         m->eptp = eptp;
         m->ept_fault.pending = false;
+        vtx_ept_load_pdptes(m, &m->current->f);
     }
     char vapic[192];
     if (vtx_vapic_entry_refused(m, &m->current->f, vapic, sizeof vapic)) {

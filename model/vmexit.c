@@ -200,6 +200,7 @@ vtx_status vtx_vm_exit(vtx_machine *m, const vtx_exit_info *e, vtx_insn_result *
         vtx_vmcs_set(f, VTX_SLOT_GUEST_PHYSICAL_ADDR, e->guest_phys); /* EPT-V-5 */
     m->g.cpu.rflags = saved_rflags(m->g.cpu.rflags, e); /* EXIT-8 */
     vtx_guest_save(m, f);
+    vtx_ept_store_pdptes(m, f); /* EPT-W-5 */
     uint64_t inj = vtx_vmcs_get(f, VTX_SLOT_ENTRY_INTR_INFO);
     vtx_vmcs_set(f, VTX_SLOT_ENTRY_INTR_INFO, inj & ~(uint64_t)0x80000000u);
     /* EXIT-10: with IA32_VMX_MISC[5] = 1, IA32_EFER.LMA is stored into "IA-32e mode guest". */

@@ -506,3 +506,36 @@ Test(ept_walk, ept_w_1_thirty_two_bit_and_pae_guests)
         cr_assert_eq(pde & 0x60, 0x60, "the guest's large-page PDE, accessed and dirty through the EPT");
     }
 }
+
+/*
+ * EPT-W-5: PAE paging with EPT. VM entry loads the PDPTE registers from the
+ * VMCS (PDPTE0 -> the page directory that maps the code and data), not from
+ * the PDPT in memory (whose PDPTE0 names an empty page directory); the guest's
+ * MOV to CR3 then loads a new PDPT from memory, and the VM exit stores its
+ * PDPTEs into the VMCS.
+ *   linear 0x410000: mov eax, [0x450000] ; mov ecx, 0x27000 ; mov cr3, ecx ; vmcall
+ */
+Test(ept_walk, ept_w_5_pae_pdptes_come_from_the_vmcs)
+{
+    VTX_COVERS("EPT-W-5");
+    guest32_under_ept(true);
+    static const uint8_t c[] = {0xa1, 0x00, 0x00, 0x45, 0x00, 0xb9, 0x00, 0x70, 0x02, 0x00,
+                                0x0f, 0x22, 0xd9, 0x0f, 0x01, 0xc1};
+    vt_code(&e, VT_GUEST_RIP, c, sizeof c);
+    ((uint64_t *)(e.ram + 0x94000))[0] = 0x26000 | 1; /* memory's PDPTE0: an empty page directory */
+    memset(e.ram + 0x26000, 0, 0x3000);
+    uint64_t *pdpt2 = (uint64_t *)(e.ram + 0x27000);
+    pdpt2[0] = 0x25000 | 1;
+    pdpt2[1] = 0x28000 | 1;
+    vt_vmwrite(&e, VTX_VMCS_GUEST_PDPTE0, 0x25000 | 1);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    if (ept_refused_on_2_0(st, &r))
+        return;
+    expect_exit("PAE with the VMCS PDPTEs", st, &r, VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq((uint32_t)rax(), 0x5eed1234, "the load went through the VMCS's PDPTE0");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_CR3), 0x27000);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_PDPTE0), 0x25000 | 1, "the exit stored the PDPTEs of the new CR3");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_PDPTE1), 0x28000 | 1, "the exit stored the PDPTEs of the new CR3");
+}
