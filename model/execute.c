@@ -298,9 +298,15 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
      * as 0), then the privilege faults; both have priority over VM exits (SDM16
      * 25.1.1 "Relative Priority of Faults and VM Exits", 25.3). */
     const vtx_insn_row *row = vtx_insn_row_of(insn);
+    m->ept_fault.pending = false;
     switch (vtx_insn_row_pre(m, insn, row)) {
     case VTX_IROW_UD: return raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
-    case VTX_IROW_GP: return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+    case VTX_IROW_GP:
+        /* EPT-V-4: the EPT refused a read of the check itself (the TSS's I/O
+         * permission bit map, io_permission.c) */
+        if (vtx_ept_fault_exit(m, m->ept_fault.lin, ex))
+            return VTX_STEP_EXIT;
+        return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
     case VTX_IROW_GO: break;
     }
     /* LMSW's memory operand is fetched first: its fault has priority over the VM

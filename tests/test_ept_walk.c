@@ -539,3 +539,27 @@ Test(ept_walk, ept_w_5_pae_pdptes_come_from_the_vmcs)
     cr_assert_eq(rd(VTX_VMCS_GUEST_PDPTE0), 0x25000 | 1, "the exit stored the PDPTEs of the new CR3");
     cr_assert_eq(rd(VTX_VMCS_GUEST_PDPTE1), 0x28000 | 1, "the exit stored the PDPTEs of the new CR3");
 }
+
+/* EPT-V-4 for the model's read of the I/O permission bit map: at CPL 3 (IOPL 0)
+ * IN reads the TSS's I/O map base; the TSS page is not present in the EPT: an
+ * EPT violation at that read (not #GP), with its linear address.
+ *   CPL 3:  in al, 0x60 */
+Test(ept_walk, ept_v_4_io_permission_read_of_the_tss)
+{
+    VTX_COVERS("EPT-V-4", "EPT-V-5");
+    uint64_t *gdt = (uint64_t *)(e.ram + VT_GUEST_GDT);
+    gdt[5] = 0x00AFFB000000FFFFull; /* 0x28: 64-bit code, DPL 3 */
+    gdt[6] = 0x00CFF3000000FFFFull; /* 0x30: data, DPL 3 */
+    vt_vmwrite(&e, VTX_VMCS_GUEST_GDTR_LIMIT, 0x37);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_SELECTOR, 0x2B);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CS_AR, 0xA0FB);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_SELECTOR, 0x33);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_SS_AR, 0xC0F3);
+    uint64_t *g = (uint64_t *)(e.ram + GPT);
+    g[0] |= 4, g[512] |= 4, g[1024] |= 4;
+    g[1536 + (VT_GUEST_RIP >> 12)] |= 4;
+    static const uint8_t in60[] = {0xe4, 0x60};
+    *ept_pte(VT_GUEST_TSS) = 0;
+    violation("IN at CPL 3, TSS not present in the EPT", 0, in60, sizeof in60, Q_R | Q_LIN | Q_FINAL,
+              VT_GUEST_TSS + 0x66, VT_GUEST_TSS + 0x66);
+}
