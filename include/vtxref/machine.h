@@ -90,6 +90,11 @@ typedef struct vtx_machine_config {
     vtx_root_state root;   /**< Initial root-mode environment. */
     vtx_cycle_costs costs; /**< Cycle costs. */
     vtx_run_limits limits; /**< Budgets of every run. */
+    /** Make every VM-entry check at every VMLAUNCH/VMRESUME. By default (false)
+     * an entry with a VMCS whose checks passed before re-makes only the checks
+     * fed by the fields whose values changed since (and those that read memory);
+     * the verdict is the same either way (tests compare the two). */
+    bool full_entry_checks;
 } vtx_machine_config;
 
 /**
