@@ -121,6 +121,7 @@ struct vtx_engine {
     uc_engine *uc;
     uc_context *ctx;
     size_t hdr;    /* offset of CPUX86State in the context */
+    uint8_t *live; /* Unicorn's own CPUX86State (engine_state.c, "Live state"), or NULL: use ctx */
     size_t off_dr; /* offset of env->dr[0] in CPUX86State */
     vtx_engine_region *reg;
     size_t nreg;
@@ -221,7 +222,9 @@ struct vtx_engine {
 
 
 /* ---- little helpers on the context copy ---- */
-static inline uint8_t *env_of(const vtx_engine *e) { return (uint8_t *)e->ctx + e->hdr; }
+/* The CPUX86State the engine reads and writes: Unicorn's own when it was found
+ * (no copies), else the context copy (saved and restored around each access). */
+static inline uint8_t *env_of(const vtx_engine *e) { return e->live ? e->live : (uint8_t *)e->ctx + e->hdr; }
 static inline uint64_t rd64(const uint8_t *p, size_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
 static inline uint32_t rd32(const uint8_t *p, size_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
 static inline void wr64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
@@ -307,6 +310,7 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin);
 /* ---- engine_state.c ---- */
 bool vtx_eng_save_absorb(vtx_engine *e);
 bool vtx_eng_probe_layout(vtx_engine *e);
+void vtx_eng_find_live(vtx_engine *e);
 
 /* ---- engine.c ---- */
 bool vtx_eng_is_exit(const vtx_engine *e, uint64_t lin);
