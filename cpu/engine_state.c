@@ -419,7 +419,7 @@ int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
     if (uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf) != UC_ERR_OK)
         return -1;
     const uint8_t *env = env_of(e);
-    memset(s, 0, sizeof *s);
+    /* every field is assigned below (no memset: 4 % of an exit round trip) */
     for (int i = 0; i < VTX_R_COUNT; i++)
         s->gpr[i] = rd64(env, ENV_REGS + 8 * (size_t)i);
     s->rip = rd64(env, ENV_EIP);
