@@ -49,7 +49,7 @@ static inline bool dc_valid(const dc_entry *d)
         memcpy(&b, d->host + 8, 8);
         return ((a & d->m[0]) ^ d->w[0]) == 0 && ((b & d->m[1]) ^ d->w[1]) == 0;
     }
-    return memcmp(d->host, d->insn.bytes, d->insn.len) == 0;
+    return eq_bytes(d->host, d->insn.bytes, d->insn.len);
 }
 
 static inline const vtx_insn *dc_lookup(vtx_engine *e, uint64_t lin)
@@ -157,6 +157,8 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int
 
 /* ---- create / destroy ---- */
 bool vtx_engine_broken(const vtx_engine *e) { return e && e->broken; }
+
+bool vtx_engine_reusable(const vtx_engine *e) { return e && !e->broken && e->nexits == 0; }
 
 bool vtx_engine_translates_paging(void) { return VTX_UC_21; }
 
