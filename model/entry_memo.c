@@ -9,11 +9,14 @@
  * passed, so the first failing check among those run is the first failing one
  * of all (each group runs its checks in the SDM's order).
  *
- * Dirty fields are found by value, against a copy of the fields the checks last
- * passed on (vtx_entry_memo), not by marking writes: the processor writes the
- * VMCS too (the VM exit saves the guest state, VMX aborts, the model's undo of a
- * failed MSR load), and a comparison of every field sees every writer, whatever
- * it is. It costs one pass over the field array per entry.
+ Dirty fields: every write of a field marks it (vtx_vmcs_set, which the VM exit's
+ * saves use, and VMWRITE, vmcs/access.c); the checks compare the marked fields
+ * with a copy of the values they last passed on (vtx_entry_memo), so a field
+ * written back with its old value feeds nothing, then clear the marks. The
+ * invariant: a field not marked holds the value in the memo. A whole-struct
+ * copy of the values (the undo of a VM exit before a VMX abort, of a failed
+ * VM-entry MSR load, vtx_machine_restore) puts back values and marks of a time
+ * since which the memo has not changed, so it keeps the invariant.
  *
  * What each field feeds (feeds_of), from the check files (entry_controls.c,
  * entry_host.c, entry_guest*.c):
@@ -31,6 +34,7 @@
  * tests/test_entry_memo.c and the vmx_ops fuzz target compare the verdicts with
  * those of a machine made with full_entry_checks on long random sequences.
  */
+#include <string.h>
 #include "entry_checks.h"
 
 enum { FEED_CONTROLS = 1u, FEED_HOST = 2u, FEED_GUEST_RIP = 4u, FEED_GUEST = 8u, FEED_ALL = 15u };
@@ -59,21 +63,18 @@ static unsigned feeds_of(unsigned slot)
     return FEED_ALL;
 }
 
-/* The groups fed by the fields whose values differ between now and then. */
+/* The groups fed by the fields written since the marks were last consumed whose
+ * values differ from those the checks passed on (a field written back with the
+ * same value feeds nothing). */
 static unsigned changed_feeds(const vtx_vmcs_values *now, const vtx_vmcs_values *then)
 {
     unsigned feeds = 0;
-    enum { BLOCK = 8 }; /* a block at a time, without branches (vector code): most blocks are equal */
-    for (unsigned b = 0; b < VTX_SLOT_COUNT; b += BLOCK) {
-        unsigned end = b + BLOCK < VTX_SLOT_COUNT ? b + BLOCK : VTX_SLOT_COUNT;
-        uint64_t diff = 0;
-        for (unsigned i = b; i < end; i++)
-            diff |= now->v[i] ^ then->v[i];
-        if (diff)
-            for (unsigned i = b; i < end; i++)
-                if (now->v[i] != then->v[i])
-                    feeds |= feeds_of(i);
-    }
+    for (unsigned w = 0; w < sizeof now->written / sizeof now->written[0]; w++)
+        for (uint64_t bits = now->written[w]; bits; bits &= bits - 1) {
+            unsigned i = w * 64 + (unsigned)__builtin_ctzll(bits);
+            if (now->v[i] != then->v[i])
+                feeds |= feeds_of(i);
+        }
     return feeds;
 }
 
@@ -83,7 +84,8 @@ vtx_entry_verdict vtx_entry_checks(vtx_machine *m, vtx_vmcs *v, vtx_entry_fail *
     vtx_entry_memo *memo = &v->memo;
     bool lma = (m->root.efer & VTX_EFER_LMA) != 0;
     unsigned feeds = FEED_ALL;
-    if (!m->full_entry_checks && memo->valid) {
+    bool incremental = !m->full_entry_checks && memo->valid;
+    if (incremental) {
         feeds = changed_feeds(f, &memo->f);
         if (lma != memo->root_lma)
             feeds |= FEED_HOST;
@@ -102,8 +104,16 @@ vtx_entry_verdict vtx_entry_checks(vtx_machine *m, vtx_vmcs *v, vtx_entry_fail *
         parts |= VTX_EG_PART_RIP;
     if (!vtx_entry_check_guest_parts(m, f, parts, fail))
         return VTX_ENTRY_BAD_GUEST;
-    if (feeds)
+    if (incremental) { /* only the marked fields can differ */
+        for (unsigned w = 0; w < sizeof f->written / sizeof f->written[0]; w++)
+            for (uint64_t bits = f->written[w]; bits; bits &= bits - 1) {
+                unsigned i = w * 64 + (unsigned)__builtin_ctzll(bits);
+                memo->f.v[i] = f->v[i];
+            }
+    } else {
         memo->f = *f;
+    }
+    memset(v->f.written, 0, sizeof v->f.written);
     memo->root_lma = lma;
     memo->valid = true;
     return VTX_ENTRY_PASS;

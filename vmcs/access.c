@@ -69,6 +69,7 @@ vtx_vm_insn_error vtx_vmcs_write_rule(vtx_vmcs_values *vals, const vtx_vmcs_supp
     if (!op64)
         value &= 0xFFFFFFFFu;
     uint64_t *f = &vals->v[slot];
+    vals->written[slot / 64] |= 1ull << (slot % 64); /* model/entry_memo.c */
     switch (vtx_encoding_width((uint32_t)encoding)) {
     case VTX_WIDTH_16:
         *f = value & 0xFFFF;
