@@ -54,6 +54,8 @@ void vtx_diag_set(vtx_diag *d, const char *rule, int line, const char *fmt, ...)
 static inline uint64_t vtx_vmcs_get(const vtx_vmcs_values *vals, enum vtx_slot s) { return vals->v[s]; }
 static inline void vtx_vmcs_set(vtx_vmcs_values *vals, enum vtx_slot s, uint64_t value)
 {
+    if (vals->v[s] == value) /* unchanged: no mark (an unmarked field holds the memo's value) */
+        return;
     vals->v[s] = value;
     vals->written[s / 64] |= 1ull << (s % 64);
 }
