@@ -8,6 +8,9 @@
  * block-hook-ceiling  bare Unicorn with an empty UC_HOOK_BLOCK callback: the
  *                limit of anything that counts instructions exactly (Unicorn
  *                2.0.1 offers no cheaper exact count than one call per block)
+ * code-hook-ceiling  bare Unicorn with an empty UC_HOOK_CODE callback (one call
+ *                per instruction): the limit of anything that looks at every
+ *                instruction boundary, such as `stepping`
  * idle           VMLAUNCH of a flat 64-bit guest running the loop, nothing armed
  *                (HLT exiting ends it)
  * window-shut    the same with interrupt-window exiting armed and IF = 0 throughout
@@ -50,8 +53,16 @@ static void empty_block_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *
     ++*(uint64_t *)user;
 }
 
-/* Bare Unicorn on the loop, with or without an empty block hook. */
-static double bench_raw(const bench_loop *lp, uint64_t iters, bool block_hook)
+static void empty_code_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    (void)uc, (void)addr, (void)size;
+    ++*(uint64_t *)user;
+}
+
+enum raw_hook { RAW_NONE, RAW_BLOCK, RAW_CODE };
+
+/* Bare Unicorn on the loop, with no hook, an empty block hook or an empty code hook. */
+static double bench_raw(const bench_loop *lp, uint64_t iters, enum raw_hook hook)
 {
     uint8_t *mem = aligned_alloc(4096, RAM);
     uc_engine *uc;
@@ -63,7 +74,9 @@ static double bench_raw(const bench_loop *lp, uint64_t iters, bool block_hook)
     memcpy(mem + CODE, lp->code, lp->len);
     if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK || uc_mem_map_ptr(uc, 0, RAM, UC_PROT_ALL, mem) != UC_ERR_OK)
         die("unicorn setup failed", NULL);
-    if (block_hook && uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)empty_block_hook, &blocks, 1, 0) != UC_ERR_OK)
+    if (hook == RAW_BLOCK && uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)empty_block_hook, &blocks, 1, 0) != UC_ERR_OK)
+        die("unicorn hook failed", NULL);
+    if (hook == RAW_CODE && uc_hook_add(uc, &h, UC_HOOK_CODE, (void *)empty_code_hook, &blocks, 1, 0) != UC_ERR_OK)
         die("unicorn hook failed", NULL);
     double r[RUNS];
     for (int i = 0; i < RUNS; i++) {
@@ -220,6 +233,7 @@ int main(int argc, char **argv)
         scale = 1;
     enum { RAW, CEIL, IDLE, SHUT, NFIG };
     static const char *const fig[NFIG] = {"raw", "block-hook-ceiling", "idle", "window-shut"};
+    double code_ceil = 0;
     double v[2][NFIG] = {{0}};
     double step = 0, trip = 0;
     char name[64];
@@ -230,10 +244,12 @@ int main(int argc, char **argv)
             snprintf(name, sizeof name, "%s%s", fig[f], lp->suffix);
             if (only && strcmp(only, name) != 0)
                 continue;
-            v[l][f] = f == RAW ? bench_raw(lp, iters, false) : f == CEIL ? bench_raw(lp, iters, true)
-                                                                        : bench_model(lp, iters, f == SHUT, false);
+            v[l][f] = f == RAW ? bench_raw(lp, iters, RAW_NONE) : f == CEIL ? bench_raw(lp, iters, RAW_BLOCK)
+                                                                           : bench_model(lp, iters, f == SHUT, false);
         }
     }
+    if (!only || strcmp(only, "stepping") == 0 || strcmp(only, "code-hook-ceiling") == 0)
+        code_ceil = bench_raw(&bench_loops[0], 10000000ull * scale / bench_loops[0].per_iter, RAW_CODE);
     if (!only || strcmp(only, "stepping") == 0)
         step = bench_model(&bench_loops[0], 10000000ull * scale, false, true);
     if (!only || strcmp(only, "exit-roundtrip") == 0)
@@ -243,6 +259,8 @@ int main(int argc, char **argv)
         for (int f = 0; f < NFIG; f++)
             if (v[l][f])
                 printf("bench: %s%s %.1f Minsn/s\n", fig[f], bench_loops[l].suffix, v[l][f] / 1e6);
+    if (code_ceil)
+        printf("bench: code-hook-ceiling %.1f Minsn/s\n", code_ceil / 1e6);
     if (step)
         printf("bench: stepping %.2f Minsn/s\n", step / 1e6);
     if (trip)
@@ -258,5 +276,7 @@ int main(int argc, char **argv)
     }
     if (v[0][RAW] && step)
         printf("bench: stepping_ratio %.4f x_raw\n", step / v[0][RAW]);
+    if (code_ceil && step)
+        printf("bench: stepping_vs_ceiling %.3f x_code-hook-ceiling\n", step / code_ceil);
     return 0;
 }

@@ -49,7 +49,7 @@ static inline bool dc_valid(const dc_entry *d)
         memcpy(&b, d->host + 8, 8);
         return ((a & d->m[0]) ^ d->w[0]) == 0 && ((b & d->m[1]) ^ d->w[1]) == 0;
     }
-    return memcmp(d->host, d->insn.bytes, d->insn.len) == 0;
+    return eq_bytes(d->host, d->insn.bytes, d->insn.len);
 }
 
 static inline const vtx_insn *dc_lookup(vtx_engine *e, uint64_t lin)
@@ -132,7 +132,7 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
         e->exc_vec = intno;
         e->exc_err = 0;
         e->exc_is_int = 0;
-        if (uc_context_save(uc, e->ctx) == UC_ERR_OK) {
+        if (e->live || uc_context_save(uc, e->ctx) == UC_ERR_OK) {
             const uint8_t *env = env_of(e);
             e->exc_err = rd32(env, e->off_dr + DR_ERROR_CODE);
             e->exc_is_int = (int32_t)rd32(env, e->off_dr + DR_IS_INT);
@@ -157,6 +157,8 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int
 
 /* ---- create / destroy ---- */
 bool vtx_engine_broken(const vtx_engine *e) { return e && e->broken; }
+
+bool vtx_engine_reusable(const vtx_engine *e) { return e && !e->broken && e->nexits == 0; }
 
 bool vtx_engine_translates_paging(void) { return VTX_UC_21; }
 
@@ -228,6 +230,7 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
     }
     if (!vtx_eng_probe_layout(e))
         goto fail;
+    vtx_eng_find_live(e);
     /* Runs end only through the hooks (uc_emu_stop), HLT or a fault: with an
      * empty exit set Unicorn neither stops at `until` nor, after every run, looks
      * the `until` address up through the guest's paging (uc_exit_invalidate_iter
@@ -378,9 +381,10 @@ static void fast_fixup(vtx_engine *e, uint64_t lin, bool fault)
 
 static void clear_fault_history(vtx_engine *e)
 {
-    /* e->ctx holds the current state (saved after the run). */
+    /* env_of(e) is Unicorn's state, or the copy saved after the run. */
     wr32(env_of(e), e->off_dr + DR_OLD_EXCEPTION, (uint32_t)-1);
-    uc_context_restore(e->uc, e->ctx);
+    if (!e->live)
+        uc_context_restore(e->uc, e->ctx);
 }
 
 static void stop_insn_at(vtx_engine *e, uint64_t lin, vtx_stop *stop)

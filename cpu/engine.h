@@ -239,6 +239,10 @@ uint64_t vtx_engine_rflags(vtx_engine *e);
  * create another.
  */
 bool vtx_engine_broken(const vtx_engine *e);
+/* The engine runs any code as a new one would: not broken, and no address on
+ * the exit list a reopen past an abort made (a caller that restores an earlier
+ * state keeps such an engine; else it creates another). */
+bool vtx_engine_reusable(const vtx_engine *e);
 
 /*
  * True when the Unicorn the engine was built with translates linear addresses

@@ -91,6 +91,7 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin)
         return false;
     if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
         return false;
+    e->live = NULL; /* freed with the old Unicorn: the copy is the state until found again */
     uc_close(e->uc);
     e->uc = NULL;
     if (uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc) != UC_ERR_OK) {
@@ -110,6 +111,7 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin)
     if (!vtx_eng_uc_setup(e) || uc_ctl_set_exits(e->uc, e->exits, e->nexits) != UC_ERR_OK ||
         uc_context_restore(e->uc, e->ctx) != UC_ERR_OK)
         return false;
+    vtx_eng_find_live(e); /* the new Unicorn's state is elsewhere */
     e->broken = false;
     return true;
 }

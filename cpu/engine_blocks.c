@@ -90,7 +90,7 @@ static bool victim_stale(vtx_engine *e, uint64_t lin)
         return evicted_test(e, lin);
     v->lin = UINT64_MAX;
     const uint8_t *h = block_host(e, lin, v->size);
-    return !h || memcmp(h, v->bytes, v->size) != 0 || evicted_test(e, lin);
+    return !h || !eq_bytes(h, v->bytes, v->size) || evicted_test(e, lin);
 }
 
 static bool retranslated_in_run(const vtx_engine *e, uint64_t lin)
@@ -128,14 +128,14 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
             memcpy(&x1, b->host + 8, 8);
             if (((x0 ^ b->w[0]) & b->m[0]) == 0 && ((x1 ^ b->w[1]) & b->m[1]) == 0)
                 return b->usable ? b : NULL;
-        } else if (memcmp(b->host, b->bytes, size) == 0) {
+        } else if (eq_bytes(b->host, b->bytes, size)) {
             return b->usable ? b : NULL;
         }
     }
     if (b->lin == lin) {
         /* the same block address: its bytes as they were decoded still in memory? */
         const uint8_t *h = block_host(e, lin, b->size);
-        *stale = !h || memcmp(h, b->bytes, b->size) != 0;
+        *stale = !h || !eq_bytes(h, b->bytes, b->size);
     } else {
         if (b->lin != UINT64_MAX)
             victim_keep(e, b);
@@ -357,7 +357,7 @@ void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
             memcpy(&x1, b->host + 8, 8);
             same = ((x0 ^ b->w[0]) & b->m[0]) == 0 && ((x1 ^ b->w[1]) & b->m[1]) == 0;
         } else {
-            same = memcmp(b->host, b->bytes, size) == 0;
+            same = eq_bytes(b->host, b->bytes, size);
         }
         if (same) {
             e->armed_on = false;

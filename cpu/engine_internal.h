@@ -122,6 +122,7 @@ struct vtx_engine {
     uc_engine *uc;
     uc_context *ctx;
     size_t hdr;    /* offset of CPUX86State in the context */
+    uint8_t *live; /* Unicorn's own CPUX86State (engine_state.c, "Live state"), or NULL: use ctx */
     size_t off_dr; /* offset of env->dr[0] in CPUX86State */
     vtx_engine_region *reg;
     size_t nreg;
@@ -236,11 +237,38 @@ struct vtx_engine {
 
 
 /* ---- little helpers on the context copy ---- */
-static inline uint8_t *env_of(const vtx_engine *e) { return (uint8_t *)e->ctx + e->hdr; }
+/* The CPUX86State the engine reads and writes: Unicorn's own when it was found
+ * (no copies), else the context copy (saved and restored around each access). */
+static inline uint8_t *env_of(const vtx_engine *e) { return e->live ? e->live : (uint8_t *)e->ctx + e->hdr; }
 static inline uint64_t rd64(const uint8_t *p, size_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
 static inline uint32_t rd32(const uint8_t *p, size_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
 static inline void wr64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
 static inline void wr32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
+
+/* a and b hold the same n bytes (guest code against a block's bytes, page tables
+ * against their copies: at every block and VM entry). A fuzzing build's memcmp
+ * interceptor feeds every byte of every call to the fuzzer's comparison tables
+ * (40 % of the guest fuzz target's time): there it is a loop with one
+ * comparison per call. Elsewhere libc's memcmp, which is faster. */
+static inline bool eq_bytes(const void *a, const void *b, size_t n)
+{
+#ifdef VTX_FUZZ_BUILD
+    const uint8_t *p = a, *q = b;
+    uint64_t diff = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, p + i, 8);
+        memcpy(&y, q + i, 8);
+        diff |= x ^ y;
+    }
+    for (; i < n; i++)
+        diff |= (uint64_t)(p[i] ^ q[i]);
+    return diff == 0;
+#else
+    return memcmp(a, b, n) == 0;
+#endif
+}
 
 static inline uint32_t ar_to_flags(uint32_t ar) { return (ar & AR_UNUSABLE) ? 0 : (ar & 0xf0ffu) << 8; }
 static inline uint32_t flags_to_ar(uint32_t f) { return f == 0 ? AR_UNUSABLE : (f >> 8) & 0xf0ffu; }
@@ -340,6 +368,7 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin);
 /* ---- engine_state.c ---- */
 bool vtx_eng_save_absorb(vtx_engine *e);
 bool vtx_eng_probe_layout(vtx_engine *e);
+void vtx_eng_find_live(vtx_engine *e);
 
 /* ---- engine.c ---- */
 bool vtx_eng_is_exit(const vtx_engine *e, uint64_t lin);

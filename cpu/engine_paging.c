@@ -185,7 +185,7 @@ static bool id_cache_hit(const vtx_engine *e, const uint64_t key[4])
     if (!e->idc.valid || memcmp(key, e->idc.key, sizeof e->idc.key) != 0)
         return false;
     for (unsigned i = 0; i < e->idc.n; i++)
-        if (memcmp(e->idc.t[i].host, e->idc.t[i].copy, e->idc.t[i].len) != 0)
+        if (!eq_bytes(e->idc.t[i].host, e->idc.t[i].copy, e->idc.t[i].len))
             return false;
     return true;
 }

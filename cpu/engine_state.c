@@ -30,8 +30,28 @@
  * API's view, while QEMU's x86-64 CPU takes its mode from hflags/CR0/EFER, so a
  * guest can also switch modes itself (and CPUID reports long mode, like every
  * VT-x processor).
+ *
+ * Live state
+ * ----------
+ * uc_context_save and uc_context_restore copy the whole CPUX86State (5.5 KB)
+ * and the CPU's jump buffer: the engine used to save after every run and
+ * around every full state load, 15 % of a VM exit round trip. Unicorn keeps the
+ * state at uc->cpu->env_ptr, and the context copy is a plain memcpy of it, so
+ * reading and writing it in place at the same offsets is the same as copying
+ * it out, changing it and copying it back with no run in between. The engine
+ * finds that address at vtx_engine_create (vtx_eng_find_live): a pointer in
+ * Unicorn's uc_struct (uc->cpu) to an object whose first words hold a pointer
+ * into the object itself (cpu->env_ptr) at which the bytes of a context just
+ * saved are found, every read bounded by the readable mappings of
+ * /proc/self/maps; then a register written through the API must appear there.
+ * The two offsets are kept for the next engines (which are verified the same
+ * way). Not found: the engine copies, as before (e->live == NULL).
  */
+#define _GNU_SOURCE /* must come first: nothing else defines it in this file */
 #include "engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 /* Take the mode/paging shadows from e->ctx (just saved). */
 static void absorb(vtx_engine *e)
@@ -49,7 +69,7 @@ static void absorb(vtx_engine *e)
 
 bool vtx_eng_save_absorb(vtx_engine *e)
 {
-    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
+    if (!e->live && uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
         return false;
     absorb(e);
     e->ctx_fresh = true;
@@ -125,6 +145,110 @@ bool vtx_eng_probe_layout(vtx_engine *e)
     for (int i = 0; i < 4; i++)
         uc_reg_write(uc, UC_X86_REG_DR0 + i, &v);
     return true;
+}
+
+/* ---- live state (see "Live state" above) ---- */
+typedef struct span { uintptr_t lo, hi; } span;
+typedef struct maps { span s[512]; size_t n; } maps;
+
+/* The readable mappings of this process. */
+static bool maps_load(maps *mp)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    mp->n = 0;
+    if (!f)
+        return false;
+    while (mp->n < sizeof mp->s / sizeof mp->s[0] && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perm[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) == 3 && perm[0] == 'r')
+            mp->s[mp->n++] = (span){lo, hi};
+    }
+    fclose(f);
+    return mp->n > 0;
+}
+
+static bool readable(const maps *mp, uintptr_t a, size_t len)
+{
+    for (size_t i = 0; i < mp->n; i++)
+        if (a >= mp->s[i].lo && a + len >= a && a + len <= mp->s[i].hi)
+            return true;
+    return false;
+}
+
+/* Reads of Unicorn's memory at addresses not yet known to be objects (bounded by
+ * readable() instead): not instrumented, so that a sanitizer build does not take
+ * a look past an allocation for an overflow. */
+__attribute__((no_sanitize_address)) static uint64_t raw64(uintptr_t a) { return *(const volatile uint64_t *)a; }
+
+__attribute__((no_sanitize_address)) static bool raw_equal(uintptr_t a, const uint8_t *b, size_t n)
+{
+    const volatile uint8_t *p = (const volatile uint8_t *)a;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != b[i])
+            return false;
+    return true;
+}
+
+/* `cand` is Unicorn's CPUX86State: it holds what e->ctx (saved just before)
+ * holds, and RAX written through the API appears there. */
+static bool live_is_env(vtx_engine *e, const maps *mp, uintptr_t cand, size_t csize)
+{
+    const uint8_t *data = (const uint8_t *)e->ctx + e->hdr;
+    if (!cand || (cand & 7) || !readable(mp, cand, csize) || !raw_equal(cand, data, 64) ||
+        !raw_equal(cand, data, csize))
+        return false;
+    uint64_t old = 0, mark = 0x11fec0de5a5a0000ull, now;
+    if (uc_reg_read(e->uc, UC_X86_REG_RAX, &old) != UC_ERR_OK || uc_reg_write(e->uc, UC_X86_REG_RAX, &mark) != UC_ERR_OK)
+        return false;
+    now = raw64(cand + ENV_REGS);
+    return uc_reg_write(e->uc, UC_X86_REG_RAX, &old) == UC_ERR_OK && now == mark;
+}
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool live_known;
+static size_t live_off_cpu, live_off_ptr; /* uc->cpu in uc_struct; cpu->env_ptr in the CPU object */
+
+void vtx_eng_find_live(vtx_engine *e)
+{
+    e->live = NULL;
+    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
+        return;
+    /* struct uc_context begins with size_t context_size (the CPUX86State's); 2.0.1
+     * has the mode and arch after it, later versions the size of a jump buffer
+     * saved after the state as well. */
+    size_t csize = (size_t)rd64((const uint8_t *)e->ctx, 0), jsize = (size_t)rd64((const uint8_t *)e->ctx, 8);
+    size_t total = uc_context_size(e->uc);
+    if (csize < 2048 || csize > (1u << 20) ||
+        (e->hdr + csize != total && (e->hdr < 24 || e->hdr + csize + jsize != total)))
+        return;
+    static maps mp; /* under live_lock */
+    pthread_mutex_lock(&live_lock);
+    uintptr_t uc = (uintptr_t)e->uc, found = 0;
+    if (maps_load(&mp)) {
+        if (live_known && readable(&mp, uc + live_off_cpu, 8)) {
+            uintptr_t cpu = raw64(uc + live_off_cpu);
+            if (readable(&mp, cpu + live_off_ptr, 8) && live_is_env(e, &mp, raw64(cpu + live_off_ptr), csize))
+                found = raw64(cpu + live_off_ptr);
+        }
+        for (size_t i = 0; !found && i < 8192 && readable(&mp, uc + i, 8); i += 8) {
+            uintptr_t cpu = raw64(uc + i);
+            if (!cpu || (cpu & 7))
+                continue;
+            for (size_t j = 0; !found && j < 4096 && readable(&mp, cpu + j, 8); j += 8) {
+                uintptr_t env = raw64(cpu + j);
+                if (env > cpu && env - cpu < (1u << 20) && live_is_env(e, &mp, env, csize)) {
+                    found = env;
+                    live_known = true;
+                    live_off_cpu = i;
+                    live_off_ptr = j;
+                }
+            }
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+    e->live = (uint8_t *)found;
 }
 
 /* ---- state ---- */
@@ -228,7 +352,7 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
     write_failed:
         e->held_valid = false; /* the full load below writes everything */
     }
-    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK) {
+    if (!e->live && uc_context_save(e->uc, e->ctx) != UC_ERR_OK) {
         if (why)
             *why = "uc_context_save failed";
         return -1;
@@ -264,7 +388,8 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
         wr64(env, e->off_dr + (size_t)i * 8, s->dr[i]);
     wr32(env, e->off_dr + DR_OLD_EXCEPTION, (uint32_t)-1);
     uint64_t rf = s->rflags;
-    if (uc_context_restore(e->uc, e->ctx) != UC_ERR_OK || uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &rf) != UC_ERR_OK) {
+    if ((!e->live && uc_context_restore(e->uc, e->ctx) != UC_ERR_OK) ||
+        uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &rf) != UC_ERR_OK) {
         if (why)
             *why = "uc_context_restore failed";
         return -1;
@@ -294,7 +419,7 @@ int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
     if (uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf) != UC_ERR_OK)
         return -1;
     const uint8_t *env = env_of(e);
-    memset(s, 0, sizeof *s);
+    /* every field is assigned below (no memset: 4 % of an exit round trip) */
     for (int i = 0; i < VTX_R_COUNT; i++)
         s->gpr[i] = rd64(env, ENV_REGS + 8 * (size_t)i);
     s->rip = rd64(env, ENV_EIP);

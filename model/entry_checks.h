@@ -26,6 +26,21 @@ bool vtx_entry_check_controls(const vtx_machine *m, const vtx_vmcs_values *f, vt
 bool vtx_entry_check_host(const vtx_machine *m, const vtx_vmcs_values *f, vtx_entry_fail *fail);     /* error 8 */
 bool vtx_entry_check_guest(const vtx_machine *m, const vtx_vmcs_values *f, vtx_entry_fail *fail);    /* exit 33 */
 
+/* The guest-state checks in parts, for the incremental checks (entry_memo.c): RIP
+ * (the RIP/RFLAGS group), MEMORY (the VMCS link pointer and PDPTEs, which read
+ * memory), REST (every check, in the SDM's order). Only the checks of the parts
+ * given run, in the SDM's order. */
+enum { VTX_EG_PART_RIP = 1u, VTX_EG_PART_MEMORY = 2u, VTX_EG_PART_REST = 4u, VTX_EG_PART_ALL = 7u };
+bool vtx_entry_check_guest_parts(const vtx_machine *m, const vtx_vmcs_values *f, unsigned parts,
+                                 vtx_entry_fail *fail);
+
+/* The checks of ENT-BASIC-4/5 in their order (controls, host state, guest state).
+ * Without "full_entry_checks" a VMLAUNCH/VMRESUME of a VMCS whose checks passed
+ * before re-runs only the checks fed by the fields whose values changed since
+ * (entry_memo.c). Returns the group that failed, with *fail filled. */
+typedef enum { VTX_ENTRY_PASS, VTX_ENTRY_BAD_CONTROLS, VTX_ENTRY_BAD_HOST, VTX_ENTRY_BAD_GUEST } vtx_entry_verdict;
+vtx_entry_verdict vtx_entry_checks(vtx_machine *m, vtx_vmcs *v, vtx_entry_fail *fail);
+
 /* Load the host state of f into the root environment (VM exit and entry failure). */
 void vtx_load_host_state(vtx_machine *m, const vtx_vmcs_values *f);
 /* Finish VMLAUNCH/VMRESUME with a VM-entry failure exit (reason basic | 0x80000000). */

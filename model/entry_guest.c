@@ -519,13 +519,23 @@ static bool check_rip_rflags(const guest *g, vtx_entry_fail *fail)
 }
 
 
-bool vtx_entry_check_guest(const vtx_machine *m, const vtx_vmcs_values *f, vtx_entry_fail *fail)
+bool vtx_entry_check_guest_parts(const vtx_machine *m, const vtx_vmcs_values *f, unsigned parts,
+                                 vtx_entry_fail *fail)
 {
     guest g;
     decode(&g, m, f);
-    return check_cr0_cr4(&g, fail) && check_debugctl(&g, fail) && check_intel64_regs(&g, fail) &&
-           check_loaded_msrs(&g, fail) && check_seg_selectors(&g, fail) && check_seg_bases(&g, fail) &&
-           check_seg_limits(&g, fail) && check_seg_access_rights(&g, fail) && check_dtrs(&g, fail) &&
-           check_rip_rflags(&g, fail) && vtx_eg_check_activity(&g, fail) && vtx_eg_check_interruptibility(&g, fail) &&
-           vtx_eg_check_pending_debug(&g, fail) && vtx_eg_check_link_pointer(&g, fail) && vtx_eg_check_pdptes(&g, fail);
+    if (parts & VTX_EG_PART_REST) /* the SDM's order: the first failing check names the failure */
+        return check_cr0_cr4(&g, fail) && check_debugctl(&g, fail) && check_intel64_regs(&g, fail) &&
+               check_loaded_msrs(&g, fail) && check_seg_selectors(&g, fail) && check_seg_bases(&g, fail) &&
+               check_seg_limits(&g, fail) && check_seg_access_rights(&g, fail) && check_dtrs(&g, fail) &&
+               check_rip_rflags(&g, fail) && vtx_eg_check_activity(&g, fail) &&
+               vtx_eg_check_interruptibility(&g, fail) && vtx_eg_check_pending_debug(&g, fail) &&
+               vtx_eg_check_link_pointer(&g, fail) && vtx_eg_check_pdptes(&g, fail);
+    return (!(parts & VTX_EG_PART_RIP) || check_rip_rflags(&g, fail)) &&
+           (!(parts & VTX_EG_PART_MEMORY) || (vtx_eg_check_link_pointer(&g, fail) && vtx_eg_check_pdptes(&g, fail)));
+}
+
+bool vtx_entry_check_guest(const vtx_machine *m, const vtx_vmcs_values *f, vtx_entry_fail *fail)
+{
+    return vtx_entry_check_guest_parts(m, f, VTX_EG_PART_ALL, fail);
 }

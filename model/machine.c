@@ -66,6 +66,7 @@ vtx_status vtx_machine_create(const vtx_machine_config *c, vtx_machine **out, vt
     m->root = c->root;
     m->costs = c->costs;
     m->limits = c->limits;
+    m->full_entry_checks = c->full_entry_checks;
     vtx_vmcs_support_init(&m->support, &m->profile);
     m->phys = (vtx_phys_mem){.ctx = m, .read = mem_read_cb, .write = mem_write_cb};
     vtx_ept_init(m);

@@ -18,6 +18,15 @@ typedef struct vtx_mem_region {
     unsigned perms;
 } vtx_mem_region;
 
+/* What the VM-entry checks last passed on for one VMCS (entry_memo.c): the field
+ * values and the one input outside the VMCS that can change (the root's
+ * IA32_EFER.LMA, read by the host-state checks; the profile is fixed). */
+typedef struct vtx_entry_memo {
+    bool valid;
+    bool root_lma;
+    vtx_vmcs_values f;
+} vtx_entry_memo;
+
 /* One VMCS the processor has seen: its launch state and field data. The data
  * stands for the implementation-specific part of the VMCS region; the region
  * in memory holds the revision identifier and shadow-VMCS indicator. */
@@ -28,6 +37,7 @@ typedef struct vtx_vmcs {
     bool crossed_vmxoff;  /* active across VMXOFF: VMRESUME fails with error 6 */
     vtx_launch_state launch;
     vtx_vmcs_values f;
+    vtx_entry_memo memo;
 } vtx_vmcs;
 
 /* Activity states (VMCS guest activity-state field). */
@@ -149,6 +159,7 @@ struct vtx_machine {
     uint64_t pdpte[4], pdpte_cr3;
     vtx_cycle_costs costs;
     vtx_run_limits limits;
+    bool full_entry_checks; /* every VM entry makes every check (vtx_machine_config) */
     uint64_t cycles, instructions;
     vtx_boundary_observer observer;
     void *observer_user;

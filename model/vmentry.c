@@ -99,17 +99,18 @@ static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
     }
     /* ENT-BASIC-4: checks on the controls (error 7), then on the host state (error 8). */
     vtx_entry_fail fail = {0};
-    if (!vtx_entry_check_controls(m, &m->current->f, &fail)) {
+    switch (vtx_entry_checks(m, m->current, &fail)) {
+    case VTX_ENTRY_BAD_CONTROLS:
         vtx_vmfail(m, r, VTX_VMERR_ENTRY_INVALID_CONTROLS, fail.check, "%s", fail.why);
         return VTX_OK;
-    }
-    if (!vtx_entry_check_host(m, &m->current->f, &fail)) {
+    case VTX_ENTRY_BAD_HOST:
         vtx_vmfail(m, r, VTX_VMERR_ENTRY_INVALID_HOST_STATE, fail.check, "%s", fail.why);
         return VTX_OK;
-    }
-    /* ENT-BASIC-5: the guest-state checks fail as a VM-entry failure exit. */
-    if (!vtx_entry_check_guest(m, &m->current->f, &fail))
+    case VTX_ENTRY_BAD_GUEST: /* ENT-BASIC-5: the guest-state checks fail as a VM-entry failure exit. */
         return vtx_entry_fail_exit(m, r, VTX_EXIT_REASON_INVALID_GUEST_STATE, &fail);
+    case VTX_ENTRY_PASS:
+        break;
+    }
     /* A control the profile allows but the model does not carry out would make
      * the run silently wrong: refuse it, naming it, before anything changes. */
     /* Controls of the instruction table the model does not carry out (model/insn_table.h). */

@@ -68,7 +68,7 @@ vtx_vm_insn_error vtx_vmcs_write_rule(vtx_vmcs_values *vals, const vtx_vmcs_supp
     /* Outside 64-bit mode the source operand has 32 bits. */
     if (!op64)
         value &= 0xFFFFFFFFu;
-    uint64_t *f = &vals->v[slot];
+    uint64_t *f = &vals->v[slot], old = *f;
     switch (vtx_encoding_width((uint32_t)encoding)) {
     case VTX_WIDTH_16:
         *f = value & 0xFFFF;
@@ -88,5 +88,7 @@ vtx_vm_insn_error vtx_vmcs_write_rule(vtx_vmcs_values *vals, const vtx_vmcs_supp
         *f = value;
         break;
     }
+    if (*f != old) /* a changed field is marked for model/entry_memo.c */
+        vals->written[slot / 64] |= 1ull << (slot % 64);
     return VTX_VMERR_NONE;
 }

@@ -16,9 +16,12 @@ enum vtx_slot {
     VTX_SLOT_COUNT
 };
 
-/* Field values of one VMCS, stored at their full width (natural = 64 bits). */
+/* Field values of one VMCS, stored at their full width (natural = 64 bits), and
+ * which slots were written (vtx_vmcs_set, VMWRITE) since the VM-entry checks last
+ * consumed the marks (model/entry_memo.c; a whole-struct copy carries its marks). */
 typedef struct vtx_vmcs_values {
     uint64_t v[VTX_SLOT_COUNT];
+    uint64_t written[(VTX_SLOT_COUNT + 63) / 64];
 } vtx_vmcs_values;
 
 /* Which slots exist on a processor (SDM: a field of an unsupported feature is
@@ -49,6 +52,12 @@ void vtx_diag_set(vtx_diag *d, const char *rule, int line, const char *fmt, ...)
 
 /* Field value by slot, for the model's own use. */
 static inline uint64_t vtx_vmcs_get(const vtx_vmcs_values *vals, enum vtx_slot s) { return vals->v[s]; }
-static inline void vtx_vmcs_set(vtx_vmcs_values *vals, enum vtx_slot s, uint64_t value) { vals->v[s] = value; }
+static inline void vtx_vmcs_set(vtx_vmcs_values *vals, enum vtx_slot s, uint64_t value)
+{
+    if (vals->v[s] == value) /* unchanged: no mark (an unmarked field holds the memo's value) */
+        return;
+    vals->v[s] = value;
+    vals->written[s / 64] |= 1ull << (s % 64);
+}
 
 #endif

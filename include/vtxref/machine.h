@@ -90,6 +90,11 @@ typedef struct vtx_machine_config {
     vtx_root_state root;   /**< Initial root-mode environment. */
     vtx_cycle_costs costs; /**< Cycle costs. */
     vtx_run_limits limits; /**< Budgets of every run. */
+    /** Make every VM-entry check at every VMLAUNCH/VMRESUME. By default (false)
+     * an entry with a VMCS whose checks passed before re-makes only the checks
+     * fed by the fields whose values changed since (and those that read memory);
+     * the verdict is the same either way (tests compare the two). */
+    bool full_entry_checks;
 } vtx_machine_config;
 
 /**
@@ -236,6 +241,27 @@ VTX_API uint64_t vtx_machine_cycles(const vtx_machine *machine);
 VTX_API uint64_t vtx_machine_instructions(const vtx_machine *machine);
 /** @brief True while the machine is in VMX non-root operation (a run stopped without a VM exit). */
 VTX_API bool vtx_machine_in_guest(const vtx_machine *machine);
+
+/**
+ * @brief A saved copy of a machine's state: the root and guest state, every VMCS
+ * the machine has seen (fields, launch state), the current VMCS, pending and
+ * scheduled inputs, the clocks. Not the memory, which is the caller's: a caller
+ * that restores a state restores its memory too.
+ */
+typedef struct vtx_machine_state vtx_machine_state;
+/** @brief Save @p machine's state into a new *@p out (free it with vtx_machine_state_free()). */
+VTX_API vtx_status vtx_machine_save(const vtx_machine *machine, vtx_machine_state **out);
+/**
+ * @brief Put @p machine back in the state @p state saved from it, keeping its
+ * execution engine (no new Unicorn: what makes running many short inputs on one
+ * machine cheap). The machine then behaves as it did when saved.
+ * @return ::VTX_OK; ::VTX_ERR_INVALID_ARG when @p state was saved from another
+ * machine; ::VTX_ERR_STATE when the memory map changed since; ::VTX_ERR_UNSUPPORTED
+ * with a VMM checker attached (its state is not saved).
+ */
+VTX_API vtx_status vtx_machine_restore(vtx_machine *machine, const vtx_machine_state *state);
+/** @brief Free a saved state (NULL is ignored). */
+VTX_API void vtx_machine_state_free(vtx_machine_state *state);
 
 #ifdef __cplusplus
 }
