@@ -25,8 +25,6 @@
 #include "task_switch.h"
 #include "../cpu/seg_accessed.h"
 
-#define RFLAGS_RF (1ull << 16)
-
 void vtx_execute_release(vtx_machine *m)
 {
     if (m->engine)
@@ -94,8 +92,8 @@ static void retired(vtx_machine *m, uint64_t n, vtx_insn_class cls)
     vtx_mtf_after(m);
     /* RF is cleared when an instruction completes, except by IRET, which loads
      * it (SDM Vol. 3A "Debug Exceptions", RF); Unicorn leaves it set. */
-    if ((m->g.cpu.rflags & RFLAGS_RF) && cls != VTX_IC_IRET) {
-        m->g.cpu.rflags &= ~RFLAGS_RF;
+    if ((m->g.cpu.rflags & VTX_RFLAGS_RF) && cls != VTX_IC_IRET) {
+        m->g.cpu.rflags &= ~VTX_RFLAGS_RF;
         m->engine_dirty = true;
     }
 }
@@ -687,7 +685,7 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
      * the cycle clock and the budgets stay exact. */
     if (!m->observer && (g->block_sti || g->block_movss || vtx_mtf_control(m)))
         budget = 1;
-    if (g->cpu.rflags & RFLAGS_RF)
+    if (g->cpu.rflags & VTX_RFLAGS_RF)
         budget = 1; /* the instruction that clears RF (retired) runs alone */
     vtx_stop s;
     /* The boundary function stays installed while the observer is: switching
@@ -706,10 +704,10 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     bool moved = s.retired != 0;
     s.retired -= m->hook_retired < s.retired ? m->hook_retired : s.retired;
     m->hook_retired = 0;
-    if (moved && (g->cpu.rflags & RFLAGS_RF)) {
+    if (moved && (g->cpu.rflags & VTX_RFLAGS_RF)) {
         /* An instruction completed (never an IRET: the model steps those): RF is
          * cleared, also when the boundary hook accounted for it (retired). */
-        g->cpu.rflags &= ~RFLAGS_RF;
+        g->cpu.rflags &= ~VTX_RFLAGS_RF;
         m->engine_dirty = true;
     }
     if (s.reason == VTX_STOP_BOUNDARY || (s.reason == VTX_STOP_BEFORE && moved)) {

@@ -8,7 +8,10 @@
 
 #include "machine_internal.h"
 
-bool vtx_maskable_held(const vtx_machine *m, const char *if_rule, const char **rule, const char **why);
+/* RFLAGS.IF = 1 and no blocking by STI or MOV SS: what a maskable interrupt, the
+ * interrupt window and a virtual interrupt all need; `if_rule` is the rule
+ * reported for IF = 0 (interrupt_window.c). */
+bool vtx_maskable_unblocked(const vtx_machine *m, const char *if_rule, const char **rule, const char **why);
 bool vtx_intr_window_open(const vtx_machine *m, const char **rule, const char **why); /* interrupt_window.c */
 bool vtx_nmi_window_open(const vtx_machine *m, const char **rule, const char **why);  /* nmi_window.c */
 bool vtx_nmi_unblocked(const vtx_machine *m, const char **rule, const char **why);    /* nmi_blocking.c */
