@@ -4,7 +4,7 @@
  * virtual-8086 mode, the access is allowed only if every bit for its ports is 0
  * in the TSS's I/O permission bit map; otherwise #GP(0). SDM Vol. 3C "Relative
  * Priority of Faults and VM Exits": this #GP has priority over the I/O VM exit.
- * Unicorn 2.0.1 does not check it (stack-notes.md, docs/unicorn-audit.md).
+ * Unicorn 2.0.1 does not check it (docs/unicorn-audit.md).
  * Rules INS-IO-2 (docs/rules-own.tsv).
  */
 #include "guest_insn.h"
