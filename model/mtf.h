@@ -5,12 +5,12 @@
 #ifndef VTX_MTF_H
 #define VTX_MTF_H
 
-#include "execute.h"
+#include "machine_internal.h"
 
 /* The "monitor trap flag" processor-based control. */
 static inline bool vtx_mtf_control(const vtx_machine *m)
 {
-    return (vtx_vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG) != 0;
+    return (vtx_vmcs_get(&m->current->f, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG) != 0;
 }
 
 /* With the monitor trap flag, an MTF VM exit is pending after an instruction

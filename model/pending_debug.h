@@ -5,7 +5,7 @@
 #ifndef VTX_PENDING_DEBUG_H
 #define VTX_PENDING_DEBUG_H
 
-#include "execute.h"
+#include "machine_internal.h"
 
 /* Pending-debug-exceptions bits: B3-B0 (3:0), BD (13), BS (14), RTM (16). */
 enum {
