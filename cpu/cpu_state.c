@@ -1,18 +1,15 @@
 /* cpu_state: see the header. */
 #include "cpu_state.h"
 
-#define AR_L (1u << 13)
-#define AR_DB (1u << 14)
-
 vtx_cpu_mode vtx_cpu_mode_of(const vtx_cpu_state *s)
 {
     if (!(s->cr0 & 1))
         return VTX_MODE_REAL;
     if (s->efer & (1u << 10)) /* EFER.LMA */
-        return (s->seg[VTX_S_CS].ar & AR_L) ? VTX_MODE_LONG64 : VTX_MODE_COMPAT;
+        return (s->seg[VTX_S_CS].ar & VTX_AR_L) ? VTX_MODE_LONG64 : VTX_MODE_COMPAT;
     if (s->rflags & (1u << 17))
         return VTX_MODE_V8086;
-    return (s->seg[VTX_S_CS].ar & AR_DB) ? VTX_MODE_PROT32 : VTX_MODE_PROT16;
+    return (s->seg[VTX_S_CS].ar & VTX_AR_DB) ? VTX_MODE_PROT32 : VTX_MODE_PROT16;
 }
 
 unsigned vtx_cpu_cpl(const vtx_cpu_state *s)

@@ -9,9 +9,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "vtxref/x86_bits.h" /* the bits of these registers, and the access-rights layout */
 
 /* A segment register with its hidden part. Access rights in the VMCS layout:
- * bits 3:0 type, 4 S, 6:5 DPL, 7 P, 12 AVL, 13 L, 14 D/B, 15 G, 16 unusable. */
+ * bits 3:0 type, 4 S, 6:5 DPL, 7 P, 12 AVL, 13 L, 14 D/B, 15 G, 16 unusable
+ * (VTX_AR_*, x86_bits.h). */
 typedef struct vtx_cpu_seg {
     uint16_t sel;
     uint64_t base;

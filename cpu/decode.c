@@ -293,6 +293,7 @@ int vtx_decode_bytes(const void *bytes, size_t n, unsigned width, uint64_t rip, 
         return -1;
     }
     out->len = in.length;
+    out->mnemonic = (uint16_t)in.mnemonic;
     classify(&in, ops, out);
     operand_details(&in, ops, out);
     for (unsigned i = 0; i < in.operand_count; i++)

@@ -5,25 +5,6 @@
 #include "deliver.h"
 #include "task_switch.h"
 
-#define CR0_PE (1ull << 0)
-#define EFER_LMA (1ull << 10)
-#define RFLAGS_TF (1ull << 8)
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_NT (1ull << 14)
-#define RFLAGS_RF (1ull << 16)
-#define RFLAGS_VM (1ull << 17)
-#define RFLAGS_AC (1ull << 18)
-#define CR4_LA57 (1ull << 12)
-
-/* Access-rights bits of vtx_cpu_seg.ar (VMCS layout). */
-#define AR_TYPE(ar) ((ar) & 0xFu)
-#define AR_S (1u << 4)
-#define AR_DPL(ar) (((ar) >> 5) & 3u)
-#define AR_P (1u << 7)
-#define AR_L (1u << 13)
-#define AR_DB (1u << 14)
-#define AR_UNUSABLE (1u << 16)
-
 #define VEC_DF 8
 #define VEC_TS 10
 #define VEC_NP 11
@@ -131,15 +112,15 @@ static uint32_t sel_ec(const dctx *c, uint16_t sel) { return (uint32_t)(sel & 0x
 
 /* ---- mode, CPL, linear memory ---- */
 
-static bool in_ia32e(const vtx_cpu_state *s) { return (s->efer & EFER_LMA) && (s->cr0 & CR0_PE); }
+static bool in_ia32e(const vtx_cpu_state *s) { return (s->efer & VTX_EFER_LMA) && (s->cr0 & VTX_CR0_PE); }
 
 static unsigned cpl_of(const vtx_cpu_state *s)
 {
-    if (!(s->cr0 & CR0_PE))
+    if (!(s->cr0 & VTX_CR0_PE))
         return 0;
-    if ((s->rflags & RFLAGS_VM) && !in_ia32e(s))
+    if ((s->rflags & VTX_RFLAGS_VM) && !in_ia32e(s))
         return 3;
-    return AR_DPL(s->seg[VTX_S_SS].ar); /* SS.DPL is the CPL (SDM 26.3.1.5 / 27.3.2) */
+    return vtx_ar_dpl(s->seg[VTX_S_SS].ar); /* SS.DPL is the CPL (SDM 26.3.1.5 / 27.3.2) */
 }
 
 static uint64_t lin_mask(const dctx *c, uint64_t la) { return in_ia32e(&c->st) ? la : (la & 0xFFFFFFFFull); }
@@ -217,7 +198,7 @@ static bool fetch_desc(dctx *c, uint16_t sel, uint8_t vector, desc *out)
     uint32_t limit;
     if (sel & 4) {
         const vtx_cpu_seg *ldtr = &c->st.seg[VTX_S_LDTR];
-        if ((ldtr->ar & AR_UNUSABLE) || (ldtr->sel & 0xFFFC) == 0)
+        if ((ldtr->ar & VTX_AR_UNUSABLE) || (ldtr->sel & 0xFFFC) == 0)
             return fail_fault(c, vector, true, sel_ec(c, sel));
         base = ldtr->base;
         limit = ldtr->limit;
@@ -268,7 +249,7 @@ static bool seg_room(const vtx_cpu_seg *sg, uint32_t off, unsigned size, bool bi
     uint64_t last = (uint64_t)off + size - 1, upper = big ? 0xFFFFFFFFull : 0xFFFFull;
     if (last > upper)
         return false;
-    if (AR_TYPE(sg->ar) & 4) /* expand-down */
+    if (vtx_ar_type(sg->ar) & 4) /* expand-down */
         return off > sg->limit;
     return last <= sg->limit;
 }
@@ -276,7 +257,7 @@ static bool seg_room(const vtx_cpu_seg *sg, uint32_t off, unsigned size, bool bi
 /* Legacy stack (16/32-bit, in a segment): room check of the whole frame. */
 static bool legacy_room(const vtx_cpu_seg *ss, uint64_t sp, const frame *f)
 {
-    bool big = ss->ar & AR_DB;
+    bool big = ss->ar & VTX_AR_DB;
     uint32_t mask = big ? 0xFFFFFFFFu : 0xFFFFu;
     uint32_t off = (uint32_t)sp & mask;
     for (unsigned i = 0; i < f->n; i++) {
@@ -290,7 +271,7 @@ static bool legacy_room(const vtx_cpu_seg *ss, uint64_t sp, const frame *f)
 /* Write a checked frame on a legacy stack; returns the new stack pointer. */
 static bool legacy_write(dctx *c, const vtx_cpu_seg *ss, uint64_t sp, const frame *f, unsigned acc, uint64_t *new_sp)
 {
-    bool big = ss->ar & AR_DB;
+    bool big = ss->ar & VTX_AR_DB;
     uint32_t mask = big ? 0xFFFFFFFFu : 0xFFFFu;
     uint32_t off = (uint32_t)sp & mask;
     for (unsigned i = 0; i < f->n; i++) {
@@ -307,7 +288,7 @@ static bool legacy_write(dctx *c, const vtx_cpu_seg *ss, uint64_t sp, const fram
 
 static bool canonical(const vtx_cpu_state *s, uint64_t a)
 {
-    unsigned bits = (s->cr4 & CR4_LA57) ? 57 : 48;
+    unsigned bits = (s->cr4 & VTX_CR4_LA57) ? 57 : 48;
     uint64_t top = a >> (bits - 1);
     return top == 0 || top == (~0ull >> (bits - 1));
 }
@@ -316,9 +297,9 @@ static bool canonical(const vtx_cpu_state *s, uint64_t a)
 
 static uint64_t handler_flags(uint64_t rflags, bool interrupt_gate)
 {
-    rflags &= ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
+    rflags &= ~(VTX_RFLAGS_TF | VTX_RFLAGS_NT | VTX_RFLAGS_RF | VTX_RFLAGS_VM);
     if (interrupt_gate)
-        rflags &= ~RFLAGS_IF;
+        rflags &= ~VTX_RFLAGS_IF;
     return rflags;
 }
 
@@ -350,7 +331,7 @@ static bool deliver_real(dctx *c, const vtx_delivery *d, uint64_t ret_ip)
     s->seg[VTX_S_CS].sel = cs;
     s->seg[VTX_S_CS].base = (uint64_t)cs << 4;
     s->rip = ip;
-    s->rflags &= ~(RFLAGS_IF | RFLAGS_TF | RFLAGS_AC | RFLAGS_RF);
+    s->rflags &= ~(VTX_RFLAGS_IF | VTX_RFLAGS_TF | VTX_RFLAGS_AC | VTX_RFLAGS_RF);
     return true;
 }
 
@@ -361,7 +342,7 @@ static bool deliver_real(dctx *c, const vtx_delivery *d, uint64_t ret_ip)
 static bool tss_read(dctx *c, uint32_t off, unsigned len, uint8_t *b)
 {
     const vtx_cpu_seg *tr = &c->st.seg[VTX_S_TR];
-    if ((tr->ar & AR_UNUSABLE) || (uint64_t)off + len - 1 > tr->limit)
+    if ((tr->ar & VTX_AR_UNUSABLE) || (uint64_t)off + len - 1 > tr->limit)
         return fail_fault(c, VEC_TS, true, sel_ec(c, tr->sel));
     return sys_read(c, tr->base + off, b, len);
 }
@@ -370,7 +351,7 @@ static bool deliver_protected(dctx *c, const vtx_delivery *d, uint64_t ret_ip)
 {
     vtx_cpu_state *s = &c->st;
     const bool lm = in_ia32e(s);
-    const bool v86 = !lm && (s->rflags & RFLAGS_VM);
+    const bool v86 = !lm && (s->rflags & VTX_RFLAGS_VM);
     const unsigned cpl = cpl_of(s);
     const unsigned esz = lm ? 16 : 8;
 
@@ -425,14 +406,14 @@ static bool deliver_protected(dctx *c, const vtx_delivery *d, uint64_t ret_ip)
     if (!fetch_desc(c, csel, VEC_GP, &cs))
         return false;
     uint32_t car = cs.seg.ar;
-    unsigned cdpl = AR_DPL(car);
-    if (!(car & AR_S) || !(AR_TYPE(car) & 8) || cdpl > cpl)
+    unsigned cdpl = vtx_ar_dpl(car);
+    if (!(car & VTX_AR_S) || !(vtx_ar_type(car) & 8) || cdpl > cpl)
         return fail_fault(c, VEC_GP, true, sel_ec(c, csel));
-    if (lm && (!(car & AR_L) || (car & AR_DB))) /* SDM 6.14.1: a 64-bit code segment */
+    if (lm && (!(car & VTX_AR_L) || (car & VTX_AR_DB))) /* SDM 6.14.1: a 64-bit code segment */
         return fail_fault(c, VEC_GP, true, sel_ec(c, csel));
-    if (!(car & AR_P))
+    if (!(car & VTX_AR_P))
         return fail_fault(c, VEC_NP, true, sel_ec(c, csel));
-    const bool conforming = AR_TYPE(car) & 4;
+    const bool conforming = vtx_ar_type(car) & 4;
     bool inner;
     if (!conforming && cdpl < cpl) {
         if (v86 && cdpl != 0)
@@ -491,7 +472,7 @@ static bool deliver_protected(dctx *c, const vtx_delivery *d, uint64_t ret_ip)
         if (inner) {
             /* NULL SS with RPL = new CPL; SS.DPL keeps the CPL (SDM 27.3.2). */
             s->seg[VTX_S_SS] = (vtx_cpu_seg){ .sel = (uint16_t)new_cpl, .base = 0, .limit = 0,
-                                              .ar = AR_UNUSABLE | (new_cpl << 5) };
+                                              .ar = VTX_AR_UNUSABLE | (new_cpl << 5) };
         }
     } else {
         const unsigned isz = gate16 ? 2 : 4;
@@ -501,7 +482,7 @@ static bool deliver_protected(dctx *c, const vtx_delivery *d, uint64_t ret_ip)
         if (inner) {
             /* SS:ESP for the new CPL from the current TSS (SDM 7.2.1 / 8.2.1 Figures 7-2, 7-11). */
             const vtx_cpu_seg *tr = &s->seg[VTX_S_TR];
-            bool tss32 = AR_TYPE(tr->ar) & 8;
+            bool tss32 = vtx_ar_type(tr->ar) & 8;
             uint8_t b[6];
             uint16_t nss;
             if (tss32) {
@@ -520,10 +501,10 @@ static bool deliver_protected(dctx *c, const vtx_delivery *d, uint64_t ret_ip)
             if (!fetch_desc(c, nss, VEC_TS, &ssd))
                 return false;
             uint32_t sar = ssd.seg.ar;
-            if ((nss & 3) != new_cpl || AR_DPL(sar) != new_cpl || !(sar & AR_S) || (AR_TYPE(sar) & 8) ||
-                !(AR_TYPE(sar) & 2))
+            if ((nss & 3) != new_cpl || vtx_ar_dpl(sar) != new_cpl || !(sar & VTX_AR_S) || (vtx_ar_type(sar) & 8) ||
+                !(vtx_ar_type(sar) & 2))
                 return fail_fault(c, VEC_TS, true, sel_ec(c, nss));
-            if (!(sar & AR_P))
+            if (!(sar & VTX_AR_P))
                 return fail_fault(c, VEC_SS, true, sel_ec(c, nss));
             new_ss = ssd.seg;
             if (v86) {
@@ -558,7 +539,7 @@ static bool deliver_protected(dctx *c, const vtx_delivery *d, uint64_t ret_ip)
             if (v86) {
                 static const int nulls[] = { VTX_S_ES, VTX_S_DS, VTX_S_FS, VTX_S_GS };
                 for (unsigned i = 0; i < 4; i++)
-                    s->seg[nulls[i]] = (vtx_cpu_seg){ .sel = 0, .base = 0, .limit = 0, .ar = AR_UNUSABLE };
+                    s->seg[nulls[i]] = (vtx_cpu_seg){ .sel = 0, .base = 0, .limit = 0, .ar = VTX_AR_UNUSABLE };
             }
         }
         s->gpr[VTX_R_RSP] = sp;
@@ -591,7 +572,7 @@ void vtx_deliver_ex(vtx_cpu_state *s, const vtx_phys_mem *mem, const vtx_paging_
     /* SDM Vol. 3A "Debug Exceptions" (RF): the RFLAGS image pushed for a
      * fault-class exception has RF = 1; everything else pushes RF as it is (INS-RF-1). */
     if (d->push_rf)
-        c->st.rflags |= RFLAGS_RF;
+        c->st.rflags |= VTX_RFLAGS_RF;
     /* INJ-15: EXT = 1 unless the event is INT n, INT3 or INTO. */
     c->ext = (d->type == VTX_EVT_SW_INT || d->type == VTX_EVT_SW_EXC) ? 0 : 1;
 
@@ -600,10 +581,10 @@ void vtx_deliver_ex(vtx_cpu_state *s, const vtx_phys_mem *mem, const vtx_paging_
     if (d->type == VTX_EVT_SW_INT || d->type == VTX_EVT_PRIV_SW || d->type == VTX_EVT_SW_EXC)
         ret += d->insn_len;
     const uint32_t car = s->seg[VTX_S_CS].ar;
-    if (!(in_ia32e(s) && (car & AR_L)))
-        ret &= (car & AR_DB) && (s->cr0 & CR0_PE) && !(s->rflags & RFLAGS_VM) ? 0xFFFFFFFFull : 0xFFFFull;
+    if (!(in_ia32e(s) && (car & VTX_AR_L)))
+        ret &= (car & VTX_AR_DB) && (s->cr0 & VTX_CR0_PE) && !(s->rflags & VTX_RFLAGS_VM) ? 0xFFFFFFFFull : 0xFFFFull;
 
-    bool ok = (s->cr0 & CR0_PE) ? deliver_protected(c, d, ret) : deliver_real(c, d, ret);
+    bool ok = (s->cr0 & VTX_CR0_PE) ? deliver_protected(c, d, ret) : deliver_real(c, d, ret);
     if (!ok)
         return;
     /* Commit: the buffered writes in order, then the state. */

@@ -38,7 +38,10 @@ typedef struct vtx_insn {
     uint8_t fast_syscall;    /* FAST_SYSCALL: which one (VTX_FS_SYSCALL, _SYSRET, _SYSENTER, _SYSEXIT) */
     bool mode_change;        /* may change the mode, paging or CS (far branch, IRET, MOV CR, WRMSR,
                                 LMSW, SYSCALL/SYSRET/SYSENTER/SYSEXIT, RSM, INVLPG, INVPCID) */
-    char text[48];           /* Intel syntax, for teaching output ("mov ss, ax") */
+    uint16_t mnemonic;       /* the decoder's mnemonic (a ZydisMnemonic; ZYDIS_MNEMONIC_INVALID for bad
+                                bytes): tells apart the instructions of one class (VMX, UMWAIT/TPAUSE/
+                                UMONITOR, ENCLS/ENCLU/ENCLV) without reading the text */
+    char text[48];           /* Intel syntax, for teaching output only ("mov ss, ax") */
     /* Operand details for the VM-exit instruction-information field and the
      * displacement / linear-address exit qualifications (SDM Vol. 3 "VM-Exit
      * Instruction Information"; catalogue EXIT-3). Register numbers are in x86

@@ -56,22 +56,6 @@ enum {
 #define HF_OSFXSR (1u << 22)
 #define HF_SMAP (1u << 23)
 
-#define DESC_P (1u << 15)
-#define DESC_L (1u << 21)
-#define DESC_B (1u << 22)
-
-#define CR0_PE 1ull
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_OSFXSR (1ull << 9)
-#define CR4_SMAP (1ull << 21)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-#define RFLAGS_VM (1ull << 17)
-#define AR_UNUSABLE (1u << 16)
-
 #define DC_SIZE 4096u
 #define ID_CACHE_TABLES 64u
 #define RUN_UNTIL 0xffffffffffffffffull /* ignored: the engine enables exits with an empty set */
@@ -270,8 +254,8 @@ static inline bool eq_bytes(const void *a, const void *b, size_t n)
 #endif
 }
 
-static inline uint32_t ar_to_flags(uint32_t ar) { return (ar & AR_UNUSABLE) ? 0 : (ar & 0xf0ffu) << 8; }
-static inline uint32_t flags_to_ar(uint32_t f) { return f == 0 ? AR_UNUSABLE : (f >> 8) & 0xf0ffu; }
+static inline uint32_t ar_to_flags(uint32_t ar) { return (ar & VTX_AR_UNUSABLE) ? 0 : (ar & 0xf0ffu) << 8; }
+static inline uint32_t flags_to_ar(uint32_t f) { return f == 0 ? VTX_AR_UNUSABLE : (f >> 8) & 0xf0ffu; }
 
 /* ---- guest-physical and linear memory ---- */
 static inline const uint8_t *host_of(const vtx_engine *e, uint64_t pa, uint64_t *avail)

@@ -10,12 +10,12 @@
  * Unicorn has already fetched what the engine decodes). */
 static bool walk_paging(const vtx_engine *e, uint64_t lin, uint64_t *pa)
 {
-    if (!(e->cr0 & CR0_PG)) {
-        *pa = (e->efer & EFER_LMA) ? lin : (lin & 0xffffffffull);
+    if (!(e->cr0 & VTX_CR0_PG)) {
+        *pa = (e->efer & VTX_EFER_LMA) ? lin : (lin & 0xffffffffull);
         return true;
     }
     const uint64_t amask = 0x000ffffffffff000ull;
-    if (e->efer & EFER_LMA) {
+    if (e->efer & VTX_EFER_LMA) {
         uint64_t t = e->cr3 & amask, ent;
         for (int level = 3; level >= 0; level--) {
             unsigned idx = (unsigned)(lin >> (12 + 9 * level)) & 511;
@@ -32,7 +32,7 @@ static bool walk_paging(const vtx_engine *e, uint64_t lin, uint64_t *pa)
         return true;
     }
     lin &= 0xffffffffull;
-    if (e->cr4 & CR4_PAE) {
+    if (e->cr4 & VTX_CR4_PAE) {
         uint64_t ent, regs[4];
         if (e->xl_on && e->xl.pdptes && e->xl.pdptes(e->xl.ctx, e->cr3, regs))
             ent = regs[(lin >> 30) & 3]; /* the PDPTE registers the second stage's owner holds */
@@ -54,7 +54,7 @@ static bool walk_paging(const vtx_engine *e, uint64_t lin, uint64_t *pa)
     uint32_t ent;
     if (!vtx_eng_gphys_read(e, (e->cr3 & 0xfffff000ull) + ((lin >> 22) & 1023) * 4, &ent, 4) || !(ent & 1))
         return false;
-    if ((ent & 0x80) && (e->cr4 & CR4_PSE)) {
+    if ((ent & 0x80) && (e->cr4 & VTX_CR4_PSE)) {
         *pa = ((uint64_t)(ent & 0xffc00000u) | ((uint64_t)(ent >> 13) & 0xff) << 32) | (lin & 0x3fffff);
         return true;
     }
@@ -78,7 +78,7 @@ bool vtx_eng_lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
     if (e->xl_on)
         return vtx_eng_gpa_to_hpa(e, walked, pa); /* and then the second stage (engine_xlate.c) */
 #else
-    *pa = (e->cr0 & CR0_PG) ? ((e->efer & EFER_LMA) ? lin : (lin & 0xffffffffull)) : walked;
+    *pa = (e->cr0 & VTX_CR0_PG) ? ((e->efer & VTX_EFER_LMA) ? lin : (lin & 0xffffffffull)) : walked;
 #endif
     return true;
 }
@@ -192,18 +192,18 @@ static bool id_cache_hit(const vtx_engine *e, const uint64_t key[4])
 
 const char *vtx_eng_check_identity_paging(vtx_engine *e, const vtx_cpu_state *s)
 {
-    if (!(s->cr0 & CR0_PG))
+    if (!(s->cr0 & VTX_CR0_PG))
         return NULL;
-    const uint64_t key[4] = {s->cr3, s->cr4 & (CR4_PAE | CR4_PSE), s->efer & EFER_LMA, 1};
+    const uint64_t key[4] = {s->cr3, s->cr4 & (VTX_CR4_PAE | VTX_CR4_PSE), s->efer & VTX_EFER_LMA, 1};
     if (id_cache_hit(e, key))
         return NULL;
     idwalk w = {e, 0, NULL, true};
     e->idc_walks++;
     e->idc.valid = false;
     e->idc.n = 0;
-    if (s->efer & EFER_LMA) {
+    if (s->efer & VTX_EFER_LMA) {
         id_table(&w, s->cr3 & 0x000ffffffffff000ull, 3, 8, 9, 0, 512, true, true);
-    } else if (s->cr4 & CR4_PAE) {
+    } else if (s->cr4 & VTX_CR4_PAE) {
         uint64_t avail = 0;
         const uint8_t *pdpt = host_of(e, s->cr3 & 0xffffffe0ull, &avail);
         id_record(&w, pdpt && avail >= 32 ? pdpt : NULL, 32);
@@ -213,7 +213,7 @@ const char *vtx_eng_check_identity_paging(vtx_engine *e, const vtx_cpu_state *s)
                 id_table(&w, pdpte & 0x000ffffffffff000ull, 1, 8, 9, (uint64_t)i << 30, 512, false, true);
         }
     } else {
-        id_table(&w, s->cr3 & 0xfffff000ull, 1, 4, 10, 0, 1024, false, (s->cr4 & CR4_PSE) != 0);
+        id_table(&w, s->cr3 & 0xfffff000ull, 1, 4, 10, 0, 1024, false, (s->cr4 & VTX_CR4_PSE) != 0);
     }
     if (!w.why && w.cacheable) {
         memcpy(e->idc.key, key, sizeof key);
@@ -259,8 +259,8 @@ size_t vtx_eng_lin_read(const vtx_engine *e, uint64_t lin, uint8_t *buf, size_t 
 /* ---- synchronisation with Unicorn ---- */
 uint64_t vtx_eng_paging_key_changed(const vtx_engine *e, uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer)
 {
-    return ((cr0 ^ e->cr0) & (CR0_PG | CR0_WP | CR0_PE)) | (cr3 ^ e->cr3) | ((cr4 ^ e->cr4) & ~0x3ull) |
-           ((efer ^ e->efer) & (EFER_LMA | EFER_NXE));
+    return ((cr0 ^ e->cr0) & (VTX_CR0_PG | VTX_CR0_WP | VTX_CR0_PE)) | (cr3 ^ e->cr3) | ((cr4 ^ e->cr4) & ~0x3ull) |
+           ((efer ^ e->efer) & (VTX_EFER_LMA | VTX_EFER_NXE));
 }
 
 void vtx_eng_flush_tlb(vtx_engine *e)
@@ -297,7 +297,7 @@ void vtx_eng_tlb_flush_wanted(vtx_engine *e)
         return;
     e->tlb_want = false;
     /* With a second stage its tables may have changed too: always flush. */
-    if (!(e->cr0 & CR0_PG) && !e->xl_on)
+    if (!(e->cr0 & VTX_CR0_PG) && !e->xl_on)
         return;
     if (!e->xl_on && e->idc.valid && e->idc_walks == e->idc_walks_at_flush)
         return;

@@ -257,26 +257,26 @@ static uint32_t compute_hflags(const vtx_cpu_state *s, uint32_t old)
     uint32_t hf = old & HF_KEEP;
     uint32_t csf = ar_to_flags(s->seg[VTX_S_CS].ar), ssf = ar_to_flags(s->seg[VTX_S_SS].ar);
     hf |= vtx_cpu_cpl(s) & HF_CPL_MASK;
-    if (s->cr0 & CR0_PE)
+    if (s->cr0 & VTX_CR0_PE)
         hf |= HF_PE;
     hf |= (uint32_t)((s->cr0 >> 1) & 7) << HF_MP_SHIFT;
-    if (s->efer & EFER_LMA)
+    if (s->efer & VTX_EFER_LMA)
         hf |= HF_LMA;
-    if ((s->efer & EFER_LMA) && (csf & DESC_L))
+    if ((s->efer & VTX_EFER_LMA) && (csf & VTX_DESC_HI_L))
         hf |= HF_CS32 | HF_CS64;
-    else if (csf & DESC_B)
+    else if (csf & VTX_DESC_HI_DB)
         hf |= HF_CS32;
-    if (ssf & DESC_B)
+    if (ssf & VTX_DESC_HI_DB)
         hf |= HF_SS32;
     if (!(hf & HF_CS64)) {
-        if (!(s->cr0 & CR0_PE) || (s->rflags & RFLAGS_VM) || !(hf & HF_CS32))
+        if (!(s->cr0 & VTX_CR0_PE) || (s->rflags & VTX_RFLAGS_VM) || !(hf & HF_CS32))
             hf |= HF_ADDSEG;
         else if (s->seg[VTX_S_DS].base | s->seg[VTX_S_ES].base | s->seg[VTX_S_SS].base)
             hf |= HF_ADDSEG;
     }
-    if (s->cr4 & CR4_OSFXSR)
+    if (s->cr4 & VTX_CR4_OSFXSR)
         hf |= HF_OSFXSR;
-    if (s->cr4 & CR4_SMAP)
+    if (s->cr4 & VTX_CR4_SMAP)
         hf |= HF_SMAP;
     return hf;
 }
@@ -302,7 +302,7 @@ static void get_seg(const vtx_engine *e, const uint8_t *env, size_t off, int i, 
  * part of the mode) and CR8 (kept by the engine, not by Unicorn). */
 static bool only_regs_differ(const vtx_cpu_state *a, const vtx_cpu_state *b)
 {
-    if (((a->rflags ^ b->rflags) & RFLAGS_VM) || a->cr0 != b->cr0 || a->cr2 != b->cr2 || a->cr3 != b->cr3 ||
+    if (((a->rflags ^ b->rflags) & VTX_RFLAGS_VM) || a->cr0 != b->cr0 || a->cr2 != b->cr2 || a->cr3 != b->cr3 ||
         a->cr4 != b->cr4 || a->efer != b->efer || a->dr7 != b->dr7 || a->dr6 != b->dr6 || memcmp(a->dr, b->dr, sizeof a->dr) || a->gdtr_base != b->gdtr_base ||
         a->idtr_base != b->idtr_base || a->gdtr_limit != b->gdtr_limit || a->idtr_limit != b->idtr_limit)
         return false;
@@ -320,9 +320,9 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
         w = "no engine or state";
     else if (e->broken)
         w = "the engine is broken (Unicorn aborted in an earlier run)";
-    else if ((s->efer & EFER_LMA) && (!(s->cr0 & CR0_PE) || ((s->cr0 & CR0_PG) && !(s->cr4 & CR4_PAE))))
+    else if ((s->efer & VTX_EFER_LMA) && (!(s->cr0 & VTX_CR0_PE) || ((s->cr0 & VTX_CR0_PG) && !(s->cr4 & VTX_CR4_PAE))))
         w = "EFER.LMA=1 needs CR0.PE=1, and CR4.PAE=1 when CR0.PG=1";
-    else if ((s->efer & EFER_LMA) && (s->rflags & RFLAGS_VM))
+    else if ((s->efer & VTX_EFER_LMA) && (s->rflags & VTX_RFLAGS_VM))
         w = "RFLAGS.VM=1 in IA-32e mode";
     else if (vtx_cpu_mode_of(s) == VTX_MODE_LONG64 && s->seg[VTX_S_CS].base)
         w = "CS.base != 0 in 64-bit mode: QEMU adds CS.base to RIP in every mode";

@@ -157,14 +157,14 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tl
     uc_reg_read(uc, UC_X86_REG_CR0, &cr0);
     uc_reg_read(uc, UC_X86_REG_EFLAGS, &rflags);
     uc_reg_read(uc, UC_X86_REG_MSR, &efer);
-    uint64_t gpa = (efer.value & EFER_LMA) ? vaddr : (vaddr & 0xffffffffull);
-    if (cr0 & CR0_PG) {
+    uint64_t gpa = (efer.value & VTX_EFER_LMA) ? vaddr : (vaddr & 0xffffffffull);
+    if (cr0 & VTX_CR0_PG) {
         uc_reg_read(uc, UC_X86_REG_CR3, &cr3);
         uc_reg_read(uc, UC_X86_REG_CR4, &cr4);
         uc_reg_read(uc, UC_X86_REG_CS, &cs);
         /* CPL: CS.RPL in protected mode, 3 in virtual-8086 mode; an implicit
          * supervisor access is not a user access (implicit_access). */
-        bool cpl3 = (rflags & RFLAGS_VM) || (cs & 3) == 3;
+        bool cpl3 = (rflags & VTX_RFLAGS_VM) || (cs & 3) == 3;
         bool implicit = cpl3 && access != VTX_XL_FETCH && implicit_access(e, uc, vaddr & ~0xfffull);
         bool user = cpl3 && !implicit;
         vtx_cpu_state s;
@@ -173,14 +173,14 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tl
         walk_mem w = {e, vaddr, false};
         const vtx_phys_mem mem = {.ctx = &w, .read = walk_read, .write = walk_write};
         uint64_t pdpte[4];
-        bool regs = (cr4 & CR4_PAE) && !(efer.value & EFER_LMA) && e->xl.pdptes &&
+        bool regs = (cr4 & VTX_CR4_PAE) && !(efer.value & VTX_EFER_LMA) && e->xl.pdptes &&
                     e->xl.pdptes(e->xl.ctx, cr3, pdpte);
         const vtx_paging_caps caps = {.maxphyaddr = e->xl.maxphyaddr, .pages_1g = false,
                                       .pdptes = regs ? pdpte : NULL};
         unsigned acc = (access == VTX_XL_WRITE ? VTX_ACC_WRITE : 0) | (access == VTX_XL_FETCH ? VTX_ACC_FETCH : 0) |
                        (user ? VTX_ACC_USER : 0) | (implicit ? VTX_ACC_IMPLICIT : 0);
         uint32_t ec = 0;
-        uint64_t lin = (efer.value & EFER_LMA) ? vaddr : (vaddr & 0xffffffffull);
+        uint64_t lin = (efer.value & VTX_EFER_LMA) ? vaddr : (vaddr & 0xffffffffull);
         vtx_xlate_status st = vtx_translate_ex(&s, &mem, &caps, lin, acc, &gpa, &ec);
         if (st == VTX_XLATE_PF)
             return xf_fail(e, XF_PF, access, vaddr, ec, 0);
@@ -285,7 +285,7 @@ uint64_t vtx_eng_xf_linear(const vtx_engine *e, const vtx_insn *in, uint64_t lin
         cand[n++] = ea & wmask;
     } else if (in) {
         uint64_t sp = gpr_of(e, 4);
-        if (e->width != 64 && !(rd32(env_of(e), ENV_SEGS + 2 * SEG_SZ + 20) & DESC_B))
+        if (e->width != 64 && !(rd32(env_of(e), ENV_SEGS + 2 * SEG_SZ + 20) & VTX_DESC_HI_DB))
             sp &= 0xffff;
         uint64_t base = e->width == 64 ? 0 : seg_base_of(e, 2);
         unsigned sz = in->op_size ? in->op_size : (e->width == 64 ? 8 : 4);

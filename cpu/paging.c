@@ -2,17 +2,6 @@
 #include "engine.h"
 #include "deliver.h"
 
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_LA57 (1ull << 12)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-#define RFLAGS_AC (1ull << 18)
-
 #define PTE_P (1ull << 0)
 #define PTE_RW (1ull << 1)
 #define PTE_US (1ull << 2)
@@ -72,7 +61,7 @@ vtx_xlate_status vtx_translate_ex(const vtx_cpu_state *s, const vtx_phys_mem *me
         *pa = 0;
         return VTX_XLATE_UNMAPPED;
     }
-    if (!(s->cr0 & CR0_PG)) {
+    if (!(s->cr0 & VTX_CR0_PG)) {
         /* Without paging, linear = physical (32-bit linear addresses: IA-32e mode needs CR0.PG). */
         *pa = linear & 0xFFFFFFFFull;
         return VTX_XLATE_OK;
@@ -80,8 +69,8 @@ vtx_xlate_status vtx_translate_ex(const vtx_cpu_state *s, const vtx_phys_mem *me
 
     const bool write = access & VTX_ACC_WRITE, user = access & VTX_ACC_USER, fetch = access & VTX_ACC_FETCH;
     const bool implicit = access & VTX_ACC_IMPLICIT;
-    const bool pae = s->cr4 & CR4_PAE, lma = s->efer & EFER_LMA, nxe = (s->efer & EFER_NXE) && pae;
-    const bool smep = s->cr4 & CR4_SMEP, smap = s->cr4 & CR4_SMAP;
+    const bool pae = s->cr4 & VTX_CR4_PAE, lma = s->efer & VTX_EFER_LMA, nxe = (s->efer & VTX_EFER_NXE) && pae;
+    const bool smep = s->cr4 & VTX_CR4_SMEP, smap = s->cr4 & VTX_CR4_SMAP;
     const unsigned m = maxphyaddr_of(caps);
     const uint64_t addr_mask = (m >= 64) ? ~0ull : ((1ull << m) - 1);
     const uint64_t frame_mask = addr_mask & ~0xFFFull;
@@ -110,7 +99,7 @@ vtx_xlate_status vtx_translate_ex(const vtx_cpu_state *s, const vtx_phys_mem *me
         }
         rw = pde & PTE_RW;
         us = pde & PTE_US;
-        if ((s->cr4 & CR4_PSE) && (pde & PTE_PS)) {
+        if ((s->cr4 & VTX_CR4_PSE) && (pde & PTE_PS)) {
             /* 4-MiB page: PDE bits 20:13 are PA bits 39:32 (PSE-36); bits 21:(M-19) reserved. */
             unsigned mm = m > 40 ? 40 : m;
             uint64_t rsvd = (1ull << 22) - (1ull << (mm - 19));
@@ -167,7 +156,7 @@ vtx_xlate_status vtx_translate_ex(const vtx_cpu_state *s, const vtx_phys_mem *me
         } else {
             /* 4-level / 5-level paging (SDM 4.5). */
             table = s->cr3 & frame_mask;
-            level = (s->cr4 & CR4_LA57) ? 5 : 4;
+            level = (s->cr4 & VTX_CR4_LA57) ? 5 : 4;
         }
         for (;; level--) {
             unsigned shift = 12 + 9 * (unsigned)(level - 1);
@@ -218,8 +207,8 @@ vtx_xlate_status vtx_translate_ex(const vtx_cpu_state *s, const vtx_phys_mem *me
     if (user) {
         denied = !us || (write && !rw) || (fetch && xd);
     } else {
-        denied = (write && !rw && (s->cr0 & CR0_WP)) || (fetch && xd) || (fetch && smep && us) ||
-                 (!fetch && smap && us && (implicit || !(s->rflags & RFLAGS_AC)));
+        denied = (write && !rw && (s->cr0 & VTX_CR0_WP)) || (fetch && xd) || (fetch && smep && us) ||
+                 (!fetch && smap && us && (implicit || !(s->rflags & VTX_RFLAGS_AC)));
     }
     if (denied) {
         *pf_error = ec | VTX_PF_P;

@@ -11,12 +11,6 @@
 #include "deliver.h"
 #include "seg_accessed.h"
 
-#define AR_TYPE_ACCESSED 1u
-#define AR_S (1u << 4)
-#define AR_UNUSABLE (1u << 16)
-#define DESC_ACCESSED (1ull << 40)
-#define DESC_S (1ull << 44)
-
 unsigned vtx_seg_set_accessed(vtx_cpu_state *s, const vtx_phys_mem *mem, const vtx_paging_caps *caps)
 {
     if (!(s->cr0 & 1) || ((s->rflags & (1u << 17)) && !(s->efer & (1u << 10))))
@@ -25,12 +19,12 @@ unsigned vtx_seg_set_accessed(vtx_cpu_state *s, const vtx_phys_mem *mem, const v
     unsigned changed = 0;
     for (int i = VTX_S_ES; i <= VTX_S_GS; i++) {
         vtx_cpu_seg *g = &s->seg[i];
-        if ((g->ar & (AR_UNUSABLE | AR_S | AR_TYPE_ACCESSED)) != AR_S || (g->sel & ~3u) == 0)
+        if ((g->ar & (VTX_AR_UNUSABLE | VTX_AR_S | VTX_AR_ACCESSED)) != VTX_AR_S || (g->sel & ~3u) == 0)
             continue;
         bool ldt = g->sel & 4;
         uint64_t table = ldt ? s->seg[VTX_S_LDTR].base : s->gdtr_base;
         uint32_t limit = ldt ? s->seg[VTX_S_LDTR].limit : s->gdtr_limit;
-        if ((uint32_t)(g->sel | 7u) > limit || (ldt && (s->seg[VTX_S_LDTR].ar & AR_UNUSABLE)))
+        if ((uint32_t)(g->sel | 7u) > limit || (ldt && (s->seg[VTX_S_LDTR].ar & VTX_AR_UNUSABLE)))
             continue;
         uint64_t la = table + (g->sel & ~7u) + 5; /* the type byte */
         if (!ia32e)
@@ -41,19 +35,19 @@ unsigned vtx_seg_set_accessed(vtx_cpu_state *s, const vtx_phys_mem *mem, const v
         if (vtx_translate_ex(s, mem, caps, la, VTX_ACC_IMPLICIT | VTX_ACC_WRITE, &pa, &ec) != VTX_XLATE_OK)
             continue;
         uint8_t type = 0;
-        if (!mem->read(mem->ctx, pa, &type, 1) || !(type & (uint8_t)(DESC_S >> 40)))
+        if (!mem->read(mem->ctx, pa, &type, 1) || !(type & (uint8_t)(VTX_DESC_HI_S >> 8)))
             continue;
-        type |= (uint8_t)(DESC_ACCESSED >> 40);
+        type |= (uint8_t)(VTX_DESC_HI_ACCESSED >> 8);
         if (!mem->write(mem->ctx, pa, &type, 1))
             continue;
-        g->ar |= AR_TYPE_ACCESSED;
+        g->ar |= VTX_AR_ACCESSED;
         changed++;
     }
     /* LTR marks the descriptor busy in memory but Unicorn keeps the available
      * type in TR's hidden part: TR always holds a busy TSS (SDM Vol. 2 LTR; VM
      * entry requires it, SDM "Checks on Guest Segment Registers"). */
     vtx_cpu_seg *tr = &s->seg[VTX_S_TR];
-    if (!(tr->ar & AR_UNUSABLE) && ((tr->ar & 0x1F) == 9 || (tr->ar & 0x1F) == 1)) {
+    if (!(tr->ar & VTX_AR_UNUSABLE) && ((tr->ar & 0x1F) == 9 || (tr->ar & 0x1F) == 1)) {
         tr->ar |= 2;
         changed++;
     }

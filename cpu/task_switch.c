@@ -3,12 +3,6 @@
  * Vol. 2 CALL / JMP / IRET / INT n operation. */
 #include "task_switch.h"
 
-#define CR0_PE (1ull << 0)
-#define EFER_LMA (1ull << 10)
-#define RFLAGS_NT (1ull << 14)
-#define RFLAGS_VM (1ull << 17)
-#define AR_UNUSABLE (1u << 16)
-
 #define VEC_TS 10
 #define VEC_NP 11
 #define VEC_GP 13
@@ -90,7 +84,7 @@ static bool in_table(const vtx_cpu_state *s, uint16_t sel, bool ldt_ok, uint64_t
     uint32_t last = (uint32_t)(sel & 0xFFF8) + 7;
     if (sel & 4) {
         const vtx_cpu_seg *ldt = &s->seg[VTX_S_LDTR];
-        if (!ldt_ok || (ldt->ar & AR_UNUSABLE) || last > ldt->limit)
+        if (!ldt_ok || (ldt->ar & VTX_AR_UNUSABLE) || last > ldt->limit)
             return false;
         *base = ldt->base;
         return true;
@@ -152,7 +146,7 @@ static void gate_tss(tctx *t, uint16_t sel, uint32_t ext)
 /* Legacy protected mode: PE = 1, not virtual-8086, not IA-32e. */
 static bool legacy_protected(const vtx_cpu_state *s)
 {
-    return (s->cr0 & CR0_PE) && !(s->rflags & RFLAGS_VM) && !(s->efer & EFER_LMA);
+    return (s->cr0 & VTX_CR0_PE) && !(s->rflags & VTX_RFLAGS_VM) && !(s->efer & VTX_EFER_LMA);
 }
 
 void vtx_task_check_far(const vtx_cpu_state *s, const vtx_phys_mem *mem, const vtx_paging_caps *caps,
@@ -202,7 +196,7 @@ void vtx_task_check_iret(const vtx_cpu_state *s, const vtx_phys_mem *mem, const 
                          vtx_task_check *out)
 {
     *out = (vtx_task_check){.outcome = VTX_TASK_NONE, .source = VTX_TASK_IRET};
-    if (!s || !mem || !legacy_protected(s) || !(s->rflags & RFLAGS_NT))
+    if (!s || !mem || !legacy_protected(s) || !(s->rflags & VTX_RFLAGS_NT))
         return;
     tctx t = {s, mem, caps, out};
     uint8_t b[2];

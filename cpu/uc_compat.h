@@ -1,6 +1,6 @@
 /*
  * What differs between the Unicorn versions the engine runs on (docs/platforms.md,
- * ../shared/spec/unicorn-2.1-notes.md): Unicorn 2.0.1 (Debian 12) and 2.1.1
+ * docs/unicorn-audit.md): Unicorn 2.0.1 (Debian 12) and 2.1.1
  * (Debian 13). Selected at compile time from unicorn.h's version macros; CMake
  * reports the version it found. Only cpu/ includes this (it needs unicorn.h).
  */

@@ -5,6 +5,7 @@
  * Blocking is applied before priority (PRI-3).
  */
 #include "apic_virt.h"
+#include "pending_debug.h"
 #include "windows.h"
 
 static const char *const event_names[] = {
@@ -26,9 +27,6 @@ const char *vtx_boundary_action_name(vtx_boundary_action a)
     static const char *const n[] = {"exit", "deliver", "execute", "idle"};
     return (unsigned)a < 4 ? n[a] : "?";
 }
-
-/* Pending #DB traps: B3-B0 (bits 3:0) or BS (bit 14) in the pending-debug-exceptions field. */
-#define PENDING_DB_TRAPS 0x400Full
 
 static void verdict(vtx_boundary_report *rep, vtx_event e, bool armed, bool open, const char *rule, const char *why)
 {
@@ -87,24 +85,16 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
     /* 3. INIT (exit reason 3); blocked in wait-for-SIPI (HLT-8). */
     verdict(rep, VTX_EV_INIT, m->init_pending, !sipi_wait, sipi_wait ? "HLT-8" : "PRI-2",
             "INIT is blocked in wait-for-SIPI");
-    /* 4. A pending MTF VM exit; not in shutdown or wait-for-SIPI (MTF-7). */
-    open = g->activity != VTX_SHUTDOWN && !sipi_wait;
-    verdict(rep, VTX_EV_MTF, g->mtf_pending, open, open ? "MTF-6" : "MTF-7", "no MTF exits in shutdown or wait-for-SIPI");
-    /* 5. Pending debug exceptions (trap class); held by MOV-SS blocking (BLK-MSS-1, PRI-5). */
-    open = !g->block_movss && !sipi_wait;
-    verdict(rep, VTX_EV_PENDING_DB, (g->pending_dbg & PENDING_DB_TRAPS) != 0, open,
-            open ? "PRI-5" : g->block_movss ? "BLK-MSS-1" : "HLT-8",
-            g->block_movss ? "blocking by MOV SS" : "blocked in wait-for-SIPI");
-    /* 6. VMX-preemption timer at zero (PT-4, PT-6; CFG-PT-SHADOW). */
-    bool expired = g->timer_armed && m->cycles >= g->timer_deadline;
-    if (sipi_wait) {
-        open = false, rule = "PT-4", why = "no preemption-timer exits in wait-for-SIPI";
-    } else if ((g->block_sti || g->block_movss) && (m->profile.knobs & VTX_KNOB_PT_SHADOW)) {
-        open = false, rule = "CFG-PT-SHADOW", why = "held by blocking by STI/MOV SS (CFG-PT-SHADOW on)";
-    } else {
-        open = true, rule = "PT-6", why = NULL;
-    }
-    verdict(rep, VTX_EV_PREEMPTION_TIMER, expired, open, rule, why);
+    /* 4. A pending MTF VM exit; not in shutdown or wait-for-SIPI (MTF-7; mtf.c). */
+    open = vtx_mtf_open(m, &rule, &why);
+    verdict(rep, VTX_EV_MTF, g->mtf_pending, open, rule, why);
+    /* 5. Pending debug exceptions (trap class); held by MOV-SS blocking (BLK-MSS-1,
+     * PRI-5; pending_debug.c). */
+    open = vtx_pending_db_open(m, &rule, &why);
+    verdict(rep, VTX_EV_PENDING_DB, vtx_pending_db_armed(g), open, rule, why);
+    /* 6. VMX-preemption timer at zero (PT-4, PT-6; CFG-PT-SHADOW; preemption_timer.c). */
+    open = vtx_timer_open(m, &rule, &why);
+    verdict(rep, VTX_EV_PREEMPTION_TIMER, vtx_timer_expired(m), open, rule, why);
     /* 7. NMI-window exiting (NW-2). */
     open = vtx_nmi_window_open(m, &rule, &why);
     verdict(rep, VTX_EV_NMI_WINDOW, proc & VTX_PROC_NMI_WINDOW_EXITING, open, open ? "NW-2" : rule, why);
@@ -152,7 +142,7 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
         if (vtx_vmcs_get(f, VTX_SLOT_EXCEPTION_BITMAP) & (1u << 1)) {
             rep->action = VTX_ACT_EXIT;
             ex->reason = VTX_EXIT_REASON_EXCEPTION_NMI;
-            ex->qualification = g->pending_dbg & 0x1600Full; /* B3-B0, BD, BS, RTM (EXIT-3) */
+            ex->qualification = vtx_pending_db_exit_qualification(g); /* B3-B0, BD, BS, RTM (EXIT-3) */
             ex->intr_info = 0x80000000u | (3u << 8) | 1u;     /* valid, hardware exception, vector 1 */
         } else {
             rep->action = VTX_ACT_DELIVER;

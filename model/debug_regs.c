@@ -15,11 +15,9 @@
  */
 #include "guest_insn.h"
 
-#define DR7_GD (1ull << 13)
-
 bool vtx_mov_dr_general_detect(const vtx_machine *m, const vtx_insn *insn)
 {
-    return (insn->cls == VTX_IC_MOV_TO_DR || insn->cls == VTX_IC_MOV_FROM_DR) && (m->g.cpu.dr7 & DR7_GD);
+    return (insn->cls == VTX_IC_MOV_TO_DR || insn->cls == VTX_IC_MOV_FROM_DR) && (m->g.cpu.dr7 & VTX_DR7_GD);
 }
 
 unsigned vtx_mov_to_dr(vtx_machine *m, const vtx_insn *insn)

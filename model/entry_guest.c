@@ -73,7 +73,7 @@ static bool check_cr0_cr4(const guest *g, vtx_entry_fail *fail)
     uint64_t fixed0 = msr[VTX_CAP_IA32_VMX_CR0_FIXED0];
     if (g->ug)
         fixed0 &= ~(uint64_t)(VTX_CR0_PE | VTX_CR0_PG);
-    fixed0 &= ~CR0_NW_CD;
+    fixed0 &= ~(VTX_CR0_NW | VTX_CR0_CD);
     uint64_t missing = fixed0 & ~g->cr0;
     if (missing)
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_CR0_FIXED0, 0,
@@ -81,7 +81,7 @@ static bool check_cr0_cr4(const guest *g, vtx_entry_fail *fail)
                                " requires to be 1%s",
                                g->cr0, __builtin_ctzll(missing), msr[VTX_CAP_IA32_VMX_CR0_FIXED0],
                                g->ug ? " (PE and PG are exempt with unrestricted guest)" : "");
-    uint64_t extra = g->cr0 & ~msr[VTX_CAP_IA32_VMX_CR0_FIXED1] & ~CR0_NW_CD;
+    uint64_t extra = g->cr0 & ~msr[VTX_CAP_IA32_VMX_CR0_FIXED1] & ~(VTX_CR0_NW | VTX_CR0_CD);
     if (extra)
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_CR0_FIXED1, 0,
                                "guest CR0 0x%" PRIx64 " sets bit %d, which IA32_VMX_CR0_FIXED1 0x%" PRIx64
@@ -127,7 +127,7 @@ static bool check_intel64_regs(const guest *g, vtx_entry_fail *fail)
     if (g->ia32e && !(g->cr4 & VTX_CR4_PAE))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_IA32E_CR4_PAE, 0,
                                "\"IA-32e mode guest\" = 1 but guest CR4 0x%" PRIx64 " has PAE = 0", g->cr4);
-    if (!g->ia32e && (g->cr4 & CR4_PCIDE))
+    if (!g->ia32e && (g->cr4 & VTX_CR4_PCIDE))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_CR4_PCIDE, 0,
                                "\"IA-32e mode guest\" = 0 but guest CR4 0x%" PRIx64 " has PCIDE (bit 17) = 1",
                                g->cr4);
@@ -175,10 +175,10 @@ static bool check_loaded_msrs(const guest *g, vtx_entry_fail *fail)
     if (g->entry & VTX_ENTRY_LOAD_EFER) {
         uint64_t efer = get(g, VTX_SLOT_GUEST_IA32_EFER);
         bool lma = efer & VTX_EFER_LMA, lme = efer & VTX_EFER_LME;
-        if (efer & ~EFER_VALID)
+        if (efer & ~VTX_EFER_DEFINED)
             return vtx_entry_failf(fail, VTX_CHECK_GUEST_EFER_RESERVED, 0,
                                    "guest IA32_EFER 0x%" PRIx64 " sets reserved bit %d", efer,
-                                   __builtin_ctzll(efer & ~EFER_VALID));
+                                   __builtin_ctzll(efer & ~VTX_EFER_DEFINED));
         if (lma != g->ia32e)
             return vtx_entry_failf(fail, VTX_CHECK_GUEST_EFER_LMA, 0,
                                    "guest IA32_EFER 0x%" PRIx64 " has LMA = %d but \"IA-32e mode guest\" = %d", efer,
@@ -275,9 +275,9 @@ static bool check_seg_limits(const guest *g, vtx_entry_fail *fail)
  * requires G = 0; limit[31:20] not all zero requires G = 1). */
 static bool g_limit_ok(const seg *s)
 {
-    if ((s->limit & 0xFFF) != 0xFFF && AR_G(s->ar))
+    if ((s->limit & 0xFFF) != 0xFFF && vtx_ar_g(s->ar))
         return false;
-    if ((s->limit & 0xFFF00000u) && !AR_G(s->ar))
+    if ((s->limit & 0xFFF00000u) && !vtx_ar_g(s->ar))
         return false;
     return true;
 }
@@ -286,8 +286,8 @@ static bool fail_g_limit(const seg *s, vtx_entry_fail *fail)
 {
     return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_G_LIMIT, 0,
                            "guest %s limit 0x%x with access rights 0x%x: G = %u but %s", s->name, s->limit, s->ar,
-                           AR_G(s->ar),
-                           AR_G(s->ar) ? "limit bits 11:0 are not all 1 (G must be 0)"
+                           vtx_ar_g(s->ar),
+                           vtx_ar_g(s->ar) ? "limit bits 11:0 are not all 1 (G must be 0)"
                                        : "limit bits 31:20 are not all 0 (G must be 1)");
 }
 
@@ -311,7 +311,7 @@ static bool check_code_data_ar(const guest *g, vtx_entry_fail *fail)
     static const int order[] = {SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS};
     const size_t n = sizeof order / sizeof order[0];
     const seg *cs = &g->s[SEG_CS], *ss = &g->s[SEG_SS];
-    unsigned cs_type = AR_TYPE(cs->ar);
+    unsigned cs_type = vtx_ar_type(cs->ar);
 
     /* Type. */
     bool cs_code = cs_type == 9 || cs_type == 11 || cs_type == 13 || cs_type == 15;
@@ -320,13 +320,13 @@ static bool check_code_data_ar(const guest *g, vtx_entry_fail *fail)
                                "guest CS access rights 0x%x: type %u is not an accessed code segment (9, 11, 13, "
                                "15)%s",
                                cs->ar, cs_type, g->ug ? " or 3 (accessed read/write data)" : "");
-    if (usable(ss) && AR_TYPE(ss->ar) != 3 && AR_TYPE(ss->ar) != 7)
+    if (usable(ss) && vtx_ar_type(ss->ar) != 3 && vtx_ar_type(ss->ar) != 7)
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_SS_AR_TYPE, 0,
                                "guest SS access rights 0x%x: type %u is not 3 or 7 (accessed read/write data)",
-                               ss->ar, AR_TYPE(ss->ar));
+                               ss->ar, vtx_ar_type(ss->ar));
     for (size_t i = 2; i < n; i++) {
         const seg *s = &g->s[order[i]];
-        unsigned t = AR_TYPE(s->ar);
+        unsigned t = vtx_ar_type(s->ar);
         if (!usable(s))
             continue;
         if (!(t & 1))
@@ -342,55 +342,55 @@ static bool check_code_data_ar(const guest *g, vtx_entry_fail *fail)
     /* S. */
     for (size_t i = 0; i < n; i++) {
         const seg *s = &g->s[order[i]];
-        if ((order[i] == SEG_CS || usable(s)) && !AR_S(s->ar))
+        if ((order[i] == SEG_CS || usable(s)) && !vtx_ar_s(s->ar))
             return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_S, 0,
                                    "guest %s access rights 0x%x: S = 0 (must be a code or data segment)", s->name,
                                    s->ar);
     }
     /* DPL. */
-    if (cs_type == 3 && AR_DPL(cs->ar) != 0)
+    if (cs_type == 3 && vtx_ar_dpl(cs->ar) != 0)
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_CS_AR_DPL_TYPE3, 0,
                                "guest CS access rights 0x%x: type 3 (unrestricted guest) with DPL %u, must be 0",
-                               cs->ar, AR_DPL(cs->ar));
-    if ((cs_type == 9 || cs_type == 11) && AR_DPL(cs->ar) != AR_DPL(ss->ar))
+                               cs->ar, vtx_ar_dpl(cs->ar));
+    if ((cs_type == 9 || cs_type == 11) && vtx_ar_dpl(cs->ar) != vtx_ar_dpl(ss->ar))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_CS_AR_DPL_NONCONF, 0,
                                "guest CS access rights 0x%x: non-conforming code with DPL %u, but SS.DPL is %u",
-                               cs->ar, AR_DPL(cs->ar), AR_DPL(ss->ar));
-    if ((cs_type == 13 || cs_type == 15) && AR_DPL(cs->ar) > AR_DPL(ss->ar))
+                               cs->ar, vtx_ar_dpl(cs->ar), vtx_ar_dpl(ss->ar));
+    if ((cs_type == 13 || cs_type == 15) && vtx_ar_dpl(cs->ar) > vtx_ar_dpl(ss->ar))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_CS_AR_DPL_CONF, 0,
                                "guest CS access rights 0x%x: conforming code with DPL %u greater than SS.DPL %u",
-                               cs->ar, AR_DPL(cs->ar), AR_DPL(ss->ar));
-    if (!g->ug && AR_DPL(ss->ar) != (ss->sel & 3u))
+                               cs->ar, vtx_ar_dpl(cs->ar), vtx_ar_dpl(ss->ar));
+    if (!g->ug && vtx_ar_dpl(ss->ar) != (ss->sel & 3u))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_SS_AR_DPL_RPL, 0,
                                "guest SS access rights 0x%x: DPL %u differs from the selector 0x%x RPL %u (no "
                                "unrestricted guest)",
-                               ss->ar, AR_DPL(ss->ar), ss->sel, ss->sel & 3u);
-    if ((cs_type == 3 || !(g->cr0 & VTX_CR0_PE)) && AR_DPL(ss->ar) != 0)
+                               ss->ar, vtx_ar_dpl(ss->ar), ss->sel, ss->sel & 3u);
+    if ((cs_type == 3 || !(g->cr0 & VTX_CR0_PE)) && vtx_ar_dpl(ss->ar) != 0)
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_SS_AR_DPL_ZERO, 0,
-                               "guest SS access rights 0x%x: DPL %u, must be 0 when %s", ss->ar, AR_DPL(ss->ar),
+                               "guest SS access rights 0x%x: DPL %u, must be 0 when %s", ss->ar, vtx_ar_dpl(ss->ar),
                                cs_type == 3 ? "CS type is 3" : "CR0.PE = 0");
     for (size_t i = 2; i < n && !g->ug; i++) {
         const seg *s = &g->s[order[i]];
-        if (usable(s) && AR_TYPE(s->ar) <= 11 && AR_DPL(s->ar) < (s->sel & 3u))
+        if (usable(s) && vtx_ar_type(s->ar) <= 11 && vtx_ar_dpl(s->ar) < (s->sel & 3u))
             return vtx_entry_failf(fail, VTX_CHECK_GUEST_DATA_SEG_AR_DPL_RPL, 0,
                                    "guest %s access rights 0x%x: DPL %u is less than the selector 0x%x RPL %u", s->name,
-                                   s->ar, AR_DPL(s->ar), s->sel, s->sel & 3u);
+                                   s->ar, vtx_ar_dpl(s->ar), s->sel, s->sel & 3u);
     }
     /* P, then reserved bits 11:8 and 31:17. */
     for (size_t i = 0; i < n; i++) {
         const seg *s = &g->s[order[i]];
-        if ((order[i] == SEG_CS || usable(s)) && !AR_P(s->ar))
+        if ((order[i] == SEG_CS || usable(s)) && !vtx_ar_p(s->ar))
             return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_P, 0, "guest %s access rights 0x%x: P = 0", s->name,
                                    s->ar);
     }
     for (size_t i = 0; i < n; i++) {
         const seg *s = &g->s[order[i]];
-        if ((order[i] == SEG_CS || usable(s)) && (s->ar & AR_RESERVED))
+        if ((order[i] == SEG_CS || usable(s)) && (s->ar & VTX_AR_RESERVED))
             return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_RESERVED, 0,
                                    "guest %s access rights 0x%x set reserved bits (11:8 or 31:17)", s->name, s->ar);
     }
     /* D/B of a 64-bit code segment. */
-    if (g->ia32e && AR_L(cs->ar) && AR_DB(cs->ar))
+    if (g->ia32e && vtx_ar_l(cs->ar) && vtx_ar_db(cs->ar))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_CS_AR_L_DB, 0,
                                "guest CS access rights 0x%x: L = 1 and D/B = 1 in an IA-32e mode guest", cs->ar);
     /* G against the limit. */
@@ -405,23 +405,23 @@ static bool check_code_data_ar(const guest *g, vtx_entry_fail *fail)
 static bool check_tr_ar(const guest *g, vtx_entry_fail *fail)
 {
     const seg *tr = &g->s[SEG_TR];
-    unsigned t = AR_TYPE(tr->ar);
+    unsigned t = vtx_ar_type(tr->ar);
     if (!(t == 11 || (t == 3 && !g->ia32e)))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_TR_AR_TYPE, 0,
                                "guest TR access rights 0x%x: type %u, must be %s", tr->ar, t,
                                g->ia32e ? "11 (busy 64-bit TSS) in an IA-32e mode guest"
                                         : "3 or 11 (busy 16-bit or 32-bit TSS)");
-    if (AR_S(tr->ar))
+    if (vtx_ar_s(tr->ar))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_TR_AR_S, 0,
                                "guest TR access rights 0x%x: S = 1 (a TSS is a system segment)", tr->ar);
-    if (!AR_P(tr->ar))
+    if (!vtx_ar_p(tr->ar))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_P, 0, "guest TR access rights 0x%x: P = 0", tr->ar);
     if (tr->ar & 0xF00u)
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_RESERVED, 0,
                                "guest TR access rights 0x%x set reserved bits 11:8", tr->ar);
     if (!g_limit_ok(tr))
         return fail_g_limit(tr, fail);
-    if (AR_UNUSABLE(tr->ar))
+    if (vtx_ar_unusable(tr->ar))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_TR_UNUSABLE, 0,
                                "guest TR access rights 0x%x: unusable (bit 16) = 1; TR must be usable", tr->ar);
     if (tr->ar & 0xFFFE0000u)
@@ -435,14 +435,14 @@ static bool check_ldtr_ar(const guest *g, vtx_entry_fail *fail)
     const seg *l = &g->s[SEG_LDTR];
     if (!usable(l))
         return true;
-    if (AR_TYPE(l->ar) != 2)
+    if (vtx_ar_type(l->ar) != 2)
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_LDTR_AR_TYPE, 0,
                                "guest LDTR access rights 0x%x: usable with type %u, must be 2 (LDT)", l->ar,
-                               AR_TYPE(l->ar));
-    if (AR_S(l->ar))
+                               vtx_ar_type(l->ar));
+    if (vtx_ar_s(l->ar))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_LDTR_AR_S, 0,
                                "guest LDTR access rights 0x%x: S = 1 (an LDT is a system segment)", l->ar);
-    if (!AR_P(l->ar))
+    if (!vtx_ar_p(l->ar))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_P, 0, "guest LDTR access rights 0x%x: P = 0", l->ar);
     if (l->ar & 0xF00u)
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_SEG_AR_RESERVED, 0,
@@ -488,22 +488,22 @@ static bool check_dtrs(const guest *g, vtx_entry_fail *fail)
 static bool check_rip_rflags(const guest *g, vtx_entry_fail *fail)
 {
     uint64_t rip = get(g, VTX_SLOT_GUEST_RIP);
-    bool mode64 = g->ia32e && AR_L(g->s[SEG_CS].ar);
+    bool mode64 = g->ia32e && vtx_ar_l(g->s[SEG_CS].ar);
     if (!mode64 && (rip >> 32))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_RIP_HIGH, 0,
                                "guest RIP 0x%" PRIx64 " has bits 63:32 set but the guest is not in 64-bit mode "
                                "(\"IA-32e mode guest\" = %d, CS.L = %u)",
-                               rip, g->ia32e, AR_L(g->s[SEG_CS].ar));
+                               rip, g->ia32e, vtx_ar_l(g->s[SEG_CS].ar));
     /* SDM: with N linear-address bits, bits 63:N must be identical (bit N-1 is
      * not compared, so this is weaker than "canonical"). */
     uint64_t top = rip >> LINEAR_WIDTH;
     if (mode64 && top != 0 && top != (~0ull >> LINEAR_WIDTH))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_RIP_LINEAR_WIDTH, 0,
                                "64-bit guest RIP 0x%" PRIx64 ": bits 63:%u are not all equal", rip, LINEAR_WIDTH);
-    if (g->rflags & RFLAGS_RESERVED)
+    if (g->rflags & VTX_RFLAGS_RESERVED)
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_RFLAGS_RESERVED, 0,
                                "guest RFLAGS 0x%" PRIx64 " sets reserved bit %d (63:22, 15, 5, 3 must be 0)",
-                               g->rflags, __builtin_ctzll(g->rflags & RFLAGS_RESERVED));
+                               g->rflags, __builtin_ctzll(g->rflags & VTX_RFLAGS_RESERVED));
     if (!(g->rflags & 2))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_RFLAGS_BIT1, 0,
                                "guest RFLAGS 0x%" PRIx64 " has bit 1 clear (it must be 1)", g->rflags);

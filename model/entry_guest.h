@@ -16,23 +16,7 @@
 /* IA32_PERF_GLOBAL_CTRL bits that exist: 4 general-purpose counters (3:0) and
  * 3 fixed counters (34:32), as on the Skylake-SP class "server" part. */
 #define PERF_GLOBAL_VALID 0x70000000Full
-/* IA32_EFER bits that exist: SCE (0), LME (8), LMA (10), NXE (11). */
-#define EFER_VALID 0xD01ull
 #define DEBUGCTL_BTF (1ull << 1)
-#define CR0_NW_CD 0x60000000ull
-#define CR4_PCIDE (1ull << 17)
-#define RFLAGS_RESERVED 0xFFFFFFFFFFC08028ull /* 63:22, 15, 5, 3 */
-
-/* Access-rights fields of segment registers. */
-#define AR_TYPE(ar) ((ar) & 0xFu)
-#define AR_S(ar) (((ar) >> 4) & 1u)
-#define AR_DPL(ar) (((ar) >> 5) & 3u)
-#define AR_P(ar) (((ar) >> 7) & 1u)
-#define AR_L(ar) (((ar) >> 13) & 1u)
-#define AR_DB(ar) (((ar) >> 14) & 1u)
-#define AR_G(ar) (((ar) >> 15) & 1u)
-#define AR_UNUSABLE(ar) (((ar) >> 16) & 1u)
-#define AR_RESERVED 0xFFFE0F00u /* 31:17 and 11:8 */
 
 /* Interruptibility state (catalogue A.1). */
 #define INTR_STI 0x1u
@@ -76,7 +60,7 @@ static inline bool canonical(uint64_t v)
     return (uint64_t)((int64_t)(v << (64 - LINEAR_WIDTH)) >> (64 - LINEAR_WIDTH)) == v;
 }
 
-static inline bool usable(const seg *s) { return !AR_UNUSABLE(s->ar); }
+static inline bool usable(const seg *s) { return !vtx_ar_unusable(s->ar); }
 static inline bool injecting(const guest *g, unsigned type) { return g->inject && g->inj_type == type; }
 
 /* SDM "Checks on Guest Non-Register State" and "... Page-Directory-Pointer-Table

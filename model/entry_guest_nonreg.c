@@ -48,11 +48,11 @@ bool vtx_eg_check_activity(const guest *g, vtx_entry_fail *fail)
                                " bit %u is 0",
                                a, activity_name(a), misc, 5 + a);
     const seg *ss = &g->s[SEG_SS];
-    if (a == ACT_HLT && AR_DPL(ss->ar) != 0)
+    if (a == ACT_HLT && vtx_ar_dpl(ss->ar) != 0)
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_HLT_SS_DPL, 0,
                                "guest activity state HLT with SS access rights 0x%x DPL %u (HLT needs CPL 0, SS.DPL "
                                "= 0)",
-                               ss->ar, AR_DPL(ss->ar));
+                               ss->ar, vtx_ar_dpl(ss->ar));
     if (a != ACT_ACTIVE && (g->intr & (INTR_STI | INTR_MOVSS)))
         return vtx_entry_failf(fail, VTX_CHECK_GUEST_ACT_NOT_ACTIVE_SHADOW, 0,
                                "guest activity state %u (%s) with interruptibility 0x%x blocking by %s; the activity "

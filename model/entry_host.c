@@ -25,7 +25,7 @@ static bool canonical(uint64_t a) { return (uint64_t)((int64_t)(a << 16) >> 16) 
 /* ---- control registers ---- */
 
 /* CR0.NW (29) and CR0.CD (30) are never checked: VM exit does not load them. */
-#define CR0_UNCHECKED ((1ull << 29) | (1ull << 30))
+#define CR0_UNCHECKED (VTX_CR0_NW | VTX_CR0_CD)
 
 static bool check_host_cr0(const host_view *h, vtx_entry_fail *fail)
 {
@@ -106,17 +106,16 @@ static bool check_host_pat(const host_view *h, vtx_entry_fail *fail)
 }
 
 /* IA32_EFER bits defined on Intel 64 processors: SCE, LME, LMA, NXE. */
-#define EFER_DEFINED ((1ull << 0) | VTX_EFER_LME | VTX_EFER_LMA | (1ull << 11))
 
 static bool check_host_efer(const host_view *h, vtx_entry_fail *fail)
 {
     if (!(h->exit & VTX_EXIT_LOAD_EFER))
         return true;
     uint64_t efer = get(h, VTX_SLOT_HOST_IA32_EFER);
-    if (efer & ~EFER_DEFINED)
+    if (efer & ~VTX_EFER_DEFINED)
         return vtx_entry_failf(fail, VTX_CHECK_HOST_EFER_RESERVED, 0,
                                "\"load IA32_EFER\" = 1 but host IA32_EFER 0x%llx sets reserved bit %d",
-                               (unsigned long long)efer, __builtin_ctzll(efer & ~EFER_DEFINED));
+                               (unsigned long long)efer, __builtin_ctzll(efer & ~VTX_EFER_DEFINED));
     bool lma = efer & VTX_EFER_LMA, lme = efer & VTX_EFER_LME;
     if (lma != h->host64 || lme != h->host64)
         return vtx_entry_failf(fail, VTX_CHECK_HOST_EFER_LMA_LME, 0,

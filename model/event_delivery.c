@@ -9,7 +9,21 @@
  * entry's injection (vmentry.c). The frame itself is built by cpu/deliver.c.
  */
 #include "execute.h"
+#include "mtf.h"
+#include "nmi_blocking.h"
+#include "shadows.h"
 #include "task_switch.h"
+
+/* Event delivery ended in a VM exit (a nested exception that exits, a task gate,
+ * #DF through the exception bitmap): an NMI being delivered is blocked before the
+ * exit (BLK-NMI-3, VNMI-10); the shadows are gone (BLK-SAVE-1 (a)); an indirect
+ * exit saves the active state (HLT-3). */
+static void exit_during_delivery(vtx_guest *g, bool delivering_nmi)
+{
+    vtx_nmi_blocking_by_delivery(g, delivering_nmi);
+    vtx_shadows_end(g);
+    g->activity = VTX_ACTIVE;
+}
 
 /* The exception bitmap decides whether an exception exits (reason 0) or is
  * delivered; for #PF the error-code mask/match inverts the bit (SDM "Exception
@@ -34,7 +48,8 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
     /* The profile's processor has no 1-GiB pages (the model offers no CPUID for them). */
     const vtx_paging_caps caps = vtx_guest_caps(m);
     /* BLK-NMI-1, BLK-NMI-3: NMI blocking starts with the NMI's delivery, and stays
-     * when that delivery ends in a nested exception that is delivered instead. */
+     * when that delivery ends in a nested exception that is delivered instead
+     * (nmi_blocking.c). */
     const bool nmi = d.type == VTX_EVT_NMI;
     for (int depth = 0; depth < 4; depth++) {
         vtx_deliver_result res;
@@ -43,14 +58,12 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
         switch (res.outcome) {
         case VTX_DELIVERED:
             m->engine_dirty = true;
-            g->block_sti = g->block_movss = false; /* dropped by any delivered event (BLK-STI-2) */
+            vtx_shadows_end(g);                    /* dropped by any delivered event (BLK-STI-2) */
             g->activity = VTX_ACTIVE;              /* HLT-4: the frame holds the RIP after HLT */
-            if (nmi)
-                g->block_nmi = true;               /* BLK-NMI-1 */
+            vtx_nmi_blocking_by_delivery(g, nmi);  /* BLK-NMI-1 */
             if (d.vector == 1 && d.type == VTX_EVT_HW_EXC && !m->injecting)
                 g->cpu.dr7 &= ~(1ull << 13);       /* entering the #DB handler clears DR7.GD (not an injected #DB) */
-            if (vtx_vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
-                g->mtf_pending = true;             /* MTF-3, MTF-4 */
+            vtx_mtf_after(m);                      /* MTF-3, MTF-4 */
             return VTX_STEP_CONTINUE;
         case VTX_DELIVER_UNMAPPED:
             /* EPT-V-7: an EPT violation or misconfiguration during delivery exits
@@ -73,10 +86,7 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
             /* A task gate whose checks passed: the task switch exits (reason 9)
              * during the delivery, like a nested fault that exits (task_switch.c). */
             vtx_task_switch_gate_exit((uint16_t)res.address, &d, ex);
-            if (nmi)
-                g->block_nmi = true;               /* BLK-NMI-3: blocked before the exit */
-            g->block_sti = g->block_movss = false; /* BLK-SAVE-1 (a) */
-            g->activity = VTX_ACTIVE;              /* HLT-3 */
+            exit_during_delivery(g, nmi);
             return VTX_STEP_EXIT;
         case VTX_DELIVER_FAULT:
             break;
@@ -97,10 +107,7 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
                 .idt_vectoring_error = d.error_code,
                 .instruction_len = (d.type >= VTX_EVT_SW_INT) ? d.insn_len : 0,
             };
-            if (nmi)
-                g->block_nmi = true; /* BLK-NMI-3: blocked before the exit */
-            g->block_sti = g->block_movss = false; /* BLK-SAVE-1 (a) */
-            g->activity = VTX_ACTIVE; /* HLT-3: an indirect exit saves the active state */
+            exit_during_delivery(g, nmi);
             return VTX_STEP_EXIT;
         }
         if (vtx_deliver_makes_df(first, second)) {
@@ -110,10 +117,7 @@ vtx_step vtx_deliver_event(vtx_machine *m, vtx_delivery d, vtx_exit_info *ex, vt
             if (vtx_exception_exits(m, 8, 0)) {
                 *ex = (vtx_exit_info){.reason = VTX_EXIT_REASON_EXCEPTION_NMI,
                                       .intr_info = vtx_intr_info(8, VTX_EVT_HW_EXC, true)};
-                if (nmi)
-                    g->block_nmi = true; /* BLK-NMI-3 */
-                g->block_sti = g->block_movss = false; /* BLK-SAVE-1 (a) */
-                g->activity = VTX_ACTIVE;              /* HLT-3 */
+                exit_during_delivery(g, nmi);
                 return VTX_STEP_EXIT;
             }
             d = (vtx_delivery){.vector = 8, .type = VTX_EVT_HW_EXC, .has_error_code = true, .error_code = 0};

@@ -18,10 +18,12 @@
 #include "guest_insn.h"
 #include "insn_table.h"
 #include "msr.h"
+#include "mtf.h"
+#include "nmi_blocking.h"
+#include "pending_debug.h"
+#include "shadows.h"
 #include "task_switch.h"
 #include "../cpu/seg_accessed.h"
-
-#define RFLAGS_RF (1ull << 16)
 
 void vtx_execute_release(vtx_machine *m)
 {
@@ -86,22 +88,21 @@ static bool engine_ready(vtx_machine *m, const char **why)
 
 
 /* Instructions of one class retired: they cost their class's cycles; the shadow
- * of the previous one is over (BLK-STI-2, BLK-MSS-5); with the monitor trap flag,
- * an MTF exit is pending (MTF-4). A run of plain computation is class OTHER (CLI,
- * which the engine runs among it, costs the same). */
+ * of the previous one is over (BLK-STI-2, BLK-MSS-5; shadows.h); with the monitor
+ * trap flag, an MTF exit is pending (MTF-4; mtf.h). A run of plain computation is
+ * class OTHER (CLI, which the engine runs among it, costs the same). */
 static void retired(vtx_machine *m, uint64_t n, vtx_insn_class cls)
 {
     if (!n)
         return;
     m->instructions += n;
     m->cycles += n * m->costs.by_class[cls == VTX_IC_CLI ? VTX_IC_OTHER : cls];
-    m->g.block_sti = m->g.block_movss = false;
-    if (vtx_vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)
-        m->g.mtf_pending = true;
+    vtx_shadows_end(&m->g);
+    vtx_mtf_after(m);
     /* RF is cleared when an instruction completes, except by IRET, which loads
      * it (SDM Vol. 3A "Debug Exceptions", RF); Unicorn leaves it set. */
-    if ((m->g.cpu.rflags & RFLAGS_RF) && cls != VTX_IC_IRET) {
-        m->g.cpu.rflags &= ~RFLAGS_RF;
+    if ((m->g.cpu.rflags & VTX_RFLAGS_RF) && cls != VTX_IC_IRET) {
+        m->g.cpu.rflags &= ~VTX_RFLAGS_RF;
         m->engine_dirty = true;
     }
 }
@@ -113,7 +114,7 @@ static void retire_emulated(vtx_machine *m, const vtx_insn *insn)
      * instructions the engine executes (SDM Vol. 3A "Single-Step Exception
      * Condition"); HLT keeps the model's HLT handling. */
     if ((m->g.cpu.rflags & VTX_RFLAGS_TF) && insn->cls != VTX_IC_HLT)
-        m->g.pending_dbg |= 1u << 14;
+        vtx_pending_db_single_step(&m->g);
     m->g.cpu.rip += insn->len;
     m->engine_dirty = true;
     retired(m, 1, (vtx_insn_class)insn->cls);
@@ -215,10 +216,33 @@ static int step_one(vtx_machine *m, vtx_stop *s)
 static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class cls, vtx_exit_info *ex,
                              vtx_insn_result *r, vtx_status *st);
 
-/* The engine stopped after the instruction retired, on its single-step #DB trap. */
-static bool single_step_trap(const vtx_stop *s)
+vtx_step vtx_step_engine(vtx_machine *m, vtx_insn_class cls, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
 {
-    return s->reason == VTX_STOP_EXCEPTION && s->vector == 1 && s->trap && s->retired == 1;
+    vtx_stop s;
+    if (step_one(m, &s) != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
+        return after_engine(m, &s, cls, ex, r, st);
+    retired(m, 1, cls);
+    return VTX_STEP_CONTINUE;
+}
+
+vtx_step vtx_step_retire(vtx_machine *m, const vtx_insn *insn, bool *retired_one, vtx_exit_info *ex,
+                         vtx_insn_result *r, vtx_status *st)
+{
+    vtx_stop s;
+    int rc = step_one(m, &s);
+    *retired_one = true;
+    if (rc == 0 && s.reason == VTX_STOP_EXCEPTION && s.vector == 1 && s.trap && s.retired == 1) {
+        /* It retired, then its single-step #DB trap: a pending #DB (after_engine). */
+        (void)after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
+        return VTX_STEP_CONTINUE;
+    }
+    if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1) {
+        vtx_step next = after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
+        *retired_one = next == VTX_STEP_CONTINUE && s.retired == 1;
+        return next;
+    }
+    retired(m, 1, (vtx_insn_class)insn->cls);
+    return VTX_STEP_CONTINUE;
 }
 
 /* Would MOV to CR0/CR3/CR4 of this value raise #GP(0)? (SDM Vol. 3 "Control
@@ -266,10 +290,8 @@ static vtx_step vapic_done(vtx_machine *m, const vtx_insn *insn, vtx_vapic_resul
     return VTX_STEP_CONTINUE;
 }
 
-/* A task switch the instruction attempts (task_switch.c): the VM exit, or the
- * fault of a check that failed (which has priority over the exit). */
-static vtx_step task_switch_step(vtx_machine *m, const vtx_task_check *tc, const vtx_insn *insn, vtx_exit_info *ex,
-                                 vtx_insn_result *r, vtx_status *st)
+vtx_step vtx_task_switch_step(vtx_machine *m, const vtx_task_check *tc, const vtx_insn *insn, vtx_exit_info *ex,
+                              vtx_insn_result *r, vtx_status *st)
 {
     switch (tc->outcome) {
     case VTX_TASK_SWITCH:
@@ -327,7 +349,7 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         vtx_task_check tc;
         vtx_task_switch_of_insn(m, insn, &tc);
         if (tc.outcome != VTX_TASK_NONE)
-            return task_switch_step(m, &tc, insn, ex, r, st);
+            return vtx_task_switch_step(m, &tc, insn, ex, r, st);
     }
     /* Instruction-caused VM exits (fault-like: RIP stays, shadows are kept; BLK-STI-8). */
     if (vtx_insn_exit(m, insn, ex))
@@ -429,7 +451,7 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         /* Single-step: a trap after it when TF was 1 and it kept TF (a SYSCALL whose
          * IA32_FMASK clears TF traps no more; SYSRET setting TF traps one later). */
         if (tf && (c->rflags & VTX_RFLAGS_TF))
-            g->pending_dbg |= 1u << 14;
+            vtx_pending_db_single_step(g);
         m->engine_dirty = true;
         retired(m, 1, (vtx_insn_class)insn->cls);
         return VTX_STEP_CONTINUE;
@@ -523,85 +545,18 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         return raise_exception(m, 4, VTX_EVT_SW_EXC, false, 0, 0, insn->len, ex, r, st);
     case VTX_IC_INT1:
         return raise_exception(m, 1, VTX_EVT_PRIV_SW, false, 0, 0, insn->len, ex, r, st);
-    case VTX_IC_STI: {
-        bool if_before = c->rflags & VTX_RFLAGS_IF;
-        int rc = step_one(m, &s);
-        /* BLK-STI-1: a single-step trap after the STI (TF = 1) does not stop it from
-         * making its shadow; the trap becomes a pending #DB (after_engine). */
-        if (rc == 0 && single_step_trap(&s))
-            (void)after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1) {
-            vtx_step next = after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-            if (next != VTX_STEP_CONTINUE || s.retired != 1)
-                return next; /* else the STI retired (the next fetch faulted, PRI-1) */
-        } else
-            retired(m, 1, (vtx_insn_class)insn->cls);
-        /* BLK-STI-1: STI blocks interrupts only if IF was 0 before it. */
-        if (!if_before && (c->rflags & VTX_RFLAGS_IF))
-            g->block_sti = true;
-        return VTX_STEP_CONTINUE;
-    }
+    case VTX_IC_STI:
+        return vtx_exec_sti(m, insn, ex, r, st); /* shadows.c */
     case VTX_IC_MOV_SS:
-    case VTX_IC_POP_SS: {
-        bool movss_before = g->block_movss;
-        int rc = step_one(m, &s);
-        /* BLK-MSS-1: a single-step trap reported after the SS load is held by the
-         * blocking it makes (pending #DB, taken after the next instruction). */
-        if (rc == 0 && single_step_trap(&s))
-            (void)after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-        else if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1) {
-            vtx_step next = after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-            if (next != VTX_STEP_CONTINUE || s.retired != 1)
-                return next; /* else the SS load retired (the next fetch faulted, PRI-1) */
-        } else
-            retired(m, 1, (vtx_insn_class)insn->cls);
-        /* BLK-MSS-1; BLK-MSS-2 with CFG-MSS-CHAIN: a MOV SS inside MOV-SS blocking
-         * re-arms it only when the knob is on. BLK-STI-5: it replaces an STI shadow. */
-        if (!movss_before || (m->profile.knobs & VTX_KNOB_MSS_CHAIN))
-            g->block_movss = true;
-        return VTX_STEP_CONTINUE;
-    }
-    case VTX_IC_IRET: {
-        /* VNMI-4, VNMI-6, BLK-NMI-1: IRET removes (virtual-)NMI blocking, even if it
-         * faults; with NMI exiting = 1 and virtual NMIs = 0 it does not (VNMI-5). */
-        uint32_t pin = vtx_vmcs32(m, VTX_SLOT_PIN_CONTROLS);
-        bool unblocks = (pin & VTX_PIN_VIRTUAL_NMIS) || !(pin & VTX_PIN_NMI_EXITING);
-        bool was_blocked = g->block_nmi;
-        /* IRET with NT = 1 in protected mode: a task switch (task_switch.c). Its VM
-         * exit comes before IRET changes anything, NMI blocking included (only a
-         * fault during IRET unblocks, SDM "Architectural State Before a VM Exit"). */
-        vtx_task_check tc;
-        vtx_task_switch_of_insn(m, insn, &tc);
-        if (tc.outcome == VTX_TASK_SWITCH)
-            return task_switch_step(m, &tc, insn, ex, r, st);
-        if (unblocks)
-            g->block_nmi = false;
-        m->iret_unblocked_nmi = unblocks && was_blocked;
-        vtx_step st2 = VTX_STEP_CONTINUE;
-        if (tc.outcome != VTX_TASK_NONE) {
-            /* A fault of the task return's checks is a fault of IRET (VNMI-7). */
-            st2 = task_switch_step(m, &tc, insn, ex, r, st);
-            if (st2 == VTX_STEP_EXIT && m->iret_unblocked_nmi && ex->reason == VTX_EXIT_REASON_EXCEPTION_NMI &&
-                !(ex->idt_vectoring_info >> 31))
-                ex->intr_info |= 1u << 12;
-        } else {
-            int rc = step_one(m, &s);
-            if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
-                st2 = after_engine(m, &s, VTX_IC_IRET, ex, r, st);
-            else
-                retired(m, 1, VTX_IC_IRET);
-        }
-        m->iret_unblocked_nmi = false;
-        return st2;
-    }
+    case VTX_IC_POP_SS:
+        return vtx_exec_ss_load(m, insn, ex, r, st); /* shadows.c */
+    case VTX_IC_IRET:
+        return vtx_exec_iret(m, insn, ex, r, st); /* nmi_blocking.c */
     default:
         break;
     }
     /* Everything else the engine executes itself. */
-    if (step_one(m, &s) != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
-        return after_engine(m, &s, (vtx_insn_class)insn->cls, ex, r, st);
-    retired(m, 1, (vtx_insn_class)insn->cls);
-    return VTX_STEP_CONTINUE;
+    return vtx_step_engine(m, (vtx_insn_class)insn->cls, ex, r, st);
 }
 
 /* Turn an engine stop (other than BEFORE) into the model's next step. */
@@ -624,7 +579,7 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class c
             /* Single-step: a pending #DB trap, taken at the next boundary unless
              * MOV-SS blocking holds it (BLK-MSS-1, PRI-5). DR6 is written when it is
              * delivered, not if it exits (run.c): undo Unicorn's DR6.BS. */
-            g->pending_dbg |= 1u << 14; /* BS, after an instruction the engine ran */
+            vtx_pending_db_single_step(g); /* BS, after an instruction the engine ran */
             if (g->cpu.dr6 != m->dr6_before_run) {
                 g->cpu.dr6 = m->dr6_before_run;
                 m->engine_dirty = true;
@@ -644,9 +599,8 @@ static vtx_step after_engine(vtx_machine *m, const vtx_stop *s, vtx_insn_class c
         vtx_step res = raise_exception(m, s->vector, VTX_EVT_HW_EXC, s->has_error_code, s->error_code, s->address, 0,
                                        ex, r, st);
         /* VNMI-7, VNMI-9: an IRET that faults and exits reports "NMI unblocking due to IRET". */
-        if (res == VTX_STEP_EXIT && m->iret_unblocked_nmi && ex->reason == VTX_EXIT_REASON_EXCEPTION_NMI &&
-            !(ex->idt_vectoring_info >> 31) && s->vector != 8)
-            ex->intr_info |= 1u << 12;
+        if (res == VTX_STEP_EXIT)
+            vtx_nmi_iret_fault_exit(m, s->vector, ex);
         return res;
     }
     case VTX_STOP_XLATE: {
@@ -728,7 +682,7 @@ static bool boundary_in_run(void *user, uint64_t rip, const vtx_insn *next)
                    (uint32_t)g->block_movss << 2 | (uint32_t)g->block_nmi << 3 | (uint32_t)g->mtf_pending << 4 |
                    (uint32_t)(g->pending_dbg != 0) << 5 | (uint32_t)m->nmi_pending << 6 |
                    (uint32_t)m->intr_line << 7 | (uint32_t)m->init_pending << 8 | (uint32_t)m->sipi_pending << 9 |
-                   (uint32_t)(g->timer_armed && m->cycles >= g->timer_deadline) << 10;
+                   (uint32_t)vtx_timer_expired(m) << 10;
     if (m->memo_valid && key == m->memo_key) {
         vtx_boundary_report *rep = &m->memo_rep;
         rep->rip = rip;
@@ -764,10 +718,9 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
      * per-instruction hook) and still stops before every instruction of the
      * stop set and exactly at the budget, with an exact `retired` count, so
      * the cycle clock and the budgets stay exact. */
-    if (!m->observer && (g->block_sti || g->block_movss ||
-                         (vtx_vmcs32(m, VTX_SLOT_PROC_CONTROLS) & VTX_PROC_MONITOR_TRAP_FLAG)))
+    if (!m->observer && (g->block_sti || g->block_movss || vtx_mtf_control(m)))
         budget = 1;
-    if (g->cpu.rflags & RFLAGS_RF)
+    if (g->cpu.rflags & VTX_RFLAGS_RF)
         budget = 1; /* the instruction that clears RF (retired) runs alone */
     vtx_stop s;
     /* The boundary function stays installed while the observer is: switching
@@ -786,10 +739,10 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     bool moved = s.retired != 0;
     s.retired -= m->hook_retired < s.retired ? m->hook_retired : s.retired;
     m->hook_retired = 0;
-    if (moved && (g->cpu.rflags & RFLAGS_RF)) {
+    if (moved && (g->cpu.rflags & VTX_RFLAGS_RF)) {
         /* An instruction completed (never an IRET: the model steps those): RF is
          * cleared, also when the boundary hook accounted for it (retired). */
-        g->cpu.rflags &= ~RFLAGS_RF;
+        g->cpu.rflags &= ~VTX_RFLAGS_RF;
         m->engine_dirty = true;
     }
     if (s.reason == VTX_STOP_BOUNDARY || (s.reason == VTX_STOP_BEFORE && moved)) {

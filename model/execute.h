@@ -74,6 +74,19 @@ bool vtx_x87_error_yields(vtx_machine *m);
  * (ept_walk.c), for an access at linear address `lin`; false when none is recorded. */
 bool vtx_ept_fault_exit(vtx_machine *m, uint64_t lin, vtx_exit_info *ex);
 
+/* The steps execute.c shares with the files that own an instruction class's
+ * effect on event state (shadows.c: STI, MOV SS, POP SS; nmi_blocking.c: IRET). */
+
+/* Run exactly the instruction at RIP on the engine and account for it
+ * (execute.c, retired: its cycles, the end of the previous shadow, an MTF made
+ * pending, RF cleared); what else the engine stopped on becomes the next step. */
+vtx_step vtx_step_engine(vtx_machine *m, vtx_insn_class cls, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
+/* The same for an instruction that makes a shadow: *retired_one is true when it
+ * retired, also when a single-step trap (TF = 1) followed it, which becomes a
+ * pending #DB (BLK-STI-1, BLK-MSS-1) instead of stopping the shadow. */
+vtx_step vtx_step_retire(vtx_machine *m, const vtx_insn *insn, bool *retired_one, vtx_exit_info *ex,
+                         vtx_insn_result *r, vtx_status *st);
+
 /* Release the execution engine (machine destruction, memory map changes). */
 void vtx_execute_release(vtx_machine *m);
 

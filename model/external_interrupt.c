@@ -25,5 +25,5 @@ bool vtx_extint_unblocked(const vtx_machine *m, const char **rule, const char **
         }
         return true;
     }
-    return !vtx_maskable_held(m, NULL, rule, why);
+    return vtx_maskable_unblocked(m, NULL, rule, why);
 }

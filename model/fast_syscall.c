@@ -10,12 +10,10 @@
  */
 #include "guest_insn.h"
 
-#define RFLAGS_RF (1ull << 16)
-#define RFLAGS_VM (1ull << 17)
 /* Access rights (VMCS layout) of the flat segments these instructions load. */
-#define AR_CODE64(dpl) (0xA09Bu | (dpl) << 5)  /* type 11, S, P, L, G */
-#define AR_CODE32(dpl) (0xC09Bu | (dpl) << 5)  /* type 11, S, P, D, G */
-#define AR_STACK(dpl) (0xC093u | (dpl) << 5)   /* type 3, S, P, B, G */
+#define FLAT_CODE64(dpl) (11u | VTX_AR_S | VTX_AR_P | VTX_AR_L | VTX_AR_G | (dpl) << 5)  /* 0xA09B at DPL 0 */
+#define FLAT_CODE32(dpl) (11u | VTX_AR_S | VTX_AR_P | VTX_AR_DB | VTX_AR_G | (dpl) << 5) /* 0xC09B */
+#define FLAT_STACK(dpl) (3u | VTX_AR_S | VTX_AR_P | VTX_AR_DB | VTX_AR_G | (dpl) << 5)   /* 0xC093 */
 
 static void flat(vtx_cpu_seg *s, uint16_t sel, uint32_t ar)
 {
@@ -45,10 +43,10 @@ unsigned vtx_fast_syscall(vtx_machine *m, const vtx_insn *insn)
         c->gpr[VTX_R_RCX] = next;
         c->gpr[VTX_R_R11] = c->rflags;
         c->rflags &= ~m->msr.fmask;
-        c->rflags &= ~RFLAGS_RF;
+        c->rflags &= ~VTX_RFLAGS_RF;
         c->rip = m->msr.lstar;
-        flat(&c->seg[VTX_S_CS], star_cs & 0xFFFC, AR_CODE64(0));
-        flat(&c->seg[VTX_S_SS], (uint16_t)(star_cs + 8), AR_STACK(0));
+        flat(&c->seg[VTX_S_CS], star_cs & 0xFFFC, FLAT_CODE64(0));
+        flat(&c->seg[VTX_S_SS], (uint16_t)(star_cs + 8), FLAT_STACK(0));
         break;
     case VTX_FS_SYSRET: {
         if (!long64 || !sce)
@@ -58,19 +56,19 @@ unsigned vtx_fast_syscall(vtx_machine *m, const vtx_insn *insn)
             return 13;
         c->rip = w64 ? c->gpr[VTX_R_RCX] : (uint32_t)c->gpr[VTX_R_RCX];
         c->rflags = (c->gpr[VTX_R_R11] & 0x3C7FD7u) | 2u;
-        flat(&c->seg[VTX_S_CS], (uint16_t)((w64 ? star_ret + 16 : star_ret) | 3), w64 ? AR_CODE64(3) : AR_CODE32(3));
-        flat(&c->seg[VTX_S_SS], (uint16_t)((star_ret + 8) | 3), AR_STACK(3));
+        flat(&c->seg[VTX_S_CS], (uint16_t)((w64 ? star_ret + 16 : star_ret) | 3), w64 ? FLAT_CODE64(3) : FLAT_CODE32(3));
+        flat(&c->seg[VTX_S_SS], (uint16_t)((star_ret + 8) | 3), FLAT_STACK(3));
         break;
     }
     case VTX_FS_SYSENTER: {
         uint16_t cs = (uint16_t)m->g.sysenter_cs;
         if (!(c->cr0 & VTX_CR0_PE) || !(cs & 0xFFFC))
             return 13;
-        c->rflags &= ~(RFLAGS_VM | VTX_RFLAGS_IF | RFLAGS_RF);
+        c->rflags &= ~(VTX_RFLAGS_VM | VTX_RFLAGS_IF | VTX_RFLAGS_RF);
         c->gpr[VTX_R_RSP] = ia32e ? m->g.sysenter_esp : (uint32_t)m->g.sysenter_esp;
         c->rip = ia32e ? m->g.sysenter_eip : (uint32_t)m->g.sysenter_eip;
-        flat(&c->seg[VTX_S_CS], cs & 0xFFFC, ia32e ? AR_CODE64(0) : AR_CODE32(0));
-        flat(&c->seg[VTX_S_SS], (uint16_t)((cs & 0xFFFC) + 8), AR_STACK(0));
+        flat(&c->seg[VTX_S_CS], cs & 0xFFFC, ia32e ? FLAT_CODE64(0) : FLAT_CODE32(0));
+        flat(&c->seg[VTX_S_SS], (uint16_t)((cs & 0xFFFC) + 8), FLAT_STACK(0));
         break;
     }
     case VTX_FS_SYSEXIT: {
@@ -83,8 +81,8 @@ unsigned vtx_fast_syscall(vtx_machine *m, const vtx_insn *insn)
         c->gpr[VTX_R_RSP] = w64 ? c->gpr[VTX_R_RCX] : (uint32_t)c->gpr[VTX_R_RCX];
         c->rip = w64 ? c->gpr[VTX_R_RDX] : (uint32_t)c->gpr[VTX_R_RDX];
         uint16_t ncs = (uint16_t)((cs + (w64 ? 32 : 16)) | 3);
-        flat(&c->seg[VTX_S_CS], ncs, w64 ? AR_CODE64(3) : AR_CODE32(3));
-        flat(&c->seg[VTX_S_SS], (uint16_t)(ncs + 8), AR_STACK(3));
+        flat(&c->seg[VTX_S_CS], ncs, w64 ? FLAT_CODE64(3) : FLAT_CODE32(3));
+        flat(&c->seg[VTX_S_SS], (uint16_t)(ncs + 8), FLAT_STACK(3));
         break;
     }
     default:

@@ -4,6 +4,7 @@
  * catalogue EXIT-3, EXIT-6, EXIT-7). Fault-like: the instruction does not
  * execute, RIP stays on it, and blocking by STI/MOV SS is not consumed (BLK-STI-8).
  */
+#include <Zydis/Zydis.h>
 #include "execute.h"
 #include "guest_insn.h"
 #include "insn_table.h"
@@ -354,23 +355,22 @@ bool vtx_insn_exit(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex
     return true;
 }
 
-/* Exit reason of a VMX instruction from the start of its mnemonic (VMCALL's
- * reason for anything unknown). */
+/* Exit reason of a VMX instruction from the decoder's mnemonic (SDM Appendix C;
+ * VMCALL's reason for anything else). */
 uint32_t vtx_vmx_insn_exit_reason(const vtx_insn *insn)
 {
-    /* The mnemonic tells VMX instructions apart. */
-    static const struct { const char *mn; uint32_t reason; } t[] = {
-        {"vmclear", VTX_EXIT_REASON_VMCLEAR}, {"vmlaunch", VTX_EXIT_REASON_VMLAUNCH},
-        {"vmptrld", VTX_EXIT_REASON_VMPTRLD}, {"vmptrst", VTX_EXIT_REASON_VMPTRST},
-        {"vmread", VTX_EXIT_REASON_VMREAD},   {"vmresume", VTX_EXIT_REASON_VMRESUME},
-        {"vmwrite", VTX_EXIT_REASON_VMWRITE}, {"vmxoff", VTX_EXIT_REASON_VMXOFF},
-        {"vmxon", VTX_EXIT_REASON_VMXON},     {"invept", VTX_EXIT_REASON_INVEPT},
-        {"invvpid", VTX_EXIT_REASON_INVVPID},
-    };
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        size_t n = strlen(t[i].mn);
-        if (strncmp(insn->text, t[i].mn, n) == 0 && (insn->text[n] == ' ' || insn->text[n] == '\0'))
-            return t[i].reason;
+    switch ((ZydisMnemonic)insn->mnemonic) {
+    case ZYDIS_MNEMONIC_VMCLEAR: return VTX_EXIT_REASON_VMCLEAR;
+    case ZYDIS_MNEMONIC_VMLAUNCH: return VTX_EXIT_REASON_VMLAUNCH;
+    case ZYDIS_MNEMONIC_VMPTRLD: return VTX_EXIT_REASON_VMPTRLD;
+    case ZYDIS_MNEMONIC_VMPTRST: return VTX_EXIT_REASON_VMPTRST;
+    case ZYDIS_MNEMONIC_VMREAD: return VTX_EXIT_REASON_VMREAD;
+    case ZYDIS_MNEMONIC_VMRESUME: return VTX_EXIT_REASON_VMRESUME;
+    case ZYDIS_MNEMONIC_VMWRITE: return VTX_EXIT_REASON_VMWRITE;
+    case ZYDIS_MNEMONIC_VMXOFF: return VTX_EXIT_REASON_VMXOFF;
+    case ZYDIS_MNEMONIC_VMXON: return VTX_EXIT_REASON_VMXON;
+    case ZYDIS_MNEMONIC_INVEPT: return VTX_EXIT_REASON_INVEPT;
+    case ZYDIS_MNEMONIC_INVVPID: return VTX_EXIT_REASON_INVVPID;
+    default: return VTX_EXIT_REASON_VMCALL;
     }
-    return VTX_EXIT_REASON_VMCALL;
 }

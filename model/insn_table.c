@@ -4,6 +4,7 @@
  * faults with priority over the exit (SDM16 25.1.1), the #UD gates of the
  * secondary controls (25.3), and the controls VM entry refuses by row name.
  */
+#include <Zydis/Zydis.h>
 #include "guest_insn.h"
 #include "insn_table.h"
 
@@ -63,11 +64,10 @@ const char *vtx_irow_status_name(vtx_irow_status s)
 
 static const vtx_insn_row *row(vtx_irow_id id) { return &rows[id]; }
 
-/* The mnemonic at the start of the instruction text ("umwait", "encls"). */
-static bool mnemonic_is(const vtx_insn *insn, const char *mn)
+/* The decoder's mnemonic (vtx_insn.mnemonic) tells apart the instructions of one class. */
+static bool mnemonic_is(const vtx_insn *insn, ZydisMnemonic mn)
 {
-    size_t n = strlen(mn);
-    return strncmp(insn->text, mn, n) == 0 && (insn->text[n] == ' ' || insn->text[n] == '\0');
+    return insn->mnemonic == (uint16_t)mn;
 }
 
 /* WBNOINVD is WBINVD (0F 09) with an F3 prefix. */
@@ -139,11 +139,11 @@ const vtx_insn_row *vtx_insn_row_of(const vtx_insn *insn)
     case VTX_IC_MOV_FROM_CR: return cr_row(insn, false);
     case VTX_IC_WBINVD: return row(has_f3_prefix(insn) ? VTX_IROW_WBNOINVD : VTX_IROW_WBINVD);
     case VTX_IC_UWAIT:
-        return row(mnemonic_is(insn, "umwait") ? VTX_IROW_UMWAIT
-                   : mnemonic_is(insn, "tpause") ? VTX_IROW_TPAUSE : VTX_IROW_UMONITOR);
+        return row(mnemonic_is(insn, ZYDIS_MNEMONIC_UMWAIT) ? VTX_IROW_UMWAIT
+                   : mnemonic_is(insn, ZYDIS_MNEMONIC_TPAUSE) ? VTX_IROW_TPAUSE : VTX_IROW_UMONITOR);
     case VTX_IC_SGX:
-        return row(mnemonic_is(insn, "encls") ? VTX_IROW_ENCLS
-                   : mnemonic_is(insn, "enclv") ? VTX_IROW_ENCLV : VTX_IROW_ENCLU);
+        return row(mnemonic_is(insn, ZYDIS_MNEMONIC_ENCLS) ? VTX_IROW_ENCLS
+                   : mnemonic_is(insn, ZYDIS_MNEMONIC_ENCLV) ? VTX_IROW_ENCLV : VTX_IROW_ENCLU);
     default: return NULL;
     }
 }

@@ -9,25 +9,25 @@
 /* RFLAGS.IF = 0, blocking by STI, blocking by MOV SS: what holds a maskable
  * interrupt, the interrupt window and a virtual interrupt alike (IW-1, BLK-STI-3,
  * BLK-MSS-1). `if_rule` is the rule reported for IF = 0. */
-bool vtx_maskable_held(const vtx_machine *m, const char *if_rule, const char **rule, const char **why)
+bool vtx_maskable_unblocked(const vtx_machine *m, const char *if_rule, const char **rule, const char **why)
 {
     const vtx_guest *g = &m->g;
     if (!(g->cpu.rflags & VTX_RFLAGS_IF)) {
         *rule = if_rule;
         *why = "RFLAGS.IF = 0";
-        return true;
+        return false;
     }
     if (g->block_sti) {
         *rule = "BLK-STI-3";
         *why = "blocking by STI";
-        return true;
+        return false;
     }
     if (g->block_movss) {
         *rule = "BLK-MSS-1";
         *why = "blocking by MOV SS";
-        return true;
+        return false;
     }
-    return false;
+    return true;
 }
 
 bool vtx_intr_window_open(const vtx_machine *m, const char **rule, const char **why)
@@ -39,7 +39,5 @@ bool vtx_intr_window_open(const vtx_machine *m, const char **rule, const char **
                                            : "no interrupt-window exits in wait-for-SIPI";
         return false;
     }
-    if (vtx_maskable_held(m, "IW-1", rule, why))
-        return false;
-    return true;
+    return vtx_maskable_unblocked(m, "IW-1", rule, why);
 }

@@ -4,26 +4,22 @@
  * virtual-8086 mode, the access is allowed only if every bit for its ports is 0
  * in the TSS's I/O permission bit map; otherwise #GP(0). SDM Vol. 3C "Relative
  * Priority of Faults and VM Exits": this #GP has priority over the I/O VM exit.
- * Unicorn 2.0.1 does not check it (stack-notes.md, docs/unicorn-audit.md).
+ * Unicorn 2.0.1 does not check it (docs/unicorn-audit.md).
  * Rules INS-IO-2 (docs/rules-own.tsv).
  */
 #include "guest_insn.h"
-
-#define RFLAGS_IOPL(f) (((f) >> 12) & 3u)
-#define RFLAGS_VM (1ull << 17)
-#define AR_UNUSABLE (1u << 16)
 
 bool vtx_io_denied(const vtx_machine *m, const vtx_insn *insn)
 {
     const vtx_cpu_state *c = &m->g.cpu;
     if (!(c->cr0 & VTX_CR0_PE))
         return false;
-    bool v86 = (c->rflags & RFLAGS_VM) && !(c->efer & VTX_EFER_LMA);
-    if (!v86 && vtx_cpu_cpl(c) <= RFLAGS_IOPL(c->rflags))
+    bool v86 = (c->rflags & VTX_RFLAGS_VM) && !(c->efer & VTX_EFER_LMA);
+    if (!v86 && vtx_cpu_cpl(c) <= VTX_RFLAGS_IOPL(c->rflags))
         return false;
     const vtx_cpu_seg *tr = &c->seg[VTX_S_TR];
     unsigned type = tr->ar & 0xF;
-    if ((tr->ar & AR_UNUSABLE) || (type != 9 && type != 11))
+    if ((tr->ar & VTX_AR_UNUSABLE) || (type != 9 && type != 11))
         return true; /* no 32/64-bit TSS, no bit map */
     uint16_t port = insn->port_in_dx ? (uint16_t)c->gpr[VTX_R_RDX] : insn->imm8;
     unsigned size = insn->op_size ? insn->op_size : 1;

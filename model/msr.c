@@ -19,7 +19,6 @@
 /* IA32_DEBUGCTL bits that exist: LBR (0), BTF (1), TR..RTM_DEBUG (15:6) (as entry_guest.c). */
 #define DEBUGCTL_VALID 0xFFC3ull
 /* IA32_EFER bits that exist: SCE (0), LME (8), LMA (10), NXE (11). */
-#define EFER_VALID 0xD01ull
 
 /* Canonical for 48-bit linear addresses: bits 63:47 all equal. */
 static bool canonical(uint64_t v)
@@ -114,7 +113,7 @@ static const char *write_fault(const vtx_machine *m, vtx_msr_side side, uint32_t
     case VTX_MSR_PAT:
         return pat_ok(v) ? NULL : "a byte is not a memory type 0, 1, 4, 5, 6 or 7";
     case VTX_MSR_EFER: {
-        if (v & ~EFER_VALID)
+        if (v & ~VTX_EFER_DEFINED)
             return "sets a reserved bit (only SCE 0, LME 8, LMA 10, NXE 11 exist)";
         uint64_t cur = guest ? m->g.cpu.efer : m->root.efer;
         uint64_t cr0 = guest ? m->g.cpu.cr0 : m->root.cr0;

@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include "execute.h"
+#include "pending_debug.h"
 
 static vtx_status stop(vtx_insn_result *r, vtx_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static vtx_status stop(vtx_insn_result *r, vtx_status st, const char *fmt, ...)
@@ -65,9 +66,7 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
                                                      .type = VTX_EVT_EXTINT}; break;
             default: /* PENDING_DB: a #DB trap; its bits go to DR6 (B3-B0, BS) and the field is cleared */
                 d = (vtx_delivery){.vector = 1, .type = VTX_EVT_HW_EXC};
-                m->g.cpu.dr6 |= m->g.pending_dbg & 0x400Fu;
-                m->engine_dirty = true;
-                m->g.pending_dbg = 0;
+                vtx_pending_db_to_dr6(m);
                 break;
             }
             vtx_status st = VTX_OK;

@@ -26,8 +26,6 @@
  */
 #include "task_switch.h"
 
-#define AR_UNUSABLE (1u << 16)
-
 /* The selector of a far JMP/CALL: the immediate one, or the 16 bits after the
  * offset of the far pointer in memory. False when the pointer cannot be read
  * here (outside its segment, an unusable or expand-down segment, a #PF or
@@ -44,7 +42,7 @@ static bool far_selector(const vtx_machine *m, const vtx_insn *insn, uint16_t *s
     const vtx_cpu_seg *sg = &c->seg[insn->mem_seg < VTX_S_LDTR ? insn->mem_seg : VTX_S_DS];
     uint64_t off = vtx_insn_offset(m, insn) + insn->op_size;
     bool expand_down = (sg->ar & 0x1C) == 0x14; /* data segment (S = 1, bit 3 = 0) with E = 1 */
-    if ((sg->ar & AR_UNUSABLE) || expand_down || off + 1 > sg->limit)
+    if ((sg->ar & VTX_AR_UNUSABLE) || expand_down || off + 1 > sg->limit)
         return false;
     const vtx_paging_caps caps = vtx_guest_caps(m);
     uint8_t b[2];

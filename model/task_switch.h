@@ -10,6 +10,11 @@
  * (VTX_TASK_NONE for any other instruction). */
 void vtx_task_switch_of_insn(const vtx_machine *m, const vtx_insn *insn, vtx_task_check *tc);
 
+/* A task switch the instruction attempts (task_switch.c) as the next step (execute.c): the VM exit, or the
+ * fault of a check that failed (which has priority over the exit). */
+vtx_step vtx_task_switch_step(vtx_machine *m, const vtx_task_check *tc, const vtx_insn *insn, vtx_exit_info *ex,
+                              vtx_insn_result *r, vtx_status *st);
+
 /* The VM exit of a CALL, IRET or JMP task switch that passed its checks: reason
  * 9, qualification = TSS selector | source << 30, the instruction's length. */
 void vtx_task_switch_exit(const vtx_task_check *tc, const vtx_insn *insn, vtx_exit_info *ex);

@@ -143,7 +143,7 @@ bool vtx_virtual_intr_open(const vtx_machine *m, bool *armed, const char **rule,
                                            : "no virtual-interrupt delivery in wait-for-SIPI";
         return false;
     }
-    if (vtx_maskable_held(m, "IW-7", rule, why))
+    if (!vtx_maskable_unblocked(m, "IW-7", rule, why))
         return false;
     *rule = "IW-7";
     *why = NULL;

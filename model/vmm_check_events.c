@@ -1,6 +1,6 @@
 /* The VMM checker's rules (vmm_check.h): what each VM exit leaves the VMM to
  * do, and whether the next VM entry did it. Each check names the catalogue
- * rules (sdm-rules.md) it rests on; vmm_check.c holds the findings table. */
+ * rules (docs/rules.md) it rests on; vmm_check.c holds the findings table. */
 #include <stdlib.h>
 #include <string.h>
 #include "vmm_check_internal.h"

@@ -22,13 +22,13 @@
  * x87 instructions do not check for a pending unmasked x87 exception, as a
  * processor does, so guests must FWAIT to see #MF.
  */
-#include "execute.h"
+#include "shadows.h"
 
 bool vtx_x87_error_yields(vtx_machine *m)
 {
     vtx_guest *g = &m->g;
     bool shadow = g->block_sti || g->block_movss;
-    g->block_sti = g->block_movss = false; /* BLK-SAVE-2 */
+    vtx_shadows_end(g); /* BLK-SAVE-2 */
     if (!shadow)
         return false; /* nothing was unblocked: what is pending would have won before the instruction */
     vtx_boundary_report rep;

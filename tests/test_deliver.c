@@ -105,7 +105,6 @@ enum {
 #define AR_DATA16_0 0x0093u
 #define AR_TSS32_BUSY 0x008Bu
 #define AR_TSS64_BUSY 0x008Bu
-#define AR_UNUSABLE 0x10000u
 
 #define F_IF 0x200ull
 #define F_TF 0x100ull
@@ -170,7 +169,7 @@ static vtx_cpu_state base_state(void)
     vtx_cpu_state s;
     memset(&s, 0, sizeof s);
     s.rflags = 0x2;
-    s.seg[VTX_S_LDTR] = seg(0, 0, 0, AR_UNUSABLE);
+    s.seg[VTX_S_LDTR] = seg(0, 0, 0, VTX_AR_UNUSABLE);
     return s;
 }
 
@@ -751,7 +750,7 @@ Test(deliver, v8086_to_ring0_pushes_data_segments)
     cr_expect_eq(s.gpr[VTX_R_RSP], STK0 - 40);
     cr_expect_eq(s.rflags, 0x2ull, "VM and IF cleared");
     cr_expect_eq(s.seg[VTX_S_DS].sel, 0);
-    cr_expect(s.seg[VTX_S_DS].ar & AR_UNUSABLE);
+    cr_expect(s.seg[VTX_S_DS].ar & VTX_AR_UNUSABLE);
     cr_expect_eq(s.seg[VTX_S_SS].sel, SEL_DATA32);
     /* A DPL-3 handler from V8086 is #GP(selector + EXT). */
     vtx_cpu_state t = s;
@@ -835,7 +834,7 @@ Test(deliver, long64_cpl3_to_ring0_via_rsp0)
         cr_expect_eq(get(STK0 - 40 + 8 * i, 8), vals[i], "qword %u: %#llx", i,
                      (unsigned long long)get(STK0 - 40 + 8 * i, 8));
     cr_expect_eq(s.seg[VTX_S_SS].sel, 0);
-    cr_expect(s.seg[VTX_S_SS].ar & AR_UNUSABLE);
+    cr_expect(s.seg[VTX_S_SS].ar & VTX_AR_UNUSABLE);
     cr_expect_eq((s.seg[VTX_S_SS].ar >> 5) & 3, 0);
     cr_expect_eq(s.seg[VTX_S_CS].sel, SEL_CODE64);
     cr_expect_eq(s.rflags, 0x2ull | F_AC, "AC is not cleared in IA-32e mode");

@@ -4,7 +4,7 @@
  *
  * Each test starts from the baseline VMCS (tests/baseline.c), breaks one
  * control, expects the named check, then makes the smallest change that
- * flips the outcome. Ports kut-scenarios 6.7 (test_invalid_event_injection)
+ * flips the outcome. Ports the kvm-unit-tests scenarios (docs/kut.tsv) 6.7 (test_invalid_event_injection)
  * and 6.8 (test_nmi_ctrls, test_virtual_intr_ctls, test_posted_intr,
  * test_tpr_threshold, test_vmx_preemption_timer) of kvm-unit-tests vmx_tests.c.
  *

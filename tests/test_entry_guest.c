@@ -6,7 +6,7 @@
  * 33 | 0x80000000 with the right qualification and named check, then makes the
  * small change that flips the outcome and expects VM entry to pass.
  *
- * kut-scenarios 6.9 notes the public suites do not test the activity-state and
+ * The kvm-unit-tests scenario 6.9 (docs/kut.tsv) notes the public suites do not test the activity-state and
  * interruptibility rules; those are covered here in depth.
  */
 #include <stdio.h>

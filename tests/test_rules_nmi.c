@@ -3,9 +3,8 @@
  * Guest code at G = 0x10000, handlers at H(v) = 0x12000 + 0x10 * v, RSP 0x9000.
  *
  * A faulting IRET (VNMI-7 bit 12, VNMI-9): suite iret_fault at the end. VNMI-8
- * (EPT-violation qualification bit 12) is in test_ept_walk.c (Unicorn 2.1).
- * Not covered: VNMI-12: VM-entry failures never reach the guest; nothing
- * observable beyond ENT-BASIC-5.
+ * (EPT-violation qualification bit 12) is in test_ept_walk.c (Unicorn 2.1). VNMI-12: an
+ * entry that fails at its MSR-load area (rules_nmi/vnmi_12_...).
  */
 #include "rules_fixture.h"
 
@@ -417,4 +416,45 @@ Test(iret_fault, vnmi_5_nmi_exiting_without_vnmi_iret_keeps_blocking)
     /* VNMI-5, VNMI-7: NMI exiting = 1 and virtual NMIs = 0: IRET does not affect
      * NMI blocking (bit 3 stays 1) and bit 12 is undefined (the model reports 0). */
     iret_fault_case(VTX_PIN_NMI_EXITING, 0x8, 0, 0x8, "blocking by NMI, NMI exiting 1, faulting IRET");
+}
+
+/* ---- VNMI-12: a VM-entry failure after guest-state loading ---- */
+
+#define ENTRY_MSR_AREA 0x40000u
+#define MSR_UNKNOWN 0xC0001FFFu /* no such MSR: loading it fails the entry (reason 34) */
+
+Test(rules_nmi, vnmi_12_entry_failure_leaves_nmi_blocking_as_before)
+{
+    VTX_COVERS("VNMI-12", "VNMI-3", "INJ-4");
+    /* VNMI-12 (SDM "VM-Entry Failures During or After Loading Guest State"): an entry
+     * that fails after loading guest state leaves blocking by NMI as it was before
+     * the entry. The entry injects an NMI with virtual NMIs = 1 (VNMI-3 (b): virtual-NMI
+     * blocking from the injection on) and fails at its MSR-load area, which is loaded
+     * before any event is injected: no NMI was delivered (no frame on the guest stack),
+     * the guest interruptibility state still reads 0 and the injection is still valid
+     * (INJ-4). Flip: the same entry without the bad MSR entry delivers the NMI, and its
+     * next exit saves virtual-NMI blocking (bit 3). */
+    CODE(0x90, 0x0f, 0x01, 0xc1);
+    vnmi_on();
+    rf_vmcall_handler(2, false);
+    rf_state(G, 0x202, 0, ACT_ACTIVE);
+    rf_inject(INTR(2, 2), 0, 0);
+    rf_poke64(ENTRY_MSR_AREA, MSR_UNKNOWN);
+    rf_poke64(ENTRY_MSR_AREA + 8, 0);
+    vt_vmwrite(&e, VTX_VMCS_ENTRY_MSR_LOAD_ADDR, ENTRY_MSR_AREA);
+    vt_vmwrite(&e, VTX_VMCS_ENTRY_MSR_LOAD_COUNT, 1);
+    const uint64_t below_rsp = rf_mem64(VT_GUEST_RSP - 8);
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    cr_assert(st == VTX_OK && r.outcome == VTX_VMEXIT &&
+                  r.exit_reason == (VTX_EXIT_REASON_MSR_LOADING | VTX_EXIT_REASON_ENTRY_FAILURE),
+              "VNMI-12: expected VM-entry failure 34, got outcome %d reason 0x%x (%s)", (int)r.outcome,
+              r.exit_reason, r.why);
+    cr_assert(!vtx_machine_in_guest(e.m), "VNMI-12: back in root operation");
+    cr_assert_eq(rf_mem64(VT_GUEST_RSP - 8), below_rsp, "VNMI-12: no NMI was delivered (nothing pushed at RSP - 8)");
+    rf_field("VNMI-12", VTX_VMCS_GUEST_INTERRUPTIBILITY, "interruptibility: no virtual-NMI blocking", 0);
+    rf_field("INJ-4", VTX_VMCS_ENTRY_INTR_INFO, "entry interruption information still valid", INTR(2, 2));
+    vt_vmwrite(&e, VTX_VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+    rf_launch_exit("VNMI-3 (b): the same entry without the bad MSR", VTX_EXIT_REASON_VMCALL);
+    rf_saved("VNMI-3 (b): in the NMI handler with virtual-NMI blocking", H(2), IS_NMI, ACT_ACTIVE);
 }

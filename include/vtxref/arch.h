@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include "status.h"
+#include "x86_bits.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -307,14 +308,8 @@ typedef enum vtx_vm_insn_error {
 #undef VTX_X_VE
 } vtx_vm_insn_error;
 
-/** @brief Architectural register bits the model names (CR0, CR4, IA32_EFER, RFLAGS, IA32_FEATURE_CONTROL). */
+/** @brief IA32_FEATURE_CONTROL bits (the architectural register bits are in x86_bits.h). */
 enum {
-    VTX_CR0_PE = 1u << 0, VTX_CR0_NE = 1u << 5, VTX_CR0_PG = 1u << 31,
-    VTX_CR4_PAE = 1u << 5, VTX_CR4_VMXE = 1u << 13, VTX_CR4_SMXE = 1u << 14,
-    VTX_EFER_LME = 1u << 8, VTX_EFER_LMA = 1u << 10,
-    VTX_RFLAGS_CF = 1u << 0, VTX_RFLAGS_PF = 1u << 2, VTX_RFLAGS_AF = 1u << 4,
-    VTX_RFLAGS_ZF = 1u << 6, VTX_RFLAGS_SF = 1u << 7, VTX_RFLAGS_TF = 1u << 8,
-    VTX_RFLAGS_IF = 1u << 9, VTX_RFLAGS_OF = 1u << 11, VTX_RFLAGS_VM = 1u << 17,
     VTX_FEATURE_CONTROL_LOCK = 1u << 0, VTX_FEATURE_CONTROL_VMX_IN_SMX = 1u << 1,
     VTX_FEATURE_CONTROL_VMX_OUTSIDE_SMX = 1u << 2,
 };

@@ -12,7 +12,7 @@
  * every VM exit, every successful VM entry and the VMM's VMX operations in
  * between (VMWRITE, VMREAD, vtx_machine_set_gprs()), and reports each mistake
  * as a ::vtx_vmm_finding: a stable name, a severity, the exit and the entry it
- * concerns, the rules of the catalogue (sdm-rules.md) and a sentence for the
+ * concerns, the rules it rests on (rule IDs, stated in docs/rules.md) and a sentence for the
  * VMM author. Findings go to the caller's callback and are counted in a
  * ::vtx_vmm_check_report. Attaching a checker never changes what the guest or
  * the VMM sees: the same exits, state, instruction count and cycles.
