@@ -151,6 +151,7 @@ struct vtx_machine {
     bool host_halted;        /* root-mode HLT activity state */
     uint64_t host_pending_db; /* a single-step #DB trap to deliver at the next root boundary */
     uint64_t host_insn_end, host_cycle_end; /* where the vtx_root_run in progress ends */
+    FILE *root_trace;        /* vtx_root_set_trace: one line per root-mode VMX instruction and VM exit */
 };
 
 /* The bus (root_bus.c): sample the interrupt source into intr_line / intr_vector /

@@ -217,7 +217,7 @@ vtx_rstep vtx_root_insn(vtx_machine *m, const vtx_insn *insn, vtx_root_result *r
         if (cpl > 0)
             return vtx_root_exception(m, 13, true, 0, 0, res);
         vtx_root_retire_emulated(m, insn);
-        m->host_halted = true; /* ROOT-HLT-1 */
+        m->host_halted = true; /* ROOT-IDLE-1 */
         return VTX_RSTEP_GO;
     case VTX_IC_CPUID: {
         uint32_t out[4];
@@ -330,7 +330,7 @@ vtx_rstep vtx_root_insn(vtx_machine *m, const vtx_insn *insn, vtx_root_result *r
     case VTX_IC_INT1:
         return vtx_root_deliver(m, (vtx_delivery){.vector = 1, .type = VTX_EVT_PRIV_SW, .insn_len = insn->len}, res);
     case VTX_IC_STI: {
-        /* ROOT-BLK-1: STI that sets IF blocks interrupts for one instruction. */
+        /* ROOT-STI-1: STI that sets IF blocks interrupts for one instruction. */
         bool if_before = h->rflags & VTX_RFLAGS_IF;
         vtx_rstep s = vtx_root_step_engine(m, insn, res);
         if (s == VTX_RSTEP_GO && !if_before && (h->rflags & VTX_RFLAGS_IF) && h->rip != insn->rip)
@@ -339,7 +339,7 @@ vtx_rstep vtx_root_insn(vtx_machine *m, const vtx_insn *insn, vtx_root_result *r
     }
     case VTX_IC_MOV_SS:
     case VTX_IC_POP_SS: {
-        /* ROOT-BLK-2: MOV SS / POP SS block interrupts, NMIs and #DB for one
+        /* ROOT-MSS-1: MOV SS / POP SS block interrupts, NMIs and #DB for one
          * instruction; VMLAUNCH/VMRESUME there fail with error 26 (ENT-BASIC-2). */
         uint64_t rip = h->rip;
         vtx_rstep s = vtx_root_step_engine(m, insn, res);

@@ -42,7 +42,7 @@ int vtx_root_mem(vtx_machine *m, uint64_t la, void *buf, size_t len, bool write,
 uint64_t vtx_root_linear(const vtx_machine *m, const vtx_insn *insn);
 
 /* After a VM exit (or a VM-entry failure exit): the root-mode processor from the
- * host-state area (ROOT-EXIT-1), the GPRs other than RSP from the shared file. */
+ * host-state area (ROOT-RET-1), the GPRs other than RSP from the shared file. */
 void vtx_root_after_exit(vtx_machine *m);
 /* A guest stopped inside VMLAUNCH/VMRESUME or vtx_continue: say why the run ends. */
 vtx_rstep vtx_root_guest_stopped(vtx_machine *m, const vtx_insn_result *r, vtx_status st, bool budget_used,

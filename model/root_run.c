@@ -4,7 +4,7 @@
  * every instruction the model carries out itself (root_insn.c, root_vmx.c).
  * Between those the engine runs plain computation; at every stop the model
  * evaluates the root-mode boundary: a single-step #DB, an NMI (ROOT-NMI-1), a
- * maskable interrupt (ROOT-INTR-1), the HLT activity state (ROOT-HLT-1).
+ * maskable interrupt (ROOT-INTR-1), the HLT activity state (ROOT-IDLE-1).
  */
 #include <stdarg.h>
 #include "msr.h"
@@ -69,6 +69,14 @@ vtx_status vtx_root_start(vtx_machine *m, const vtx_root_entry *entry)
     m->host_block_sti = m->host_block_movss = m->host_block_nmi = m->host_halted = false;
     m->host_pending_db = 0;
     m->host_running = true;
+    return VTX_OK;
+}
+
+vtx_status vtx_root_set_trace(vtx_machine *m, FILE *out)
+{
+    if (!m)
+        return VTX_ERR_INVALID_ARG;
+    m->root_trace = out;
     return VTX_OK;
 }
 
@@ -338,7 +346,7 @@ vtx_status vtx_root_run(vtx_machine *m, uint64_t max_insns, uint64_t max_cycles,
             vtx_bus_ack(m, v);
             rs = vtx_root_deliver(m, (vtx_delivery){.vector = v, .type = VTX_EVT_EXTINT}, res);
         } else if (m->host_halted) {
-            /* ROOT-HLT-1: idle time goes straight to the next deadline. */
+            /* ROOT-IDLE-1: idle time goes straight to the next deadline. */
             if (deadline == UINT64_MAX || deadline <= m->cycles) {
                 if (deadline <= m->cycles && deadline != UINT64_MAX)
                     continue;

@@ -5,7 +5,7 @@
  * delivered through the host's IDT), and the instruction itself is the vmx.h
  * function with its SDM outcome (ROOT-VMX-1). A successful VM entry runs the
  * guest; its VM exit continues root code at HOST_RIP with the host state
- * loaded (ROOT-EXIT-1).
+ * loaded (ROOT-RET-1).
  */
 #include "root_internal.h"
 
@@ -45,6 +45,11 @@ static vtx_rstep mem_fault(vtx_machine *m, int rc, uint32_t pf_err, uint64_t pf_
 static vtx_rstep outcome(vtx_machine *m, const vtx_insn *insn, vtx_status st, const vtx_insn_result *r,
                          vtx_root_result *res)
 {
+    if (m->root_trace) {
+        char line[400];
+        vtx_insn_result_format(r, line, sizeof line);
+        fprintf(m->root_trace, "root: RIP 0x%llx '%s': %s\n", (unsigned long long)m->host.rip, insn->text, line);
+    }
     if (st != VTX_OK)
         return vtx_root_stop(res, VTX_ROOT_UNSUPPORTED, m->host.rip, "'%s' at RIP 0x%llx: %s", insn->text,
                             (unsigned long long)m->host.rip, r->why);
@@ -122,6 +127,13 @@ static vtx_rstep entry(vtx_machine *m, const vtx_insn *insn, bool launch, vtx_ro
         return vtx_root_guest_stopped(m, &r, st, used, res);
     }
     if (st == VTX_OK && r.outcome == VTX_VMEXIT) {
+        if (m->root_trace) {
+            const char *name = vtx_exit_reason_name(r.exit_reason & 0xFFFF);
+            fprintf(m->root_trace, "root: VM exit %u (%s) qualification 0x%llx at guest RIP 0x%llx%s%s\n",
+                    r.exit_reason & 0xFFFF, name ? name : "?", (unsigned long long)r.exit_qualification,
+                    (unsigned long long)m->g.cpu.rip, (r.exit_reason >> 31) ? ": VM-entry failure: " : "",
+                    (r.exit_reason >> 31) ? r.why : "");
+        }
         vtx_root_after_exit(m);
         return VTX_RSTEP_GO;
     }

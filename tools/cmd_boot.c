@@ -111,6 +111,8 @@ int cmd_boot(int argc, char **argv)
             fclose(out);
         return BOOT_INPUT;
     }
+    if (getenv("VTXREF_ROOT_TRACE"))
+        vtx_root_set_trace(vtx_platform_machine(p), stderr);
     vtx_platform_result res;
     st = vtx_platform_run(p, max_insns, max_cycles, &res);
     int rc;

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "machine.h"
 
 #ifdef __cplusplus
@@ -65,6 +66,10 @@ VTX_API vtx_status vtx_root_start(vtx_machine *machine, const vtx_root_entry *en
  */
 VTX_API vtx_status vtx_root_run(vtx_machine *machine, uint64_t max_insns, uint64_t max_cycles,
                                 vtx_root_result *result);
+
+/** @brief Write one line per root-mode VMX instruction (its outcome, with the check
+ * that decided it) and per VM exit to @p out (NULL: off). */
+VTX_API vtx_status vtx_root_set_trace(vtx_machine *machine, FILE *out);
 
 /** @brief Name of a ::vtx_root_end ("budget", "bus-stop", "triple-fault", "hang", "unmapped", "unsupported"). */
 VTX_API const char *vtx_root_end_name(vtx_root_end end);
