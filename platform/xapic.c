@@ -377,7 +377,7 @@ static vtx_status send_ipi(vtx_xapic *x)
         accept_fixed(x, vector, false);
         return VTX_OK;
     case VTX_APIC_DM_NMI:
-        x->nmi_pending = true; /* APIC-NMI-1 */
+        x->nmi_pending = true; /* APIC-NMI-1: bypasses IRR and ISR */
         return VTX_OK;
     case VTX_APIC_DM_STARTUP:
         return VTX_OK; /* APIC-ICR-2: a running CPU (not waiting for SIPI) ignores a SIPI */

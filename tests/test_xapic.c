@@ -118,6 +118,7 @@ Test(xapic, writable_bits_of_each_register)
         {ID, 0xFF000000u, 0},         {TPR, 0xFFu, 0},
         {LDR, 0xFF000000u, 0},        {DFR, 0xFFFFFFFFu, 0x0FFFFFFFu},
         {SPIV, 0x3FFu, 0},            {ICR_HI, 0xFF000000u, 0},
+        {ICR_LO, 0x000CCFFFu, 0}, /* all ones: reserved mode 111b to all excluding self, no target */
         {LVTT, 0x300FFu, 0},          {LVT_THERMAL, 0x107FFu, 0},
         {LVT_PERF, 0x107FFu, 0},      {LINT0, 0x1A7FFu, 0},
         {LINT1, 0x1A7FFu, 0},         {LVT_ERR, 0x100FFu, 0},
@@ -272,9 +273,9 @@ Test(xapic, ack_of_a_vector_not_requested)
 Test(xapic, self_ipi_fixed_by_shorthand_own_id_and_broadcast)
 {
     VTX_COVERS("APIC-ICR-1", "APIC-IRR-1");
-    wr(0, ICR_LO, SH_SELF | LEVEL_ASSERT | 0xF1); /* kvm-unit-tests' pending-event test */
+    wr(0, ICR_LO, SH_SELF | LEVEL_ASSERT | (1u << 12) | 0xF1); /* kvm-unit-tests' pending-event test */
     cr_assert(has(IRR0, 0xF1));
-    cr_assert_eq(rd(0, ICR_LO) & (1u << 12), 0, "delivery status: idle");
+    cr_assert_eq(rd(0, ICR_LO) & (1u << 12), 0, "delivery status: idle (read-only)");
     cr_assert_eq(rd(0, ICR_LO), SH_SELF | LEVEL_ASSERT | 0xF1u);
     cr_assert_eq(vtx_xapic_pending(&x, 0), 0xF1);
     wr(0, ICR_HI, 2u << 24);
