@@ -23,10 +23,62 @@ static const char *device_name(uint64_t pa)
     if (pa >= 0xFED00000u && pa < 0xFED01000u)
         return "the HPET (not modelled)";
     if (pa >= 0xFEE00000u && pa < 0xFEE01000u)
-        return "the local APIC (not built into this platform)";
+        return "the local APIC page while the APIC is disabled or moved";
     if (pa >= 0xA0000u && pa < 0x100000u)
         return "legacy VGA/BIOS memory (not modelled)";
     return "no device";
+}
+
+/* The local xAPIC behind the machine's bus (bus.h): its page at 0xFEE00000,
+ * IA32_APIC_BASE, CR8 <-> TPR, the interrupt source and the timer deadline. */
+static uint64_t apic_mmio_read(void *user, uint64_t now, uint64_t offset, unsigned size)
+{
+    vtx_platform *p = user;
+    uint32_t v = 0;
+    if (vtx_xapic_mmio_read(&p->apic, now, (uint32_t)(offset & ~3ull), &v) != VTX_OK)
+        return 0;
+    (void)size;
+    return v >> ((offset & 3) * 8);
+}
+
+static void apic_mmio_write(void *user, uint64_t now, uint64_t offset, unsigned size, uint64_t value)
+{
+    vtx_platform *p = user;
+    (void)size;
+    (void)vtx_xapic_mmio_write(&p->apic, now, (uint32_t)(offset & ~3ull), (uint32_t)value);
+}
+
+static int apic_pending(void *user, uint64_t now) { return vtx_xapic_pending(&((vtx_platform *)user)->apic, now); }
+static void apic_ack(void *user, uint64_t now, uint8_t v) { (void)vtx_xapic_ack(&((vtx_platform *)user)->apic, now, v); }
+static bool apic_nmi(void *user, uint64_t now) { return vtx_xapic_take_nmi(&((vtx_platform *)user)->apic, now); }
+static uint64_t apic_deadline(void *user) { return vtx_xapic_next_deadline(&((vtx_platform *)user)->apic); }
+
+static vtx_bus_rc apic_msr_read(void *user, uint64_t now, uint32_t index, uint64_t *value)
+{
+    (void)now;
+    if (index != 0x1B)
+        return VTX_BUS_NOT_MINE;
+    *value = vtx_xapic_get_base(&((vtx_platform *)user)->apic);
+    return VTX_BUS_OK;
+}
+
+static vtx_bus_rc apic_msr_write(void *user, uint64_t now, uint32_t index, uint64_t value)
+{
+    if (index != 0x1B)
+        return VTX_BUS_NOT_MINE;
+    return vtx_xapic_set_base(&((vtx_platform *)user)->apic, now, value) == VTX_OK ? VTX_BUS_OK : VTX_BUS_GP;
+}
+
+static void apic_cr8_write(void *user, uint64_t now, uint64_t v)
+{
+    (void)now;
+    (void)vtx_xapic_set_cr8(&((vtx_platform *)user)->apic, v);
+}
+
+static uint64_t apic_cr8_read(void *user, uint64_t now)
+{
+    (void)now;
+    return vtx_xapic_get_cr8(&((vtx_platform *)user)->apic);
 }
 
 vtx_status vtx_platform_create(const vtx_platform_config *cfg, vtx_platform **out, vtx_diag *diag)
@@ -59,7 +111,13 @@ vtx_status vtx_platform_create(const vtx_platform_config *cfg, vtx_platform **ou
     if (st == VTX_OK)
         st = vtx_machine_map(p->m, 0, ram, p->ram, VTX_MEM_RWX, diag);
     if (st == VTX_OK) {
-        vtx_bus bus = {.user = p, .io_in = vtx_plat_io_in, .io_out = vtx_plat_io_out};
+        vtx_xapic_init(&p->apic, 0);
+        vtx_xapic_set_maxphyaddr(&p->apic, cfg->profile.phys_addr_width);
+        vtx_bus bus = {.user = p, .io_in = vtx_plat_io_in, .io_out = vtx_plat_io_out,
+                       .mmio_base = 0xFEE00000u, .mmio_size = 0x1000, .mmio_read = apic_mmio_read,
+                       .mmio_write = apic_mmio_write, .intr_pending = apic_pending, .intr_ack = apic_ack,
+                       .nmi_take = apic_nmi, .next_deadline = apic_deadline, .msr_read = apic_msr_read,
+                       .msr_write = apic_msr_write, .cr8_write = apic_cr8_write, .cr8_read = apic_cr8_read};
         st = vtx_machine_set_bus(p->m, &bus);
     }
     if (st != VTX_OK) {

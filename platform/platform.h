@@ -11,6 +11,7 @@
 #include "vtxref/bus.h"
 #include "vtxref/root.h"
 #include "vtxref/vtxref.h"
+#include "xapic.h"
 
 /* How a platform run ended (the statuses `vtxref boot` exits with, docs/platform.md). */
 typedef enum vtx_plat_end {
@@ -69,7 +70,7 @@ struct vtx_platform {
     vtx_plat_end stop_end;
     uint32_t exit_code;
     char stop_why[320];
-    struct vtx_xapic *apic;  /* the local xAPIC (platform/xapic.c), or NULL when not built in */
+    vtx_xapic apic;          /* the local xAPIC at IA32_APIC_BASE (platform/xapic.c) */
 };
 
 /* The port bus (ports.c) and the MMIO window (platform.c) behind the machine's bus. */
