@@ -1,0 +1,140 @@
+; tests/boot/intr_window.asm - a Multiboot VMM that checks interrupt-window exiting
+; (SDM Vol. 3 26.7.5 "Interrupt-Window Exiting", 25.3 blocking by STI / MOV SS;
+; catalogue rules IW-*, BLK-STI-*, BLK-MOVSS-*). docs/boot-tests.md.
+;
+; Each case re-enters the same guest with "interrupt-window exiting" = 1 and checks
+; the exit reason (7), the guest RIP saved at the exit (the first instruction
+; boundary at which RFLAGS.IF = 1 and there is no blocking by STI or MOV SS), and
+; which guest instructions ran (RBX).
+%include "vmm.inc"
+
+test_main:
+        mov edi, PROC_INTR_WINDOW
+        call set_proc
+
+        ; 1. RFLAGS.IF = 1, no blocking: the exit comes before the first instruction.
+        mov qword [G_RBX], 0x77
+        GUEST_AT g_open, RFLAGS_FIXED | RFLAGS_IF, 0
+        ENTER_EXPECT EXIT_INTR_WINDOW, "IF=1, no blocking: exit reason 7 (interrupt window)"
+        VMR F_GUEST_RIP
+        mov rdx, g_open
+        CHECK "IF=1, no blocking: the exit is at the guest's first instruction"
+        mov rax, [G_RBX]
+        mov edx, 0x77
+        CHECK "IF=1, no blocking: no guest instruction ran"
+        VMR F_EXIT_QUAL
+        xor edx, edx
+        CHECK "IF=1, no blocking: exit qualification 0"
+
+        ; 2. RFLAGS.IF = 0 and STI: the window opens after the instruction that
+        ;    follows STI (blocking by STI), not after STI itself.
+        mov qword [G_RBX], 0
+        GUEST_AT g_sti, RFLAGS_FIXED, 0
+        ENTER_EXPECT EXIT_INTR_WINDOW, "IF=0 then STI: exit reason 7"
+        VMR F_GUEST_RIP
+        mov rdx, g_sti_window
+        CHECK "IF=0 then STI: the exit is after the instruction in the STI shadow"
+        mov rax, [G_RBX]
+        mov edx, 2
+        CHECK "IF=0 then STI: the instruction in the STI shadow ran, the next did not"
+        VMR F_GUEST_RFLAGS
+        and eax, RFLAGS_IF
+        mov edx, RFLAGS_IF
+        CHECK "IF=0 then STI: saved RFLAGS.IF = 1"
+        VMR F_GUEST_INTR_STATE
+        and eax, INTR_BLOCK_STI | INTR_BLOCK_MOVSS
+        xor edx, edx
+        CHECK "IF=0 then STI: no blocking by STI or MOV SS saved"
+
+        ;    The window stays open: without the control the guest runs on to VMCALL.
+        xor edi, edi
+        call set_proc
+        ENTER_EXPECT EXIT_VMCALL, "IF=0 then STI, control cleared: VMRESUME runs to VMCALL (exit 18)"
+        mov rax, [G_RBX]
+        mov edx, 3
+        CHECK "IF=0 then STI, control cleared: the guest resumed at the saved RIP"
+        VMR F_GUEST_RIP
+        mov rdx, g_sti_vmcall
+        CHECK "VMCALL exit: guest RIP is the VMCALL"
+        VMR F_EXIT_INSN_LEN
+        mov edx, 3
+        CHECK "VMCALL exit: instruction length 3"
+        mov edi, PROC_INTR_WINDOW
+        call set_proc
+
+        ; 3. Blocking by STI given in the guest interruptibility state (IF = 1): one
+        ;    guest instruction runs first.
+        mov qword [G_RBX], 0
+        GUEST_AT g_one, RFLAGS_FIXED | RFLAGS_IF, INTR_BLOCK_STI
+        ENTER_EXPECT EXIT_INTR_WINDOW, "entry with blocking by STI: exit reason 7"
+        VMR F_GUEST_RIP
+        mov rdx, g_one_window
+        CHECK "entry with blocking by STI: the exit is after one guest instruction"
+        mov rax, [G_RBX]
+        mov edx, 4
+        CHECK "entry with blocking by STI: exactly one guest instruction ran"
+
+        ; 4. Blocking by MOV SS given in the interruptibility state: the same.
+        mov qword [G_RBX], 0
+        GUEST_AT g_one, RFLAGS_FIXED | RFLAGS_IF, INTR_BLOCK_MOVSS
+        ENTER_EXPECT EXIT_INTR_WINDOW, "entry with blocking by MOV SS: exit reason 7"
+        VMR F_GUEST_RIP
+        mov rdx, g_one_window
+        CHECK "entry with blocking by MOV SS: the exit is after one guest instruction"
+        mov rax, [G_RBX]
+        mov edx, 4
+        CHECK "entry with blocking by MOV SS: exactly one guest instruction ran"
+
+        ; 5. IF = 0, STI; STI: the second STI (IF already 1) sets no new shadow, so the
+        ;    window opens right after it.
+        mov qword [G_RBX], 0x55
+        GUEST_AT g_sti_sti, RFLAGS_FIXED, 0
+        ENTER_EXPECT EXIT_INTR_WINDOW, "IF=0 then STI; STI: exit reason 7"
+        VMR F_GUEST_RIP
+        mov rdx, g_sti_sti_window
+        CHECK "IF=0 then STI; STI: the exit is after the second STI"
+        mov rax, [G_RBX]
+        mov edx, 0x55
+        CHECK "IF=0 then STI; STI: the instruction after them did not run"
+
+        ; 6. IF = 0 throughout: no exit until the guest's VMCALL.
+        mov qword [G_RBX], 0
+        GUEST_AT g_closed, RFLAGS_FIXED, 0
+        ENTER_EXPECT EXIT_VMCALL, "IF=0 throughout: no interrupt-window exit, VMCALL exits (18)"
+        mov rax, [G_RBX]
+        mov edx, 9
+        CHECK "IF=0 throughout: the guest ran to its VMCALL"
+        ret
+
+; ---- guest code (64-bit, CPL 0) ----
+g_open:
+        mov ebx, 1
+        vmcall
+g_sti:
+        mov ebx, 1
+        sti
+        mov ebx, 2                          ; in the STI shadow
+g_sti_window:
+        mov ebx, 3
+g_sti_vmcall:
+        vmcall
+g_one:
+        mov ebx, 4
+g_one_window:
+        mov ebx, 5
+        vmcall
+g_sti_sti:
+        sti
+        sti
+g_sti_sti_window:
+        mov ebx, 6
+        vmcall
+g_closed:
+        mov ebx, 7
+        nop
+        mov ebx, 8
+        nop
+        mov ebx, 9
+        vmcall
+
+KERNEL_END
