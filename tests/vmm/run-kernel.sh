@@ -1,6 +1,6 @@
 #!/bin/sh
-# tests/boot/run-kernel.sh - the ctest wrapper of the project's Multiboot VMMs
-# (tests/boot/*.asm, docs/boot-tests.md): boots one kernel with `vtxref boot` and
+# tests/vmm/run-kernel.sh - the ctest wrapper of the project's Multiboot VMMs
+# (tests/vmm/*.asm, docs/boot-tests.md): boots one kernel with `vtxref boot` and
 # judges the run by what the kernel reported.
 #
 # usage: run-kernel.sh VTXREF KERNEL [MAX_CYCLES]
@@ -29,7 +29,7 @@ if [ ! -x "$vtxref" ]; then
     exit 2
 fi
 if [ ! -f "$kernel" ]; then
-    echo "run-kernel.sh: $kernel: no such kernel (build the vtx_boot_kernels target)" >&2
+    echo "run-kernel.sh: $kernel: no such kernel (build the vtx_vmm_kernels target)" >&2
     exit 2
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vtx-boot.XXXXXX") || exit 2

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/boot/check-image.sh - checks that each kernel image is what a Multiboot v1
+# tests/vmm/check-image.sh - checks that each kernel image is what a Multiboot v1
 # loader expects (docs/boot-tests.md), without booting it: an ELF32 i386 EXEC file
 # whose first program header is a PT_LOAD at physical 1 MiB, and a Multiboot header
 # (magic 0x1BADB002, flags, checksum summing to 0) 4-byte aligned in the first 8 KiB.

@@ -1,4 +1,4 @@
-; tests/boot/inject.asm - a Multiboot VMM that checks VM-entry event injection
+; tests/vmm/inject.asm - a Multiboot VMM that checks VM-entry event injection
 ; (SDM Vol. 3 27.6 "Event Injection", 27.6.1 vectored events, 27.6.1.3 software
 ; interrupts and exceptions; catalogue rules INJ-*). docs/boot-tests.md.
 ;

@@ -1,4 +1,4 @@
-; tests/boot/nmi_window.asm - a Multiboot VMM that checks NMI-window exiting with
+; tests/vmm/nmi_window.asm - a Multiboot VMM that checks NMI-window exiting with
 ; virtual NMIs (SDM Vol. 3 26.7.6 "NMI-Window Exiting", 25.3 "blocking by NMI",
 ; 26.6.1.2 virtual NMIs and IRET; catalogue rules NW-*, NMI-*). docs/boot-tests.md.
 ;

@@ -1,4 +1,4 @@
-; tests/boot/intr_window.asm - a Multiboot VMM that checks interrupt-window exiting
+; tests/vmm/intr_window.asm - a Multiboot VMM that checks interrupt-window exiting
 ; (SDM Vol. 3 26.7.5 "Interrupt-Window Exiting", 25.3 blocking by STI / MOV SS;
 ; catalogue rules IW-*, BLK-STI-*, BLK-MOVSS-*). docs/boot-tests.md.
 ;

@@ -1,4 +1,4 @@
-; tests/boot/self_ipi.asm - a Multiboot VMM that checks self-IPIs through the xAPIC
+; tests/vmm/self_ipi.asm - a Multiboot VMM that checks self-IPIs through the xAPIC
 ; ICR, pending at VM entry and sent by the guest (SDM Vol. 3 11.6 ICR, 11.8.3 IRR/ISR,
 ; 26.2 "external-interrupt exiting", 27.2.2 exit interruption information, 25.3
 ; blocking by STI in root operation; catalogue rules EXTINT-*). docs/boot-tests.md.
