@@ -170,6 +170,36 @@ bool vtx_eng_is_exit(const vtx_engine *e, uint64_t lin)
     return false;
 }
 
+static uint64_t mmio_read_cb(uc_engine *uc, uint64_t offset, unsigned size, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)uc;
+    return e->mmio.rd ? e->mmio.rd(e->mmio.user, offset, size) : ~0ull;
+}
+
+static void mmio_write_cb(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)uc;
+    if (e->mmio.wr)
+        e->mmio.wr(e->mmio.user, offset, size, value);
+}
+
+int vtx_engine_map_mmio(vtx_engine *e, uint64_t pa, uint64_t size, vtx_engine_mmio_read_fn rd,
+                        vtx_engine_mmio_write_fn wr, void *user)
+{
+    if (!e || e->broken || e->mmio.on || !size || ((pa | size) & 0xfff))
+        return -1;
+    for (size_t i = 0; i < e->nreg; i++)
+        if (pa < e->reg[i].pa + e->reg[i].size && e->reg[i].pa < pa + size)
+            return -1;
+    e->mmio.pa = pa, e->mmio.size = size, e->mmio.rd = rd, e->mmio.wr = wr, e->mmio.user = user;
+    if (uc_mmio_map(e->uc, pa, size, mmio_read_cb, e, mmio_write_cb, e) != UC_ERR_OK)
+        return -1;
+    e->mmio.on = true;
+    return 0;
+}
+
 /* Map the regions and add the engine's permanent hooks to a new Unicorn. */
 bool vtx_eng_uc_setup(vtx_engine *e)
 {
@@ -178,6 +208,8 @@ bool vtx_eng_uc_setup(vtx_engine *e)
     for (size_t i = 0; i < e->nreg; i++)
         if (uc_mem_map_ptr(e->uc, e->reg[i].pa, e->reg[i].size, UC_PROT_ALL, e->reg[i].host) != UC_ERR_OK)
             return false;
+    if (e->mmio.on && uc_mmio_map(e->uc, e->mmio.pa, e->mmio.size, mmio_read_cb, e, mmio_write_cb, e) != UC_ERR_OK)
+        return false;
     return uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0) == UC_ERR_OK &&
            uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, e, 1, 0) == UC_ERR_OK;
 }

@@ -128,6 +128,8 @@ struct vtx_engine {
     bool have_mem;
     void *dummy;
     uc_hook h_intr, h_unmapped, h_code, h_block;
+    /* One MMIO window (vtx_engine_map_mmio), mapped again in every new Unicorn. */
+    struct { bool on; uint64_t pa, size; vtx_engine_mmio_read_fn rd; vtx_engine_mmio_write_fn wr; void *user; } mmio;
     bool code_on, block_on;
     vtx_engine_boundary_fn bfn;
     void *bfn_user;

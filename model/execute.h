@@ -70,6 +70,12 @@ bool vtx_step_ends_run(vtx_machine *m, vtx_step step, const vtx_exit_info *ex, v
  * false when the #MF is to be raised. */
 bool vtx_x87_error_yields(vtx_machine *m);
 
+/* Create the engine over the machine's memory (again, when the map changed;
+ * with the bus's MMIO window) and load g.cpu into it when engine_dirty. */
+bool vtx_engine_ready(vtx_machine *m, const char **why);
+/* Only create it (root_run.c loads the root-mode processor itself). */
+bool vtx_engine_make(vtx_machine *m, const char **why);
+
 /* Release the execution engine (machine destruction, memory map changes). */
 void vtx_execute_release(vtx_machine *m);
 
