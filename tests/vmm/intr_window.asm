@@ -104,6 +104,17 @@ test_main:
         mov rax, [G_RBX]
         mov edx, 9
         CHECK "IF=0 throughout: the guest ran to its VMCALL"
+
+        ; 7. VMRESUME in the host's own MOV SS shadow fails with VM-instruction error 26
+        ;    (VM entry with events blocked by MOV SS); a later VMRESUME works.
+        GUEST_AT g_open, RFLAGS_FIXED | RFLAGS_IF, 0
+        call vm_resume_after_mov_ss
+        mov edx, 2
+        CHECK "VMRESUME after MOV SS in root operation: VMfailValid"
+        VMR F_INSN_ERROR
+        mov edx, 26
+        CHECK "VMRESUME after MOV SS in root operation: VM-instruction error 26"
+        ENTER_EXPECT EXIT_INTR_WINDOW, "VMRESUME outside the MOV SS shadow: the entry succeeds (exit 7)"
         ret
 
 ; ---- guest code (64-bit, CPL 0) ----
