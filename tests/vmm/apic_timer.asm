@@ -1,7 +1,8 @@
 ; tests/vmm/apic_timer.asm - a Multiboot VMM that checks the xAPIC timer as a source
-; of external interrupts in VMX operation (SDM Vol. 3 11.5.4 APIC timer, 26.2
-; "external-interrupt exiting", 28.2.2 / 24.7.1 "acknowledge interrupt on exit",
-; 27.2.2 exit interruption information; catalogue rules EXTINT-*). docs/boot-tests.md.
+; of external interrupts in VMX operation (SDM Vol. 3 "APIC Timer", "Interrupts" in
+; VMX non-root operation (external-interrupt exiting), "Information for VM Exits Due
+; to Vectored Events" (acknowledge interrupt on exit); rules IW-9, APIC-*).
+; docs/boot-tests.md.
 %include "vmm.inc"
 
 %define TIMER_VECTOR 0x50

@@ -1,6 +1,6 @@
 ; tests/vmm/inject.asm - a Multiboot VMM that checks VM-entry event injection
-; (SDM Vol. 3 27.6 "Event Injection", 27.6.1 vectored events, 27.6.1.3 software
-; interrupts and exceptions; catalogue rules INJ-*). docs/boot-tests.md.
+; (SDM Vol. 3 "Event Injection", "Vectored-Event Injection"; rules INJ-4, INJ-6,
+; INJ-7, INJ-8, INJ-9). docs/boot-tests.md.
 ;
 ; Each case injects one event; the guest handler records its stack frame in R12/R13
 ; and RFLAGS in R14 and executes VMCALL, so the host sees that the handler ran, with

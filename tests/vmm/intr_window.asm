@@ -1,6 +1,7 @@
 ; tests/vmm/intr_window.asm - a Multiboot VMM that checks interrupt-window exiting
-; (SDM Vol. 3 26.7.5 "Interrupt-Window Exiting", 25.3 blocking by STI / MOV SS;
-; catalogue rules IW-*, BLK-STI-*, BLK-MOVSS-*). docs/boot-tests.md.
+; (SDM Vol. 3 "Interrupt-Window Exiting", "Interruptibility State" (blocking by STI
+; and by MOV SS), VMLAUNCH/VMRESUME in the instruction reference; rules IW-1, IW-2,
+; IW-4, IW-6, BLK-STI-1/2/4, BLK-MSS-1/3, ENT-BASIC-3). docs/boot-tests.md.
 ;
 ; Each case re-enters the same guest with "interrupt-window exiting" = 1 and checks
 ; the exit reason (7), the guest RIP saved at the exit (the first instruction

@@ -1,6 +1,7 @@
 ; tests/vmm/nmi_window.asm - a Multiboot VMM that checks NMI-window exiting with
-; virtual NMIs (SDM Vol. 3 26.7.6 "NMI-Window Exiting", 25.3 "blocking by NMI",
-; 26.6.1.2 virtual NMIs and IRET; catalogue rules NW-*, NMI-*). docs/boot-tests.md.
+; virtual NMIs (SDM Vol. 3 "NMI-Window Exiting", "Interruptibility State", "Changes
+; to Instruction Behavior in VMX Non-Root Operation" (IRET and virtual-NMI blocking);
+; rules NW-2, NW-3, NW-6, NW-7, NW-8, INJ-13). docs/boot-tests.md.
 ;
 ; "NMI exiting" = "virtual NMIs" = "NMI-window exiting" = 1. The exit (reason 8)
 ; must come at the first instruction boundary with no virtual-NMI blocking and no

@@ -1,7 +1,8 @@
 ; tests/vmm/self_ipi.asm - a Multiboot VMM that checks self-IPIs through the xAPIC
-; ICR, pending at VM entry and sent by the guest (SDM Vol. 3 11.6 ICR, 11.8.3 IRR/ISR,
-; 26.2 "external-interrupt exiting", 27.2.2 exit interruption information, 25.3
-; blocking by STI in root operation; catalogue rules EXTINT-*). docs/boot-tests.md.
+; ICR, pending at VM entry and sent by the guest (SDM Vol. 3 "Interrupt Command
+; Register (ICR)", "IRR, ISR and TMR", "Interrupts" in VMX non-root operation,
+; "Interruptibility State" (STI in root operation); rules IW-9, BLK-STI-2, APIC-*).
+; docs/boot-tests.md.
 %include "vmm.inc"
 
 %define VEC_HOST   0x60
