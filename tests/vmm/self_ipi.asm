@@ -111,6 +111,28 @@ host_cli:
         mov rax, [host_irq_count]
         mov edx, 2
         CHECK "IPI to the own APIC ID: delivered to the host once"
+
+        ; 6. A self-IPI sent while the host has IF = 1 is taken while the host runs on
+        ;    (before its loop ends), not only when the host stops for another reason.
+        xor ebx, ebx
+        sti
+        APIC_W APIC_ICR_LO, 0x00040000 | VEC_HOST
+.spin:
+        cmp qword [host_irq_count], 3
+        je .taken
+        inc rbx
+        cmp rbx, SPIN_LIMIT
+        jb .spin
+.taken:
+        cli
+        mov rax, [host_irq_count]
+        mov edx, 3
+        CHECK "self-IPI with IF=1: delivered to the host"
+        cmp rbx, SPIN_LIMIT
+        setb al
+        movzx eax, al
+        mov edx, 1
+        CHECK "self-IPI with IF=1: delivered while the host's loop ran"
         ret
 
 host_ipi_handler:
