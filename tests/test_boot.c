@@ -129,6 +129,37 @@ Test(boot, hlt_with_nothing_armed_is_a_hang)
     EXPECT(r, 104, "HLT at RIP 0x");
 }
 
+/* Root-mode VMX instruction handling, checked by tests/boot/vmx_ops.asm itself
+ * (its exit code names the first check that failed: see the file's header).
+ * 64-bit mode: VMXON with CR4.VMXE = 0 is #UD; in VMX operation MOV CR0 clearing
+ * NE and MOV CR4 clearing VMXE are #GP (CR0/CR4_FIXED0); VMWRITE/VMREAD with
+ * register and memory operands move 64 bits, a 32-bit field zero-extends; CPL 3
+ * VMREAD is #GP(0). */
+Test(boot, vmx_insns_64bit_operands_fixed_bits_and_cpl)
+{
+    VTX_COVERS("ROOT-VMX-1", "ROOT-VMX-2", "ROOT-CR-1", "ROOT-EXC-1");
+    run r = boot("vmx_ops", "--max-cycles", "10000000");
+    EXPECT(r, 0, "wrote 0 to the debug-exit port");
+}
+
+/* IA32_FEATURE_CONTROL: VMXON while it is unlocked, and while it is locked
+ * without "VMX outside SMX", is #GP(0); WRMSR to it once locked is #GP(0). */
+Test(boot, vmxon_needs_feature_control_locked_and_enabled)
+{
+    VTX_COVERS("ROOT-MSR-1", "ROOT-VMX-1");
+    run r = boot("vmx_ops_v_fc", "--max-cycles", "10000000");
+    EXPECT(r, 0, "wrote 0 to the debug-exit port");
+}
+
+/* 32-bit protected mode (paging on): VMWRITE/VMREAD register and memory
+ * operands are 32 bits; a VMREAD to memory writes one dword. */
+Test(boot, vmx_insns_32bit_operands)
+{
+    VTX_COVERS("ROOT-VMX-2");
+    run r = boot("vmx_ops_v_pm32", "--max-cycles", "10000000");
+    EXPECT(r, 0, "wrote 0 to the debug-exit port");
+}
+
 /* BUS-MMIO-1: an MMIO read in the middle of a run sees the exact cycle clock:
  * two reads of the APIC timer's current count 1002 instructions apart differ by
  * 1002 (divide by 1, one cycle per instruction), not by 0 (the clock at the
