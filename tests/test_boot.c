@@ -76,6 +76,15 @@ Test(boot, vmm_enters_guest_and_takes_vmcall_exit)
     EXPECT(r, 0, "vmm_hello: VM exit");
 }
 
+/* --boundaries: the guest's boundaries as the observer reports them (the one
+ * right after VM entry is always written). */
+Test(boot, boundaries_option_reports_the_guest_boundaries)
+{
+    run r = boot("vmm_hello", "--boundaries", "-");
+    cr_expect(strstr(r.out, "guest boundary: instruction ") != NULL, "%s", r.out);
+    EXPECT(r, 0, "(after VM entry) -> execute");
+}
+
 Test(boot, vmlaunch_in_mov_ss_shadow_fails_with_error_26)
 {
     VTX_COVERS("ROOT-MSS-1");
