@@ -7,7 +7,9 @@
  * VMX root operation (root.h) and from VMX non-root operation alike:
  * - IN/OUT that do not exit go to io_in / io_out;
  * - every access to the MMIO window [mmio_base, mmio_base + mmio_size) goes to
- *   mmio_read / mmio_write, in the middle of the instruction;
+ *   mmio_read / mmio_write, in the middle of the instruction, with `now` the
+ *   cycle clock of that instruction; after a write the run ends (before the
+ *   next translation block) so the boundary sees what the write changed;
  * - at every instruction boundary the interrupt source is sampled: a pending
  *   maskable interrupt (intr_pending), an NMI (nmi_take); a delivered
  *   interrupt, or one acknowledged on VM exit ("acknowledge interrupt on exit"),
