@@ -91,6 +91,30 @@ typedef struct vtx_engine_region { uint64_t pa, size; void *host; } vtx_engine_r
  * The engine starts in real mode at 0000:0000 with every register 0.
  */
 int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t n, const vtx_phys_mem *mem);
+/* A device window: Unicorn calls these for every guest access to it (any
+ * instruction, any size 1/2/4/8; offset from the window's start). */
+typedef uint64_t (*vtx_engine_mmio_read_fn)(void *user, uint64_t offset, unsigned size);
+typedef void (*vtx_engine_mmio_write_fn)(void *user, uint64_t offset, unsigned size, uint64_t value);
+/*
+ * Map one MMIO window (4-KiB aligned, outside the memory regions) whose
+ * accesses call rd / wr, during the run, in the middle of the instruction.
+ * Kept across the engine's internal reopening of Unicorn. At most one window
+ * per engine. Returns 0, or -1 (bad arguments, overlap, a window already there).
+ */
+int vtx_engine_map_mmio(vtx_engine *e, uint64_t pa, uint64_t size, vtx_engine_mmio_read_fn rd,
+                        vtx_engine_mmio_write_fn wr, void *user);
+/* Inside an MMIO callback: the number of instructions the run in progress
+ * retired before the one making the access (exact when the window is mapped at
+ * linear == physical, as the local APIC is; else the count at the start of the
+ * translation block). The caller's cycle clock plus this gives the access's time. */
+uint64_t vtx_engine_mmio_retired(const vtx_engine *e);
+/* Inside an MMIO callback: end the run at a boundary after the accessing
+ * instruction, reported as VTX_STOP_BOUNDARY (a device state change, such as an
+ * interrupt made pending, is then seen by the model). On the per-instruction
+ * path that is the next boundary; on the fast path the block hook sees the
+ * request before the next translation block, so the instructions after the
+ * access up to the end of its block run first (docs/platform.md). */
+void vtx_engine_stop_after_access(vtx_engine *e);
 /* Close Unicorn and free the engine (NULL is fine). */
 void vtx_engine_destroy(vtx_engine *e);
 /*

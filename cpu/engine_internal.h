@@ -114,6 +114,8 @@ struct vtx_engine {
     bool have_mem;
     void *dummy;
     uc_hook h_intr, h_unmapped, h_code, h_block;
+    /* One MMIO window (vtx_engine_map_mmio), mapped again in every new Unicorn. */
+    struct { bool on; uint64_t pa, size; vtx_engine_mmio_read_fn rd; vtx_engine_mmio_write_fn wr; void *user; } mmio;
     bool code_on, block_on;
     vtx_engine_boundary_fn bfn;
     void *bfn_user;
@@ -217,6 +219,11 @@ struct vtx_engine {
     uint64_t want_probe;
     bool blk_stop;        /* the block hook stopped before the block at blk_stop_lin */
     uint64_t blk_stop_lin;
+    /* The MMIO window's access in progress (hook_mmio_access, before the callback). */
+    bool mmio_seen;       /* hook_mmio_access ran for it: mmio_before is exact */
+    bool mmio_stop;       /* vtx_engine_stop_after_access: end the run at the next boundary */
+    uint64_t mmio_before; /* instructions of the run retired before the accessing one */
+    uc_hook h_mmio;
 };
 
 

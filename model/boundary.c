@@ -224,8 +224,10 @@ void vtx_boundary_take(vtx_machine *m, const vtx_boundary_report *rep)
         /* Acknowledged by the exit (ack-on-exit) or by delivery; otherwise it stays pending. */
         m->delivered_vector = m->intr_vector;
         if (rep->action != VTX_ACT_EXIT ||
-            (vtx_vmcs_get(f, VTX_SLOT_EXIT_CONTROLS) & VTX_EXIT_ACK_INTR_ON_EXIT))
+            (vtx_vmcs_get(f, VTX_SLOT_EXIT_CONTROLS) & VTX_EXIT_ACK_INTR_ON_EXIT)) {
             m->intr_line = false;
+            vtx_bus_ack(m, m->intr_vector); /* ROOT-INTR-2: the source's INTA (bus.h) */
+        }
         break;
     default:
         break;

@@ -30,6 +30,7 @@ void vtx_execute_release(vtx_machine *m)
     if (m->engine)
         vtx_engine_destroy(m->engine);
     m->engine = NULL;
+    m->mmio_on_engine = false;
 }
 
 vtx_step vtx_step_stop(vtx_insn_result *r, vtx_status *st, vtx_status code, const char *fmt, ...)
@@ -45,7 +46,7 @@ vtx_step vtx_step_stop(vtx_insn_result *r, vtx_status *st, vtx_status code, cons
 
 /* Create the engine over the machine's memory (again, when the map changed),
  * and load the guest state into it when the model changed it. */
-static bool engine_ready(vtx_machine *m, const char **why)
+bool vtx_engine_make(vtx_machine *m, const char **why)
 {
     /* A new engine when the memory map changed, or after Unicorn aborted in the
      * old one (engine.h, vtx_engine_broken). */
@@ -69,6 +70,7 @@ static bool engine_ready(vtx_machine *m, const char **why)
         m->engine_gen = m->regions_gen;
         m->engine_dirty = true;
         m->engine_xl_on = false;
+        m->mmio_on_engine = false;
     }
     /* EPT-W-1: with EPT every access of the engine goes through the EPT walk. */
     if (m->ept_on != m->engine_xl_on) {
@@ -78,6 +80,17 @@ static bool engine_ready(vtx_machine *m, const char **why)
         }
         m->engine_xl_on = m->ept_on;
     }
+    if (!vtx_bus_engine_setup(m)) {
+        *why = "the bus's MMIO window could not be mapped";
+        return false;
+    }
+    return true;
+}
+
+bool vtx_engine_ready(vtx_machine *m, const char **why)
+{
+    if (!vtx_engine_make(m, why))
+        return false;
     if (m->engine_dirty) {
         if (vtx_engine_set_state(m->engine, &m->g.cpu, why) != 0)
             return false;
@@ -464,13 +477,25 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         return VTX_STEP_CONTINUE;
     }
     case VTX_IC_IN:
-        /* No device answers: the bus reads all ones. */
-        set_gpr_sized(c, VTX_R_RAX, ~0ull, insn->op_size);
+    case VTX_IC_OUT: {
+        /* The bus (bus.h; all ones / dropped without a device there). ROOT-BUS-1:
+         * the same ports answer in non-root operation when I/O does not exit. */
+        uint16_t port = insn->port_in_dx ? (uint16_t)c->gpr[VTX_R_RDX] : insn->imm8;
+        uint64_t rip = c->rip;
+        bool go;
+        if (insn->cls == VTX_IC_IN) {
+            uint32_t v;
+            go = vtx_bus_in(m, rip, port, insn->op_size, &v);
+            set_gpr_sized(c, VTX_R_RAX, v, insn->op_size);
+        } else {
+            go = vtx_bus_out(m, rip, port, insn->op_size, (uint32_t)c->gpr[VTX_R_RAX]);
+        }
         retire_emulated(m, insn);
+        if (!go)
+            return vtx_step_stop(r, st, VTX_OK, "the platform ended the run at port 0x%x (guest RIP 0x%llx)", port,
+                                 (unsigned long long)rip);
         return VTX_STEP_CONTINUE;
-    case VTX_IC_OUT:
-        retire_emulated(m, insn);
-        return VTX_STEP_CONTINUE;
+    }
     case VTX_IC_RDMSR: {
         /* RDMSR without a VM exit (msr.h): EDX:EAX <- MSR[ECX]; #GP(0) for an MSR the
          * model does not have. The TSC reads as RDTSC does (offset and scaled). */
@@ -707,7 +732,7 @@ static bool boundary_in_run(void *user, uint64_t rip, const vtx_insn *next)
 vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
 {
     const char *why = NULL;
-    if (!engine_ready(m, &why))
+    if (!vtx_engine_ready(m, &why))
         return vtx_step_stop(r, st, VTX_ERR_UNSUPPORTED, "the guest state cannot be executed: %s", why ? why : "unknown");
     vtx_guest *g = &m->g;
     /* One instruction at a time while the next boundary depends on it: a live

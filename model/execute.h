@@ -87,6 +87,12 @@ vtx_step vtx_step_engine(vtx_machine *m, vtx_insn_class cls, vtx_exit_info *ex, 
 vtx_step vtx_step_retire(vtx_machine *m, const vtx_insn *insn, bool *retired_one, vtx_exit_info *ex,
                          vtx_insn_result *r, vtx_status *st);
 
+/* Create the engine over the machine's memory (again, when the map changed;
+ * with the bus's MMIO window) and load g.cpu into it when engine_dirty. */
+bool vtx_engine_ready(vtx_machine *m, const char **why);
+/* Only create it (root_run.c loads the root-mode processor itself). */
+bool vtx_engine_make(vtx_machine *m, const char **why);
+
 /* Release the execution engine (machine destruction, memory map changes). */
 void vtx_execute_release(vtx_machine *m);
 

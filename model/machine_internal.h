@@ -9,6 +9,8 @@
 #include "../vmcs/vmcs_internal.h"
 #include "vtxref/machine.h"
 #include "vtxref/vmx.h"
+#include "vtxref/bus.h"
+#include "vtxref/root.h"
 
 #define VTX_NO_VMCS (~(uint64_t)0)
 
@@ -185,7 +187,32 @@ struct vtx_machine {
     vtx_host_msrs host_msr;
 
     struct vtx_vmm_checker *vmm_monitor; /* the VMM checker attached (vmm_check_internal.h), or NULL */
+
+    /* The platform (bus.h; root_bus.c) and root-mode execution (root.h; root_run.c). */
+    bool has_bus;
+    vtx_bus bus;
+    bool bus_stop;           /* a bus callback asked the run to end */
+    bool mmio_on_engine;     /* the bus's MMIO window is mapped in m->engine */
+    bool host_running;       /* vtx_root_start was called: `host` is the root-mode processor */
+    vtx_cpu_state host;      /* the processor in root operation (GPRs other than RSP live in
+                                g.cpu.gpr while a guest runs, as on hardware they are shared) */
+    bool host_block_sti, host_block_movss, host_block_nmi;
+    bool host_halted;        /* root-mode HLT activity state */
+    uint64_t host_pending_db; /* a single-step #DB trap to deliver at the next root boundary */
+    uint64_t host_insn_end, host_cycle_end; /* where the vtx_root_run in progress ends */
+    FILE *root_trace;        /* vtx_root_set_trace: one line per root-mode VMX instruction and VM exit */
 };
+
+/* The bus (root_bus.c): sample the interrupt source into intr_line / intr_vector /
+ * nmi_pending; acknowledge the interrupt taken; the next deadline (UINT64_MAX);
+ * make sure the MMIO window is on the engine. */
+void vtx_bus_sample(vtx_machine *m);
+void vtx_bus_ack(vtx_machine *m, uint8_t vector);
+uint64_t vtx_bus_deadline(const vtx_machine *m);
+bool vtx_bus_engine_setup(vtx_machine *m);
+/* IN/OUT through the bus (all ones / dropped without one); false when the bus stops the run. */
+bool vtx_bus_in(vtx_machine *m, uint64_t rip, uint16_t port, unsigned size, uint32_t *value);
+bool vtx_bus_out(vtx_machine *m, uint64_t rip, uint16_t port, unsigned size, uint32_t value);
 
 /* Apply the scheduled inputs that are due; return the instruction count and the
  * cycle at which the next ones fall due (UINT64_MAX when none). */

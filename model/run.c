@@ -44,6 +44,11 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
         /* Platform inputs due at this boundary take effect before it is evaluated. */
         uint64_t input_insn, input_cycle;
         vtx_inputs_apply(m, &input_insn, &input_cycle);
+        /* ROOT-INTR-1: the platform's interrupt source is sampled at every boundary. */
+        vtx_bus_sample(m);
+        uint64_t bus_deadline = vtx_bus_deadline(m);
+        if (bus_deadline > m->cycles && bus_deadline < input_cycle)
+            input_cycle = bus_deadline;
 
         vtx_boundary_report rep;
         vtx_exit_info ex;

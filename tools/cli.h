@@ -20,6 +20,8 @@ int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 /* vtxref explain SCENARIO [--from X] [--to X] (tools/cmd_explain.c) */
 int cmd_explain(int argc, char **argv);
+/* vtxref boot KERNEL [--module F] [--append C] [--profile P] [--max-cycles N] [--serial F] (tools/cmd_boot.c) */
+int cmd_boot(int argc, char **argv);
 /* vtxref instructions [ROW] (tools/cmd_instructions.c) */
 int cmd_instructions(int argc, char **argv);
 

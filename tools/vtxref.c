@@ -455,6 +455,8 @@ int main(int argc, char **argv)
         return cmd_explain(n, rest);
     if (strcmp(cmd, "instructions") == 0)
         return cmd_instructions(n, rest);
+    if (strcmp(cmd, "boot") == 0)
+        return cmd_boot(n, rest);
     fprintf(stderr, "%s: unknown command '%s'; try '%s --help'\n", prog, cmd, prog);
     return EXIT_USAGE;
 }

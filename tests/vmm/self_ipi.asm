@@ -1,0 +1,171 @@
+; tests/vmm/self_ipi.asm - a Multiboot VMM that checks self-IPIs through the xAPIC
+; ICR, pending at VM entry and sent by the guest (SDM Vol. 3 "Interrupt Command
+; Register (ICR)", "IRR, ISR and TMR", "Interrupts" in VMX non-root operation,
+; "Interruptibility State" (STI in root operation); rules IW-9, BLK-STI-2, APIC-*).
+; docs/boot-tests.md.
+%include "vmm.inc"
+
+%define VEC_HOST   0x60
+%define VEC_GUEST  0x61
+%define VEC_PHYS   0x62
+%define SPIN_LIMIT 1000000
+
+test_main:
+        APIC_W APIC_SPIV, 0x1FF
+        mov edi, VEC_HOST
+        mov rsi, host_ipi_handler
+        mov edx, 0x8E
+        call set_gate
+        mov edi, VEC_PHYS
+        call set_gate
+
+        ; 1. A fixed self-IPI (shorthand self) while the host has IF = 0 stays requested.
+        APIC_W APIC_ICR_HI, 0
+        APIC_W APIC_ICR_LO, 0x00040000 | VEC_HOST
+        APIC_R APIC_ICR_LO
+        and eax, 0x1000
+        xor edx, edx
+        CHECK "self-IPI: ICR delivery status reads idle"
+        APIC_BIT APIC_IRR, VEC_HOST
+        mov edx, 1
+        CHECK "self-IPI with IF=0: the vector is requested (IRR)"
+        mov rax, [host_irq_count]
+        xor edx, edx
+        CHECK "self-IPI with IF=0: not delivered"
+
+        ; 2. VM entry with that interrupt pending and external-interrupt exiting
+        ;    (no acknowledge): the exit comes before the first guest instruction.
+        mov edi, PIN_EXT_INTR_EXITING
+        call set_pin
+        mov qword [G_RBX], 0x77
+        GUEST_AT g_plain, RFLAGS_FIXED, 0
+        ENTER_EXPECT EXIT_EXT_INTR, "pending self-IPI at VM entry: exit reason 1"
+        VMR F_GUEST_RIP
+        mov rdx, g_plain
+        CHECK "pending self-IPI at VM entry: the exit is before the first guest instruction"
+        mov rax, [G_RBX]
+        mov edx, 0x77
+        CHECK "pending self-IPI at VM entry: no guest instruction ran"
+        VMR F_EXIT_INTR_INFO
+        shr eax, 31
+        xor edx, edx
+        CHECK "pending self-IPI at VM entry: exit interruption information not valid (no acknowledge)"
+        APIC_BIT APIC_IRR, VEC_HOST
+        mov edx, 1
+        CHECK "pending self-IPI at VM entry: the vector is still requested"
+
+        ; 3. The host takes it after STI's shadow: STI; NOP; CLI delivers it before CLI.
+        sti
+        nop
+host_cli:
+        cli
+        mov rax, [host_irq_count]
+        mov edx, 1
+        CHECK "host STI; NOP: the interrupt was delivered once"
+        mov rax, [host_irq_rip]
+        mov rdx, host_cli
+        CHECK "host STI; NOP: delivered after the instruction in the STI shadow"
+        mov rax, [host_irq_vector_isr]
+        mov edx, 1
+        CHECK "host STI; NOP: the vector was in service in the handler"
+        APIC_BIT APIC_IRR, VEC_HOST
+        xor edx, edx
+        CHECK "host STI; NOP: IRR clear afterwards"
+
+        ; 4. The guest sends the self-IPI itself (the xAPIC page is not virtualized);
+        ;    with acknowledge on exit the vector is in the exit interruption information.
+        mov edi, EXIT_ACK_INTR
+        call set_exit
+        mov qword [G_RBX], 0
+        GUEST_AT g_send_ipi, RFLAGS_FIXED, 0
+        ENTER_EXPECT EXIT_EXT_INTR, "guest self-IPI: exit reason 1"
+        VMR F_EXIT_INTR_INFO
+        mov edx, 0x80000000 | VEC_GUEST
+        CHECK "guest self-IPI: exit interruption information = valid, external interrupt, vector 0x61"
+        mov rax, [G_RBX]
+        cmp rax, SPIN_LIMIT
+        setb al
+        movzx eax, al
+        mov edx, 1
+        CHECK "guest self-IPI: the exit came before the guest's loop ended"
+        APIC_BIT APIC_ISR, VEC_GUEST
+        mov edx, 1
+        CHECK "guest self-IPI: the vector is in service after the acknowledging exit"
+        APIC_W APIC_EOI, 0
+        APIC_BIT APIC_ISR, VEC_GUEST
+        xor edx, edx
+        CHECK "guest self-IPI: EOI clears the ISR bit"
+
+        ; 5. A fixed IPI to the own APIC ID (physical destination, no shorthand).
+        APIC_R APIC_ID
+        and eax, 0xFF000000
+        mov rcx, APIC_BASE_ADDR + APIC_ICR_HI
+        mov [rcx], eax
+        APIC_W APIC_ICR_LO, VEC_PHYS
+        APIC_BIT APIC_IRR, VEC_PHYS
+        mov edx, 1
+        CHECK "IPI to the own APIC ID: the vector is requested"
+        sti
+        nop
+        cli
+        mov rax, [host_irq_count]
+        mov edx, 2
+        CHECK "IPI to the own APIC ID: delivered to the host once"
+
+        ; 6. A self-IPI sent while the host has IF = 1 is taken while the host runs on
+        ;    (before its loop ends), not only when the host stops for another reason.
+        xor ebx, ebx
+        sti
+        APIC_W APIC_ICR_LO, 0x00040000 | VEC_HOST
+.spin:
+        cmp qword [host_irq_count], 3
+        je .taken
+        inc rbx
+        cmp rbx, SPIN_LIMIT
+        jb .spin
+.taken:
+        cli
+        mov rax, [host_irq_count]
+        mov edx, 3
+        CHECK "self-IPI with IF=1: delivered to the host"
+        cmp rbx, SPIN_LIMIT
+        setb al
+        movzx eax, al
+        mov edx, 1
+        CHECK "self-IPI with IF=1: delivered while the host's loop ran"
+        ret
+
+host_ipi_handler:
+        push rax
+        push rcx
+        inc qword [host_irq_count]
+        mov rax, [rsp + 16]
+        mov [host_irq_rip], rax
+        APIC_BIT APIC_ISR, VEC_HOST
+        mov [host_irq_vector_isr], rax
+        APIC_W APIC_EOI, 0
+        pop rcx
+        pop rax
+        iretq
+
+; ---- guest code ----
+g_plain:
+        mov ebx, 1
+        vmcall
+g_send_ipi:
+        mov rcx, APIC_BASE_ADDR + APIC_ICR_HI
+        mov dword [rcx], 0
+        mov rcx, APIC_BASE_ADDR + APIC_ICR_LO
+        mov dword [rcx], 0x00040000 | VEC_GUEST
+.spin:
+        inc rbx
+        cmp rbx, SPIN_LIMIT
+        jb .spin
+        vmcall
+
+%macro KERNEL_BSS 0
+host_irq_count:      resq 1
+host_irq_rip:        resq 1
+host_irq_vector_isr: resq 1
+%endmacro
+KERNEL_END
