@@ -1,8 +1,9 @@
 ; tests/vmm/ipi_running.asm - a Multiboot VMM that checks that a self-IPI sent
-; through the xAPIC ICR is taken while the code that sent it runs on: by the host
-; with IF = 1 (through its IDT), and by the guest, with external-interrupt exiting
-; and acknowledge on exit (SDM Vol. 3 "Interrupt Command Register (ICR)", "Interrupts"
-; in VMX non-root operation; rules IW-9, APIC-*). docs/boot-tests.md.
+; through the xAPIC ICR, or a timer armed through TMICT, is taken while the code
+; that wrote the register runs on: by the host with IF = 1 (through its IDT), and
+; by the guest, with external-interrupt exiting and acknowledge on exit (SDM Vol. 3
+; "Interrupt Command Register (ICR)", "APIC Timer", "Interrupts" in VMX non-root
+; operation; rules IW-9, APIC-*). docs/boot-tests.md.
 ;
 ; Expected to fail until the model samples the interrupt source after an MMIO write
 ; to the xAPIC page (tests/vmm/CMakeLists.txt: WILL_FAIL, docs/boot-tests.md).
@@ -10,6 +11,7 @@
 
 %define VEC_HOST   0x60
 %define VEC_GUEST  0x61
+%define TIMER_VECTOR 0x50
 %define SPIN_LIMIT 1000000
 
 test_main:
@@ -41,7 +43,37 @@ test_main:
         mov edx, 1
         CHECK "self-IPI with IF=1: delivered while the host's loop ran"
 
-        ; 2. The guest sends the self-IPI itself (the xAPIC page is not virtualized);
+        ; 2. The same for the xAPIC timer armed while the host runs with IF = 1
+        ;    (one-shot, divide by 1, initial count 100): the expiry is taken during
+        ;    the loop (kvm-unit-tests' "interrupt" test does this with TMICT = 1).
+        ;    First take what case 1 left requested (STI; NOP delivers it).
+        sti
+        nop
+        cli
+        mov edi, TIMER_VECTOR
+        mov rsi, host_timer_handler
+        mov edx, 0x8E
+        call set_gate
+        APIC_W APIC_TDCR, 0xB
+        APIC_W APIC_LVTT, TIMER_VECTOR
+        xor ebx, ebx
+        sti
+        APIC_W APIC_TMICT, 100
+.tspin:
+        cmp qword [host_timer_count], 1
+        je .ttaken
+        inc rbx
+        cmp rbx, SPIN_LIMIT
+        jb .tspin
+.ttaken:
+        cli
+        cmp rbx, SPIN_LIMIT
+        setb al
+        movzx eax, al
+        mov edx, 1
+        CHECK "timer armed with IF=1: its interrupt was taken while the host's loop ran"
+
+        ; 3. The guest sends the self-IPI itself (the xAPIC page is not virtualized);
         ;    with acknowledge on exit the vector is in the exit interruption information.
         mov edi, PIN_EXT_INTR_EXITING
         call set_pin
@@ -76,6 +108,13 @@ host_ipi_handler:
         pop rcx
         iretq
 
+host_timer_handler:
+        push rcx
+        inc qword [host_timer_count]
+        APIC_W APIC_EOI, 0
+        pop rcx
+        iretq
+
 ; ---- guest code ----
 g_send_ipi:
         mov rcx, APIC_BASE_ADDR + APIC_ICR_HI
@@ -90,5 +129,6 @@ g_send_ipi:
 
 %macro KERNEL_BSS 0
 host_irq_count:      resq 1
+host_timer_count:    resq 1
 %endmacro
 KERNEL_END
