@@ -109,10 +109,10 @@ if [ -n "$keep" ]; then
     mkdir -p "$keep" || die 2 "--keep: cannot create $keep"
 fi
 
-# md CELL: a Markdown table cell (| escaped, at most 200 characters)
+# md CELL: a Markdown table cell (| escaped, at most 320 characters)
 md() {
     local s=${1//|/\\|}
-    [ ${#s} -le 200 ] || s="${s:0:197}..."
+    [ ${#s} -le 320 ] || s="${s:0:317}..."
     printf '%s' "$s"
 }
 
@@ -167,7 +167,6 @@ for g in $groups; do
         passed=$((${s_n:-0} - ${s_fail:-0} - ${s_kfail:-0} - ${s_xfail:-0} - ${s_skip:-0}))
         [ "${s_fail:-0}" -eq "$failed" ] || note="${note:+$note; }SUMMARY says ${s_fail:-0} unexpected failures, $failed FAIL/XPASS lines"
         [ "${s_skip:-0}" -eq "$nskip" ] || note="${note:+$note; }SUMMARY says ${s_skip:-0} skipped, $nskip SKIP lines"
-        [ "$passed" -eq "$npass" ] || note="${note:+$note; }$npass PASS lines, $((passed - npass)) silent passes"
         failed=${s_fail:-0}
         if [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]; then
             result=PASS
