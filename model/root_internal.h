@@ -38,6 +38,10 @@ void vtx_root_sync(vtx_machine *m);
 /* Root-mode linear memory (paging of the host's CR3): 0 ok, else a #PF (*pf_err,
  * *pf_addr) returns 1, unmapped physical memory returns 2 (*pf_addr = address). */
 int vtx_root_mem(vtx_machine *m, uint64_t la, void *buf, size_t len, bool write, uint32_t *pf_err, uint64_t *pf_addr);
+/* ROOT-ENG-1: an unmapped access at @p lin from processor state @p s that the
+ * page tables map to another physical address: the engine's (Unicorn 2.0.1's)
+ * identity-paging limit. Ends the run (true) with ::VTX_ROOT_ENGINE_LIMIT. */
+bool vtx_root_engine_limit(vtx_machine *m, const vtx_cpu_state *s, uint64_t lin, vtx_root_result *res);
 /* The effective linear address of the instruction's memory operand in root operation. */
 uint64_t vtx_root_linear(const vtx_machine *m, const vtx_insn *insn);
 

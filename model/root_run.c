@@ -12,7 +12,8 @@
 
 #define RFLAGS_RF (1ull << 16)
 
-static const char *const end_names[] = {"budget", "bus-stop", "triple-fault", "hang", "unmapped", "unsupported"};
+static const char *const end_names[] = {"budget", "bus-stop", "triple-fault", "hang", "unmapped", "unsupported",
+                                         "engine-limit"};
 
 const char *vtx_root_end_name(vtx_root_end end)
 {
@@ -195,7 +196,7 @@ static bool host_on_engine(vtx_machine *m, vtx_root_result *res)
         return false;
     }
     if (vtx_engine_set_state(m->engine, &m->host, &why) != 0) {
-        vtx_root_stop(res, VTX_ROOT_UNSUPPORTED, m->host.rip, "the root-mode state cannot be executed at RIP 0x%llx: %s",
+        vtx_root_stop(res, why && strstr(why, "identity paging") ? VTX_ROOT_ENGINE_LIMIT : VTX_ROOT_UNSUPPORTED, m->host.rip, "the root-mode state cannot be executed at RIP 0x%llx: %s",
                      (unsigned long long)m->host.rip, why ? why : "unknown");
         return false;
     }
@@ -217,6 +218,31 @@ static vtx_class_set root_classes(void)
 }
 
 static vtx_rstep after_stop(vtx_machine *m, const vtx_stop *s, vtx_insn_class cls, vtx_root_result *res);
+
+/* ROOT-ENG-1: Unicorn 2.0.1 checks a linear address's page-table entries and then
+ * accesses physical == linear, so a kernel whose tables map a linear address
+ * elsewhere (kvm-unit-tests' vmap at the top of the address space) makes an
+ * access to "physical" memory at the linear address. When the stop's address is
+ * a linear address the tables map to a different physical one, the run ends
+ * naming that limit (Unicorn 2.1 translates, docs/platforms.md), not as an
+ * access to unmodelled memory. */
+bool vtx_root_engine_limit(vtx_machine *m, const vtx_cpu_state *s, uint64_t lin, vtx_root_result *res)
+{
+    if (vtx_engine_translates_paging() || !(s->cr0 & VTX_CR0_PG))
+        return false;
+    const vtx_paging_caps caps = {.maxphyaddr = m->profile.phys_addr_width, .pages_1g = true};
+    uint64_t pa = 0;
+    uint32_t err = 0;
+    if (vtx_translate_ex(s, &m->phys, &caps, lin, VTX_ACC_NO_AD, &pa, &err) != VTX_XLATE_OK || pa == lin)
+        return false;
+    res->address = lin;
+    vtx_root_stop(res, VTX_ROOT_ENGINE_LIMIT, s->rip,
+                  "the page tables map linear address 0x%llx to physical address 0x%llx, and Unicorn %s runs only "
+                  "identity paging (linear == physical; Unicorn 2.1 runs any mapping, docs/platforms.md) "
+                  "(near RIP 0x%llx)", (unsigned long long)lin, (unsigned long long)pa,
+                  vtx_engine_unicorn_version(), (unsigned long long)s->rip);
+    return true;
+}
 
 vtx_rstep vtx_root_step_engine(vtx_machine *m, const vtx_insn *insn, vtx_root_result *res)
 {
@@ -255,6 +281,8 @@ static vtx_rstep after_stop(vtx_machine *m, const vtx_stop *s, vtx_insn_class cl
     case VTX_STOP_UNMAPPED:
         vtx_root_retire(m, s->retired, cls);
         res->address = s->address;
+        if (vtx_root_engine_limit(m, &m->host, s->address, res))
+            return VTX_RSTEP_END;
         return vtx_root_stop(res, VTX_ROOT_UNMAPPED, m->host.rip,
                             "root-mode code accessed physical address 0x%llx, which is neither RAM nor a modelled "
                             "device (near RIP 0x%llx)", (unsigned long long)s->address,
@@ -279,6 +307,8 @@ vtx_rstep vtx_root_guest_stopped(vtx_machine *m, const vtx_insn_result *r, vtx_s
     res->in_guest = true;
     vtx_root_end end = m->bus_stop ? VTX_ROOT_BUS_STOP
                        : budget_used ? VTX_ROOT_BUDGET
+                       : strstr(r->why, "identity paging")
+                           ? VTX_ROOT_ENGINE_LIMIT
                        : st == VTX_ERR_UNMAPPED ? VTX_ROOT_UNMAPPED
                        : strstr(r->why, "nothing armed") ? VTX_ROOT_HANG
                        : VTX_ROOT_UNSUPPORTED;

@@ -51,7 +51,8 @@ static vtx_rstep outcome(vtx_machine *m, const vtx_insn *insn, vtx_status st, co
         fprintf(m->root_trace, "root: RIP 0x%llx '%s': %s\n", (unsigned long long)m->host.rip, insn->text, line);
     }
     if (st != VTX_OK)
-        return vtx_root_stop(res, VTX_ROOT_UNSUPPORTED, m->host.rip, "'%s' at RIP 0x%llx: %s", insn->text,
+        return vtx_root_stop(res, strstr(r->why, "identity paging") ? VTX_ROOT_ENGINE_LIMIT : VTX_ROOT_UNSUPPORTED,
+                             m->host.rip, "'%s' at RIP 0x%llx: %s", insn->text,
                             (unsigned long long)m->host.rip, r->why);
     if (r->outcome == VTX_INSN_FAULT)
         return vtx_root_exception(m, r->fault_vector, r->fault_vector == VTX_VECTOR_GP, r->fault_error_code, 0, res);

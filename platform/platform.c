@@ -8,7 +8,7 @@
 #include "platform.h"
 
 static const char *const end_names[] = {"exit", "triple-fault", "budget", "unknown-port", "unmodelled-mmio", "hang",
-                                        "unsupported"};
+                                        "unsupported", "engine-limit"};
 
 const char *vtx_plat_end_name(vtx_plat_end end)
 {
@@ -166,6 +166,7 @@ vtx_status vtx_platform_run(vtx_platform *p, uint64_t max_insns, uint64_t max_cy
     case VTX_ROOT_BUDGET: res->end = VTX_PLAT_BUDGET; break;
     case VTX_ROOT_TRIPLE_FAULT: res->end = VTX_PLAT_TRIPLE_FAULT; break;
     case VTX_ROOT_HANG: res->end = VTX_PLAT_HANG; break;
+    case VTX_ROOT_ENGINE_LIMIT: res->end = VTX_PLAT_ENGINE_LIMIT; break;
     case VTX_ROOT_UNMAPPED:
         res->end = VTX_PLAT_UNMODELLED_MMIO;
         snprintf(res->why, sizeof res->why, "unmodelled physical address 0x%llx (%s): %s%s",

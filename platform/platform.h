@@ -22,6 +22,7 @@ typedef enum vtx_plat_end {
     VTX_PLAT_UNMODELLED_MMIO = 4, /* an access to physical memory that is neither RAM nor a modelled device */
     VTX_PLAT_HANG = 5,          /* HLT with nothing armed that can wake the processor */
     VTX_PLAT_UNSUPPORTED = 6,   /* the model cannot go on (why says what) */
+    VTX_PLAT_ENGINE_LIMIT = 7,  /* the engine cannot run it: Unicorn 2.0.1 and non-identity paging */
 } vtx_plat_end;
 
 typedef struct vtx_platform vtx_platform;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "../cpu/engine.h"
 #include "covers.h"
 
 extern char **environ;
@@ -126,6 +127,21 @@ Test(boot, hlt_with_nothing_armed_is_a_hang)
     VTX_COVERS("ROOT-IDLE-1");
     run r = boot("status_v_hang", "--max-cycles", "1000000");
     EXPECT(r, 104, "HLT at RIP 0x");
+}
+
+/* ROOT-ENG-1: a non-identity mapping runs on Unicorn 2.1; on 2.0.1 (which
+ * accesses physical == linear) the run ends naming that limit, not as an access
+ * to unmodelled memory at the linear address. */
+Test(boot, non_identity_paging_runs_or_names_the_unicorn_2_0_1_limit)
+{
+    VTX_COVERS("ROOT-ENG-1");
+    run r = boot("status_v_remap", "--max-cycles", "1000000");
+    if (vtx_engine_translates_paging()) {
+        EXPECT(r, 7, "wrote 7 to the debug-exit port");
+    } else {
+        cr_expect(strstr(r.out, "linear address 0xc0000010 to physical address 0x400010") != NULL, "%s", r.out);
+        EXPECT(r, 106, "Unicorn 2.0.1 runs only identity paging");
+    }
 }
 
 Test(boot, missing_kernel_is_an_input_error)

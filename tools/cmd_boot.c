@@ -21,6 +21,7 @@ enum {
     BOOT_UNMODELLED_MMIO = 103,
     BOOT_HANG = 104,
     BOOT_UNSUPPORTED = 105,
+    BOOT_ENGINE_LIMIT = 106,  /* Unicorn 2.0.1 cannot run the kernel's non-identity paging */
     BOOT_USAGE = 120,         /* bad command line */
     BOOT_INPUT = 121,         /* unreadable or malformed kernel, module or profile */
 };
@@ -127,6 +128,7 @@ int cmd_boot(int argc, char **argv)
         case VTX_PLAT_UNKNOWN_PORT: rc = BOOT_UNKNOWN_PORT; break;
         case VTX_PLAT_UNMODELLED_MMIO: rc = BOOT_UNMODELLED_MMIO; break;
         case VTX_PLAT_HANG: rc = BOOT_HANG; break;
+        case VTX_PLAT_ENGINE_LIMIT: rc = BOOT_ENGINE_LIMIT; break;
         default: rc = BOOT_UNSUPPORTED; break;
         }
         vtx_machine *m = vtx_platform_machine(p);

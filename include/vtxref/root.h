@@ -33,6 +33,8 @@ typedef enum vtx_root_end {
     VTX_ROOT_HANG = 3,         /**< HLT with nothing armed that can wake the processor. */
     VTX_ROOT_UNMAPPED = 4,     /**< An access to physical memory that is neither RAM nor a device. */
     VTX_ROOT_UNSUPPORTED = 5,  /**< Something the model cannot carry out (why says what). */
+    VTX_ROOT_ENGINE_LIMIT = 6, /**< The execution engine cannot run what the kernel set up: Unicorn 2.0.1
+                                    runs only identity paging (linear == physical); Unicorn 2.1 runs it. */
 } vtx_root_end;
 
 /** @brief How a root-mode run ended (caller-owned). */
@@ -40,7 +42,7 @@ typedef struct vtx_root_result {
     vtx_root_end end;   /**< Why it ended. */
     uint64_t rip;       /**< RIP of the root-mode (or, when in_guest, the guest) processor. */
     bool in_guest;      /**< It ended while a guest ran. */
-    uint64_t address;   /**< ::VTX_ROOT_UNMAPPED: the physical address. */
+    uint64_t address;   /**< ::VTX_ROOT_UNMAPPED: the physical address; ::VTX_ROOT_ENGINE_LIMIT: the linear one. */
     char why[256];      /**< One sentence. */
 } vtx_root_result;
 
@@ -71,7 +73,8 @@ VTX_API vtx_status vtx_root_run(vtx_machine *machine, uint64_t max_insns, uint64
  * that decided it) and per VM exit to @p out (NULL: off). */
 VTX_API vtx_status vtx_root_set_trace(vtx_machine *machine, FILE *out);
 
-/** @brief Name of a ::vtx_root_end ("budget", "bus-stop", "triple-fault", "hang", "unmapped", "unsupported"). */
+/** @brief Name of a ::vtx_root_end ("budget", "bus-stop", "triple-fault", "hang", "unmapped", "unsupported",
+ * "engine-limit"). */
 VTX_API const char *vtx_root_end_name(vtx_root_end end);
 
 #ifdef __cplusplus

@@ -1,5 +1,8 @@
 ; Kernels that end a boot with each documented status (tests/test_boot.c):
-; -DV_UNKNOWN_PORT, -DV_MMIO, -DV_TRIPLE, -DV_BUDGET, -DV_HANG, -DV_EXIT (code 7).
+; -DV_UNKNOWN_PORT, -DV_MMIO, -DV_TRIPLE, -DV_BUDGET, -DV_HANG, -DV_EXIT (code 7),
+; -DV_REMAP (32-bit paging with 4-MiB pages mapping linear 0xC0000000 to physical
+; 0x400000: exit 7 when a store through it is seen at the physical address, the
+; Unicorn 2.1 outcome; on Unicorn 2.0.1 the run ends with the engine-limit status).
 %include "elf.inc"
 start:
         mov esi, hello
@@ -17,6 +20,24 @@ start:
 %elifdef V_HANG
         cli
         hlt
+%elifdef V_REMAP
+        mov dword [pd + 0], 0x00000083          ; 0-4 MiB identity (P, RW, PS)
+        mov dword [pd + 4], 0x00400083          ; 4-8 MiB identity
+        mov eax, pd
+        mov cr3, eax
+        mov eax, cr4
+        or eax, 0x10                            ; PSE
+        mov cr4, eax
+        mov eax, cr0
+        or eax, 0x80000000                      ; PG
+        mov cr0, eax
+        ; The non-identity entry is written with paging on, by a plain store.
+        mov dword [pd + 0xC00], 0x00400083      ; 0xC0000000 -> physical 0x400000
+        mov dword [0xC0000010], 0x5A5A1234      ; through the non-identity mapping
+        cmp dword [0x00400010], 0x5A5A1234
+        jne .bad
+        EXIT 7
+.bad:
 %else
         EXIT 7
 %endif
@@ -25,4 +46,6 @@ null_idt: dw 0
         dd 0
 hello:  db "status kernel", 13, 10, 0
 file_end:
+        align 4096
+pd:     resb 4096                               ; BSS: the page directory
 mem_end:
