@@ -20,8 +20,9 @@ test_main:
         call set_gate
 
         ; 1. A fixed self-IPI (shorthand self) while the host has IF = 0 stays requested.
+        ;    Bit 12 (delivery status) is read-only: written as 1, it still reads idle.
         APIC_W APIC_ICR_HI, 0
-        APIC_W APIC_ICR_LO, 0x00040000 | VEC_HOST
+        APIC_W APIC_ICR_LO, 0x00041000 | VEC_HOST
         APIC_R APIC_ICR_LO
         and eax, 0x1000
         xor edx, edx
