@@ -140,12 +140,10 @@ void vtx_xapic_lvt_fire(vtx_xapic *x, vtx_xapic_lvt lvt)
     uint32_t e = x->lvt[lvt];
     if (e & VTX_APIC_LVT_MASKED)
         return;
-    /* The timer and error entries have no delivery-mode field: always fixed. */
-    if (lvt == VTX_XAPIC_LVT_TIMER || lvt == VTX_XAPIC_LVT_ERROR || VTX_APIC_DELIVERY_MODE(e) == VTX_APIC_DM_FIXED)
-        accept_fixed(x, (uint8_t)(e & VTX_APIC_VECTOR), false);
-    else if (VTX_APIC_DELIVERY_MODE(e) == VTX_APIC_DM_NMI)
-        x->nmi_pending = true; /* APIC-NMI-1 */
-    /* SMI, INIT and ExtINT entries: no modelled source (thermal, performance counters, LINT0/1) fires them. */
+    /* Only the timer fires (and the error entry, by apic_error): neither has a delivery-mode
+     * field, both deliver fixed. Thermal, performance-counter and LINT0/LINT1 entries are
+     * registers only: the platform has no source that drives them. */
+    accept_fixed(x, (uint8_t)(e & VTX_APIC_VECTOR), false);
 }
 
 /* ---- reset ---- */

@@ -165,6 +165,10 @@ Test(xapic, reserved_register_reads_zero_and_sets_esr_bit_7)
     cr_assert_eq(esr(), 0, "the next write clears it");
     wr(0, 0x3F0, 1);
     cr_assert_eq(esr(), 0x80u);
+    cr_assert_eq(rd(0, 0x2F0), 0, "no CMCI: LVT CMCI is a reserved register");
+    cr_assert_eq(esr(), 0x80u);
+    cr_assert_eq(rd(0, 0xC0), 0, "RRD reads 0");
+    cr_assert_eq(esr(), 0, "RRD is not reserved");
 }
 
 Test(xapic, unmodelled_accesses_return_a_status)
@@ -556,6 +560,8 @@ Test(xapic, apic_base_reserved_bits)
         cr_assert(x.why[0], "why is named");
     }
     cr_assert(strstr(x.why, "reserved"), "why: %s", x.why);
+    cr_assert_eq(vtx_xapic_set_maxphyaddr(&x, 31), VTX_ERR_INVALID_ARG);
+    cr_assert_eq(vtx_xapic_set_maxphyaddr(&x, 53), VTX_ERR_INVALID_ARG);
     cr_assert_eq(vtx_xapic_set_maxphyaddr(&x, 39), VTX_OK);
     cr_assert_eq(vtx_xapic_set_base(&x, 0, 0xFEE00900ull | (1ull << 36)), VTX_OK);
     cr_assert_eq(vtx_xapic_get_base(&x), 0x10FEE00900ull);
