@@ -619,3 +619,59 @@ Test(xapic, clock_never_goes_back)
     cr_assert_eq(rd(110, TMCCT), 5);
     cr_assert_eq(rd(50, TMCCT), 5, "an earlier now is the latest seen");
 }
+
+/* The order in which kvm-unit-tests' x86/vmx.flat uses the APIC on one CPU
+ * (../shared/spec/kut-platform.md §2.3, §3.1), step by step on the device. */
+Test(xapic, kvm_unit_tests_sequence)
+{
+    VTX_COVERS("APIC-BASE-1", "APIC-ICR-1", "APIC-ICR-2", "APIC-TPR-1", "APIC-IRR-1", "APIC-EOI-1", "APIC-TMR-1");
+    cr_assert_eq(vtx_xapic_init(&x, 0), VTX_OK);
+    uint64_t t = 100;
+    /* pre_boot_apic_id: EXTD is clear. reset_apic: EN and EXTD cleared, EN set, SPIV 0x1FF. */
+    uint64_t base = vtx_xapic_get_base(&x);
+    cr_assert_eq(base & (1u << 10), 0);
+    cr_assert_eq(vtx_xapic_set_base(&x, t, base & ~0xC00ull), VTX_OK);
+    cr_assert_eq(vtx_xapic_set_base(&x, t, (base & ~0xC00ull) | 0x800), VTX_OK);
+    wr(t, SPIV, 0x1FF);
+    cr_assert_eq(rd(t, ID) >> 24, 0, "save_id");
+    /* bringup_aps: poll the busy bit, then INIT and SIPI to all excluding self. */
+    cr_assert_eq(rd(t, ICR_LO) & (1u << 12), 0);
+    wr(t, ICR_HI, 0);
+    wr(t, ICR_LO, SH_OTHERS | DM_INIT | LEVEL_ASSERT);
+    cr_assert_eq(rd(t, ICR_LO) & (1u << 12), 0);
+    wr(t, ICR_LO, SH_OTHERS | DM_SIPI);
+    cr_assert_eq(vtx_xapic_pending(&x, t), -1);
+    cr_assert_not(vtx_xapic_take_nmi(&x, t));
+    /* vmx_pending_event_test: a self-IPI 0xF1 waits while L1 runs with IF = 0, then is taken. */
+    wr(t, ICR_LO, SH_SELF | LEVEL_ASSERT | 0xF1);
+    cr_assert_eq(vtx_xapic_pending(&x, t), 0xF1);
+    cr_assert_eq(vtx_xapic_ack(&x, t, 0xF1), VTX_OK);
+    wr(t, EOI, 0);
+    /* vmx_apic_passthrough_tpr_threshold_test: CR8 holds a self-IPI back. */
+    cr_assert_eq(vtx_xapic_set_cr8(&x, 0xF), VTX_OK);
+    wr(t, ICR_LO, SH_SELF | LEVEL_ASSERT | 0xF2);
+    cr_assert_eq(vtx_xapic_pending(&x, t), -1);
+    cr_assert_eq(vtx_xapic_set_cr8(&x, 0), VTX_OK);
+    cr_assert_eq(vtx_xapic_pending(&x, t), 0xF2);
+    cr_assert_eq(vtx_xapic_ack(&x, t, 0xF2), VTX_OK);
+    wr(t, EOI, 0);
+    /* "interrupt": LVTT one-shot vector 222, TMICT 1 and then 1,000,000, TMICT 0 to stop. */
+    wr(t, LVTT, 222);
+    wr(t, TMICT, 1);
+    cr_assert_eq(vtx_xapic_next_deadline(&x), t + 2);
+    cr_assert_eq(vtx_xapic_pending(&x, t + 2), 222);
+    cr_assert_eq(vtx_xapic_ack(&x, t + 2, 222), VTX_OK);
+    wr(t + 3, EOI, 0);
+    t = 10000;
+    wr(t, TMICT, 1000000);
+    uint64_t deadline = vtx_xapic_next_deadline(&x);
+    cr_assert_gt(deadline - t, 1000000, "the TSC advances more than 1,000,000 before the interrupt");
+    cr_assert_eq(vtx_xapic_pending(&x, deadline), 222, "HLT fast-forward to the deadline wakes on the timer");
+    cr_assert_eq(vtx_xapic_ack(&x, deadline, 222), VTX_OK);
+    wr(deadline, EOI, 0);
+    wr(deadline, TMICT, 1000000);
+    wr(deadline + 5, TMICT, 0);
+    cr_assert_eq(vtx_xapic_next_deadline(&x), UINT64_MAX);
+    cr_assert_eq(vtx_xapic_pending(&x, deadline + 5000000), -1);
+    cr_assert_eq(esr(), 0);
+}
