@@ -18,7 +18,7 @@
     X(0x080, "TPR", 0x000000FFu)        X(0x090, "APR", 0)                                  \
     X(0x0A0, "PPR", 0)                  X(0x0B0, "EOI", 0)                                  \
     X(0x0C0, "RRD", 0)                  X(0x0D0, "LDR", 0xFF000000u)                        \
-    X(0x0E0, "DFR", 0xF0000000u)        X(0x0F0, "SPIV", 0x000003FFu)                       \
+    X(0x0E0, "DFR", 0xF0000000u)        X(0x0F0, "SPIV", 0x000001FFu)                       \
     X(0x280, "ESR", 0)                  X(0x300, "ICR_LO", 0x000CCFFFu)                     \
     X(0x310, "ICR_HI", 0xFF000000u)     X(0x320, "LVT_TIMER", 0x000300FFu)                  \
     X(0x330, "LVT_THERMAL", 0x000107FFu) X(0x340, "LVT_PERF", 0x000107FFu)                  \
