@@ -337,7 +337,7 @@ static vtx_status send_ipi(vtx_xapic *x)
     uint32_t lo = x->icr_lo;
     uint8_t vector = (uint8_t)(lo & VTX_APIC_VECTOR);
     unsigned dm = VTX_APIC_DELIVERY_MODE(lo), shorthand = (lo >> 18) & 3u;
-    bool logical = lo & (1u << 11), level_assert = lo & (1u << 14), level_trig = lo & (1u << 15);
+    bool logical = lo & (1u << 11);
     bool self = false;
     vtx_status st;
 
@@ -360,9 +360,9 @@ static vtx_status send_ipi(vtx_xapic *x)
         self = false;
         break;
     }
-    /* Level-triggered fixed, lowest-priority and NMI IPIs: treated as edge with the level bit 1, ignored with 0. */
-    if (level_trig && !level_assert && (dm == VTX_APIC_DM_FIXED || dm == VTX_APIC_DM_LOWEST || dm == VTX_APIC_DM_NMI))
-        return VTX_OK;
+    /* The level (14) and trigger mode (15) bits have no meaning on the Pentium 4 and later xAPIC:
+     * every IPI is issued edge-triggered, asserted (SDM "Interrupt Command Register", and note 2 of
+     * its table of valid combinations). So there is no INIT level de-assert either. */
     if ((dm == VTX_APIC_DM_FIXED || dm == VTX_APIC_DM_LOWEST) && vector < 16) {
         apic_error(x, VTX_APIC_ESR_SEND_ILLEGAL); /* APIC-ESR-1 */
         return VTX_OK;
@@ -380,8 +380,6 @@ static vtx_status send_ipi(vtx_xapic *x)
     case VTX_APIC_DM_STARTUP:
         return VTX_OK; /* APIC-ICR-2: a running CPU (not waiting for SIPI) ignores a SIPI */
     case VTX_APIC_DM_INIT:
-        if (level_trig && !level_assert)
-            return VTX_OK; /* INIT level de-assert: only synchronises arbitration IDs */
         return vtx_xapic_refuse(x, VTX_ERR_UNSUPPORTED, "xAPIC: ICR: INIT to this CPU (a processor reset) is not modelled");
     default:
         return vtx_xapic_refuse(x, VTX_ERR_UNSUPPORTED, "xAPIC: ICR: delivery mode %s to this CPU is not modelled",

@@ -330,7 +330,8 @@ Test(xapic, ipis_without_a_target_on_one_cpu)
     wr(0, ICR_LO, DM_SIPI | 0x10);
     cr_assert_eq(vtx_xapic_mmio_write(&x, 0, ICR_LO, DM_INIT | LEVEL_ASSERT), VTX_ERR_UNSUPPORTED);
     cr_assert(strstr(x.why, "INIT"), "why: %s", x.why);
-    wr(0, ICR_LO, DM_INIT | TRIG_LEVEL); /* INIT level de-assert: no effect */
+    cr_assert_eq(vtx_xapic_mmio_write(&x, 0, ICR_LO, DM_INIT | TRIG_LEVEL), VTX_ERR_UNSUPPORTED,
+                 "no INIT level de-assert on this xAPIC: the level bit is always issued as 1");
     cr_assert_eq(vtx_xapic_mmio_write(&x, 0, ICR_LO, 2u << 8), VTX_ERR_UNSUPPORTED, "SMI to self");
     cr_assert(strstr(x.why, "SMI"), "why: %s", x.why);
     cr_assert_eq(vtx_xapic_mmio_write(&x, 0, ICR_LO, SH_ALL | DM_NMI), VTX_ERR_UNSUPPORTED,
@@ -372,14 +373,21 @@ Test(xapic, written_id_is_the_physical_destination)
     cr_assert(has(IRR0, 0x62));
 }
 
-Test(xapic, level_triggered_fixed_ipi)
+Test(xapic, level_and_trigger_bits_are_ignored)
 {
     VTX_COVERS("APIC-ICR-1");
-    wr(0, ICR_LO, SH_SELF | TRIG_LEVEL | 0x91); /* level 0: ignored */
-    cr_assert_not(has(IRR0, 0x91));
-    wr(0, ICR_LO, SH_SELF | TRIG_LEVEL | LEVEL_ASSERT | 0x92); /* level 1: treated as edge */
+    /* The Pentium 4 and later xAPIC issues every IPI edge-triggered and asserted. */
+    wr(0, ICR_LO, SH_SELF | TRIG_LEVEL | 0x91);
+    cr_assert(has(IRR0, 0x91), "level 0: still sent");
+    wr(0, ICR_LO, SH_SELF | TRIG_LEVEL | LEVEL_ASSERT | 0x92);
     cr_assert(has(IRR0, 0x92));
-    cr_assert_not(has(TMR0, 0x92));
+    wr(0, ICR_LO, SH_SELF | 0x93);
+    cr_assert(has(IRR0, 0x93), "level 0, edge");
+    cr_assert_eq(rd(0, TMR0 + 0x40), 0, "edge: TMR clear");
+    cr_assert_eq(rd(0, ICR_LO), SH_SELF | 0x93u);
+    wr(0, ICR_HI, 2u << 24);
+    wr(0, ICR_LO, TRIG_LEVEL | DM_NMI);
+    cr_assert(vtx_xapic_take_nmi(&x, 0));
 }
 
 Test(xapic, illegal_vectors_set_esr)
