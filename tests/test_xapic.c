@@ -683,3 +683,37 @@ Test(xapic, kvm_unit_tests_sequence)
     cr_assert_eq(vtx_xapic_pending(&x, deadline + 5000000), -1);
     cr_assert_eq(esr(), 0);
 }
+
+/* Random register traffic (fixed seed): the invariants the SDM gives hold after every step. */
+Test(xapic, invariants_under_random_traffic)
+{
+    VTX_COVERS("APIC-IRR-1", "APIC-PPR-1", "APIC-TMR-1", "APIC-ICR-1");
+    static const uint32_t offs[] = {TPR, EOI, SPIV, ESR, ICR_LO, ICR_HI, LVTT, LVT_ERR, TMICT, TDCR, LDR, DFR, 0x40};
+    uint64_t s = 0x9E3779B97F4A7C15ull, now = 0;
+    for (int i = 0; i < 20000; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        now += (s >> 40) & 0x3F;
+        uint32_t off = offs[(s >> 8) % (sizeof offs / sizeof offs[0])], v = (uint32_t)(s >> 20);
+        if (off == ICR_LO)
+            v = (v & ~(3u << 18) & ~(7u << 8)) | (((s >> 3) & 1) ? SH_SELF : SH_OTHERS); /* fixed: never refused */
+        if (off == TMICT)
+            v &= 0xFF;
+        if (off == DFR)
+            v = (s & 1) ? 0xFFFFFFFFu : 0;
+        wr(now, off, v);
+        if ((s & 7) == 0)
+            vtx_xapic_raise(&x, now, (uint8_t)(s >> 32));
+        int p = vtx_xapic_pending(&x, now);
+        if (p >= 0) {
+            cr_assert_gt((unsigned)p & 0xF0u, vtx_xapic_ppr(&x) & 0xF0u, "step %d", i);
+            cr_assert(has(IRR0, (unsigned)p));
+            if ((s >> 5) & 1)
+                cr_assert_eq(vtx_xapic_ack(&x, now, (uint8_t)p), VTX_OK);
+        }
+        cr_assert_eq(rd(now, IRR0) & 0xFFFFu, 0, "step %d: vectors 0-15 are never requested", i);
+        cr_assert_eq(rd(now, ISR0) & 0xFFFFu, 0);
+        cr_assert_leq(rd(now, TMCCT), rd(now, TMICT));
+        cr_assert_eq(rd(now, ICR_LO) & (1u << 12), 0);
+        cr_assert_gt(vtx_xapic_next_deadline(&x), now, "step %d: every expiry up to now is processed", i);
+    }
+}
