@@ -17,7 +17,7 @@
 #   --timeout S      per-group wall-clock limit in seconds (default 900; 0 = none)
 #   --profile P      passed as `vtxref boot --profile P`
 #   --keep DIR       keep each group's serial output (DIR/GROUP.out) and vtxref's
-#                    messages (DIR/GROUP.err)
+#                    messages (DIR/GROUP.err; a / in GROUP becomes _)
 #
 # Each group is one `vtxref boot KUT_DIR/x86/vmx.flat --module ENV --append "vmx.flat
 # GROUP-ARGS"` with the one-CPU environment module NR_CPUS=1, MEMSIZE=128,
@@ -121,8 +121,9 @@ notes=""
 overall=0
 for g in $groups; do
     if [ "$g" = pretests ]; then args="$PRETESTS"; else args="$g"; fi
-    out="$tmp/$g.out"
-    err="$tmp/$g.err"
+    f=${g//\//_}   # a file name for the group (test names such as I/O_bitmap hold a /)
+    out="$tmp/$f.out"
+    err="$tmp/$f.err"
     cmd=("$vtxref" boot "$flat" --module "$tmp/env" --append "vmx.flat $args" --max-cycles "$budget")
     [ -z "$profile" ] || cmd+=(--profile "$profile")
     echo "kut.sh: $g ..." >&2
@@ -136,8 +137,8 @@ for g in $groups; do
     secs=$(($(date +%s) - start))
     tr -d '\r' <"$out" >"$out.txt"
     if [ -n "$keep" ]; then
-        cp "$out.txt" "$keep/$g.out"
-        cp "$err" "$keep/$g.err"
+        cp "$out.txt" "$keep/$f.out"
+        cp "$err" "$keep/$f.err"
     fi
     # Tallies per `Test suite:` (pre-test results come before any suite line).
     # kvm-unit-tests also prints detail lines that look like results but are not
