@@ -37,6 +37,7 @@
 #   3  KUT_DIR missing, or no KUT_DIR/x86/vmx.flat in it (build kvm-unit-tests first)
 #   4  vtxref missing, not executable, or without the `boot` command
 set -uo pipefail
+set -f   # group names may be globs for vmx.flat, never for the shell
 
 DEFAULT_GROUPS="pretests vmx_intr_window_test vmx_nmi_window_test vmentry_movss_shadow_test \
 vmx_db_test vmx_mtf_test preemption_timer vmx_preemption_timer_zero_test \
