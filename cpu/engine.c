@@ -74,6 +74,13 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     vtx_engine *e = ud;
     (void)size;
+    if (__builtin_expect(e->mmio_stop, 0)) {
+        /* an MMIO access asked for the boundary after its instruction */
+        e->hstop = HS_BOUNDARY;
+        e->stop_lin = addr;
+        uc_emu_stop(uc);
+        return;
+    }
     if (__builtin_expect(e->resync, 0)) {
         e->resync = false;
         vtx_eng_save_absorb(e);
@@ -170,11 +177,34 @@ bool vtx_eng_is_exit(const vtx_engine *e, uint64_t lin)
     return false;
 }
 
+/* A memory hook bounded to the window's addresses runs before each access to it
+ * (linear == physical, as the local APIC page is mapped); with a memory hook
+ * Unicorn keeps RIP exact at memory instructions, so the accessing instruction
+ * is known: how many instructions of the run retired before it (mmio_before),
+ * which gives the MMIO callbacks the exact cycle clock. */
+static void hook_mmio_access(uc_engine *uc, uc_mem_type type, uint64_t address, int size, int64_t value, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)type, (void)address, (void)size, (void)value;
+    uint64_t rip = 0;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    uint64_t lin = linear_of(e, rip);
+    e->mmio_seen = true;
+    if (e->slow) {
+        e->mmio_before = e->started ? e->started - 1 : 0; /* counted when it started */
+        return;
+    }
+    int j = e->cur ? blk_index(e->cur, lin) : -1;
+    e->mmio_before = j >= 0 && (uint32_t)j < e->cur_count ? e->cur_before + (uint32_t)j : e->started;
+}
+
 static uint64_t mmio_read_cb(uc_engine *uc, uint64_t offset, unsigned size, void *ud)
 {
     vtx_engine *e = ud;
     (void)uc;
-    return e->mmio.rd ? e->mmio.rd(e->mmio.user, offset, size) : ~0ull;
+    uint64_t v = e->mmio.rd ? e->mmio.rd(e->mmio.user, offset, size) : ~0ull;
+    e->mmio_seen = false;
+    return v;
 }
 
 static void mmio_write_cb(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *ud)
@@ -183,6 +213,23 @@ static void mmio_write_cb(uc_engine *uc, uint64_t offset, unsigned size, uint64_
     (void)uc;
     if (e->mmio.wr)
         e->mmio.wr(e->mmio.user, offset, size, value);
+    e->mmio_seen = false;
+}
+
+uint64_t vtx_engine_mmio_retired(const vtx_engine *e)
+{
+    if (!e)
+        return 0;
+    return e->mmio_seen ? e->mmio_before : (e->cur ? e->cur_before : e->started);
+}
+
+void vtx_engine_stop_after_access(vtx_engine *e)
+{
+    if (!e || e->mmio_stop)
+        return;
+    /* Not uc_emu_stop here: Unicorn would leave the instruction to run again
+     * (its RIP is synced before the access). The next hook stops instead. */
+    e->mmio_stop = true;
 }
 
 int vtx_engine_map_mmio(vtx_engine *e, uint64_t pa, uint64_t size, vtx_engine_mmio_read_fn rd,
@@ -196,6 +243,9 @@ int vtx_engine_map_mmio(vtx_engine *e, uint64_t pa, uint64_t size, vtx_engine_mm
     e->mmio.pa = pa, e->mmio.size = size, e->mmio.rd = rd, e->mmio.wr = wr, e->mmio.user = user;
     if (uc_mmio_map(e->uc, pa, size, mmio_read_cb, e, mmio_write_cb, e) != UC_ERR_OK)
         return -1;
+    if (uc_hook_add(e->uc, &e->h_mmio, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, (void *)hook_mmio_access, e, pa,
+                    pa + size - 1) != UC_ERR_OK)
+        return -1;
     e->mmio.on = true;
     return 0;
 }
@@ -208,7 +258,9 @@ bool vtx_eng_uc_setup(vtx_engine *e)
     for (size_t i = 0; i < e->nreg; i++)
         if (uc_mem_map_ptr(e->uc, e->reg[i].pa, e->reg[i].size, UC_PROT_ALL, e->reg[i].host) != UC_ERR_OK)
             return false;
-    if (e->mmio.on && uc_mmio_map(e->uc, e->mmio.pa, e->mmio.size, mmio_read_cb, e, mmio_write_cb, e) != UC_ERR_OK)
+    if (e->mmio.on && (uc_mmio_map(e->uc, e->mmio.pa, e->mmio.size, mmio_read_cb, e, mmio_write_cb, e) != UC_ERR_OK ||
+                       uc_hook_add(e->uc, &e->h_mmio, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, (void *)hook_mmio_access,
+                                   e, e->mmio.pa, e->mmio.pa + e->mmio.size - 1) != UC_ERR_OK))
         return false;
     return uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0) == UC_ERR_OK &&
            uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, e, 1, 0) == UC_ERR_OK;
@@ -461,6 +513,8 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->armed_on = false;
     e->blk_stop = false;
     e->nretrans = 0;
+    e->mmio_stop = false;
+    e->mmio_seen = false;
     uint64_t rip = 0;
     uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
     uint64_t start_lin = linear_of(e, rip);

@@ -100,6 +100,18 @@ typedef void (*vtx_engine_mmio_write_fn)(void *user, uint64_t offset, unsigned s
  */
 int vtx_engine_map_mmio(vtx_engine *e, uint64_t pa, uint64_t size, vtx_engine_mmio_read_fn rd,
                         vtx_engine_mmio_write_fn wr, void *user);
+/* Inside an MMIO callback: the number of instructions the run in progress
+ * retired before the one making the access (exact when the window is mapped at
+ * linear == physical, as the local APIC is; else the count at the start of the
+ * translation block). The caller's cycle clock plus this gives the access's time. */
+uint64_t vtx_engine_mmio_retired(const vtx_engine *e);
+/* Inside an MMIO callback: end the run at a boundary after the accessing
+ * instruction, reported as VTX_STOP_BOUNDARY (a device state change, such as an
+ * interrupt made pending, is then seen by the model). On the per-instruction
+ * path that is the next boundary; on the fast path the block hook sees the
+ * request before the next translation block, so the instructions after the
+ * access up to the end of its block run first (docs/platform.md). */
+void vtx_engine_stop_after_access(vtx_engine *e);
 /* Close Unicorn and free the engine (NULL is fine). */
 void vtx_engine_destroy(vtx_engine *e);
 /*

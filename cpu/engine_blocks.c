@@ -343,6 +343,13 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     vtx_engine *e = ud;
+    if (__builtin_expect(e->mmio_stop, 0)) {
+        /* vtx_engine_stop_after_access: before the next block (nothing of it runs) */
+        e->cur = NULL;
+        e->armed_on = false;
+        fast_stop(e, uc, HS_BOUNDARY, addr);
+        return;
+    }
     blk_entry *b = &e->bc[bc_index(addr)];
     const blk_entry *p = e->cur;
     if (__builtin_expect(!e->irregular && b->lin == addr && b->size == size && b->gen == e->gen && b->hot &&

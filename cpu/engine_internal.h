@@ -219,6 +219,11 @@ struct vtx_engine {
     uint64_t want_probe;
     bool blk_stop;        /* the block hook stopped before the block at blk_stop_lin */
     uint64_t blk_stop_lin;
+    /* The MMIO window's access in progress (hook_mmio_access, before the callback). */
+    bool mmio_seen;       /* hook_mmio_access ran for it: mmio_before is exact */
+    bool mmio_stop;       /* vtx_engine_stop_after_access: end the run at the next boundary */
+    uint64_t mmio_before; /* instructions of the run retired before the accessing one */
+    uc_hook h_mmio;
 };
 
 

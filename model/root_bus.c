@@ -24,17 +24,33 @@ vtx_status vtx_machine_set_bus(vtx_machine *m, const vtx_bus *bus)
     return VTX_OK;
 }
 
+/* The cycle clock at the MMIO access in progress (BUS-MMIO-1): the clock at
+ * the run's start plus the instructions the engine retired before the accessing
+ * one (those a boundary hook already counted excepted), at the cost the run
+ * retires them with. */
+static uint64_t mmio_now(const vtx_machine *m)
+{
+    uint64_t before = vtx_engine_mmio_retired(m->engine);
+    before = before > m->hook_retired ? before - m->hook_retired : 0;
+    return m->cycles + before * m->costs.by_class[VTX_IC_OTHER];
+}
+
+/* These two are the engine's window callbacks: they run only inside an engine run. */
 static uint64_t mmio_rd(void *user, uint64_t offset, unsigned size)
 {
     vtx_machine *m = user;
-    return m->bus.mmio_read ? m->bus.mmio_read(m->bus.user, m->cycles, offset, size) : ~0ull;
+    return m->bus.mmio_read ? m->bus.mmio_read(m->bus.user, mmio_now(m), offset, size) : ~0ull;
 }
 
+/* BUS-MMIO-2: a write can make an interrupt or NMI pending (ICR self-IPI, EOI,
+ * TPR, SPIV) or arm a timer whose deadline falls inside the run: the run ends
+ * after the writing instruction and the boundary samples the bus again. */
 static void mmio_wr(void *user, uint64_t offset, unsigned size, uint64_t value)
 {
     vtx_machine *m = user;
     if (m->bus.mmio_write)
-        m->bus.mmio_write(m->bus.user, m->cycles, offset, size, value);
+        m->bus.mmio_write(m->bus.user, mmio_now(m), offset, size, value);
+    vtx_engine_stop_after_access(m->engine);
 }
 
 bool vtx_bus_engine_setup(vtx_machine *m)

@@ -129,6 +129,29 @@ Test(boot, hlt_with_nothing_armed_is_a_hang)
     EXPECT(r, 104, "HLT at RIP 0x");
 }
 
+/* BUS-MMIO-1: an MMIO read in the middle of a run sees the exact cycle clock:
+ * two reads of the APIC timer's current count 1002 instructions apart differ by
+ * 1002 (divide by 1, one cycle per instruction), not by 0 (the clock at the
+ * run's start). */
+Test(boot, apic_timer_current_count_mid_run_is_exact)
+{
+    VTX_COVERS("BUS-MMIO-1");
+    run r = boot("apic_clock_v_tmcct", "--max-cycles", "1000000");
+    EXPECT(r, 2, "wrote 2 to the debug-exit port");
+}
+
+/* BUS-MMIO-2: a self-IPI by an ICR write with IF = 1 is taken right after the
+ * writing instruction's translation block, inside the loop that follows, not
+ * when the run stops for another reason (after the loop). */
+Test(boot, self_ipi_icr_write_is_taken_at_once)
+{
+    VTX_COVERS("BUS-MMIO-2", "ROOT-INTR-1");
+    run r = boot("apic_clock_v_ipi", "--max-cycles", "10000000");
+    cr_expect(r.status >= 0 && r.status <= 2, "the handler interrupted loop count %d (want 0..2; 99: never):\n%s",
+              r.status, r.out);
+    free(r.out);
+}
+
 /* ROOT-ENG-1: a non-identity mapping runs on Unicorn 2.1; on 2.0.1 (which
  * accesses physical == linear) the run ends naming that limit, not as an access
  * to unmodelled memory at the linear address. */

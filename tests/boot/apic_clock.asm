@@ -1,0 +1,74 @@
+; The local APIC seen from the middle of an engine run (tests/test_boot.c,
+; BUS-MMIO-1/2). 32-bit protected mode, the xAPIC at 0xFEE00000.
+; -DV_TMCCT: one-shot timer, divide by 1, a large initial count; two reads of
+;   the current count 1002 instructions apart (1000 NOPs, cost 1 cycle each):
+;   exit code = first - second - 1000 (2 when the reads see the exact cycle
+;   clock), 99 when outside 0..98.
+; -DV_IPI: IF = 1, a fixed self-IPI (vector 0x40) by an ICR write, then a
+;   counting loop; the handler exits with the loop count it interrupted (at most
+;   a few iterations when the write is noticed at once; 99 when the loop ran out).
+%include "elf.inc"
+APIC equ 0xFEE00000
+start:
+        mov esp, 0x80000
+        mov esi, hello
+        PUTS_BODY
+        mov dword [APIC + 0xF0], 0x1FF          ; SPIV: software enable
+%ifdef V_TMCCT
+        mov dword [APIC + 0x3E0], 0xB           ; TDCR: divide by 1
+        mov dword [APIC + 0x320], 0x10040       ; LVTT: masked, one-shot
+        mov dword [APIC + 0x380], 0x10000000    ; TMICT
+        mov eax, [APIC + 0x390]                 ; TMCCT, first read
+        mov ebx, eax
+        times 1000 nop
+        mov eax, [APIC + 0x390]                 ; second read
+        sub ebx, eax
+        sub ebx, 1000
+        cmp ebx, 98
+        jbe .code
+        mov ebx, 99
+.code:  mov eax, ebx
+        mov dx, 0xF4
+        out dx, eax
+        hlt
+%else
+        lgdt [gdt_desc]
+        lidt [idt_desc]
+        mov eax, handler                        ; IDT[0x40]: 32-bit interrupt gate, CS 0x10
+        mov word [idt + 0x40 * 8], ax
+        mov word [idt + 0x40 * 8 + 2], 0x10
+        mov word [idt + 0x40 * 8 + 4], 0x8E00
+        shr eax, 16
+        mov word [idt + 0x40 * 8 + 6], ax
+        xor ecx, ecx
+        sti
+        nop                                     ; the STI shadow ends here (a one-instruction run)
+        mov eax, 1
+        add eax, 1
+        mov dword [APIC + 0x300], 0x44040       ; ICR: fixed, vector 0x40, shorthand self
+.loop:  inc ecx
+        cmp ecx, 100000
+        jne .loop
+        EXIT 99
+handler:
+        mov eax, ecx
+        cmp eax, 98
+        jbe .out
+        mov eax, 98
+.out:   mov dx, 0xF4
+        out dx, eax
+        hlt
+        align 8
+gdt:    dq 0, 0
+        dq 0x00CF9B000000FFFF                   ; 0x10: flat 32-bit code
+        dq 0x00CF93000000FFFF                   ; 0x18: flat data
+gdt_desc: dw 4 * 8 - 1
+        dd gdt
+idt_desc: dw 256 * 8 - 1
+        dd idt
+%endif
+hello:  db "apic clock kernel", 13, 10, 0
+file_end:
+        align 4096
+idt:    resb 256 * 8
+mem_end:
