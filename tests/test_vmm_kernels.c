@@ -138,3 +138,13 @@ Test(vmm_kernels, self_ipi)
     passed("host STI; NOP: delivered after the instruction in the STI shadow");
     passed("IPI to the own APIC ID: delivered to the host once");
 }
+
+Test(vmm_kernels, interrupts_pending_while_running)
+{
+    VTX_COVERS("ROOT-INTR-1", "BUS-MMIO-2", "IW-9");
+    boot("ipi_running");
+    passed("self-IPI with IF=1: delivered while the host's loop ran");
+    passed("timer armed with IF=1: its interrupt was taken while the host's loop ran");
+    passed("guest self-IPI: exit interruption information = valid, external interrupt, vector 0x61");
+    passed("guest self-IPI: the exit came before the guest's loop ended");
+}

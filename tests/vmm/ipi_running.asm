@@ -5,8 +5,8 @@
 ; "Interrupt Command Register (ICR)", "APIC Timer", "Interrupts" in VMX non-root
 ; operation; rules IW-9, APIC-*). docs/boot-tests.md.
 ;
-; Expected to fail until the model samples the interrupt source after an MMIO write
-; to the xAPIC page (tests/vmm/CMakeLists.txt: WILL_FAIL, docs/boot-tests.md).
+; It failed until the model ended the engine's run after a write to the xAPIC page
+; (root branch, BUS-MMIO-1/2): docs/boot-tests.md "Fixed by these kernels".
 %include "vmm.inc"
 
 %define VEC_HOST   0x60
