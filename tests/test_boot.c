@@ -76,6 +76,15 @@ Test(boot, vmm_enters_guest_and_takes_vmcall_exit)
     EXPECT(r, 0, "vmm_hello: VM exit");
 }
 
+/* --boundaries: the guest's boundaries as the observer reports them (the one
+ * right after VM entry is always written). */
+Test(boot, boundaries_option_reports_the_guest_boundaries)
+{
+    run r = boot("vmm_hello", "--boundaries", "-");
+    cr_expect(strstr(r.out, "guest boundary: instruction ") != NULL, "%s", r.out);
+    EXPECT(r, 0, "(after VM entry) -> execute");
+}
+
 Test(boot, vmlaunch_in_mov_ss_shadow_fails_with_error_26)
 {
     VTX_COVERS("ROOT-MSS-1");
@@ -127,6 +136,37 @@ Test(boot, hlt_with_nothing_armed_is_a_hang)
     VTX_COVERS("ROOT-IDLE-1");
     run r = boot("status_v_hang", "--max-cycles", "1000000");
     EXPECT(r, 104, "HLT at RIP 0x");
+}
+
+/* Root-mode VMX instruction handling, checked by tests/boot/vmx_ops.asm itself
+ * (its exit code names the first check that failed: see the file's header).
+ * 64-bit mode: VMXON with CR4.VMXE = 0 is #UD; in VMX operation MOV CR0 clearing
+ * NE and MOV CR4 clearing VMXE are #GP (CR0/CR4_FIXED0); VMWRITE/VMREAD with
+ * register and memory operands move 64 bits, a 32-bit field zero-extends; CPL 3
+ * VMREAD is #GP(0). */
+Test(boot, vmx_insns_64bit_operands_fixed_bits_and_cpl)
+{
+    VTX_COVERS("ROOT-VMX-1", "ROOT-VMX-2", "ROOT-CR-1", "ROOT-EXC-1");
+    run r = boot("vmx_ops", "--max-cycles", "10000000");
+    EXPECT(r, 0, "wrote 0 to the debug-exit port");
+}
+
+/* IA32_FEATURE_CONTROL: VMXON while it is unlocked, and while it is locked
+ * without "VMX outside SMX", is #GP(0); WRMSR to it once locked is #GP(0). */
+Test(boot, vmxon_needs_feature_control_locked_and_enabled)
+{
+    VTX_COVERS("ROOT-MSR-1", "ROOT-VMX-1");
+    run r = boot("vmx_ops_v_fc", "--max-cycles", "10000000");
+    EXPECT(r, 0, "wrote 0 to the debug-exit port");
+}
+
+/* 32-bit protected mode (paging on): VMWRITE/VMREAD register and memory
+ * operands are 32 bits; a VMREAD to memory writes one dword. */
+Test(boot, vmx_insns_32bit_operands)
+{
+    VTX_COVERS("ROOT-VMX-2");
+    run r = boot("vmx_ops_v_pm32", "--max-cycles", "10000000");
+    EXPECT(r, 0, "wrote 0 to the debug-exit port");
 }
 
 /* BUS-MMIO-1: an MMIO read in the middle of a run sees the exact cycle clock:

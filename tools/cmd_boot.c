@@ -1,6 +1,6 @@
 /*
  * vtxref boot KERNEL [--module FILE] [--append CMDLINE] [--profile P] [--max-cycles N]
- *                    [--max-insns N] [--serial FILE] [--ram MIB]
+ *                    [--max-insns N] [--serial FILE] [--ram MIB] [--boundaries FILE]
  * Boots a Multiboot (v1) kernel on the platform (docs/platform.md) in VMX root
  * operation, streams COM1 to standard output (or FILE), and exits with the
  * kernel's debug-exit code or a documented status.
@@ -26,10 +26,41 @@ enum {
     BOOT_INPUT = 121,         /* unreadable or malformed kernel, module or profile */
 };
 
+/* --boundaries: the observer (observer.h) of the guests the kernel runs. One
+ * line per boundary where something was pending or the guest did not simply
+ * execute on: the clock, RIP, IF, blocking, the action and the winner, then one
+ * line per event that was blocked, beaten or taken, with the rule that decided. */
+static void boot_boundary(void *user, const vtx_boundary_report *b)
+{
+    FILE *f = user;
+    static const char *const st[] = {"idle", "blocked", "beaten", "taken"};
+    static const char *const act[] = {"active", "HLT", "shutdown", "wait-for-SIPI"};
+    bool any = b->action != VTX_ACT_EXECUTE || b->after_entry;
+    for (int e = 0; e < VTX_EV_COUNT && !any; e++)
+        any = b->events[e].state != VTX_EVS_IDLE;
+    if (!any)
+        return;
+    fprintf(f, "guest boundary: instruction %llu, cycle %llu, RIP 0x%llx, IF=%u%s%s%s, %s%s -> %s%s%s\n",
+            (unsigned long long)b->instructions, (unsigned long long)b->cycle, (unsigned long long)b->rip,
+            (unsigned)((b->rflags >> 9) & 1), (b->interruptibility & 1) ? ", blocking by STI" : "",
+            (b->interruptibility & 2) ? ", blocking by MOV SS" : "", (b->interruptibility & 8) ? ", NMI blocking" : "",
+            act[b->activity & 3], b->after_entry ? " (after VM entry)" : "", vtx_boundary_action_name(b->action),
+            b->winner >= 0 ? ": " : "", b->winner >= 0 ? vtx_event_name((vtx_event)b->winner) : "");
+    for (int e = 0; e < VTX_EV_COUNT; e++) {
+        const vtx_event_verdict *v = &b->events[e];
+        if (v->state == VTX_EVS_IDLE)
+            continue;
+        fprintf(f, "    %-16s %s", vtx_event_name((vtx_event)e), st[v->state & 3]);
+        if (v->rule || v->why)
+            fprintf(f, " (%s%s%s)", v->rule ? v->rule : "", v->rule && v->why ? ": " : "", v->why ? v->why : "");
+        fputc('\n', f);
+    }
+}
+
 static int usage_err(const char *msg)
 {
     fprintf(stderr, "%s boot: %s\nusage: %s boot KERNEL [--module FILE]... [--append CMDLINE] [--profile P] "
-            "[--max-cycles N] [--max-insns N] [--serial FILE] [--ram MIB]\n", prog, msg, prog);
+            "[--max-cycles N] [--max-insns N] [--serial FILE] [--ram MIB] [--boundaries FILE]\n", prog, msg, prog);
     return BOOT_USAGE;
 }
 
@@ -46,7 +77,7 @@ static bool parse_u64(const char *s, uint64_t *v)
 
 int cmd_boot(int argc, char **argv)
 {
-    const char *kernel = NULL, *append = NULL, *profile = "server", *serial = NULL;
+    const char *kernel = NULL, *append = NULL, *profile = "server", *serial = NULL, *bounds = NULL;
     vtx_mb_module mods[8];
     size_t n_mods = 0;
     uint64_t max_cycles = 0, max_insns = 0, ram_mib = 128;
@@ -65,6 +96,8 @@ int cmd_boot(int argc, char **argv)
             profile = argv[++i];
         } else if (strcmp(a, "--serial") == 0 && has) {
             serial = argv[++i];
+        } else if (strcmp(a, "--boundaries") == 0 && has) {
+            bounds = argv[++i];
         } else if (strcmp(a, "--max-cycles") == 0 && has) {
             if (!parse_u64(argv[++i], &max_cycles))
                 return usage_err("--max-cycles needs a number");
@@ -114,6 +147,18 @@ int cmd_boot(int argc, char **argv)
     }
     if (getenv("VTXREF_ROOT_TRACE"))
         vtx_root_set_trace(vtx_platform_machine(p), stderr);
+    FILE *bf = NULL;
+    if (bounds) {
+        bf = strcmp(bounds, "-") == 0 ? stderr : fopen(bounds, "w");
+        if (!bf) {
+            fprintf(stderr, "%s boot: %s: cannot write it: %s\n", prog, bounds, strerror(errno));
+            vtx_platform_destroy(p);
+            if (out)
+                fclose(out);
+            return BOOT_INPUT;
+        }
+        vtx_machine_set_observer(vtx_platform_machine(p), boot_boundary, bf);
+    }
     vtx_platform_result res;
     st = vtx_platform_run(p, max_insns, max_cycles, &res);
     int rc;
@@ -136,6 +181,8 @@ int cmd_boot(int argc, char **argv)
                 res.why, (unsigned long long)vtx_machine_instructions(m), (unsigned long long)vtx_machine_cycles(m));
     }
     vtx_platform_destroy(p);
+    if (bf && bf != stderr)
+        fclose(bf);
     if (out)
         fclose(out);
     return rc;

@@ -1,0 +1,335 @@
+; Root-mode VMX instruction handling checked from a bare-metal kernel
+; (tests/test_boot.c, ROOT-VMX-1/2, ROOT-CR-1, ROOT-MSR-1). Each check that
+; fails exits with its own code (10..39); all passed: exit 0. An unexpected
+; exception exits with 50 + vector. Exceptions are caught by handlers that
+; record the vector and error code and resume at [fixup] (ring 0, stack reset).
+; Default (64-bit mode): VMXON with CR4.VMXE = 0 is #UD; VMXON with
+;   IA32_FEATURE_CONTROL locked and enabled works; in VMX operation MOV CR0
+;   clearing NE (CR0_FIXED0) and MOV CR4 clearing VMXE (CR4_FIXED0) are #GP(0);
+;   VMWRITE/VMREAD with register and memory operands move 64 bits; VMREAD and
+;   VMWRITE at CPL 3 are #GP(0).
+; -DV_FC: VMXON with IA32_FEATURE_CONTROL unlocked is #GP(0); locked without
+;   "VMX outside SMX" it is #GP(0); WRMSR to the locked MSR is #GP(0).
+; -DV_PM32: 32-bit protected mode with 4-MiB paging: VMXON, VMWRITE/VMREAD
+;   register and memory operands move 32 bits (a VMREAD to memory writes one
+;   dword: the next one is checked untouched).
+%include "elf.inc"
+
+%macro EXPECT_EXC 3              ; run instruction %1 expecting vector %2, else exit %3
+        mov dword [rel_vec], 0xFF
+        mov dword [fixup], %%after
+        %1
+%%after:
+        cmp dword [rel_vec], %2
+        je %%ok
+        EXIT %3
+%%ok:
+%endmacro
+
+start:
+        mov esp, stack_top
+        lgdt [gdt_ptr]
+        jmp 0x18:.cs32
+.cs32:  mov ax, 0x10
+        mov ds, ax
+        mov es, ax
+        mov ss, ax
+%ifdef V_PM32
+        ; 32-bit paging, 4-MiB identity pages for the first 16 MiB
+        mov dword [pd32], 0x00000087
+        mov dword [pd32 + 4], 0x00400087
+        mov dword [pd32 + 8], 0x00800087
+        mov dword [pd32 + 12], 0x00C00087
+        mov eax, pd32
+        mov cr3, eax
+        mov eax, cr4
+        or eax, 0x10                    ; PSE
+        mov cr4, eax
+        mov eax, cr0
+        or eax, 0x80000021              ; PG | NE | PE
+        mov cr0, eax
+        ; IDT: #UD and #GP, 32-bit interrupt gates
+        mov eax, ud32
+        mov [idt + 6 * 8], ax
+        mov word [idt + 6 * 8 + 2], 0x18
+        mov word [idt + 6 * 8 + 4], 0x8E00
+        shr eax, 16
+        mov [idt + 6 * 8 + 6], ax
+        mov eax, gp32
+        mov [idt + 13 * 8], ax
+        mov word [idt + 13 * 8 + 2], 0x18
+        mov word [idt + 13 * 8 + 4], 0x8E00
+        shr eax, 16
+        mov [idt + 13 * 8 + 6], ax
+        lidt [idt_ptr32]
+        mov ecx, 0x3A
+        mov eax, 5
+        xor edx, edx
+        wrmsr
+        mov eax, cr4
+        or eax, 1 << 13
+        mov cr4, eax
+        mov ecx, 0x480
+        rdmsr
+        mov [vmxon_region], eax
+        mov [vmcs_region], eax
+        vmxon [vmxon_ptr]
+        jbe .f10
+        vmclear [vmcs_ptr]
+        jbe .f11
+        vmptrld [vmcs_ptr]
+        jbe .f12
+        ; register forms: 32-bit operands
+        mov eax, 0x681E                 ; GUEST_RIP (natural width)
+        mov ebx, 0x89ABCDEF
+        vmwrite eax, ebx
+        jbe .f13
+        xor ecx, ecx
+        vmread ecx, eax
+        jbe .f14
+        cmp ecx, 0x89ABCDEF
+        jne .f15
+        ; memory forms: a dword is read and written, the next one untouched
+        mov dword [val], 0x13572468
+        mov dword [val + 4], 0xA5A5A5A5
+        mov eax, 0x6820                 ; GUEST_RFLAGS
+        vmwrite eax, [val]
+        jbe .f16
+        mov dword [out], 0
+        mov dword [out + 4], 0x5A5A5A5A
+        vmread [out], eax
+        jbe .f17
+        cmp dword [out], 0x13572468
+        jne .f18
+        cmp dword [out + 4], 0x5A5A5A5A
+        jne .f19
+        EXIT 0
+.f10:   EXIT 10
+.f11:   EXIT 11
+.f12:   EXIT 12
+.f13:   EXIT 13
+.f14:   EXIT 14
+.f15:   EXIT 15
+.f16:   EXIT 16
+.f17:   EXIT 17
+.f18:   EXIT 18
+.f19:   EXIT 19
+ud32:   EXIT 56
+gp32:   EXIT 63
+%else
+        ; page tables: PML4[0] -> PDPT, PDPT[0] -> PD, PD: 512 x 2 MiB identity, user-accessible
+        mov dword [pml4], pdpt + 7
+        mov dword [pdpt], pd + 7
+        xor ecx, ecx
+.pd:    mov eax, ecx
+        shl eax, 21
+        or eax, 0x87
+        mov [pd + ecx * 8], eax
+        inc ecx
+        cmp ecx, 512
+        jb .pd
+        mov eax, cr4
+        or eax, 1 << 5
+        mov cr4, eax
+        mov eax, pml4
+        mov cr3, eax
+        mov ecx, 0xC0000080
+        rdmsr
+        or eax, 1 << 8
+        wrmsr
+        mov eax, cr0
+        or eax, 0x80000021
+        mov cr0, eax
+        jmp 0x08:long64
+
+        bits 64
+long64: mov ax, 0x10
+        mov ds, ax
+        mov es, ax
+        mov ss, ax
+        mov rsp, stack_top
+        mov qword [tss + 4], stack_top  ; RSP0
+        mov ax, 0x28
+        ltr ax
+        mov rdi, 6
+        mov rax, ud_handler
+        call set_gate
+        mov rdi, 13
+        mov rax, gp_handler
+        call set_gate
+        lidt [idt_ptr]
+%ifdef V_FC
+        mov ecx, 0x480
+        rdmsr
+        mov [vmxon_region], eax
+        mov rax, cr4
+        or rax, 1 << 13
+        mov cr4, rax
+        EXPECT_EXC {vmxon [vmxon_ptr]}, 13, 20      ; unlocked
+        mov ecx, 0x3A
+        mov eax, 1                                  ; lock only
+        xor edx, edx
+        wrmsr
+        EXPECT_EXC {vmxon [vmxon_ptr]}, 13, 21      ; locked, VMX not enabled
+        mov ecx, 0x3A
+        mov eax, 5
+        xor edx, edx
+        EXPECT_EXC wrmsr, 13, 22                    ; the MSR is locked
+        EXIT 0
+%else
+        mov ecx, 0x480
+        rdmsr
+        mov [vmxon_region], eax
+        mov [vmcs_region], eax
+        EXPECT_EXC {vmxon [vmxon_ptr]}, 6, 20       ; CR4.VMXE = 0: #UD
+        mov ecx, 0x3A
+        mov eax, 5
+        xor edx, edx
+        wrmsr
+        mov rax, cr4
+        or rax, 1 << 13
+        mov cr4, rax
+        vmxon [vmxon_ptr]
+        jbe f21
+        mov rax, cr0
+        and rax, ~(1 << 5)
+        EXPECT_EXC {mov cr0, rax}, 13, 22           ; NE is fixed to 1 in VMX operation
+        mov rax, cr4
+        and rax, ~(1 << 13)
+        EXPECT_EXC {mov cr4, rax}, 13, 23           ; VMXE is fixed to 1 in VMX operation
+        vmclear [vmcs_ptr]
+        jbe f24
+        vmptrld [vmcs_ptr]
+        jbe f24
+        ; VMWRITE r64, r64 / VMREAD r64, r64: all 64 bits
+        mov rax, 0x681E
+        mov rbx, 0x1122334455667788
+        vmwrite rax, rbx
+        jbe f25
+        xor rcx, rcx
+        vmread rcx, rax
+        jbe f25
+        cmp rcx, rbx
+        jne f26
+        ; VMWRITE r64, m64 / VMREAD m64, r64
+        mov rbx, 0x0123456789ABCDEF
+        mov [val], rbx
+        mov rax, 0x6C16                             ; HOST_RIP
+        vmwrite rax, [val]
+        jbe f27
+        mov qword [out], 0
+        vmread [out], rax
+        jbe f27
+        cmp [out], rbx
+        jne f28
+        ; a 32-bit field read into a 64-bit register is zero-extended
+        mov rax, 0x4002
+        mov rbx, 0x12345678
+        vmwrite rax, rbx
+        mov rcx, -1
+        vmread rcx, rax
+        cmp rcx, 0x12345678
+        jne f29
+        ; CPL 3: VMREAD is #GP(0)
+        mov dword [fixup], .back
+        mov dword [rel_vec], 0xFF
+        push 0x3B                                   ; SS: user data (0x38) | 3
+        push user_stack_top
+        push 2                                      ; RFLAGS
+        push 0x43                                   ; CS: user 64-bit code (0x40) | 3
+        push user_code
+        iretq
+.back:  cmp dword [rel_vec], 13
+        jne f30
+        cmp dword [rel_err], 0
+        jne f31
+        EXIT 0
+%endif
+f21:    EXIT 21
+f24:    EXIT 24
+f25:    EXIT 25
+f26:    EXIT 26
+f27:    EXIT 27
+f28:    EXIT 28
+f29:    EXIT 29
+f30:    EXIT 30
+f31:    EXIT 31
+
+user_code:
+        mov rax, 0x681E
+        vmread rbx, rax                             ; #GP(0) at CPL 3
+        jmp user_code
+
+; IDT[rdi] <- a 64-bit interrupt gate to rax
+set_gate:
+        shl rdi, 4
+        mov [idt + rdi], ax
+        mov word [idt + rdi + 2], 0x08
+        mov word [idt + rdi + 4], 0x8E00
+        shr rax, 16
+        mov [idt + rdi + 6], ax
+        shr rax, 16
+        mov [idt + rdi + 8], eax
+        ret
+
+ud_handler:
+        mov dword [rel_vec], 6
+        mov rsp, stack_top
+        mov eax, [fixup]
+        jmp rax
+gp_handler:
+        pop rax
+        mov [rel_err], eax
+        mov dword [rel_vec], 13
+        mov rsp, stack_top
+        mov eax, [fixup]
+        jmp rax
+%endif
+
+        align 8
+vmxon_ptr:   dq vmxon_region
+vmcs_ptr:    dq vmcs_region
+idt_ptr:     dw 256 * 16 - 1
+             dq idt
+idt_ptr32:   dw 256 * 8 - 1
+             dd idt
+gdt_ptr:     dw gdt_end - gdt - 1
+             dq gdt
+        align 16
+gdt:    dq 0
+        dq 0x00AF9B000000FFFF   ; 0x08: 64-bit code
+        dq 0x00CF93000000FFFF   ; 0x10: data
+        dq 0x00CF9B000000FFFF   ; 0x18: 32-bit code
+        dq 0
+        ; 0x28: 64-bit TSS, base = tss
+        dw 0x67
+        dw tss - BASE
+        db 0x10
+        db 0x89
+        db 0
+        db 0
+        dq 0
+        dq 0x00CFF3000000FFFF   ; 0x38: user data
+        dq 0x00AFFB000000FFFF   ; 0x40: user 64-bit code
+gdt_end:
+        times 0x2000 - ($ - $$) db 0
+file_end:
+        absolute BASE + 0x2000
+tss:    resb 4096
+idt:    resb 4096
+vmxon_region: resb 4096
+vmcs_region:  resb 4096
+pml4:   resb 4096
+pdpt:   resb 4096
+pd:     resb 4096
+pd32:   resb 4096
+val:    resq 2
+out:    resq 2
+fixup:  resd 1
+rel_vec: resd 1
+rel_err: resd 1
+        resb 8192
+stack_top:
+        resb 4096
+user_stack_top:
+mem_end:
