@@ -18,7 +18,7 @@
     X(0x080, "TPR", 0x000000FFu)        X(0x090, "APR", 0)                                  \
     X(0x0A0, "PPR", 0)                  X(0x0B0, "EOI", 0)                                  \
     X(0x0C0, "RRD", 0)                  X(0x0D0, "LDR", 0xFF000000u)                        \
-    X(0x0E0, "DFR", 0xF0000000u)        X(0x0F0, "SPIV", 0x000003FFu)                       \
+    X(0x0E0, "DFR", 0xF0000000u)        X(0x0F0, "SPIV", 0x000001FFu)                       \
     X(0x280, "ESR", 0)                  X(0x300, "ICR_LO", 0x000CCFFFu)                     \
     X(0x310, "ICR_HI", 0xFF000000u)     X(0x320, "LVT_TIMER", 0x000300FFu)                  \
     X(0x330, "LVT_THERMAL", 0x000107FFu) X(0x340, "LVT_PERF", 0x000107FFu)                  \
@@ -140,12 +140,10 @@ void vtx_xapic_lvt_fire(vtx_xapic *x, vtx_xapic_lvt lvt)
     uint32_t e = x->lvt[lvt];
     if (e & VTX_APIC_LVT_MASKED)
         return;
-    /* The timer and error entries have no delivery-mode field: always fixed. */
-    if (lvt == VTX_XAPIC_LVT_TIMER || lvt == VTX_XAPIC_LVT_ERROR || VTX_APIC_DELIVERY_MODE(e) == VTX_APIC_DM_FIXED)
-        accept_fixed(x, (uint8_t)(e & VTX_APIC_VECTOR), false);
-    else if (VTX_APIC_DELIVERY_MODE(e) == VTX_APIC_DM_NMI)
-        x->nmi_pending = true; /* APIC-NMI-1 */
-    /* SMI, INIT and ExtINT entries: no modelled source (thermal, performance counters, LINT0/1) fires them. */
+    /* Only the timer fires (and the error entry, by apic_error): neither has a delivery-mode
+     * field, both deliver fixed. Thermal, performance-counter and LINT0/LINT1 entries are
+     * registers only: the platform has no source that drives them. */
+    accept_fixed(x, (uint8_t)(e & VTX_APIC_VECTOR), false);
 }
 
 /* ---- reset ---- */
@@ -339,7 +337,7 @@ static vtx_status send_ipi(vtx_xapic *x)
     uint32_t lo = x->icr_lo;
     uint8_t vector = (uint8_t)(lo & VTX_APIC_VECTOR);
     unsigned dm = VTX_APIC_DELIVERY_MODE(lo), shorthand = (lo >> 18) & 3u;
-    bool logical = lo & (1u << 11), level_assert = lo & (1u << 14), level_trig = lo & (1u << 15);
+    bool logical = lo & (1u << 11);
     bool self = false;
     vtx_status st;
 
@@ -362,9 +360,9 @@ static vtx_status send_ipi(vtx_xapic *x)
         self = false;
         break;
     }
-    /* Level-triggered fixed, lowest-priority and NMI IPIs: treated as edge with the level bit 1, ignored with 0. */
-    if (level_trig && !level_assert && (dm == VTX_APIC_DM_FIXED || dm == VTX_APIC_DM_LOWEST || dm == VTX_APIC_DM_NMI))
-        return VTX_OK;
+    /* The level (14) and trigger mode (15) bits have no meaning on the Pentium 4 and later xAPIC:
+     * every IPI is issued edge-triggered, asserted (SDM "Interrupt Command Register", and note 2 of
+     * its table of valid combinations). So there is no INIT level de-assert either. */
     if ((dm == VTX_APIC_DM_FIXED || dm == VTX_APIC_DM_LOWEST) && vector < 16) {
         apic_error(x, VTX_APIC_ESR_SEND_ILLEGAL); /* APIC-ESR-1 */
         return VTX_OK;
@@ -382,8 +380,6 @@ static vtx_status send_ipi(vtx_xapic *x)
     case VTX_APIC_DM_STARTUP:
         return VTX_OK; /* APIC-ICR-2: a running CPU (not waiting for SIPI) ignores a SIPI */
     case VTX_APIC_DM_INIT:
-        if (level_trig && !level_assert)
-            return VTX_OK; /* INIT level de-assert: only synchronises arbitration IDs */
         return vtx_xapic_refuse(x, VTX_ERR_UNSUPPORTED, "xAPIC: ICR: INIT to this CPU (a processor reset) is not modelled");
     default:
         return vtx_xapic_refuse(x, VTX_ERR_UNSUPPORTED, "xAPIC: ICR: delivery mode %s to this CPU is not modelled",

@@ -162,8 +162,10 @@ int vtx_xapic_pending(vtx_xapic *x, uint64_t now);
 vtx_status vtx_xapic_ack(vtx_xapic *x, uint64_t now, uint8_t vector);
 
 /**
- * @brief True once per NMI the APIC delivered to the core (ICR or an LVT entry
- * with NMI delivery mode), which this call consumes (APIC-NMI-1). NMIs
+ * @brief True once per NMI the APIC delivered to the core by an ICR write,
+ * which this call consumes (APIC-NMI-1). (LVT entries with NMI delivery mode
+ * belong to LINT0/LINT1, thermal and performance-counter sources, which the
+ * platform does not have.) NMIs
  * delivered while one is waiting merge into it. Timers up to @p now are
  * processed first.
  */

@@ -27,8 +27,7 @@ enum vtx_apic_dm {
 #define VTX_APIC_ESR_RECV_ILLEGAL (1u << 6)
 #define VTX_APIC_ESR_ILLEGAL_REG (1u << 7)
 
-/* An interrupt raised by the LVT entry @p lvt (the timer at expiry): delivered
- * by its delivery mode unless masked. In platform/xapic.c. */
+/* The LVT entry @p lvt (the timer, at expiry) raises its fixed vector unless masked. In platform/xapic.c. */
 void vtx_xapic_lvt_fire(vtx_xapic *x, vtx_xapic_lvt lvt);
 /* Record @p fmt in x->why and return @p st. In platform/xapic.c. */
 vtx_status vtx_xapic_refuse(vtx_xapic *x, vtx_status st, const char *fmt, ...)

@@ -117,7 +117,7 @@ Test(xapic, writable_bits_of_each_register)
     static const struct { uint32_t off, after_ones, after_zero; } rows[] = {
         {ID, 0xFF000000u, 0},         {TPR, 0xFFu, 0},
         {LDR, 0xFF000000u, 0},        {DFR, 0xFFFFFFFFu, 0x0FFFFFFFu},
-        {SPIV, 0x3FFu, 0},            {ICR_HI, 0xFF000000u, 0},
+        {SPIV, 0x1FFu, 0}, /* bit 9 (focus checking) is reserved since the Pentium 4 */ {ICR_HI, 0xFF000000u, 0},
         {ICR_LO, 0x000CCFFFu, 0}, /* all ones: reserved mode 111b to all excluding self, no target */
         {LVTT, 0x300FFu, 0},          {LVT_THERMAL, 0x107FFu, 0},
         {LVT_PERF, 0x107FFu, 0},      {LINT0, 0x1A7FFu, 0},
@@ -165,6 +165,10 @@ Test(xapic, reserved_register_reads_zero_and_sets_esr_bit_7)
     cr_assert_eq(esr(), 0, "the next write clears it");
     wr(0, 0x3F0, 1);
     cr_assert_eq(esr(), 0x80u);
+    cr_assert_eq(rd(0, 0x2F0), 0, "no CMCI: LVT CMCI is a reserved register");
+    cr_assert_eq(esr(), 0x80u);
+    cr_assert_eq(rd(0, 0xC0), 0, "RRD reads 0");
+    cr_assert_eq(esr(), 0, "RRD is not reserved");
 }
 
 Test(xapic, unmodelled_accesses_return_a_status)
@@ -326,7 +330,8 @@ Test(xapic, ipis_without_a_target_on_one_cpu)
     wr(0, ICR_LO, DM_SIPI | 0x10);
     cr_assert_eq(vtx_xapic_mmio_write(&x, 0, ICR_LO, DM_INIT | LEVEL_ASSERT), VTX_ERR_UNSUPPORTED);
     cr_assert(strstr(x.why, "INIT"), "why: %s", x.why);
-    wr(0, ICR_LO, DM_INIT | TRIG_LEVEL); /* INIT level de-assert: no effect */
+    cr_assert_eq(vtx_xapic_mmio_write(&x, 0, ICR_LO, DM_INIT | TRIG_LEVEL), VTX_ERR_UNSUPPORTED,
+                 "no INIT level de-assert on this xAPIC: the level bit is always issued as 1");
     cr_assert_eq(vtx_xapic_mmio_write(&x, 0, ICR_LO, 2u << 8), VTX_ERR_UNSUPPORTED, "SMI to self");
     cr_assert(strstr(x.why, "SMI"), "why: %s", x.why);
     cr_assert_eq(vtx_xapic_mmio_write(&x, 0, ICR_LO, SH_ALL | DM_NMI), VTX_ERR_UNSUPPORTED,
@@ -368,14 +373,21 @@ Test(xapic, written_id_is_the_physical_destination)
     cr_assert(has(IRR0, 0x62));
 }
 
-Test(xapic, level_triggered_fixed_ipi)
+Test(xapic, level_and_trigger_bits_are_ignored)
 {
     VTX_COVERS("APIC-ICR-1");
-    wr(0, ICR_LO, SH_SELF | TRIG_LEVEL | 0x91); /* level 0: ignored */
-    cr_assert_not(has(IRR0, 0x91));
-    wr(0, ICR_LO, SH_SELF | TRIG_LEVEL | LEVEL_ASSERT | 0x92); /* level 1: treated as edge */
+    /* The Pentium 4 and later xAPIC issues every IPI edge-triggered and asserted. */
+    wr(0, ICR_LO, SH_SELF | TRIG_LEVEL | 0x91);
+    cr_assert(has(IRR0, 0x91), "level 0: still sent");
+    wr(0, ICR_LO, SH_SELF | TRIG_LEVEL | LEVEL_ASSERT | 0x92);
     cr_assert(has(IRR0, 0x92));
-    cr_assert_not(has(TMR0, 0x92));
+    wr(0, ICR_LO, SH_SELF | 0x93);
+    cr_assert(has(IRR0, 0x93), "level 0, edge");
+    cr_assert_eq(rd(0, TMR0 + 0x40), 0, "edge: TMR clear");
+    cr_assert_eq(rd(0, ICR_LO), SH_SELF | 0x93u);
+    wr(0, ICR_HI, 2u << 24);
+    wr(0, ICR_LO, TRIG_LEVEL | DM_NMI);
+    cr_assert(vtx_xapic_take_nmi(&x, 0));
 }
 
 Test(xapic, illegal_vectors_set_esr)
@@ -556,6 +568,8 @@ Test(xapic, apic_base_reserved_bits)
         cr_assert(x.why[0], "why is named");
     }
     cr_assert(strstr(x.why, "reserved"), "why: %s", x.why);
+    cr_assert_eq(vtx_xapic_set_maxphyaddr(&x, 31), VTX_ERR_INVALID_ARG);
+    cr_assert_eq(vtx_xapic_set_maxphyaddr(&x, 53), VTX_ERR_INVALID_ARG);
     cr_assert_eq(vtx_xapic_set_maxphyaddr(&x, 39), VTX_OK);
     cr_assert_eq(vtx_xapic_set_base(&x, 0, 0xFEE00900ull | (1ull << 36)), VTX_OK);
     cr_assert_eq(vtx_xapic_get_base(&x), 0x10FEE00900ull);
@@ -612,4 +626,94 @@ Test(xapic, clock_never_goes_back)
     wr(100, TMICT, 10);
     cr_assert_eq(rd(110, TMCCT), 5);
     cr_assert_eq(rd(50, TMCCT), 5, "an earlier now is the latest seen");
+}
+
+/* The order in which kvm-unit-tests' x86/vmx.flat uses the APIC on one CPU
+ * (../shared/spec/kut-platform.md §2.3, §3.1), step by step on the device. */
+Test(xapic, kvm_unit_tests_sequence)
+{
+    VTX_COVERS("APIC-BASE-1", "APIC-ICR-1", "APIC-ICR-2", "APIC-TPR-1", "APIC-IRR-1", "APIC-EOI-1", "APIC-TMR-1");
+    cr_assert_eq(vtx_xapic_init(&x, 0), VTX_OK);
+    uint64_t t = 100;
+    /* pre_boot_apic_id: EXTD is clear. reset_apic: EN and EXTD cleared, EN set, SPIV 0x1FF. */
+    uint64_t base = vtx_xapic_get_base(&x);
+    cr_assert_eq(base & (1u << 10), 0);
+    cr_assert_eq(vtx_xapic_set_base(&x, t, base & ~0xC00ull), VTX_OK);
+    cr_assert_eq(vtx_xapic_set_base(&x, t, (base & ~0xC00ull) | 0x800), VTX_OK);
+    wr(t, SPIV, 0x1FF);
+    cr_assert_eq(rd(t, ID) >> 24, 0, "save_id");
+    /* bringup_aps: poll the busy bit, then INIT and SIPI to all excluding self. */
+    cr_assert_eq(rd(t, ICR_LO) & (1u << 12), 0);
+    wr(t, ICR_HI, 0);
+    wr(t, ICR_LO, SH_OTHERS | DM_INIT | LEVEL_ASSERT);
+    cr_assert_eq(rd(t, ICR_LO) & (1u << 12), 0);
+    wr(t, ICR_LO, SH_OTHERS | DM_SIPI);
+    cr_assert_eq(vtx_xapic_pending(&x, t), -1);
+    cr_assert_not(vtx_xapic_take_nmi(&x, t));
+    /* vmx_pending_event_test: a self-IPI 0xF1 waits while L1 runs with IF = 0, then is taken. */
+    wr(t, ICR_LO, SH_SELF | LEVEL_ASSERT | 0xF1);
+    cr_assert_eq(vtx_xapic_pending(&x, t), 0xF1);
+    cr_assert_eq(vtx_xapic_ack(&x, t, 0xF1), VTX_OK);
+    wr(t, EOI, 0);
+    /* vmx_apic_passthrough_tpr_threshold_test: CR8 holds a self-IPI back. */
+    cr_assert_eq(vtx_xapic_set_cr8(&x, 0xF), VTX_OK);
+    wr(t, ICR_LO, SH_SELF | LEVEL_ASSERT | 0xF2);
+    cr_assert_eq(vtx_xapic_pending(&x, t), -1);
+    cr_assert_eq(vtx_xapic_set_cr8(&x, 0), VTX_OK);
+    cr_assert_eq(vtx_xapic_pending(&x, t), 0xF2);
+    cr_assert_eq(vtx_xapic_ack(&x, t, 0xF2), VTX_OK);
+    wr(t, EOI, 0);
+    /* "interrupt": LVTT one-shot vector 222, TMICT 1 and then 1,000,000, TMICT 0 to stop. */
+    wr(t, LVTT, 222);
+    wr(t, TMICT, 1);
+    cr_assert_eq(vtx_xapic_next_deadline(&x), t + 2);
+    cr_assert_eq(vtx_xapic_pending(&x, t + 2), 222);
+    cr_assert_eq(vtx_xapic_ack(&x, t + 2, 222), VTX_OK);
+    wr(t + 3, EOI, 0);
+    t = 10000;
+    wr(t, TMICT, 1000000);
+    uint64_t deadline = vtx_xapic_next_deadline(&x);
+    cr_assert_gt(deadline - t, 1000000, "the TSC advances more than 1,000,000 before the interrupt");
+    cr_assert_eq(vtx_xapic_pending(&x, deadline), 222, "HLT fast-forward to the deadline wakes on the timer");
+    cr_assert_eq(vtx_xapic_ack(&x, deadline, 222), VTX_OK);
+    wr(deadline, EOI, 0);
+    wr(deadline, TMICT, 1000000);
+    wr(deadline + 5, TMICT, 0);
+    cr_assert_eq(vtx_xapic_next_deadline(&x), UINT64_MAX);
+    cr_assert_eq(vtx_xapic_pending(&x, deadline + 5000000), -1);
+    cr_assert_eq(esr(), 0);
+}
+
+/* Random register traffic (fixed seed): the invariants the SDM gives hold after every step. */
+Test(xapic, invariants_under_random_traffic)
+{
+    VTX_COVERS("APIC-IRR-1", "APIC-PPR-1", "APIC-TMR-1", "APIC-ICR-1");
+    static const uint32_t offs[] = {TPR, EOI, SPIV, ESR, ICR_LO, ICR_HI, LVTT, LVT_ERR, TMICT, TDCR, LDR, DFR, 0x40};
+    uint64_t s = 0x9E3779B97F4A7C15ull, now = 0;
+    for (int i = 0; i < 20000; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        now += (s >> 40) & 0x3F;
+        uint32_t off = offs[(s >> 8) % (sizeof offs / sizeof offs[0])], v = (uint32_t)(s >> 20);
+        if (off == ICR_LO)
+            v = (v & ~(3u << 18) & ~(7u << 8)) | (((s >> 3) & 1) ? SH_SELF : SH_OTHERS); /* fixed: never refused */
+        if (off == TMICT)
+            v &= 0xFF;
+        if (off == DFR)
+            v = (s & 1) ? 0xFFFFFFFFu : 0;
+        wr(now, off, v);
+        if ((s & 7) == 0)
+            vtx_xapic_raise(&x, now, (uint8_t)(s >> 32));
+        int p = vtx_xapic_pending(&x, now);
+        if (p >= 0) {
+            cr_assert_gt((unsigned)p & 0xF0u, vtx_xapic_ppr(&x) & 0xF0u, "step %d", i);
+            cr_assert(has(IRR0, (unsigned)p));
+            if ((s >> 5) & 1)
+                cr_assert_eq(vtx_xapic_ack(&x, now, (uint8_t)p), VTX_OK);
+        }
+        cr_assert_eq(rd(now, IRR0) & 0xFFFFu, 0, "step %d: vectors 0-15 are never requested", i);
+        cr_assert_eq(rd(now, ISR0) & 0xFFFFu, 0);
+        cr_assert_leq(rd(now, TMCCT), rd(now, TMICT));
+        cr_assert_eq(rd(now, ICR_LO) & (1u << 12), 0);
+        cr_assert_gt(vtx_xapic_next_deadline(&x), now, "step %d: every expiry up to now is processed", i);
+    }
 }
