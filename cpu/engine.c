@@ -86,7 +86,7 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         vtx_eng_save_absorb(e);
     }
     const vtx_insn *in = dc_lookup(e, addr);
-    if (__builtin_expect((e->stop_bits >> in->cls) & 1, 0) && !e->skip_pending) {
+    if (__builtin_expect((e->stop_bits >> in->cls) & 1, 0) && (!e->skip_pending || ((e->own_bits >> in->cls) & 1))) {
         e->hstop = HS_BEFORE;
         e->stop_lin = addr;
         uc_emu_stop(uc);
@@ -500,7 +500,11 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         return 0;
     }
     e->slow = slow;
-    e->stop_bits = stop_before.bits;
+    /* ENG-DR-1: Unicorn never executes MOV to DR (it would arm a QEMU breakpoint,
+     * and hitting it crashes the process, docs/unicorn-audit.md): a run whose caller
+     * lets it through stops before it with VTX_STOP_ERROR, even on skip_first. */
+    e->own_bits = (1ull << VTX_IC_MOV_TO_DR) & ~stop_before.bits;
+    e->stop_bits = stop_before.bits | e->own_bits;
     e->skip_pending = skip_first;
     e->budget = max_insns;
     e->started = 0;
@@ -624,6 +628,15 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
                                                                                        : VTX_STOP_BOUNDARY;
         if (e->hstop != HS_COUNT)
             stop_insn_at(e, e->stop_lin, stop);
+        if (e->hstop == HS_BEFORE && stop->insn && ((e->own_bits >> stop->insn->cls) & 1)) {
+            if (e->budget && e->started >= e->budget) {
+                stop->reason = VTX_STOP_COUNT; /* the budget ended there: the caller's stop */
+                return 0;
+            }
+            stop->reason = VTX_STOP_ERROR; /* ENG-DR-1 */
+            stop->why = "MOV to a debug register must be carried out by the caller (vtx_mov_to_dr): Unicorn would "
+                        "arm a breakpoint, which crashes it (docs/unicorn-audit.md)";
+        }
         return 0;
     }
     if (e->exc) {
