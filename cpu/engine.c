@@ -479,6 +479,38 @@ static bool has_error_code(uint32_t v)
     return v == 8 || (v >= 10 && v <= 14) || v == 17;
 }
 
+/* ENG-DR-1: a MOV to DR the caller let through, carried out on the CPU state (written
+ * into Unicorn's registers directly: no breakpoint is armed). Only the fault-free case
+ * (CPL 0, no DR4/DR5 with CR4.DE, no bits 63:32 for DR6/DR7, DR7.GD clear); otherwise
+ * false and the run ends with VTX_STOP_ERROR. */
+static bool own_mov_to_dr(vtx_engine *e, const vtx_insn *in)
+{
+    vtx_cpu_state c;
+    if (vtx_engine_get_state(e, &c) != 0 || vtx_cpu_cpl(&c) != 0 || (c.dr7 & (1ull << 13)))
+        return false;
+    unsigned n = in->cr & 7;
+    uint64_t v = c.gpr[in->gpr & 15];
+    if (vtx_cpu_mode_of(&c) != VTX_MODE_LONG64)
+        v = (uint32_t)v;
+    if (n == 4 || n == 5) {
+        if (c.cr4 & (1u << 3))
+            return false;
+        n += 2;
+    }
+    if (n >= 6 && (v >> 32))
+        return false;
+    if (n == 6)
+        c.dr6 = (v & 0xE00Full) | 0xFFFF0FF0ull; /* as model/debug_regs.c */
+    else if (n == 7)
+        c.dr7 = (v & 0xFFFF23FFull) | 0x400ull;
+    else
+        c.dr[n] = v;
+    c.rip += in->len;
+    if (vtx_cpu_mode_of(&c) != VTX_MODE_LONG64)
+        c.rip = (uint32_t)c.rip;
+    return vtx_engine_set_state(e, &c, NULL) == 0;
+}
+
 int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop)
 {
     if (!e || !stop)
@@ -631,6 +663,11 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         if (e->hstop == HS_BEFORE && stop->insn && ((e->own_bits >> stop->insn->cls) & 1)) {
             if (e->budget && e->started >= e->budget) {
                 stop->reason = VTX_STOP_COUNT; /* the budget ended there: the caller's stop */
+                return 0;
+            }
+            if (own_mov_to_dr(e, stop->insn)) {
+                stop->retired++;
+                stop->reason = e->budget && stop->retired >= e->budget ? VTX_STOP_COUNT : VTX_STOP_BOUNDARY;
                 return 0;
             }
             stop->reason = VTX_STOP_ERROR; /* ENG-DR-1 */

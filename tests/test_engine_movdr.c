@@ -1,8 +1,10 @@
 /*
  * cpu/engine: Unicorn never executes MOV to DR (ENG-DR-1, docs/unicorn-audit.md).
  * kvm-unit-tests' debug_controls group crashed vtxref (SIGSEGV in Unicorn's generated
- * code) after root-mode code ran MOV DR7 = 0x402 on the engine: a run whose caller
- * lets MOV to DR through must end with VTX_STOP_ERROR before it, DR7 unchanged.
+ * code) after root-mode code ran MOV DR7 = 0x402 on the engine and then reached
+ * linear 0: a MOV to DR the caller lets through is carried out by the engine on the
+ * CPU state (never by Unicorn), so the breakpoint is stored, not armed, and
+ * executing at its address does not crash.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -33,10 +35,10 @@ static void rig_fini(void)
 
 TestSuite(engine_movdr, .init = rig_init, .fini = rig_fini);
 
-/* real mode (CPL 0) at 0x1000: NOP; MOV DR7, EAX (0F 23 F8); HLT */
+/* real mode (CPL 0) at 0x1000: NOP; MOV DR7, EAX (0F 23 F8); JMP 0 (where HLT is) */
 static void start(void)
 {
-    static const uint8_t code[] = {0x90, 0x0f, 0x23, 0xf8, 0xf4};
+    static const uint8_t code[] = {0x90, 0x0f, 0x23, 0xf8, 0xe9, 0xf9, 0xef};
     memcpy(mem + 0x1000, code, sizeof code);
     vtx_cpu_state s;
     memset(&s, 0, sizeof s);
@@ -57,22 +59,26 @@ static void start(void)
     cr_assert_eq(vtx_engine_set_state(eng, &s, &why), 0, "%s", why ? why : "");
 }
 
-Test(engine_movdr, counted_run_stops_before_mov_to_dr_with_an_error)
+Test(engine_movdr, counted_run_carries_out_mov_to_dr_and_runs_on_over_the_breakpoint)
 {
     VTX_COVERS("ENG-DR-1");
     start();
     vtx_stop st;
     vtx_class_set none = {0};
-    cr_assert_eq(vtx_engine_run(eng, 10, none, false, &st), 0);
-    cr_assert_eq(st.reason, VTX_STOP_ERROR, "reason %d", (int)st.reason);
-    cr_assert_eq(st.retired, 1u); /* the NOP */
     vtx_cpu_state s;
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(vtx_engine_run(eng, 10, none, false, &st), 0);
+        cr_assert_neq(st.reason, VTX_STOP_ERROR, "%s", st.why ? st.why : "");
+        if (st.reason == VTX_STOP_HLT)
+            break;
+    }
+    cr_assert_eq(st.reason, VTX_STOP_HLT, "reason %d", (int)st.reason);
     cr_assert_eq(vtx_engine_get_state(eng, &s), 0);
-    cr_assert_eq(s.rip, 0x1001u);
-    cr_assert_eq(s.dr7, 0x400u);
+    cr_assert_eq(s.rip, 0x1u); /* HLT at linear 0, the armed address, retired */
+    cr_assert_eq(s.dr7, 0x402u);
 }
 
-Test(engine_movdr, single_step_with_skip_first_does_not_execute_mov_to_dr)
+Test(engine_movdr, single_step_with_skip_first_carries_out_mov_to_dr)
 {
     VTX_COVERS("ENG-DR-1");
     start();
@@ -80,9 +86,10 @@ Test(engine_movdr, single_step_with_skip_first_does_not_execute_mov_to_dr)
     vtx_class_set none = {0};
     cr_assert_eq(vtx_engine_run(eng, 1, none, true, &st), 0); /* the NOP */
     cr_assert_eq(vtx_engine_run(eng, 1, none, true, &st), 0);
-    cr_assert_eq(st.reason, VTX_STOP_ERROR, "reason %d", (int)st.reason);
+    cr_assert_eq(st.reason, VTX_STOP_COUNT, "reason %d", (int)st.reason);
+    cr_assert_eq(st.retired, 1u);
     vtx_cpu_state s;
     cr_assert_eq(vtx_engine_get_state(eng, &s), 0);
-    cr_assert_eq(s.rip, 0x1001u);
-    cr_assert_eq(s.dr7, 0x400u);
+    cr_assert_eq(s.rip, 0x1004u);
+    cr_assert_eq(s.dr7, 0x402u);
 }
