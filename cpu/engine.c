@@ -511,6 +511,14 @@ static bool own_mov_to_dr(vtx_engine *e, const vtx_insn *in)
     return vtx_engine_set_state(e, &c, NULL) == 0;
 }
 
+/* ENG-NC-1: the run stopped on a data access at a non-canonical address in 64-bit mode. */
+static bool noncanonical_data(const vtx_engine *e)
+{
+    uint64_t a = e->unmapped_addr;
+    return e->unmapped && e->unmapped_type != UC_MEM_FETCH_UNMAPPED && e->width == 64 &&
+           (uint64_t)((int64_t)(a << 16) >> 16) != a;
+}
+
 int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop)
 {
     if (!e || !stop)
@@ -635,7 +643,8 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     uint64_t lin = linear_of(e, rip);
     if (hooked && !e->slow && e->hstop == HS_NONE) {
         /* Stopped by something else than the hooks' own stops: count by position. */
-        bool fault = (e->exc && !(e->exc_is_int != 0 || e->exc_vec == 1)) || (!e->exc && err == UC_ERR_INSN_INVALID);
+        bool fault = (e->exc && !(e->exc_is_int != 0 || e->exc_vec == 1)) || (!e->exc && err == UC_ERR_INSN_INVALID) ||
+                     noncanonical_data(e); /* ENG-NC-1: a fault, below */
         bool icebp = false;
         uint8_t b0 = 0;
         const uint8_t *hp;
@@ -729,6 +738,19 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
                 stop->why = "uc_context_save failed";
                 return 0;
             }
+        } else if (noncanonical_data(e)) {
+            if (hooked && stop->retired)
+                stop->retired--; /* the faulting instruction was counted when it started */
+            stop_insn_at(e, lin, stop);
+        }
+        if (noncanonical_data(e)) {
+            /* ENG-NC-1: a non-canonical data address is #GP(0), #SS(0) for SS */
+            stop->reason = VTX_STOP_EXCEPTION;
+            stop->vector = stop->insn && stop->insn->has_mem && stop->insn->mem_seg == 2 ? 12 : 13;
+            stop->trap = false;
+            stop->has_error_code = true;
+            stop->error_code = 0;
+            stop->address = 0;
         }
         clear_fault_history(e);
         return 0;
