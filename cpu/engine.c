@@ -86,7 +86,7 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         vtx_eng_save_absorb(e);
     }
     const vtx_insn *in = dc_lookup(e, addr);
-    if (__builtin_expect((e->stop_bits >> in->cls) & 1, 0) && !e->skip_pending) {
+    if (__builtin_expect((e->stop_bits >> in->cls) & 1, 0) && (!e->skip_pending || ((e->own_bits >> in->cls) & 1))) {
         e->hstop = HS_BEFORE;
         e->stop_lin = addr;
         uc_emu_stop(uc);
@@ -484,6 +484,46 @@ static bool has_error_code(uint32_t v)
     return v == 8 || (v >= 10 && v <= 14) || v == 17;
 }
 
+/* ENG-DR-1: a MOV to DR the caller let through, carried out on the CPU state (written
+ * into Unicorn's registers directly: no breakpoint is armed). Only the fault-free case
+ * (CPL 0, no DR4/DR5 with CR4.DE, no bits 63:32 for DR6/DR7, DR7.GD clear); otherwise
+ * false and the run ends with VTX_STOP_ERROR. */
+static bool own_mov_to_dr(vtx_engine *e, const vtx_insn *in)
+{
+    vtx_cpu_state c;
+    if (vtx_engine_get_state(e, &c) != 0 || vtx_cpu_cpl(&c) != 0 || (c.dr7 & (1ull << 13)))
+        return false;
+    unsigned n = in->cr & 7;
+    uint64_t v = c.gpr[in->gpr & 15];
+    if (vtx_cpu_mode_of(&c) != VTX_MODE_LONG64)
+        v = (uint32_t)v;
+    if (n == 4 || n == 5) {
+        if (c.cr4 & (1u << 3))
+            return false;
+        n += 2;
+    }
+    if (n >= 6 && (v >> 32))
+        return false;
+    if (n == 6)
+        c.dr6 = (v & 0xE00Full) | 0xFFFF0FF0ull; /* as model/debug_regs.c */
+    else if (n == 7)
+        c.dr7 = (v & 0xFFFF23FFull) | 0x400ull;
+    else
+        c.dr[n] = v;
+    c.rip += in->len;
+    if (vtx_cpu_mode_of(&c) != VTX_MODE_LONG64)
+        c.rip = (uint32_t)c.rip;
+    return vtx_engine_set_state(e, &c, NULL) == 0;
+}
+
+/* ENG-NC-1: the run stopped on a data access at a non-canonical address in 64-bit mode. */
+static bool noncanonical_data(const vtx_engine *e)
+{
+    uint64_t a = e->unmapped_addr;
+    return e->unmapped && e->unmapped_type != UC_MEM_FETCH_UNMAPPED && e->width == 64 &&
+           (uint64_t)((int64_t)(a << 16) >> 16) != a;
+}
+
 int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop)
 {
     if (!e || !stop)
@@ -505,7 +545,11 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         return 0;
     }
     e->slow = slow;
-    e->stop_bits = stop_before.bits;
+    /* ENG-DR-1: Unicorn never executes MOV to DR (it would arm a QEMU breakpoint,
+     * and hitting it crashes the process, docs/unicorn-audit.md): a run whose caller
+     * lets it through stops before it with VTX_STOP_ERROR, even on skip_first. */
+    e->own_bits = (1ull << VTX_IC_MOV_TO_DR) & ~stop_before.bits;
+    e->stop_bits = stop_before.bits | e->own_bits;
     e->skip_pending = skip_first;
     e->budget = max_insns;
     e->started = 0;
@@ -609,7 +653,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     if (hooked && !e->slow && e->hstop == HS_NONE) {
         /* Stopped by something else than the hooks' own stops: count by position. */
         bool fault = (e->exc && !(e->exc_is_int != 0 || e->exc_vec == 1)) || xfault ||
-                     (!e->exc && err == UC_ERR_INSN_INVALID);
+                     (!e->exc && err == UC_ERR_INSN_INVALID) || noncanonical_data(e); /* ENG-NC-1: a fault, below */
         bool icebp = false;
         uint8_t b0 = 0;
         const uint8_t *hp;
@@ -634,6 +678,20 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
                                                                                        : VTX_STOP_BOUNDARY;
         if (e->hstop != HS_COUNT)
             stop_insn_at(e, e->stop_lin, stop);
+        if (e->hstop == HS_BEFORE && stop->insn && ((e->own_bits >> stop->insn->cls) & 1)) {
+            if (e->budget && e->started >= e->budget) {
+                stop->reason = VTX_STOP_COUNT; /* the budget ended there: the caller's stop */
+                return 0;
+            }
+            if (own_mov_to_dr(e, stop->insn)) {
+                stop->retired++;
+                stop->reason = e->budget && stop->retired >= e->budget ? VTX_STOP_COUNT : VTX_STOP_BOUNDARY;
+                return 0;
+            }
+            stop->reason = VTX_STOP_ERROR; /* ENG-DR-1 */
+            stop->why = "MOV to a debug register must be carried out by the caller (vtx_mov_to_dr): Unicorn would "
+                        "arm a breakpoint, which crashes it (docs/unicorn-audit.md)";
+        }
         return 0;
     }
     if (e->exc) {
@@ -714,6 +772,19 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
                 stop->why = "uc_context_save failed";
                 return 0;
             }
+        } else if (noncanonical_data(e)) {
+            if (hooked && stop->retired)
+                stop->retired--; /* the faulting instruction was counted when it started */
+            stop_insn_at(e, lin, stop);
+        }
+        if (noncanonical_data(e)) {
+            /* ENG-NC-1: a non-canonical data address is #GP(0), #SS(0) for SS */
+            stop->reason = VTX_STOP_EXCEPTION;
+            stop->vector = stop->insn && stop->insn->has_mem && stop->insn->mem_seg == 2 ? 12 : 13;
+            stop->trap = false;
+            stop->has_error_code = true;
+            stop->error_code = 0;
+            stop->address = 0;
         }
         clear_fault_history(e);
         return 0;

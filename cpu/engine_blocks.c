@@ -302,7 +302,7 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     unsigned k = b->n;
     hook_stop kind = HS_NONE;
     if (b->classes & e->stop_bits) {
-        unsigned i = (e->skip_pending && addr == e->start_lin) ? 1 : 0;
+        unsigned i = (e->skip_pending && addr == e->start_lin && !((e->own_bits >> b->cls[0]) & 1)) ? 1 : 0;
         for (; i < b->n; i++)
             if ((e->stop_bits >> b->cls[i]) & 1)
                 break;

@@ -174,6 +174,7 @@ struct vtx_engine {
 
     /* The run in progress. */
     uint64_t stop_bits, budget, started, stop_lin, last_lin;
+    uint64_t own_bits; /* ENG-DR-1: classes the caller did not ask to stop before, stopped before anyway */
     bool last_valid;
     /* The block hook's fast path runs only while all of these are clear (one load). */
     union {

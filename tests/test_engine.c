@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../cpu/engine.h"
+#include "covers.h"
 
 #define MEM_SIZE (4u << 20)
 #define GUEST_AT 0x1000u
@@ -896,4 +897,42 @@ Test(engine, fast_code_modified_between_runs)
     st = run(0, C(CPUID), false);
     cr_assert_eq(st.reason, VTX_STOP_HLT);
     cr_assert_eq(st.retired, 1 + 200 + 3);
+}
+
+/* ENG-NC-1 (SDM Vol. 3A "Canonical Address Checking"; Vol. 1 "64-Bit Mode"): a data
+ * access at a non-canonical linear address in 64-bit mode is #GP(0), or #SS(0) when
+ * it references SS; a fault (RIP stays), not an access to unmodelled memory. */
+static vtx_stop noncanonical_load(const uint8_t *code, size_t n, int reg, uint64_t addr)
+{
+    load("lm64");
+    build_page_tables(0);
+    memcpy(R.mem + 0x380000, code, n);
+    vtx_cpu_state s = lm_state(0x380000, true);
+    s.gpr[reg] = addr;
+    set(&s);
+    return run(10, 0, false);
+}
+
+Test(engine, noncanonical_data_load_is_gp0)
+{
+    VTX_COVERS("ENG-NC-1");
+    static const uint8_t code[] = {0x48, 0x8b, 0x03, 0xf4}; /* mov rax, [rbx]; hlt */
+    vtx_stop st = noncanonical_load(code, sizeof code, VTX_R_RBX, 0xaaaaaaaaaaaaaaaaull);
+    cr_assert_eq(st.reason, VTX_STOP_EXCEPTION, "reason %d addr %llx rip %llx retired %llu", (int)st.reason,
+                 (unsigned long long)st.address, (unsigned long long)rip(), (unsigned long long)st.retired);
+    cr_assert_eq(st.vector, 13);
+    cr_assert(st.has_error_code && st.error_code == 0);
+    cr_assert_eq(st.retired, 0u);
+    cr_assert_eq(rip(), 0x380000u);
+}
+
+Test(engine, noncanonical_stack_load_is_ss0)
+{
+    VTX_COVERS("ENG-NC-1");
+    static const uint8_t code[] = {0x48, 0x8b, 0x45, 0x00, 0xf4}; /* mov rax, [rbp]; hlt */
+    vtx_stop st = noncanonical_load(code, sizeof code, VTX_R_RBP, 0x8000000000000000ull);
+    cr_assert_eq(st.reason, VTX_STOP_EXCEPTION, "reason %d", (int)st.reason);
+    cr_assert_eq(st.vector, 12);
+    cr_assert(st.has_error_code && st.error_code == 0);
+    cr_assert_eq(rip(), 0x380000u);
 }
