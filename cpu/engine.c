@@ -517,6 +517,18 @@ static bool own_mov_to_dr(vtx_engine *e, const vtx_insn *in)
 }
 
 /* ENG-NC-1: the run stopped on a data access at a non-canonical address in 64-bit mode. */
+/* ENG-NC-1 where the engine checks canonical addresses itself (Unicorn 2.1 raises
+ * #GP for every one, also for an SS-based operand): the instruction at `lin` has an
+ * explicit SS-based memory operand at a non-canonical address, so the fault is #SS(0). */
+static bool ss_noncanonical(vtx_engine *e, uint64_t lin)
+{
+    const vtx_insn *in;
+    if (vtx_engine_decode(e, lin, &in) != 0 || !in->has_mem || in->mem_seg != 2)
+        return false;
+    uint64_t a = vtx_eng_mem_linear(e, in);
+    return (uint64_t)((int64_t)(a << 16) >> 16) != a;
+}
+
 static bool noncanonical_data(const vtx_engine *e)
 {
     uint64_t a = e->unmapped_addr;
@@ -700,6 +712,10 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->trap = e->exc_is_int != 0 || e->exc_vec == 1;
         stop->has_error_code = !stop->trap && has_error_code(e->exc_vec);
         stop->error_code = stop->has_error_code ? e->exc_err : 0;
+        if (e->exc_vec == 13 && e->width == 64 && ss_noncanonical(e, lin)) {
+            stop->vector = 12; /* ENG-NC-1 */
+            stop->error_code = 0;
+        }
         if (e->exc_vec == 14) {
             /* QEMU may retry the access after the hook and overwrite CR2: keep the first */
             stop->address = e->exc_cr2;

@@ -345,6 +345,8 @@ bool vtx_eng_xlate_setup(vtx_engine *e);
 /* The linear address of the access that faulted in page e->xf.page, made by
  * `in` at linear RIP `lin` (Unicorn reports only the page). */
 uint64_t vtx_eng_xf_linear(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
+/* The linear address of a decoded instruction's memory operand from the current registers (engine_xlate.c). */
+uint64_t vtx_eng_mem_linear(const vtx_engine *e, const vtx_insn *in);
 
 /* ---- engine_blocks.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);

@@ -254,6 +254,28 @@ static uint64_t seg_base_of(const vtx_engine *e, unsigned s)
     return rd64(env_of(e), ENV_SEGS + (size_t)s * SEG_SZ + 8);
 }
 
+/* The linear address of the instruction's memory operand (in->has_mem) from the
+ * registers as they are now: base + index * scale + displacement (+ the next RIP
+ * when RIP-relative), truncated to the address size, plus the segment base
+ * (in 64-bit mode only FS and GS have one). Not truncated to the mode's width. */
+uint64_t vtx_eng_mem_linear(const vtx_engine *e, const vtx_insn *in)
+{
+    uint64_t ea = (uint64_t)in->mem_disp;
+    if (in->mem_base != VTX_GPR_NONE)
+        ea += gpr_of(e, in->mem_base);
+    if (in->mem_index != VTX_GPR_NONE)
+        ea += gpr_of(e, in->mem_index) * in->mem_scale;
+    if (in->mem_rip_rel)
+        ea += in->rip + in->len;
+    if (in->addr_width == 16)
+        ea &= 0xffff;
+    else if (in->addr_width == 32)
+        ea &= 0xffffffffull;
+    if (e->width != 64 || in->mem_seg >= 4)
+        ea += seg_base_of(e, in->mem_seg);
+    return ea;
+}
+
 /* Unicorn's TLB fill hook gets the page only. The access that faulted was the
  * first one of the instruction into that page: for a fetch the instruction's
  * first byte when it starts there (else the page's first byte); for data the
@@ -269,20 +291,7 @@ uint64_t vtx_eng_xf_linear(const vtx_engine *e, const vtx_insn *in, uint64_t lin
     uint64_t cand[2];
     unsigned n = 0;
     if (in && in->has_mem) {
-        uint64_t ea = (uint64_t)in->mem_disp;
-        if (in->mem_base != VTX_GPR_NONE)
-            ea += gpr_of(e, in->mem_base);
-        if (in->mem_index != VTX_GPR_NONE)
-            ea += gpr_of(e, in->mem_index) * in->mem_scale;
-        if (in->mem_rip_rel)
-            ea += in->rip + in->len;
-        if (in->addr_width == 16)
-            ea &= 0xffff;
-        else if (in->addr_width == 32)
-            ea &= 0xffffffffull;
-        if (e->width != 64 || in->mem_seg >= 4)
-            ea += seg_base_of(e, in->mem_seg);
-        cand[n++] = ea & wmask;
+        cand[n++] = vtx_eng_mem_linear(e, in) & wmask;
     } else if (in) {
         uint64_t sp = gpr_of(e, 4);
         if (e->width != 64 && !(rd32(env_of(e), ENV_SEGS + 2 * SEG_SZ + 20) & VTX_DESC_HI_DB))
