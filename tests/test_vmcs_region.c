@@ -67,6 +67,9 @@ static void expect_all(const char *where)
     }
 }
 
+/* The VMCS region size of IA32_VMX_BASIC[44:32]: what software copies (1 KiB on "server"). */
+static size_t region_size(void) { return (size_t)((e.profile.msr[VTX_CAP_IA32_VMX_BASIC] >> 32) & 0x1FFF); }
+
 static void vmclear(uint64_t pa)
 {
     vtx_insn_result r;
@@ -84,7 +87,7 @@ Test(vmcs_region, copy_of_a_cleared_region_holds_every_field, .init = up, .fini 
     size_t written = write_all();
     cr_assert_gt(written, 100, "only %zu fields were written", written);
     vmclear(VT_VMCS_PA);
-    memcpy(e.ram + COPY_PA, e.ram + VT_VMCS_PA, 4096);
+    memcpy(e.ram + COPY_PA, e.ram + VT_VMCS_PA, region_size());
     vmptrld(COPY_PA);
     expect_all("the copy");
     /* The original reads the same, and the copy is a VMCS of its own. */
@@ -109,7 +112,7 @@ Test(vmcs_region, copy_is_clear_and_launches_with_the_copied_state)
     cr_assert(r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_INIT_SIGNAL, "INIT should give exit 3");
     vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, rip); /* the exit saved the RIP after the HLT */
     vmclear(VT_VMCS_PA);
-    memcpy(e.ram + COPY_PA, e.ram + VT_VMCS_PA, 4096);
+    memcpy(e.ram + COPY_PA, e.ram + VT_VMCS_PA, region_size());
     vmptrld(COPY_PA);
     vtx_vmcs_status s;
     cr_assert_eq(vtx_machine_vmcs_status(e.m, COPY_PA, &s), VTX_OK);
@@ -127,13 +130,16 @@ Test(vmcs_region, memory_written_after_vmclear_is_the_vmcs, .init = up, .fini = 
     VTX_COVERS("VMCS-MEM-3");
     vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, 0x1111);
     vmclear(VT_VMCS_PA);
-    /* The format of docs/vmcs-format.md: field slot s at byte 24 + 8 * s, s the row of the field table. */
-    size_t n, slot = 0;
+    /* The format of docs/vmcs-format.md: from byte 16, every field the profile
+     * supports in table order, at its width (2, 8, 4, 8 bytes by encoding width). */
+    static const size_t bytes[4] = {2, 8, 4, 8};
+    size_t n, off = 16, i = 0;
     const vtx_field_info *f = vtx_vmcs_fields(&n);
-    while (slot < n && f[slot].encoding != VTX_VMCS_GUEST_RIP)
-        slot++;
+    for (; i < n && f[i].encoding != VTX_VMCS_GUEST_RIP; i++)
+        if (vtx_profile_has_feature(&e.profile, f[i].feature))
+            off += bytes[f[i].width];
     uint64_t v = 0x2222;
-    memcpy(e.ram + VT_VMCS_PA + 24 + 8 * slot, &v, 8);
+    memcpy(e.ram + VT_VMCS_PA + off, &v, 8);
     vmptrld(VT_VMCS_PA);
     cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), 0x2222, "VMPTRLD after VMCLEAR must take the region's data");
 }
