@@ -70,6 +70,20 @@ static void expect_all(const char *where)
 /* The VMCS region size of IA32_VMX_BASIC[44:32]: what software copies (1 KiB on "server"). */
 static size_t region_size(void) { return (size_t)((e.profile.msr[VTX_CAP_IA32_VMX_BASIC] >> 32) & 0x1FFF); }
 
+/* Where guest RIP lies in a region in the format of docs/vmcs-format.md: from
+ * byte 16, every field the profile supports in table order, at its width
+ * (2, 8, 4, 8 bytes by encoding width). */
+static size_t rip_offset(void)
+{
+    static const size_t bytes[4] = {2, 8, 4, 8};
+    size_t n, off = 16;
+    const vtx_field_info *f = vtx_vmcs_fields(&n);
+    for (size_t i = 0; i < n && f[i].encoding != VTX_VMCS_GUEST_RIP; i++)
+        if (vtx_profile_has_feature(&e.profile, f[i].feature))
+            off += bytes[f[i].width];
+    return off;
+}
+
 static void vmclear(uint64_t pa)
 {
     vtx_insn_result r;
@@ -130,16 +144,8 @@ Test(vmcs_region, memory_written_after_vmclear_is_the_vmcs, .init = up, .fini = 
     VTX_COVERS("VMCS-MEM-3");
     vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, 0x1111);
     vmclear(VT_VMCS_PA);
-    /* The format of docs/vmcs-format.md: from byte 16, every field the profile
-     * supports in table order, at its width (2, 8, 4, 8 bytes by encoding width). */
-    static const size_t bytes[4] = {2, 8, 4, 8};
-    size_t n, off = 16, i = 0;
-    const vtx_field_info *f = vtx_vmcs_fields(&n);
-    for (; i < n && f[i].encoding != VTX_VMCS_GUEST_RIP; i++)
-        if (vtx_profile_has_feature(&e.profile, f[i].feature))
-            off += bytes[f[i].width];
     uint64_t v = 0x2222;
-    memcpy(e.ram + VT_VMCS_PA + off, &v, 8);
+    memcpy(e.ram + VT_VMCS_PA + rip_offset(), &v, 8);
     vmptrld(VT_VMCS_PA);
     cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), 0x2222, "VMPTRLD after VMCLEAR must take the region's data");
 }
@@ -152,11 +158,13 @@ Test(vmcs_region, region_without_the_tag_keeps_todays_behaviour, .init = up, .fi
     memset(e.ram + VT_VMCS2_PA + 8, 0xA5, 4088);
     vmptrld(VT_VMCS2_PA);
     cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), 0, "a fresh region's fields start at 0");
-    /* A cleared region whose tag software wiped: the model's data stay. */
+    /* A cleared region whose tag software wiped (the rest in the format): the model's data stay. */
     vmptrld(VT_VMCS_PA);
     vt_vmwrite(&e, VTX_VMCS_GUEST_RIP, 0x3333);
     vmclear(VT_VMCS_PA);
-    memset(e.ram + VT_VMCS_PA + 8, 0, 4088);
+    uint64_t v = 0x4444;
+    memcpy(e.ram + VT_VMCS_PA + rip_offset(), &v, 8);
+    memset(e.ram + VT_VMCS_PA + 8, 0, 4);
     vmptrld(VT_VMCS_PA);
     cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), 0x3333, "a region without the tag must not replace the data");
     /* An active VMCS made current again keeps the model's data, whatever its region holds. */
