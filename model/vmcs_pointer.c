@@ -1,6 +1,6 @@
 /* VMCLEAR, VMPTRLD and VMPTRST: the current-VMCS pointer and launch state
  * (SDM Vol. 3 "VMCS Status", VMX instruction reference; catalogue L.3 errors 2, 3, 9-11). */
-#include "machine_internal.h"
+#include "vmcs_region.h"
 
 vtx_status vtx_vmclear(vtx_machine *m, uint64_t pa, vtx_insn_result *r)
 {
@@ -32,6 +32,13 @@ vtx_status vtx_vmclear(vtx_machine *m, uint64_t pa, vtx_insn_result *r)
     vtx_status st = vtx_vmcs_get_or_create(m, pa, &v);
     if (st != VTX_OK)
         return st;
+    /* The data go to the region in the model's format, launch state clear
+     * (VMCS-MEM-1, VMCS-MEM-2); the model keeps its copy for a later VMPTRLD. */
+    st = vtx_vmcs_region_store(m, pa, VTX_LAUNCH_CLEAR, &v->f, &d);
+    if (st != VTX_OK) {
+        snprintf(r->why, sizeof r->why, "VMCLEAR region: %.200s", d.message);
+        return st;
+    }
     v->launch = VTX_LAUNCH_CLEAR;
     v->active = false;
     v->crossed_vmxoff = false;
@@ -84,6 +91,17 @@ vtx_status vtx_vmptrld(vtx_machine *m, uint64_t pa, vtx_insn_result *r)
     vtx_status st = vtx_vmcs_get_or_create(m, pa, &v);
     if (st != VTX_OK)
         return st;
+    if (!v->active) {
+        /* A VMCS that is not active lives in its region: take the data from
+         * memory when the region is in the model's format (VMCS-MEM-3); else
+         * the model's own data (or fresh fields) stay (VMCS-MEM-4). */
+        bool loaded;
+        st = vtx_vmcs_region_load(m, v, &loaded, &d);
+        if (st != VTX_OK) {
+            snprintf(r->why, sizeof r->why, "VMPTRLD region: %.200s", d.message);
+            return st;
+        }
+    }
     v->active = true;
     v->shadow = shadow;
     m->current = v;

@@ -74,9 +74,13 @@ VTX_API int vtx_insn_result_format(const vtx_insn_result *result, char *buf, siz
 VTX_API vtx_status vtx_vmxon(vtx_machine *m, uint64_t region_pa, vtx_insn_result *result);
 /** @brief VMXOFF. */
 VTX_API vtx_status vtx_vmxoff(vtx_machine *m, vtx_insn_result *result);
-/** @brief VMCLEAR of the VMCS at @p vmcs_pa. */
+/** @brief VMCLEAR of the VMCS at @p vmcs_pa: its data go to the region in memory in the
+ * model's format (docs/vmcs-format.md), launch state clear; ::VTX_ERR_UNMAPPED when the
+ * region is not mapped. */
 VTX_API vtx_status vtx_vmclear(vtx_machine *m, uint64_t vmcs_pa, vtx_insn_result *result);
-/** @brief VMPTRLD of the VMCS at @p vmcs_pa. */
+/** @brief VMPTRLD of the VMCS at @p vmcs_pa: a VMCS that is not active takes its data
+ * from the region when it is in the model's format (docs/vmcs-format.md; a byte copy of a
+ * cleared region is a VMCS), else it keeps the model's data (fields 0 for a new one). */
 VTX_API vtx_status vtx_vmptrld(vtx_machine *m, uint64_t vmcs_pa, vtx_insn_result *result);
 /** @brief VMPTRST: result->value receives the current-VMCS pointer. */
 VTX_API vtx_status vtx_vmptrst(vtx_machine *m, vtx_insn_result *result);
