@@ -258,6 +258,8 @@ static void operand_details(const ZydisDecodedInstruction *in, const ZydisDecode
         out->mem_index = gpr_number(mem->mem.index);
         out->mem_scale = out->mem_index == VTX_GPR_NONE ? 0 : (mem->mem.scale ? mem->mem.scale : 1);
         out->mem_disp = mem->mem.disp.has_displacement ? mem->mem.disp.value : 0;
+        /* ENG-AC-1: the access size (none for LEA's address generation) */
+        out->mem_size = mem->mem.type == ZYDIS_MEMOP_TYPE_MEM ? (uint16_t)(mem->size / 8) : 0;
     }
     for (unsigned i = 0; i < in->operand_count_visible; i++) {
         if (ops[i].type != ZYDIS_OPERAND_TYPE_REGISTER)

@@ -111,6 +111,17 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     e->started++;
     e->last_lin = addr;
     e->last_valid = true;
+    if (__builtin_expect(in->has_mem, 0) && vtx_eng_ac_on(e) && vtx_eng_ac_fault(e, in, addr)) {
+        /* ENG-AC-1: #AC(0), a fault before the access (counted as started, as the
+         * faults the interrupt hook reports) */
+        e->exc = true;
+        e->ac_stop = true;
+        e->exc_vec = 17;
+        e->exc_err = 0;
+        e->exc_is_int = 0;
+        uc_emu_stop(uc);
+        return;
+    }
     if (in->mode_change)
         e->resync = true;
 }
@@ -568,6 +579,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->hstop = HS_NONE;
     e->resync = false;
     e->exc = false;
+    e->ac_stop = false;
     e->xf.on = false;
     e->unmapped = false;
     e->last_valid = false;
@@ -603,7 +615,11 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
                         "cannot run this code";
             return 0;
         }
-        if (e->blk_stop && !e->exc) {
+        if (e->ac_stop) {
+            /* ENG-AC-1: the code hook stopped before the instruction: RIP on it */
+            uint64_t r = e->width == 64 ? e->last_lin : ((e->last_lin - e->cs_base) & 0xffffffffull);
+            uc_reg_write(e->uc, UC_X86_REG_RIP, &r);
+        } else if (e->blk_stop && !e->exc) {
             uint64_t r = e->width == 64 ? e->blk_stop_lin : ((e->blk_stop_lin - e->cs_base) & 0xffffffffull);
             uc_reg_write(e->uc, UC_X86_REG_RIP, &r);
         } else if ((e->hstop == HS_BEFORE || e->hstop == HS_COUNT || e->hstop == HS_BOUNDARY) && !e->exc &&

@@ -57,6 +57,7 @@ typedef struct vtx_insn {
     uint8_t mem_scale;       /* its scale factor 1, 2, 4 or 8 (0 without an index register) */
     bool mem_rip_rel;        /* RIP-relative (64-bit mode): the address is disp + the next instruction's RIP */
     int64_t mem_disp;        /* its displacement, sign-extended (0 when it has none) */
+    uint16_t mem_size;       /* its access size in bytes (0 for an address generation, LEA) */
     uint8_t rm_gpr;          /* register form of a ModRM r/m operand: that GPR (VMREAD/VMWRITE Reg1,
                                 SLDT/STR/LLDT/LTR reg form, RDRAND/RDSEED destination), else VTX_GPR_NONE */
     uint8_t reg_gpr;         /* a GPR in ModRM.reg (VMREAD/VMWRITE Reg2, INVEPT/INVVPID/INVPCID type

@@ -291,6 +291,11 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
         e->resync = false;
         vtx_eng_save_absorb(e);
     }
+    if (vtx_eng_ac_on(e)) {
+        /* ENG-AC-1: alignment checking needs the per-instruction hook */
+        fast_stop(e, uc, HS_SLOW, addr);
+        return;
+    }
     blk_entry *b = blk_get(e, addr, size, &stale);
     if (!b) {
         if (stale)
@@ -352,7 +357,7 @@ void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     }
     blk_entry *b = &e->bc[bc_index(addr)];
     const blk_entry *p = e->cur;
-    if (__builtin_expect(!e->irregular && b->lin == addr && b->size == size && b->gen == e->gen && b->hot &&
+    if (__builtin_expect(!e->irregular && !(e->live && (rd64(e->live, ENV_CR) & (1u << 18)) && vtx_eng_ac_on(e)) && b->lin == addr && b->size == size && b->gen == e->gen && b->hot &&
                              !(b->classes & e->stop_bits) &&
                              (!e->budget || e->budget - e->started >= b->n) &&
                              !(p && p->wmem_early && size < p->size),

@@ -189,6 +189,7 @@ struct vtx_engine {
         uint64_t irregular;
     };
     bool exc;
+    bool ac_stop; /* ENG-AC-1: exc is the #AC the per-instruction hook found (RIP on the instruction) */
     uint32_t exc_vec, exc_err;
     int32_t exc_is_int;
     uint64_t exc_cr2;
@@ -351,6 +352,10 @@ uint64_t vtx_eng_mem_linear(const vtx_engine *e, const vtx_insn *in);
 /* ---- engine_blocks.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
+/* ENG-AC-1 (engine_align.c): alignment checking is on (CR0.AM, EFLAGS.AC, CPL 3), and
+ * the instruction at lin (decoded as in) makes a misaligned access: #AC(0). */
+bool vtx_eng_ac_on(const vtx_engine *e);
+bool vtx_eng_ac_fault(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
 bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
 
 /* ---- engine_abort.c ---- */

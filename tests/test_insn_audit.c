@@ -545,17 +545,36 @@ Test(insn_audit, ltr_marks_the_tss_busy)
 
 /* ---- Not modelled: the tests show the current behaviour (docs/unicorn-audit.md) ---- */
 
-Test(insn_audit, not_modelled_alignment_check_at_cpl3)
+Test(insn_audit, alignment_check_at_cpl3_is_ac)
 {
-    /* SDM Vol. 3A "Alignment Check Exception (#AC)": CR0.AM, RFLAGS.AC and CPL 3
-     * make a misaligned access fault. Unicorn 2.0.1 never raises #AC and the model
-     * does not add it: the load completes (with #AC in the bitmap, no exit 0).
+    VTX_COVERS("ENG-AC-1");
+    /* SDM Vol. 3A "Interrupt 17—Alignment Check Exception (#AC)": CR0.AM, RFLAGS.AC
+     * and CPL 3 make a misaligned access a #AC(0) fault. Unicorn 2.0.1 never raises
+     * #AC; the engine does (cpu/engine_align.c). kvm-unit-tests' vmx_exception_test
+     * (its "Usermode #AC" case) relies on it.
      *   G+0 8b 04 25 01 70 00 00 mov eax, [DATA + 1] ; vmcall */
     CODE(0x8b, 0x04, 0x25, 0x01, 0x70, 0x00, 0x00, 0x0f, 0x01, 0xc1);
     cpl3_guest(0x40002); /* AC */
     vt_vmwrite(&e, VTX_VMCS_GUEST_CR0, vt_vmread(&e, VTX_VMCS_GUEST_CR0) | (1u << 18)); /* AM */
     vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 17);
-    rf_launch_exit("misaligned load at CPL 3 with AM and AC: no #AC (not modelled)", VTX_EXIT_REASON_VMCALL);
+    rf_launch_exit("misaligned load at CPL 3 with AM and AC", R_EXC);
+    rf_field("#AC", VTX_VMCS_EXIT_INTR_INFO, "interruption information", INTR_EC(3, 17));
+    rf_field("#AC", VTX_VMCS_EXIT_INTR_ERROR_CODE, "error code", 0);
+    rf_saved_rip("#AC is a fault: RIP on the load", G);
+
+    vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x2); /* AC clear: no check */
+    rf_resume_exit("the same load with RFLAGS.AC clear", VTX_EXIT_REASON_VMCALL);
+}
+
+Test(insn_audit, alignment_check_spares_aligned_accesses)
+{
+    VTX_COVERS("ENG-AC-1");
+    /*   G+0 8b 04 25 04 70 00 00 mov eax, [DATA + 4] ; vmcall (aligned doubleword) */
+    CODE(0x8b, 0x04, 0x25, 0x04, 0x70, 0x00, 0x00, 0x0f, 0x01, 0xc1);
+    cpl3_guest(0x40002);
+    vt_vmwrite(&e, VTX_VMCS_GUEST_CR0, vt_vmread(&e, VTX_VMCS_GUEST_CR0) | (1u << 18));
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 17);
+    rf_launch_exit("aligned load at CPL 3 with AM and AC", VTX_EXIT_REASON_VMCALL);
 }
 
 Test(insn_audit, not_offered_umip)
