@@ -83,6 +83,11 @@ void vtx_root_after_exit(vtx_machine *m)
     h->cr3 = vtx_vmcs_get(f, VTX_SLOT_HOST_CR3);
     h->cr4 = m->root.cr4;
     h->efer = m->root.efer;
+    /* ROOT-DR-1: VM exit loads none of DR0-DR3 and DR6 (the host keeps the
+     * guest's) and sets DR7 to 0x400 (SDM "Loading Host Control Registers,
+     * Debug Registers, MSRs"). */
+    memcpy(h->dr, m->g.cpu.dr, sizeof h->dr);
+    h->dr6 = m->g.cpu.dr6;
     h->dr7 = 0x400;
     h->seg[VTX_S_CS] = host_seg((uint16_t)vtx_vmcs_get(f, VTX_SLOT_HOST_CS_SELECTOR), 0, true, l);
     h->seg[VTX_S_SS] = host_seg((uint16_t)vtx_vmcs_get(f, VTX_SLOT_HOST_SS_SELECTOR), 0, false, l);
@@ -116,6 +121,11 @@ static vtx_rstep entry(vtx_machine *m, const vtx_insn *insn, bool launch, vtx_ro
     uint64_t guest_rsp = m->g.cpu.gpr[VTX_R_RSP];
     memcpy(m->g.cpu.gpr, m->host.gpr, sizeof m->g.cpu.gpr);
     m->g.cpu.gpr[VTX_R_RSP] = guest_rsp;
+    /* ROOT-DR-1: VM entry loads none of DR0-DR3 and DR6, and DR7 only with "load
+     * debug controls" (vtx_guest_load): the guest starts with the host's values. */
+    memcpy(m->g.cpu.dr, m->host.dr, sizeof m->g.cpu.dr);
+    m->g.cpu.dr6 = m->host.dr6;
+    m->g.cpu.dr7 = m->host.dr7;
     m->engine_dirty = true;
     m->limits.instructions = m->host_insn_end == UINT64_MAX ? 0 : m->host_insn_end - m->instructions;
     m->limits.cycles = m->host_cycle_end == UINT64_MAX ? 0 : m->host_cycle_end - m->cycles;
