@@ -142,11 +142,13 @@ Test(boot, hlt_with_nothing_armed_is_a_hang)
  * (its exit code names the first check that failed: see the file's header).
  * 64-bit mode: VMXON with CR4.VMXE = 0 is #UD; in VMX operation MOV CR0 clearing
  * NE and MOV CR4 clearing VMXE are #GP (CR0/CR4_FIXED0); VMWRITE/VMREAD with
- * register and memory operands move 64 bits, a 32-bit field zero-extends; CPL 3
+ * register and memory operands move 64 bits, a 32-bit field zero-extends; a
+ * non-canonical memory operand of VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE,
+ * INVEPT, INVVPID is #GP(0), #SS(0) when SS-based, not #PF (exits 32..37); CPL 3
  * VMREAD is #GP(0). */
 Test(boot, vmx_insns_64bit_operands_fixed_bits_and_cpl)
 {
-    VTX_COVERS("ROOT-VMX-1", "ROOT-VMX-2", "ROOT-CR-1", "ROOT-EXC-1");
+    VTX_COVERS("ROOT-VMX-1", "ROOT-VMX-2", "ROOT-CR-1", "ROOT-EXC-1", "ROOT-SEG-1");
     run r = boot("vmx_ops", "--max-cycles", "10000000");
     EXPECT(r, 0, "wrote 0 to the debug-exit port");
 }
