@@ -112,6 +112,17 @@ Test(boot, unknown_port_ends_with_status_and_names_port_and_rip)
     EXPECT(r, 102, "OUT of 1 byte to port 0x99 at RIP 0x");
 }
 
+/* --open-bus: an unclaimed port reads all ones (1, 2 and 4 bytes) and an OUT to
+ * it is dropped; without it the same kernel ends with status 102 (strict default). */
+Test(boot, open_bus_reads_all_ones_and_drops_out)
+{
+    VTX_COVERS("PLAT-PORT-1");
+    run r = boot("status_v_open_bus", "--open-bus", NULL); /* a short kernel: no budget needed */
+    EXPECT(r, 7, "wrote 7 to the debug-exit port");
+    run s = boot("status_v_open_bus", "--max-cycles", "1000000");
+    EXPECT(s, 102, "OUT of 1 byte to port 0x99 at RIP 0x");
+}
+
 Test(boot, unmodelled_mmio_ends_with_status_and_names_device)
 {
     run r = boot("status_v_mmio", "--max-cycles", "1000000");
