@@ -408,6 +408,13 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
             retire_emulated(m, insn);
             return VTX_STEP_CONTINUE;
         }
+        if (insn->cr == 8 && m->has_bus && m->bus.cr8_read) {
+            /* ROOT-CR8-1: without "use TPR shadow" (vtx_vapic_insn above) MOV from
+             * CR8 reads the platform's TPR, as in root operation. */
+            c->gpr[insn->gpr & 15] = c->cr8 = m->bus.cr8_read(m->bus.user, m->cycles) & 0xF;
+            retire_emulated(m, insn);
+            return VTX_STEP_CONTINUE;
+        }
         break;
     case VTX_IC_MOV_TO_CR: {
         /* The #GP(0) of an invalid value comes after the VM-exit decision above
@@ -426,6 +433,16 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         }
         if (insn->cr == 3 && cr_value_faults(m, 3, v))
             return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+        if (insn->cr == 8 && m->has_bus && m->bus.cr8_write) {
+            /* ROOT-CR8-1: without "use TPR shadow" MOV to CR8 (#GP(0) when bits
+             * 63:4 are set) writes the platform's TPR, as in root operation. */
+            if (v >> 4)
+                return raise_exception(m, 13, VTX_EVT_HW_EXC, true, 0, 0, 0, ex, r, st);
+            c->cr8 = v;
+            m->bus.cr8_write(m->bus.user, m->cycles, v);
+            retire_emulated(m, insn);
+            return VTX_STEP_CONTINUE;
+        }
         break;
     }
     case VTX_IC_CLTS: {

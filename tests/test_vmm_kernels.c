@@ -163,3 +163,12 @@ Test(vmm_kernels, debug_registers)
     passed("load debug controls = 1: guest DR0 is the host's");
     passed("load debug controls = 1: guest DR7 is GUEST_DR7");
 }
+
+Test(vmm_kernels, guest_cr8_reaches_the_xapic_tpr)
+{
+    VTX_COVERS("ROOT-CR8-1");
+    boot("tpr_cr8");
+    passed("guest MOV from CR8 reads the host's TPR class 0xF");
+    passed("guest MOV to CR8 = 5: the xAPIC TPR is 0x50");
+    passed("guest MOV to CR8 = 5: the host's CR8 reads 5");
+}
