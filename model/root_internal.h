@@ -45,6 +45,11 @@ bool vtx_root_engine_limit(vtx_machine *m, const vtx_cpu_state *s, uint64_t lin,
 /* The effective linear address of the instruction's memory operand in root operation. */
 uint64_t vtx_root_linear(const vtx_machine *m, const vtx_insn *insn);
 
+/* ROOT-SEG-1 (root_operand.c): the segmentation checks of the instruction's
+ * memory operand of @p len bytes, made before the page walk: 0 when it passes,
+ * else the vector of the fault (#GP(0) = 13, #SS(0) = 12; error code 0). */
+uint8_t vtx_root_operand_fault(const vtx_machine *m, const vtx_insn *insn, size_t len, bool write);
+
 /* After a VM exit (or a VM-entry failure exit): the root-mode processor from the
  * host-state area (ROOT-RET-1), the GPRs other than RSP from the shared file. */
 void vtx_root_after_exit(vtx_machine *m);

@@ -18,6 +18,19 @@ static void flags_back(vtx_machine *m)
 
 static bool long64(const vtx_machine *m) { return vtx_cpu_mode_of(&m->host) == VTX_MODE_LONG64; }
 
+/* The memory operand of a VMX instruction: the segmentation checks first
+ * (ROOT-SEG-1: 3 with the vector in *pf_err), then the page walk (vtx_root_mem). */
+static int operand(vtx_machine *m, const vtx_insn *insn, void *buf, size_t len, bool write, uint32_t *pf_err,
+                   uint64_t *pf_addr)
+{
+    uint8_t vec = vtx_root_operand_fault(m, insn, len, write);
+    if (vec) {
+        *pf_err = vec;
+        return 3;
+    }
+    return vtx_root_mem(m, vtx_root_linear(m, insn), buf, len, write, pf_err, pf_addr);
+}
+
 /* Register or memory operand (r/m) of `bytes` bytes. */
 static int read_rm(vtx_machine *m, const vtx_insn *insn, unsigned bytes, uint64_t *v, uint32_t *pf_err,
                    uint64_t *pf_addr)
@@ -29,13 +42,15 @@ static int read_rm(vtx_machine *m, const vtx_insn *insn, unsigned bytes, uint64_
         return 0;
     }
     *v = 0;
-    return vtx_root_mem(m, vtx_root_linear(m, insn), v, bytes, false, pf_err, pf_addr);
+    return operand(m, insn, v, bytes, false, pf_err, pf_addr);
 }
 
 static vtx_rstep mem_fault(vtx_machine *m, int rc, uint32_t pf_err, uint64_t pf_addr, vtx_root_result *res)
 {
     if (rc == 1)
         return vtx_root_exception(m, 14, true, pf_err, pf_addr, res);
+    if (rc == 3)
+        return vtx_root_exception(m, (uint8_t)pf_err, true, 0, 0, res);
     return vtx_root_stop(res, VTX_ROOT_UNMAPPED, m->host.rip,
                         "a VMX instruction at RIP 0x%llx accesses physical address 0x%llx, which is not mapped",
                         (unsigned long long)m->host.rip, (unsigned long long)pf_addr);
@@ -83,6 +98,11 @@ void vtx_root_after_exit(vtx_machine *m)
     h->cr3 = vtx_vmcs_get(f, VTX_SLOT_HOST_CR3);
     h->cr4 = m->root.cr4;
     h->efer = m->root.efer;
+    /* ROOT-DR-1: VM exit loads none of DR0-DR3 and DR6 (the host keeps the
+     * guest's) and sets DR7 to 0x400 (SDM "Loading Host Control Registers,
+     * Debug Registers, MSRs"). */
+    memcpy(h->dr, m->g.cpu.dr, sizeof h->dr);
+    h->dr6 = m->g.cpu.dr6;
     h->dr7 = 0x400;
     h->seg[VTX_S_CS] = host_seg((uint16_t)vtx_vmcs_get(f, VTX_SLOT_HOST_CS_SELECTOR), 0, true, l);
     h->seg[VTX_S_SS] = host_seg((uint16_t)vtx_vmcs_get(f, VTX_SLOT_HOST_SS_SELECTOR), 0, false, l);
@@ -116,6 +136,11 @@ static vtx_rstep entry(vtx_machine *m, const vtx_insn *insn, bool launch, vtx_ro
     uint64_t guest_rsp = m->g.cpu.gpr[VTX_R_RSP];
     memcpy(m->g.cpu.gpr, m->host.gpr, sizeof m->g.cpu.gpr);
     m->g.cpu.gpr[VTX_R_RSP] = guest_rsp;
+    /* ROOT-DR-1: VM entry loads none of DR0-DR3 and DR6, and DR7 only with "load
+     * debug controls" (vtx_guest_load): the guest starts with the host's values. */
+    memcpy(m->g.cpu.dr, m->host.dr, sizeof m->g.cpu.dr);
+    m->g.cpu.dr6 = m->host.dr6;
+    m->g.cpu.dr7 = m->host.dr7;
     m->engine_dirty = true;
     m->limits.instructions = m->host_insn_end == UINT64_MAX ? 0 : m->host_insn_end - m->instructions;
     m->limits.cycles = m->host_cycle_end == UINT64_MAX ? 0 : m->host_cycle_end - m->cycles;
@@ -156,7 +181,7 @@ vtx_rstep vtx_root_vmx(vtx_machine *m, const vtx_insn *insn, vtx_root_result *re
         if (!insn->has_mem || insn->rm_gpr != VTX_GPR_NONE)
             return vtx_root_exception(m, 6, false, 0, 0, res);
         if (!m->vmx_on) {
-            rc = vtx_root_mem(m, vtx_root_linear(m, insn), &v, 8, false, &pf_err, &pf_addr);
+            rc = operand(m, insn, &v, 8, false, &pf_err, &pf_addr);
             if (rc) {
                 /* The #UD/#GP checks come before the operand is read: probe them with
                  * an address VMXON refuses by VMfailInvalid (no state to change). */
@@ -189,7 +214,7 @@ vtx_rstep vtx_root_vmx(vtx_machine *m, const vtx_insn *insn, vtx_root_result *re
     case VTX_EXIT_REASON_VMPTRLD:
         if (insn->rm_gpr != VTX_GPR_NONE || !insn->has_mem)
             return vtx_root_exception(m, 6, false, 0, 0, res);
-        if ((rc = vtx_root_mem(m, vtx_root_linear(m, insn), &v, 8, false, &pf_err, &pf_addr)))
+        if ((rc = operand(m, insn, &v, 8, false, &pf_err, &pf_addr)))
             return mem_fault(m, rc, pf_err, pf_addr, res);
         st = which == VTX_EXIT_REASON_VMCLEAR ? vtx_vmclear(m, v, &r) : vtx_vmptrld(m, v, &r);
         return outcome(m, insn, st, &r, res);
@@ -199,7 +224,7 @@ vtx_rstep vtx_root_vmx(vtx_machine *m, const vtx_insn *insn, vtx_root_result *re
         st = vtx_vmptrst(m, &r);
         if (st == VTX_OK && r.outcome == VTX_VMSUCCEED) {
             uint64_t p = r.value;
-            if ((rc = vtx_root_mem(m, vtx_root_linear(m, insn), &p, 8, true, &pf_err, &pf_addr)))
+            if ((rc = operand(m, insn, &p, 8, true, &pf_err, &pf_addr)))
                 return mem_fault(m, rc, pf_err, pf_addr, res);
         }
         return outcome(m, insn, st, &r, res);
@@ -217,7 +242,7 @@ vtx_rstep vtx_root_vmx(vtx_machine *m, const vtx_insn *insn, vtx_root_result *re
             uint64_t val = r.value;
             if (insn->rm_gpr != VTX_GPR_NONE) {
                 m->host.gpr[insn->rm_gpr & 15] = opb == 4 ? (uint32_t)val : val;
-            } else if ((rc = vtx_root_mem(m, vtx_root_linear(m, insn), &val, opb, true, &pf_err, &pf_addr))) {
+            } else if ((rc = operand(m, insn, &val, opb, true, &pf_err, &pf_addr))) {
                 m->root.rflags = rfl;
                 return mem_fault(m, rc, pf_err, pf_addr, res);
             }
@@ -241,7 +266,7 @@ vtx_rstep vtx_root_vmx(vtx_machine *m, const vtx_insn *insn, vtx_root_result *re
         if (opb == 4)
             type = (uint32_t)type;
         uint64_t desc[2] = {0, 0};
-        if ((rc = vtx_root_mem(m, vtx_root_linear(m, insn), desc, 16, false, &pf_err, &pf_addr)))
+        if ((rc = operand(m, insn, desc, 16, false, &pf_err, &pf_addr)))
             return mem_fault(m, rc, pf_err, pf_addr, res);
         if (which == VTX_EXIT_REASON_INVEPT) {
             vtx_invept_desc d = {desc[0], desc[1]};

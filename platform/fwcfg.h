@@ -2,7 +2,7 @@
  * @file fwcfg.h
  * @brief The QEMU firmware-configuration device (fw_cfg), I/O-port interface
  * only, with the three items kvm-unit-tests reads (own rules FWCFG-*,
- * docs/platform-apic.md "fw_cfg").
+ * docs/platform.md "fw_cfg").
  *
  * OUT of a 16-bit key to the selector port 0x510 selects an item and rewinds
  * it; each 8-bit IN from the data port 0x511 returns the item's next byte

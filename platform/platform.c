@@ -98,6 +98,7 @@ vtx_status vtx_platform_create(const vtx_platform_config *cfg, vtx_platform **ou
         return VTX_ERR_NO_MEMORY;
     p->ram_bytes = ram;
     p->serial = cfg->serial ? cfg->serial : stdout;
+    p->open_bus = cfg->open_bus;
     void *mem = mmap(NULL, ram, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) {
         free(p);

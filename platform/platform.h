@@ -31,6 +31,8 @@ typedef struct vtx_platform_config {
     vtx_profile profile;
     uint64_t ram_bytes;   /* RAM at physical 0 (a multiple of 2 MiB; 128 MiB by default) */
     FILE *serial;         /* COM1 output (stdout when NULL) */
+    bool open_bus;        /* PLAT-PORT-1: an unclaimed port reads all ones and drops OUT (PC open
+                           * bus) instead of ending the run with VTX_PLAT_UNKNOWN_PORT */
 } vtx_platform_config;
 
 /* Create the platform: the machine, its RAM and the bus. */
@@ -65,6 +67,7 @@ struct vtx_platform {
     uint8_t *ram;
     uint64_t ram_bytes;
     FILE *serial;
+    bool open_bus;           /* vtx_platform_config.open_bus */
     bool serial_cr;          /* last byte was '\r' (the kernel sends "\r\n": both pass through) */
     /* Why the bus stopped the run. */
     bool stopped;

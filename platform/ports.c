@@ -1,7 +1,9 @@
 /*
  * The platform's I/O ports as a table (docs/platform.md, "Ports"). A port no
  * row claims ends the run with VTX_PLAT_UNKNOWN_PORT and a message naming the
- * port, the access and the RIP: nothing is silently ignored.
+ * port, the access and the RIP: nothing is silently ignored, unless the
+ * platform was made with an open bus (vtxref boot --open-bus, PLAT-PORT-1):
+ * then an unclaimed port reads all ones and an OUT to it is dropped, as on a PC.
  */
 #include <string.h>
 #include "platform.h"
@@ -106,6 +108,8 @@ vtx_bus_rc vtx_plat_io_in(void *user, uint64_t rip, uint16_t port, unsigned size
 {
     vtx_platform *p = user;
     const struct port_row *r = find(port);
+    if (!r && p->open_bus) /* PLAT-PORT-1: nothing drives the bus: all ones */
+        return ones_in(p, port, size, value);
     return r ? r->in(p, port, size, value) : unknown(p, rip, port, size, true);
 }
 
@@ -113,5 +117,7 @@ vtx_bus_rc vtx_plat_io_out(void *user, uint64_t rip, uint16_t port, unsigned siz
 {
     vtx_platform *p = user;
     const struct port_row *r = find(port);
+    if (!r && p->open_bus) /* PLAT-PORT-1: nobody listens: the write is lost */
+        return sink_out(p, rip, port, size, value);
     return r ? r->out(p, rip, port, size, value) : unknown(p, rip, port, size, false);
 }

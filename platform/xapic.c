@@ -4,7 +4,7 @@
  * priority, interrupt acceptance (IRR -> ISR -> EOI), the error status
  * register, the interrupt command register for IPIs to this CPU, and
  * IA32_APIC_BASE. The timer is in platform/xapic_timer.c. Own rules APIC-* in
- * docs/rules-own.tsv; docs/platform-apic.md says what is not modelled.
+ * docs/rules-own.tsv; docs/platform.md ("Local xAPIC") says what is not modelled.
  */
 #include <stdio.h>
 #include <string.h>

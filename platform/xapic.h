@@ -3,7 +3,7 @@
  * @brief The local xAPIC of the platform (one CPU): registers, priority
  * arbitration, self-IPIs, the LVT timer and IA32_APIC_BASE (SDM Vol. 3A
  * "Advanced Programmable Interrupt Controller (APIC)"). Own rules APIC-* in
- * docs/rules-own.tsv; what is and is not modelled is in docs/platform-apic.md.
+ * docs/rules-own.tsv; what is and is not modelled is in docs/platform.md ("Local xAPIC").
  *
  * The device knows nothing of the CPU: the caller (the machine's bus and
  * interrupt logic) routes 32-bit MMIO accesses at the page of

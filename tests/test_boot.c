@@ -112,6 +112,17 @@ Test(boot, unknown_port_ends_with_status_and_names_port_and_rip)
     EXPECT(r, 102, "OUT of 1 byte to port 0x99 at RIP 0x");
 }
 
+/* --open-bus: an unclaimed port reads all ones (1, 2 and 4 bytes) and an OUT to
+ * it is dropped; without it the same kernel ends with status 102 (strict default). */
+Test(boot, open_bus_reads_all_ones_and_drops_out)
+{
+    VTX_COVERS("PLAT-PORT-1");
+    run r = boot("status_v_open_bus", "--open-bus", NULL); /* a short kernel: no budget needed */
+    EXPECT(r, 7, "wrote 7 to the debug-exit port");
+    run s = boot("status_v_open_bus", "--max-cycles", "1000000");
+    EXPECT(s, 102, "OUT of 1 byte to port 0x99 at RIP 0x");
+}
+
 Test(boot, unmodelled_mmio_ends_with_status_and_names_device)
 {
     run r = boot("status_v_mmio", "--max-cycles", "1000000");
@@ -142,11 +153,13 @@ Test(boot, hlt_with_nothing_armed_is_a_hang)
  * (its exit code names the first check that failed: see the file's header).
  * 64-bit mode: VMXON with CR4.VMXE = 0 is #UD; in VMX operation MOV CR0 clearing
  * NE and MOV CR4 clearing VMXE are #GP (CR0/CR4_FIXED0); VMWRITE/VMREAD with
- * register and memory operands move 64 bits, a 32-bit field zero-extends; CPL 3
+ * register and memory operands move 64 bits, a 32-bit field zero-extends; a
+ * non-canonical memory operand of VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE,
+ * INVEPT, INVVPID is #GP(0), #SS(0) when SS-based, not #PF (exits 32..37); CPL 3
  * VMREAD is #GP(0). */
 Test(boot, vmx_insns_64bit_operands_fixed_bits_and_cpl)
 {
-    VTX_COVERS("ROOT-VMX-1", "ROOT-VMX-2", "ROOT-CR-1", "ROOT-EXC-1");
+    VTX_COVERS("ROOT-VMX-1", "ROOT-VMX-2", "ROOT-CR-1", "ROOT-EXC-1", "ROOT-SEG-1");
     run r = boot("vmx_ops", "--max-cycles", "10000000");
     EXPECT(r, 0, "wrote 0 to the debug-exit port");
 }

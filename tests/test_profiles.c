@@ -380,6 +380,8 @@ Test(validate, vmcs_enum_reserved_bits)
  * test_vmwrite_vmread finds the highest index VMREAD accepts and compares:
  * every built-in profile reports exactly that index (server and teaching
  * reported 0x17 while supporting the TSC multiplier, 2032H, index 0x19).
+ * vmcs/profiles.c derives it from the field table (no literal to go stale): with
+ * the derivation removed every profile reports index 0 and this test fails.
  * Profile files are not held to it (validation does not check it). */
 Test(validate, vmcs_enum_is_the_highest_supported_index)
 {

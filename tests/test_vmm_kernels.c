@@ -148,3 +148,27 @@ Test(vmm_kernels, interrupts_pending_while_running)
     passed("guest self-IPI: exit interruption information = valid, external interrupt, vector 0x61");
     passed("guest self-IPI: the exit came before the guest's loop ended");
 }
+
+Test(vmm_kernels, debug_registers)
+{
+    VTX_COVERS("ROOT-DR-1");
+    boot("debug_regs");
+    passed("load debug controls = 0: guest DR0 is the host's");
+    passed("load debug controls = 0: guest DR3 is the host's");
+    passed("load debug controls = 0: guest DR6 is the host's");
+    passed("load debug controls = 0: guest DR7 is the host's");
+    passed("VM exit: host DR0 is the guest's");
+    passed("VM exit: host DR6 is the guest's");
+    passed("VM exit: host DR7 is 0x400");
+    passed("load debug controls = 1: guest DR0 is the host's");
+    passed("load debug controls = 1: guest DR7 is GUEST_DR7");
+}
+
+Test(vmm_kernels, guest_cr8_reaches_the_xapic_tpr)
+{
+    VTX_COVERS("EXE-CR8-1");
+    boot("tpr_cr8");
+    passed("guest MOV from CR8 reads the host's TPR class 0xF");
+    passed("guest MOV to CR8 = 5: the xAPIC TPR is 0x50");
+    passed("guest MOV to CR8 = 5: the host's CR8 reads 5");
+}

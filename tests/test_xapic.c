@@ -1,5 +1,5 @@
 /*
- * The platform's local xAPIC (platform/xapic.h, docs/platform-apic.md): the
+ * The platform's local xAPIC (platform/xapic.h, docs/platform.md): the
  * register page, TPR/CR8, PPR/APR, IRR/ISR with priority arbitration, EOI, the
  * ESR, self-IPIs (fixed and NMI), IPIs without a target on one CPU, the LVT
  * timer on the cycle clock, software disable and IA32_APIC_BASE (own rules

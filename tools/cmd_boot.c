@@ -1,6 +1,6 @@
 /*
  * vtxref boot KERNEL [--module FILE] [--append CMDLINE] [--profile P] [--max-cycles N]
- *                    [--max-insns N] [--serial FILE] [--ram MIB] [--boundaries FILE]
+ *                    [--max-insns N] [--serial FILE] [--ram MIB] [--boundaries FILE] [--open-bus]
  * Boots a Multiboot (v1) kernel on the platform (docs/platform.md) in VMX root
  * operation, streams COM1 to standard output (or FILE), and exits with the
  * kernel's debug-exit code or a documented status.
@@ -60,7 +60,7 @@ static void boot_boundary(void *user, const vtx_boundary_report *b)
 static int usage_err(const char *msg)
 {
     fprintf(stderr, "%s boot: %s\nusage: %s boot KERNEL [--module FILE]... [--append CMDLINE] [--profile P] "
-            "[--max-cycles N] [--max-insns N] [--serial FILE] [--ram MIB] [--boundaries FILE]\n", prog, msg, prog);
+            "[--max-cycles N] [--max-insns N] [--serial FILE] [--ram MIB] [--boundaries FILE] [--open-bus]\n", prog, msg, prog);
     return BOOT_USAGE;
 }
 
@@ -81,6 +81,7 @@ int cmd_boot(int argc, char **argv)
     vtx_mb_module mods[8];
     size_t n_mods = 0;
     uint64_t max_cycles = 0, max_insns = 0, ram_mib = 128;
+    bool open_bus = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -98,6 +99,8 @@ int cmd_boot(int argc, char **argv)
             serial = argv[++i];
         } else if (strcmp(a, "--boundaries") == 0 && has) {
             bounds = argv[++i];
+        } else if (strcmp(a, "--open-bus") == 0) {
+            open_bus = true;
         } else if (strcmp(a, "--max-cycles") == 0 && has) {
             if (!parse_u64(argv[++i], &max_cycles))
                 return usage_err("--max-cycles needs a number");
@@ -119,7 +122,7 @@ int cmd_boot(int argc, char **argv)
     }
     if (!kernel)
         return usage_err("no KERNEL given");
-    vtx_platform_config cfg = {.ram_bytes = ram_mib << 20};
+    vtx_platform_config cfg = {.ram_bytes = ram_mib << 20, .open_bus = open_bus};
     vtx_diag diag = {0};
     if (vtx_profile_resolve(profile, &cfg.profile, &diag) != VTX_OK) {
         fprintf(stderr, "%s boot: profile '%s': %s\n", prog, profile, diag.message);

@@ -2,6 +2,7 @@
  * Built-in CPU profiles and the capability queries the model makes of a profile
  * (SDM Vol. 3 Appendix A, "VMX Capability Reporting Facility"; catalogue L.4).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -64,7 +65,8 @@
 #define CR0_FIXED0_VMX 0x80000021ull /* PE, NE, PG */
 #define CR4_FIXED0_VMX 0x00002000ull /* VMXE */
 
-static const vtx_profile builtin[] = {
+/* IA32_VMX_VMCS_ENUM is not written above: builtin_init derives it (PRF-ENUM-1). */
+static vtx_profile builtin[] = {
     {
         .name = "core2",
         .description = "Early-VMX part (Core 2 / Penryn class): no TRUE MSRs, no secondary controls, "
@@ -82,7 +84,6 @@ static const vtx_profile builtin[] = {
             [VTX_CAP_IA32_VMX_CR0_FIXED1] = 0xFFFFFFFFull,
             [VTX_CAP_IA32_VMX_CR4_FIXED0] = CR4_FIXED0_VMX,
             [VTX_CAP_IA32_VMX_CR4_FIXED1] = 0x000067FFull,
-            [VTX_CAP_IA32_VMX_VMCS_ENUM] = 0x2A,
         },
     },
     {
@@ -103,7 +104,6 @@ static const vtx_profile builtin[] = {
             [VTX_CAP_IA32_VMX_CR0_FIXED1] = 0xFFFFFFFFull,
             [VTX_CAP_IA32_VMX_CR4_FIXED0] = CR4_FIXED0_VMX,
             [VTX_CAP_IA32_VMX_CR4_FIXED1] = 0x003767FFull,
-            [VTX_CAP_IA32_VMX_VMCS_ENUM] = 0x32, /* index 0x19: TSC_MULTIPLIER (2032H), the highest supported (PRF-ENUM-1) */
             [VTX_CAP_IA32_VMX_PROCBASED_CTLS2] = CTLS(0, SERVER_PROC2),
             [VTX_CAP_IA32_VMX_EPT_VPID_CAP] = EPT_VPID_SERVER,
             [VTX_CAP_IA32_VMX_TRUE_PINBASED_CTLS] = CTLS(PIN_DEFAULT1, SERVER_PIN),
@@ -130,7 +130,6 @@ static const vtx_profile builtin[] = {
             [VTX_CAP_IA32_VMX_CR0_FIXED1] = 0xFFFFFFFFull,
             [VTX_CAP_IA32_VMX_CR4_FIXED0] = CR4_FIXED0_VMX,
             [VTX_CAP_IA32_VMX_CR4_FIXED1] = 0x000027FFull,
-            [VTX_CAP_IA32_VMX_VMCS_ENUM] = 0x32, /* index 0x19 (PRF-ENUM-1) */
             [VTX_CAP_IA32_VMX_PROCBASED_CTLS2] = CTLS(0, SERVER_PROC2),
             [VTX_CAP_IA32_VMX_EPT_VPID_CAP] = EPT_VPID_SERVER,
             [VTX_CAP_IA32_VMX_TRUE_PINBASED_CTLS] = CTLS(PIN_DEFAULT1, SERVER_PIN),
@@ -143,17 +142,47 @@ static const vtx_profile builtin[] = {
 
 #define BUILTIN_COUNT (sizeof builtin / sizeof builtin[0])
 
+/* PRF-ENUM-1 (SDM Appendix A.9): IA32_VMX_VMCS_ENUM bits 9:1 = the highest index
+ * of the VMCS field encodings the profile accepts (the field table, filtered by
+ * the profile's features); the other bits are 0. */
+static uint64_t vmcs_enum_of(const vtx_profile *p)
+{
+    size_t n = 0;
+    const vtx_field_info *f = vtx_vmcs_fields(&n);
+    unsigned hi = 0;
+    for (size_t i = 0; i < n; i++)
+        if (vtx_profile_has_feature(p, f[i].feature) && f[i].index > hi)
+            hi = f[i].index;
+    return (uint64_t)(hi & 0x1FF) << 1;
+}
+
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void builtin_init(void)
+{
+    for (size_t i = 0; i < BUILTIN_COUNT; i++)
+        builtin[i].msr[VTX_CAP_IA32_VMX_VMCS_ENUM] = vmcs_enum_of(&builtin[i]);
+}
+
+/* Every reader of `builtin` goes through here (thread-safe, once). */
+static const vtx_profile *builtins(void)
+{
+    pthread_once(&builtin_once, builtin_init);
+    return builtin;
+}
+
 size_t vtx_profile_builtin_count(void) { return BUILTIN_COUNT; }
 
-const vtx_profile *vtx_profile_builtin(size_t i) { return i < BUILTIN_COUNT ? &builtin[i] : NULL; }
+const vtx_profile *vtx_profile_builtin(size_t i) { return i < BUILTIN_COUNT ? &builtins()[i] : NULL; }
 
 vtx_status vtx_profile_find(const char *name, const vtx_profile **profile, vtx_diag *diag)
 {
     if (!name || !profile)
         return VTX_ERR_INVALID_ARG;
+    const vtx_profile *all = builtins();
     for (size_t i = 0; i < BUILTIN_COUNT; i++) {
-        if (strcasecmp(name, builtin[i].name) == 0) {
-            *profile = &builtin[i];
+        if (strcasecmp(name, all[i].name) == 0) {
+            *profile = &all[i];
             return VTX_OK;
         }
     }

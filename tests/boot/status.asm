@@ -1,5 +1,6 @@
 ; Kernels that end a boot with each documented status (tests/test_boot.c):
-; -DV_UNKNOWN_PORT, -DV_MMIO, -DV_TRIPLE, -DV_BUDGET, -DV_HANG, -DV_EXIT (code 7),
+; -DV_UNKNOWN_PORT, -DV_OPEN_BUS (exit 7 when an unclaimed port reads all ones),
+; -DV_MMIO, -DV_TRIPLE, -DV_BUDGET, -DV_HANG, -DV_EXIT (code 7),
 ; -DV_REMAP (32-bit paging with 4-MiB pages mapping linear 0xC0000000 to physical
 ; 0x400000: exit 7 when a store through it is seen at the physical address, the
 ; Unicorn 2.1 outcome; on Unicorn 2.0.1 the run ends with the engine-limit status).
@@ -10,6 +11,22 @@ start:
 %ifdef V_UNKNOWN_PORT
         mov al, 1
         out 0x99, al            ; no device claims port 0x99
+%elifdef V_OPEN_BUS
+        mov al, 1
+        out 0x99, al            ; with --open-bus dropped (PLAT-PORT-1), else status 102
+        mov dx, 0x99
+        in al, dx
+        cmp al, 0xFF            ; all ones, at each access size
+        jne .ob_bad
+        in ax, dx
+        cmp ax, 0xFFFF
+        jne .ob_bad
+        in eax, dx
+        cmp eax, 0xFFFFFFFF
+        jne .ob_bad
+        EXIT 7
+.ob_bad:
+        EXIT 1
 %elifdef V_MMIO
         mov eax, [0xFEC00000]   ; the I/O APIC is not modelled
 %elifdef V_TRIPLE

@@ -6,8 +6,9 @@
 ; Default (64-bit mode): VMXON with CR4.VMXE = 0 is #UD; VMXON with
 ;   IA32_FEATURE_CONTROL locked and enabled works; in VMX operation MOV CR0
 ;   clearing NE (CR0_FIXED0) and MOV CR4 clearing VMXE (CR4_FIXED0) are #GP(0);
-;   VMWRITE/VMREAD with register and memory operands move 64 bits; VMREAD and
-;   VMWRITE at CPL 3 are #GP(0).
+;   VMWRITE/VMREAD with register and memory operands move 64 bits; a
+;   non-canonical memory operand of VMCLEAR ... INVVPID is #GP(0), #SS(0) when
+;   SS-based, never #PF (ROOT-SEG-1); VMREAD and VMWRITE at CPL 3 are #GP(0).
 ; -DV_FC: VMXON with IA32_FEATURE_CONTROL unlocked is #GP(0); locked without
 ;   "VMX outside SMX" it is #GP(0); WRMSR to the locked MSR is #GP(0).
 ; -DV_PM32: 32-bit protected mode with 4-MiB paging: VMXON, VMWRITE/VMREAD
@@ -157,6 +158,9 @@ long64: mov ax, 0x10
         mov rdi, 13
         mov rax, gp_handler
         call set_gate
+        mov rdi, 12
+        mov rax, ss_handler
+        call set_gate
         lidt [idt_ptr]
 %ifdef V_FC
         mov ecx, 0x480
@@ -230,6 +234,25 @@ long64: mov ax, 0x10
         vmread rcx, rax
         cmp rcx, 0x12345678
         jne f29
+        ; ROOT-SEG-1: a non-canonical memory operand is #GP(0) (#SS(0) when
+        ; SS-based) before any page walk (the address is not mapped either)
+        mov rbx, 0xAAAAAAAAAAAAAAAA
+        EXPECT_EXC {vmclear [rbx]}, 13, 32
+        EXPECT_EXC {vmptrld [rbx]}, 13, 32
+        EXPECT_EXC {vmptrst [rbx]}, 13, 33
+        mov rax, 0x681E                             ; a valid field (the handlers clobber RAX)
+        EXPECT_EXC {vmread [rbx], rax}, 13, 34
+        mov rax, 0x681E
+        EXPECT_EXC {vmwrite rax, [rbx]}, 13, 34
+        mov eax, 1
+        EXPECT_EXC {invept rax, [rbx]}, 13, 35
+        EXPECT_EXC {invvpid rax, [rbx]}, 13, 35
+        mov rbp, rbx
+        EXPECT_EXC {vmclear [rbp]}, 12, 36
+        mov rax, 0x681E
+        EXPECT_EXC {vmread [rsp + rbx], rax}, 12, 36
+        vmptrld [vmcs_ptr]                          ; still the current VMCS
+        jbe f37
         ; CPL 3: VMREAD is #GP(0)
         mov dword [fixup], .back
         mov dword [rel_vec], 0xFF
@@ -254,6 +277,7 @@ f28:    EXIT 28
 f29:    EXIT 29
 f30:    EXIT 30
 f31:    EXIT 31
+f37:    EXIT 37
 
 user_code:
         mov rax, 0x681E
@@ -274,6 +298,13 @@ set_gate:
 
 ud_handler:
         mov dword [rel_vec], 6
+        mov rsp, stack_top
+        mov eax, [fixup]
+        jmp rax
+ss_handler:
+        pop rax
+        mov [rel_err], eax
+        mov dword [rel_vec], 12
         mov rsp, stack_top
         mov eax, [fixup]
         jmp rax
