@@ -7,7 +7,7 @@
  * for the final guest-physical address. Unicorn 2.0.1 has no TLB fill hook:
  * there the second stage cannot be installed. Knows nothing of VMX.
  *
- * Unicorn 2.1.1 facts used here (../shared/spec/unicorn-2.1-notes.md and
+ * Unicorn 2.1.1 facts used here (measured; recorded in
  * docs/platforms.md): the hook gets the page-aligned linear address and the
  * access type, not the mmu index; returning false ends uc_emu_start with an
  * error and RIP on the faulting instruction (the access did not happen); each

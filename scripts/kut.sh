@@ -22,7 +22,7 @@
 # Each group is one `vtxref boot KUT_DIR/x86/vmx.flat --module ENV --append "vmx.flat
 # GROUP-ARGS"` with the one-CPU environment module NR_CPUS=1, MEMSIZE=128,
 # TEST_DEVICE=0 (kvm-unit-tests reads it instead of fw_cfg). The serial output is
-# parsed as ../shared/spec/kut-platform.md section 5 says: PASS/FAIL/XPASS/XFAIL/
+# parsed as docs/kvm-unit-tests.md section 3 ("Read the table") describes: PASS/FAIL/XPASS/XFAIL/
 # KFAIL/SKIP lines grouped by the `Test suite:` line before them, the SUMMARY line
 # cross-checked against them, the kernel's exit code (port 0xF4: 0 pass, 1 failures,
 # 38 all skipped, 63 abort) as vtxref's exit status; no SUMMARY line means the kernel

@@ -629,7 +629,7 @@ Test(xapic, clock_never_goes_back)
 }
 
 /* The order in which kvm-unit-tests' x86/vmx.flat uses the APIC on one CPU
- * (../shared/spec/kut-platform.md §2.3, §3.1), step by step on the device. */
+ * (docs/platform.md, "Local xAPIC"; docs/kvm-unit-tests.md), step by step on the device. */
 Test(xapic, kvm_unit_tests_sequence)
 {
     VTX_COVERS("APIC-BASE-1", "APIC-ICR-1", "APIC-ICR-2", "APIC-TPR-1", "APIC-IRR-1", "APIC-EOI-1", "APIC-TMR-1");
