@@ -156,10 +156,12 @@ Test(boot, hlt_with_nothing_armed_is_a_hang)
  * register and memory operands move 64 bits, a 32-bit field zero-extends; a
  * non-canonical memory operand of VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE,
  * INVEPT, INVVPID is #GP(0), #SS(0) when SS-based, not #PF (exits 32..37); CPL 3
- * VMREAD is #GP(0). */
+ * VMREAD is #GP(0); VMCALL is #UD outside VMX operation and VMfailValid(1) in it,
+ * RDRAND is #UD (not in the model's CPUID), RDTSC reads IA32_TIME_STAMP_COUNTER as
+ * written plus the cycles since (exits 40..43). */
 Test(boot, vmx_insns_64bit_operands_fixed_bits_and_cpl)
 {
-    VTX_COVERS("ROOT-VMX-1", "ROOT-VMX-2", "ROOT-CR-1", "ROOT-EXC-1", "ROOT-SEG-1");
+    VTX_COVERS("ROOT-VMX-1", "ROOT-VMX-2", "ROOT-VMX-3", "ROOT-CR-1", "ROOT-EXC-1", "ROOT-SEG-1", "ROOT-UD-1", "ROOT-TSC-1");
     run r = boot("vmx_ops", "--max-cycles", "10000000");
     EXPECT(r, 0, "wrote 0 to the debug-exit port");
 }

@@ -1,10 +1,12 @@
 ; Root-mode VMX instruction handling checked from a bare-metal kernel
-; (tests/test_boot.c, ROOT-VMX-1/2, ROOT-CR-1, ROOT-MSR-1). Each check that
-; fails exits with its own code (10..39); all passed: exit 0. An unexpected
+; (tests/test_boot.c, ROOT-VMX-1/2/3, ROOT-CR-1, ROOT-MSR-1, ROOT-UD-1, ROOT-TSC-1).
+; Each check that fails exits with its own code (10..43); all passed: exit 0. An unexpected
 ; exception exits with 50 + vector. Exceptions are caught by handlers that
 ; record the vector and error code and resume at [fixup] (ring 0, stack reset).
 ; Default (64-bit mode): VMXON with CR4.VMXE = 0 is #UD; VMXON with
-;   IA32_FEATURE_CONTROL locked and enabled works; in VMX operation MOV CR0
+;   IA32_FEATURE_CONTROL locked and enabled works; VMCALL outside VMX operation and
+;   RDRAND are #UD; RDTSC reads IA32_TIME_STAMP_COUNTER as written plus the cycles
+;   since; VMCALL in root operation is VMfailValid(1); in VMX operation MOV CR0
 ;   clearing NE (CR0_FIXED0) and MOV CR4 clearing VMXE (CR4_FIXED0) are #GP(0);
 ;   VMWRITE/VMREAD with register and memory operands move 64 bits; a
 ;   non-canonical memory operand of VMCLEAR ... INVVPID is #GP(0), #SS(0) when
@@ -186,6 +188,19 @@ long64: mov ax, 0x10
         mov [vmxon_region], eax
         mov [vmcs_region], eax
         EXPECT_EXC {vmxon [vmxon_ptr]}, 6, 20       ; CR4.VMXE = 0: #UD
+        EXPECT_EXC vmcall, 6, 40                    ; ROOT-VMX-3: outside VMX operation #UD
+        EXPECT_EXC {rdrand eax}, 6, 41              ; ROOT-UD-1: CPUID does not offer RDRAND
+        mov ecx, 0x10                               ; ROOT-TSC-1: IA32_TIME_STAMP_COUNTER
+        mov eax, 0x40000000                         ;   = 0x1_4000_0000, then RDTSC reads it
+        mov edx, 1                                  ;   plus the few cycles since
+        wrmsr
+        rdtsc
+        cmp edx, 1
+        jne f42
+        cmp eax, 0x40000000
+        jb f42
+        cmp eax, 0x40010000
+        jae f42
         mov ecx, 0x3A
         mov eax, 5
         xor edx, edx
@@ -205,6 +220,13 @@ long64: mov ax, 0x10
         jbe f24
         vmptrld [vmcs_ptr]
         jbe f24
+        vmcall                                      ; ROOT-VMX-3: VMfailValid(1) in root operation
+        jc f43
+        jnz f43
+        mov rax, 0x4400                             ; VM-instruction error
+        vmread rcx, rax
+        cmp rcx, 1
+        jne f43
         ; VMWRITE r64, r64 / VMREAD r64, r64: all 64 bits
         mov rax, 0x681E
         mov rbx, 0x1122334455667788
@@ -278,6 +300,8 @@ f29:    EXIT 29
 f30:    EXIT 30
 f31:    EXIT 31
 f37:    EXIT 37
+f42:    EXIT 42
+f43:    EXIT 43
 
 user_code:
         mov rax, 0x681E
