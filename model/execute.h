@@ -25,6 +25,9 @@ bool vtx_insn_exit(const vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex
  * index * scale + displacement (+ the next RIP when RIP-relative), truncated to
  * the address size; the segment base is not added. */
 uint64_t vtx_insn_offset(const vtx_machine *m, const vtx_insn *insn);
+/* The same for the registers of any processor state `c` (the guest's, or the
+ * root-mode processor's: root_insn.c, root_operand.c). */
+uint64_t vtx_insn_offset_in(const vtx_cpu_state *c, const vtx_insn *insn);
 /* The linear address of that operand: the offset plus the segment base (in
  * 64-bit mode only FS and GS have one), 32 bits outside 64-bit mode. */
 uint64_t vtx_insn_linear(const vtx_machine *m, const vtx_insn *insn);

@@ -239,9 +239,10 @@ static uint64_t disp_qualification(const vtx_machine *m, const vtx_insn *insn)
     return q;
 }
 
-uint64_t vtx_insn_offset(const vtx_machine *m, const vtx_insn *insn)
+uint64_t vtx_insn_offset(const vtx_machine *m, const vtx_insn *insn) { return vtx_insn_offset_in(&m->g.cpu, insn); }
+
+uint64_t vtx_insn_offset_in(const vtx_cpu_state *c, const vtx_insn *insn)
 {
-    const vtx_cpu_state *c = &m->g.cpu;
     uint64_t ea = (uint64_t)insn->mem_disp;
     if (insn->mem_base != VTX_GPR_NONE)
         ea += c->gpr[insn->mem_base & 15];

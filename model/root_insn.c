@@ -15,17 +15,7 @@ static bool long64(const vtx_machine *m) { return vtx_cpu_mode_of(&m->host) == V
 uint64_t vtx_root_linear(const vtx_machine *m, const vtx_insn *insn)
 {
     const vtx_cpu_state *c = &m->host;
-    uint64_t ea = (uint64_t)insn->mem_disp;
-    if (insn->mem_base != VTX_GPR_NONE)
-        ea += c->gpr[insn->mem_base & 15];
-    if (insn->mem_index != VTX_GPR_NONE)
-        ea += c->gpr[insn->mem_index & 15] * insn->mem_scale;
-    if (insn->mem_rip_rel)
-        ea += c->rip + insn->len;
-    if (insn->addr_width == 32)
-        ea = (uint32_t)ea;
-    else if (insn->addr_width == 16)
-        ea = (uint16_t)ea;
+    uint64_t ea = vtx_insn_offset_in(c, insn);
     unsigned seg = insn->mem_seg < VTX_S_LDTR ? insn->mem_seg : VTX_S_DS;
     if (long64(m))
         return (seg == VTX_S_FS || seg == VTX_S_GS) ? ea + c->seg[seg].base : ea;

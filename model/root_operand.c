@@ -23,23 +23,6 @@ static bool canonical(const vtx_cpu_state *c, uint64_t a)
     return (uint64_t)s == a;
 }
 
-/* The operand's offset within its segment (the effective address). */
-static uint64_t offset_of(const vtx_cpu_state *c, const vtx_insn *insn)
-{
-    uint64_t ea = (uint64_t)insn->mem_disp;
-    if (insn->mem_base != VTX_GPR_NONE)
-        ea += c->gpr[insn->mem_base & 15];
-    if (insn->mem_index != VTX_GPR_NONE)
-        ea += c->gpr[insn->mem_index & 15] * insn->mem_scale;
-    if (insn->mem_rip_rel)
-        ea += c->rip + insn->len;
-    if (insn->addr_width == 32)
-        ea = (uint32_t)ea;
-    else if (insn->addr_width == 16)
-        ea = (uint16_t)ea;
-    return ea;
-}
-
 uint8_t vtx_root_operand_fault(const vtx_machine *m, const vtx_insn *insn, size_t len, bool write)
 {
     const vtx_cpu_state *c = &m->host;
@@ -54,7 +37,7 @@ uint8_t vtx_root_operand_fault(const vtx_machine *m, const vtx_insn *insn, size_
         return vec;
     if ((s->ar & AR_CODE) ? (write || !(s->ar & AR_RW)) : (write && !(s->ar & AR_RW)))
         return vec;
-    uint64_t off = offset_of(c, insn), last = off + len - 1;
+    uint64_t off = vtx_insn_offset_in(c, insn), last = off + len - 1;
     if (!(s->ar & AR_CODE) && (s->ar & AR_EXPAND_DOWN)) {
         uint64_t upper = (s->ar & AR_DB) ? 0xFFFFFFFFull : 0xFFFFull;
         return off > s->limit && last <= upper ? 0 : vec;
