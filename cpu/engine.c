@@ -3,9 +3,11 @@
  *
  * This file: create/destroy, the decode cache, the code hook and the run loop.
  * The rest is split by concept (see engine_internal.h): the guest's paging in
- * engine_paging.c, the fast path in engine_blocks.c, the SIGABRT guard in
- * engine_abort.c, Unicorn state transfer and the QEMU CPUX86State layout ("Unicorn
- * internals") in engine_state.c.
+ * engine_paging.c, the second-stage translation in engine_xlate.c, the fast path
+ * in engine_blocks.c, the SIGABRT guard in engine_abort.c, Unicorn state transfer
+ * and the QEMU CPUX86State layout ("Unicorn internals") in engine_state.c, the
+ * MMIO window in engine_mmio.c, MOV to DR in engine_debug_regs.c, canonical
+ * addresses in engine_canonical.c, alignment checking in engine_align.c.
  */
 #include "engine_internal.h"
 
@@ -59,13 +61,6 @@ static inline const vtx_insn *dc_lookup(vtx_engine *e, uint64_t lin)
         return &d->insn;
     bool ok;
     return dc_fill(e, d, lin, &ok);
-}
-
-static uint64_t linear_of(const vtx_engine *e, uint64_t rip)
-{
-    if (e->width == 64)
-        return rip;
-    return (e->cs_base + rip) & 0xffffffffull;
 }
 
 /* ---- hooks ---- */
@@ -190,79 +185,6 @@ bool vtx_eng_is_exit(const vtx_engine *e, uint64_t lin)
     return false;
 }
 
-/* A memory hook bounded to the window's addresses runs before each access to it
- * (linear == physical, as the local APIC page is mapped); with a memory hook
- * Unicorn keeps RIP exact at memory instructions, so the accessing instruction
- * is known: how many instructions of the run retired before it (mmio_before),
- * which gives the MMIO callbacks the exact cycle clock. */
-static void hook_mmio_access(uc_engine *uc, uc_mem_type type, uint64_t address, int size, int64_t value, void *ud)
-{
-    vtx_engine *e = ud;
-    (void)type, (void)address, (void)size, (void)value;
-    uint64_t rip = 0;
-    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
-    uint64_t lin = linear_of(e, rip);
-    e->mmio_seen = true;
-    if (e->slow) {
-        e->mmio_before = e->started ? e->started - 1 : 0; /* counted when it started */
-        return;
-    }
-    int j = e->cur ? blk_index(e->cur, lin) : -1;
-    e->mmio_before = j >= 0 && (uint32_t)j < e->cur_count ? e->cur_before + (uint32_t)j : e->started;
-}
-
-static uint64_t mmio_read_cb(uc_engine *uc, uint64_t offset, unsigned size, void *ud)
-{
-    vtx_engine *e = ud;
-    (void)uc;
-    uint64_t v = e->mmio.rd ? e->mmio.rd(e->mmio.user, offset, size) : ~0ull;
-    e->mmio_seen = false;
-    return v;
-}
-
-static void mmio_write_cb(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *ud)
-{
-    vtx_engine *e = ud;
-    (void)uc;
-    if (e->mmio.wr)
-        e->mmio.wr(e->mmio.user, offset, size, value);
-    e->mmio_seen = false;
-}
-
-uint64_t vtx_engine_mmio_retired(const vtx_engine *e)
-{
-    if (!e)
-        return 0;
-    return e->mmio_seen ? e->mmio_before : (e->cur ? e->cur_before : e->started);
-}
-
-void vtx_engine_stop_after_access(vtx_engine *e)
-{
-    if (!e || e->mmio_stop)
-        return;
-    /* Not uc_emu_stop here: Unicorn would leave the instruction to run again
-     * (its RIP is synced before the access). The next hook stops instead. */
-    e->mmio_stop = true;
-}
-
-int vtx_engine_map_mmio(vtx_engine *e, uint64_t pa, uint64_t size, vtx_engine_mmio_read_fn rd,
-                        vtx_engine_mmio_write_fn wr, void *user)
-{
-    if (!e || e->broken || e->mmio.on || !size || ((pa | size) & 0xfff))
-        return -1;
-    for (size_t i = 0; i < e->nreg; i++)
-        if (pa < e->reg[i].pa + e->reg[i].size && e->reg[i].pa < pa + size)
-            return -1;
-    e->mmio.pa = pa, e->mmio.size = size, e->mmio.rd = rd, e->mmio.wr = wr, e->mmio.user = user;
-    if (uc_mmio_map(e->uc, pa, size, mmio_read_cb, e, mmio_write_cb, e) != UC_ERR_OK)
-        return -1;
-    if (uc_hook_add(e->uc, &e->h_mmio, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, (void *)hook_mmio_access, e, pa,
-                    pa + size - 1) != UC_ERR_OK)
-        return -1;
-    e->mmio.on = true;
-    return 0;
-}
-
 /* Map the regions and add the engine's permanent hooks to a new Unicorn. */
 bool vtx_eng_uc_setup(vtx_engine *e)
 {
@@ -271,9 +193,7 @@ bool vtx_eng_uc_setup(vtx_engine *e)
     for (size_t i = 0; i < e->nreg; i++)
         if (uc_mem_map_ptr(e->uc, e->reg[i].pa, e->reg[i].size, UC_PROT_ALL, e->reg[i].host) != UC_ERR_OK)
             return false;
-    if (e->mmio.on && (uc_mmio_map(e->uc, e->mmio.pa, e->mmio.size, mmio_read_cb, e, mmio_write_cb, e) != UC_ERR_OK ||
-                       uc_hook_add(e->uc, &e->h_mmio, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, (void *)hook_mmio_access,
-                                   e, e->mmio.pa, e->mmio.pa + e->mmio.size - 1) != UC_ERR_OK))
+    if (e->mmio.on && !vtx_eng_mmio_attach(e))
         return false;
     return uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0) == UC_ERR_OK &&
            uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, e, 1, 0) == UC_ERR_OK &&
@@ -495,58 +415,6 @@ static bool has_error_code(uint32_t v)
     return v == 8 || (v >= 10 && v <= 14) || v == 17;
 }
 
-/* ENG-DR-1: a MOV to DR the caller let through, carried out on the CPU state (written
- * into Unicorn's registers directly: no breakpoint is armed). Only the fault-free case
- * (CPL 0, no DR4/DR5 with CR4.DE, no bits 63:32 for DR6/DR7, DR7.GD clear); otherwise
- * false and the run ends with VTX_STOP_ERROR. */
-static bool own_mov_to_dr(vtx_engine *e, const vtx_insn *in)
-{
-    vtx_cpu_state c;
-    if (vtx_engine_get_state(e, &c) != 0 || vtx_cpu_cpl(&c) != 0 || (c.dr7 & (1ull << 13)))
-        return false;
-    unsigned n = in->cr & 7;
-    uint64_t v = c.gpr[in->gpr & 15];
-    if (vtx_cpu_mode_of(&c) != VTX_MODE_LONG64)
-        v = (uint32_t)v;
-    if (n == 4 || n == 5) {
-        if (c.cr4 & (1u << 3))
-            return false;
-        n += 2;
-    }
-    if (n >= 6 && (v >> 32))
-        return false;
-    if (n == 6)
-        c.dr6 = (v & 0xE00Full) | 0xFFFF0FF0ull; /* as model/debug_regs.c */
-    else if (n == 7)
-        c.dr7 = (v & 0xFFFF23FFull) | 0x400ull;
-    else
-        c.dr[n] = v;
-    c.rip += in->len;
-    if (vtx_cpu_mode_of(&c) != VTX_MODE_LONG64)
-        c.rip = (uint32_t)c.rip;
-    return vtx_engine_set_state(e, &c, NULL) == 0;
-}
-
-/* ENG-NC-1: the run stopped on a data access at a non-canonical address in 64-bit mode. */
-/* ENG-NC-1 where the engine checks canonical addresses itself (Unicorn 2.1 raises
- * #GP for every one, also for an SS-based operand): the instruction at `lin` has an
- * explicit SS-based memory operand at a non-canonical address, so the fault is #SS(0). */
-static bool ss_noncanonical(vtx_engine *e, uint64_t lin)
-{
-    const vtx_insn *in;
-    if (vtx_engine_decode(e, lin, &in) != 0 || !in->has_mem || in->mem_seg != 2)
-        return false;
-    uint64_t a = vtx_eng_mem_linear(e, in);
-    return (uint64_t)((int64_t)(a << 16) >> 16) != a;
-}
-
-static bool noncanonical_data(const vtx_engine *e)
-{
-    uint64_t a = e->unmapped_addr;
-    return e->unmapped && e->unmapped_type != UC_MEM_FETCH_UNMAPPED && e->width == 64 &&
-           (uint64_t)((int64_t)(a << 16) >> 16) != a;
-}
-
 int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop)
 {
     if (!e || !stop)
@@ -591,7 +459,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->mmio_seen = false;
     uint64_t rip = 0;
     uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
-    uint64_t start_lin = linear_of(e, rip);
+    uint64_t start_lin = vtx_eng_linear_of(e, rip);
     e->start_lin = start_lin;
     uc_err err;
     for (;;) {
@@ -604,7 +472,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
              * intact): go on past it if the culprit can be found */
             uint64_t at = 0;
             uc_reg_read(e->uc, UC_X86_REG_RIP, &at);
-            if (vtx_eng_reopen_past(e, linear_of(e, at)) && set_code_hook(e, e->slow) && set_block_hook(e, hooked)) {
+            if (vtx_eng_reopen_past(e, vtx_eng_linear_of(e, at)) && set_code_hook(e, e->slow) && set_block_hook(e, hooked)) {
                 rip = at;
                 continue;
             }
@@ -674,14 +542,14 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         return 0;
     }
     uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
-    uint64_t lin = linear_of(e, rip);
+    uint64_t lin = vtx_eng_linear_of(e, rip);
     /* The second stage's TLB fill refused an access (engine_xlate.c): Unicorn
      * ended the run with an error, RIP on the faulting instruction. */
     const bool xfault = e->xf.on && !e->exc && err != UC_ERR_OK;
     if (hooked && !e->slow && e->hstop == HS_NONE) {
         /* Stopped by something else than the hooks' own stops: count by position. */
         bool fault = (e->exc && !(e->exc_is_int != 0 || e->exc_vec == 1)) || xfault ||
-                     (!e->exc && err == UC_ERR_INSN_INVALID) || noncanonical_data(e); /* ENG-NC-1: a fault, below */
+                     (!e->exc && err == UC_ERR_INSN_INVALID) || vtx_eng_noncanonical_data(e); /* ENG-NC-1: a fault, below */
         bool icebp = false;
         uint8_t b0 = 0;
         const uint8_t *hp;
@@ -711,7 +579,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
                 stop->reason = VTX_STOP_COUNT; /* the budget ended there: the caller's stop */
                 return 0;
             }
-            if (own_mov_to_dr(e, stop->insn)) {
+            if (vtx_eng_own_mov_to_dr(e, stop->insn)) {
                 stop->retired++;
                 stop->reason = e->budget && stop->retired >= e->budget ? VTX_STOP_COUNT : VTX_STOP_BOUNDARY;
                 return 0;
@@ -728,7 +596,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->trap = e->exc_is_int != 0 || e->exc_vec == 1;
         stop->has_error_code = !stop->trap && has_error_code(e->exc_vec);
         stop->error_code = stop->has_error_code ? e->exc_err : 0;
-        if (e->exc_vec == 13 && e->width == 64 && ss_noncanonical(e, lin)) {
+        if (e->exc_vec == 13 && e->width == 64 && vtx_eng_ss_noncanonical(e, lin)) {
             stop->vector = 12; /* ENG-NC-1 */
             stop->error_code = 0;
         }
@@ -804,12 +672,12 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
                 stop->why = "uc_context_save failed";
                 return 0;
             }
-        } else if (noncanonical_data(e)) {
+        } else if (vtx_eng_noncanonical_data(e)) {
             if (hooked && stop->retired)
                 stop->retired--; /* the faulting instruction was counted when it started */
             stop_insn_at(e, lin, stop);
         }
-        if (noncanonical_data(e)) {
+        if (vtx_eng_noncanonical_data(e)) {
             /* ENG-NC-1: a non-canonical data address is #GP(0), #SS(0) for SS */
             stop->reason = VTX_STOP_EXCEPTION;
             stop->vector = stop->insn && stop->insn->has_mem && stop->insn->mem_seg == 2 ? 12 : 13;

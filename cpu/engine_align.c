@@ -13,7 +13,7 @@
  */
 #include "engine_internal.h"
 
-enum { CR0_AM = 1u << 18, RFLAGS_AC = 1u << 18, ENV_EFLAGS = ENV_EIP + 8 };
+enum { ENV_EFLAGS = ENV_EIP + 8 };
 
 bool vtx_eng_ac_on(const vtx_engine *e)
 {
@@ -21,20 +21,20 @@ bool vtx_eng_ac_on(const vtx_engine *e)
     uint32_t cpl;
     if (e->live) {
         cr0 = rd64(e->live, ENV_CR);
-        if (!(cr0 & CR0_AM))
+        if (!(cr0 & VTX_CR0_AM))
             return false;
         cpl = rd32(e->live, ENV_HFLAGS) & 3;
         rf = rd64(e->live, ENV_EFLAGS);
     } else {
         uc_reg_read(e->uc, UC_X86_REG_CR0, &cr0);
-        if (!(cr0 & CR0_AM))
+        if (!(cr0 & VTX_CR0_AM))
             return false;
         uint64_t cs = 0;
         uc_reg_read(e->uc, UC_X86_REG_CS, &cs);
         cpl = (uint32_t)cs & 3; /* protected mode with CR0.AM: CS.RPL is the CPL */
         uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf);
     }
-    return cpl == 3 && (rf & RFLAGS_AC);
+    return cpl == 3 && (rf & VTX_RFLAGS_AC);
 }
 
 static uint64_t gpr_of(const vtx_engine *e, unsigned n)

@@ -348,6 +348,22 @@ bool vtx_eng_xlate_setup(vtx_engine *e);
 uint64_t vtx_eng_xf_linear(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
 /* The linear address of a decoded instruction's memory operand from the current registers (engine_xlate.c). */
 uint64_t vtx_eng_mem_linear(const vtx_engine *e, const vtx_insn *in);
+/* The linear address of RIP (CS.base + RIP outside 64-bit mode). */
+static inline uint64_t vtx_eng_linear_of(const vtx_engine *e, uint64_t rip)
+{
+    if (e->width == 64)
+        return rip;
+    return (e->cs_base + rip) & 0xffffffffull;
+}
+/* Map the MMIO window e->mmio into (a new) Unicorn with its access hook (engine_mmio.c). */
+bool vtx_eng_mmio_attach(vtx_engine *e);
+/* ENG-DR-1 (engine_debug_regs.c): carry out a MOV to DR on the CPU state; false when it would fault. */
+bool vtx_eng_own_mov_to_dr(vtx_engine *e, const vtx_insn *in);
+/* ENG-NC-1 (engine_canonical.c): the stopped run's data access was at a non-canonical
+ * address (Unicorn 2.0.1 reports it unmapped); the instruction at `lin` has an explicit
+ * SS-based operand at a non-canonical address (Unicorn 2.1 raised #GP: it is #SS). */
+bool vtx_eng_noncanonical_data(const vtx_engine *e);
+bool vtx_eng_ss_noncanonical(vtx_engine *e, uint64_t lin);
 
 /* ---- engine_blocks.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);

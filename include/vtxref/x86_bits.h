@@ -25,6 +25,7 @@
 #define VTX_CR0_TS (1ull << 3)  /**< Task switched. */
 #define VTX_CR0_NE (1ull << 5)  /**< Numeric error. */
 #define VTX_CR0_WP (1ull << 16) /**< Write protect. */
+#define VTX_CR0_AM (1ull << 18) /**< Alignment mask. */
 #define VTX_CR0_NW (1ull << 29) /**< Not write-through. */
 #define VTX_CR0_CD (1ull << 30) /**< Cache disable. */
 #define VTX_CR0_PG (1ull << 31) /**< Paging. */

@@ -1,0 +1,85 @@
+/*
+ * engine: the MMIO window (vtx_engine_map_mmio). One window of device memory
+ * (the platform's local APIC page) answered by the caller's callbacks from any
+ * instruction, with the exact retired count at the access (BUS-MMIO-1) and a stop
+ * after a write (BUS-MMIO-2).
+ */
+#include "engine_internal.h"
+
+/* A memory hook bounded to the window's addresses runs before each access to it
+ * (linear == physical, as the local APIC page is mapped); with a memory hook
+ * Unicorn keeps RIP exact at memory instructions, so the accessing instruction
+ * is known: how many instructions of the run retired before it (mmio_before),
+ * which gives the MMIO callbacks the exact cycle clock. */
+static void hook_mmio_access(uc_engine *uc, uc_mem_type type, uint64_t address, int size, int64_t value, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)type, (void)address, (void)size, (void)value;
+    uint64_t rip = 0;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    uint64_t lin = vtx_eng_linear_of(e, rip);
+    e->mmio_seen = true;
+    if (e->slow) {
+        e->mmio_before = e->started ? e->started - 1 : 0; /* counted when it started */
+        return;
+    }
+    int j = e->cur ? blk_index(e->cur, lin) : -1;
+    e->mmio_before = j >= 0 && (uint32_t)j < e->cur_count ? e->cur_before + (uint32_t)j : e->started;
+}
+
+static uint64_t mmio_read_cb(uc_engine *uc, uint64_t offset, unsigned size, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)uc;
+    uint64_t v = e->mmio.rd ? e->mmio.rd(e->mmio.user, offset, size) : ~0ull;
+    e->mmio_seen = false;
+    return v;
+}
+
+static void mmio_write_cb(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)uc;
+    if (e->mmio.wr)
+        e->mmio.wr(e->mmio.user, offset, size, value);
+    e->mmio_seen = false;
+}
+
+bool vtx_eng_mmio_attach(vtx_engine *e)
+{
+    const uint64_t pa = e->mmio.pa, size = e->mmio.size;
+    return uc_mmio_map(e->uc, pa, size, mmio_read_cb, e, mmio_write_cb, e) == UC_ERR_OK &&
+           uc_hook_add(e->uc, &e->h_mmio, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, (void *)hook_mmio_access, e, pa,
+                       pa + size - 1) == UC_ERR_OK;
+}
+
+uint64_t vtx_engine_mmio_retired(const vtx_engine *e)
+{
+    if (!e)
+        return 0;
+    return e->mmio_seen ? e->mmio_before : (e->cur ? e->cur_before : e->started);
+}
+
+void vtx_engine_stop_after_access(vtx_engine *e)
+{
+    if (!e || e->mmio_stop)
+        return;
+    /* Not uc_emu_stop here: Unicorn would leave the instruction to run again
+     * (its RIP is synced before the access). The next hook stops instead. */
+    e->mmio_stop = true;
+}
+
+int vtx_engine_map_mmio(vtx_engine *e, uint64_t pa, uint64_t size, vtx_engine_mmio_read_fn rd,
+                        vtx_engine_mmio_write_fn wr, void *user)
+{
+    if (!e || e->broken || e->mmio.on || !size || ((pa | size) & 0xfff))
+        return -1;
+    for (size_t i = 0; i < e->nreg; i++)
+        if (pa < e->reg[i].pa + e->reg[i].size && e->reg[i].pa < pa + size)
+            return -1;
+    e->mmio.pa = pa, e->mmio.size = size, e->mmio.rd = rd, e->mmio.wr = wr, e->mmio.user = user;
+    if (!vtx_eng_mmio_attach(e))
+        return -1;
+    e->mmio.on = true;
+    return 0;
+}
