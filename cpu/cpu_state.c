@@ -20,3 +20,22 @@ unsigned vtx_cpu_cpl(const vtx_cpu_state *s)
     default: return (s->seg[VTX_S_SS].ar >> 5) & 3;
     }
 }
+
+unsigned vtx_cpu_write_dr(vtx_cpu_state *s, unsigned n, uint64_t v)
+{
+    n &= 7;
+    if (n == 4 || n == 5) {
+        if (s->cr4 & (1u << 3)) /* CR4.DE */
+            return 6;
+        n += 2;
+    }
+    if (n >= 6 && (v >> 32))
+        return 13;
+    if (n == 6)
+        s->dr6 = (v & 0xE00Full) | 0xFFFF0FF0ull; /* B0-B3, BD, BS, BT written; 4-11, 16-31 read 1, 12 reads 0 */
+    else if (n == 7)
+        s->dr7 = (v & 0xFFFF23FFull) | 0x400ull; /* bit 10 reads 1; 11, 12, 14, 15 read 0 */
+    else
+        s->dr[n] = v;
+    return 0;
+}

@@ -55,6 +55,11 @@ vtx_cpu_mode vtx_cpu_mode_of(const vtx_cpu_state *s);
 /* CPL: SS.DPL in protected/IA-32e mode (what VMX and QEMU use; equal to CS.DPL
  * except with conforming code), 0 in real mode, 3 in V8086. */
 unsigned vtx_cpu_cpl(const vtx_cpu_state *s);
+/* MOV to DRn of the value v (already truncated to 32 bits outside 64-bit mode):
+ * DR4/DR5 alias DR6/DR7 unless CR4.DE (then #UD), DR6/DR7 with bits 63:32 set are
+ * #GP(0), DR6/DR7 keep their fixed bits. Returns 0 (written), 6 or 13 (the fault;
+ * nothing written). CPL and DR7.GD are the caller's (SDM Vol. 3A "Debug Registers"). */
+unsigned vtx_cpu_write_dr(vtx_cpu_state *s, unsigned n, uint64_t v);
 
 /* Guest-physical memory as the machine maps it. Reads/writes of unmapped
  * memory return false (the caller turns that into a report, never a crash). */

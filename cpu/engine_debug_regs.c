@@ -14,23 +14,11 @@ bool vtx_eng_own_mov_to_dr(vtx_engine *e, const vtx_insn *in)
     vtx_cpu_state c;
     if (vtx_engine_get_state(e, &c) != 0 || vtx_cpu_cpl(&c) != 0 || (c.dr7 & VTX_DR7_GD))
         return false;
-    unsigned n = in->cr & 7;
     uint64_t v = c.gpr[in->gpr & 15];
     if (vtx_cpu_mode_of(&c) != VTX_MODE_LONG64)
         v = (uint32_t)v;
-    if (n == 4 || n == 5) {
-        if (c.cr4 & (1u << 3))
-            return false;
-        n += 2;
-    }
-    if (n >= 6 && (v >> 32))
+    if (vtx_cpu_write_dr(&c, in->cr, v) != 0)
         return false;
-    if (n == 6)
-        c.dr6 = (v & 0xE00Full) | 0xFFFF0FF0ull; /* as model/debug_regs.c */
-    else if (n == 7)
-        c.dr7 = (v & 0xFFFF23FFull) | 0x400ull;
-    else
-        c.dr[n] = v;
     c.rip += in->len;
     if (vtx_cpu_mode_of(&c) != VTX_MODE_LONG64)
         c.rip = (uint32_t)c.rip;

@@ -23,30 +23,11 @@ bool vtx_mov_dr_general_detect(const vtx_machine *m, const vtx_insn *insn)
 unsigned vtx_mov_to_dr(vtx_machine *m, const vtx_insn *insn)
 {
     vtx_cpu_state *c = &m->g.cpu;
-    unsigned n = insn->cr & 7;
     uint64_t v = c->gpr[insn->gpr & 15];
     if (vtx_cpu_mode_of(c) != VTX_MODE_LONG64)
         v = (uint32_t)v; /* 32-bit operands outside 64-bit mode */
-    if (n == 4 || n == 5) {
-        if (c->cr4 & (1u << 3)) /* CR4.DE */
-            return 6;
-        n += 2;
-    }
-    if (n >= 6 && (v >> 32))
-        return 13;
-    switch (n) {
-    case 6:
-        /* B0-B3, BD, BS, BT are written; bits 4-11 and 16-31 read as 1, bit 12 as 0. */
-        c->dr6 = (v & 0xE00Full) | 0xFFFF0FF0ull;
-        break;
-    case 7:
-        /* Bit 10 reads as 1; bits 11, 12, 14 and 15 as 0. */
-        c->dr7 = (v & 0xFFFF23FFull) | 0x400ull;
-        break;
-    default:
-        c->dr[n] = v;
-        break;
-    }
-    m->engine_dirty = true;
-    return 0;
+    unsigned fault = vtx_cpu_write_dr(c, insn->cr, v);
+    if (!fault)
+        m->engine_dirty = true;
+    return fault;
 }
