@@ -357,7 +357,7 @@ void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     }
     blk_entry *b = &e->bc[bc_index(addr)];
     const blk_entry *p = e->cur;
-    if (__builtin_expect(!e->irregular && !(e->live && (rd64(e->live, ENV_CR) & (1u << 18)) && vtx_eng_ac_on(e)) && b->lin == addr && b->size == size && b->gen == e->gen && b->hot &&
+    if (__builtin_expect(!e->irregular && !(e->live && (rd64(e->live, ENV_CR) & VTX_CR0_AM) && vtx_eng_ac_on(e)) && b->lin == addr && b->size == size && b->gen == e->gen && b->hot &&
                              !(b->classes & e->stop_bits) &&
                              (!e->budget || e->budget - e->started >= b->n) &&
                              !(p && p->wmem_early && size < p->size),
