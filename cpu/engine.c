@@ -415,6 +415,26 @@ static bool has_error_code(uint32_t v)
     return v == 8 || (v >= 10 && v <= 14) || v == 17;
 }
 
+/*
+ * A run that would stop before its first instruction without running anything:
+ * the last run stopped before the instruction at `lin` (one of its caller's stop
+ * classes; Unicorn had fetched it), and since then nothing ran, no full state
+ * load, TLB flush or map change happened (e->again), the instruction's bytes are
+ * unchanged (its decode-cache entry is still valid) and it is in this run's stop
+ * set. Unicorn would fetch it through the same TLB and stop before it again
+ * (the hooks check the stop set before anything else): the run ends there at
+ * once, without uc_emu_start (a VM exit's instruction, reached by a run that
+ * retired the instructions before it, costs one Unicorn run instead of two).
+ */
+static bool stops_again(vtx_engine *e, uint64_t lin, bool skip_first)
+{
+    if (!e->again.on || skip_first || e->again.lin != lin || e->again.gen != e->gen)
+        return false;
+    const dc_entry *d = dc_slot(e, lin);
+    return d->lin == lin && d->gen == e->gen && dc_valid(d) && ((e->stop_bits >> d->insn.cls) & 1) &&
+           !((e->own_bits >> d->insn.cls) & 1);
+}
+
 int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop)
 {
     if (!e || !stop)
@@ -457,12 +477,17 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->nretrans = 0;
     e->mmio_stop = false;
     e->mmio_seen = false;
-    uint64_t rip = 0;
-    uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
+    uint64_t rip = vtx_eng_rip(e);
     uint64_t start_lin = vtx_eng_linear_of(e, rip);
     e->start_lin = start_lin;
-    uc_err err;
-    for (;;) {
+    uc_err err = UC_ERR_OK;
+    bool again = stops_again(e, start_lin, skip_first);
+    e->again.on = false;
+    if (again) {
+        e->hstop = HS_BEFORE;
+        e->stop_lin = start_lin;
+    }
+    while (!again) {
         e->blk_stop = false;
         e->ctx_fresh = false;
         e->held_valid = false;
@@ -541,7 +566,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->why = "uc_context_save failed";
         return 0;
     }
-    uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
+    rip = vtx_eng_rip(e);
     uint64_t lin = vtx_eng_linear_of(e, rip);
     /* The second stage's TLB fill refused an access (engine_xlate.c): Unicorn
      * ended the run with an error, RIP on the faulting instruction. */
@@ -574,6 +599,12 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
                                                                                        : VTX_STOP_BOUNDARY;
         if (e->hstop != HS_COUNT)
             stop_insn_at(e, e->stop_lin, stop);
+        if (e->hstop == HS_BEFORE && !e->exc && err == UC_ERR_OK && !e->unmapped && stop->insn &&
+            stop->insn->len && !((e->own_bits >> stop->insn->cls) & 1)) {
+            e->again.on = true; /* stops_again */
+            e->again.lin = e->stop_lin;
+            e->again.gen = e->gen;
+        }
         if (e->hstop == HS_BEFORE && stop->insn && ((e->own_bits >> stop->insn->cls) & 1)) {
             if (e->budget && e->started >= e->budget) {
                 stop->reason = VTX_STOP_COUNT; /* the budget ended there: the caller's stop */

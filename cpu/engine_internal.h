@@ -168,7 +168,16 @@ struct vtx_engine {
      * versions it drops the decode cache. */
     bool tlb_want;
     uint32_t idc_walks, idc_walks_at_flush;
+    /* The last run stopped before the instruction at `lin` (in its caller's stop
+     * set) and nothing ran or changed since (see stops_again in engine.c): a run
+     * starting there stops there again without entering Unicorn. Cleared by
+     * every run, full state load, TLB flush and map change; `gen` is the
+     * engine's generation at the stop. */
+    struct { bool on; uint64_t lin; uint32_t gen; } again;
     vtx_cpu_state held; /* what Unicorn holds, as last loaded or read (while held_valid) */
+    bool held_exact;    /* held was read from Unicorn (get_state): while held_valid too,
+                           get_state copies it (a run that stopped without entering
+                           Unicorn, stops_again, changed nothing) */
     bool held_valid;    /* no run since: set_state of a state that differs only in
                            GPRs, RIP and RFLAGS writes just those */
 
@@ -261,6 +270,16 @@ static inline bool eq_bytes(const void *a, const void *b, size_t n)
 #else
     return memcmp(a, b, n) == 0;
 #endif
+}
+
+/* RIP as Unicorn holds it (outside a run): in place with the live state. */
+static inline uint64_t vtx_eng_rip(const vtx_engine *e)
+{
+    uint64_t rip = 0;
+    if (e->live)
+        return rd64(e->live, ENV_EIP);
+    uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
+    return rip;
 }
 
 static inline uint32_t ar_to_flags(uint32_t ar) { return (ar & VTX_AR_UNUSABLE) ? 0 : (ar & 0xf0ffu) << 8; }

@@ -77,6 +77,7 @@ int vtx_engine_map_mmio(vtx_engine *e, uint64_t pa, uint64_t size, vtx_engine_mm
     for (size_t i = 0; i < e->nreg; i++)
         if (pa < e->reg[i].pa + e->reg[i].size && e->reg[i].pa < pa + size)
             return -1;
+    e->again.on = false; /* Unicorn flushes its TLB when the map changes */
     e->mmio.pa = pa, e->mmio.size = size, e->mmio.rd = rd, e->mmio.wr = wr, e->mmio.user = user;
     if (!vtx_eng_mmio_attach(e))
         return -1;

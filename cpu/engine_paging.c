@@ -266,6 +266,7 @@ uint64_t vtx_eng_paging_key_changed(const vtx_engine *e, uint64_t cr0, uint64_t 
 void vtx_eng_flush_tlb(vtx_engine *e)
 {
     e->tlb_want = false;
+    e->again.on = false; /* the next fetch walks the tables again */
     e->idc_walks_at_flush = e->idc_walks;
 #if VTX_UC_21
     /* 2.1 has a TLB flush of its own (uc_context_restore does not flush). */

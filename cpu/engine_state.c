@@ -337,21 +337,32 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
     }
     if (e->held_valid && only_regs_differ(&e->held, s)) {
         /* A VM entry after an exit with RIP (and perhaps GPRs or RFLAGS) changed:
-         * no context copies (see `held`). */
-        for (int i = 0; i < VTX_R_COUNT; i++)
-            if (s->gpr[i] != e->held.gpr[i] && uc_reg_write(e->uc, gpr_ids[i], &s->gpr[i]) != UC_ERR_OK)
+         * no context copies (see `held`). With the live state the GPRs and RIP
+         * are written in place, as the register API would write them (RIP is
+         * written again by uc_emu_start); RFLAGS goes through the API (QEMU keeps
+         * the arithmetic flags apart). */
+        if (e->live) {
+            for (int i = 0; i < VTX_R_COUNT; i++)
+                wr64(e->live, ENV_REGS + 8 * (size_t)i, s->gpr[i]);
+            wr64(e->live, ENV_EIP, s->rip);
+        } else {
+            for (int i = 0; i < VTX_R_COUNT; i++)
+                if (s->gpr[i] != e->held.gpr[i] && uc_reg_write(e->uc, gpr_ids[i], &s->gpr[i]) != UC_ERR_OK)
+                    goto write_failed;
+            if (s->rip != e->held.rip && uc_reg_write(e->uc, UC_X86_REG_RIP, &s->rip) != UC_ERR_OK)
                 goto write_failed;
-        if (s->rip != e->held.rip && uc_reg_write(e->uc, UC_X86_REG_RIP, &s->rip) != UC_ERR_OK)
-            goto write_failed;
+        }
         if (s->rflags != e->held.rflags && uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &s->rflags) != UC_ERR_OK)
             goto write_failed;
         e->cr8 = s->cr8;
         e->held = *s;
+        e->held_exact = false;
         e->ctx_fresh = false;
         return 0;
     write_failed:
         e->held_valid = false; /* the full load below writes everything */
     }
+    e->again.on = false; /* the mode, privilege or segments may change: a run must fetch again */
     if (!e->live && uc_context_save(e->uc, e->ctx) != UC_ERR_OK) {
         if (why)
             *why = "uc_context_save failed";
@@ -401,6 +412,7 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
     absorb(e);
     e->ctx_fresh = false;
     e->held = *s;
+    e->held_exact = false;
     e->held_valid = true;
     if (flush) {
         vtx_eng_flush_tlb(e);
@@ -413,6 +425,10 @@ int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
 {
     if (!e || !s || e->broken)
         return -1;
+    if (e->held_valid && e->held_exact) {
+        *s = e->held; /* read since, and nothing ran */
+        return 0;
+    }
     uint64_t rf = 0;
     if (!e->ctx_fresh && !vtx_eng_save_absorb(e))
         return -1;
@@ -443,6 +459,7 @@ int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
     for (int i = 0; i < 4; i++)
         s->dr[i] = rd64(env, e->off_dr + (size_t)i * 8);
     e->held = *s;
+    e->held_exact = true;
     e->held_valid = true;
     return 0;
 }
