@@ -1,0 +1,169 @@
+/*
+ * cpu/engine: a run that starts where the last one stopped before an instruction
+ * of its stop set ends there at once, without entering Unicorn (stops_again in
+ * cpu/engine.c); anything that could make Unicorn do otherwise makes it run for
+ * real: other bytes at that address (written through the host pointer), a full
+ * state load (here: CPL 3, whose fetch from a supervisor page faults), a TLB
+ * flush after the code's page-table entry was cleared (the engine's generation
+ * changes, and the flush clears the memo as well), a stop set without the
+ * instruction. Each of the three guards was removed in turn to see its test fail.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cpu/engine.h"
+#include "covers.h"
+
+#define MEM_SIZE (4u << 20)
+#define PT_AT 0x100000u
+#define CODE 0x20000u
+#define C(x) (1ull << VTX_IC_##x)
+
+static uint8_t *mem;
+static vtx_engine *eng;
+
+static void init(void)
+{
+    mem = aligned_alloc(4096, MEM_SIZE);
+    cr_assert_not_null(mem);
+    memset(mem, 0xf4, MEM_SIZE);
+    vtx_engine_region reg = {.pa = 0, .size = MEM_SIZE, .host = mem};
+    cr_assert_eq(vtx_engine_create(&eng, &reg, 1, NULL), 0);
+    /* identity 4-level tables, 4-KiB pages over the first 4 MiB, supervisor only */
+    uint64_t *pml4 = (uint64_t *)(mem + PT_AT), *pdpt = pml4 + 512, *pd = pdpt + 512, *pt = pd + 512;
+    memset(pml4, 0, 4096 * 5);
+    pml4[0] = (PT_AT + 0x1000) | 7;
+    pdpt[0] = (PT_AT + 0x2000) | 7;
+    for (int i = 0; i < 2; i++)
+        pd[i] = (PT_AT + 0x3000 + 0x1000 * (uint64_t)i) | 7;
+    for (int i = 0; i < 1024; i++)
+        pt[i] = ((uint64_t)i << 12) | 3;
+    /* nop; cpuid; hlt */
+    static const uint8_t code[] = {0x90, 0x0f, 0xa2, 0xf4};
+    memcpy(mem + CODE, code, sizeof code);
+}
+
+static void fini(void)
+{
+    vtx_engine_destroy(eng);
+    free(mem);
+}
+
+TestSuite(engine_again, .init = init, .fini = fini);
+
+static void seg(vtx_cpu_seg *s, uint16_t sel, uint32_t ar)
+{
+    s->sel = sel, s->base = 0, s->limit = 0xffffffff, s->ar = ar;
+}
+
+/* 64-bit mode with paging at CPL 0 (or 3) */
+static vtx_cpu_state state(uint64_t rip, unsigned cpl)
+{
+    vtx_cpu_state s;
+    memset(&s, 0, sizeof s);
+    s.rip = rip;
+    s.rflags = 2;
+    s.cr0 = 0x80000011;
+    s.cr4 = 0x20;
+    s.efer = 0x500;
+    s.cr3 = PT_AT;
+    s.gpr[VTX_R_RSP] = 0x8000;
+    for (int i = 0; i < 6; i++)
+        seg(&s.seg[i], cpl ? 0x2b : 0x10, cpl ? 0xc0f3 : 0xc093);
+    seg(&s.seg[VTX_S_CS], cpl ? 0x23 : 0x08, cpl ? 0xa0fb : 0xa09b);
+    seg(&s.seg[VTX_S_LDTR], 0, 0x10000);
+    seg(&s.seg[VTX_S_TR], 0, 0x8b);
+    s.seg[VTX_S_TR].limit = 0x67;
+    s.gdtr_limit = 0xffff;
+    s.idtr_limit = 0xfff;
+    return s;
+}
+
+static void set(const vtx_cpu_state *s)
+{
+    const char *why = NULL;
+    cr_assert_eq(vtx_engine_set_state(eng, s, &why), 0, "set_state: %s", why ? why : "?");
+}
+
+static vtx_stop run(uint64_t classes)
+{
+    vtx_stop st;
+    cr_assert_eq(vtx_engine_run(eng, 0, (vtx_class_set){classes}, false, &st), 0);
+    return st;
+}
+
+static uint64_t rip(void)
+{
+    vtx_cpu_state s;
+    cr_assert_eq(vtx_engine_get_state(eng, &s), 0);
+    return s.rip;
+}
+
+/* Stop before the CPUID after the NOP: the run every test starts with. */
+static void stop_before_cpuid(void)
+{
+    vtx_cpu_state s = state(CODE, 0);
+    set(&s);
+    vtx_stop st = run(C(CPUID));
+    cr_assert_eq(st.reason, VTX_STOP_BEFORE);
+    cr_assert_eq(st.retired, 1);
+    cr_assert_eq(rip(), CODE + 1);
+}
+
+Test(engine_again, stops_again_before_the_same_instruction)
+{
+    stop_before_cpuid();
+    for (int i = 0; i < 3; i++) {
+        vtx_stop st = run(C(CPUID) | C(HLT));
+        cr_assert_eq(st.reason, VTX_STOP_BEFORE);
+        cr_assert_eq(st.retired, 0);
+        cr_assert_not_null(st.insn);
+        cr_assert_eq(st.insn->cls, VTX_IC_CPUID);
+        cr_assert_eq(rip(), CODE + 1);
+    }
+    /* a stop set without CPUID: it runs, then the HLT */
+    vtx_stop st = run(C(HLT));
+    cr_assert_eq(st.reason, VTX_STOP_BEFORE);
+    cr_assert_eq(st.retired, 1);
+    cr_assert_eq(st.insn->cls, VTX_IC_HLT);
+    cr_assert_eq(rip(), CODE + 3);
+}
+
+Test(engine_again, other_bytes_written_through_the_host_pointer_run)
+{
+    stop_before_cpuid();
+    mem[CODE + 1] = 0x90; /* CPUID becomes two NOPs */
+    mem[CODE + 2] = 0x90;
+    vtx_stop st = run(C(CPUID));
+    cr_assert_eq(st.reason, VTX_STOP_HLT, "reason %d", st.reason);
+    cr_assert_eq(st.retired, 3);
+}
+
+Test(engine_again, a_full_state_load_fetches_again)
+{
+    stop_before_cpuid();
+    /* the same linear address at CPL 3: the page is supervisor-only, so the
+     * fetch faults (#PF, error code: user, instruction fetch, present) */
+    vtx_cpu_state s = state(CODE + 1, 3);
+    set(&s);
+    vtx_stop st = run(C(CPUID));
+    cr_assert_eq(st.reason, VTX_STOP_EXCEPTION, "reason %d", st.reason);
+    cr_assert_eq(st.vector, 14);
+    cr_assert_eq(st.error_code & 5, 5);
+    cr_assert_eq(st.address, CODE + 1);
+}
+
+Test(engine_again, a_tlb_flush_after_the_code_page_went_away_faults)
+{
+    stop_before_cpuid();
+    uint64_t *pt = (uint64_t *)(mem + PT_AT + 0x3000);
+    pt[CODE >> 12] = 0; /* not present, through the host pointer */
+    vtx_cpu_state s = state(CODE + 1, 0);
+    set(&s); /* the paging check sees the table changed */
+    vtx_engine_flush_tlb(eng);
+    vtx_stop st = run(C(CPUID));
+    cr_assert_eq(st.reason, VTX_STOP_EXCEPTION, "reason %d", st.reason);
+    cr_assert_eq(st.vector, 14);
+    cr_assert_eq(st.address, CODE + 1);
+}
