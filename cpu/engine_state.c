@@ -49,6 +49,7 @@
  */
 #define _GNU_SOURCE /* must come first: nothing else defines it in this file */
 #include "engine_internal.h"
+#include "bulk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,7 +356,7 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
         if (s->rflags != e->held.rflags && uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &s->rflags) != UC_ERR_OK)
             goto write_failed;
         e->cr8 = s->cr8;
-        e->held = *s;
+        vtx_bulk_copy(&e->held, s, sizeof *s);
         e->held_exact = false;
         e->ctx_fresh = false;
         return 0;
@@ -411,7 +412,7 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
      * which absorb does not read): no second save. */
     absorb(e);
     e->ctx_fresh = false;
-    e->held = *s;
+    vtx_bulk_copy(&e->held, s, sizeof *s);
     e->held_exact = false;
     e->held_valid = true;
     if (flush) {
@@ -426,7 +427,7 @@ int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
     if (!e || !s || e->broken)
         return -1;
     if (e->held_valid && e->held_exact) {
-        *s = e->held; /* read since, and nothing ran */
+        vtx_bulk_copy(s, &e->held, sizeof *s); /* read since, and nothing ran */
         return 0;
     }
     uint64_t rf = 0;
@@ -458,7 +459,7 @@ int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s)
     s->dr6 = rd64(env, e->off_dr + 6 * 8);
     for (int i = 0; i < 4; i++)
         s->dr[i] = rd64(env, e->off_dr + (size_t)i * 8);
-    e->held = *s;
+    vtx_bulk_copy(&e->held, s, sizeof *s);
     e->held_exact = true;
     e->held_valid = true;
     return 0;

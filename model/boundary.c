@@ -7,6 +7,7 @@
 #include "apic_virt.h"
 #include "pending_debug.h"
 #include "windows.h"
+#include "../cpu/bulk.h"
 
 static const char *const event_names[] = {
 #define VTX_X_EN(n, d) #n,
@@ -54,7 +55,7 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
     const char *rule = NULL, *why = NULL;
     bool open;
 
-    *rep = (vtx_boundary_report){0};
+    vtx_bulk_zero(rep, sizeof *rep);
     rep->rip = g->cpu.rip;
     rep->rflags = g->cpu.rflags;
     rep->cycle = m->cycles;
@@ -65,6 +66,19 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
     rep->after_entry = after_entry;
     rep->winner = -1;
     *ex = (vtx_exit_info){0};
+
+    /* Nothing armed (every event's first verdict argument below is false; a
+     * virtual interrupt is armed without being recognised only with
+     * interrupt-window exiting): every verdict is idle ({0}) and the activity
+     * state decides. The predicates have no side effects; the report is the one
+     * the steps below make. */
+    if (!m->sipi_pending && !g->tpr_exit && !g->apic_trap && !m->init_pending && !g->mtf_pending &&
+        !vtx_pending_db_armed(g) && !vtx_timer_expired(m) &&
+        !(proc & (VTX_PROC_NMI_WINDOW_EXITING | VTX_PROC_INTR_WINDOW_EXITING)) && !m->nmi_pending &&
+        !g->vintr_recognized && !m->intr_line) {
+        rep->action = g->activity == VTX_ACTIVE ? VTX_ACT_EXECUTE : VTX_ACT_IDLE;
+        return;
+    }
 
     /* 0. The wait-for-SIPI check of G.1: there a SIPI is the only event that acts
      * (exit reason 4, HLT-8); in the active, HLT and shutdown states a SIPI is

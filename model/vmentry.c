@@ -98,7 +98,10 @@ static vtx_status vm_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
         return VTX_OK;
     }
     /* ENT-BASIC-4: checks on the controls (error 7), then on the host state (error 8). */
-    vtx_entry_fail fail = {0};
+    vtx_entry_fail fail; /* not = {0}: the 240-byte sentence needs only its terminator */
+    fail.check = 0;
+    fail.qualification = 0;
+    fail.why[0] = '\0';
     switch (vtx_entry_checks(m, m->current, &fail)) {
     case VTX_ENTRY_BAD_CONTROLS:
         vtx_vmfail(m, r, VTX_VMERR_ENTRY_INVALID_CONTROLS, fail.check, "%s", fail.why);
