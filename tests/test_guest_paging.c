@@ -104,6 +104,42 @@ Test(guest_paging, pg_2_cleared_present_bit_faults_after_the_next_entry)
     cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 11, "RIP at the faulting MOV");
 }
 
+/*
+ * PG-2 on the instruction that exited: the VMM does not advance RIP past the
+ * CPUID and clears the present bit of the code's page; VMRESUME then starts
+ * where the last run stopped, before that CPUID, and the fetch faults (#PF,
+ * instruction fetch) instead of the CPUID exiting again. The engine reports a
+ * run that would only stop before the instruction it stopped before last without
+ * entering Unicorn (cpu/engine.c, stops_again): the TLB flush of this entry must
+ * end that. Both platforms.
+ *   G+0  nop ; cpuid
+ */
+Test(guest_paging, pg_2_code_page_cleared_at_the_exiting_instruction_faults)
+{
+    VTX_COVERS("PG-2");
+    tables();
+    static const uint8_t code[] = {0x90, 0x0f, 0xa2};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    expect_exit("CPUID", st, &r, VTX_EXIT_REASON_CPUID);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 1);
+    r = (vtx_insn_result){0};
+    st = vtx_vmresume(e.m, &r); /* RIP stays: the CPUID exits again */
+    expect_exit("CPUID again", st, &r, VTX_EXIT_REASON_CPUID);
+    *pte(VT_GUEST_RIP) &= ~1ull; /* the VMM makes the code's page not present */
+    st = vtx_vmresume(e.m, &r);
+    expect_exit("fetch", st, &r, VTX_EXIT_REASON_EXCEPTION_NMI);
+    uint32_t info = (uint32_t)rd(VTX_VMCS_EXIT_INTR_INFO);
+    cr_assert_eq(info & 0xff, 14, "vector %u, want #PF", info & 0xff);
+    /* not present, supervisor; the I/D bit is 0 with IA32_EFER.NXE = 0 and CR4.SMEP = 0
+     * (SDM Vol. 3A "Page-Fault Error Code") */
+    cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_ERROR_CODE), 0, "error code %#llx", (unsigned long long)rd(VTX_VMCS_EXIT_INTR_ERROR_CODE));
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), VT_GUEST_RIP + 1, "the qualification is the CPUID's address");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 1);
+}
+
 /* PG-7: with VPID on, INVVPID (all contexts) after the VMM's change: the guest's
  * next read faults. Both platforms. */
 Test(guest_paging, pg_7_invvpid_makes_the_change_visible)
@@ -438,4 +474,37 @@ Test(guest_paging, pg_7_invept_makes_the_change_visible)
     expect_exit("second read", st, &r, VTX_EXIT_REASON_EXCEPTION_NMI);
     cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_INFO) & 0xff, 14);
     cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), DATA);
+}
+
+/*
+ * PG-2 with the guest's own change: the guest reads DATA, clears the present bit
+ * of DATA's PTE without invalidating it, and exits (VMCALL); the VM exit and the
+ * next VM entry invalidate its mappings, so its next read of DATA faults. The
+ * engine finds the change by comparing the page tables with the copy of its last
+ * walk at the VM entry (cpu/engine_paging.c); without that the entry's TLB flush
+ * would be skipped. Both platforms.
+ *   G+0   mov rax, [0x50000]
+ *   G+8   and qword [0x63280], -2
+ *   G+17  vmcall
+ *   G+20  mov rax, [0x50000]
+ */
+Test(guest_paging, pg_2_the_guests_own_table_change_is_seen_after_the_next_entry)
+{
+    VTX_COVERS("PG-2");
+    tables();
+    static const uint8_t code[] = {0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x05, 0x00, 0x48, 0x83, 0x24, 0x25,
+                                   0x80, 0x32, 0x06, 0x00, 0xfe, 0x0f, 0x01, 0xc1, 0x48, 0x8b, 0x04, 0x25,
+                                   0x00, 0x00, 0x05, 0x00, 0x0f, 0x01, 0xc1};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    cr_assert_eq((uintptr_t)pte(DATA) - (uintptr_t)e.ram, 0x63280);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 14);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    expect_exit("VMCALL", st, &r, VTX_EXIT_REASON_VMCALL);
+    cr_assert_eq(*pte(DATA) & 1, 0, "the guest cleared the present bit");
+    r = resume_after_vmcall(&st);
+    expect_exit("second read", st, &r, VTX_EXIT_REASON_EXCEPTION_NMI);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_INFO) & 0xff, 14);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), DATA);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 20, "RIP at the second read");
 }
