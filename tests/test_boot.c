@@ -184,6 +184,25 @@ Test(boot, vmx_insns_32bit_operands)
     EXPECT(r, 0, "wrote 0 to the debug-exit port");
 }
 
+/* Root-mode instructions Unicorn cannot carry out, checked by
+ * tests/boot/root_insns.asm itself (its exit code names the first failed check):
+ * ROOT-IO-3: REP OUTSB with an FS override (FS.base from IA32_FS_BASE), REP
+ * OUTSW with DF = 1, a32 REP OUTSD (ESI, RSI zero-extended after), REP INSW /
+ * REP INSD with DF = 1 / REP INSB with count 0 / INSB, each index and count as
+ * the SDM says; ROOT-SYS-1: SYSCALL and SYSRET #UD with EFER.SCE = 0, SYSCALL to
+ * LSTAR with RCX, R11, FMASK, CS/SS from STAR, SYSRET to CPL 3 and back, #GP(0)
+ * for a non-canonical RCX and at CPL 3; ROOT-PMC-1: RDPMC #GP(0) at CPL 0 (no
+ * counter in the model's CPUID leaf 0xA) and at CPL 3 with CR4.PCE = 0;
+ * ROOT-IO-2: at CPL 3 > IOPL the TSS I/O bit map allows port 0x3F8, denies port
+ * 0x80 (OUT and INS) and every port beyond the TSS limit with #GP(0). */
+Test(boot, root_string_io_syscall_rdpmc_and_io_bitmap)
+{
+    VTX_COVERS("ROOT-IO-2", "ROOT-IO-3", "ROOT-SYS-1", "ROOT-PMC-1");
+    run r = boot("root_insns", "--max-cycles", "10000000");
+    cr_expect(strstr(r.out, "[HELLO][XW][PQ]U") != NULL, "OUTS output missing:\n%s", r.out);
+    EXPECT(r, 0, "root_insns: all passed");
+}
+
 /* BUS-MMIO-1: an MMIO read in the middle of a run sees the exact cycle clock:
  * two reads of the APIC timer's current count 1002 instructions apart differ by
  * 1002 (divide by 1, one cycle per instruction), not by 0 (the clock at the
