@@ -214,9 +214,8 @@ Test(boot, apic_timer_current_count_mid_run_is_exact)
     EXPECT(r, 2, "wrote 2 to the debug-exit port");
 }
 
-/* BUS-MMIO-2: a self-IPI by an ICR write with IF = 1 is taken right after the
- * writing instruction's translation block, inside the loop that follows, not
- * when the run stops for another reason (after the loop). */
+/* BUS-MMIO-2: a self-IPI by an ICR write with IF = 1 is taken inside the loop
+ * that follows, not when the run stops for another reason (after the loop). */
 Test(boot, self_ipi_icr_write_is_taken_at_once)
 {
     VTX_COVERS("BUS-MMIO-2", "ROOT-INTR-1");
@@ -224,6 +223,29 @@ Test(boot, self_ipi_icr_write_is_taken_at_once)
     cr_expect(r.status >= 0 && r.status <= 2, "the handler interrupted loop count %d (want 0..2; 99: never):\n%s",
               r.status, r.out);
     free(r.out);
+}
+
+/* BUS-MMIO-2: the self-IPI is recognised at the boundary right after the ICR
+ * write, before any of the 20 INC ECX that follow it in the same straight line
+ * (the handler exits with ECX: 0; 20 or more when the rest of the translation
+ * block ran first). */
+Test(boot, self_ipi_is_taken_at_the_boundary_after_the_icr_write)
+{
+    VTX_COVERS("BUS-MMIO-2", "ROOT-INTR-1");
+    run r = boot("apic_clock_v_boundary", "--max-cycles", "10000000");
+    EXPECT(r, 0, "wrote 0 to the debug-exit port");
+}
+
+/* ROOT-NMI-1: an NMI self-IPI (IF = 0) is delivered right after the ICR write
+ * (the frame's EIP is the next instruction); a second one sent by the handler
+ * stays pending while the handler spins (NMIs blocked until IRET) and is
+ * delivered right after the handler's IRET, at the instruction it returned to
+ * (tests/boot/apic_clock.asm, V_NMI: its exit code names the failed check). */
+Test(boot, root_nmi_blocks_nmis_until_iret)
+{
+    VTX_COVERS("ROOT-NMI-1", "BUS-MMIO-2");
+    run r = boot("apic_clock_v_nmi", "--max-cycles", "10000000");
+    EXPECT(r, 0, "wrote 0 to the debug-exit port");
 }
 
 /* ROOT-ENG-1: a non-identity mapping runs on Unicorn 2.1; on 2.0.1 (which
