@@ -176,10 +176,14 @@ Test(boot, vmxon_needs_feature_control_locked_and_enabled)
 }
 
 /* 32-bit protected mode (paging on): VMWRITE/VMREAD register and memory
- * operands are 32 bits; a VMREAD to memory writes one dword. */
+ * operands are 32 bits; a VMREAD to memory writes one dword. ROOT-SEG-1's
+ * segment limits: a VMREAD/VMPTRLD operand past an expand-up data segment's
+ * limit (FS) is #GP(0) while one ending at the limit is fine; below an
+ * expand-down segment's limit (ES) #GP(0), above it fine; SS-based (an SS
+ * override, or an EBP base) #SS(0). */
 Test(boot, vmx_insns_32bit_operands)
 {
-    VTX_COVERS("ROOT-VMX-2");
+    VTX_COVERS("ROOT-VMX-2", "ROOT-SEG-1");
     run r = boot("vmx_ops_v_pm32", "--max-cycles", "10000000");
     EXPECT(r, 0, "wrote 0 to the debug-exit port");
 }
