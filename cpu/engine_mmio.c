@@ -51,6 +51,8 @@ static bool redo_with_probe(uc_engine *uc, vtx_engine *e)
 {
     if (e->slow || !e->mmio_seen || !e->cur || e->mmio_j < 0 || (uint32_t)e->mmio_j + 1 >= e->cur_count)
         return false;
+    if ((e->stop_bits >> e->cur->cls[e->mmio_j]) & 1)
+        return false; /* a stop-set instruction the run let through once (skip_first): not again */
     uint64_t next = e->cur->lin + e->cur->off[e->mmio_j + 1];
     e->mmio_next = next;
     if (vtx_eng_probe_at(e, next))
