@@ -12,9 +12,9 @@
  * DI/EDI/RDI and CX/ECX/RCX. With REP the count register says how many
  * iterations run (none at 0). A fault in an iteration leaves the registers as
  * the completed iterations left them, RIP on the instruction.
- * Not modelled: the interruption of a long REP between iterations (all of them
- * run at one boundary) and, outside 64-bit mode, expand-down segments (the
- * limit check is the expand-up one).
+ * Each element gets ROOT-SEG-1's segment checks (root_operand.c). Not
+ * modelled: the interruption of a long REP between iterations (all of them run
+ * at one boundary).
  */
 #include "guest_insn.h"
 #include "root_internal.h"
@@ -54,27 +54,6 @@ static void set_reg(uint64_t *r, uint64_t v, unsigned bits)
         *r = v & width_mask(bits);
 }
 
-/* The segment checks of one element at offset off (SDM Vol. 3 "Limit Checking"):
- * 0 when it passes, else the vector (#GP(0), #SS(0) for SS). */
-static uint8_t element_fault(const vtx_cpu_state *c, unsigned seg, uint64_t la, uint64_t off, unsigned size,
-                             bool write)
-{
-    uint8_t vec = seg == VTX_S_SS ? 12 : VTX_VECTOR_GP;
-    if (vtx_cpu_mode_of(c) == VTX_MODE_LONG64) {
-        unsigned bits = (c->cr4 & VTX_CR4_LA57) ? 57 : 48;
-        uint64_t last = la + size - 1;
-        int64_t s0 = (int64_t)(la << (64 - bits)) >> (64 - bits), s1 = (int64_t)(last << (64 - bits)) >> (64 - bits);
-        return (uint64_t)s0 == la && (uint64_t)s1 == last ? 0 : vec;
-    }
-    const vtx_cpu_seg *s = &c->seg[seg];
-    if (s->ar & VTX_AR_UNUSABLE)
-        return vec;
-    bool code = s->ar & 8;
-    if (write ? (code || !(s->ar & 2)) : (code && !(s->ar & 2)))
-        return vec;
-    return off + size - 1 <= s->limit ? 0 : vec;
-}
-
 vtx_rstep vtx_root_string_io(vtx_machine *m, const vtx_insn *insn, vtx_root_result *res)
 {
     vtx_cpu_state *h = &m->host;
@@ -97,7 +76,7 @@ vtx_rstep vtx_root_string_io(vtx_machine *m, const vtx_insn *insn, vtx_root_resu
         uint64_t la = base + off;
         if (!long64)
             la = (uint32_t)la;
-        uint8_t vec = element_fault(h, seg, la, off, size, in);
+        uint8_t vec = vtx_root_seg_fault(h, seg, off, la, size, in); /* ROOT-SEG-1's checks */
         if (vec)
             return vtx_root_exception(m, vec, true, 0, 0, res);
         uint32_t pf_err = 0;

@@ -180,10 +180,11 @@ Test(boot, vmxon_needs_feature_control_locked_and_enabled)
  * segment limits: a VMREAD/VMPTRLD operand past an expand-up data segment's
  * limit (FS) is #GP(0) while one ending at the limit is fine; below an
  * expand-down segment's limit (ES) #GP(0), above it fine; SS-based (an SS
- * override, or an EBP base) #SS(0). */
+ * override, or an EBP base) #SS(0); an INS element past ES's limit and an OUTS
+ * element past FS's (an override) #GP(0), one ending at the limit fine. */
 Test(boot, vmx_insns_32bit_operands)
 {
-    VTX_COVERS("ROOT-VMX-2", "ROOT-SEG-1");
+    VTX_COVERS("ROOT-VMX-2", "ROOT-SEG-1", "ROOT-IO-3");
     run r = boot("vmx_ops_v_pm32", "--max-cycles", "10000000");
     EXPECT(r, 0, "wrote 0 to the debug-exit port");
 }

@@ -18,7 +18,7 @@
 ;   dword: the next one is checked untouched); ROOT-SEG-1's limits: an operand
 ;   past an expand-up data segment's limit is #GP(0) (exits 60..62), below an
 ;   expand-down one's #GP(0) (63, 64), and with SS (an override or an EBP base)
-;   #SS(0) (65, 66).
+;   #SS(0) (65, 66); INS and OUTS elements past ES's / FS's limit #GP(0) (67, 68).
 %include "elf.inc"
 
 %macro EXPECT_EXC 3              ; run instruction %1 expecting vector %2, else exit %3
@@ -130,6 +130,18 @@ start:
         jbe .f60
         EXPECT_EXC {vmread [fs:out - BASE + 1], eax}, 13, 61     ; one byte past the limit: #GP(0)
         EXPECT_EXC {vmptrld [fs:out - BASE]}, 13, 62             ; 8 bytes past the limit: #GP(0)
+        ; INS/OUTS elements get the same checks (ROOT-IO-3)
+        mov ax, 0x48
+        mov es, ax
+        mov dx, 0x80                                    ; POST code port: reads 0, a sink
+        mov edi, out - BASE + 2
+        insw                                            ; ES:[EDI], the last byte at the limit: fine
+        cmp edi, out - BASE + 4
+        jne .f67
+        mov edi, out - BASE + 2
+        EXPECT_EXC insd, 13, 67                                  ; past ES's limit: #GP(0)
+        mov esi, out - BASE + 1
+        EXPECT_EXC {fs outsd}, 13, 68                            ; past FS's limit: #GP(0)
         mov ax, 0x50
         mov es, ax
         EXPECT_EXC {vmptrld [es:0x800]}, 13, 63                  ; expand-down: below the limit, #GP(0)
@@ -147,6 +159,7 @@ start:
         EXIT 63
 .f60:   EXIT 60
 .f64:   EXIT 64
+.f67:   EXIT 67
 .f10:   EXIT 10
 .f11:   EXIT 11
 .f12:   EXIT 12
