@@ -477,6 +477,8 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->nretrans = 0;
     e->mmio_stop = false;
     e->mmio_seen = false;
+    e->mmio_j = -1;
+    e->mmio_next = UINT64_MAX;
     uint64_t rip = vtx_eng_rip(e);
     uint64_t start_lin = vtx_eng_linear_of(e, rip);
     e->start_lin = start_lin;

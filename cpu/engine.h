@@ -109,12 +109,15 @@ int vtx_engine_map_mmio(vtx_engine *e, uint64_t pa, uint64_t size, vtx_engine_mm
  * linear == physical, as the local APIC is; else the count at the start of the
  * translation block). The caller's cycle clock plus this gives the access's time. */
 uint64_t vtx_engine_mmio_retired(const vtx_engine *e);
-/* Inside an MMIO callback: end the run at a boundary after the accessing
- * instruction, reported as VTX_STOP_BOUNDARY (a device state change, such as an
- * interrupt made pending, is then seen by the model). On the per-instruction
- * path that is the next boundary; on the fast path the block hook sees the
- * request before the next translation block, so the instructions after the
- * access up to the end of its block run first (docs/platform.md). */
+/* Inside an MMIO callback: end the run at the boundary right after the
+ * accessing instruction, reported as VTX_STOP_BOUNDARY (a device state change,
+ * such as an interrupt made pending, is then seen by the model). On the fast
+ * path a write whose instruction has instructions after it in its translation
+ * block is made at most twice to reach that boundary: the first time Unicorn is
+ * stopped inside the instruction before the write callback runs, and the
+ * instruction executes again with a probe after it (ENG-MMIO-1, engine_mmio.c);
+ * the write callback sees the write once. Exact when the window is at linear ==
+ * physical (as the local APIC page is). */
 void vtx_engine_stop_after_access(vtx_engine *e);
 /* Close Unicorn and free the engine (NULL is fine). */
 void vtx_engine_destroy(vtx_engine *e);

@@ -211,7 +211,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     return b;
 }
 
-static bool probe_at(const vtx_engine *e, uint64_t lin)
+bool vtx_eng_probe_at(const vtx_engine *e, uint64_t lin)
 {
     for (unsigned i = 0; i < e->nprobe; i++)
         if (e->probe[i].lin == lin)
@@ -327,7 +327,7 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     }
     if (k < b->n) {
         uint64_t x = addr + b->off[k];
-        if (!probe_at(e, x)) {
+        if (!vtx_eng_probe_at(e, x)) {
             e->want_probe = x;
             fast_stop(e, uc, HS_PROBE, addr);
             return;

@@ -234,6 +234,9 @@ struct vtx_engine {
     bool mmio_seen;       /* hook_mmio_access ran for it: mmio_before is exact */
     bool mmio_stop;       /* vtx_engine_stop_after_access: end the run at the next boundary */
     uint64_t mmio_before; /* instructions of the run retired before the accessing one */
+    uint64_t mmio_lin;    /* the accessing instruction's linear address */
+    int mmio_j;           /* its index in the block entered last (counted part), or -1 */
+    uint64_t mmio_next;   /* ENG-MMIO-1: the probed instruction after a writer, or UINT64_MAX */
     uc_hook h_mmio;
 };
 
@@ -392,6 +395,8 @@ void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
 bool vtx_eng_ac_on(const vtx_engine *e);
 bool vtx_eng_ac_fault(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
 bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
+/* A probe is at lin (engine_blocks.c). */
+bool vtx_eng_probe_at(const vtx_engine *e, uint64_t lin);
 
 /* ---- engine_abort.c ---- */
 extern pthread_once_t vtx_eng_abort_guard_once;

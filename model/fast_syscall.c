@@ -6,7 +6,9 @@
  * jump to IA32_LSTAR), and SYSENTER sees none of the guest's IA32_SYSENTER_*
  * MSRs (docs/unicorn-audit.md). None of them reads a descriptor: CS and SS get
  * fixed flat descriptors, so no accessed bit is involved.
- * Rules INS-SYS-1 (docs/rules-own.tsv).
+ * Rules INS-SYS-1 (docs/rules-own.tsv); in root operation ROOT-SYS-1
+ * (root_insn.c carries them out on the root-mode processor with the host's
+ * SYSENTER MSRs, through vtx_fast_syscall_on).
  */
 #include "guest_insn.h"
 
@@ -28,23 +30,22 @@ static bool canonical(const vtx_cpu_state *c, uint64_t v)
     return (uint64_t)s == v;
 }
 
-unsigned vtx_fast_syscall(vtx_machine *m, const vtx_insn *insn)
+unsigned vtx_fast_syscall_on(vtx_cpu_state *c, const vtx_fast_msrs *msr, const vtx_insn *insn)
 {
-    vtx_cpu_state *c = &m->g.cpu;
     const bool long64 = vtx_cpu_mode_of(c) == VTX_MODE_LONG64;
     const bool ia32e = c->efer & VTX_EFER_LMA;
     const bool sce = c->efer & 1u;
     const uint64_t next = c->rip + insn->len;
-    const uint16_t star_cs = (uint16_t)(m->msr.star >> 32), star_ret = (uint16_t)(m->msr.star >> 48);
+    const uint16_t star_cs = (uint16_t)(msr->star >> 32), star_ret = (uint16_t)(msr->star >> 48);
     switch (insn->fast_syscall) {
     case VTX_FS_SYSCALL:
         if (!long64 || !sce)
             return 6;
         c->gpr[VTX_R_RCX] = next;
         c->gpr[VTX_R_R11] = c->rflags;
-        c->rflags &= ~m->msr.fmask;
+        c->rflags &= ~msr->fmask;
         c->rflags &= ~VTX_RFLAGS_RF;
-        c->rip = m->msr.lstar;
+        c->rip = msr->lstar;
         flat(&c->seg[VTX_S_CS], star_cs & 0xFFFC, FLAT_CODE64(0));
         flat(&c->seg[VTX_S_SS], (uint16_t)(star_cs + 8), FLAT_STACK(0));
         break;
@@ -61,18 +62,18 @@ unsigned vtx_fast_syscall(vtx_machine *m, const vtx_insn *insn)
         break;
     }
     case VTX_FS_SYSENTER: {
-        uint16_t cs = (uint16_t)m->g.sysenter_cs;
+        uint16_t cs = (uint16_t)msr->sysenter_cs;
         if (!(c->cr0 & VTX_CR0_PE) || !(cs & 0xFFFC))
             return 13;
         c->rflags &= ~(VTX_RFLAGS_VM | VTX_RFLAGS_IF | VTX_RFLAGS_RF);
-        c->gpr[VTX_R_RSP] = ia32e ? m->g.sysenter_esp : (uint32_t)m->g.sysenter_esp;
-        c->rip = ia32e ? m->g.sysenter_eip : (uint32_t)m->g.sysenter_eip;
+        c->gpr[VTX_R_RSP] = ia32e ? msr->sysenter_esp : (uint32_t)msr->sysenter_esp;
+        c->rip = ia32e ? msr->sysenter_eip : (uint32_t)msr->sysenter_eip;
         flat(&c->seg[VTX_S_CS], cs & 0xFFFC, ia32e ? FLAT_CODE64(0) : FLAT_CODE32(0));
         flat(&c->seg[VTX_S_SS], (uint16_t)((cs & 0xFFFC) + 8), FLAT_STACK(0));
         break;
     }
     case VTX_FS_SYSEXIT: {
-        uint16_t cs = (uint16_t)m->g.sysenter_cs;
+        uint16_t cs = (uint16_t)msr->sysenter_cs;
         bool w64 = insn->op_size == 8;
         if (!(c->cr0 & VTX_CR0_PE) || !(cs & 0xFFFC) || vtx_cpu_cpl(c) != 0)
             return 13;
@@ -88,6 +89,16 @@ unsigned vtx_fast_syscall(vtx_machine *m, const vtx_insn *insn)
     default:
         return 6;
     }
-    m->engine_dirty = true;
     return 0;
+}
+
+unsigned vtx_fast_syscall(vtx_machine *m, const vtx_insn *insn)
+{
+    const vtx_fast_msrs msr = {.star = m->msr.star, .lstar = m->msr.lstar, .fmask = m->msr.fmask,
+                               .sysenter_cs = m->g.sysenter_cs, .sysenter_esp = m->g.sysenter_esp,
+                               .sysenter_eip = m->g.sysenter_eip};
+    unsigned fault = vtx_fast_syscall_on(&m->g.cpu, &msr, insn);
+    if (!fault)
+        m->engine_dirty = true;
+    return fault;
 }

@@ -57,10 +57,23 @@ unsigned vtx_mov_to_dr(vtx_machine *m, const vtx_insn *insn);
  * IOPL in protected mode, or virtual-8086 mode) denies the access: #GP(0), which
  * comes before the I/O VM exit. */
 bool vtx_io_denied(const vtx_machine *m, const vtx_insn *insn);
+/* Reads len bytes of linear memory as an implicit supervisor access; false when it cannot. */
+typedef bool (*vtx_io_read_fn)(void *ctx, uint64_t la, void *buf, size_t len);
+/* The same check on processor state @p c for @p size bytes at @p port, reading the
+ * TSS through @p rd (ROOT-IO-2 in root operation). */
+bool vtx_io_denied_on(const vtx_cpu_state *c, uint16_t port, unsigned size, vtx_io_read_fn rd, void *ctx);
 
 /* SYSCALL, SYSRET, SYSENTER, SYSEXIT (fast_syscall.c): carried out on the guest
  * state (RIP, RSP, RCX, R11, RFLAGS, CS, SS from the MSRs); 0, or the vector of
  * the fault it raises instead (6 #UD, 13 #GP(0)) with the state unchanged. */
 unsigned vtx_fast_syscall(vtx_machine *m, const vtx_insn *insn);
+/* The MSRs SYSCALL ... SYSEXIT read: STAR, LSTAR, FMASK (one copy for root and
+ * non-root operation) and the SYSENTER MSRs of the side that executes. */
+typedef struct vtx_fast_msrs {
+    uint64_t star, lstar, fmask, sysenter_esp, sysenter_eip;
+    uint32_t sysenter_cs;
+} vtx_fast_msrs;
+/* The same on any processor state @p c (the guest's, or the root-mode processor's). */
+unsigned vtx_fast_syscall_on(vtx_cpu_state *c, const vtx_fast_msrs *msr, const vtx_insn *insn);
 
 #endif

@@ -9,9 +9,8 @@
  */
 #include "guest_insn.h"
 
-bool vtx_io_denied(const vtx_machine *m, const vtx_insn *insn)
+bool vtx_io_denied_on(const vtx_cpu_state *c, uint16_t port, unsigned size, vtx_io_read_fn rd, void *ctx)
 {
-    const vtx_cpu_state *c = &m->g.cpu;
     if (!(c->cr0 & VTX_CR0_PE))
         return false;
     bool v86 = (c->rflags & VTX_RFLAGS_VM) && !(c->efer & VTX_EFER_LMA);
@@ -21,21 +20,31 @@ bool vtx_io_denied(const vtx_machine *m, const vtx_insn *insn)
     unsigned type = tr->ar & 0xF;
     if ((tr->ar & VTX_AR_UNUSABLE) || (type != 9 && type != 11))
         return true; /* no 32/64-bit TSS, no bit map */
-    uint16_t port = insn->port_in_dx ? (uint16_t)c->gpr[VTX_R_RDX] : insn->imm8;
-    unsigned size = insn->op_size ? insn->op_size : 1;
     /* The I/O map base (TSS offset 66H), then the two bytes holding the port's
      * bits; a bit beyond the TSS limit counts as 1. Implicit supervisor reads. */
     if (tr->limit < 0x67)
         return true;
-    vtx_linear_fault f;
     uint8_t b[2];
-    if (!vtx_guest_linear_access(m, tr->base + 0x66, b, 2, false, VTX_LIN_IMPLICIT, &f))
+    if (!rd(ctx, tr->base + 0x66, b, 2))
         return true;
     uint32_t off = (uint32_t)(b[0] | b[1] << 8) + port / 8u;
     if (off + 1 > tr->limit)
         return true;
-    if (!vtx_guest_linear_access(m, tr->base + off, b, 2, false, VTX_LIN_IMPLICIT, &f))
+    if (!rd(ctx, tr->base + off, b, 2))
         return true;
     uint32_t bits = (uint32_t)(b[0] | b[1] << 8) >> (port & 7);
     return (bits & ((1u << size) - 1)) != 0;
+}
+
+static bool guest_read(void *ctx, uint64_t la, void *buf, size_t len)
+{
+    vtx_linear_fault f;
+    return vtx_guest_linear_access(ctx, la, buf, len, false, VTX_LIN_IMPLICIT, &f);
+}
+
+bool vtx_io_denied(const vtx_machine *m, const vtx_insn *insn)
+{
+    const vtx_cpu_state *c = &m->g.cpu;
+    uint16_t port = insn->port_in_dx ? (uint16_t)c->gpr[VTX_R_RDX] : insn->imm8;
+    return vtx_io_denied_on(c, port, insn->op_size ? insn->op_size : 1, guest_read, (void *)m);
 }

@@ -4,11 +4,13 @@
  * the VMX instructions), what changes the root-mode boundary (STI, MOV SS,
  * POP SS, POPF, IRET), and software interrupts, delivered through the host IDT.
  */
+#include "guest_insn.h"
 #include "msr.h"
 #include "root_internal.h"
 
 #define CR0_NW (1ull << 29)
 #define CR0_CD (1ull << 30)
+#define CR4_PCE (1ull << 8) /* performance-monitoring counter enable */
 
 static bool long64(const vtx_machine *m) { return vtx_cpu_mode_of(&m->host) == VTX_MODE_LONG64; }
 
@@ -174,6 +176,33 @@ static void set_sized(uint64_t *r, uint64_t v, unsigned bytes)
     }
 }
 
+/* ROOT-PMC-1: RDPMC (SDM Vol. 2 "RDPMC"): #GP(0) at CPL > 0 with CR4.PCE = 0;
+ * ECX selects a general-purpose counter (bit 30 clear: index below CPUID.0AH:
+ * EAX[15:8]) or a fixed one (bit 30 set: index below CPUID.0AH:EDX[4:0], with
+ * version 2 or later); any other ECX is #GP(0). The counters are those of the
+ * root-mode CPUID (root_cpuid.c), which reports no performance monitoring (leaf
+ * 0xA reads 0): every RDPMC that passes the privilege check is #GP(0). Were
+ * counters reported, they would read 0 (nothing counts events). */
+static vtx_rstep rdpmc(vtx_machine *m, const vtx_insn *insn, vtx_root_result *res)
+{
+    vtx_cpu_state *h = &m->host;
+    if (vtx_cpu_cpl(h) > 0 && !(h->cr4 & CR4_PCE))
+        return vtx_root_exception(m, 13, true, 0, 0, res);
+    uint32_t pmu[4];
+    vtx_root_cpuid(m, 0xA, 0, pmu);
+    uint32_t ecx = (uint32_t)h->gpr[VTX_R_RCX];
+    uint32_t index = ecx & ~(1u << 30);
+    bool fixed = ecx & (1u << 30);
+    uint32_t version = pmu[0] & 0xFF;
+    uint32_t n = fixed ? (version >= 2 ? pmu[3] & 0x1F : 0) : (pmu[0] >> 8) & 0xFF;
+    if (index >= n)
+        return vtx_root_exception(m, 13, true, 0, 0, res);
+    h->gpr[VTX_R_RAX] = 0;
+    h->gpr[VTX_R_RDX] = 0;
+    vtx_root_retire_emulated(m, insn);
+    return VTX_RSTEP_GO;
+}
+
 vtx_rstep vtx_root_insn(vtx_machine *m, const vtx_insn *insn, vtx_root_result *res)
 {
     vtx_cpu_state *h = &m->host;
@@ -255,11 +284,11 @@ vtx_rstep vtx_root_insn(vtx_machine *m, const vtx_insn *insn, vtx_root_result *r
     }
     case VTX_IC_IN:
     case VTX_IC_OUT: {
-        /* ROOT-IO-1: port I/O goes to the bus. Without a TSS I/O bitmap check:
-         * CPL > IOPL raises #GP(0). */
-        if (cpl > ((h->rflags >> 12) & 3))
-            return vtx_root_exception(m, 13, true, 0, 0, res);
+        /* ROOT-IO-1: port I/O goes to the bus; ROOT-IO-2: CPL > IOPL consults
+         * the TSS's I/O permission bit map (#GP(0) when a bit is set). */
         uint16_t port = insn->port_in_dx ? (uint16_t)h->gpr[VTX_R_RDX] : insn->imm8;
+        if (vtx_root_io_denied(m, port, insn->op_size))
+            return vtx_root_exception(m, 13, true, 0, 0, res);
         uint64_t rip = h->rip;
         bool go;
         if (insn->cls == VTX_IC_IN) {
@@ -277,10 +306,25 @@ vtx_rstep vtx_root_insn(vtx_machine *m, const vtx_insn *insn, vtx_root_result *r
     }
     case VTX_IC_INS:
     case VTX_IC_OUTS:
+        return vtx_root_string_io(m, insn, res);
     case VTX_IC_RDPMC:
-    case VTX_IC_FAST_SYSCALL:
-        return vtx_root_stop(res, VTX_ROOT_UNSUPPORTED, h->rip, "'%s' at RIP 0x%llx is not modelled in root operation",
-                            insn->text, (unsigned long long)h->rip);
+        return rdpmc(m, insn, res);
+    case VTX_IC_FAST_SYSCALL: {
+        /* ROOT-SYS-1: SYSCALL, SYSRET, SYSENTER, SYSEXIT as in non-root operation
+         * (fast_syscall.c), with the host's SYSENTER MSRs. RIP becomes the target. */
+        const vtx_fast_msrs msr = {.star = m->msr.star, .lstar = m->msr.lstar, .fmask = m->msr.fmask,
+                                   .sysenter_cs = m->host_msr.sysenter_cs,
+                                   .sysenter_esp = m->host_msr.sysenter_esp,
+                                   .sysenter_eip = m->host_msr.sysenter_eip};
+        bool tf = h->rflags & VTX_RFLAGS_TF;
+        unsigned fault = vtx_fast_syscall_on(h, &msr, insn);
+        if (fault)
+            return vtx_root_exception(m, (uint8_t)fault, fault == 13, 0, 0, res);
+        if (tf && (h->rflags & VTX_RFLAGS_TF))
+            m->host_pending_db |= 1u << 14;
+        vtx_root_retire(m, 1, (vtx_insn_class)insn->cls);
+        return VTX_RSTEP_GO;
+    }
     case VTX_IC_MOV_TO_CR:
         if (cpl > 0 || !mov_to_cr(m, insn->cr, long64(m) ? h->gpr[insn->gpr & 15] : (uint32_t)h->gpr[insn->gpr & 15]))
             return vtx_root_exception(m, 13, true, 0, 0, res);

@@ -49,6 +49,15 @@ uint64_t vtx_root_linear(const vtx_machine *m, const vtx_insn *insn);
  * memory operand of @p len bytes, made before the page walk: 0 when it passes,
  * else the vector of the fault (#GP(0) = 13, #SS(0) = 12; error code 0). */
 uint8_t vtx_root_operand_fault(const vtx_machine *m, const vtx_insn *insn, size_t len, bool write);
+/* The same checks for @p len bytes at offset @p off (linear address @p la) in
+ * segment register @p seg of processor state @p c (string instructions). */
+uint8_t vtx_root_seg_fault(const vtx_cpu_state *c, unsigned seg, uint64_t off, uint64_t la, size_t len, bool write);
+
+/* ROOT-IO-2 (root_io.c): the TSS I/O permission bit map denies @p size bytes at
+ * @p port to the root-mode processor (CPL > IOPL in protected mode). */
+bool vtx_root_io_denied(vtx_machine *m, uint16_t port, unsigned size);
+/* ROOT-IO-3 (root_io.c): INS/OUTS, with REP, through the bus's port table. */
+vtx_rstep vtx_root_string_io(vtx_machine *m, const vtx_insn *insn, vtx_root_result *res);
 
 /* After a VM exit (or a VM-entry failure exit): the root-mode processor from the
  * host-state area (ROOT-RET-1), the GPRs other than RSP from the shared file. */

@@ -23,24 +23,27 @@ static bool canonical(const vtx_cpu_state *c, uint64_t a)
     return (uint64_t)s == a;
 }
 
-uint8_t vtx_root_operand_fault(const vtx_machine *m, const vtx_insn *insn, size_t len, bool write)
+uint8_t vtx_root_seg_fault(const vtx_cpu_state *c, unsigned seg, uint64_t off, uint64_t la, size_t len, bool write)
 {
-    const vtx_cpu_state *c = &m->host;
-    unsigned seg = insn->mem_seg < VTX_S_LDTR ? insn->mem_seg : VTX_S_DS;
     uint8_t vec = seg == VTX_S_SS ? VECTOR_SS : VTX_VECTOR_GP;
-    if (vtx_cpu_mode_of(c) == VTX_MODE_LONG64) {
-        uint64_t la = vtx_root_linear(m, insn);
+    if (vtx_cpu_mode_of(c) == VTX_MODE_LONG64)
         return canonical(c, la) && canonical(c, la + len - 1) ? 0 : vec;
-    }
     const vtx_cpu_seg *s = &c->seg[seg];
     if (s->ar & AR_UNUSABLE)
         return vec;
     if ((s->ar & AR_CODE) ? (write || !(s->ar & AR_RW)) : (write && !(s->ar & AR_RW)))
         return vec;
-    uint64_t off = vtx_insn_offset_in(c, insn), last = off + len - 1;
+    uint64_t last = off + len - 1;
     if (!(s->ar & AR_CODE) && (s->ar & AR_EXPAND_DOWN)) {
         uint64_t upper = (s->ar & AR_DB) ? 0xFFFFFFFFull : 0xFFFFull;
         return off > s->limit && last <= upper ? 0 : vec;
     }
     return last <= s->limit ? 0 : vec;
+}
+
+uint8_t vtx_root_operand_fault(const vtx_machine *m, const vtx_insn *insn, size_t len, bool write)
+{
+    const vtx_cpu_state *c = &m->host;
+    unsigned seg = insn->mem_seg < VTX_S_LDTR ? insn->mem_seg : VTX_S_DS;
+    return vtx_root_seg_fault(c, seg, vtx_insn_offset_in(c, insn), vtx_root_linear(m, insn), len, write);
 }

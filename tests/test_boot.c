@@ -176,12 +176,36 @@ Test(boot, vmxon_needs_feature_control_locked_and_enabled)
 }
 
 /* 32-bit protected mode (paging on): VMWRITE/VMREAD register and memory
- * operands are 32 bits; a VMREAD to memory writes one dword. */
+ * operands are 32 bits; a VMREAD to memory writes one dword. ROOT-SEG-1's
+ * segment limits: a VMREAD/VMPTRLD operand past an expand-up data segment's
+ * limit (FS) is #GP(0) while one ending at the limit is fine; below an
+ * expand-down segment's limit (ES) #GP(0), above it fine; SS-based (an SS
+ * override, or an EBP base) #SS(0); an INS element past ES's limit and an OUTS
+ * element past FS's (an override) #GP(0), one ending at the limit fine. */
 Test(boot, vmx_insns_32bit_operands)
 {
-    VTX_COVERS("ROOT-VMX-2");
+    VTX_COVERS("ROOT-VMX-2", "ROOT-SEG-1", "ROOT-IO-3");
     run r = boot("vmx_ops_v_pm32", "--max-cycles", "10000000");
     EXPECT(r, 0, "wrote 0 to the debug-exit port");
+}
+
+/* Root-mode instructions Unicorn cannot carry out, checked by
+ * tests/boot/root_insns.asm itself (its exit code names the first failed check):
+ * ROOT-IO-3: REP OUTSB with an FS override (FS.base from IA32_FS_BASE), REP
+ * OUTSW with DF = 1, a32 REP OUTSD (ESI, RSI zero-extended after), REP INSW /
+ * REP INSD with DF = 1 / REP INSB with count 0 / INSB, each index and count as
+ * the SDM says; ROOT-SYS-1: SYSCALL and SYSRET #UD with EFER.SCE = 0, SYSCALL to
+ * LSTAR with RCX, R11, FMASK, CS/SS from STAR, SYSRET to CPL 3 and back, #GP(0)
+ * for a non-canonical RCX and at CPL 3; ROOT-PMC-1: RDPMC #GP(0) at CPL 0 (no
+ * counter in the model's CPUID leaf 0xA) and at CPL 3 with CR4.PCE = 0;
+ * ROOT-IO-2: at CPL 3 > IOPL the TSS I/O bit map allows port 0x3F8, denies port
+ * 0x80 (OUT and INS) and every port beyond the TSS limit with #GP(0). */
+Test(boot, root_string_io_syscall_rdpmc_and_io_bitmap)
+{
+    VTX_COVERS("ROOT-IO-2", "ROOT-IO-3", "ROOT-SYS-1", "ROOT-PMC-1");
+    run r = boot("root_insns", "--max-cycles", "10000000");
+    cr_expect(strstr(r.out, "[HELLO][XW][PQ]U") != NULL, "OUTS output missing:\n%s", r.out);
+    EXPECT(r, 0, "root_insns: all passed");
 }
 
 /* BUS-MMIO-1: an MMIO read in the middle of a run sees the exact cycle clock:
@@ -195,9 +219,8 @@ Test(boot, apic_timer_current_count_mid_run_is_exact)
     EXPECT(r, 2, "wrote 2 to the debug-exit port");
 }
 
-/* BUS-MMIO-2: a self-IPI by an ICR write with IF = 1 is taken right after the
- * writing instruction's translation block, inside the loop that follows, not
- * when the run stops for another reason (after the loop). */
+/* BUS-MMIO-2: a self-IPI by an ICR write with IF = 1 is taken inside the loop
+ * that follows, not when the run stops for another reason (after the loop). */
 Test(boot, self_ipi_icr_write_is_taken_at_once)
 {
     VTX_COVERS("BUS-MMIO-2", "ROOT-INTR-1");
@@ -205,6 +228,29 @@ Test(boot, self_ipi_icr_write_is_taken_at_once)
     cr_expect(r.status >= 0 && r.status <= 2, "the handler interrupted loop count %d (want 0..2; 99: never):\n%s",
               r.status, r.out);
     free(r.out);
+}
+
+/* BUS-MMIO-2: the self-IPI is recognised at the boundary right after the ICR
+ * write, before any of the 20 INC ECX that follow it in the same straight line
+ * (the handler exits with ECX: 0; 20 or more when the rest of the translation
+ * block ran first). */
+Test(boot, self_ipi_is_taken_at_the_boundary_after_the_icr_write)
+{
+    VTX_COVERS("BUS-MMIO-2", "ROOT-INTR-1");
+    run r = boot("apic_clock_v_boundary", "--max-cycles", "10000000");
+    EXPECT(r, 0, "wrote 0 to the debug-exit port");
+}
+
+/* ROOT-NMI-1: an NMI self-IPI (IF = 0) is delivered right after the ICR write
+ * (the frame's EIP is the next instruction); a second one sent by the handler
+ * stays pending while the handler spins (NMIs blocked until IRET) and is
+ * delivered right after the handler's IRET, at the instruction it returned to
+ * (tests/boot/apic_clock.asm, V_NMI: its exit code names the failed check). */
+Test(boot, root_nmi_blocks_nmis_until_iret)
+{
+    VTX_COVERS("ROOT-NMI-1", "BUS-MMIO-2");
+    run r = boot("apic_clock_v_nmi", "--max-cycles", "10000000");
+    EXPECT(r, 0, "wrote 0 to the debug-exit port");
 }
 
 /* ROOT-ENG-1: a non-identity mapping runs on Unicorn 2.1; on 2.0.1 (which

@@ -7,6 +7,17 @@
 ; -DV_IPI: IF = 1, a fixed self-IPI (vector 0x40) by an ICR write, then a
 ;   counting loop; the handler exits with the loop count it interrupted (at most
 ;   a few iterations when the write is noticed at once; 99 when the loop ran out).
+; -DV_BOUNDARY: IF = 1, the same self-IPI written by an ICR write followed by
+;   20 INC ECX in one straight line (one translation block): the handler exits
+;   with ECX, the number of INCs that ran before the interrupt: 0 when it is
+;   recognised at the boundary right after the writing instruction (BUS-MMIO-2).
+; -DV_NMI: IF = 0, an NMI self-IPI (ICR delivery mode NMI, shorthand self): the
+;   handler sends a second one and spins; NMIs stay blocked until its IRET, so
+;   the second is held pending and delivered right after the IRET, at the
+;   instruction the IRET returned to (ROOT-NMI-1). Exit 0 when all holds; 20 the
+;   two NMIs never came, 21 the second came inside the first handler, 22 the
+;   second did not come right after the IRET, 23 the first did not interrupt
+;   the instruction after the ICR write.
 %include "elf.inc"
 APIC equ 0xFEE00000
 start:
@@ -31,6 +42,66 @@ start:
         mov dx, 0xF4
         out dx, eax
         hlt
+%elifdef V_NMI
+        lgdt [gdt_desc]
+        lidt [idt_desc]
+        mov eax, nmi_handler                    ; IDT[2]: 32-bit interrupt gate, CS 0x10
+        mov word [idt + 2 * 8], ax
+        mov word [idt + 2 * 8 + 2], 0x10
+        mov word [idt + 2 * 8 + 4], 0x8E00
+        shr eax, 16
+        mov word [idt + 2 * 8 + 6], ax
+        cli                                     ; IF does not mask NMIs
+        mov dword [APIC + 0x300], 0x44400       ; ICR: NMI, shorthand self
+.after: mov esi, 100000
+.wait:  cmp dword [count], 2
+        je .done
+        dec esi
+        jnz .wait
+        EXIT 20
+.done:  cmp dword [blocked_ok], 1
+        jne .f21
+        mov eax, [first_ret]
+        cmp eax, [second_ret]
+        jne .f22
+        cmp dword [first_ret], .after
+        jne .f23
+        EXIT 0
+.f21:   EXIT 21
+.f22:   EXIT 22
+.f23:   EXIT 23
+nmi_handler:
+        inc dword [count]
+        cmp dword [count], 1
+        jne .second
+        mov eax, [esp]                          ; the interrupted EIP
+        mov [first_ret], eax
+        mov dword [APIC + 0x300], 0x44400       ; a second NMI while this one is handled
+        mov edx, 1000
+.spin:  dec edx
+        jnz .spin
+        cmp dword [count], 1                    ; still blocked by NMI
+        jne .nested
+        mov dword [blocked_ok], 1
+        iret
+.nested:
+        EXIT 21
+.second:
+        mov eax, [esp]
+        mov [second_ret], eax
+        iret
+        align 8
+gdt:    dq 0, 0
+        dq 0x00CF9B000000FFFF                   ; 0x10: flat 32-bit code
+        dq 0x00CF93000000FFFF                   ; 0x18: flat data
+gdt_desc: dw 4 * 8 - 1
+        dd gdt
+idt_desc: dw 256 * 8 - 1
+        dd idt
+count:      dd 0
+blocked_ok: dd 0
+first_ret:  dd 0
+second_ret: dd 0
 %else
         lgdt [gdt_desc]
         lidt [idt_desc]
@@ -46,6 +117,9 @@ start:
         mov eax, 1
         add eax, 1
         mov dword [APIC + 0x300], 0x44040       ; ICR: fixed, vector 0x40, shorthand self
+%ifdef V_BOUNDARY
+        times 20 inc ecx                        ; one straight line after the write
+%endif
 .loop:  inc ecx
         cmp ecx, 100000
         jne .loop

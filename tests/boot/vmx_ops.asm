@@ -15,7 +15,10 @@
 ;   "VMX outside SMX" it is #GP(0); WRMSR to the locked MSR is #GP(0).
 ; -DV_PM32: 32-bit protected mode with 4-MiB paging: VMXON, VMWRITE/VMREAD
 ;   register and memory operands move 32 bits (a VMREAD to memory writes one
-;   dword: the next one is checked untouched).
+;   dword: the next one is checked untouched); ROOT-SEG-1's limits: an operand
+;   past an expand-up data segment's limit is #GP(0) (exits 60..62), below an
+;   expand-down one's #GP(0) (63, 64), and with SS (an override or an EBP base)
+;   #SS(0) (65, 66); INS and OUTS elements past ES's / FS's limit #GP(0) (67, 68).
 %include "elf.inc"
 
 %macro EXPECT_EXC 3              ; run instruction %1 expecting vector %2, else exit %3
@@ -106,7 +109,57 @@ start:
         jne .f18
         cmp dword [out + 4], 0x5A5A5A5A
         jne .f19
+        ; ROOT-SEG-1, 32-bit limits: 0x48 is an expand-up data segment based at
+        ; BASE whose limit ends 3 bytes past `out`; 0x50 an expand-down one (base
+        ; 0, limit 0xFFF: offsets 0x1000 and up are inside it)
+        mov dword [fixup], .unexpected_gp
+        mov eax, gp32r
+        mov [idt + 13 * 8], ax
+        shr eax, 16
+        mov [idt + 13 * 8 + 6], ax
+        mov eax, ss32r
+        mov [idt + 12 * 8], ax
+        mov word [idt + 12 * 8 + 2], 0x18
+        mov word [idt + 12 * 8 + 4], 0x8E00
+        shr eax, 16
+        mov [idt + 12 * 8 + 6], ax
+        mov ax, 0x48
+        mov fs, ax
+        mov eax, 0x4400                                 ; VM-instruction error (read-only)
+        vmread [fs:out - BASE], eax                     ; 4 bytes, the last at the limit: fine
+        jbe .f60
+        EXPECT_EXC {vmread [fs:out - BASE + 1], eax}, 13, 61     ; one byte past the limit: #GP(0)
+        EXPECT_EXC {vmptrld [fs:out - BASE]}, 13, 62             ; 8 bytes past the limit: #GP(0)
+        ; INS/OUTS elements get the same checks (ROOT-IO-3)
+        mov ax, 0x48
+        mov es, ax
+        mov dx, 0x80                                    ; POST code port: reads 0, a sink
+        mov edi, out - BASE + 2
+        insw                                            ; ES:[EDI], the last byte at the limit: fine
+        cmp edi, out - BASE + 4
+        jne .f67
+        mov edi, out - BASE + 2
+        EXPECT_EXC insd, 13, 67                                  ; past ES's limit: #GP(0)
+        mov esi, out - BASE + 1
+        EXPECT_EXC {fs outsd}, 13, 68                            ; past FS's limit: #GP(0)
+        mov ax, 0x50
+        mov es, ax
+        EXPECT_EXC {vmptrld [es:0x800]}, 13, 63                  ; expand-down: below the limit, #GP(0)
+        vmptrld [es:vmcs_ptr]                                    ; above the limit: fine
+        jbe .f64
+        mov ax, 0x50
+        mov ss, ax                                      ; the stack stays inside it (ESP > 0xFFF)
+        EXPECT_EXC {vmptrld [ss:0x800]}, 12, 65                  ; SS: #SS(0)
+        mov ax, 0x50
+        mov ss, ax
+        mov ebp, 0x7F8
+        EXPECT_EXC {vmclear [ebp]}, 12, 66                       ; SS by default (EBP base): #SS(0)
         EXIT 0
+.unexpected_gp:
+        EXIT 63
+.f60:   EXIT 60
+.f64:   EXIT 64
+.f67:   EXIT 67
 .f10:   EXIT 10
 .f11:   EXIT 11
 .f12:   EXIT 12
@@ -119,6 +172,19 @@ start:
 .f19:   EXIT 19
 ud32:   EXIT 56
 gp32:   EXIT 63
+gp32r:  pop eax                                 ; record #GP and its error code, resume at [fixup]
+        mov [rel_err], eax
+        mov dword [rel_vec], 13
+        jmp resume32
+ss32r:  pop eax
+        mov [rel_err], eax
+        mov dword [rel_vec], 12
+resume32:
+        mov ax, 0x10
+        mov ss, ax
+        mov esp, stack_top
+        mov eax, [fixup]
+        jmp eax
 %else
         ; page tables: PML4[0] -> PDPT, PDPT[0] -> PD, PD: 512 x 2 MiB identity, user-accessible
         mov dword [pml4], pdpt + 7
@@ -366,6 +432,14 @@ gdt:    dq 0
         dq 0
         dq 0x00CFF3000000FFFF   ; 0x38: user data
         dq 0x00AFFB000000FFFF   ; 0x40: user 64-bit code
+        ; 0x48: data, read/write, base BASE, limit out - BASE + 3 (bytes)
+        dw out - BASE + 3
+        dw 0
+        db BASE >> 16
+        db 0x93
+        db 0x40
+        db 0
+        dq 0x0040970000000FFF   ; 0x50: data, read/write, expand-down, base 0, limit 0xFFF, B = 1
 gdt_end:
         times 0x2000 - ($ - $$) db 0
 file_end:
