@@ -213,9 +213,11 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
             (DUMMY_PA + 4096 > regions[i].pa && DUMMY_PA < regions[i].pa + regions[i].size))
             return -1;
     pthread_once(&vtx_eng_abort_guard_once, vtx_eng_install_abort_guard);
-    vtx_engine *e = calloc(1, sizeof *e);
+    /* at a multiple of ENG_ALIGN: the block hook finds it from its tagged user data */
+    vtx_engine *e = aligned_alloc(ENG_ALIGN, (sizeof *e + ENG_ALIGN - 1) / ENG_ALIGN * ENG_ALIGN);
     if (!e)
         return -1;
+    memset(e, 0, sizeof *e);
     e->reg = n ? calloc(n, sizeof *e->reg) : NULL;
     e->dc = calloc(DC_SIZE, sizeof *e->dc);
     e->dummy = aligned_alloc(4096, 4096);
@@ -347,10 +349,11 @@ static bool set_block_hook(vtx_engine *e, bool on)
     if (on == e->block_on)
         return true;
     if (on) {
-        if (uc_hook_add(e->uc, &e->h_block, UC_HOOK_BLOCK, (void *)vtx_eng_hook_block, e, 1, 0) != UC_ERR_OK)
+        if (!vtx_eng_block_hook_add(e))
             return false;
     } else {
         uc_hook_del(e->uc, e->h_block);
+        e->tag_ptr = NULL;
     }
     e->block_on = on;
     vtx_eng_drop_translations(e); /* compiled into translated blocks, like the code hook */
@@ -443,7 +446,11 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->stop_bits = stop_before.bits | e->own_bits;
     e->skip_pending = skip_first;
     e->budget = max_insns;
+    e->lim = max_insns ? max_insns : UINT64_MAX;
     e->started = 0;
+    /* the caller may have written guest code through its host pointers since the
+     * last run: every block is compared with memory once more (engine_blocks.c) */
+    vtx_eng_code_may_change(e);
     e->hstop = HS_NONE;
     e->resync = false;
     e->exc = false;

@@ -100,7 +100,17 @@ typedef struct blk_entry {
     uint32_t icap;
     bool fast;            /* size <= 16 with 16 readable bytes: compare w/m */
     uint64_t w[2], m[2];
+    /* The block hook's fast path (see "Block tags" in engine_blocks.c): the entry
+     * vouches for the translation Unicorn made with tag `tag` (0: none) while the
+     * engine's epoch is `epoch`. */
+    uint64_t tsize;       /* tag << 32 | size; tag 0: none */
+    uint32_t epoch;
+    uint32_t smc_lim;     /* wmem_early ? size : 0 (the next block hook checks for an abandoned block) */
 } blk_entry;
+
+/* The engine is allocated at a multiple of ENG_ALIGN: the block hook's user data
+ * is the engine's address plus a tag (1 .. ENG_ALIGN - 1, engine_blocks.c). */
+#define ENG_ALIGN 65536u
 
 struct vtx_engine {
     uc_engine *uc;
@@ -136,6 +146,12 @@ struct vtx_engine {
     uint64_t retrans[16]; /* blocks retranslated in the run in progress */
     unsigned nretrans;
     uint64_t retrans_lo, retrans_hi;
+    /* Block tags (engine_blocks.c): the tag Unicorn's next translation gets, where
+     * Unicorn keeps the block hook's user data (NULL: not found, no fast path),
+     * and the epoch (changed whenever guest memory may have changed behind QEMU's
+     * back: a run's start, a caller's callback, a tag wrap). */
+    uint32_t tag_cur;
+    void **tag_ptr;
     struct { uint64_t lin; uc_hook h; } probe[NPROBE];
     unsigned nprobe, probe_next;
 
@@ -176,6 +192,9 @@ struct vtx_engine {
     uint64_t stop_bits, budget, started, stop_lin, last_lin;
     uint64_t own_bits; /* ENG-DR-1: classes the caller did not ask to stop before, stopped before anyway */
     bool last_valid;
+    uint64_t lim;      /* the run's budget, UINT64_MAX for none */
+    uint32_t epoch;    /* see tag_cur */
+    uint32_t smc_lim;  /* the block entered last: its smc_lim */
     /* The block hook's fast path runs only while all of these are clear (one load). */
     union {
         struct {
@@ -184,7 +203,9 @@ struct vtx_engine {
             bool resync;       /* the mode may have changed: take it from Unicorn at the next hook */
             bool skip_pending; /* the run's first instruction is not checked against the stop set */
             uint8_t hstop;     /* hook_stop: why a hook stopped the run */
-            uint8_t irregular_pad_[3];
+            bool armed_on;     /* a probe must stop before `armed` */
+            bool mmio_stop;    /* vtx_engine_stop_after_access: end the run at the next boundary */
+            uint8_t irregular_pad_[1];
         };
         uint64_t irregular;
     };
@@ -215,7 +236,6 @@ struct vtx_engine {
     blk_entry *cur;       /* the block entered last (NULL: none, or it did not start) */
     uint64_t cur_before;  /* `started` when it was entered */
     uint32_t cur_count;   /* instructions of it counted at entry */
-    bool armed_on;        /* a probe must stop before `armed` */
     uint64_t armed;
     hook_stop armed_kind;
     uint64_t want_probe;
@@ -223,7 +243,6 @@ struct vtx_engine {
     uint64_t blk_stop_lin;
     /* The MMIO window's access in progress (hook_mmio_access, before the callback). */
     bool mmio_seen;       /* hook_mmio_access ran for it: mmio_before is exact */
-    bool mmio_stop;       /* vtx_engine_stop_after_access: end the run at the next boundary */
     uint64_t mmio_before; /* instructions of the run retired before the accessing one */
     uc_hook h_mmio;
 };
@@ -368,6 +387,11 @@ bool vtx_eng_ss_noncanonical(vtx_engine *e, uint64_t lin);
 /* ---- engine_blocks.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
+/* Add the block hook to e->uc (its user data carries the tag); false on failure. */
+bool vtx_eng_block_hook_add(vtx_engine *e);
+/* Guest memory may have changed behind QEMU's back (a caller's callback ran):
+ * every block is compared with memory again before the fast path takes it. */
+static inline void vtx_eng_code_may_change(vtx_engine *e) { e->epoch++; }
 /* ENG-AC-1 (engine_align.c): alignment checking is on (CR0.AM, EFLAGS.AC, CPL 3), and
  * the instruction at lin (decoded as in) makes a misaligned access: #AC(0). */
 bool vtx_eng_ac_on(const vtx_engine *e);
