@@ -243,8 +243,8 @@ static void retranslate_stop(vtx_engine *e, uc_engine *uc, uint64_t lin, uint32_
 }
 
 /*
- * Block tags
- * ----------
+ * Block tags (ENG-CNT-1)
+ * -----------------------
  * The fast path counts a block from its cache entry without looking at guest
  * memory; what it must know is that Unicorn's translation of the block running
  * is of the bytes the entry was decoded from. The block hook's user data says
