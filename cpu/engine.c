@@ -248,6 +248,8 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
     if (!vtx_eng_probe_layout(e))
         goto fail;
     vtx_eng_find_live(e);
+    if (!vtx_eng_fb_alloc(e)) /* after find_live: it keeps clear of the live state's registers */
+        goto fail;
     /* Runs end only through the hooks (uc_emu_stop), HLT or a fault: with an
      * empty exit set Unicorn neither stops at `until` nor, after every run, looks
      * the `until` address up through the guest's paging (uc_exit_invalidate_iter
@@ -294,6 +296,7 @@ void vtx_engine_destroy(vtx_engine *e)
     }
     for (unsigned i = 0; i < ID_CACHE_TABLES; i++)
         free(e->idc.t[i].copy);
+    vtx_eng_fb_free(e);
     free(e->dc);
     free(e->reg);
     free(e);

@@ -78,10 +78,17 @@ typedef enum { HS_NONE, HS_BEFORE, HS_COUNT, HS_PROBE, HS_SLOW, HS_BOUNDARY, HS_
 #define NPROBE 32u
 
 typedef struct blk_entry {
+    /* what the block hook's fast path reads, together at the start */
     uint64_t lin;         /* linear address of the translation block */
+    /* The fast path (see "Block tags" in engine_blocks.c): the entry vouches for
+     * the translation Unicorn made with tag `tsize >> 32` of the block of size
+     * `(uint32_t)tsize` (0: none) while the engine's epoch is `epoch`. */
+    uint64_t tsize;       /* tag << 32 | size */
+    uint32_t epoch;
+    uint32_t smc_lim;     /* wmem_early ? size : 0 (the next block hook checks for an abandoned block) */
+    uint16_t n;           /* instructions */
     uint32_t size;        /* its size in bytes, as Unicorn reports it */
     uint32_t gen;
-    uint16_t n;           /* instructions */
     uint8_t width;
     bool mc_last;         /* an instruction of it may change the mode (resync after the block) */
     bool wmem_early;      /* an instruction before the last may write memory */
@@ -100,13 +107,17 @@ typedef struct blk_entry {
     uint32_t icap;
     bool fast;            /* size <= 16 with 16 readable bytes: compare w/m */
     uint64_t w[2], m[2];
-    /* The block hook's fast path (see "Block tags" in engine_blocks.c): the entry
-     * vouches for the translation Unicorn made with tag `tag` (0: none) while the
-     * engine's epoch is `epoch`. */
-    uint64_t tsize;       /* tag << 32 | size; tag 0: none */
-    uint32_t epoch;
-    uint32_t smc_lim;     /* wmem_early ? size : 0 (the next block hook checks for an abandoned block) */
 } blk_entry;
+
+/* What the block hook's fast path reads of a cache entry, in a table of its own
+ * (vtx_engine.fb, engine_blocks.c "Block tags"): bc[i]'s is fb_at(e, i). */
+typedef struct fb_entry {
+    uint64_t lin;
+    uint64_t tsize;   /* blk_entry.tsize */
+    uint32_t epoch, smc_lim;
+    uint32_t n, pad_;
+} fb_entry;
+#define FB_PER_PAGE 32u /* entries in each 4 KiB page of the table: one quarter of it */
 
 /* The engine is allocated at a multiple of ENG_ALIGN: the block hook's user data
  * is the engine's address plus a tag (1 .. ENG_ALIGN - 1, engine_blocks.c). */
@@ -152,6 +163,7 @@ struct vtx_engine {
      * back: a run's start, a caller's callback, a tag wrap). */
     uint32_t tag_cur;
     void **tag_ptr;
+    uint8_t *fb_mem;   /* BC_SIZE / FB_PER_PAGE pages */
     struct { uint64_t lin; uc_hook h; } probe[NPROBE];
     unsigned nprobe, probe_next;
 
@@ -195,6 +207,11 @@ struct vtx_engine {
     uint64_t lim;      /* the run's budget, UINT64_MAX for none */
     uint32_t epoch;    /* see tag_cur */
     uint32_t smc_lim;  /* the block entered last: its smc_lim */
+    uint8_t *fb;       /* fb_mem plus the quarter of each page the table uses */
+    /* (fast path, the run in progress; here, next to what the block hook reads) */
+    blk_entry *cur;       /* the block entered last (NULL: none, or it did not start) */
+    uint64_t cur_before;  /* `started` when it was entered */
+    uint32_t cur_count;   /* instructions of it counted at entry */
     /* The block hook's fast path runs only while all of these are clear (one load). */
     union {
         struct {
@@ -233,9 +250,6 @@ struct vtx_engine {
     } xf;
     /* fast path, the run in progress */
     uint64_t start_lin;
-    blk_entry *cur;       /* the block entered last (NULL: none, or it did not start) */
-    uint64_t cur_before;  /* `started` when it was entered */
-    uint32_t cur_count;   /* instructions of it counted at entry */
     uint64_t armed;
     hook_stop armed_kind;
     uint64_t want_probe;
@@ -387,6 +401,9 @@ bool vtx_eng_ss_noncanonical(vtx_engine *e, uint64_t lin);
 /* ---- engine_blocks.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
+/* The fast path's table: allocate it (false: out of memory), free it. */
+bool vtx_eng_fb_alloc(vtx_engine *e);
+void vtx_eng_fb_free(vtx_engine *e);
 /* Add the block hook to e->uc (its user data carries the tag); false on failure. */
 bool vtx_eng_block_hook_add(vtx_engine *e);
 /* Guest memory may have changed behind QEMU's back (a caller's callback ran):
