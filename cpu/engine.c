@@ -213,9 +213,11 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
             (DUMMY_PA + 4096 > regions[i].pa && DUMMY_PA < regions[i].pa + regions[i].size))
             return -1;
     pthread_once(&vtx_eng_abort_guard_once, vtx_eng_install_abort_guard);
-    vtx_engine *e = calloc(1, sizeof *e);
+    /* at a multiple of ENG_ALIGN: the block hook finds it from its tagged user data */
+    vtx_engine *e = aligned_alloc(ENG_ALIGN, (sizeof *e + ENG_ALIGN - 1) / ENG_ALIGN * ENG_ALIGN);
     if (!e)
         return -1;
+    memset(e, 0, sizeof *e);
     e->reg = n ? calloc(n, sizeof *e->reg) : NULL;
     e->dc = calloc(DC_SIZE, sizeof *e->dc);
     e->dummy = aligned_alloc(4096, 4096);
@@ -246,6 +248,8 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
     if (!vtx_eng_probe_layout(e))
         goto fail;
     vtx_eng_find_live(e);
+    if (!vtx_eng_fb_alloc(e)) /* after find_live: it keeps clear of the live state's registers */
+        goto fail;
     /* Runs end only through the hooks (uc_emu_stop), HLT or a fault: with an
      * empty exit set Unicorn neither stops at `until` nor, after every run, looks
      * the `until` address up through the guest's paging (uc_exit_invalidate_iter
@@ -292,6 +296,7 @@ void vtx_engine_destroy(vtx_engine *e)
     }
     for (unsigned i = 0; i < ID_CACHE_TABLES; i++)
         free(e->idc.t[i].copy);
+    vtx_eng_fb_free(e);
     free(e->dc);
     free(e->reg);
     free(e);
@@ -347,10 +352,11 @@ static bool set_block_hook(vtx_engine *e, bool on)
     if (on == e->block_on)
         return true;
     if (on) {
-        if (uc_hook_add(e->uc, &e->h_block, UC_HOOK_BLOCK, (void *)vtx_eng_hook_block, e, 1, 0) != UC_ERR_OK)
+        if (!vtx_eng_block_hook_add(e))
             return false;
     } else {
         uc_hook_del(e->uc, e->h_block);
+        e->tag_ptr = NULL;
     }
     e->block_on = on;
     vtx_eng_drop_translations(e); /* compiled into translated blocks, like the code hook */
@@ -463,7 +469,11 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->stop_bits = stop_before.bits | e->own_bits;
     e->skip_pending = skip_first;
     e->budget = max_insns;
+    e->lim = max_insns ? max_insns : UINT64_MAX;
     e->started = 0;
+    /* the caller may have written guest code through its host pointers since the
+     * last run: every block is compared with memory once more (engine_blocks.c) */
+    vtx_eng_code_may_change(e);
     e->hstop = HS_NONE;
     e->resync = false;
     e->exc = false;

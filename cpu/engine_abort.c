@@ -101,6 +101,8 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin)
     if (!vtx_uc_after_open(e->uc))
         return false;
     e->code_on = e->block_on = false;
+    e->tag_ptr = NULL; /* the block hook went with the old Unicorn */
+    vtx_eng_code_may_change(e);
     e->nprobe = e->probe_next = 0;
     e->armed_on = false;
     e->translated = false;

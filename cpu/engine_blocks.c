@@ -46,6 +46,50 @@ static bool blk_reserve(blk_entry *b, uint32_t size, uint32_t n)
 
 static inline size_t bc_index(uint64_t lin) { return (lin ^ (lin >> 10) ^ (lin >> 20)) & (BC_SIZE - 1); }
 
+/* The fast path's copy of bc[i] (see "Block tags"). */
+static inline fb_entry *fb_at(const vtx_engine *e, size_t i)
+{
+    return (fb_entry *)(void *)(e->fb + ((i / FB_PER_PAGE) << 12) + (i % FB_PER_PAGE) * sizeof(fb_entry));
+}
+
+static void fb_sync(vtx_engine *e, const blk_entry *b)
+{
+    fb_entry *f = fb_at(e, (size_t)(b - e->bc));
+    f->lin = b->lin;
+    f->tsize = b->tsize;
+    f->epoch = b->epoch;
+    f->smc_lim = b->smc_lim;
+    f->n = b->n;
+}
+
+/*
+ * The table takes one quarter of each of its pages, the quarter farthest from
+ * where the registers of Unicorn's CPU state lie in a page: the translated code
+ * stores the guest's registers there just before it calls the block hook, and a
+ * load of the hook at the same offset in a page (bits 11:0) waits for those
+ * stores (the processor's "4K aliasing"). Measured: a third of the hook's time
+ * when the benchmark loop's entry fell 16 bytes from RAX's offset.
+ */
+bool vtx_eng_fb_alloc(vtx_engine *e)
+{
+    _Static_assert(BC_SIZE % FB_PER_PAGE == 0 && FB_PER_PAGE * sizeof(fb_entry) == 1024, "a quarter of a page");
+    e->fb_mem = aligned_alloc(4096, (BC_SIZE / FB_PER_PAGE) * 4096);
+    if (!e->fb_mem)
+        return false;
+    memset(e->fb_mem, 0, (BC_SIZE / FB_PER_PAGE) * 4096);
+    unsigned regs = e->live ? (unsigned)((uintptr_t)e->live & 0xfff) : 0; /* RAX's offset; the rest follows */
+    unsigned mid = (regs + 0x60) & 0xfff;                                 /* the middle of the registers, EIP, EFLAGS, cc */
+    unsigned q = ((mid >> 10) + 2) & 3;                                   /* the opposite quarter */
+    e->fb = e->fb_mem + q * 1024u;
+    return true;
+}
+
+void vtx_eng_fb_free(vtx_engine *e)
+{
+    free(e->fb_mem);
+    e->fb_mem = e->fb = NULL;
+}
+
 /*
  * Have Unicorn drop all its translated code, when it has any: Unicorn 2.0.1's
  * first flush in an engine resets every region of QEMU's code buffer, which
@@ -144,6 +188,8 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     if (*stale && retranslated_in_run(e, lin))
         *stale = false;
     b->lin = UINT64_MAX;
+    b->tsize = 0;
+    fb_sync(e, b);
     if (*stale)
         return NULL;
     const uint8_t *h = block_host(e, lin, size);
@@ -208,6 +254,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     b->mc_last = mc_last;
     b->usable = true;
     b->hot = !mc_last && b->bad_at == UINT16_MAX;
+    b->smc_lim = b->wmem_early ? size : 0;
     return b;
 }
 
@@ -241,6 +288,72 @@ static void retranslate_stop(vtx_engine *e, uc_engine *uc, uint64_t lin, uint32_
 }
 
 /*
+ * Block tags (ENG-CNT-1)
+ * -----------------------
+ * The fast path counts a block from its cache entry without looking at guest
+ * memory; what it must know is that Unicorn's translation of the block running
+ * is of the bytes the entry was decoded from. The block hook's user data says
+ * which translation runs: Unicorn 2.0 and 2.1 pass a single block hook to the
+ * translated code as a constant read from its `struct hook` when the block is
+ * translated (gen_uc_tracecode, "inline hook"), so the engine writes its address
+ * plus a tag there, and every block translated gets the tag current at that
+ * time. The first time a block with the current tag runs, the slow path
+ * rotates the tag: a tag then names the translations made before one block
+ * hook call (in practice the one block, translated just before it runs).
+ * An entry is stamped with the tag of the translation the slow path checked it
+ * against (blk_get: bytes compared with memory, or decoded from it) and with
+ * the epoch. Within an epoch only the guest writes memory, and QEMU drops the
+ * translations of code the guest writes (precise self-modifying code): the
+ * translation made again has another tag, so its first run takes the slow
+ * path (even with the same address and size and other instructions). Every
+ * moment guest memory may change behind QEMU's back starts a new epoch: a run's
+ * start (the caller's writes through host pointers), the caller's callbacks
+ * during a run (MMIO, the second stage's translation), a tag wrap (a tag used
+ * again), a new Unicorn. When the user data is not where it is expected, no
+ * entry is stamped and every block takes the slow path.
+ */
+static inline vtx_engine *eng_of(void *ud) { return (vtx_engine *)((uintptr_t)ud & ~(uintptr_t)(ENG_ALIGN - 1)); }
+static inline uint32_t tag_of(void *ud) { return (uint32_t)((uintptr_t)ud & (ENG_ALIGN - 1)); }
+
+static void tag_rotate(vtx_engine *e)
+{
+    if (!e->tag_ptr)
+        return;
+    if (++e->tag_cur >= ENG_ALIGN) {
+        e->tag_cur = 1;
+        vtx_eng_code_may_change(e); /* stamps of the old tag 1.. would name new translations */
+    }
+    *e->tag_ptr = (char *)e + e->tag_cur;
+}
+
+/* Unicorn's `struct hook` (include/uc_priv.h, the same in 2.0.1 and 2.1.1): the
+ * uc_hook handle is its address; begin and end at 24 and 32, callback at 40,
+ * user_data at 48. Used only when every one of them holds what was passed. */
+enum { HOOK_BEGIN = 24, HOOK_END = 32, HOOK_CALLBACK = 40, HOOK_USER_DATA = 48 };
+
+bool vtx_eng_block_hook_add(vtx_engine *e)
+{
+    if (e->tag_cur == 0 || e->tag_cur >= ENG_ALIGN)
+        e->tag_cur = 1;
+    void *ud = (char *)e + e->tag_cur;
+    void (*cb)(uc_engine *, uint64_t, uint32_t, void *) = vtx_eng_hook_block;
+    e->tag_ptr = NULL;
+    if (uc_hook_add(e->uc, &e->h_block, UC_HOOK_BLOCK, (void *)cb, ud, 1, 0) != UC_ERR_OK)
+        return false;
+    uint8_t *h = (uint8_t *)(uintptr_t)e->h_block;
+    uint64_t begin, end;
+    void *fn, *data;
+    memcpy(&begin, h + HOOK_BEGIN, 8);
+    memcpy(&end, h + HOOK_END, 8);
+    memcpy(&fn, h + HOOK_CALLBACK, sizeof fn);
+    memcpy(&data, h + HOOK_USER_DATA, sizeof data);
+    if (begin == 1 && end == 0 && fn == (void *)cb && data == ud)
+        e->tag_ptr = (void **)(void *)(h + HOOK_USER_DATA);
+    vtx_eng_code_may_change(e);
+    return true;
+}
+
+/*
  * Called by Unicorn before each translation block runs (before its exit
  * check, so a uc_emu_stop here stops with nothing of the block executed).
  * hook_block is the common case (a cached block, unchanged, nothing to stop
@@ -249,8 +362,18 @@ static void retranslate_stop(vtx_engine *e, uc_engine *uc, uint64_t lin, uint32_
  */
 static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
-    vtx_engine *e = ud;
+    vtx_engine *e = eng_of(ud);
+    const uint32_t tag = tag_of(ud);
     bool stale;
+    if (tag == e->tag_cur)
+        tag_rotate(e); /* translated since the last rotation: later translations get another tag */
+    if (e->mmio_stop) {
+        /* vtx_engine_stop_after_access: before the next block (nothing of it runs) */
+        e->cur = NULL;
+        e->armed_on = false;
+        fast_stop(e, uc, HS_BOUNDARY, addr);
+        return;
+    }
     if (e->slow) {
         /* the per-instruction hook counts; the block hook only makes sure
          * Unicorn's translation is of the bytes in memory */
@@ -290,6 +413,9 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     if (e->resync) {
         e->resync = false;
         vtx_eng_save_absorb(e);
+        /* the paging generation or the code width may have changed: the entries
+         * stamped so far were checked under the old ones */
+        vtx_eng_code_may_change(e);
     }
     if (vtx_eng_ac_on(e)) {
         /* ENG-AC-1: alignment checking needs the per-instruction hook */
@@ -304,6 +430,18 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
             fast_stop(e, uc, HS_SLOW, addr);
         return;
     }
+    /* Unicorn's translation with this tag is of the bytes b was decoded from
+     * (blk_get compared them with memory, or decoded them from it) */
+    /* The fast path may take it from now on in this epoch when nothing in it is
+     * to be stopped before (the stop set changes only at a run's start, a new
+     * epoch) and it can be decoded to its end. */
+    if (b->hot && e->tag_ptr && !(b->classes & e->stop_bits)) {
+        b->tsize = (uint64_t)tag << 32 | size;
+        b->epoch = e->epoch;
+    } else {
+        b->tsize = 0;
+    }
+    fb_sync(e, b);
     unsigned k = b->n;
     hook_stop kind = HS_NONE;
     if (b->classes & e->stop_bits) {
@@ -343,42 +481,46 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     e->cur_before = e->started;
     e->cur_count = k;
     e->started += k;
+    e->smc_lim = b->smc_lim;
+}
+
+/* (the fast path's alignment check: CR0.AM is set, so look at CPL and EFLAGS.AC) */
+static __attribute__((noinline)) void hook_block_am(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    vtx_engine *e = eng_of(ud);
+    blk_entry *b = &e->bc[bc_index(addr)];
+    if (vtx_eng_ac_on(e)) {
+        hook_block_slow(uc, addr, size, ud);
+        return;
+    }
+    e->cur = b;
+    e->cur_before = e->started;
+    e->cur_count = b->n;
+    e->started += b->n;
+    e->smc_lim = b->smc_lim;
 }
 
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
-    vtx_engine *e = ud;
-    if (__builtin_expect(e->mmio_stop, 0)) {
-        /* vtx_engine_stop_after_access: before the next block (nothing of it runs) */
-        e->cur = NULL;
-        e->armed_on = false;
-        fast_stop(e, uc, HS_BOUNDARY, addr);
-        return;
-    }
-    blk_entry *b = &e->bc[bc_index(addr)];
-    const blk_entry *p = e->cur;
-    if (__builtin_expect(!e->irregular && !(e->live && (rd64(e->live, ENV_CR) & VTX_CR0_AM) && vtx_eng_ac_on(e)) && b->lin == addr && b->size == size && b->gen == e->gen && b->hot &&
-                             !(b->classes & e->stop_bits) &&
-                             (!e->budget || e->budget - e->started >= b->n) &&
-                             !(p && p->wmem_early && size < p->size),
+    vtx_engine *e = eng_of(ud);
+    const size_t i = bc_index(addr);
+    const fb_entry *b = fb_at(e, i);
+    /* The translation the entry was stamped for in this epoch (see "Block tags"),
+     * nothing irregular pending, the budget not reached, no block abandoned by a
+     * store (size < smc_lim). */
+    if (__builtin_expect(e->irregular == 0 && b->lin == addr && b->tsize == ((uint64_t)tag_of(ud) << 32 | size) &&
+                             b->epoch == e->epoch && e->lim - e->started >= b->n && size >= e->smc_lim,
                          1)) {
-        bool same;
-        if (b->fast) {
-            uint64_t x0, x1;
-            memcpy(&x0, b->host, 8);
-            memcpy(&x1, b->host + 8, 8);
-            same = ((x0 ^ b->w[0]) & b->m[0]) == 0 && ((x1 ^ b->w[1]) & b->m[1]) == 0;
-        } else {
-            same = eq_bytes(b->host, b->bytes, size);
-        }
-        if (same) {
-            e->armed_on = false;
-            e->cur = b;
-            e->cur_before = e->started;
-            e->cur_count = b->n;
-            e->started += b->n;
+        if (__builtin_expect(e->cr0 & VTX_CR0_AM, 0)) {
+            hook_block_am(uc, addr, size, ud); /* ENG-AC-1 */
             return;
         }
+        e->cur = &e->bc[i];
+        e->cur_before = e->started;
+        e->cur_count = b->n;
+        e->started += b->n;
+        e->smc_lim = b->smc_lim;
+        return;
     }
     hook_block_slow(uc, addr, size, ud);
 }

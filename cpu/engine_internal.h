@@ -78,10 +78,17 @@ typedef enum { HS_NONE, HS_BEFORE, HS_COUNT, HS_PROBE, HS_SLOW, HS_BOUNDARY, HS_
 #define NPROBE 32u
 
 typedef struct blk_entry {
+    /* what the block hook's fast path reads, together at the start */
     uint64_t lin;         /* linear address of the translation block */
+    /* The fast path (see "Block tags" in engine_blocks.c): the entry vouches for
+     * the translation Unicorn made with tag `tsize >> 32` of the block of size
+     * `(uint32_t)tsize` (0: none) while the engine's epoch is `epoch`. */
+    uint64_t tsize;       /* tag << 32 | size */
+    uint32_t epoch;
+    uint32_t smc_lim;     /* wmem_early ? size : 0 (the next block hook checks for an abandoned block) */
+    uint16_t n;           /* instructions */
     uint32_t size;        /* its size in bytes, as Unicorn reports it */
     uint32_t gen;
-    uint16_t n;           /* instructions */
     uint8_t width;
     bool mc_last;         /* an instruction of it may change the mode (resync after the block) */
     bool wmem_early;      /* an instruction before the last may write memory */
@@ -101,6 +108,20 @@ typedef struct blk_entry {
     bool fast;            /* size <= 16 with 16 readable bytes: compare w/m */
     uint64_t w[2], m[2];
 } blk_entry;
+
+/* What the block hook's fast path reads of a cache entry, in a table of its own
+ * (vtx_engine.fb, engine_blocks.c "Block tags"): bc[i]'s is fb_at(e, i). */
+typedef struct fb_entry {
+    uint64_t lin;
+    uint64_t tsize;   /* blk_entry.tsize */
+    uint32_t epoch, smc_lim;
+    uint32_t n, pad_;
+} fb_entry;
+#define FB_PER_PAGE 32u /* entries in each 4 KiB page of the table: one quarter of it */
+
+/* The engine is allocated at a multiple of ENG_ALIGN: the block hook's user data
+ * is the engine's address plus a tag (1 .. ENG_ALIGN - 1, engine_blocks.c). */
+#define ENG_ALIGN 65536u
 
 struct vtx_engine {
     uc_engine *uc;
@@ -136,6 +157,13 @@ struct vtx_engine {
     uint64_t retrans[16]; /* blocks retranslated in the run in progress */
     unsigned nretrans;
     uint64_t retrans_lo, retrans_hi;
+    /* Block tags (engine_blocks.c): the tag Unicorn's next translation gets, where
+     * Unicorn keeps the block hook's user data (NULL: not found, no fast path),
+     * and the epoch (changed whenever guest memory may have changed behind QEMU's
+     * back: a run's start, a caller's callback, a tag wrap). */
+    uint32_t tag_cur;
+    void **tag_ptr;
+    uint8_t *fb_mem;   /* BC_SIZE / FB_PER_PAGE pages */
     struct { uint64_t lin; uc_hook h; } probe[NPROBE];
     unsigned nprobe, probe_next;
 
@@ -185,6 +213,14 @@ struct vtx_engine {
     uint64_t stop_bits, budget, started, stop_lin, last_lin;
     uint64_t own_bits; /* ENG-DR-1: classes the caller did not ask to stop before, stopped before anyway */
     bool last_valid;
+    uint64_t lim;      /* the run's budget, UINT64_MAX for none */
+    uint32_t epoch;    /* see tag_cur */
+    uint32_t smc_lim;  /* the block entered last: its smc_lim */
+    uint8_t *fb;       /* fb_mem plus the quarter of each page the table uses */
+    /* (fast path, the run in progress; here, next to what the block hook reads) */
+    blk_entry *cur;       /* the block entered last (NULL: none, or it did not start) */
+    uint64_t cur_before;  /* `started` when it was entered */
+    uint32_t cur_count;   /* instructions of it counted at entry */
     /* The block hook's fast path runs only while all of these are clear (one load). */
     union {
         struct {
@@ -193,7 +229,9 @@ struct vtx_engine {
             bool resync;       /* the mode may have changed: take it from Unicorn at the next hook */
             bool skip_pending; /* the run's first instruction is not checked against the stop set */
             uint8_t hstop;     /* hook_stop: why a hook stopped the run */
-            uint8_t irregular_pad_[3];
+            bool armed_on;     /* a probe must stop before `armed` */
+            bool mmio_stop;    /* vtx_engine_stop_after_access: end the run at the next boundary */
+            uint8_t irregular_pad_[1];
         };
         uint64_t irregular;
     };
@@ -221,10 +259,6 @@ struct vtx_engine {
     } xf;
     /* fast path, the run in progress */
     uint64_t start_lin;
-    blk_entry *cur;       /* the block entered last (NULL: none, or it did not start) */
-    uint64_t cur_before;  /* `started` when it was entered */
-    uint32_t cur_count;   /* instructions of it counted at entry */
-    bool armed_on;        /* a probe must stop before `armed` */
     uint64_t armed;
     hook_stop armed_kind;
     uint64_t want_probe;
@@ -232,7 +266,6 @@ struct vtx_engine {
     uint64_t blk_stop_lin;
     /* The MMIO window's access in progress (hook_mmio_access, before the callback). */
     bool mmio_seen;       /* hook_mmio_access ran for it: mmio_before is exact */
-    bool mmio_stop;       /* vtx_engine_stop_after_access: end the run at the next boundary */
     uint64_t mmio_before; /* instructions of the run retired before the accessing one */
     uint64_t mmio_lin;    /* the accessing instruction's linear address */
     int mmio_j;           /* its index in the block entered last (counted part), or -1 */
@@ -390,6 +423,14 @@ bool vtx_eng_ss_noncanonical(vtx_engine *e, uint64_t lin);
 /* ---- engine_blocks.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
+/* The fast path's table: allocate it (false: out of memory), free it. */
+bool vtx_eng_fb_alloc(vtx_engine *e);
+void vtx_eng_fb_free(vtx_engine *e);
+/* Add the block hook to e->uc (its user data carries the tag); false on failure. */
+bool vtx_eng_block_hook_add(vtx_engine *e);
+/* Guest memory may have changed behind QEMU's back (a caller's callback ran):
+ * every block is compared with memory again before the fast path takes it. */
+static inline void vtx_eng_code_may_change(vtx_engine *e) { e->epoch++; }
 /* ENG-AC-1 (engine_align.c): alignment checking is on (CR0.AM, EFLAGS.AC, CPL 3), and
  * the instruction at lin (decoded as in) makes a misaligned access: #AC(0). */
 bool vtx_eng_ac_on(const vtx_engine *e);

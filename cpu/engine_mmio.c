@@ -75,6 +75,7 @@ static uint64_t mmio_read_cb(uc_engine *uc, uint64_t offset, unsigned size, void
     (void)uc;
     uint64_t v = e->mmio.rd ? e->mmio.rd(e->mmio.user, offset, size) : ~0ull;
     e->mmio_seen = false;
+    vtx_eng_code_may_change(e); /* the callback may write guest code through host pointers */
     return v;
 }
 
@@ -96,6 +97,7 @@ static void mmio_write_cb(uc_engine *uc, uint64_t offset, unsigned size, uint64_
         e->cur_count = (uint32_t)e->mmio_j + 1;
     }
     e->mmio_seen = false;
+    vtx_eng_code_may_change(e); /* the callback may write guest code through host pointers */
 }
 
 bool vtx_eng_mmio_attach(vtx_engine *e)

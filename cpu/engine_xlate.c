@@ -151,6 +151,9 @@ static bool implicit_access(vtx_engine *e, uc_engine *uc, uint64_t page)
 static bool hook_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *res, void *ud)
 {
     vtx_engine *e = ud;
+    /* the caller's translation and the walk's accessed/dirty flags write guest
+     * memory through host pointers: the fast path compares blocks again */
+    vtx_eng_code_may_change(e);
     unsigned access = type == UC_MEM_WRITE ? VTX_XL_WRITE : type == UC_MEM_FETCH ? VTX_XL_FETCH : VTX_XL_READ;
     uint64_t cr0 = 0, cr3 = 0, cr4 = 0, rflags = 0, cs = 0;
     uc_x86_msr efer = {.rid = MSR_EFER};

@@ -1,0 +1,162 @@
+/*
+ * cpu/engine: the block hook's fast path counts a block from its cache entry
+ * without reading guest memory (cpu/engine_blocks.c, "Block tags"). These tests
+ * change a block's instructions while keeping its address and size (the cache
+ * key): the count must follow the instructions that run, whoever writes them:
+ * the guest itself (Unicorn translates again), the caller between two runs, or
+ * the caller's MMIO callback in the middle of a run (Unicorn does not see these
+ * two writes). The retired count is the observable: it is what the model's
+ * cycle clock and instruction budgets are built on (ENG-CNT-1).
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cpu/engine.h"
+#include "covers.h"
+
+#define MEM_SIZE (4u << 20)
+#define CODE 0x20000u
+#define MMIO_PA 0x600000u /* above the RAM: the MMIO window */
+
+static uint8_t *mem;
+static vtx_engine *eng;
+
+static void setup(void)
+{
+    mem = aligned_alloc(4096, MEM_SIZE);
+    cr_assert_not_null(mem);
+    memset(mem, 0xf4, MEM_SIZE); /* stray execution ends in HLT */
+    vtx_engine_region reg = {.pa = 0, .size = MEM_SIZE, .host = mem};
+    cr_assert_eq(vtx_engine_create(&eng, &reg, 1, NULL), 0);
+}
+
+static void teardown(void)
+{
+    vtx_engine_destroy(eng);
+    free(mem);
+}
+
+TestSuite(engine_blocks, .init = setup, .fini = teardown);
+
+/* A flat 64-bit state at rip (long mode, paging off: linear == physical; the
+ * GDT is not used by these guests). */
+static vtx_cpu_state flat64(uint64_t rip)
+{
+    vtx_cpu_state s;
+    memset(&s, 0, sizeof s);
+    s.rip = rip;
+    s.rflags = 2;
+    s.cr0 = 0x11;
+    s.cr4 = 0x20;
+    s.efer = 0x500;
+    s.gpr[VTX_R_RSP] = 0x8000;
+    for (int i = 0; i < 6; i++) {
+        s.seg[i].sel = 0x10;
+        s.seg[i].limit = 0xffffffff;
+        s.seg[i].ar = 0xc093;
+    }
+    s.seg[VTX_S_CS].sel = 0x08;
+    s.seg[VTX_S_CS].ar = 0xa09b;
+    s.seg[VTX_S_LDTR].ar = 0x10000;
+    s.seg[VTX_S_TR].limit = 0x67;
+    s.seg[VTX_S_TR].ar = 0x8b;
+    s.gdtr_limit = 0xffff;
+    s.idtr_limit = 0xfff;
+    return s;
+}
+
+/* Run from CODE to the HLT at its end, nothing to stop before (the fast path). */
+static uint64_t run_to_hlt(void)
+{
+    vtx_cpu_state s = flat64(CODE);
+    cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
+    vtx_stop st;
+    vtx_class_set none = {1ull << VTX_IC_CPUID}; /* never comes: counted, on the fast path */
+    cr_assert_eq(vtx_engine_run(eng, 0, none, false, &st), 0);
+    cr_assert_eq(st.reason, VTX_STOP_HLT, "reason %d", (int)st.reason);
+    return st.retired;
+}
+
+/* Block A: four NOPs and a JMP to the next byte (5 instructions, 6 bytes); A2:
+ * two 2-byte NOPs and the JMP (3 instructions, the same 6 bytes). */
+static const uint8_t block_a[6] = {0x90, 0x90, 0x90, 0x90, 0xeb, 0x00};
+static const uint8_t block_a2[6] = {0x66, 0x90, 0x66, 0x90, 0xeb, 0x00};
+
+/* The guest rewrites block A into A2 (same address, same size, two instructions
+ * fewer) from another block in each pass of a 4-pass loop. Unicorn translates A
+ * again; the new translation must not be counted from A's cache entry. */
+Test(engine_blocks, guest_rewrite_same_size_counts_new_instructions)
+{
+    VTX_COVERS("ENG-CNT-1");
+    static const uint8_t code[] = {
+        0xb9, 0x04, 0x00, 0x00, 0x00,                               /* 0x00 mov ecx, 4 */
+        0xeb, 0x00,                                                 /* 0x05 jmp $+2 (A is a block of its own) */
+        0x90, 0x90, 0x90, 0x90, 0xeb, 0x00,                         /* 0x07 A */
+        0xc7, 0x05, 0xf0, 0xff, 0xff, 0xff, 0x66, 0x90, 0x66, 0x90, /* 0x0d mov dword [rip-0x10], A2 */
+        0xeb, 0x00,                                                 /* 0x17 jmp $+2 */
+        0xff, 0xc9, 0x75, 0xea,                                     /* 0x19 dec ecx; jnz 0x07 */
+        0xf4,                                                       /* 0x1d hlt */
+    };
+    memcpy(mem + CODE, code, sizeof code);
+    /* the first pass runs A (5), the next three A2 (3); 2 + 2 after it; mov, jmp and hlt */
+    uint64_t n = run_to_hlt();
+    cr_assert_eq(n, 2 + (5 + 4) + 3 * (3 + 4) + 1, "retired %llu", (unsigned long long)n);
+    cr_assert_eq(memcmp(mem + CODE + 7, block_a2, sizeof block_a2), 0);
+    /* once more from A: the engine's entry for the block is A2's now */
+    memcpy(mem + CODE + 7, block_a, sizeof block_a);
+    n = run_to_hlt();
+    cr_assert_eq(n, 2 + (5 + 4) + 3 * (3 + 4) + 1, "second run: retired %llu", (unsigned long long)n);
+}
+
+/* The caller rewrites A into A2 through its host pointer between two runs,
+ * without vtx_engine_invalidate: Unicorn keeps its translation of A, the engine
+ * must see the change (and have the block translated again). */
+Test(engine_blocks, host_rewrite_between_runs_counts_new_instructions)
+{
+    VTX_COVERS("ENG-CNT-1");
+    static const uint8_t code[] = {
+        0xb9, 0x05, 0x00, 0x00, 0x00,       /* 0x00 mov ecx, 5 */
+        0xeb, 0x00,                         /* 0x05 jmp $+2 */
+        0x90, 0x90, 0x90, 0x90, 0xeb, 0x00, /* 0x07 A */
+        0xff, 0xc9, 0x75, 0xf6,             /* 0x0d dec ecx; jnz 0x07 */
+        0xf4,                               /* 0x11 hlt */
+    };
+    memcpy(mem + CODE, code, sizeof code);
+    uint64_t n = run_to_hlt();
+    cr_assert_eq(n, 2 + 5 * (5 + 2) + 1, "retired %llu", (unsigned long long)n);
+    memcpy(mem + CODE + 7, block_a2, sizeof block_a2);
+    n = run_to_hlt();
+    cr_assert_eq(n, 2 + 5 * (3 + 2) + 1, "after the host's rewrite: retired %llu", (unsigned long long)n);
+    memcpy(mem + CODE + 7, block_a, sizeof block_a);
+    n = run_to_hlt();
+    cr_assert_eq(n, 2 + 5 * (5 + 2) + 1, "after the host's rewrite back: retired %llu", (unsigned long long)n);
+}
+
+/* The caller's MMIO read callback rewrites A into A2 through the host pointer in
+ * the middle of a run (a device model writing guest memory): the rest of the run
+ * counts, and runs, A2. */
+static uint64_t patch_on_read(void *user, uint64_t offset, unsigned size)
+{
+    (void)user, (void)offset, (void)size;
+    memcpy(mem + CODE + 7, block_a2, sizeof block_a2);
+    return 0;
+}
+
+Test(engine_blocks, mmio_callback_rewrite_counts_new_instructions)
+{
+    VTX_COVERS("ENG-CNT-1");
+    cr_assert_eq(vtx_engine_map_mmio(eng, MMIO_PA, 0x1000, patch_on_read, NULL, NULL), 0);
+    static const uint8_t code[] = {
+        0xb9, 0x04, 0x00, 0x00, 0x00,             /* 0x00 mov ecx, 4 */
+        0xeb, 0x00,                               /* 0x05 jmp $+2 */
+        0x90, 0x90, 0x90, 0x90, 0xeb, 0x00,       /* 0x07 A */
+        0x8b, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00, /* 0x0d mov eax, [0x600000] (the callback rewrites A) */
+        0xff, 0xc9, 0x75, 0xef,                   /* 0x14 dec ecx; jnz 0x07 */
+        0xf4,                                     /* 0x18 hlt */
+    };
+    memcpy(mem + CODE, code, sizeof code);
+    uint64_t n = run_to_hlt();
+    cr_assert_eq(n, 2 + (5 + 3) + 3 * (3 + 3) + 1, "retired %llu", (unsigned long long)n);
+    cr_assert_eq(memcmp(mem + CODE + 7, block_a2, sizeof block_a2), 0);
+}
