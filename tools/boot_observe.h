@@ -19,6 +19,7 @@ typedef struct boot_obs_options {
     const char *explain;        /* --explain FILE ("-": standard output) */
     explain_pos from, to;       /* --from / --to */
     bool vmm_check;             /* --vmm-check */
+    bool vmm_check_all;         /* --vmm-check=all: also the checks on interrupts acknowledged on exit */
     const char *vcd, *html;     /* --vcd / --html */
     const char *record;         /* --record TRACE */
     bool no_compress;           /* unused by boot traces (no pages); kept for symmetry */

@@ -21,7 +21,7 @@ static void usage_boot(FILE *f)
     fprintf(f,
             "usage: %s boot KERNEL [--module FILE]... [--append CMDLINE] [--profile P] [--max-cycles N]\n"
             "       [--max-insns N] [--serial FILE] [--ram MIB] [--open-bus] [--boundaries FILE]\n"
-            "       [--explain FILE|- [--from N|0xRIP] [--to N|0xRIP]] [--vmm-check] [--record TRACE]\n"
+            "       [--explain FILE|- [--from N|0xRIP] [--to N|0xRIP]] [--vmm-check[=all]] [--record TRACE]\n"
             "       [--vcd FILE] [--html FILE]\n"
             "Boot a Multiboot (v1) kernel in VMX root operation on one modelled processor (docs/platform.md):\n"
             "the kernel's VMX instructions are the model's, and so are the guests it runs.\n"
@@ -29,7 +29,9 @@ static void usage_boot(FILE *f)
             "  --explain FILE     every boundary of the guests in sentences, as `vtxref explain` (-: standard\n"
             "                     output), each VM entry with the host's VMWRITEs and each VM exit decoded;\n"
             "                     --from/--to: a count of instructions (the machine's) or a guest RIP\n"
-            "  --vmm-check        the VMM checker's findings (docs/vmm-check.md) on standard error\n"
+            "  --vmm-check[=all]  the VMM checker's findings (docs/vmm-check.md) on standard error where they\n"
+            "                     happen; =all adds the checks that take every interrupt acknowledged on exit\n"
+            "                     for the guest's (LOST_ACKED_INTERRUPT, DUPLICATE_INTERRUPT)\n"
             "  --record TRACE     record the run as a boot trace (docs/traces.md); `vtxref replay TRACE`\n"
             "  --vcd/--html FILE  a waveform / a timeline page of the guests' windows and exits\n"
             "exit status: the kernel's debug-exit code 0-99; 100 triple fault, 101 budget, 102 unknown port,\n"
@@ -190,8 +192,9 @@ int cmd_boot(int argc, char **argv)
             explain_pos *pos = arg[2] == 'f' ? &oo.from : &oo.to;
             if (explain_parse_pos("boot", arg, argv[++i], pos) != 0 || pos->kind == EXPLAIN_POS_LABEL)
                 return usage_err("--from and --to take a count of instructions or a guest RIP (0x...)");
-        } else if (strcmp(arg, "--vmm-check") == 0) {
+        } else if (strcmp(arg, "--vmm-check") == 0 || strcmp(arg, "--vmm-check=all") == 0) {
             oo.vmm_check = true;
+            oo.vmm_check_all = arg[11] == '=';
         } else if (strcmp(arg, "--record") == 0 && has) {
             oo.record = argv[++i];
         } else if (strcmp(arg, "--open-bus") == 0) {
