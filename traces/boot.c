@@ -122,3 +122,10 @@ bool trace_boot_parse(json_object *o, vtx_trace_boot *b, char *why, size_t whysi
     }
     return true;
 }
+
+bool trace_boot_header(json_object *header, vtx_trace_boot *b, bool *is_boot, char *why, size_t whysize)
+{
+    json_object *o = NULL;
+    *is_boot = json_object_object_get_ex(header, "boot", &o);
+    return !*is_boot || trace_boot_parse(o, b, why, whysize);
+}

@@ -291,16 +291,10 @@ static vtx_status d_header(ctx *c, json_object *o, vtx_trace_record *rec)
     rec->source = has(o, "source") ? get_str(c, o, "source", &st) : "";
     if (has(o, "generator"))
         get_str(c, o, "generator", &st);
-    rec->boot = NULL;
-    if (st == VTX_OK && has(o, "boot")) {
-        char why[300];
-        json_object *b = NULL;
-        json_object_object_get_ex(o, "boot", &b);
-        if (!trace_boot_parse(b, &c->r->bootinfo, why, sizeof why))
-            return bad(c, "member 'boot': %s", why);
-        c->r->boot = true;
-        rec->boot = &c->r->bootinfo;
-    }
+    char why[300];
+    if (st == VTX_OK && !trace_boot_header(o, &c->r->bootinfo, &c->r->boot, why, sizeof why))
+        return bad(c, "member 'boot': %s", why);
+    rec->boot = c->r->boot ? &c->r->bootinfo : NULL;
     return st != VTX_OK ? st
                         : only(c, o, (const char *const[]){"format", "version", "generator", "source", "boot", NULL});
 }

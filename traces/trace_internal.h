@@ -68,6 +68,8 @@ void trace_copy_line(char *dst, size_t size, const char *src);
 json_object *trace_json_boot(const vtx_trace_boot *b);
 /* Decode the header's `boot` member; false with the reason. */
 bool trace_boot_parse(json_object *o, vtx_trace_boot *b, char *why, size_t whysize);
+/* A header's `boot` member, if it has one (*is_boot); false with the reason when it is malformed. */
+bool trace_boot_header(json_object *header, vtx_trace_boot *b, bool *is_boot, char *why, size_t whysize);
 /* A recorder comparing instead of writing (verify.c): the records it would write. */
 typedef struct trace_verifier trace_verifier;
 /* Compare one record with the trace's next; VTX_OK unless the trace is malformed or unreadable. */
