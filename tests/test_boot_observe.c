@@ -310,3 +310,58 @@ Test(boot_observe, help)
     cr_expect_not_null(strstr(out, "\n  boot KERNEL"), "%s", out);
     cr_expect_eq(vtxref((const char *[]){"boot", "x.elf", "--from", "5", NULL}), 120, "%s", out);
 }
+
+/* The reader checks the boot member of the header (traces/boot.c); the fuzz seed is a valid boot trace. */
+Test(boot_observe, the_reader_checks_the_boot_header)
+{
+    char *seed = slurp(VTX_SOURCE_DIR "/tests/fuzz/trace/boot.trace");
+    static const struct {
+        const char *from, *to, *why;
+    } cases[] = {
+        {NULL, NULL, NULL},
+        {"\"sha256\":\"e3", "\"sha256\":\"E3", "member 'sha256' is not 64 lowercase hex digits"},
+        {"\"open_bus\":false", "\"open_bus\":0", "member 'open_bus' is missing or not true/false"},
+        {"\"modules\":[]", "\"modules\":{}", "member 'modules' must be an array"},
+        {"\"ram_mib\":128", "\"ram_mib\":128,\"ram\":1", "unknown member 'ram' in 'boot'"},
+        {"\"cmdline\":", "\"cmdlin\":", "unknown member 'cmdlin'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[1 << 14];
+        cr_assert_lt(strlen(seed) + 64, sizeof buf);
+        strcpy(buf, seed);
+        if (cases[i].from) {
+            char *p = strstr(buf, cases[i].from);
+            cr_assert_not_null(p, "%s", cases[i].from);
+            size_t fl = strlen(cases[i].from), tl = strlen(cases[i].to);
+            memmove(p + tl, p + fl, strlen(p + fl) + 1);
+            memcpy(p, cases[i].to, tl);
+        }
+        vtx_trace_reader *rd;
+        vtx_trace_error err = {0};
+        cr_assert_eq(vtx_trace_reader_open_mem(buf, strlen(buf), "boot.trace", &rd, &err), VTX_OK);
+        vtx_trace_record *rec = malloc(sizeof *rec);
+        vtx_status st;
+        int n = 0;
+        while ((st = vtx_trace_next(rd, rec, &err)) == VTX_OK)
+            n++;
+        if (!cases[i].why) {
+            cr_expect_eq(st, VTX_ERR_NOT_FOUND, "%s:%ld: %s", err.file, err.line, err.message);
+            cr_expect_eq(n, 8);
+        } else {
+            cr_expect_eq(st, VTX_ERR_PARSE, "case %zu", i);
+            cr_expect_eq(err.line, 1);
+            cr_expect_not_null(strstr(err.message, cases[i].why), "case %zu: %s", i, err.message);
+        }
+        vtx_trace_reader_close(rd);
+        free(rec);
+    }
+    /* vtxref replay refuses it as malformed (exit 3), naming the line. */
+    char t[512];
+    char *bad = strstr(seed, "\"sha256\":\"e3");
+    cr_assert_not_null(bad);
+    bad[10] = 'E';
+    spill(path_in("bad.trace", t, sizeof t), seed, strlen(seed));
+    cr_expect_eq(vtxref((const char *[]){"replay", t, NULL}), 3, "%s", out);
+    cr_expect_not_null(strstr(out, "bad.trace:1: header record: member 'boot'"), "%s", out);
+    free(seed);
+}
