@@ -181,6 +181,8 @@ int cmd_replay(int argc, char **argv)
                                .allow_changed = allow_changed, .serial = serial};
         return boot_replay(path, &boot, &recorded, &bo);
     }
+    if (allow_changed || serial)
+        return usage_error("--allow-changed and --serial are for boot traces (vtxref boot --record)");
     rp_ctx c = {0};
     if (vmm_check) {
         vtx_vmm_check_config cc;
