@@ -365,3 +365,83 @@ Test(boot_observe, the_reader_checks_the_boot_header)
     cr_expect_not_null(strstr(out, "bad.trace:1: header record: member 'boot'"), "%s", out);
     free(seed);
 }
+
+/* Append a symbol table (.symtab, .strtab, .shstrtab and the section headers) naming @p value
+ * @p name to the ELF32 kernel at @p path, which has no sections (the nasm images). */
+static void add_symbol(const char *path, const char *name, uint32_t value)
+{
+    FILE *f = fopen(path, "r+b");
+    cr_assert_not_null(f);
+    fseek(f, 0, SEEK_END);
+    long end = ftell(f);
+    while (end % 4) {
+        fputc(0, f);
+        end++;
+    }
+    uint8_t strtab[64] = {0}, shstr[] = "\0.symtab\0.strtab\0.shstrtab";
+    size_t nl = strlen(name);
+    memcpy(strtab + 1, name, nl);
+    uint32_t strtab_size = (uint32_t)((nl + 2 + 3) & ~3u);
+    uint8_t sym[32] = {0}; /* the null symbol, then ours: name 1, value, size 0, STB_GLOBAL | STT_FUNC, shndx 1 */
+    sym[16] = 1;
+    memcpy(sym + 20, &value, 4);
+    sym[28] = 0x12;
+    sym[30] = 1;
+    uint32_t off_sym = (uint32_t)end, off_str = off_sym + 32, off_shstr = off_str + strtab_size;
+    uint32_t off_sh = (off_shstr + (uint32_t)sizeof shstr + 3) & ~3u;
+    fwrite(sym, 1, 32, f);
+    fwrite(strtab, 1, strtab_size, f);
+    fwrite(shstr, 1, sizeof shstr, f);
+    for (uint32_t p = off_shstr + (uint32_t)sizeof shstr; p < off_sh; p++)
+        fputc(0, f);
+    uint32_t sh[4][10] = {
+        {0},
+        {1, 2, 0, 0, off_sym, 32, 2, 1, 4, 16},            /* .symtab: link .strtab, one local (the null) */
+        {9, 3, 0, 0, off_str, strtab_size, 0, 0, 1, 0},    /* .strtab */
+        {17, 3, 0, 0, off_shstr, (uint32_t)sizeof shstr, 0, 0, 1, 0},
+    };
+    fwrite(sh, 1, sizeof sh, f);
+    uint16_t shentsize = 40, shnum = 4, shstrndx = 3;
+    fseek(f, 0x20, SEEK_SET);
+    fwrite(&off_sh, 4, 1, f);
+    fseek(f, 0x2E, SEEK_SET);
+    fwrite(&shentsize, 2, 1, f);
+    fwrite(&shnum, 2, 1, f);
+    fwrite(&shstrndx, 2, 1, f);
+    fclose(f);
+}
+
+Test(boot_observe, explain_names_guest_addresses_by_the_kernels_symbols)
+{
+    char k[512], copy[512];
+    char *img = slurp(kernel("intr_window", k, sizeof k));
+    FILE *f = fopen(k, "rb");
+    fseek(f, 0, SEEK_END);
+    size_t n = (size_t)ftell(f);
+    fclose(f);
+    static const unsigned char pat[] = {0xFB, 0xBB, 0x02, 0x00, 0x00, 0x00}; /* sti; mov ebx, 2 */
+    long at = -1;
+    for (size_t i = 0; at < 0 && i + sizeof pat <= n; i++)
+        if (memcmp(img + i, pat, sizeof pat) == 0)
+            at = (long)i;
+    cr_assert_geq(at, 0);
+    uint32_t sti = 0x100000u + (uint32_t)at; /* one PT_LOAD of the whole file at 1 MiB (tests/vmm/boot.inc) */
+    spill(path_in("k.elf", copy, sizeof copy), img, n);
+    add_symbol(copy, "case2_sti", sti);
+    cr_assert_eq(vtxref((const char *[]){"boot", copy, "--explain", "-", "--from", "case2_sti", "--to", "case2_sti+6",
+                                         NULL}),
+                 0, "%s", out);
+    char want[200];
+    snprintf(want, sizeof want, "  0x%x (case2_sti)", sti);
+    cr_expect_not_null(strstr(out, want), "no '%s' in:\n%s", want, out);
+    snprintf(want, sizeof want, "  0x%x (case2_sti+0x1)", sti + 1);
+    cr_expect_not_null(strstr(out, want), "no '%s' in:\n%s", want, out);
+    snprintf(want, sizeof want, "rip              0x%x (case2_sti+0x6)", sti + 6);
+    cr_expect_not_null(strstr(out, want), "no '%s' in:\n%s", want, out);
+    cr_expect_null(strstr(out, "VM exit 3:"), "%s", out);
+    cr_expect_eq(vtxref((const char *[]){"boot", copy, "--explain", "-", "--from", "nosuch", NULL}), 120, "%s", out);
+    cr_expect_not_null(strstr(out, "'nosuch' is not a symbol of"), "%s", out);
+    cr_expect_eq(vtxref((const char *[]){"boot", k, "--explain", "-", "--from", "case2_sti", NULL}), 120, "%s", out);
+    cr_expect_not_null(strstr(out, "(it has no symbol table)"), "%s", out);
+    free(img);
+}

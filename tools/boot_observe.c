@@ -17,6 +17,7 @@
 #include <string.h>
 #include "boot.h"
 #include "cli.h"
+#include "elf_syms.h"
 
 #define MAX_WRITES 48  /* VMWRITEs kept between two entries for the explanation */
 
@@ -25,6 +26,7 @@ struct boot_obs {
     vtx_platform *p;
     FILE *bounds, *explain_out;
     explainer *ex;
+    elf_syms *syms; /* the kernel's symbols, naming guest addresses in the explanation */
     vtx_scenario_callbacks xcb; /* the explainer's callbacks */
     vtx_scenario_view view;
     vtx_vmm_checker *chk;
@@ -232,6 +234,7 @@ static void explain_outcome(boot_obs *o, vtx_machine *m, vtx_status st, const vt
             .check = r->check,
             .cs_base = peek(m, VTX_VMCS_GUEST_CS_BASE),
         };
+        elf_syms_label(o->syms, x.cs_base + x.rip, x.rip_label, sizeof x.rip_label);
         o->xcb.on_exit(o->ex, &x);
         snprintf(line, sizeof line, "the host continues at HOST_RIP 0x%llx", (unsigned long long)peek(m, VTX_VMCS_HOST_RIP));
         explainer_line(o->ex, line);
@@ -323,10 +326,28 @@ int boot_obs_open(boot_obs **out, vtx_platform *p, const boot_obs_options *opt)
     if (opt->boundaries && !(o->bounds = open_out(opt->boundaries, stderr)))
         return BOOT_INPUT;
     if (opt->explain) {
+        o->syms = opt->kernel ? elf_syms_load(opt->kernel) : NULL;
+        explain_pos from = opt->from, to = opt->to;
+        explain_pos *pos[2] = {&from, &to};
+        for (int i = 0; i < 2; i++) {
+            if (pos[i]->kind != EXPLAIN_POS_LABEL)
+                continue;
+            uint64_t a;
+            if (!elf_syms_address(o->syms, pos[i]->label, &a)) {
+                fprintf(stderr, "%s boot: %s: '%s' is not a symbol of %s%s\n", prog, i ? "--to" : "--from",
+                        pos[i]->label, opt->kernel ? opt->kernel : "the kernel",
+                        o->syms ? "" : " (it has no symbol table)");
+                return BOOT_USAGE;
+            }
+            pos[i]->kind = EXPLAIN_POS_ADDR;
+            pos[i]->value = a + (uint64_t)pos[i]->offset;
+        }
         if (!(o->explain_out = open_out(opt->explain, stdout)))
             return BOOT_INPUT;
-        if (!(o->ex = explainer_new(NULL, o->explain_out, &opt->from, &opt->to)))
+        if (!(o->ex = explainer_new(NULL, o->explain_out, &from, &to)))
             return BOOT_INPUT;
+        if (o->syms)
+            explainer_set_labels(o->ex, elf_syms_label, o->syms);
         explainer_callbacks(o->ex, &o->xcb);
         explainer_header_titled(o->ex, opt->title,
                                 "Every instruction boundary of the guests the bare-metal VMM runs (the count is the\n"
@@ -469,6 +490,7 @@ void boot_obs_free(boot_obs *o)
     if (o->pics.vcd || o->pics.html)
         cli_pictures_close(&o->pics, false);
     explainer_free(o->ex);
+    elf_syms_free(o->syms);
     if (o->bounds && o->bounds != stderr)
         fclose(o->bounds);
     if (o->explain_out && o->explain_out != stdout)

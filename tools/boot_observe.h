@@ -15,6 +15,7 @@
 /* What to observe (all optional). */
 typedef struct boot_obs_options {
     const char *title;          /* the run, for the explain header and the pictures */
+    const char *kernel;         /* the kernel file: its ELF symbols name guest addresses in --explain */
     const char *boundaries;     /* --boundaries FILE ("-": standard error) */
     const char *explain;        /* --explain FILE ("-": standard output) */
     explain_pos from, to;       /* --from / --to */

@@ -21,14 +21,15 @@ static void usage_boot(FILE *f)
     fprintf(f,
             "usage: %s boot KERNEL [--module FILE]... [--append CMDLINE] [--profile P] [--max-cycles N]\n"
             "       [--max-insns N] [--serial FILE] [--ram MIB] [--open-bus] [--boundaries FILE]\n"
-            "       [--explain FILE|- [--from N|0xRIP] [--to N|0xRIP]] [--vmm-check[=all]] [--record TRACE]\n"
+            "       [--explain FILE|- [--from X] [--to X]] [--vmm-check[=all]] [--record TRACE]\n"
             "       [--vcd FILE] [--html FILE]\n"
             "Boot a Multiboot (v1) kernel in VMX root operation on one modelled processor (docs/platform.md):\n"
             "the kernel's VMX instructions are the model's, and so are the guests it runs.\n"
             "  --boundaries FILE  the observer's report of the guests' boundaries (-: standard error)\n"
             "  --explain FILE     every boundary of the guests in sentences, as `vtxref explain` (-: standard\n"
             "                     output), each VM entry with the host's VMWRITEs and each VM exit decoded;\n"
-            "                     --from/--to: a count of instructions (the machine's) or a guest RIP\n"
+            "                     --from/--to: a count of instructions (the machine's), a guest RIP (0x...)\n"
+            "                     or a symbol of the kernel (SYM, SYM+N), which also names addresses\n"
             "  --vmm-check[=all]  the VMM checker's findings (docs/vmm-check.md) on standard error where they\n"
             "                     happen; =all adds the checks that take every interrupt acknowledged on exit\n"
             "                     for the guest's (LOST_ACKED_INTERRUPT, DUPLICATE_INTERRUPT)\n"
@@ -190,8 +191,8 @@ int cmd_boot(int argc, char **argv)
             oo.explain = argv[++i];
         } else if ((strcmp(arg, "--from") == 0 || strcmp(arg, "--to") == 0) && has) {
             explain_pos *pos = arg[2] == 'f' ? &oo.from : &oo.to;
-            if (explain_parse_pos("boot", arg, argv[++i], pos) != 0 || pos->kind == EXPLAIN_POS_LABEL)
-                return usage_err("--from and --to take a count of instructions or a guest RIP (0x...)");
+            if (explain_parse_pos("boot", arg, argv[++i], pos) != 0)
+                return usage_err("--from and --to take a count of instructions, a guest RIP (0x...) or a symbol");
         } else if (strcmp(arg, "--vmm-check") == 0 || strcmp(arg, "--vmm-check=all") == 0) {
             oo.vmm_check = true;
             oo.vmm_check_all = arg[11] == '=';
@@ -238,6 +239,7 @@ int cmd_boot(int argc, char **argv)
     snprintf(title, sizeof title, "Boot of %s (profile %s%s%s)", a.kernel, a.profile.name, a.append ? ", command line " : "",
              a.append ? a.append : "");
     oo.title = title;
+    oo.kernel = a.kernel;
     if (serial) {
         a.serial = fopen(serial, "wb");
         if (!a.serial) {

@@ -403,6 +403,13 @@ static void on_check(void *user, const vtx_scenario_check *c)
     fprintf(ex->out, "    MISMATCH: %s\n", c->sentence);
 }
 
+void explainer_set_labels(explainer *ex, bool (*label)(void *user, uint64_t linear, char *buf, size_t size),
+                          void *user)
+{
+    ex->ctx.label = label;
+    ex->ctx.label_user = user;
+}
+
 void explainer_line(explainer *ex, const char *text)
 {
     if (!showing(ex))
