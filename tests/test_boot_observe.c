@@ -252,6 +252,13 @@ Test(boot_observe, a_changed_or_missing_kernel_is_a_clear_error)
     cr_assert_eq(vtxref((const char *[]){"replay", t, "--allow-changed", NULL}), 1, "%s", out);
     cr_expect_not_null(strstr(out, "the replayed run differs from the trace at entry 2"), "%s", out);
     cr_expect_not_null(strstr(out, "gprs.rbx: expected \"0x2\", got \"0x5\""), "%s", out);
+    /* diff compares the runs of the two versions record by record, and says the kernels differ. */
+    char t2[512];
+    /* (exit 1: the changed kernel's own check of RBX fails) */
+    cr_assert_eq(vtxref((const char *[]){"boot", copy, "--record", path_in("k2.trace", t2, sizeof t2), NULL}), 1, "%s", out);
+    cr_assert_eq(vtxref((const char *[]){"diff", t, t2, NULL}), 1, "%s", out);
+    cr_expect_not_null(strstr(out, "note: the traces boot different kernels"), "%s", out);
+    cr_expect_not_null(strstr(out, "gprs.rbx: expected \"0x2\", got \"0x5\""), "%s", out);
     unlink(copy);
     cr_assert_eq(vtxref((const char *[]){"replay", t, NULL}), 4, "%s", out);
     cr_expect_not_null(strstr(out, "cannot be read"), "%s", out);
