@@ -96,8 +96,8 @@ int boot_replay(const char *path, const vtx_trace_boot *b, const vtx_profile *re
         boot_obs_free(obs);
         return EXIT_MISMATCH;
     }
-    printf("replay %s: every record matches (%llu outcomes, %llu instructions, %llu cycles; the kernel's status %d)\n",
-           path, (unsigned long long)res->exits, (unsigned long long)res->instructions,
+    printf("replay %s: every record matches (%llu outcome%s, %llu instructions, %llu cycles; the run's status %d)\n",
+           path, (unsigned long long)res->exits, res->exits == 1 ? "" : "s", (unsigned long long)res->instructions,
            (unsigned long long)res->cycles, status);
     boot_obs_free(obs);
     return status == BOOT_VMM_CHECK ? EXIT_MISMATCH : EXIT_OK;
