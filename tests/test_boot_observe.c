@@ -5,6 +5,7 @@
  * help. The kernels are the project's own (tests/vmm/), booted by the CLI.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -121,6 +122,14 @@ Test(boot_observe, explain_names_the_boundary_where_the_window_opens_and_its_exi
                                      NULL});
     cr_assert_eq(st, 0, "%s", out);
     char *text = slurp(ex);
+    /* Written under a temporary name and renamed: nothing else is left in the directory. */
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    int others = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        others += de->d_name[0] != '.' && strcmp(de->d_name, "x.txt") != 0;
+    closedir(d);
+    cr_expect_eq(others, 0, "a temporary file was left beside x.txt");
     /* Case 2 of intr_window: IF = 0, then `sti; mov ebx, 2`; the exit comes before the next instruction. */
     const char *sti = strstr(text, " sti ");
     cr_assert_not_null(sti, "no sti boundary in:\n%s", text);

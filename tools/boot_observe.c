@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "boot.h"
 #include "cli.h"
 #include "elf_syms.h"
@@ -25,6 +26,8 @@ struct boot_obs {
     cli_pictures pics; /* first: cli_pictures_boundary gets the boot_obs as its cli_pictures */
     vtx_platform *p;
     FILE *bounds, *explain_out;
+    char *bounds_tmp, *explain_tmp;       /* written under a temporary name, renamed when complete */
+    const char *bounds_path, *explain_path;
     explainer *ex;
     elf_syms *syms; /* the kernel's symbols, naming guest addresses in the explanation */
     vtx_scenario_callbacks xcb; /* the explainer's callbacks */
@@ -307,12 +310,52 @@ static void on_finding(void *user, const vtx_vmm_finding *f)
 
 /* ---- open and close ---- */
 
-static FILE *open_out(const char *path, FILE *dash)
+/* An output file: "-" is @p dash; a file is written as PATH.tmp.XXXXXX (*tmp) and renamed at the end. */
+static FILE *open_out(const char *path, FILE *dash, char **tmp)
 {
-    FILE *f = strcmp(path, "-") == 0 ? dash : fopen(path, "w");
-    if (!f)
+    if (strcmp(path, "-") == 0)
+        return dash;
+    size_t n = strlen(path) + 16;
+    *tmp = malloc(n);
+    int fd = -1;
+    if (*tmp) {
+        snprintf(*tmp, n, "%s.tmp.XXXXXX", path);
+        fd = mkstemp(*tmp);
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
         fprintf(stderr, "%s boot: %s: cannot write it: %s\n", prog, path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(*tmp);
+        }
+        free(*tmp);
+        *tmp = NULL;
+        return NULL;
+    }
+    cli_cleanup_add(*tmp);
     return f;
+}
+
+/* Close an output file; rename it into place when @p keep, else remove it. 0, or 121 with a message. */
+static int close_out(FILE **f, char **tmp, const char *path, bool keep)
+{
+    int rc = 0;
+    if (*f && *tmp) {
+        bool bad = fclose(*f) != 0;
+        if (keep && (bad || rename(*tmp, path) != 0)) {
+            fprintf(stderr, "%s boot: %s: cannot write it: %s\n", prog, path, strerror(errno));
+            rc = BOOT_INPUT;
+        }
+        if (!keep || rc)
+            unlink(*tmp);
+    } else if (*f) {
+        fflush(*f);
+    }
+    *f = NULL;
+    free(*tmp);
+    *tmp = NULL;
+    return rc;
 }
 
 int boot_obs_open(boot_obs **out, vtx_platform *p, const boot_obs_options *opt)
@@ -323,7 +366,9 @@ int boot_obs_open(boot_obs **out, vtx_platform *p, const boot_obs_options *opt)
         return BOOT_INPUT;
     o->p = p;
     vtx_machine *m = vtx_platform_machine(p);
-    if (opt->boundaries && !(o->bounds = open_out(opt->boundaries, stderr)))
+    o->bounds_path = opt->boundaries;
+    o->explain_path = opt->explain;
+    if (opt->boundaries && !(o->bounds = open_out(opt->boundaries, stderr, &o->bounds_tmp)))
         return BOOT_INPUT;
     if (opt->explain) {
         o->syms = opt->kernel ? elf_syms_load(opt->kernel) : NULL;
@@ -342,7 +387,7 @@ int boot_obs_open(boot_obs **out, vtx_platform *p, const boot_obs_options *opt)
             pos[i]->kind = EXPLAIN_POS_ADDR;
             pos[i]->value = a + (uint64_t)pos[i]->offset;
         }
-        if (!(o->explain_out = open_out(opt->explain, stdout)))
+        if (!(o->explain_out = open_out(opt->explain, stdout, &o->explain_tmp)))
             return BOOT_INPUT;
         if (!(o->ex = explainer_new(NULL, o->explain_out, &from, &to)))
             return BOOT_INPUT;
@@ -463,7 +508,10 @@ int boot_obs_close(boot_obs *o, const char *summary, int status, bool ok)
     }
     if (cli_pictures_close(&o->pics, ok) != EXIT_OK && !rc)
         rc = BOOT_INPUT;
-    return rc;
+    /* The explanation and the boundaries are complete even when the run ended early. */
+    int r1 = close_out(&o->explain_out, &o->explain_tmp, o->explain_path, true);
+    int r2 = close_out(&o->bounds, &o->bounds_tmp, o->bounds_path, true);
+    return rc ? rc : r1 ? r1 : r2;
 }
 
 void boot_obs_detach(boot_obs *o)
@@ -491,10 +539,8 @@ void boot_obs_free(boot_obs *o)
         cli_pictures_close(&o->pics, false);
     explainer_free(o->ex);
     elf_syms_free(o->syms);
-    if (o->bounds && o->bounds != stderr)
-        fclose(o->bounds);
-    if (o->explain_out && o->explain_out != stdout)
-        fclose(o->explain_out);
+    close_out(&o->bounds, &o->bounds_tmp, o->bounds_path, false);
+    close_out(&o->explain_out, &o->explain_tmp, o->explain_path, false);
     free(o->replay);
     free(o);
 }
