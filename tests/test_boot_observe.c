@@ -175,6 +175,9 @@ Test(boot_observe, record_then_replay_matches_and_diff_is_equal)
                  0, "%s", out);
     cr_assert_eq(vtxref((const char *[]){"replay", t, NULL}), 0, "%s", out);
     cr_expect_not_null(strstr(out, "every record matches"), "%s", out);
+    /* The replayed run in sentences. */
+    cr_assert_eq(vtxref((const char *[]){"replay", t, "--explain", "-", NULL}), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "VM exit 2: INTERRUPT_WINDOW (reason 7"), "%s", out);
     cr_assert_eq(vtxref((const char *[]){"boot", k, "--record", path_in("b.trace", t2, sizeof t2), NULL}), 0, "%s", out);
     cr_expect_eq(vtxref((const char *[]){"diff", t, t2, NULL}), 0, "%s", out);
     /* The header names the kernel with its SHA-256; the reader decodes it. */

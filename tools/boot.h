@@ -42,6 +42,7 @@ bool boot_obs_replaying(const boot_obs *b);
 /* What `vtxref replay` was asked for, for a boot trace. */
 typedef struct boot_replay_opts {
     const char *vcd, *html, *serial;
+    const char *explain;            /* --explain FILE: the replayed run in sentences */
     const vtx_profile *profile;     /* --profile, or NULL: the trace's */
     uint32_t knobs_set, knobs_clear;
     bool vmm_check, allow_changed;

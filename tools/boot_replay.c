@@ -81,7 +81,7 @@ int boot_replay(const char *path, const vtx_trace_boot *b, const vtx_profile *re
     char title[700];
     snprintf(title, sizeof title, "Replay of %s (%s)", path, b->kernel);
     boot_obs_options oo = {.title = title, .vcd = o->vcd, .html = o->html, .vmm_check = o->vmm_check, .verify = path,
-                           .boot = b};
+                           .boot = b, .explain = o->explain, .kernel = b->kernel};
     boot_obs *obs = NULL;
     int status = boot_execute(&a, &oo, &obs);
     fclose(a.serial);

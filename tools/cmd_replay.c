@@ -45,7 +45,7 @@ static int usage_error(const char *msg)
 {
     fprintf(stderr,
             "%s: replay: %s (usage: %s replay TRACE [--profile P] [--knob CFG-X=on|off]... [--vcd FILE] "
-            "[--html FILE] [--vmm-check] [--allow-changed] [--serial FILE])\n",
+            "[--html FILE] [--vmm-check] [--allow-changed] [--serial FILE] [--explain FILE])\n",
             prog, msg, prog);
     return EXIT_USAGE;
 }
@@ -121,7 +121,7 @@ int cmd_replay(int argc, char **argv)
     const char *path = NULL, *vcd = NULL, *html = NULL, *profile_name = NULL;
     vtx_replay_options opt = {0};
     bool vmm_check = false, allow_changed = false;
-    const char *serial = NULL;
+    const char *serial = NULL, *explain = NULL;
     for (int i = 0; i < argc; i++) {
         int p = cli_picture_option(argc, argv, &i, &vcd, &html);
         if (p < 0)
@@ -144,6 +144,10 @@ int cmd_replay(int argc, char **argv)
             vmm_check = true;
         } else if (strcmp(argv[i], "--allow-changed") == 0) {
             allow_changed = true; /* boot traces: replay a kernel whose SHA-256 differs */
+        } else if (strcmp(argv[i], "--explain") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("--explain needs a file (or -)");
+            explain = argv[++i]; /* boot traces: the replayed run in sentences */
         } else if (strcmp(argv[i], "--serial") == 0) {
             if (i + 1 >= argc)
                 return usage_error("--serial needs a file");
@@ -178,11 +182,12 @@ int cmd_replay(int argc, char **argv)
     if (kind > 0) {
         boot_replay_opts bo = {.vcd = vcd, .html = html, .profile = opt.profile, .knobs_set = opt.knobs_set,
                                .knobs_clear = opt.knobs_clear, .vmm_check = vmm_check,
-                               .allow_changed = allow_changed, .serial = serial};
+                               .allow_changed = allow_changed, .serial = serial, .explain = explain};
         return boot_replay(path, &boot, &recorded, &bo);
     }
-    if (allow_changed || serial)
-        return usage_error("--allow-changed and --serial are for boot traces (vtxref boot --record)");
+    if (allow_changed || serial || explain)
+        return usage_error("--allow-changed, --serial and --explain are for boot traces (vtxref boot --record; "
+                           "vtxref explain SCENARIO explains a scenario)");
     rp_ctx c = {0};
     if (vmm_check) {
         vtx_vmm_check_config cc;

@@ -54,7 +54,7 @@ static void usage(FILE *out)
             "  record SCENARIO -o TRACE [--vcd F] [--html F]\n"
             "                               run a scenario and record it as a trace (docs/traces.md)\n"
             "  replay TRACE [--profile P] [--knob CFG-X=on|off] [--vcd F] [--html F] [--vmm-check]\n"
-            "       [--allow-changed] [--serial F]\n"
+            "       [--allow-changed] [--serial F] [--explain F]\n"
             "                               re-execute a trace; exit 1 and show the first divergence\n"
             "                               (a boot trace boots its kernel again: exit 3 when the kernel\n"
             "                               changed, unless --allow-changed; 4 when it is missing)\n"
