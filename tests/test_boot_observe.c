@@ -198,6 +198,11 @@ Test(boot_observe, record_then_replay_matches_and_diff_is_equal)
         exits = rec->type == VTX_TR_END ? rec->exits : exits;
     cr_expect_eq(st, VTX_ERR_NOT_FOUND, "%s:%ld: %s", err.file, err.line, err.message);
     cr_expect_eq(exits, 8); /* intr_window: 9 entries, one VMfailValid(26) */
+    /* The library's replay of scenario traces refuses a boot trace by name (vtxref replay boots it). */
+    vtx_replay_result *res = malloc(sizeof *res);
+    cr_expect_eq(vtx_trace_replay(t, NULL, res, &err), VTX_ERR_UNSUPPORTED);
+    cr_expect_not_null(strstr(err.message, "a boot trace of"), "%s", err.message);
+    free(res);
     vtx_trace_reader_close(rd);
     free(rec);
 }

@@ -267,7 +267,8 @@ typedef struct vtx_replay_result {
  * @brief Re-execute a trace on the model and compare every outcome with the record.
  * @return ::VTX_OK when the replay was carried out (diverged or not: see @p result);
  * ::VTX_ERR_PARSE / ::VTX_ERR_IO for a bad trace (@p err); ::VTX_ERR_STATE when the
- * trace's actions cannot be applied to the machine (@p err names the record).
+ * trace's actions cannot be applied to the machine (@p err names the record);
+ * ::VTX_ERR_UNSUPPORTED for a boot trace (its run is a kernel's: `vtxref replay` boots it).
  */
 VTX_API vtx_status vtx_trace_replay(const char *path, const vtx_replay_options *options, vtx_replay_result *result,
                                     vtx_trace_error *err);
