@@ -187,6 +187,8 @@ struct vtx_machine {
     vtx_host_msrs host_msr;
 
     struct vtx_vmm_checker *vmm_monitor; /* the VMM checker attached (vmm_check_internal.h), or NULL */
+    vtx_vmx_observer vmx_observer;       /* vtx_machine_set_vmx_observer() (vmx_observer.c), or NULL */
+    void *vmx_observer_user;
 
     /* The platform (bus.h; root_bus.c) and root-mode execution (root.h; root_run.c). */
     bool has_bus;
@@ -332,5 +334,8 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r);
 void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report *rep, vtx_exit_info *exit);
 /* Consume the winning event of a report (a pending NMI, an acknowledged interrupt, ...). */
 void vtx_boundary_take(vtx_machine *m, const vtx_boundary_report *rep);
+
+/* Report a VMX operation to the machine's VMX-operation observer, if any (vmx_observer.c). */
+void vtx_vmx_observe(vtx_machine *m, const vtx_vmx_op *op);
 
 #endif

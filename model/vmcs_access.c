@@ -77,5 +77,7 @@ vtx_status vtx_vmwrite(vtx_machine *m, uint64_t encoding, uint64_t value, vtx_in
     }
     vtx_vmsucceed(m, r);
     if (m->vmm_monitor) vtx_vmm_mon_vmwrite(m, encoding, value);
+    if (m->vmx_observer)
+        vtx_vmx_observe(m, &(vtx_vmx_op){.kind = VTX_VMX_OP_VMWRITE, .encoding = encoding, .value = value});
     return VTX_OK;
 }

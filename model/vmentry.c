@@ -251,6 +251,18 @@ static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r)
     return vtx_run_guest(m, true, r);
 }
 
-vtx_status vtx_vmlaunch(vtx_machine *m, vtx_insn_result *r) { return vm_entry(m, true, r); }
+/* VMLAUNCH / VMRESUME, reported before and after to the VMX-operation observer (vmx_observer.c). */
+static vtx_status observed_entry(vtx_machine *m, bool launch, vtx_insn_result *r)
+{
+    if (!m || !m->vmx_observer)
+        return vm_entry(m, launch, r);
+    vtx_vmx_observe(m, &(vtx_vmx_op){.kind = VTX_VMX_OP_ENTER, .launch = launch});
+    vtx_status st = vm_entry(m, launch, r);
+    if (r)
+        vtx_vmx_observe(m, &(vtx_vmx_op){.kind = VTX_VMX_OP_OUTCOME, .launch = launch, .status = st, .result = r});
+    return st;
+}
 
-vtx_status vtx_vmresume(vtx_machine *m, vtx_insn_result *r) { return vm_entry(m, false, r); }
+vtx_status vtx_vmlaunch(vtx_machine *m, vtx_insn_result *r) { return observed_entry(m, true, r); }
+
+vtx_status vtx_vmresume(vtx_machine *m, vtx_insn_result *r) { return observed_entry(m, false, r); }

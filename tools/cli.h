@@ -59,6 +59,8 @@ void cli_progress(const char *what, uint64_t exits, uint64_t instructions, bool 
 void cli_side_by_side(const char *expected, const char *actual);
 /* A title, then each line of text indented. */
 void cli_print_lines(const char *title, const char *text);
+/* The first divergence of a replay, as `vtxref replay` prints it (tools/cmd_replay.c). */
+void replay_report_divergence(const char *path, const vtx_replay_result *res);
 /* Exit status of a trace error status. */
 int cli_trace_status(vtx_status st);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "vtxref/vtxref.h"
 
+#include "boot.h"
 #include "cli.h"
 
 int cmd_diff(int argc, char **argv)
@@ -25,6 +26,14 @@ int cmd_diff(int argc, char **argv)
         free(res);
         return cli_trace_status(st);
     }
+    /* Boot traces of different kernels (the header's boot member is not compared): say so first. */
+    vtx_trace_boot ba, bb;
+    vtx_profile pa, pb;
+    if (boot_trace_head(argv[0], &ba, &pa) == 1 && boot_trace_head(argv[1], &bb, &pb) == 1 &&
+        (strcmp(ba.kernel_sha256, bb.kernel_sha256) || strcmp(ba.cmdline, bb.cmdline)))
+        printf("note: the traces boot different kernels or command lines:\n  A: %s (SHA-256 %s) %s\n  B: %s (SHA-256 "
+               "%s) %s\n",
+               ba.kernel, ba.kernel_sha256, ba.cmdline, bb.kernel, bb.kernel_sha256, bb.cmdline);
     if (!res->differ) {
         printf("the traces are equal (%llu records)\n", (unsigned long long)res->records);
         free(res);

@@ -48,54 +48,6 @@ static void on_finding(void *user, const vtx_vmm_finding *f, bool expected)
     printf("    VMM CHECK: %s%s\n", line, expected ? " (expected by the scenario)" : "");
 }
 
-static int parse_pos(const char *opt, const char *v, explain_pos *p)
-{
-    if (!v || !*v) {
-        fprintf(stderr, "%s: explain: %s needs a count, an address or a label\n", prog, opt);
-        return -1;
-    }
-    char *end;
-    if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
-        p->kind = EXPLAIN_POS_ADDR;
-        p->value = strtoull(v, &end, 16);
-    } else if (v[0] >= '0' && v[0] <= '9') {
-        p->kind = EXPLAIN_POS_COUNT;
-        p->value = strtoull(v, &end, 10);
-    } else {
-        /* LABEL or LABEL+N / LABEL-N */
-        size_t n = strcspn(v, "+-");
-        if (n == 0 || n >= sizeof p->label) {
-            fprintf(stderr, "%s: explain: %s '%s' is not a count, an address or a label\n", prog, opt, v);
-            return -1;
-        }
-        for (size_t i = 0; i < n; i++) {
-            char ch = v[i];
-            bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '.' || ch == '?' ||
-                      ch == '@' || ch == '$' || (i > 0 && ((ch >= '0' && ch <= '9') || ch == '#' || ch == '~'));
-            if (!ok) {
-                fprintf(stderr, "%s: explain: %s '%s' is not a count, an address or a label\n", prog, opt, v);
-                return -1;
-            }
-        }
-        memcpy(p->label, v, n);
-        p->label[n] = 0;
-        p->kind = EXPLAIN_POS_LABEL;
-        p->offset = 0;
-        end = (char *)v + n;
-        if (v[n]) {
-            long long off = strtoll(v + n + 1, &end, 0);
-            p->offset = v[n] == '-' ? -off : off;
-            if (end == v + n + 1)
-                end = (char *)"x"; /* "busy+" */
-        }
-    }
-    if (*end) {
-        fprintf(stderr, "%s: explain: %s '%s' is not a count, an address or a label\n", prog, opt, v);
-        return -1;
-    }
-    return 0;
-}
-
 /* Turn a LABEL[+-N] position into the linear address of the label (the loader's
  * vtx_scenario_label_address), plus N. */
 static int resolve_label(const vtx_scenario *s, const char *opt, explain_pos *p)
@@ -128,14 +80,14 @@ int cmd_explain(int argc, char **argv)
             usage_explain(stdout);
             return EXIT_OK;
         } else if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0) {
-            if (parse_pos(a, i + 1 < argc ? argv[i + 1] : NULL, a[2] == 'f' ? &from : &to) != 0)
+            if (explain_parse_pos("explain", a, i + 1 < argc ? argv[i + 1] : NULL, a[2] == 'f' ? &from : &to) != 0)
                 return EXIT_USAGE;
             i++;
         } else if (strncmp(a, "--from=", 7) == 0) {
-            if (parse_pos("--from", a + 7, &from) != 0)
+            if (explain_parse_pos("explain", "--from", a + 7, &from) != 0)
                 return EXIT_USAGE;
         } else if (strncmp(a, "--to=", 5) == 0) {
-            if (parse_pos("--to", a + 5, &to) != 0)
+            if (explain_parse_pos("explain", "--to", a + 5, &to) != 0)
                 return EXIT_USAGE;
         } else if (strcmp(a, "--vmm-check") == 0) {
             vmm_check = true;

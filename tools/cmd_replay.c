@@ -11,6 +11,7 @@
 #include <string.h>
 #include "vtxref/vtxref.h"
 
+#include "boot.h"
 #include "cli.h"
 
 typedef struct rp_ctx {
@@ -44,7 +45,7 @@ static int usage_error(const char *msg)
 {
     fprintf(stderr,
             "%s: replay: %s (usage: %s replay TRACE [--profile P] [--knob CFG-X=on|off]... [--vcd FILE] "
-            "[--html FILE] [--vmm-check])\n",
+            "[--html FILE] [--vmm-check] [--allow-changed] [--serial FILE] [--explain FILE])\n",
             prog, msg, prog);
     return EXIT_USAGE;
 }
@@ -76,6 +77,25 @@ static void print_boundary(const vtx_boundary_report *b)
     }
 }
 
+void replay_report_divergence(const char *path, const vtx_replay_result *res)
+{
+    printf("%s:%ld: the replayed run differs from the trace", path, res->line);
+    if (res->index)
+        printf(" at entry %llu", (unsigned long long)res->index);
+    printf(" (after %llu matching outcome%s)\n", (unsigned long long)res->exits, res->exits == 1 ? "" : "s");
+    if (res->actual[0])
+        cli_side_by_side(res->expected, res->actual);
+    cli_print_lines("differences:", res->differences);
+    if (res->actions[0])
+        cli_print_lines("what the trace applied since the last matching outcome (line: record):", res->actions);
+    if (res->nhistory) {
+        printf("the last instruction boundaries before it:\n");
+        for (uint32_t i = 0; i < res->nhistory; i++)
+            print_boundary(&res->history[i]);
+    }
+    printf("expected: %s\nactual:   %s\n", res->expected, res->actual[0] ? res->actual : "(none)");
+}
+
 static bool parse_knob(const char *arg, uint32_t *set, uint32_t *clear)
 {
     const char *eq = strchr(arg, '=');
@@ -100,7 +120,8 @@ int cmd_replay(int argc, char **argv)
 {
     const char *path = NULL, *vcd = NULL, *html = NULL, *profile_name = NULL;
     vtx_replay_options opt = {0};
-    bool vmm_check = false;
+    bool vmm_check = false, allow_changed = false;
+    const char *serial = NULL, *explain = NULL;
     for (int i = 0; i < argc; i++) {
         int p = cli_picture_option(argc, argv, &i, &vcd, &html);
         if (p < 0)
@@ -121,6 +142,16 @@ int cmd_replay(int argc, char **argv)
             i++;
         } else if (strcmp(argv[i], "--vmm-check") == 0) {
             vmm_check = true;
+        } else if (strcmp(argv[i], "--allow-changed") == 0) {
+            allow_changed = true; /* boot traces: replay a kernel whose SHA-256 differs */
+        } else if (strcmp(argv[i], "--explain") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("--explain needs a file (or -)");
+            explain = argv[++i]; /* boot traces: the replayed run in sentences */
+        } else if (strcmp(argv[i], "--serial") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("--serial needs a file");
+            serial = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             char m[300];
             snprintf(m, sizeof m, "unknown option '%.200s'", argv[i]);
@@ -142,6 +173,21 @@ int cmd_replay(int argc, char **argv)
         }
         opt.profile = &prof;
     }
+    /* A boot trace re-boots its kernel (tools/boot_replay.c). */
+    vtx_trace_boot boot;
+    vtx_profile recorded;
+    int kind = boot_trace_head(path, &boot, &recorded);
+    if (kind < 0)
+        return EXIT_IO;
+    if (kind > 0) {
+        boot_replay_opts bo = {.vcd = vcd, .html = html, .profile = opt.profile, .knobs_set = opt.knobs_set,
+                               .knobs_clear = opt.knobs_clear, .vmm_check = vmm_check,
+                               .allow_changed = allow_changed, .serial = serial, .explain = explain};
+        return boot_replay(path, &boot, &recorded, &bo);
+    }
+    if (allow_changed || serial || explain)
+        return usage_error("--allow-changed, --serial and --explain are for boot traces (vtxref boot --record; "
+                           "vtxref explain SCENARIO explains a scenario)");
     rp_ctx c = {0};
     if (vmm_check) {
         vtx_vmm_check_config cc;
@@ -192,21 +238,7 @@ int cmd_replay(int argc, char **argv)
         free(res);
         return rc != EXIT_OK ? rc : rep.errors ? EXIT_MISMATCH : EXIT_OK;
     }
-    printf("%s:%ld: the replayed run differs from the trace", path, res->line);
-    if (res->index)
-        printf(" at entry %llu", (unsigned long long)res->index);
-    printf(" (after %llu matching outcome%s)\n", (unsigned long long)res->exits, res->exits == 1 ? "" : "s");
-    if (res->actual[0])
-        cli_side_by_side(res->expected, res->actual);
-    cli_print_lines("differences:", res->differences);
-    if (res->actions[0])
-        cli_print_lines("what the trace applied since the last matching outcome (line: record):", res->actions);
-    if (res->nhistory) {
-        printf("the last instruction boundaries before it:\n");
-        for (uint32_t i = 0; i < res->nhistory; i++)
-            print_boundary(&res->history[i]);
-    }
-    printf("expected: %s\nactual:   %s\n", res->expected, res->actual[0] ? res->actual : "(none)");
+    replay_report_divergence(path, res);
     free(res);
     return EXIT_MISMATCH;
 }

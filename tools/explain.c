@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli.h"
 #include "explain.h"
 
 #define RING 256u     /* boundaries remembered (power of two) */
@@ -70,9 +71,15 @@ void explainer_free(explainer *ex)
 
 void explainer_header(explainer *ex)
 {
+    char title[600];
+    snprintf(title, sizeof title, "Scenario %s (%s)", vtx_scenario_name(ex->ctx.s), vtx_scenario_source(ex->ctx.s));
+    explainer_header_titled(ex, title, vtx_scenario_description(ex->ctx.s));
+}
+
+void explainer_header_titled(explainer *ex, const char *title, const char *d)
+{
     FILE *o = ex->out;
-    fprintf(o, "Scenario %s (%s)\n", vtx_scenario_name(ex->ctx.s), vtx_scenario_source(ex->ctx.s));
-    const char *d = vtx_scenario_description(ex->ctx.s);
+    fprintf(o, "%s\n", title);
     if (d && d[0]) {
         fprintf(o, "\n");
         /* indent each line of the description */
@@ -168,6 +175,55 @@ static void push(explainer *ex, const explain_entry *e)
 }
 
 /* ---- the window ---- */
+
+int explain_parse_pos(const char *cmd, const char *opt, const char *v, explain_pos *p)
+{
+    if (!v || !*v) {
+        fprintf(stderr, "%s: %s: %s needs a count, an address or a label\n", prog, cmd, opt);
+        return -1;
+    }
+    char *end;
+    if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+        p->kind = EXPLAIN_POS_ADDR;
+        p->value = strtoull(v, &end, 16);
+    } else if (v[0] >= '0' && v[0] <= '9') {
+        p->kind = EXPLAIN_POS_COUNT;
+        p->value = strtoull(v, &end, 10);
+    } else {
+        /* LABEL or LABEL+N / LABEL-N */
+        size_t n = strcspn(v, "+-");
+        if (n == 0 || n >= sizeof p->label) {
+            fprintf(stderr, "%s: %s: %s '%s' is not a count, an address or a label\n", prog, cmd, opt, v);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            char ch = v[i];
+            bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '.' || ch == '?' ||
+                      ch == '@' || ch == '$' || (i > 0 && ((ch >= '0' && ch <= '9') || ch == '#' || ch == '~'));
+            if (!ok) {
+                fprintf(stderr, "%s: %s: %s '%s' is not a count, an address or a label\n", prog, cmd, opt, v);
+                return -1;
+            }
+        }
+        memcpy(p->label, v, n);
+        p->label[n] = 0;
+        p->kind = EXPLAIN_POS_LABEL;
+        p->offset = 0;
+        end = (char *)v + n;
+        if (v[n]) {
+            long long off = strtoll(v + n + 1, &end, 0);
+            p->offset = v[n] == '-' ? -off : off;
+            if (end == v + n + 1)
+                end = (char *)"x"; /* "busy+" */
+        }
+    }
+    if (*end) {
+        fprintf(stderr, "%s: %s: %s '%s' is not a count, an address or a label\n", prog, cmd, opt, v);
+        return -1;
+    }
+    return 0;
+}
+
 
 /* Labels were turned into addresses by cmd_explain. */
 static bool pos_matches(const explain_pos *p, const vtx_boundary_report *r, uint64_t linear)
@@ -345,6 +401,21 @@ static void on_check(void *user, const vtx_scenario_check *c)
     }
     flush_all(ex);
     fprintf(ex->out, "    MISMATCH: %s\n", c->sentence);
+}
+
+void explainer_set_labels(explainer *ex, bool (*label)(void *user, uint64_t linear, char *buf, size_t size),
+                          void *user)
+{
+    ex->ctx.label = label;
+    ex->ctx.label_user = user;
+}
+
+void explainer_line(explainer *ex, const char *text)
+{
+    if (!showing(ex))
+        return;
+    flush_all(ex);
+    fprintf(ex->out, "    %s\n", text);
 }
 
 void explainer_callbacks(explainer *ex, vtx_scenario_callbacks *cb)

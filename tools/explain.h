@@ -22,9 +22,18 @@ typedef struct explain_pos {
 typedef struct explainer explainer;
 
 /** @brief A new explainer printing to @p out; NULL when out of memory. */
-explainer *explainer_new(const vtx_scenario *s, FILE *out, const explain_pos *from, const explain_pos *to);
+explainer *explainer_new(const vtx_scenario *s /* NULL: no labels */, FILE *out, const explain_pos *from, const explain_pos *to);
 /** @brief Print the scenario's name and description and the column legend. */
 void explainer_header(explainer *ex);
+/** @brief The same with a title and description of the caller's (NULL: none); `vtxref boot --explain`. */
+void explainer_header_titled(explainer *ex, const char *title, const char *description);
+/** @brief Name addresses with @p label (e.g. ELF symbols) instead of the scenario's labels. */
+void explainer_set_labels(explainer *ex, bool (*label)(void *user, uint64_t linear, char *buf, size_t size),
+                          void *user);
+/** @brief Print one indented line at this point of the run (inside the --from/--to window only). */
+void explainer_line(explainer *ex, const char *text);
+/** @brief Parse a --from/--to value (N, 0xADDR, LABEL[+-N]) of command @p cmd; -1 with a message on stderr. */
+int explain_parse_pos(const char *cmd, const char *opt, const char *v, explain_pos *p);
 /** @brief Fill @p cb with the explainer's callbacks (user = @p ex). */
 void explainer_callbacks(explainer *ex, vtx_scenario_callbacks *cb);
 /** @brief Flush what is held back (a collapsed loop) after the run. */
@@ -62,7 +71,13 @@ typedef struct explain_entry {
 typedef struct explain_ctx {
     const vtx_scenario *s;
     const vtx_scenario_view *view;
+    /** Names an address instead of the scenario's labels (`vtxref boot`: the kernel's ELF symbols), or NULL. */
+    bool (*label)(void *user, uint64_t linear, char *buf, size_t size);
+    void *label_user;
 } explain_ctx;
+
+/** @brief The label of a linear address: the context's label function, else the scenario's labels. */
+bool explain_label(const explain_ctx *c, uint64_t linear, char *buf, size_t size);
 
 /** @brief Name a linear address: "0x1000b (after_shadow)" or "0x1000b". */
 void explain_addr(const explain_ctx *c, uint64_t linear, char *buf, size_t size);

@@ -62,10 +62,15 @@ void explain_group(uint64_t v, char *buf, size_t size)
     buf[o < size ? o : size - 1] = 0;
 }
 
+bool explain_label(const explain_ctx *c, uint64_t linear, char *buf, size_t size)
+{
+    return c->label ? c->label(c->label_user, linear, buf, size) : vtx_scenario_label(c->s, linear, buf, size);
+}
+
 void explain_addr(const explain_ctx *c, uint64_t linear, char *buf, size_t size)
 {
     char label[128] = "";
-    if (vtx_scenario_label(c->s, linear, label, sizeof label) && label[0])
+    if (explain_label(c, linear, label, sizeof label) && label[0])
         snprintf(buf, size, "0x%" PRIx64 " (%s)", linear, label);
     else
         snprintf(buf, size, "0x%" PRIx64, linear);
@@ -81,7 +86,7 @@ static void insn_at(const explain_ctx *c, uint64_t linear, char *buf, size_t siz
     char text[80];
     vtx_disasm(c->view->ram, c->view->ram_size, c->view->code_bits, linear, text, sizeof text, &target);
     char label[64] = "";
-    if (target != UINT64_MAX && vtx_scenario_label(c->s, c->view->cs_base + target, label, sizeof label) && label[0])
+    if (target != UINT64_MAX && explain_label(c, c->view->cs_base + target, label, sizeof label) && label[0])
         snprintf(buf, size, "%.60s (%.30s)", text, label);
     else
         snprintf(buf, size, "%s", text);
@@ -220,8 +225,8 @@ void explain_print_repeat(const explain_ctx *c, FILE *out, const explain_entry *
     }
     char n[40], a[160], b[160], la[128] = "", lb[128] = "";
     explain_group(times, n, sizeof n);
-    vtx_scenario_label(c->s, lo, la, sizeof la);
-    vtx_scenario_label(c->s, hi, lb, sizeof lb);
+    explain_label(c, lo, la, sizeof la);
+    explain_label(c, hi, lb, sizeof lb);
     snprintf(a, sizeof a, "%s", la[0] ? la : "");
     snprintf(b, sizeof b, "%s", lb[0] ? lb : "");
     if (!a[0])

@@ -89,7 +89,7 @@ int cli_pictures_close(cli_pictures *p, bool ok)
 }
 
 /* ---- interrupted commands leave no temporary files ---- */
-static char *cleanup[4];
+static char *cleanup[8];
 static volatile sig_atomic_t ncleanup;
 
 static void on_signal(int sig)
@@ -103,7 +103,7 @@ static void on_signal(int sig)
 
 void cli_cleanup_add(const char *tmp)
 {
-    if (!tmp || ncleanup == 4)
+    if (!tmp || ncleanup == 8)
         return;
     cleanup[ncleanup] = strdup(tmp);
     ncleanup++;

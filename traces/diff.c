@@ -1,6 +1,7 @@
 /* Comparing two traces record by record (docs/traces.md "diff"): both are read
  * as streams; the first pair of records that differ is reported with the members
- * that differ. The header's `source` and `generator` are not compared. */
+ * that differ. The header's `source`, `generator` and (boot traces) `boot` are not
+ * compared: two versions of a kernel can be compared run against run. */
 #include <stdlib.h>
 #include <string.h>
 #include "trace_internal.h"
@@ -19,7 +20,7 @@ vtx_status vtx_trace_diff(const char *path_a, const char *path_b, vtx_diff_resul
     vtx_status st = a && b ? VTX_OK : VTX_ERR_NO_MEMORY;
     if (st == VTX_OK && (st = vtx_trace_reader_open(path_a, &ra, err)) == VTX_OK)
         st = vtx_trace_reader_open(path_b, &rb, err);
-    static const char *const skip[] = {"source", "generator", NULL};
+    static const char *const skip[] = {"source", "generator", "boot", NULL};
     while (st == VTX_OK) {
         vtx_status sa = vtx_trace_next(ra, a, err);
         if (sa != VTX_OK && sa != VTX_ERR_NOT_FOUND) {

@@ -28,6 +28,8 @@ struct vtx_trace_reader {
     uint64_t rpa[MAX_REGIONS], rsize[MAX_REGIONS];
     uint64_t entries, exits, last_instructions, last_cycles;
     uint8_t data[MAX_MEMORY];
+    bool boot;             /* a boot trace: header, profile, then the body (boot.c) */
+    vtx_trace_boot bootinfo;
     vtx_trace_error err;   /* a sticky error: reading stops at the first */
     bool failed;
 };
@@ -289,7 +291,12 @@ static vtx_status d_header(ctx *c, json_object *o, vtx_trace_record *rec)
     rec->source = has(o, "source") ? get_str(c, o, "source", &st) : "";
     if (has(o, "generator"))
         get_str(c, o, "generator", &st);
-    return st != VTX_OK ? st : only(c, o, (const char *const[]){"format", "version", "generator", "source", NULL});
+    char why[300];
+    if (st == VTX_OK && !trace_boot_header(o, &c->r->bootinfo, &c->r->boot, why, sizeof why))
+        return bad(c, "member 'boot': %s", why);
+    rec->boot = c->r->boot ? &c->r->bootinfo : NULL;
+    return st != VTX_OK ? st
+                        : only(c, o, (const char *const[]){"format", "version", "generator", "source", "boot", NULL});
 }
 
 static vtx_status d_profile(ctx *c, json_object *o, vtx_trace_record *rec)
@@ -538,7 +545,8 @@ static vtx_status d_enter(ctx *c, json_object *o, vtx_trace_record *rec)
         return bad(c, "out of order: entry %llu follows entry %llu", (unsigned long long)rec->index,
                    (unsigned long long)c->r->entries);
     c->r->entries = rec->index;
-    return only(c, o, (const char *const[]){"insn", "index", NULL});
+    rec->vmcs_pa = has(o, "vmcs") ? get_hex(c, o, "vmcs", &st) : UINT64_MAX;
+    return st != VTX_OK ? st : only(c, o, (const char *const[]){"insn", "index", "vmcs", NULL});
 }
 
 static vtx_status clock(ctx *c, json_object *o, vtx_trace_record *rec, vtx_status st)
@@ -622,10 +630,11 @@ static vtx_status d_end(ctx *c, json_object *o, vtx_trace_record *rec)
     vtx_status st = VTX_OK;
     rec->exits = get_uint(c, o, "exits", 0, &st);
     rec->why = has(o, "why") ? get_str(c, o, "why", &st) : "";
+    rec->status = has(o, "status") ? (int)get_uint(c, o, "status", 255, &st) : -1;
     if (st == VTX_OK && rec->exits != c->r->exits)
         return bad(c, "says %llu exits, the trace holds %llu", (unsigned long long)rec->exits,
                    (unsigned long long)c->r->exits);
-    return st != VTX_OK ? st : only(c, o, (const char *const[]){"exits", "why", NULL});
+    return st != VTX_OK ? st : only(c, o, (const char *const[]){"exits", "why", "status", NULL});
 }
 
 typedef vtx_status (*decoder)(ctx *, json_object *, vtx_trace_record *);
@@ -638,7 +647,7 @@ static bool order(vtx_trace_reader *r, vtx_trace_type t, const char **expected)
 {
     switch (r->phase) {
     case P_HEADER: *expected = "header"; if (t == VTX_TR_HEADER) { r->phase = P_PROFILE; return true; } return false;
-    case P_PROFILE: *expected = "profile"; if (t == VTX_TR_PROFILE) { r->phase = P_MACHINE; return true; } return false;
+    case P_PROFILE: *expected = "profile"; if (t == VTX_TR_PROFILE) { r->phase = r->boot ? P_BODY : P_MACHINE; return true; } return false;
     case P_MACHINE: *expected = "machine"; if (t == VTX_TR_MACHINE) { r->phase = P_REGIONS; return true; } return false;
     case P_REGIONS:
     case P_PAGES:

@@ -29,6 +29,9 @@ struct vtx_trace_recorder {
     bool early_sched[MAX_EARLY_INPUTS];
     size_t nearly;
     uint64_t entries, exits;
+    bool boot;               /* a boot trace (vtx_trace_record_boot): no regions, VMCS switches allowed */
+    trace_verifier *verify;  /* compare with a trace instead of writing (verify.c) */
+    int status;              /* boot traces: the exit status for the end record, -1: none */
 };
 
 static const vtx_field_info *table(size_t *n) { return vtx_vmcs_fields(n); }
@@ -39,8 +42,13 @@ static void emit(vtx_trace_recorder *rec, json_object *j)
         rec->failed = VTX_ERR_NO_MEMORY;
         return;
     }
-    if (rec->failed == VTX_OK && trace_out_line(&rec->out, j) != VTX_OK)
+    if (rec->verify) {
+        vtx_status st = rec->failed == VTX_OK ? trace_verify_record(rec->verify, j) : VTX_OK;
+        if (st != VTX_OK)
+            rec->failed = st;
+    } else if (rec->failed == VTX_OK && trace_out_line(&rec->out, j) != VTX_OK) {
         rec->failed = VTX_ERR_IO;
+    }
     json_object_put(j);
 }
 
@@ -56,6 +64,7 @@ vtx_status vtx_trace_record_open(const char *path, const vtx_trace_options *opt,
         free(rec);
         return trace_fail(err, path, 0, VTX_ERR_NO_MEMORY, "out of memory");
     }
+    rec->status = -1;
     rec->compress = !(opt && opt->no_compress);
     rec->explicit_memory = opt && opt->explicit_memory;
     rec->source = strdup(opt && opt->source ? opt->source : "");
@@ -220,6 +229,61 @@ vtx_status vtx_trace_record_start(vtx_trace_recorder *rec, vtx_machine *m, const
     return VTX_OK;
 }
 
+vtx_status vtx_trace_record_boot(vtx_trace_recorder *rec, vtx_machine *m, const vtx_trace_boot *boot,
+                                 vtx_trace_error *err)
+{
+    if (!rec || !m || !boot)
+        return VTX_ERR_INVALID_ARG;
+    const char *file = rec->out.path ? rec->out.path : "(verify)";
+    if (rec->started)
+        return trace_fail(err, file, 0, VTX_ERR_STATE, "the recording has already started");
+    rec->profile = vtx_machine_profile(m);
+    rec->started = rec->boot = true;
+    rec->vmcs_pa = UINT64_MAX;
+    json_object *h = trace_json_header(rec->source);
+    if (h)
+        json_object_object_add(h, "boot", trace_json_boot(boot));
+    emit(rec, h);
+    emit(rec, trace_json_profile(rec->profile));
+    snapshot_state(rec, m);
+    if (rec->failed != VTX_OK)
+        return trace_fail(err, file, 0, rec->failed, "cannot write the trace");
+    return VTX_OK;
+}
+
+void vtx_trace_record_set_status(vtx_trace_recorder *rec, int status)
+{
+    if (rec)
+        rec->status = status;
+}
+
+vtx_status trace_record_new_verifying(trace_verifier *v, vtx_trace_recorder **out)
+{
+    size_t n;
+    table(&n);
+    vtx_trace_recorder *rec = calloc(1, sizeof *rec);
+    if (!rec || !(rec->fields = calloc(n, sizeof *rec->fields)) || !(rec->source = strdup(""))) {
+        if (rec)
+            free(rec->fields);
+        free(rec);
+        trace_verifier_free(v);
+        return VTX_ERR_NO_MEMORY;
+    }
+    rec->status = -1;
+    rec->explicit_memory = true;
+    rec->verify = v;
+    *out = rec;
+    return VTX_OK;
+}
+
+trace_verifier *trace_record_verifier(const vtx_trace_recorder *rec) { return rec ? rec->verify : NULL; }
+
+void vtx_trace_record_boundary(vtx_trace_recorder *rec, const vtx_boundary_report *b)
+{
+    if (rec && rec->verify && b)
+        trace_verify_boundary(rec->verify, b);
+}
+
 vtx_status vtx_trace_record_input(vtx_trace_recorder *rec, const vtx_input *in, bool scheduled)
 {
     if (!rec || !in || (unsigned)in->kind > VTX_INPUT_SIPI)
@@ -317,7 +381,9 @@ vtx_status vtx_trace_record_sync(vtx_trace_recorder *rec, vtx_machine *m, vtx_tr
         return VTX_ERR_INVALID_ARG;
     if (!rec->started)
         return trace_fail(err, rec->out.path, 0, VTX_ERR_STATE, "vtx_trace_record_start() has not been called");
-    if (vtx_machine_current_vmcs(m) != rec->vmcs_pa)
+    if (rec->boot)
+        rec->vmcs_pa = vtx_machine_current_vmcs(m); /* a kernel may switch VMCS: the enter record names it */
+    else if (vtx_machine_current_vmcs(m) != rec->vmcs_pa)
         return trace_fail(err, rec->out.path, 0, VTX_ERR_UNSUPPORTED,
                           "the VMM switched to the VMCS at 0x%llx: a trace follows one VMCS (0x%llx)",
                           (unsigned long long)vtx_machine_current_vmcs(m), (unsigned long long)rec->vmcs_pa);
@@ -368,6 +434,8 @@ static vtx_status record_entry(vtx_trace_recorder *rec, vtx_machine *m, bool *la
     json_object_object_add(o, "type", json_object_new_string("enter"));
     json_object_object_add(o, "insn", json_object_new_string(*launch ? "vmlaunch" : "vmresume"));
     json_object_object_add(o, "index", json_object_new_uint64(++rec->entries));
+    if (rec->boot)
+        json_object_object_add(o, "vmcs", trace_hex(rec->vmcs_pa));
     emit(rec, o);
     return rec->failed;
 }
@@ -415,7 +483,26 @@ static void free_rec(vtx_trace_recorder *rec)
     free_regions(rec);
     free(rec->fields);
     free(rec->source);
+    trace_verifier_free(rec->verify);
     free(rec);
+}
+
+/* The end record (written, or compared by a verifying recorder). */
+static void emit_end(vtx_trace_recorder *rec, const char *why)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("end"));
+    json_object_object_add(o, "exits", json_object_new_uint64(rec->exits));
+    json_object_object_add(o, "why", json_object_new_string(why ? why : ""));
+    if (rec->status >= 0)
+        json_object_object_add(o, "status", json_object_new_int(rec->status));
+    emit(rec, o);
+}
+
+vtx_status trace_record_finish(vtx_trace_recorder *rec, const char *why)
+{
+    emit_end(rec, why);
+    return rec->failed;
 }
 
 vtx_status vtx_trace_record_close(vtx_trace_recorder *rec, const char *why, vtx_trace_error *err)
@@ -429,11 +516,7 @@ vtx_status vtx_trace_record_close(vtx_trace_recorder *rec, const char *why, vtx_
         free_rec(rec);
         return st;
     }
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "type", json_object_new_string("end"));
-    json_object_object_add(o, "exits", json_object_new_uint64(rec->exits));
-    json_object_object_add(o, "why", json_object_new_string(why ? why : ""));
-    emit(rec, o);
+    emit_end(rec, why);
     if (rec->failed != VTX_OK) {
         st = trace_fail(err, rec->out.path, 0, rec->failed, "cannot write the trace");
         trace_out_abort(&rec->out);

@@ -323,6 +323,12 @@ vtx_status vtx_trace_replay(const char *path, const vtx_replay_options *opt, vtx
             opt->on_record(opt->user, rec);
         int stop = 0;
         switch (rec->type) {
+        case VTX_TR_HEADER:
+            if (rec->boot) /* its run is the kernel's: `vtxref replay` boots it (tools/boot_replay.c) */
+                st = trace_fail(err, path, rec->line, VTX_ERR_UNSUPPORTED,
+                                "a boot trace of %s: replay it with `vtxref replay`, which boots the kernel again",
+                                rec->boot->kernel);
+            break;
         case VTX_TR_MACHINE: st = setup_machine(P, rec); break;
         case VTX_TR_REGION: st = map_region(P, rec); break;
         case VTX_TR_PAGE: memcpy(host_of(P, rec->pa), rec->data, TRACE_PAGE); break;

@@ -64,4 +64,22 @@ const char *trace_reader_file(const vtx_trace_reader *r);
 /* Copy a JSON line into a fixed buffer, marking truncation. */
 void trace_copy_line(char *dst, size_t size, const char *src);
 
+/* ---- boot traces (boot.c, verify.c) ---- */
+json_object *trace_json_boot(const vtx_trace_boot *b);
+/* Decode the header's `boot` member; false with the reason. */
+bool trace_boot_parse(json_object *o, vtx_trace_boot *b, char *why, size_t whysize);
+/* A header's `boot` member, if it has one (*is_boot); false with the reason when it is malformed. */
+bool trace_boot_header(json_object *header, vtx_trace_boot *b, bool *is_boot, char *why, size_t whysize);
+/* A recorder comparing instead of writing (verify.c): the records it would write. */
+typedef struct trace_verifier trace_verifier;
+/* Compare one record with the trace's next; VTX_OK unless the trace is malformed or unreadable. */
+vtx_status trace_verify_record(trace_verifier *v, json_object *actual);
+void trace_verify_boundary(trace_verifier *v, const vtx_boundary_report *b);
+/* Create a recorder around a verifier (record.c); it takes the verifier. */
+vtx_status trace_record_new_verifying(trace_verifier *v, vtx_trace_recorder **out);
+trace_verifier *trace_record_verifier(const vtx_trace_recorder *rec);
+void trace_verifier_free(trace_verifier *v);
+/* Emit (compare) the end record; the recorder's sticky status. */
+vtx_status trace_record_finish(vtx_trace_recorder *rec, const char *why);
+
 #endif

@@ -169,6 +169,7 @@ typedef enum vtx_trace_type {
 /** @brief The JSON `type` of a record type ("exit"), or NULL. */
 VTX_API const char *vtx_trace_type_name(vtx_trace_type type);
 
+struct vtx_trace_boot;
 /** @brief Most VMCS fields one record can hold. */
 #define VTX_TRACE_MAX_FIELDS 256
 
@@ -179,13 +180,15 @@ typedef struct vtx_trace_record {
     const char *text;             /**< The record's line as read (no newline). */
     uint32_t version;             /**< HEADER */
     const char *source;           /**< HEADER: what produced the run, or "". */
+    const struct vtx_trace_boot *boot; /**< HEADER: a boot trace's description, NULL for other traces. */
+    int status;                   /**< END: a boot trace's exit status, -1 when not given. */
     vtx_profile profile;          /**< PROFILE */
     vtx_machine_config config;    /**< MACHINE (the profile member is that of the PROFILE record) */
     uint64_t pa, size;            /**< REGION, PAGE, MEMORY: address; REGION: size */
     unsigned perms;               /**< REGION */
     const uint8_t *data;          /**< PAGE (4096 bytes), MEMORY: the bytes */
     size_t len;                   /**< their length */
-    uint64_t vmcs_pa;             /**< START */
+    uint64_t vmcs_pa;             /**< START; ENTER: the `vmcs` member (boot traces), else UINT64_MAX */
     bool launched;                /**< START: the VMCS's launch state; ENTER: false for VMLAUNCH */
     uint64_t index;               /**< ENTER, EXIT, VMFAIL, STOP: 1-based entry number */
     uint64_t instructions, cycles;/**< START, EXIT, STOP, END: the clock */
@@ -264,7 +267,8 @@ typedef struct vtx_replay_result {
  * @brief Re-execute a trace on the model and compare every outcome with the record.
  * @return ::VTX_OK when the replay was carried out (diverged or not: see @p result);
  * ::VTX_ERR_PARSE / ::VTX_ERR_IO for a bad trace (@p err); ::VTX_ERR_STATE when the
- * trace's actions cannot be applied to the machine (@p err names the record).
+ * trace's actions cannot be applied to the machine (@p err names the record);
+ * ::VTX_ERR_UNSUPPORTED for a boot trace (its run is a kernel's: `vtxref replay` boots it).
  */
 VTX_API vtx_status vtx_trace_replay(const char *path, const vtx_replay_options *options, vtx_replay_result *result,
                                     vtx_trace_error *err);
@@ -285,6 +289,68 @@ typedef struct vtx_diff_result {
  */
 VTX_API vtx_status vtx_trace_diff(const char *path_a, const char *path_b, vtx_diff_result *result,
                                   vtx_trace_error *err);
+
+/* ---------------------------------------------------------------- boot traces */
+
+/** @brief Most Multiboot modules a boot trace names. */
+#define VTX_TRACE_BOOT_MODULES 8
+
+/**
+ * @brief What a boot trace's header says about the run (docs/traces.md "Boot traces"):
+ * `vtxref boot` with these arguments reproduces it. Files are named as given and
+ * identified by their SHA-256 (64 lowercase hex digits).
+ */
+typedef struct vtx_trace_boot {
+    char kernel[512];                                    /**< The kernel file as given. */
+    char kernel_sha256[65];                              /**< Its SHA-256. */
+    uint32_t nmodules;                                   /**< Modules, in order. */
+    char module[VTX_TRACE_BOOT_MODULES][512];            /**< Each module file as given (also its string). */
+    char module_sha256[VTX_TRACE_BOOT_MODULES][65];      /**< Their SHA-256. */
+    char cmdline[1024];                                  /**< The Multiboot command line. */
+    char profile[256];                                   /**< The profile as given (a name or a file). */
+    uint64_t ram_mib;                                    /**< RAM in MiB. */
+    uint64_t max_cycles, max_insns;                      /**< The budget (0: none). */
+    bool open_bus;                                       /**< --open-bus. */
+} vtx_trace_boot;
+
+/** @brief The SHA-256 of a file as 64 lowercase hex digits (::VTX_ERR_IO when it cannot be read). */
+VTX_API vtx_status vtx_trace_sha256_file(const char *path, char hex[65], vtx_trace_error *err);
+/** @brief The SHA-256 of @p len bytes as 64 lowercase hex digits. */
+VTX_API void vtx_trace_sha256(const void *data, size_t len, char hex[65]);
+
+/**
+ * @brief Begin a boot trace instead of vtx_trace_record_start(): the header (with
+ * @p boot) and the profile of @p m. No regions, pages or start record: the kernel
+ * is the initial state. Then call vtx_trace_record_entry() / vtx_trace_record_outcome()
+ * around each VMLAUNCH/VMRESUME the kernel executes (a VMX-operation observer, vmx.h);
+ * the `vmwrite` and `gprs` records before each `enter` are what the kernel changed
+ * since the last outcome, and the `enter` record names the current VMCS (a kernel may
+ * switch VMCS between entries).
+ */
+VTX_API vtx_status vtx_trace_record_boot(vtx_trace_recorder *rec, vtx_machine *m, const vtx_trace_boot *boot,
+                                         vtx_trace_error *err);
+/** @brief The status `vtxref boot` exits with, written in the `end` record (boot traces). */
+VTX_API void vtx_trace_record_set_status(vtx_trace_recorder *rec, int status);
+
+/**
+ * @brief A recorder that writes nothing: each record it would write is compared
+ * with the next record of the trace at @p path, member by member as vtx_trace_replay()
+ * compares outcomes (`header` and `profile` are read, not compared). The first
+ * difference is kept (vtx_trace_verify_close()); later records are ignored. For
+ * runs that re-execute themselves, such as a boot trace's kernel.
+ */
+VTX_API vtx_status vtx_trace_verify_open(const char *path, vtx_trace_recorder **rec, vtx_trace_error *err);
+/** @brief The run differed from the trace already (the caller may stop it). */
+VTX_API bool vtx_trace_verify_diverged(const vtx_trace_recorder *rec);
+/** @brief Remember a boundary (the last ones are shown with a divergence); a writing recorder ignores it. */
+VTX_API void vtx_trace_record_boundary(vtx_trace_recorder *rec, const vtx_boundary_report *b);
+/**
+ * @brief Compare the `end` record (@p why, the status set), check that the trace ends
+ * there too, fill @p result as vtx_trace_replay() does, and free the recorder.
+ * ::VTX_ERR_PARSE / ::VTX_ERR_IO for a bad trace (@p err).
+ */
+VTX_API vtx_status vtx_trace_verify_close(vtx_trace_recorder *rec, const char *why, vtx_replay_result *result,
+                                          vtx_trace_error *err);
 
 /* ---------------------------------------------------------------- pictures */
 

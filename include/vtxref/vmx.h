@@ -115,6 +115,43 @@ VTX_API vtx_status vtx_vmresume(vtx_machine *m, vtx_insn_result *result);
  */
 VTX_API vtx_status vtx_continue(vtx_machine *m, vtx_insn_result *result);
 
+/** @brief What a VMX-operation observer is told about (vtx_machine_set_vmx_observer()). */
+typedef enum vtx_vmx_op_kind {
+    VTX_VMX_OP_VMWRITE = 0, /**< A VMWRITE succeeded (VMsucceed): `encoding`, `value` as stored. */
+    VTX_VMX_OP_ENTER = 1,   /**< A VMLAUNCH (`launch`) or VMRESUME is about to be carried out. */
+    VTX_VMX_OP_OUTCOME = 2, /**< That VMLAUNCH/VMRESUME is done: `status` and `result` (a VM exit, a VMfail, a
+                                 fault, or a guest still running when the run stopped). */
+} vtx_vmx_op_kind;
+
+/** @brief One VMX operation (valid during the callback only). */
+typedef struct vtx_vmx_op {
+    vtx_vmx_op_kind kind;
+    uint64_t encoding;              /**< VMWRITE: the field encoding. */
+    uint64_t value;                 /**< VMWRITE: the value written (before the field's width is applied). */
+    bool launch;                    /**< ENTER, OUTCOME: VMLAUNCH (true) or VMRESUME. */
+    vtx_status status;              /**< OUTCOME: the function's status. */
+    const vtx_insn_result *result;  /**< OUTCOME: what the instruction did. */
+} vtx_vmx_op;
+
+/**
+ * @brief Called for every successful VMWRITE and around every VMLAUNCH/VMRESUME,
+ * whoever executes them: a C VMM through this API, or a kernel in VMX root
+ * operation (root.h), whose VMX instructions are these functions. The observer
+ * may read the machine (vtx_machine_peek_field(), ...) but must not change it.
+ */
+typedef void (*vtx_vmx_observer)(void *user, vtx_machine *m, const vtx_vmx_op *op);
+
+/** @brief Install a VMX-operation observer (NULL removes it). Installing one changes nothing the guest or the
+ * VMM sees. */
+VTX_API vtx_status vtx_machine_set_vmx_observer(vtx_machine *m, vtx_vmx_observer observer, void *user);
+
+/**
+ * @brief Ask a root-mode run (vtx_root_run()) to end at the next root-mode boundary, as a bus callback
+ * returning ::VTX_BUS_STOP does (the run ends with ::VTX_ROOT_BUS_STOP). For an observer that has seen
+ * enough (a replay that diverged). Has no effect outside vtx_root_run().
+ */
+VTX_API vtx_status vtx_machine_request_stop(vtx_machine *m);
+
 /** @brief INVEPT descriptor (128 bits in memory). */
 typedef struct vtx_invept_desc {
     uint64_t eptp;     /**< EPT pointer (used by single-context invalidation). */
