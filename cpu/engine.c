@@ -129,14 +129,6 @@ void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *
     e->bfn_user = user;
 }
 
-uint64_t vtx_engine_rflags(vtx_engine *e)
-{
-    uint64_t rf = 0;
-    if (e && !e->broken)
-        uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf);
-    return rf;
-}
-
 static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
 {
     vtx_engine *e = ud;
@@ -246,6 +238,7 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
     if (!vtx_eng_probe_layout(e))
         goto fail;
     vtx_eng_find_live(e);
+    vtx_eng_flags_setup(e);
     /* Runs end only through the hooks (uc_emu_stop), HLT or a fault: with an
      * empty exit set Unicorn neither stops at `until` nor, after every run, looks
      * the `until` address up through the guest's paging (uc_exit_invalidate_iter

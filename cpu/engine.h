@@ -255,8 +255,19 @@ typedef bool (*vtx_engine_boundary_fn)(void *user, uint64_t rip, const vtx_insn 
  * installed for as long as it is wanted.
  */
 void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user);
-/* RFLAGS as it is now (also inside a boundary function). */
+/* RFLAGS as it is now (also inside a boundary function): the value
+ * uc_reg_read returns, computed by the engine from Unicorn's lazy flags where
+ * it can (engine_flags.c, ENG-FL-1). */
 uint64_t vtx_engine_rflags(vtx_engine *e);
+/*
+ * For tests of ENG-FL-1: put QEMU's lazy-flags state (operation code op, its
+ * result dst, operand src, carry-in src2) in the engine's Unicorn, read RFLAGS
+ * the engine's way (*engine) and Unicorn's (*unicorn), and restore the state.
+ * Returns 0, 1 when the engine leaves op to Unicorn (nothing compared), -1 on
+ * error (no live state).
+ */
+int vtx_engine_flags_crosscheck(vtx_engine *e, uint32_t op, uint64_t dst, uint64_t src, uint64_t src2,
+                                uint64_t *engine, uint64_t *unicorn);
 
 /*
  * True once Unicorn aborted inside a run of this engine and the engine could

@@ -10,6 +10,7 @@
  *   engine_abort.c   the SIGABRT guard around uc_emu_start and reopening past it
  *   engine_state.c   Unicorn state transfer and the QEMU CPUX86State layout
  *   engine_xlate.c   the caller's second translation stage (EPT) on Unicorn 2.1's TLB fill hook
+ *   engine_flags.c   RFLAGS from Unicorn's lazy condition codes (ENG-FL-1)
  */
 #ifndef VTX_CPU_ENGINE_INTERNAL_H
 #define VTX_CPU_ENGINE_INTERNAL_H
@@ -107,6 +108,7 @@ struct vtx_engine {
     uc_context *ctx;
     size_t hdr;    /* offset of CPUX86State in the context */
     uint8_t *live; /* Unicorn's own CPUX86State (engine_state.c, "Live state"), or NULL: use ctx */
+    bool flags_live; /* RFLAGS computed from live's lazy flags (engine_flags.c, ENG-FL-1) */
     size_t off_dr; /* offset of env->dr[0] in CPUX86State */
     vtx_engine_region *reg;
     size_t nreg;
@@ -384,6 +386,10 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin);
 bool vtx_eng_save_absorb(vtx_engine *e);
 bool vtx_eng_probe_layout(vtx_engine *e);
 void vtx_eng_find_live(vtx_engine *e);
+
+/* ---- engine_flags.c ---- */
+/* Check once that RFLAGS from the live state is Unicorn's (sets flags_live). */
+void vtx_eng_flags_setup(vtx_engine *e);
 
 /* ---- engine.c ---- */
 bool vtx_eng_is_exit(const vtx_engine *e, uint64_t lin);
