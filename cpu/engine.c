@@ -9,7 +9,7 @@
  * MMIO window in engine_mmio.c, MOV to DR in engine_debug_regs.c, canonical
  * addresses in engine_canonical.c, alignment checking in engine_align.c.
  */
-#include "engine_internal.h"
+#include "engine_flags.h"
 
 #include <stdlib.h>
 
@@ -80,8 +80,21 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         e->resync = false;
         vtx_eng_save_absorb(e);
     }
-    const vtx_insn *in = dc_lookup(e, addr);
-    if (__builtin_expect((e->stop_bits >> in->cls) & 1, 0) && (!e->skip_pending || ((e->own_bits >> in->cls) & 1))) {
+    /* The instruction's class: the next one of the block the block hook just
+     * checked against memory (vtx_eng_step_block), else the decode cache's. */
+    const vtx_insn *in = NULL;
+    unsigned cls;
+    const blk_entry *sb = e->step_blk;
+    if (__builtin_expect(sb && addr == e->step_next && !(rd64(e->live, ENV_CR) & VTX_CR0_AM), 1)) {
+        cls = sb->cls[e->step_i++];
+        e->step_next = sb->lin + sb->off[e->step_i];
+        if (e->step_i >= sb->n)
+            e->step_blk = NULL;
+    } else {
+        in = dc_lookup(e, addr);
+        cls = in->cls;
+    }
+    if (__builtin_expect((e->stop_bits >> cls) & 1, 0) && (!e->skip_pending || ((e->own_bits >> cls) & 1))) {
         e->hstop = HS_BEFORE;
         e->stop_lin = addr;
         uc_emu_stop(uc);
@@ -96,7 +109,7 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     }
     if (e->bfn && e->started) {
         uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
-        if (e->bfn(e->bfn_user, rip, in)) {
+        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_now(e))) {
             e->hstop = HS_BOUNDARY;
             e->stop_lin = addr;
             uc_emu_stop(uc);
@@ -106,6 +119,8 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     e->started++;
     e->last_lin = addr;
     e->last_valid = true;
+    if (!in)
+        return; /* a block of the step path: no mode change, CR0.AM clear (no #AC) */
     if (__builtin_expect(in->has_mem, 0) && vtx_eng_ac_on(e) && vtx_eng_ac_fault(e, in, addr)) {
         /* ENG-AC-1: #AC(0), a fault before the access (counted as started, as the
          * faults the interrupt hook reports) */
@@ -445,6 +460,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->unmapped = false;
     e->last_valid = false;
     e->cur = NULL;
+    e->step_blk = NULL;
     e->armed_on = false;
     e->blk_stop = false;
     e->nretrans = 0;

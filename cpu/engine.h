@@ -242,11 +242,12 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
  * inside the run, that is before each instruction it is about to start except
  * the run's first (the caller has looked at that boundary already), and after
  * the stop-set and budget checks (a boundary where the run stops for those is
- * not passed to it). `rip` is the architectural RIP of `next`. Return true to
- * stop the run there (VTX_STOP_BOUNDARY; `next` not executed). It may call
- * vtx_engine_rflags but nothing else of the engine.
+ * not passed to it). `rip` is the architectural RIP of the next instruction,
+ * `rflags` RFLAGS there (what vtx_engine_rflags returns). Return true to stop
+ * the run there (VTX_STOP_BOUNDARY; the next instruction not executed). It may
+ * call vtx_engine_rflags but nothing else of the engine.
  */
-typedef bool (*vtx_engine_boundary_fn)(void *user, uint64_t rip, const vtx_insn *next);
+typedef bool (*vtx_engine_boundary_fn)(void *user, uint64_t rip, uint64_t rflags);
 /*
  * Install (or, with NULL, remove) the boundary function. While one is
  * installed every counted run takes the per-instruction hook (about 190 M

@@ -223,6 +223,12 @@ struct vtx_engine {
     uint64_t want_probe;
     bool blk_stop;        /* the block hook stopped before the block at blk_stop_lin */
     uint64_t blk_stop_lin;
+    /* The per-instruction hook's step path (vtx_eng_step_block): the block the
+     * block hook entered last and checked against memory, and where its next
+     * instruction (index step_i) starts; NULL: use the decode cache. */
+    const blk_entry *step_blk;
+    uint64_t step_next;
+    unsigned step_i;
     /* The MMIO window's access in progress (hook_mmio_access, before the callback). */
     bool mmio_seen;       /* hook_mmio_access ran for it: mmio_before is exact */
     bool mmio_stop;       /* vtx_engine_stop_after_access: end the run at the next boundary */
@@ -375,6 +381,22 @@ void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
 bool vtx_eng_ac_on(const vtx_engine *e);
 bool vtx_eng_ac_fault(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
 bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
+
+/* The block hook, with the per-instruction hook on, entered block b (NULL: one
+ * it could not vouch for): the per-instruction hook takes the classes of b's
+ * instructions from it, in order, rather than from the decode cache, while b is
+ * hot (decoded to its end, no instruction that may change the mode) and the
+ * live state is at hand (CR0.AM is read there: #AC needs the decode). b's
+ * bytes were just compared with memory; a guest store into b ends QEMU's block
+ * and enters a new one (the block hook runs again), and a difference made
+ * through host pointers had the block retranslated before it ran. */
+static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b)
+{
+    bool on = b && b->hot && e->live;
+    e->step_blk = on ? b : NULL;
+    e->step_i = 0;
+    e->step_next = on ? b->lin : UINT64_MAX;
+}
 
 /* ---- engine_abort.c ---- */
 extern pthread_once_t vtx_eng_abort_guard_once;
