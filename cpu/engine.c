@@ -65,10 +65,9 @@ static inline const vtx_insn *dc_lookup(vtx_engine *e, uint64_t lin)
 
 /* ---- hooks ---- */
 
-static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+/* The per-instruction hook's general case (hook_code has the step path). */
+static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t addr, vtx_engine *e)
 {
-    vtx_engine *e = ud;
-    (void)size;
     if (__builtin_expect(e->mmio_stop, 0)) {
         /* an MMIO access asked for the boundary after its instruction */
         e->hstop = HS_BOUNDARY;
@@ -80,21 +79,8 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         e->resync = false;
         vtx_eng_save_absorb(e);
     }
-    /* The instruction's class: the next one of the block the block hook just
-     * checked against memory (vtx_eng_step_block), else the decode cache's. */
-    const vtx_insn *in = NULL;
-    unsigned cls;
-    const blk_entry *sb = e->step_blk;
-    if (__builtin_expect(sb && addr == e->step_next && !(rd64(e->live, ENV_CR) & VTX_CR0_AM), 1)) {
-        cls = sb->cls[e->step_i++];
-        e->step_next = sb->lin + sb->off[e->step_i];
-        if (e->step_i >= sb->n)
-            e->step_blk = NULL;
-    } else {
-        in = dc_lookup(e, addr);
-        cls = in->cls;
-    }
-    if (__builtin_expect((e->stop_bits >> cls) & 1, 0) && (!e->skip_pending || ((e->own_bits >> cls) & 1))) {
+    const vtx_insn *in = dc_lookup(e, addr);
+    if (__builtin_expect((e->stop_bits >> in->cls) & 1, 0) && (!e->skip_pending || ((e->own_bits >> in->cls) & 1))) {
         e->hstop = HS_BEFORE;
         e->stop_lin = addr;
         uc_emu_stop(uc);
@@ -119,8 +105,6 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     e->started++;
     e->last_lin = addr;
     e->last_valid = true;
-    if (!in)
-        return; /* a block of the step path: no mode change, CR0.AM clear (no #AC) */
     if (__builtin_expect(in->has_mem, 0) && vtx_eng_ac_on(e) && vtx_eng_ac_fault(e, in, addr)) {
         /* ENG-AC-1: #AC(0), a fault before the access (counted as started, as the
          * faults the interrupt hook reports) */
@@ -134,6 +118,38 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     }
     if (in->mode_change)
         e->resync = true;
+}
+
+/*
+ * Unicorn's per-instruction hook. The step path: the next instruction of a
+ * block the block hook found clean (vtx_eng_step_block: checked against
+ * memory, nothing in it to stop before, the budget does not end in it, no
+ * mode change, no #AC possible) needs no decode, no stop-set and no budget
+ * check; only the boundary function and the count. Everything else is
+ * hook_code_full.
+ */
+static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)size;
+    if (__builtin_expect(addr != e->step_next || e->mmio_stop, 0)) {
+        e->step_next = UINT64_MAX; /* off the block's path: the rest of it takes the general case */
+        hook_code_full(uc, addr, e);
+        return;
+    }
+    e->step_next = e->step_blk->lin + e->step_blk->off[++e->step_i];
+    if (e->bfn && e->started) {
+        uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
+        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_now(e))) {
+            e->hstop = HS_BOUNDARY;
+            e->stop_lin = addr;
+            uc_emu_stop(uc);
+            return;
+        }
+    }
+    e->started++;
+    e->last_lin = addr;
+    e->last_valid = true;
 }
 
 void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user)
@@ -461,6 +477,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->last_valid = false;
     e->cur = NULL;
     e->step_blk = NULL;
+    e->step_next = UINT64_MAX;
     e->armed_on = false;
     e->blk_stop = false;
     e->nretrans = 0;

@@ -223,9 +223,9 @@ struct vtx_engine {
     uint64_t want_probe;
     bool blk_stop;        /* the block hook stopped before the block at blk_stop_lin */
     uint64_t blk_stop_lin;
-    /* The per-instruction hook's step path (vtx_eng_step_block): the block the
-     * block hook entered last and checked against memory, and where its next
-     * instruction (index step_i) starts; NULL: use the decode cache. */
+    /* The per-instruction hook's step path (vtx_eng_step_block): the clean block
+     * the block hook entered last, and where its next instruction (index
+     * step_i) starts (UINT64_MAX: none; the general case). */
     const blk_entry *step_blk;
     uint64_t step_next;
     unsigned step_i;
@@ -383,19 +383,25 @@ bool vtx_eng_ac_fault(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
 bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
 
 /* The block hook, with the per-instruction hook on, entered block b (NULL: one
- * it could not vouch for): the per-instruction hook takes the classes of b's
- * instructions from it, in order, rather than from the decode cache, while b is
- * hot (decoded to its end, no instruction that may change the mode) and the
- * live state is at hand (CR0.AM is read there: #AC needs the decode). b's
+ * it could not vouch for). The per-instruction hook takes b's instructions on
+ * its step path (hook_code), in order, without a decode or the stop-set and
+ * budget checks, when b is clean: hot (decoded to its end, no instruction that
+ * may change the mode, so CR0.AM and the code width stay as they are), no class
+ * of the stop set in it, the budget not ending inside it, nothing left to
+ * resynchronise, and CR0.AM clear (no #AC: that check needs the decode). b's
  * bytes were just compared with memory; a guest store into b ends QEMU's block
  * and enters a new one (the block hook runs again), and a difference made
  * through host pointers had the block retranslated before it ran. */
 static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b)
 {
-    bool on = b && b->hot && e->live;
-    e->step_blk = on ? b : NULL;
+    bool clean = b && b->hot && e->live && !(b->classes & e->stop_bits) &&
+                 (!e->budget || e->budget - e->started >= b->n) && !e->resync &&
+                 !(rd64(e->live, ENV_CR) & VTX_CR0_AM);
+    e->step_blk = clean ? b : NULL;
     e->step_i = 0;
-    e->step_next = on ? b->lin : UINT64_MAX;
+    e->step_next = clean ? b->lin : UINT64_MAX;
+    if (clean)
+        e->skip_pending = false; /* it only matters before a class of the stop set */
 }
 
 /* ---- engine_abort.c ---- */
