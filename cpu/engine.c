@@ -79,6 +79,12 @@ static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t add
         e->resync = false;
         vtx_eng_save_absorb(e);
     }
+    if (__builtin_expect(addr == e->again_lin, 0)) {
+        /* a store run again after QEMU abandoned its block (vtx_eng_step_again):
+         * the same instruction, started, counted and its boundary passed */
+        e->again_lin = UINT64_MAX;
+        return;
+    }
     const vtx_insn *in = dc_lookup(e, addr);
     if (__builtin_expect((e->stop_bits >> in->cls) & 1, 0) && (!e->skip_pending || ((e->own_bits >> in->cls) & 1))) {
         e->hstop = HS_BEFORE;
@@ -478,6 +484,8 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->cur = NULL;
     e->step_blk = NULL;
     e->step_next = UINT64_MAX;
+    e->step_prev = NULL;
+    e->again_lin = UINT64_MAX;
     e->armed_on = false;
     e->blk_stop = false;
     e->nretrans = 0;

@@ -229,6 +229,11 @@ struct vtx_engine {
     const blk_entry *step_blk;
     uint64_t step_next;
     unsigned step_i;
+    /* The block the block hook entered last with the per-instruction hook on
+     * (and its address: the entry may be reused), and a store QEMU runs again
+     * after abandoning its block (vtx_eng_step_again; UINT64_MAX: none). */
+    const blk_entry *step_prev;
+    uint64_t step_prev_lin, again_lin;
     /* The MMIO window's access in progress (hook_mmio_access, before the callback). */
     bool mmio_seen;       /* hook_mmio_access ran for it: mmio_before is exact */
     bool mmio_stop;       /* vtx_engine_stop_after_access: end the run at the next boundary */
@@ -392,8 +397,32 @@ bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
  * bytes were just compared with memory; a guest store into b ends QEMU's block
  * and enters a new one (the block hook runs again), and a difference made
  * through host pointers had the block retranslated before it ran. */
-static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b)
+/* With the per-instruction hook on, the block at addr of size bytes is the
+ * store just started (the last instruction the hook saw start, e->last_lin)
+ * run again alone: QEMU's precise self-modifying code abandons a block at a
+ * store into it and runs the store again as a one-instruction block (the same
+ * test as hook_block_slow's for the fast path; p is the block entered before). */
+static inline bool vtx_eng_step_again(const vtx_engine *e, uint64_t addr, uint32_t size)
 {
+    const blk_entry *p = e->step_prev;
+    if (!p || !e->last_valid || addr != e->last_lin || !p->wmem_early || size >= p->size || addr < p->lin ||
+        addr >= p->lin + p->size || p->lin != e->step_prev_lin)
+        return false;
+    int j = blk_index(p, addr);
+    return j >= 0 && j + 2 <= p->n && p->wmem[j] && size == (uint32_t)(p->off[j + 1] - p->off[j]);
+}
+
+static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b, bool again)
+{
+    e->step_prev = b;
+    e->step_prev_lin = b ? b->lin : UINT64_MAX;
+    if (again) {
+        /* the store's boundary was passed and counted when it started */
+        e->again_lin = e->last_lin;
+        e->step_blk = NULL;
+        e->step_next = UINT64_MAX;
+        return;
+    }
     bool clean = b && b->hot && e->live && !(b->classes & e->stop_bits) &&
                  (!e->budget || e->budget - e->started >= b->n) && !e->resync &&
                  !(rd64(e->live, ENV_CR) & VTX_CR0_AM);
