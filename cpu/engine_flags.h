@@ -149,7 +149,7 @@ static inline bool rflags_live(const vtx_engine *e, uint64_t *rf)
 }
 
 /* RFLAGS as uc_reg_read returns it, computed from the live state when it can be. */
-static inline uint64_t vtx_eng_rflags_now(vtx_engine *e)
+static inline __attribute__((always_inline)) uint64_t vtx_eng_rflags_now(vtx_engine *e)
 {
     uint64_t rf = 0;
     if (__builtin_expect(e->flags_live, 1) && rflags_live(e, &rf))
