@@ -393,7 +393,8 @@ bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
  * budget checks, when b is clean: hot (decoded to its end, no instruction that
  * may change the mode, so CR0.AM and the code width stay as they are), no class
  * of the stop set in it, the budget not ending inside it, nothing left to
- * resynchronise, and CR0.AM clear (no #AC: that check needs the decode). b's
+ * resynchronise (so e->cr0 is Unicorn's: a MOV to CR0 changes the mode and is
+ * absorbed first), and CR0.AM clear (no #AC: that check needs the decode). b's
  * bytes were just compared with memory; a guest store into b ends QEMU's block
  * and enters a new one (the block hook runs again), and a difference made
  * through host pointers had the block retranslated before it ran. */
@@ -423,9 +424,8 @@ static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b, bool ag
         e->step_next = UINT64_MAX;
         return;
     }
-    bool clean = b && b->hot && e->live && !(b->classes & e->stop_bits) &&
-                 (!e->budget || e->budget - e->started >= b->n) && !e->resync &&
-                 !(rd64(e->live, ENV_CR) & VTX_CR0_AM);
+    bool clean = b && b->hot && !(b->classes & e->stop_bits) && (!e->budget || e->budget - e->started >= b->n) &&
+                 !e->resync && !(e->cr0 & VTX_CR0_AM);
     e->step_blk = clean ? b : NULL;
     e->step_i = 0;
     e->step_next = clean ? b->lin : UINT64_MAX;
