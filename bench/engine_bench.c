@@ -48,9 +48,9 @@ static double bench_raw(uint8_t *mem, uint64_t iters)
     return median(r);
 }
 
-static bool no_stop(void *user, uint64_t rip, const vtx_insn *next)
+static bool no_stop(void *user, uint64_t rip, uint64_t rflags)
 {
-    (void)user, (void)rip, (void)next;
+    (void)user, (void)rip, (void)rflags;
     return false;
 }
 

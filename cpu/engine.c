@@ -9,7 +9,7 @@
  * MMIO window in engine_mmio.c, MOV to DR in engine_debug_regs.c, canonical
  * addresses in engine_canonical.c, alignment checking in engine_align.c.
  */
-#include "engine_internal.h"
+#include "engine_flags.h"
 
 #include <stdlib.h>
 
@@ -65,10 +65,9 @@ static inline const vtx_insn *dc_lookup(vtx_engine *e, uint64_t lin)
 
 /* ---- hooks ---- */
 
-static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+/* The per-instruction hook's general case (hook_code has the step path). */
+static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t addr, vtx_engine *e)
 {
-    vtx_engine *e = ud;
-    (void)size;
     if (__builtin_expect(e->mmio_stop, 0)) {
         /* an MMIO access asked for the boundary after its instruction */
         e->hstop = HS_BOUNDARY;
@@ -79,6 +78,12 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     if (__builtin_expect(e->resync, 0)) {
         e->resync = false;
         vtx_eng_save_absorb(e);
+    }
+    if (__builtin_expect(addr == e->again_lin, 0)) {
+        /* a store run again after QEMU abandoned its block (vtx_eng_step_again):
+         * the same instruction, started, counted and its boundary passed */
+        e->again_lin = UINT64_MAX;
+        return;
     }
     const vtx_insn *in = dc_lookup(e, addr);
     if (__builtin_expect((e->stop_bits >> in->cls) & 1, 0) && (!e->skip_pending || ((e->own_bits >> in->cls) & 1))) {
@@ -96,7 +101,7 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     }
     if (e->bfn && e->started) {
         uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
-        if (e->bfn(e->bfn_user, rip, in)) {
+        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_now(e))) {
             e->hstop = HS_BOUNDARY;
             e->stop_lin = addr;
             uc_emu_stop(uc);
@@ -121,20 +126,44 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         e->resync = true;
 }
 
+/*
+ * Unicorn's per-instruction hook. The step path: the next instruction of a
+ * block the block hook found clean (vtx_eng_step_block: checked against
+ * memory, nothing in it to stop before, the budget does not end in it, no
+ * mode change, no #AC possible) needs no decode, no stop-set and no budget
+ * check; only the boundary function and the count. Everything else is
+ * hook_code_full.
+ */
+static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    vtx_engine *e = ud;
+    (void)size;
+    if (__builtin_expect(addr != e->step_next || e->mmio_stop, 0)) {
+        e->step_next = UINT64_MAX; /* off the block's path: the rest of it takes the general case */
+        hook_code_full(uc, addr, e);
+        return;
+    }
+    e->step_next = e->step_blk->lin + e->step_blk->off[++e->step_i];
+    if (e->bfn && e->started) {
+        uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
+        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_now(e))) {
+            e->hstop = HS_BOUNDARY;
+            e->stop_lin = addr;
+            uc_emu_stop(uc);
+            return;
+        }
+    }
+    e->started++;
+    e->last_lin = addr;
+    e->last_valid = true;
+}
+
 void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user)
 {
     if (!e)
         return;
     e->bfn = fn;
     e->bfn_user = user;
-}
-
-uint64_t vtx_engine_rflags(vtx_engine *e)
-{
-    uint64_t rf = 0;
-    if (e && !e->broken)
-        uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf);
-    return rf;
 }
 
 static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
@@ -248,6 +277,7 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
     if (!vtx_eng_probe_layout(e))
         goto fail;
     vtx_eng_find_live(e);
+    vtx_eng_flags_setup(e);
     if (!vtx_eng_fb_alloc(e)) /* after find_live: it keeps clear of the live state's registers */
         goto fail;
     /* Runs end only through the hooks (uc_emu_stop), HLT or a fault: with an
@@ -482,6 +512,10 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->unmapped = false;
     e->last_valid = false;
     e->cur = NULL;
+    e->step_blk = NULL;
+    e->step_next = UINT64_MAX;
+    e->step_prev = NULL;
+    e->again_lin = UINT64_MAX;
     e->armed_on = false;
     e->blk_stop = false;
     e->nretrans = 0;

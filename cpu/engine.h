@@ -245,11 +245,12 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
  * inside the run, that is before each instruction it is about to start except
  * the run's first (the caller has looked at that boundary already), and after
  * the stop-set and budget checks (a boundary where the run stops for those is
- * not passed to it). `rip` is the architectural RIP of `next`. Return true to
- * stop the run there (VTX_STOP_BOUNDARY; `next` not executed). It may call
- * vtx_engine_rflags but nothing else of the engine.
+ * not passed to it). `rip` is the architectural RIP of the next instruction,
+ * `rflags` RFLAGS there (what vtx_engine_rflags returns). Return true to stop
+ * the run there (VTX_STOP_BOUNDARY; the next instruction not executed). It may
+ * call vtx_engine_rflags but nothing else of the engine.
  */
-typedef bool (*vtx_engine_boundary_fn)(void *user, uint64_t rip, const vtx_insn *next);
+typedef bool (*vtx_engine_boundary_fn)(void *user, uint64_t rip, uint64_t rflags);
 /*
  * Install (or, with NULL, remove) the boundary function. While one is
  * installed every counted run takes the per-instruction hook (about 190 M
@@ -258,8 +259,19 @@ typedef bool (*vtx_engine_boundary_fn)(void *user, uint64_t rip, const vtx_insn 
  * installed for as long as it is wanted.
  */
 void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user);
-/* RFLAGS as it is now (also inside a boundary function). */
+/* RFLAGS as it is now (also inside a boundary function): the value
+ * uc_reg_read returns, computed by the engine from Unicorn's lazy flags where
+ * it can (engine_flags.c, ENG-FL-1). */
 uint64_t vtx_engine_rflags(vtx_engine *e);
+/*
+ * For tests of ENG-FL-1: put QEMU's lazy-flags state (operation code op, its
+ * result dst, operand src, carry-in src2) in the engine's Unicorn, read RFLAGS
+ * the engine's way (*engine) and Unicorn's (*unicorn), and restore the state.
+ * Returns 0, 1 when the engine leaves op to Unicorn (nothing compared), -1 on
+ * error (no live state).
+ */
+int vtx_engine_flags_crosscheck(vtx_engine *e, uint32_t op, uint64_t dst, uint64_t src, uint64_t src2,
+                                uint64_t *engine, uint64_t *unicorn);
 
 /*
  * True once Unicorn aborted inside a run of this engine and the engine could

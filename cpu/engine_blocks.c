@@ -377,8 +377,11 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     if (e->slow) {
         /* the per-instruction hook counts; the block hook only makes sure
          * Unicorn's translation is of the bytes in memory */
-        if (e->hstop == HS_NONE && !e->unmapped && !blk_get(e, addr, size, &stale) && stale)
+        blk_entry *b = NULL;
+        bool again = vtx_eng_step_again(e, addr, size);
+        if (e->hstop == HS_NONE && !e->unmapped && !(b = blk_get(e, addr, size, &stale)) && stale)
             retranslate_stop(e, uc, addr, size);
+        vtx_eng_step_block(e, b, again);
         return;
     }
     if (e->unmapped || e->hstop != HS_NONE) {

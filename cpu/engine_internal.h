@@ -10,6 +10,7 @@
  *   engine_abort.c   the SIGABRT guard around uc_emu_start and reopening past it
  *   engine_state.c   Unicorn state transfer and the QEMU CPUX86State layout
  *   engine_xlate.c   the caller's second translation stage (EPT) on Unicorn 2.1's TLB fill hook
+ *   engine_flags.c   RFLAGS from Unicorn's lazy condition codes (ENG-FL-1)
  */
 #ifndef VTX_CPU_ENGINE_INTERNAL_H
 #define VTX_CPU_ENGINE_INTERNAL_H
@@ -128,6 +129,7 @@ struct vtx_engine {
     uc_context *ctx;
     size_t hdr;    /* offset of CPUX86State in the context */
     uint8_t *live; /* Unicorn's own CPUX86State (engine_state.c, "Live state"), or NULL: use ctx */
+    bool flags_live; /* RFLAGS computed from live's lazy flags (engine_flags.c, ENG-FL-1) */
     size_t off_dr; /* offset of env->dr[0] in CPUX86State */
     vtx_engine_region *reg;
     size_t nreg;
@@ -264,6 +266,17 @@ struct vtx_engine {
     uint64_t want_probe;
     bool blk_stop;        /* the block hook stopped before the block at blk_stop_lin */
     uint64_t blk_stop_lin;
+    /* The per-instruction hook's step path (vtx_eng_step_block): the clean block
+     * the block hook entered last, and where its next instruction (index
+     * step_i) starts (UINT64_MAX: none; the general case). */
+    const blk_entry *step_blk;
+    uint64_t step_next;
+    unsigned step_i;
+    /* The block the block hook entered last with the per-instruction hook on
+     * (and its address: the entry may be reused), and a store QEMU runs again
+     * after abandoning its block (vtx_eng_step_again; UINT64_MAX: none). */
+    const blk_entry *step_prev;
+    uint64_t step_prev_lin, again_lin;
     /* The MMIO window's access in progress (hook_mmio_access, before the callback). */
     bool mmio_seen;       /* hook_mmio_access ran for it: mmio_before is exact */
     uint64_t mmio_before; /* instructions of the run retired before the accessing one */
@@ -439,6 +452,52 @@ bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
 /* A probe is at lin (engine_blocks.c). */
 bool vtx_eng_probe_at(const vtx_engine *e, uint64_t lin);
 
+/* The block hook, with the per-instruction hook on, entered block b (NULL: one
+ * it could not vouch for). The per-instruction hook takes b's instructions on
+ * its step path (hook_code), in order, without a decode or the stop-set and
+ * budget checks, when b is clean: hot (decoded to its end, no instruction that
+ * may change the mode, so CR0.AM and the code width stay as they are), no class
+ * of the stop set in it, the budget not ending inside it, nothing left to
+ * resynchronise (so e->cr0 is Unicorn's: a MOV to CR0 changes the mode and is
+ * absorbed first), and CR0.AM clear (no #AC: that check needs the decode). b's
+ * bytes were just compared with memory; a guest store into b ends QEMU's block
+ * and enters a new one (the block hook runs again), and a difference made
+ * through host pointers had the block retranslated before it ran. */
+/* With the per-instruction hook on, the block at addr of size bytes is the
+ * store just started (the last instruction the hook saw start, e->last_lin)
+ * run again alone: QEMU's precise self-modifying code abandons a block at a
+ * store into it and runs the store again as a one-instruction block (the same
+ * test as hook_block_slow's for the fast path; p is the block entered before). */
+static inline bool vtx_eng_step_again(const vtx_engine *e, uint64_t addr, uint32_t size)
+{
+    const blk_entry *p = e->step_prev;
+    if (!p || !e->last_valid || addr != e->last_lin || !p->wmem_early || size >= p->size || addr < p->lin ||
+        addr >= p->lin + p->size || p->lin != e->step_prev_lin)
+        return false;
+    int j = blk_index(p, addr);
+    return j >= 0 && j + 2 <= p->n && p->wmem[j] && size == (uint32_t)(p->off[j + 1] - p->off[j]);
+}
+
+static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b, bool again)
+{
+    e->step_prev = b;
+    e->step_prev_lin = b ? b->lin : UINT64_MAX;
+    if (again) {
+        /* the store's boundary was passed and counted when it started */
+        e->again_lin = e->last_lin;
+        e->step_blk = NULL;
+        e->step_next = UINT64_MAX;
+        return;
+    }
+    bool clean = b && b->hot && !(b->classes & e->stop_bits) && (!e->budget || e->budget - e->started >= b->n) &&
+                 !e->resync && !(e->cr0 & VTX_CR0_AM);
+    e->step_blk = clean ? b : NULL;
+    e->step_i = 0;
+    e->step_next = clean ? b->lin : UINT64_MAX;
+    if (clean)
+        e->skip_pending = false; /* it only matters before a class of the stop set */
+}
+
 /* ---- engine_abort.c ---- */
 extern pthread_once_t vtx_eng_abort_guard_once;
 void vtx_eng_install_abort_guard(void);
@@ -449,6 +508,10 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin);
 bool vtx_eng_save_absorb(vtx_engine *e);
 bool vtx_eng_probe_layout(vtx_engine *e);
 void vtx_eng_find_live(vtx_engine *e);
+
+/* ---- engine_flags.c ---- */
+/* Check once that RFLAGS from the live state is Unicorn's (sets flags_live). */
+void vtx_eng_flags_setup(vtx_engine *e);
 
 /* ---- engine.c ---- */
 bool vtx_eng_is_exit(const vtx_engine *e, uint64_t lin);

@@ -707,14 +707,13 @@ static vtx_class_set model_classes(void)
  * not reported twice). Platform inputs never fall due inside a run (the run's
  * budget ends there).
  */
-static bool boundary_in_run(void *user, uint64_t rip, const vtx_insn *next)
+static bool boundary_in_run(void *user, uint64_t rip, uint64_t rflags)
 {
     vtx_machine *m = user;
-    (void)next;
     retired(m, 1, VTX_IC_OTHER);
     m->hook_retired++;
     m->g.cpu.rip = rip;
-    m->g.cpu.rflags = vtx_engine_rflags(m->engine);
+    m->g.cpu.rflags = rflags;
     if (!m->observer)
         return true;
     /* Inside one run the controls and the activity state stay as they are; what

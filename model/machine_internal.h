@@ -303,8 +303,12 @@ void vtx_guest_save(vtx_machine *m, vtx_vmcs_values *f);
 /* Preemption timer value left at cycle `now` (preemption_timer.c). */
 uint32_t vtx_timer_remaining(const vtx_machine *m, uint64_t now);
 void vtx_timer_start(vtx_machine *m, uint32_t value);
-/* Whether the armed preemption timer has reached 0 (PT-4: its exit is due). */
-bool vtx_timer_expired(const vtx_machine *m);
+/* Whether the armed preemption timer has reached 0 (PT-4: its exit is due).
+ * Inline: an observed run asks at every instruction boundary. */
+static inline bool vtx_timer_expired(const vtx_machine *m)
+{
+    return m->g.timer_armed && m->cycles >= m->g.timer_deadline;
+}
 
 /* A VM exit as the processor performs it (vmexit.c). */
 typedef struct vtx_exit_info {

@@ -23,11 +23,6 @@ uint32_t vtx_timer_remaining(const vtx_machine *m, uint64_t now)
     return (uint32_t)((m->g.timer_deadline >> x) - (now >> x));
 }
 
-bool vtx_timer_expired(const vtx_machine *m)
-{
-    return m->g.timer_armed && m->cycles >= m->g.timer_deadline;
-}
-
 /* PT-4: no preemption-timer exits in wait-for-SIPI (the timer still counts in
  * HLT and shutdown); CFG-PT-SHADOW: blocking by STI or MOV SS holds the exit
  * when the knob is on; else PT-6. */

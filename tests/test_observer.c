@@ -324,3 +324,81 @@ Test(observer, code_patched_while_its_block_was_evicted)
     }
     rf_teardown();
 }
+
+/* An instruction the model must stop before, patched by the VMM through its host
+ * pointer into a block that held none (the engine's step path takes such a
+ * block without looking at each instruction; the block hook must see the new
+ * bytes first): the patched CPUID exits, with and without the observer. */
+static void patched_class_runs(bool observe)
+{
+    rf_setup();
+    vtx_machine_set_observer(e.m, observe ? scan_record : NULL, &sc);
+    /* mov eax, 1; nop; nop; mov eax, 2; jmp $+2; vmcall */
+    static const uint8_t code[] = {0xb8, 0x01, 0x00, 0x00, 0x00, 0x90, 0x90, 0xb8, 0x02, 0x00,
+                                   0x00, 0x00, 0xeb, 0x00, 0x0f, 0x01, 0xc1};
+    rf_code(code, sizeof code);
+    for (int round = 0; round < 3; round++) {
+        if (round == 1)
+            e.ram[G + 5] = 0x0f, e.ram[G + 6] = 0xa2; /* cpuid over the two nops */
+        if (round == 2)
+            e.ram[G + 5] = 0x90, e.ram[G + 6] = 0x90; /* and back */
+        rf_state(G, RFLAGS_FIXED, 0, ACT_ACTIVE);
+        vtx_insn_result r;
+        vtx_status st = round == 0 ? vtx_vmlaunch(e.m, &r) : vtx_vmresume(e.m, &r);
+        char step[96];
+        snprintf(step, sizeof step, "round %d (observer %s)", round, observe ? "on" : "off");
+        rf_check_exit(step, st, &r, round == 1 ? VTX_EXIT_REASON_CPUID : VTX_EXIT_REASON_VMCALL);
+        rf_saved_rip(step, round == 1 ? G + 5 : G + 14);
+    }
+    rf_teardown();
+}
+
+Test(observer, exiting_instruction_patched_into_a_block_exits)
+{
+    VTX_COVERS("EXIT-7");
+    patched_class_runs(false);
+    patched_class_runs(true);
+}
+
+/* The guest writes a CPUID over two NOPs further on in its own block (QEMU ends
+ * the block at the store and translates the rest again): the CPUID exits there,
+ * with and without the observer, every boundary reported once. */
+Test(observer, guest_store_makes_an_exiting_instruction_in_its_own_block)
+{
+    VTX_COVERS("EXIT-7");
+    /* mov word [rip+0], 0xa20f (the next instruction); nop; nop; vmcall */
+    static const uint8_t code[] = {0x66, 0xc7, 0x05, 0x00, 0x00, 0x00, 0x00, 0x0f, 0xa2, 0x90, 0x90, 0x0f, 0x01, 0xc1};
+    scenario s = {.name = "self-modifying block", .code = code, .len = sizeof code,
+                  .reason = VTX_EXIT_REASON_CPUID, .rip_off = 9};
+    same_with_and_without(&s);
+}
+
+/* The RFLAGS each report carries inside a run is the guest's, arithmetic flags
+ * included (the engine computes them from Unicorn's lazy flags, ENG-FL-1). */
+Test(observer, reports_carry_the_arithmetic_flags)
+{
+    VTX_COVERS("ENG-FL-1");
+    /* mov eax, 0x7fffffff; add eax, 1; dec eax; xor ecx, ecx; sub ecx, 1; shl ecx, 1; vmcall */
+    static const uint8_t code[] = {0xb8, 0xff, 0xff, 0xff, 0x7f, 0x83, 0xc0, 0x01, 0xff, 0xc8, 0x31,
+                                   0xc9, 0x83, 0xe9, 0x01, 0xd1, 0xe1, 0x0f, 0x01, 0xc1};
+    static const struct { uint64_t off, rflags; } want[] = {
+        {0, 0x2},
+        {5, 0x2},
+        {8, 0x2 | 0x800 | 0x80 | 0x10 | 0x4}, /* 0x80000000: OF SF AF PF */
+        {10, 0x2 | 0x800 | 0x10 | 0x4},       /* 0x7fffffff: OF AF PF, CF kept (0) */
+        {12, 0x2 | 0x40 | 0x4},               /* 0: ZF PF */
+        {15, 0x2 | 0x80 | 0x10 | 0x4 | 0x1},  /* 0xffffffff: SF AF PF CF */
+        {17, 0x2 | 0x80 | 0x1},               /* 0xfffffffe: SF CF, OF = CF ^ SF = 0, PF 0 (7 ones) */
+    };
+    scenario s = {.name = "flags", .code = code, .len = sizeof code, .reason = VTX_EXIT_REASON_VMCALL, .rip_off = 17};
+    outcome o = run(&s, true);
+    check_reports(&s, &o);
+    cr_assert_eq(sc.n, (int)(sizeof want / sizeof want[0]));
+    for (int i = 0; i < sc.n; i++) {
+        cr_assert_eq(sc.rep[i].rip, G + want[i].off, "report %d at G+0x%llx", i,
+                     (unsigned long long)(sc.rep[i].rip - G));
+        cr_assert_eq(sc.rep[i].rflags, want[i].rflags, "report %d (G+0x%llx): RFLAGS 0x%llx, expected 0x%llx", i,
+                     (unsigned long long)want[i].off, (unsigned long long)sc.rep[i].rflags,
+                     (unsigned long long)want[i].rflags);
+    }
+}
