@@ -105,6 +105,7 @@ typedef struct blk_entry {
 struct vtx_engine {
     uc_engine *uc;
     uc_context *ctx;
+    uc_context *pristine; /* the CPU as vtx_engine_create left it (vtx_engine_reset) */
     size_t hdr;    /* offset of CPUX86State in the context */
     uint8_t *live; /* Unicorn's own CPUX86State (engine_state.c, "Live state"), or NULL: use ctx */
     size_t off_dr; /* offset of env->dr[0] in CPUX86State */
