@@ -94,14 +94,7 @@ typedef struct env {
     uint8_t dirty[PAGES];
     uint16_t written[PAGES];
     unsigned n_written;
-    unsigned inputs; /* reused: inputs run since set up */
 } env;
-
-/* A reused machine is set up anew after this many inputs: Unicorn 2.0.1 keeps
- * every translation in a 1 GiB buffer it only flushes when full, and with the
- * pages it touched resident a long campaign went past libFuzzer's 2 GiB RSS
- * limit (two machines, one per profile) within 12 000 inputs. */
-#define RENEW 1000
 
 static env *tracked[2];
 static struct sigaction segv_before;
@@ -401,13 +394,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (md == MODE_REUSE || md == MODE_CHECK) {
         env *e = &reused[pi];
-        if (e->m && ++e->inputs >= RENEW) {
-            tracked[pi] = NULL;
-            env_free(e);
-        }
         if (!e->m) {
             env_setup(e, p, 1);
-            e->inputs = 0;
             track(e, pi);
         } else
             env_restore(e);
