@@ -128,7 +128,7 @@ static void track(env *e, unsigned slot)
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = on_write_fault;
-        sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK; /* a stack overflow still reaches a handler */
         sigemptyset(&sa.sa_mask);
         if (sigaction(SIGSEGV, &sa, &segv_before) != 0)
             abort();
