@@ -301,6 +301,12 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
     e->cr0 = ~0ull; /* force the first flush */
     if (vtx_engine_set_state(e, &s, NULL) != 0)
         goto fail;
+    if (uc_context_alloc(e->uc, &e->pristine) != UC_ERR_OK) {
+        e->pristine = NULL;
+        goto fail;
+    }
+    if (uc_context_save(e->uc, e->pristine) != UC_ERR_OK)
+        goto fail;
     *out = e;
     return 0;
 fail:
@@ -314,6 +320,8 @@ void vtx_engine_destroy(vtx_engine *e)
         return;
     if (e->ctx)
         uc_context_free(e->ctx);
+    if (e->pristine)
+        uc_context_free(e->pristine);
     if (e->uc)
         uc_close(e->uc);
     free(e->dummy);
@@ -330,6 +338,33 @@ void vtx_engine_destroy(vtx_engine *e)
     free(e->dc);
     free(e->reg);
     free(e);
+}
+
+void vtx_engine_reset(vtx_engine *e)
+{
+    if (!e || e->broken)
+        return;
+    if (uc_context_restore(e->uc, e->pristine) != UC_ERR_OK ||
+        (!e->live && uc_context_save(e->uc, e->ctx) != UC_ERR_OK)) {
+        e->broken = true; /* not reusable: vtx_machine_restore makes a new one */
+        return;
+    }
+    /* Probes (code hooks bounded to one address, engine_blocks.c) are compiled
+     * into the blocks that hold them, and change where Unicorn stops on an
+     * unmapped access there: a new engine has none. */
+    for (unsigned i = 0; i < e->nprobe; i++) {
+        uc_hook_del(e->uc, e->probe[i].h);
+        if (e->probe[i].lin != UINT64_MAX)
+            uc_ctl_remove_cache(e->uc, e->probe[i].lin, e->probe[i].lin + 1);
+    }
+    e->nprobe = e->probe_next = 0;
+    e->armed_on = false;
+    e->ctx_fresh = false;
+    e->held_valid = false; /* the next set_state loads in full */
+    e->cr0 = ~0ull;        /* ... and flushes the TLB, as the first one did (the
+                              paging check's cached walk stays: it compares every
+                              table, and walking is what it would do again) */
+    e->gen += 2;           /* decoded bytes were found through the old translations */
 }
 
 void vtx_engine_invalidate(vtx_engine *e)

@@ -310,6 +310,20 @@ const char *vtx_engine_unicorn_version(void);
 void vtx_engine_flush_tlb(vtx_engine *e);
 
 /*
+ * Put the engine back as vtx_engine_create left it, but for its translated code
+ * (vtx_machine_restore: a machine put back in a saved state runs as a new one
+ * would). The CPU state Unicorn holds returns to the one at creation, every
+ * register the engine does not load included (x87, SSE, QEMU's hidden flags), so
+ * the next vtx_engine_set_state loads a state in full; and what the engine knows
+ * of the paging structures is forgotten, so that the next run walks them and
+ * flushes Unicorn's TLB (memory put back by the caller may hold the tables last
+ * walked, but without the accessed and dirty bits Unicorn set since: a TLB kept
+ * across that would leave them clear where a new engine sets them). Translated
+ * code stays: the engine's caches check the bytes they were made from.
+ */
+void vtx_engine_reset(vtx_engine *e);
+
+/*
  * A second translation stage, guest-physical -> host-physical, supplied by the
  * caller (the model's EPT, model/ept_walk.c); cpu/ knows nothing of what it is.
  * Access bits passed to `translate`: */

@@ -127,6 +127,7 @@ typedef struct fb_entry {
 struct vtx_engine {
     uc_engine *uc;
     uc_context *ctx;
+    uc_context *pristine; /* the CPU as vtx_engine_create left it (vtx_engine_reset) */
     size_t hdr;    /* offset of CPUX86State in the context */
     uint8_t *live; /* Unicorn's own CPUX86State (engine_state.c, "Live state"), or NULL: use ctx */
     bool flags_live; /* RFLAGS computed from live's lazy flags (engine_flags.c, ENG-FL-1) */

@@ -9,10 +9,13 @@
  * The engine after a restore behaves as a new one would: its guest state is
  * loaded again before the next run (engine_dirty), its caches check the bytes
  * they were made from (code rewritten through host pointers is seen,
- * docs/architecture.md "Changed code"), and its TLB is flushed at the next VM
- * entry as after a VM exit without VPID (PG-2: the flush is skipped only while
- * the paging structures are the ones last walked, when no translation in it
- * can be stale). Its translated code is kept: dropping it (Unicorn 2.0.1's
+ * docs/architecture.md "Changed code"), and vtx_engine_reset puts the CPU
+ * state Unicorn holds back to the one of a new engine (x87 and SSE registers,
+ * which the model does not hold, carried over from the runs since otherwise)
+ * and makes the next VM entry walk the paging structures and flush the TLB
+ * whatever they hold (a flush skipped because the tables restored are the
+ * ones last walked would leave the accessed and dirty bits Unicorn set since
+ * clear, where a new engine's first walk sets them). Its translated code is kept: dropping it (Unicorn 2.0.1's
  * TB flush) cost hundreds of milliseconds and hundreds of MiB per flush in the
  * guest fuzz target. An engine that reopened Unicorn past an abort (its exit
  * list is not empty) or is broken is not kept.
@@ -117,6 +120,8 @@ vtx_status vtx_machine_restore(vtx_machine *m, const vtx_machine_state *s)
         vtx_execute_release(m);
     m->engine_dirty = true;
     m->tlb_pending = true; /* PG-2, see above */
+    if (m->engine)
+        vtx_engine_reset(m->engine); /* the CPU as a new engine's, TLB forgotten */
     m->tlb_vpid_valid = false;
     return VTX_OK;
 }

@@ -150,3 +150,88 @@ Test(machine_state, restore_leaves_a_guest_stopped_inside_a_run)
     vtx_machine_state_free(s);
     vt_teardown(&e);
 }
+
+/* A guest on a restored machine that, run on a fresh one, would start with the
+ * fresh one's state: set up with `code` at CODE and run up to its CPUID exit. */
+static void setup_code(vt_env *e, const uint8_t *code, size_t n)
+{
+    vt_setup(e, "server");
+    memcpy(e->ram + CODE, code, n);
+    vt_vmxon(e);
+    vt_load_vmcs(e, VT_VMCS_PA);
+    vtx_flat64 f = {.rip = CODE, .rsp = 0x80000, .rflags = 0x2, .tables = 0x20000, .handlers = 0};
+    vtx_diag d = {0};
+    cr_assert_eq(vtx_setup_flat64(e->m, &f, &d), VTX_OK, "%s", d.message);
+}
+
+static uint64_t run_to_cpuid(vt_env *e)
+{
+    vtx_insn_result r;
+    cr_assert_eq(vtx_vmlaunch(e->m, &r), VTX_OK, "%s", r.why);
+    cr_assert_eq(r.outcome, VTX_VMEXIT, "%s", r.why);
+    cr_assert_eq(r.exit_reason, VTX_EXIT_REASON_CPUID);
+    vtx_gprs g;
+    vtx_machine_get_gprs(e->m, &g);
+    return g.rax;
+}
+
+Test(machine_state, a_restored_machine_starts_with_a_new_x87_state)
+{
+    /* FLD1 pushes onto the x87 stack (TOP goes 0 -> 7); FNSTSW AX shows TOP in
+     * bits 13:11. The model holds no x87 state: the second run on the restored
+     * machine must not start with the first run's stack. */
+    static const uint8_t fpu[] = {
+        0xd9, 0xe8,       /* fld1 */
+        0x31, 0xc0,       /* xor eax, eax */
+        0xdf, 0xe0,       /* fnstsw ax */
+        0x0f, 0xa2,       /* cpuid */
+    };
+    vt_env e;
+    setup_code(&e, fpu, sizeof fpu);
+    vtx_machine_state *s;
+    cr_assert_eq(vtx_machine_save(e.m, &s), VTX_OK);
+    uint8_t *pristine = malloc(VT_RAM_SIZE);
+    cr_assert_not_null(pristine);
+    memcpy(pristine, e.ram, VT_RAM_SIZE);
+    uint64_t first = run_to_cpuid(&e);
+    cr_assert_eq((first >> 11) & 7, 7, "FLD1 on a new x87 stack leaves TOP = 7 (FSW 0x%llx)",
+                 (unsigned long long)first);
+    memcpy(e.ram, pristine, VT_RAM_SIZE);
+    cr_assert_eq(vtx_machine_restore(e.m, s), VTX_OK);
+    uint64_t again = run_to_cpuid(&e);
+    cr_assert_eq(again & 0xffff, first & 0xffff, "FSW after a restore 0x%llx, on a fresh machine 0x%llx",
+                 (unsigned long long)again, (unsigned long long)first);
+    vtx_machine_state_free(s);
+    free(pristine);
+    vt_teardown(&e);
+}
+
+Test(machine_state, a_restored_machine_sets_accessed_bits_again)
+{
+    /* PG-2: a VM entry without VPID invalidates the guest's translations, so the
+     * first access after it walks the paging structures and sets their accessed
+     * bits. Memory put back by the caller clears them; the run after the restore
+     * must set them again, as on a fresh machine. */
+    VTX_COVERS("PG-2");
+    static const uint8_t code[] = {0x8b, 0x04, 0x25, 0x00, 0x00, 0x03, 0x00, /* mov eax, [0x30000] */
+                                   0x0f, 0xa2};                              /* cpuid */
+    vt_env e;
+    setup_code(&e, code, sizeof code);
+    vtx_machine_state *s;
+    cr_assert_eq(vtx_machine_save(e.m, &s), VTX_OK);
+    uint8_t *pristine = malloc(VT_RAM_SIZE);
+    cr_assert_not_null(pristine);
+    memcpy(pristine, e.ram, VT_RAM_SIZE);
+    cr_assert_eq(e.ram[0x20000] & 0x20, 0, "the PML4 entry starts with its accessed bit clear");
+    run_to_cpuid(&e);
+    uint8_t first = e.ram[0x20000];
+    cr_assert_eq(first & 0x20, 0x20, "the walk set the PML4 entry's accessed bit");
+    memcpy(e.ram, pristine, VT_RAM_SIZE);
+    cr_assert_eq(vtx_machine_restore(e.m, s), VTX_OK);
+    run_to_cpuid(&e);
+    cr_assert_eq(e.ram[0x20000], first, "PML4 entry 0x%02x after a restore, 0x%02x on a fresh machine",
+                 e.ram[0x20000], first);
+    vtx_machine_state_free(s);
+    free(pristine);
+    vt_teardown(&e);
+}

@@ -2,15 +2,42 @@
  * arbitrary window and exiting controls, RFLAGS, interruptibility, activity,
  * an injected event and platform inputs. Every run must end in a VM exit (a
  * triple fault included), a VM-entry failure, or a stop with a reason; never a
- * crash, a hang or a sanitizer report. */
+ * crash, a hang or a sanitizer report.
+ *
+ * Machines are reused across inputs (issue 15): one per profile, set up once
+ * (VMXON, VMCLEAR, VMPTRLD, vtx_setup_flat64), saved with vtx_machine_save and
+ * put back before each input with vtx_machine_restore and a copy of its memory,
+ * so that the engine (its Unicorn and its translated code) lives on. An input's
+ * outcome must not depend on the inputs before it (a crash must reproduce from
+ * its input alone); the environment variable VTX_FUZZ_GUEST_MODE chooses:
+ *   reuse  (default) restore a machine set up once;
+ *   fresh  create and destroy a machine per input (the way before issue 15);
+ *   check  run each input on a fresh machine and on a reused one and abort()
+ *          when the outcomes differ (exit reasons, qualifications, guest RIP,
+ *          RFLAGS, interruptibility and activity, instruction counts, registers,
+ *          memory), after printing both. scripts/fuzz.sh --short runs it, and
+ *          ctest replays the seeds in it (fuzz_guest_replay, tests/fuzz/replay.c).
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "vtxref/vtxref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define RAM (2u << 20)
 #define CODE 0x10000u
+#define HANDLERS 0x20000u /* vector v at HANDLERS + 16 * v */
+/* What the code and handler pages hold past the input's bytes: HLT, so that a
+ * run ends where the input's code does (in the HLT state or a HLT exit) instead
+ * of running ADD [RAX],AL (00 00) up to the instruction budget, which Unicorn
+ * translated anew for every input in blocks of 512 instructions. */
+#define FILL 0xF4
+#define STEPS 6 /* VMLAUNCH, up to 4 VMRESUMEs, a continue */
 
 typedef struct reader {
     const uint8_t *p;
@@ -51,31 +78,198 @@ static void check(vtx_status st, const vtx_insn_result *r)
         abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* ---- a machine ready for an input: VMX on, a flat 64-bit guest set up ---- */
+
+#define PAGES (RAM / 4096)
+
+typedef struct env {
+    vtx_machine *m;
+    uint8_t *ram;
+    uint8_t *ram0;          /* reused: the memory as set up */
+    vtx_machine_state *s0;  /* reused: the machine as set up */
+    /* reused: the pages written since the restore. The memory is read-only
+     * between restores but for the code and handler pages (always put back);
+     * the first write to a page faults, and on_write_fault records it and makes
+     * it writable. Putting back 2 MiB per input was a fifth of the time. */
+    uint8_t dirty[PAGES];
+    uint16_t written[PAGES];
+    unsigned n_written;
+} env;
+
+static env *tracked[2];
+static struct sigaction segv_before;
+
+static void on_write_fault(int sig, siginfo_t *si, void *ctx)
 {
-    reader rd = {data, size};
-    const vtx_profile *p = vtx_profile_builtin(1 + take(&rd, 1) % 2); /* server or teaching */
+    uintptr_t a = (uintptr_t)si->si_addr;
+    for (int i = 0; i < 2; i++) {
+        env *e = tracked[i];
+        if (e && a - (uintptr_t)e->ram < RAM) {
+            size_t pg = (a - (uintptr_t)e->ram) / 4096;
+            if (!e->dirty[pg]) {
+                e->dirty[pg] = 1;
+                e->written[e->n_written++] = (uint16_t)pg;
+            }
+            if (mprotect(e->ram + pg * 4096, 4096, PROT_READ | PROT_WRITE) == 0)
+                return;
+        }
+    }
+    /* Not a write to a tracked memory: the handler before (libFuzzer's or the
+     * sanitizer's report) sees the fault when the instruction runs again. */
+    (void)sig, (void)ctx;
+    sigaction(SIGSEGV, &segv_before, NULL);
+}
+
+static void track(env *e, unsigned slot)
+{
+    static int installed;
+    if (!installed) {
+        installed = 1;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_write_fault;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK; /* a stack overflow still reaches a handler */
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(SIGSEGV, &sa, &segv_before) != 0)
+            abort();
+    }
+    tracked[slot] = e;
+}
+
+/* Make the memory read-only but for the pages every input writes anyway. */
+static void protect(env *e)
+{
+    if (mprotect(e->ram, RAM, PROT_READ) != 0 ||
+        mprotect(e->ram + CODE, 4096, PROT_READ | PROT_WRITE) != 0 ||
+        mprotect(e->ram + HANDLERS, 4096, PROT_READ | PROT_WRITE) != 0)
+        abort();
+}
+
+static void env_setup(env *e, const vtx_profile *p, int keep)
+{
     vtx_machine_config cfg;
     vtx_machine_config_init(&cfg, p);
     cfg.limits.instructions = 2000;
     cfg.limits.cycles = 200000;
-    vtx_machine *m;
-    if (vtx_machine_create(&cfg, &m, NULL) != VTX_OK)
+    if (vtx_machine_create(&cfg, &e->m, NULL) != VTX_OK)
         abort();
-    uint8_t *ram = aligned_alloc(4096, RAM);
-    memset(ram, 0, RAM);
-    vtx_machine_map(m, 0, RAM, ram, VTX_MEM_RWX, NULL);
+    if (keep) { /* its own pages: they are made read-only */
+        void *r = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        e->ram = r == MAP_FAILED ? NULL : r;
+    } else {
+        e->ram = aligned_alloc(4096, RAM);
+    }
+    if (!e->ram)
+        abort();
+    memset(e->ram, 0, RAM);
+    memset(e->ram + CODE, FILL, 4096);
+    memset(e->ram + HANDLERS, FILL, 4096);
+    vtx_machine_map(e->m, 0, RAM, e->ram, VTX_MEM_RWX, NULL);
     uint32_t rev = vtx_basic_revision(p->msr[VTX_CAP_IA32_VMX_BASIC]);
-    memcpy(ram + 0x1000, &rev, 4);
-    memcpy(ram + 0x2000, &rev, 4);
+    memcpy(e->ram + 0x1000, &rev, 4);
+    memcpy(e->ram + 0x2000, &rev, 4);
     vtx_insn_result r;
-    vtx_vmxon(m, 0x1000, &r);
-    vtx_vmclear(m, 0x2000, &r);
-    vtx_vmptrld(m, 0x2000, &r);
-    vtx_flat64 g = {.rip = CODE, .rsp = 0x90000, .rflags = 0x2, .tables = 0x100000, .handlers = 0x20000};
-    if (vtx_setup_flat64(m, &g, NULL) != VTX_OK)
+    vtx_vmxon(e->m, 0x1000, &r);
+    vtx_vmclear(e->m, 0x2000, &r);
+    vtx_vmptrld(e->m, 0x2000, &r);
+    vtx_flat64 g = {.rip = CODE, .rsp = 0x90000, .rflags = 0x2, .tables = 0x100000, .handlers = HANDLERS};
+    if (vtx_setup_flat64(e->m, &g, NULL) != VTX_OK)
         abort();
+    e->ram0 = NULL;
+    e->s0 = NULL;
+    if (keep) {
+        e->ram0 = malloc(RAM);
+        if (!e->ram0 || vtx_machine_save(e->m, &e->s0) != VTX_OK)
+            abort();
+        memcpy(e->ram0, e->ram, RAM);
+        memset(e->dirty, 0, sizeof e->dirty);
+        e->n_written = 0;
+        protect(e);
+    }
+}
 
+static void env_free(env *e)
+{
+    int own_pages = e->s0 != NULL; /* reused: mmap'd */
+    vtx_machine_destroy(e->m);
+    vtx_machine_state_free(e->s0);
+    if (own_pages)
+        munmap(e->ram, RAM);
+    else
+        free(e->ram);
+    free(e->ram0);
+    e->m = NULL;
+    e->s0 = NULL;
+}
+
+/* Back to the state set up, memory included. */
+static void env_restore(env *e)
+{
+    if (vtx_machine_restore(e->m, e->s0) != VTX_OK)
+        abort();
+    for (unsigned i = 0; i < e->n_written; i++) {
+        size_t pg = e->written[i];
+        memcpy(e->ram + pg * 4096, e->ram0 + pg * 4096, 4096);
+        e->dirty[pg] = 0;
+    }
+    e->n_written = 0;
+    memcpy(e->ram + CODE, e->ram0 + CODE, 4096);
+    memcpy(e->ram + HANDLERS, e->ram0 + HANDLERS, 4096);
+    protect(e);
+}
+
+/* ---- what an input did (compared in check mode) ---- */
+
+typedef struct step {
+    vtx_status st;
+    vtx_insn_outcome outcome;
+    uint32_t exit_reason, vm_error;
+    uint64_t qual, rip, rflags, intr, activity, insn_len, instructions;
+    char why[240];
+} step;
+
+typedef struct outcome {
+    int n;
+    step s[STEPS];
+    vtx_gprs g;
+    uint64_t ram_hash;
+} outcome;
+
+static void record(outcome *o, vtx_machine *m, vtx_status st, const vtx_insn_result *r)
+{
+    if (!o || o->n >= STEPS)
+        return;
+    step *s = &o->s[o->n++];
+    s->st = st;
+    s->outcome = r->outcome;
+    s->exit_reason = r->exit_reason;
+    s->vm_error = r->vm_error;
+    s->qual = r->exit_qualification;
+    s->rip = vmr(m, VTX_VMCS_GUEST_RIP);
+    s->rflags = vmr(m, VTX_VMCS_GUEST_RFLAGS);
+    s->intr = vmr(m, VTX_VMCS_GUEST_INTERRUPTIBILITY);
+    s->activity = vmr(m, VTX_VMCS_GUEST_ACTIVITY_STATE);
+    s->insn_len = vmr(m, VTX_VMCS_EXIT_INSTRUCTION_LEN);
+    s->instructions = vtx_machine_instructions(m);
+    snprintf(s->why, sizeof s->why, "%s", r->why);
+}
+
+static uint64_t hash_ram(const uint8_t *p)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < RAM; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* Run one input on a machine set up by env_setup (fresh or restored). */
+static void run(env *e, reader rd, outcome *o)
+{
+    vtx_machine *m = e->m;
+    uint8_t *ram = e->ram;
     /* Controls and state from the input. */
     uint32_t pin = (uint32_t)take(&rd, 1), proc = (uint32_t)take(&rd, 4);
     uint32_t pin_ok = VTX_PIN_EXT_INTR_EXITING | VTX_PIN_NMI_EXITING | VTX_PIN_VIRTUAL_NMIS | VTX_PIN_PREEMPTION_TIMER;
@@ -101,21 +295,120 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The rest is guest code, and handlers full of it too. */
     size_t n = rd.n < 4096 ? rd.n : 4096;
     memcpy(ram + CODE, rd.p, n);
-    memcpy(ram + 0x20000, rd.p, n);
+    memcpy(ram + HANDLERS, rd.p, n);
 
+    vtx_insn_result r;
     vtx_status st = vtx_vmlaunch(m, &r);
     check(st, &r);
+    record(o, m, st, &r);
     for (int i = 0; i < 4 && st == VTX_OK && r.outcome == VTX_VMEXIT && !(r.exit_reason >> 31); i++) {
         /* Skip an instruction exit, as a VMM would, and resume. */
         vmw(m, VTX_VMCS_GUEST_RIP, vmr(m, VTX_VMCS_GUEST_RIP) + vmr(m, VTX_VMCS_EXIT_INSTRUCTION_LEN));
         st = vtx_vmresume(m, &r);
         check(st, &r);
+        record(o, m, st, &r);
     }
     if (vtx_machine_in_guest(m)) {
         st = vtx_continue(m, &r);
         check(st, &r);
+        record(o, m, st, &r);
     }
-    vtx_machine_destroy(m);
-    free(ram);
+    if (o) {
+        vtx_machine_get_gprs(m, &o->g);
+        o->ram_hash = hash_ram(ram);
+    }
+}
+
+/* ---- modes ---- */
+
+enum { MODE_REUSE, MODE_FRESH, MODE_CHECK };
+
+static int mode(void)
+{
+    static int m = -1;
+    if (m < 0) {
+        const char *v = getenv("VTX_FUZZ_GUEST_MODE");
+        m = !v || !*v || !strcmp(v, "reuse") ? MODE_REUSE
+            : !strcmp(v, "fresh")            ? MODE_FRESH
+            : !strcmp(v, "check")            ? MODE_CHECK
+                                             : -1;
+        if (m < 0) {
+            fprintf(stderr, "fuzz_guest: VTX_FUZZ_GUEST_MODE=%s is not reuse, fresh or check\n", v);
+            exit(2);
+        }
+    }
+    return m;
+}
+
+static void print_outcome(const char *what, const outcome *o)
+{
+    fprintf(stderr, "%s: %d steps, RAX %llx RBX %llx, memory hash %llx\n", what, o->n,
+            (unsigned long long)o->g.rax, (unsigned long long)o->g.rbx, (unsigned long long)o->ram_hash);
+    for (int i = 0; i < o->n; i++) {
+        const step *s = &o->s[i];
+        fprintf(stderr,
+                "  status %d outcome %d reason 0x%x error %u qual 0x%llx rip 0x%llx rflags 0x%llx intr 0x%llx "
+                "activity %llu len %llu instructions %llu: %s\n",
+                (int)s->st, (int)s->outcome, s->exit_reason, s->vm_error, (unsigned long long)s->qual,
+                (unsigned long long)s->rip, (unsigned long long)s->rflags, (unsigned long long)s->intr,
+                (unsigned long long)s->activity, (unsigned long long)s->insn_len,
+                (unsigned long long)s->instructions, s->why);
+    }
+}
+
+/* The first few byte ranges where two memories differ. */
+static void print_ram_diff(const uint8_t *a, const uint8_t *b)
+{
+    int shown = 0;
+    for (size_t i = 0; i < RAM && shown < 8; i++) {
+        if (a[i] == b[i])
+            continue;
+        size_t j = i;
+        while (j < RAM && a[j] != b[j] && j - i < 16)
+            j++;
+        fprintf(stderr, "  memory differs at 0x%zx:", i);
+        for (size_t k = i; k < j; k++)
+            fprintf(stderr, " %02x/%02x", a[k], b[k]);
+        fprintf(stderr, " (fresh/reused)\n");
+        i = j;
+        shown++;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static env reused[2];
+    reader rd = {data, size};
+    unsigned pi = (unsigned)(take(&rd, 1) % 2);
+    const vtx_profile *p = vtx_profile_builtin(1 + pi); /* server or teaching */
+    int md = mode();
+    outcome fresh_o, reused_o;
+    memset(&fresh_o, 0, sizeof fresh_o);
+    memset(&reused_o, 0, sizeof reused_o);
+    env fe = {0};
+    if (md == MODE_FRESH || md == MODE_CHECK) {
+        env_setup(&fe, p, 0);
+        run(&fe, rd, md == MODE_CHECK ? &fresh_o : NULL);
+        if (md == MODE_FRESH)
+            env_free(&fe);
+    }
+    if (md == MODE_REUSE || md == MODE_CHECK) {
+        env *e = &reused[pi];
+        if (!e->m) {
+            env_setup(e, p, 1);
+            track(e, pi);
+        } else
+            env_restore(e);
+        run(e, rd, md == MODE_CHECK ? &reused_o : NULL);
+    }
+    if (md == MODE_CHECK && memcmp(&fresh_o, &reused_o, sizeof fresh_o) != 0) {
+        fprintf(stderr, "fuzz_guest: the input ran differently on a reused machine than on a fresh one\n");
+        print_outcome("fresh", &fresh_o);
+        print_outcome("reused", &reused_o);
+        print_ram_diff(fe.ram, reused[pi].ram);
+        abort();
+    }
+    if (md == MODE_CHECK)
+        env_free(&fe);
     return 0;
 }
