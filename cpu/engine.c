@@ -1,170 +1,18 @@
 /*
  * engine: see the header and docs/architecture.md ("Speed").
  *
- * This file: create/destroy, the decode cache, the code hook and the run loop.
+ * This file: create/destroy, hook installation and the run loop.
  * The rest is split by concept (see engine_internal.h): the guest's paging in
  * engine_paging.c, the second-stage translation in engine_xlate.c, the fast path
  * in engine_blocks.c, the SIGABRT guard in engine_abort.c, Unicorn state transfer
  * and the QEMU CPUX86State layout ("Unicorn internals") in engine_state.c, the
  * MMIO window in engine_mmio.c, MOV to DR in engine_debug_regs.c, canonical
- * addresses in engine_canonical.c, alignment checking in engine_align.c.
+ * addresses in engine_canonical.c, alignment checking in engine_align.c, the
+ * decode cache and the per-instruction hook in engine_step.c.
  */
 #include "engine_flags.h"
 
 #include <stdlib.h>
-
-/* ---- decode cache ---- */
-static dc_entry *dc_slot(vtx_engine *e, uint64_t lin)
-{
-    return &e->dc[(lin ^ (lin >> 12) ^ (lin >> 24)) & (DC_SIZE - 1)];
-}
-
-static const vtx_insn *dc_fill(vtx_engine *e, dc_entry *d, uint64_t lin, bool *ok)
-{
-    uint8_t buf[15];
-    const uint8_t *host;
-    size_t n = vtx_eng_lin_read(e, lin, buf, sizeof buf, &host);
-    *ok = n > 0;
-    vtx_decode_bytes(buf, n, e->width, lin, &d->insn);
-    d->lin = lin;
-    d->gen = e->gen;
-    /* The entry is validated against guest memory on every hit; only an
-     * instruction wholly inside one mapped page keeps a host pointer. */
-    d->host = (n > 0 && host && ((lin & 0xfff) + d->insn.len <= 4096)) ? host : NULL;
-    if (!d->host)
-        d->gen = e->gen - 1; /* never a hit: re-fetched next time */
-    d->fast = d->host && (lin & 0xfff) + 16 <= 4096;
-    d->w[0] = d->w[1] = d->m[0] = d->m[1] = 0;
-    for (unsigned i = 0; i < d->insn.len && i < 16; i++) {
-        d->w[i / 8] |= (uint64_t)d->insn.bytes[i] << (8 * (i % 8));
-        d->m[i / 8] |= 0xffull << (8 * (i % 8));
-    }
-    return &d->insn;
-}
-
-/* The cached bytes are still what guest memory holds. */
-static inline bool dc_valid(const dc_entry *d)
-{
-    if (__builtin_expect(d->fast, 1)) {
-        uint64_t a, b;
-        memcpy(&a, d->host, 8);
-        memcpy(&b, d->host + 8, 8);
-        return ((a & d->m[0]) ^ d->w[0]) == 0 && ((b & d->m[1]) ^ d->w[1]) == 0;
-    }
-    return eq_bytes(d->host, d->insn.bytes, d->insn.len);
-}
-
-static inline const vtx_insn *dc_lookup(vtx_engine *e, uint64_t lin)
-{
-    dc_entry *d = dc_slot(e, lin);
-    if (d->lin == lin && d->gen == e->gen && dc_valid(d))
-        return &d->insn;
-    bool ok;
-    return dc_fill(e, d, lin, &ok);
-}
-
-/* ---- hooks ---- */
-
-/* The per-instruction hook's general case (hook_code has the step path). */
-static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t addr, vtx_engine *e)
-{
-    if (__builtin_expect(e->mmio_stop, 0)) {
-        /* an MMIO access asked for the boundary after its instruction */
-        e->hstop = HS_BOUNDARY;
-        e->stop_lin = addr;
-        uc_emu_stop(uc);
-        return;
-    }
-    if (__builtin_expect(e->resync, 0)) {
-        e->resync = false;
-        vtx_eng_save_absorb(e);
-    }
-    if (__builtin_expect(addr == e->again_lin, 0)) {
-        /* a store run again after QEMU abandoned its block (vtx_eng_step_again):
-         * the same instruction, started, counted and its boundary passed */
-        e->again_lin = UINT64_MAX;
-        return;
-    }
-    const vtx_insn *in = dc_lookup(e, addr);
-    if (__builtin_expect((e->stop_bits >> in->cls) & 1, 0) && (!e->skip_pending || ((e->own_bits >> in->cls) & 1))) {
-        e->hstop = HS_BEFORE;
-        e->stop_lin = addr;
-        uc_emu_stop(uc);
-        return;
-    }
-    e->skip_pending = false;
-    if (e->budget && e->started == e->budget) {
-        e->hstop = HS_COUNT;
-        e->stop_lin = addr;
-        uc_emu_stop(uc);
-        return;
-    }
-    if (e->bfn && e->started) {
-        uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
-        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_now(e))) {
-            e->hstop = HS_BOUNDARY;
-            e->stop_lin = addr;
-            uc_emu_stop(uc);
-            return;
-        }
-    }
-    e->started++;
-    e->last_lin = addr;
-    e->last_valid = true;
-    if (__builtin_expect(in->has_mem, 0) && vtx_eng_ac_on(e) && vtx_eng_ac_fault(e, in, addr)) {
-        /* ENG-AC-1: #AC(0), a fault before the access (counted as started, as the
-         * faults the interrupt hook reports) */
-        e->exc = true;
-        e->ac_stop = true;
-        e->exc_vec = 17;
-        e->exc_err = 0;
-        e->exc_is_int = 0;
-        uc_emu_stop(uc);
-        return;
-    }
-    if (in->mode_change)
-        e->resync = true;
-}
-
-/*
- * Unicorn's per-instruction hook. The step path: the next instruction of a
- * block the block hook found clean (vtx_eng_step_block: checked against
- * memory, nothing in it to stop before, the budget does not end in it, no
- * mode change, no #AC possible) needs no decode, no stop-set and no budget
- * check; only the boundary function and the count. Everything else is
- * hook_code_full.
- */
-static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
-{
-    vtx_engine *e = ud;
-    (void)size;
-    if (__builtin_expect(addr != e->step_next || e->mmio_stop, 0)) {
-        e->step_next = UINT64_MAX; /* off the block's path: the rest of it takes the general case */
-        hook_code_full(uc, addr, e);
-        return;
-    }
-    e->step_next = e->step_blk->lin + e->step_blk->off[++e->step_i];
-    if (e->bfn && e->started) {
-        uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
-        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_now(e))) {
-            e->hstop = HS_BOUNDARY;
-            e->stop_lin = addr;
-            uc_emu_stop(uc);
-            return;
-        }
-    }
-    e->started++;
-    e->last_lin = addr;
-    e->last_valid = true;
-}
-
-void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user)
-{
-    if (!e)
-        return;
-    e->bfn = fn;
-    e->bfn_user = user;
-}
 
 static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
 {
@@ -376,33 +224,12 @@ void vtx_engine_invalidate(vtx_engine *e)
     vtx_eng_flush_tlb(e);
 }
 
-int vtx_engine_decode(vtx_engine *e, uint64_t rip, const vtx_insn **out)
-{
-    if (!e || !out)
-        return -1;
-    dc_entry *d = dc_slot(e, rip);
-    if (d->lin == rip && d->gen == e->gen && dc_valid(d)) {
-        e->scratch = d->insn;
-    } else {
-        bool ok;
-        e->scratch = *dc_fill(e, d, rip, &ok);
-        if (!ok) {
-            e->scratch.len = 0;
-            *out = &e->scratch;
-            return -1;
-        }
-    }
-    *out = &e->scratch;
-    return 0;
-}
-
-/* ---- run ---- */
 static bool set_code_hook(vtx_engine *e, bool on)
 {
     if (on == e->code_on)
         return true;
     if (on) {
-        if (uc_hook_add(e->uc, &e->h_code, UC_HOOK_CODE, (void *)hook_code, e, 1, 0) != UC_ERR_OK)
+        if (uc_hook_add(e->uc, &e->h_code, UC_HOOK_CODE, (void *)vtx_eng_hook_code, e, 1, 0) != UC_ERR_OK)
             return false;
     } else {
         uc_hook_del(e->uc, e->h_code);
@@ -501,8 +328,8 @@ static bool stops_again(vtx_engine *e, uint64_t lin, bool skip_first)
 {
     if (!e->again.on || skip_first || e->again.lin != lin || e->again.gen != e->gen)
         return false;
-    const dc_entry *d = dc_slot(e, lin);
-    return d->lin == lin && d->gen == e->gen && dc_valid(d) && ((e->stop_bits >> d->insn.cls) & 1) &&
+    const dc_entry *d = vtx_eng_dc_slot(e, lin);
+    return d->lin == lin && d->gen == e->gen && vtx_eng_dc_valid(d) && ((e->stop_bits >> d->insn.cls) & 1) &&
            !((e->own_bits >> d->insn.cls) & 1);
 }
 

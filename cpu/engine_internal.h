@@ -437,6 +437,24 @@ bool vtx_eng_ss_noncanonical(vtx_engine *e, uint64_t lin);
 /* ---- engine_blocks.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
+/* engine_step.c: the decode cache's slot for a linear address, and Unicorn's
+ * per-instruction hook (installed while a boundary function is set or the run
+ * is stepped). */
+dc_entry *vtx_eng_dc_slot(vtx_engine *e, uint64_t lin);
+void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
+
+/* The cached bytes are still what guest memory holds. */
+static inline bool vtx_eng_dc_valid(const dc_entry *d)
+{
+    if (__builtin_expect(d->fast, 1)) {
+        uint64_t a, b;
+        memcpy(&a, d->host, 8);
+        memcpy(&b, d->host + 8, 8);
+        return ((a & d->m[0]) ^ d->w[0]) == 0 && ((b & d->m[1]) ^ d->w[1]) == 0;
+    }
+    return eq_bytes(d->host, d->insn.bytes, d->insn.len);
+}
+
 /* The fast path's table: allocate it (false: out of memory), free it. */
 bool vtx_eng_fb_alloc(vtx_engine *e);
 void vtx_eng_fb_free(vtx_engine *e);
