@@ -57,30 +57,7 @@ start:
         mov ds, ax
         mov es, ax
         mov ss, ax
-        ; page tables: 2-MiB identity pages, user-accessible
-        mov dword [pml4], pdpt + 7
-        mov dword [pdpt], pd + 7
-        xor ecx, ecx
-.pd:    mov eax, ecx
-        shl eax, 21
-        or eax, 0x87
-        mov [pd + ecx * 8], eax
-        inc ecx
-        cmp ecx, 512
-        jb .pd
-        mov eax, cr4
-        or eax, 1 << 5
-        mov cr4, eax
-        mov eax, pml4
-        mov cr3, eax
-        mov ecx, 0xC0000080
-        rdmsr
-        or eax, 1 << 8
-        wrmsr
-        mov eax, cr0
-        or eax, 0x80000021
-        mov cr0, eax
-        jmp 0x08:long64
+        IDENTITY_LONG_MODE 1                ; 2-MiB identity pages, user-accessible, then long64
 
         bits 64
 long64: mov ax, 0x10

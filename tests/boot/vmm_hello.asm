@@ -23,30 +23,7 @@ start:
         mov ds, ax
         mov es, ax
         mov ss, ax
-        ; page tables: PML4[0] -> PDPT, PDPT[0] -> PD, PD: 512 x 2 MiB identity
-        mov dword [pml4], pdpt + 3
-        mov dword [pdpt], pd + 3
-        xor ecx, ecx
-.pd:    mov eax, ecx
-        shl eax, 21
-        or eax, 0x83
-        mov [pd + ecx * 8], eax
-        inc ecx
-        cmp ecx, 512
-        jb .pd
-        mov eax, cr4
-        or eax, 1 << 5          ; PAE
-        mov cr4, eax
-        mov eax, pml4
-        mov cr3, eax
-        mov ecx, 0xC0000080     ; IA32_EFER.LME
-        rdmsr
-        or eax, 1 << 8
-        wrmsr
-        mov eax, cr0
-        or eax, 0x80000021      ; PG | NE | PE
-        mov cr0, eax
-        jmp 0x08:long64
+        IDENTITY_LONG_MODE 0                ; 2-MiB identity pages, then long64
 
         bits 64
 long64: mov ax, 0x10
