@@ -3,7 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
 
 vtx_profile vt_profile_copy(const char *name)
 {
@@ -154,4 +159,44 @@ int vt_sh(char **out, const char *fmt, ...)
     int st = pclose(p);
     *out = buf;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+vt_run vt_spawn(const char *const *argv)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0, "pipe: %s", strerror(errno));
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addclose(&fa, fds[1]);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    cr_assert_eq(rc, 0, "cannot run %s: %s", argv[0], strerror(rc));
+    close(fds[1]);
+    vt_run r = {.status = -1};
+    size_t cap = 1 << 16;
+    r.out = malloc(cap);
+    cr_assert_not_null(r.out);
+    for (;;) {
+        if (r.len + 1024 > cap) {
+            r.out = realloc(r.out, cap *= 2);
+            cr_assert_not_null(r.out);
+        }
+        ssize_t k = read(fds[0], r.out + r.len, cap - r.len - 1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        r.len += (size_t)k;
+    }
+    r.out[r.len] = '\0';
+    close(fds[0]);
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0)
+        cr_assert_eq(errno, EINTR, "waitpid %s: %s", argv[0], strerror(errno));
+    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    return r;
 }

@@ -50,6 +50,16 @@ void vt_expect_fault(const char *step, vtx_status st, const vtx_insn_result *r, 
  * (malloc'd, NUL-terminated; the caller frees it). Returns the exit status (128 when the
  * command did not exit normally). */
 int vt_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A program run by vt_spawn: its exit status (-1 when it did not exit normally) and its
+ * standard output and error together (malloc'd, NUL-terminated; the caller frees out). */
+typedef struct vt_run {
+    int status;
+    char *out;
+    size_t len;
+} vt_run;
+/* Run argv[0] (a path) with argv (NULL-terminated), without a shell, and wait for it;
+ * asserts that it started. */
+vt_run vt_spawn(const char *const *argv);
 /* VMREAD that must succeed; returns the value. */
 uint64_t vt_vmread(vt_env *e, uint64_t enc);
 /* VMWRITE that must succeed. */

@@ -6,60 +6,20 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "../cpu/engine.h"
-#include "covers.h"
+#include "helpers.h"
 
-extern char **environ;
-
-typedef struct run {
-    int status;
-    char *out;
-} run;
+typedef vt_run run;
 
 /* Run `vtxref boot KERNEL args...` with stdout and stderr merged. */
 static run boot(const char *kernel, const char *a1, const char *a2)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s.elf", VTX_BOOT_DIR, kernel);
-    const char *argv[] = {VTX_CLI_PATH, "boot", path, a1, a2, NULL};
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addclose(&fa, fds[1]);
-    pid_t pid;
-    int rc = posix_spawn(&pid, VTX_CLI_PATH, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(rc, 0, "cannot run %s: %s", VTX_CLI_PATH, strerror(rc));
-    close(fds[1]);
-    run r = {.status = -1};
-    size_t cap = 1 << 16, len = 0;
-    r.out = malloc(cap);
-    for (;;) {
-        ssize_t k = read(fds[0], r.out + len, cap - len - 1);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        len += (size_t)k;
-        if (len + 1 >= cap)
-            break;
-    }
-    r.out[len] = '\0';
-    close(fds[0]);
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        cr_assert_eq(errno, EINTR);
-    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-    return r;
+    return vt_spawn((const char *const[]){VTX_CLI_PATH, "boot", path, a1, a2, NULL});
 }
 
 #define EXPECT(r, code, text)                                                                                       \

@@ -8,20 +8,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "covers.h"
+#include "helpers.h"
 #include "vtxref/trace.h"
-
-extern char **environ;
 
 #define VMM_DIR VTX_GUEST_DIR "/../vmm"
 
-static char out[1 << 18]; /* stdout and stderr of the last command */
+static char *out; /* stdout and stderr of the last command */
 static char dir[64];
 
 static void setup(void)
@@ -47,27 +44,10 @@ static int vtxref(const char *const *args)
     for (; args[n - 1] && n < 31; n++)
         argv[n] = args[n - 1];
     argv[n] = NULL;
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    pid_t pid;
-    int rc = posix_spawn(&pid, VTX_CLI_PATH, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(rc, 0, "cannot run %s: %s", VTX_CLI_PATH, strerror(rc));
-    close(fds[1]);
-    size_t len = 0;
-    ssize_t k;
-    while ((k = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
-        len += (size_t)k;
-    out[len] = 0;
-    close(fds[0]);
-    int ws;
-    cr_assert_eq(waitpid(pid, &ws, 0), pid);
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    vt_run r = vt_spawn(argv);
+    free(out);
+    out = r.out;
+    return r.status;
 }
 
 static const char *kernel(const char *name, char *buf, size_t size)

@@ -1,7 +1,6 @@
 /* The `vtxref` command: exit statuses (0 ok, 2 usage, 3 bad input, 4 I/O) and
  * what it prints. Runs the built binary (VTX_CLI_PATH) with stderr merged. */
 #include <errno.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,62 +8,18 @@
 #include <unistd.h>
 #include "helpers.h"
 
-extern char **environ;
-
-typedef struct run {
-    int status; /* exit status, or -1 if it did not exit normally */
-    char *out;  /* stdout and stderr, NUL-terminated */
-    size_t len;
-} run;
+typedef vt_run run;
 
 /* Run VTX_CLI_PATH with args (NULL-terminated), capturing stdout+stderr. */
 static run cli_argv(const char *const *args)
 {
-    const char *argv[16];
+    const char *argv[32];
     size_t n = 0;
     argv[n++] = VTX_CLI_PATH;
-    for (; *args && n < 15; args++)
+    for (; *args && n < 31; args++)
         argv[n++] = *args;
     argv[n] = NULL;
-
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0, "pipe: %s", strerror(errno));
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addclose(&fa, fds[1]);
-    pid_t pid;
-    int rc = posix_spawn(&pid, VTX_CLI_PATH, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(rc, 0, "cannot run %s: %s", VTX_CLI_PATH, strerror(rc));
-    close(fds[1]);
-
-    run r = {.status = -1};
-    size_t cap = 4096;
-    r.out = malloc(cap);
-    cr_assert_not_null(r.out);
-    for (;;) {
-        if (r.len + 1024 > cap) {
-            cap *= 2;
-            r.out = realloc(r.out, cap);
-            cr_assert_not_null(r.out);
-        }
-        ssize_t k = read(fds[0], r.out + r.len, cap - r.len - 1);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        r.len += (size_t)k;
-    }
-    r.out[r.len] = '\0';
-    close(fds[0]);
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        cr_assert_eq(errno, EINTR, "waitpid: %s", strerror(errno));
-    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-    return r;
+    return vt_spawn(argv);
 }
 #define CLI(...) cli_argv((const char *const[]){__VA_ARGS__, NULL})
 

@@ -3,7 +3,6 @@
  * mention in a comment, a string or a test name does not count, and a bad
  * declaration fails with file:line. */
 #include <errno.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,55 +11,10 @@
 #include <unistd.h>
 #include "helpers.h"
 
-extern char **environ;
-
-typedef struct run {
-    int status; /* exit status, or -1 if it did not exit normally */
-    char *out;  /* stdout and stderr, NUL-terminated */
-} run;
+typedef vt_run run;
 
 /* Run argv[0] (a path) with stdout and stderr captured together. */
-static run spawn_capture(const char *const *argv)
-{
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0, "pipe: %s", strerror(errno));
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addclose(&fa, fds[1]);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(rc, 0, "cannot run %s: %s", argv[0], strerror(rc));
-    close(fds[1]);
-    run r = {.status = -1};
-    size_t cap = 1 << 16, len = 0;
-    r.out = malloc(cap);
-    cr_assert_not_null(r.out);
-    for (;;) {
-        if (len + 4096 > cap) {
-            cap *= 2;
-            r.out = realloc(r.out, cap);
-            cr_assert_not_null(r.out);
-        }
-        ssize_t k = read(fds[0], r.out + len, cap - len - 1);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        len += (size_t)k;
-    }
-    r.out[len] = '\0';
-    close(fds[0]);
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(ws))
-        r.status = WEXITSTATUS(ws);
-    return r;
-}
+static run spawn_capture(const char *const *argv) { return vt_spawn(argv); }
 
 /* ---- the generator, on a scratch catalogue and test directory ---- */
 

@@ -8,7 +8,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,53 +18,18 @@
 #include "vtxref/trace.h"
 #include "vtxref/vtxref.h"
 
-extern char **environ;
+typedef vt_run run;
 
-typedef struct run {
-    int status;
-    char *out;
-} run;
-
+/* Run VTX_CLI_PATH with args (NULL-terminated), capturing stdout+stderr. */
 static run cli_argv(const char *const *args)
 {
-    const char *argv[16];
+    const char *argv[32];
     size_t n = 0;
     argv[n++] = VTX_CLI_PATH;
-    for (; *args && n < 15; args++)
+    for (; *args && n < 31; args++)
         argv[n++] = *args;
     argv[n] = NULL;
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addclose(&fa, fds[1]);
-    pid_t pid;
-    cr_assert_eq(posix_spawn(&pid, VTX_CLI_PATH, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    run r = {.status = -1};
-    size_t cap = 1 << 16, len = 0;
-    r.out = malloc(cap);
-    for (;;) {
-        if (len + 4096 > cap)
-            r.out = realloc(r.out, cap *= 2);
-        ssize_t k = read(fds[0], r.out + len, cap - len - 1);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        len += (size_t)k;
-    }
-    r.out[len] = 0;
-    close(fds[0]);
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        cr_assert_eq(errno, EINTR);
-    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-    return r;
+    return vt_spawn(argv);
 }
 #define CLI(...) cli_argv((const char *const[]){__VA_ARGS__, NULL})
 

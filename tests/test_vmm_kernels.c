@@ -9,27 +9,20 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-#include "covers.h"
-
-extern char **environ;
+#include "helpers.h"
 
 /* The kernels are built next to the engine tests' guests (tests/vmm/CMakeLists.txt). */
 #define VMM_DIR VTX_GUEST_DIR "/../vmm"
 #define BUDGET "400000000"
 
-typedef struct boot_run {
-    int status;        /* vtxref's exit status, or -1 */
-    char out[1 << 16]; /* "\n" + serial output and vtxref's messages */
-    size_t len;
-} boot_run;
-
-static boot_run r;
+static struct {
+    int status; /* vtxref's exit status, or -1 */
+    char *out;  /* "\n" + serial output and vtxref's messages */
+} r;
 
 /* Boot VMM_DIR/<kernel>.elf and collect its output (stdout and stderr). */
 static void boot(const char *kernel)
@@ -37,29 +30,14 @@ static void boot(const char *kernel)
     char path[512];
     snprintf(path, sizeof path, "%s/%s.elf", VMM_DIR, kernel);
     cr_assert_eq(access(path, R_OK), 0, "%s: %s (build the vtx_vmm_kernels target)", path, strerror(errno));
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    const char *argv[] = {VTX_CLI_PATH, "boot", path, "--max-cycles", BUDGET, NULL};
-    pid_t pid;
-    int rc = posix_spawn(&pid, VTX_CLI_PATH, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(rc, 0, "cannot run %s: %s", VTX_CLI_PATH, strerror(rc));
-    close(fds[1]);
+    vt_run v = vt_spawn((const char *const[]){VTX_CLI_PATH, "boot", path, "--max-cycles", BUDGET, NULL});
+    free(r.out);
+    r.out = malloc(v.len + 2);
+    cr_assert_not_null(r.out);
     r.out[0] = '\n';
-    r.len = 1;
-    ssize_t n;
-    while ((n = read(fds[0], r.out + r.len, sizeof r.out - 1 - r.len)) > 0)
-        r.len += (size_t)n;
-    r.out[r.len] = '\0';
-    close(fds[0]);
-    int ws;
-    cr_assert_eq(waitpid(pid, &ws, 0), pid);
-    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    memcpy(r.out + 1, v.out, v.len + 1);
+    free(v.out);
+    r.status = v.status;
     cr_expect_eq(r.status, 0, "vtxref boot %s exited with %d:%s", kernel, r.status, r.out);
     cr_expect_null(strstr(r.out, "\nFAIL: "), "%s reported a failure:%s", kernel, r.out);
     cr_expect_not_null(strstr(r.out, "\nSUMMARY: "), "%s did not finish:%s", kernel, r.out);
