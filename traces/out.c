@@ -112,3 +112,22 @@ void trace_copy_line(char *dst, size_t size, const char *src)
     memcpy(dst, src, size - 5);
     memcpy(dst + size - 5, "...", 4);
 }
+
+void trace_note_action(char *actions, size_t size, const vtx_trace_record *rec)
+{
+    char line[400];
+    snprintf(line, sizeof line, "%ld: ", rec->line);
+    size_t h = strlen(line);
+    trace_copy_line(line + h, sizeof line - h - 1, rec->text);
+    strcat(line, "\n");
+    size_t n = strlen(actions), k = strlen(line);
+    while (n + k >= size) {
+        char *nl = strchr(actions, '\n');
+        if (!nl)
+            break;
+        memmove(actions, nl + 1, n - (size_t)(nl + 1 - actions) + 1);
+        n = strlen(actions);
+    }
+    if (n + k < size)
+        memcpy(actions + n, line, k + 1);
+}

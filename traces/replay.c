@@ -26,26 +26,6 @@ typedef struct replayer {
     char actions[2048];  /* the records since the last matching outcome */
 } replayer;
 
-/* Keep a record applied since the last outcome (the oldest go when the buffer is full). */
-static void note_action(replayer *P, const vtx_trace_record *rec)
-{
-    char line[400];
-    snprintf(line, sizeof line, "%ld: ", rec->line);
-    size_t h = strlen(line);
-    trace_copy_line(line + h, sizeof line - h - 1, rec->text);
-    strcat(line, "\n");
-    size_t n = strlen(P->actions), k = strlen(line);
-    while (n + k >= sizeof P->actions) {
-        char *nl = strchr(P->actions, '\n');
-        if (!nl)
-            break;
-        memmove(P->actions, nl + 1, n - (size_t)(nl + 1 - P->actions) + 1);
-        n = strlen(P->actions);
-    }
-    if (n + k < sizeof P->actions)
-        memcpy(P->actions + n, line, k + 1);
-}
-
 static void observe(void *user, const vtx_boundary_report *b)
 {
     replayer *P = user;
@@ -337,11 +317,11 @@ vtx_status vtx_trace_replay(const char *path, const vtx_replay_options *opt, vtx
         case VTX_TR_GPRS:
         case VTX_TR_MEMORY:
         case VTX_TR_INPUT:
-            note_action(P, rec);
+            trace_note_action(P->actions, sizeof P->actions, rec);
             stop = action(P, rec, &st);
             break;
         case VTX_TR_ENTER:
-            note_action(P, rec);
+            trace_note_action(P->actions, sizeof P->actions, rec);
             stop = enter(P, rec, &st);
             break;
         default: break;

@@ -63,6 +63,10 @@ const char *trace_reader_file(const vtx_trace_reader *r);
 
 /* Copy a JSON line into a fixed buffer, marking truncation. */
 void trace_copy_line(char *dst, size_t size, const char *src);
+/* Append "LINE: record" to a replay's list of the records applied since the last
+ * outcome (actions, a NUL-terminated buffer of `size` bytes), dropping the oldest
+ * lines when it is full. */
+void trace_note_action(char *actions, size_t size, const vtx_trace_record *rec);
 
 /* ---- boot traces (boot.c, verify.c) ---- */
 json_object *trace_json_boot(const vtx_trace_boot *b);

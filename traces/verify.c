@@ -56,27 +56,6 @@ void trace_verify_boundary(trace_verifier *v, const vtx_boundary_report *b)
     v->nboundaries++;
 }
 
-/* Keep a matched record applied since the last outcome (the oldest go when full). */
-static void note_action(trace_verifier *v, const vtx_trace_record *rec)
-{
-    char line[400];
-    snprintf(line, sizeof line, "%ld: ", rec->line);
-    size_t h = strlen(line);
-    trace_copy_line(line + h, sizeof line - h - 1, rec->text);
-    strcat(line, "\n");
-    char *a = v->res->actions;
-    size_t n = strlen(a), k = strlen(line);
-    while (n + k >= sizeof v->res->actions) {
-        char *nl = strchr(a, '\n');
-        if (!nl)
-            break;
-        memmove(a, nl + 1, n - (size_t)(nl + 1 - a) + 1);
-        n = strlen(a);
-    }
-    if (n + k < sizeof v->res->actions)
-        memcpy(a + n, line, k + 1);
-}
-
 static void diverge(trace_verifier *v, const vtx_trace_record *rec, json_object *actual, const char *why)
 {
     vtx_replay_result *R = v->res;
@@ -136,13 +115,13 @@ vtx_status trace_verify_record(trace_verifier *v, json_object *actual)
     switch (rec->type) {
     case VTX_TR_ENTER:
         v->index = rec->index;
-        note_action(v, rec);
+        trace_note_action(v->res->actions, sizeof v->res->actions, rec);
         break;
     case VTX_TR_VMWRITE:
     case VTX_TR_GPRS:
     case VTX_TR_MEMORY:
     case VTX_TR_INPUT:
-        note_action(v, rec);
+        trace_note_action(v->res->actions, sizeof v->res->actions, rec);
         break;
     case VTX_TR_EXIT:
     case VTX_TR_VMFAIL:
