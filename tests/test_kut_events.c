@@ -26,7 +26,7 @@
  * Not ported: 6.14 INIT signalled by a second CPU and latched in VMX root: no SMP
  *   (INIT exits and the SIPI test are in test_post_entry.c and test_sipi.c).
  * Not ported: 6.16 self-IPIs and TPR masking: no APIC (the exception-delivery
- *   cases #DE, #BP, #OF, #NP are covered by test_deliver.c and test_modes.c).
+ *   cases #DE, #BP, #OF, #NP are covered by test_deliver_*.c and test_modes.c).
  * Not ported: 6.17 KVM selftests test KVM's own interfaces (nested-state save and
  *   restore, KVM_SET_VCPU_EVENTS); their VMX cases (injected #SS into an empty IDT,
  *   #GP/#DF/triple fault) are INJ-16/INJ-18 in test_rules_injection.c.
