@@ -24,7 +24,11 @@
 #include <unicorn/unicorn.h>
 #include "uc_compat.h"
 
-/* ---- QEMU 5.0 CPUX86State offsets (verified at create) ---- */
+/* ---- QEMU 5.0 CPUX86State offsets (verified at create) ----
+ * One table for both Unicorn versions: target/i386/cpu.h (CPUX86State) is the
+ * same in Unicorn 2.0.1 and 2.1.1 (only the context blob's header around it
+ * grew, see vtx_eng_find_live), and vtx_eng_probe_layout checks every offset on
+ * the Unicorn that runs. */
 enum {
     ENV_REGS = 0,
     ENV_EIP = 128,

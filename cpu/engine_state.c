@@ -46,6 +46,10 @@
  * /proc/self/maps; then a register written through the API must appear there.
  * The two offsets are kept for the next engines (which are verified the same
  * way). Not found: the engine copies, as before (e->live == NULL).
+ * Found on Unicorn 2.0.1 and 2.1.1 alike (tests/test_engine_live.c): uc_struct,
+ * CPUState and CPUX86State have the same layout where the engine reads them;
+ * only the context blob's header grew in 2.1 (see vtx_eng_find_live), which
+ * made the search give up on Debian 13 until 2026-12-07.
  */
 #define _GNU_SOURCE /* must come first: nothing else defines it in this file */
 #include "engine_internal.h"
@@ -216,13 +220,17 @@ void vtx_eng_find_live(vtx_engine *e)
     e->live = NULL;
     if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
         return;
-    /* struct uc_context begins with size_t context_size (the CPUX86State's); 2.0.1
-     * has the mode and arch after it, later versions the size of a jump buffer
-     * saved after the state as well. */
-    size_t csize = (size_t)rd64((const uint8_t *)e->ctx, 0), jsize = (size_t)rd64((const uint8_t *)e->ctx, 8);
-    size_t total = uc_context_size(e->uc);
-    if (csize < 2048 || csize > (1u << 20) ||
-        (e->hdr + csize != total && (e->hdr < 24 || e->hdr + csize + jsize != total)))
+    /* The context blob (struct uc_context, Unicorn's include/uc_priv.h) is a
+     * header, then the CPUX86State (at e->hdr, found by vtx_eng_probe_layout);
+     * the header begins with size_t context_size, the state's size. 2.0.1's
+     * header is context_size, mode, arch: 16 bytes, the state at 16. 2.1.1 adds
+     * int snapshot_level: the state at 20, and sizeof(struct uc_context), which
+     * uc_context_size adds to the state's size, is 24 (padded to size_t's
+     * alignment). Either way the blob is the header rounded up to 8 plus the
+     * state, and the state is what uc_context_save copies from env_ptr. */
+    size_t csize = (size_t)rd64((const uint8_t *)e->ctx, 0);
+    size_t total = uc_context_size(e->uc), head = (e->hdr + 7) & ~(size_t)7;
+    if (csize < 2048 || csize > (1u << 20) || e->hdr < 8 || head + csize != total)
         return;
     static maps mp; /* under live_lock */
     pthread_mutex_lock(&live_lock);
