@@ -366,6 +366,8 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     /* the caller may have written guest code through its host pointers since the
      * last run: every block is compared with memory once more (engine_blocks.c) */
     vtx_eng_code_may_change(e);
+    if (e->nlost || e->lost_all)
+        vtx_eng_drop_lost(e); /* translations at an address the block cache no longer records */
     e->hstop = HS_NONE;
     e->resync = false;
     e->exc = false;

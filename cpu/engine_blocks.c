@@ -103,9 +103,46 @@ void vtx_eng_drop_translations(vtx_engine *e)
         return;
     vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
     e->translated = false;
+    e->nlost = 0;
+    e->lost_all = false;
     memset(e->evicted, 0, sizeof e->evicted);
     for (size_t i = 0; i < BC_SIZE; i++)
         e->victim[i].lin = UINT64_MAX;
+}
+
+/*
+ * A translation of another size than the one recorded runs at lin (ENG-CNT-1):
+ * QEMU keeps both, the engine records one (blk_get). Within a run only the guest
+ * writes code, and QEMU drops what it writes over; between runs the caller may
+ * write through host pointers, which QEMU does not see, and the engine compares
+ * only the recorded size's bytes. So the translations at lin are dropped at the
+ * next run's start (found with Unicorn 2.1.1 by the guest fuzz target: a block
+ * translated in an interrupt shadow, one instruction, recorded over the whole
+ * block's record, and the whole block's translation run on a reused machine
+ * after the caller rewrote its bytes beyond the first instruction).
+ */
+static void lost_add(vtx_engine *e, uint64_t lin)
+{
+    if (e->lost_all)
+        return;
+    for (unsigned i = 0; i < e->nlost; i++)
+        if (e->lost[i] == lin)
+            return;
+    if (e->nlost < sizeof e->lost / sizeof e->lost[0])
+        e->lost[e->nlost++] = lin;
+    else
+        e->lost_all = true;
+}
+
+void vtx_eng_drop_lost(vtx_engine *e)
+{
+    if (e->lost_all) {
+        vtx_eng_drop_translations(e);
+        return;
+    }
+    for (unsigned i = 0; i < e->nlost; i++)
+        uc_ctl_remove_cache(e->uc, e->lost[i], e->lost[i] + 1);
+    e->nlost = 0;
 }
 
 static inline size_t victim_index(uint64_t lin) { return (lin ^ (lin >> 7) ^ (lin >> 17)) & (BC_SIZE - 1); }
@@ -127,12 +164,14 @@ static void victim_keep(vtx_engine *e, blk_entry *b)
 
 /* Unicorn may translate the block at lin from other bytes than memory holds
  * now, though the block cache has no entry for it. */
-static bool victim_stale(vtx_engine *e, uint64_t lin)
+static bool victim_stale(vtx_engine *e, uint64_t lin, uint32_t size)
 {
     __typeof__(e->victim[0]) *v = &e->victim[victim_index(lin)];
     if (v->lin != lin)
         return evicted_test(e, lin);
     v->lin = UINT64_MAX;
+    if (v->size != size)
+        lost_add(e, lin);
     const uint8_t *h = block_host(e, lin, v->size);
     return !h || !eq_bytes(h, v->bytes, v->size) || evicted_test(e, lin);
 }
@@ -180,10 +219,12 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
         /* the same block address: its bytes as they were decoded still in memory? */
         const uint8_t *h = block_host(e, lin, b->size);
         *stale = !h || !eq_bytes(h, b->bytes, b->size);
+        if (b->size != size)
+            lost_add(e, lin); /* another translation at lin: dropped at the next run's start */
     } else {
         if (b->lin != UINT64_MAX)
             victim_keep(e, b);
-        *stale = victim_stale(e, lin);
+        *stale = victim_stale(e, lin, size);
     }
     if (*stale && retranslated_in_run(e, lin))
         *stale = false;

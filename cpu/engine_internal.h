@@ -157,6 +157,16 @@ struct vtx_engine {
      * a translation of them, made from bytes the engine no longer has to compare
      * with (a hash bit per address; see blk_get). */
     uint64_t evicted[1024];
+    /* Addresses where Unicorn ran translations of more than one size in a run
+     * (QEMU keeps a translation per address and mode flags: an interrupt
+     * shadow or TF ends a block after one instruction, and so does its precise
+     * self-modifying code), while the block cache records one size per address:
+     * the others are dropped at the next run's start (vtx_eng_drop_lost), before
+     * the caller's writes through host pointers could make them stale unseen.
+     * lost_all: more than fit (drop all). */
+    uint64_t lost[32];
+    unsigned nlost;
+    bool lost_all;
     bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
     bool broken;          /* Unicorn aborted inside a run (see abort_guard): only destroy is left */
     uint64_t exits[16];   /* linear addresses Unicorn must not translate (see reopen_past) */
@@ -440,6 +450,8 @@ bool vtx_eng_ss_noncanonical(vtx_engine *e, uint64_t lin);
 
 /* ---- engine_blocks.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);
+/* At a run's start: drop Unicorn's translations at the addresses in e->lost. */
+void vtx_eng_drop_lost(vtx_engine *e);
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
 /* engine_step.c: the decode cache's slot for a linear address, and Unicorn's
  * per-instruction hook (installed while a boundary function is set or the run

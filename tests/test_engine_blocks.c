@@ -160,3 +160,34 @@ Test(engine_blocks, mmio_callback_rewrite_counts_new_instructions)
     cr_assert_eq(n, 2 + (5 + 3) + 3 * (3 + 3) + 1, "retired %llu", (unsigned long long)n);
     cr_assert_eq(memcmp(mem + CODE + 7, block_a2, sizeof block_a2), 0);
 }
+
+/* QEMU keeps a translation per address and mode flags: with RFLAGS.TF set it
+ * translates the block at CODE as one instruction, without it as the whole
+ * block, and keeps both; the block cache records one size per address. After a
+ * run with TF (the one-instruction block recorded last), the caller rewrites
+ * the block past its first instruction through the host pointer: the next run,
+ * without TF, must run and count the new instructions, not QEMU's translation
+ * of the old whole block (found by the guest fuzz target on Unicorn 2.1.1,
+ * tests/fuzz/guest/regress-unicorn21-reuse-*.bin). */
+Test(engine_blocks, host_rewrite_after_a_run_with_another_block_size_counts_new_instructions)
+{
+    VTX_COVERS("ENG-CNT-1");
+    static const uint8_t old_code[] = {0x90, 0x90, 0x90, 0x90, 0xf4};       /* 4 NOPs, HLT */
+    static const uint8_t new_code[] = {0x90, 0x66, 0x90, 0x66, 0x90, 0xf4}; /* NOP, 2 2-byte NOPs, HLT */
+    memcpy(mem + CODE, old_code, sizeof old_code);
+    cr_assert_eq(run_to_hlt(), 5);
+    /* with TF: the first NOP, then the single-step trap */
+    vtx_cpu_state s = flat64(CODE);
+    s.rflags = 0x102;
+    cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
+    vtx_stop st;
+    vtx_class_set none = {1ull << VTX_IC_CPUID};
+    cr_assert_eq(vtx_engine_run(eng, 0, none, false, &st), 0);
+    cr_assert_eq(st.reason, VTX_STOP_EXCEPTION, "reason %d", (int)st.reason);
+    cr_assert_eq(st.vector, 1);
+    memcpy(mem + CODE, new_code, sizeof new_code);
+    uint64_t n = run_to_hlt();
+    cr_assert_eq(n, 4, "after the host's rewrite: retired %llu", (unsigned long long)n);
+    cr_assert_eq(vtx_engine_get_state(eng, &s), 0);
+    cr_assert_eq(s.rip, CODE + sizeof new_code, "rip %#llx", (unsigned long long)s.rip);
+}
