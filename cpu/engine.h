@@ -196,9 +196,13 @@ typedef struct vtx_stop {
                                 UNMAPPED data access: on the per-instruction path RIP is put
                                 back on the accessing instruction (insn), whose destination
                                 Unicorn may have written with 0; on the fast path and in a raw
-                                run Unicorn finishes the translation block (reading 0, dropping
-                                writes) and RIP is after it (insn is NULL; when counted,
-                                `retired` counts the instructions before that RIP).
+                                run the stop is not exact (insn is NULL): Unicorn 2.0.1 leaves
+                                the translation block at the access without restoring the CPU
+                                state, so the registers and memory hold the effects of the
+                                instructions before the access but RIP is the block's start,
+                                `retired` counts the whole block and the lazy RFLAGS is stale
+                                (with the MMIO window mapped RIP and `retired` are exact,
+                                RFLAGS is not; docs/reliability.md).
                                 Unicorn 2.0.1 checks the LINEAR address of every access against
                                 its physical map (cputlb.c load_helper), so with paging a linear
                                 address outside mapped guest-physical memory is UNMAPPED even

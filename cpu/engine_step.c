@@ -48,6 +48,26 @@ static inline const vtx_insn *dc_lookup(vtx_engine *e, uint64_t lin)
 
 /* ---- hooks ---- */
 
+/* The boundary before the instruction at `addr` (the boundary function, when set
+ * and an instruction has run in this run; it may end the run there), then the
+ * instruction counted as started. False: the run stops before it. */
+static inline bool boundary_then_start(uc_engine *uc, vtx_engine *e, uint64_t addr)
+{
+    if (e->bfn && e->started) {
+        uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
+        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_now(e))) {
+            e->hstop = HS_BOUNDARY;
+            e->stop_lin = addr;
+            uc_emu_stop(uc);
+            return false;
+        }
+    }
+    e->started++;
+    e->last_lin = addr;
+    e->last_valid = true;
+    return true;
+}
+
 /* The per-instruction hook's general case (hook_code has the step path). */
 static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t addr, vtx_engine *e)
 {
@@ -82,18 +102,8 @@ static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t add
         uc_emu_stop(uc);
         return;
     }
-    if (e->bfn && e->started) {
-        uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
-        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_now(e))) {
-            e->hstop = HS_BOUNDARY;
-            e->stop_lin = addr;
-            uc_emu_stop(uc);
-            return;
-        }
-    }
-    e->started++;
-    e->last_lin = addr;
-    e->last_valid = true;
+    if (!boundary_then_start(uc, e, addr))
+        return;
     if (__builtin_expect(in->has_mem, 0) && vtx_eng_ac_on(e) && vtx_eng_ac_fault(e, in, addr)) {
         /* ENG-AC-1: #AC(0), a fault before the access (counted as started, as the
          * faults the interrupt hook reports) */
@@ -127,18 +137,7 @@ void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         return;
     }
     e->step_next = e->step_blk->lin + e->step_blk->off[++e->step_i];
-    if (e->bfn && e->started) {
-        uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
-        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_now(e))) {
-            e->hstop = HS_BOUNDARY;
-            e->stop_lin = addr;
-            uc_emu_stop(uc);
-            return;
-        }
-    }
-    e->started++;
-    e->last_lin = addr;
-    e->last_valid = true;
+    boundary_then_start(uc, e, addr);
 }
 
 void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user)
