@@ -50,6 +50,8 @@ bool vtx_engine_broken(const vtx_engine *e) { return e && e->broken; }
 
 bool vtx_engine_reusable(const vtx_engine *e) { return e && !e->broken && e->nexits == 0; }
 
+unsigned vtx_engine_probe_count(const vtx_engine *e) { return e ? e->nprobe : 0; }
+
 bool vtx_engine_translates_paging(void) { return VTX_UC_21; }
 
 const char *vtx_engine_unicorn_version(void) { return VTX_UC_VERSION_STRING; }
@@ -344,6 +346,9 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         return 0;
     }
     vtx_eng_tlb_flush_wanted(e);
+    e->runno++;
+    if (e->nprobe)
+        vtx_eng_age_probes(e);
     bool hooked = stop_before.bits != 0 || max_insns != 0 || e->bfn;
     /* A counted run starts on the fast path (block hook), or with a boundary
      * function on the per-instruction hook; a raw run has no hook at all. */

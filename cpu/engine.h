@@ -291,6 +291,11 @@ bool vtx_engine_broken(const vtx_engine *e);
  * state keeps such an engine; else it creates another). */
 bool vtx_engine_reusable(const vtx_engine *e);
 
+/* Diagnostics: how many probes (one-address code hooks, see vtx_engine_run) the
+ * engine holds now. A probe no run armed in the last 256 runs is dropped at the
+ * next run's start (ENG-PRB-1). */
+unsigned vtx_engine_probe_count(const vtx_engine *e);
+
 /*
  * True when the Unicorn the engine was built with translates linear addresses
  * through the guest's paging structures (Unicorn 2.1 and later: any mapping

@@ -299,12 +299,30 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     return b;
 }
 
-bool vtx_eng_probe_at(const vtx_engine *e, uint64_t lin)
+bool vtx_eng_probe_at(vtx_engine *e, uint64_t lin)
 {
     for (unsigned i = 0; i < e->nprobe; i++)
-        if (e->probe[i].lin == lin)
+        if (e->probe[i].lin == lin) {
+            e->probe[i].used = e->runno;
             return true;
+        }
     return false;
+}
+
+void vtx_eng_age_probes(vtx_engine *e)
+{
+    for (unsigned i = 0; i < e->nprobe;) {
+        if (e->runno - e->probe[i].used <= PROBE_AGE) {
+            i++;
+            continue;
+        }
+        /* the hook goes, and so does the translated code it was compiled into */
+        uc_hook_del(e->uc, e->probe[i].h);
+        if (e->probe[i].lin != UINT64_MAX)
+            uc_ctl_remove_cache(e->uc, e->probe[i].lin, e->probe[i].lin + 1);
+        e->probe[i] = e->probe[--e->nprobe];
+        e->probe_next = 0;
+    }
 }
 
 /* Stop before the block at lin (none of it runs). Unicorn does not put RIP
@@ -599,6 +617,7 @@ bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin)
         uc_hook_del(e->uc, e->probe[i].h);
     }
     e->probe[i].lin = UINT64_MAX;
+    e->probe[i].used = e->runno;
     if (uc_hook_add(e->uc, &e->probe[i].h, UC_HOOK_CODE, (void *)hook_probe, e, lin, lin) != UC_ERR_OK) {
         e->probe[i] = e->probe[--e->nprobe];
         return false;

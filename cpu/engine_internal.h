@@ -81,6 +81,7 @@ typedef enum { HS_NONE, HS_BEFORE, HS_COUNT, HS_PROBE, HS_SLOW, HS_BOUNDARY, HS_
 #define BC_SIZE 1024u
 #define BC_MAX_INSNS 512u
 #define NPROBE 32u
+#define PROBE_AGE 256u
 
 typedef struct blk_entry {
     /* what the block hook's fast path reads, together at the start */
@@ -181,7 +182,8 @@ struct vtx_engine {
     uint32_t tag_cur;
     void **tag_ptr;
     uint8_t *fb_mem;   /* BC_SIZE / FB_PER_PAGE pages */
-    struct { uint64_t lin; uc_hook h; } probe[NPROBE];
+    struct { uint64_t lin; uc_hook h; uint64_t used; } probe[NPROBE]; /* used: the run that last armed it */
+    uint64_t runno; /* runs started (vtx_engine_run), for the probes' age */
     unsigned nprobe, probe_next;
 
     /* What Unicorn holds, as of the last set_state/run/resync. */
@@ -485,7 +487,11 @@ bool vtx_eng_ac_on(const vtx_engine *e);
 bool vtx_eng_ac_fault(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
 bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
 /* A probe is at lin (engine_blocks.c). */
-bool vtx_eng_probe_at(const vtx_engine *e, uint64_t lin);
+bool vtx_eng_probe_at(vtx_engine *e, uint64_t lin);
+/* ENG-PRB-1. At a run's start: drop the probes no run armed in the last PROBE_AGE runs (a
+ * probe costs Unicorn a hook call at every execution of its instruction: one a
+ * budget once ended at, in a hot loop, would cost there for ever). */
+void vtx_eng_age_probes(vtx_engine *e);
 
 /* The block hook, with the per-instruction hook on, entered block b (NULL: one
  * it could not vouch for). The per-instruction hook takes b's instructions on

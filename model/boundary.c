@@ -44,6 +44,16 @@ static void verdict(vtx_boundary_report *rep, vtx_event e, bool armed, bool open
     }
 }
 
+bool vtx_boundary_nothing_armed(const vtx_machine *m)
+{
+    const vtx_guest *g = &m->g;
+    uint32_t proc = (uint32_t)vtx_vmcs_get(&m->current->f, VTX_SLOT_PROC_CONTROLS);
+    return !m->sipi_pending && !g->tpr_exit && !g->apic_trap && !m->init_pending && !g->mtf_pending &&
+           !vtx_pending_db_armed(g) && !vtx_timer_expired(m) &&
+           !(proc & (VTX_PROC_NMI_WINDOW_EXITING | VTX_PROC_INTR_WINDOW_EXITING)) && !m->nmi_pending &&
+           !g->vintr_recognized && !m->intr_line;
+}
+
 void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report *rep, vtx_exit_info *ex)
 {
     const vtx_guest *g = &m->g;
@@ -72,10 +82,7 @@ void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report
      * interrupt-window exiting): every verdict is idle ({0}) and the activity
      * state decides. The predicates have no side effects; the report is the one
      * the steps below make. */
-    if (!m->sipi_pending && !g->tpr_exit && !g->apic_trap && !m->init_pending && !g->mtf_pending &&
-        !vtx_pending_db_armed(g) && !vtx_timer_expired(m) &&
-        !(proc & (VTX_PROC_NMI_WINDOW_EXITING | VTX_PROC_INTR_WINDOW_EXITING)) && !m->nmi_pending &&
-        !g->vintr_recognized && !m->intr_line) {
+    if (vtx_boundary_nothing_armed(m)) {
         rep->action = g->activity == VTX_ACTIVE ? VTX_ACT_EXECUTE : VTX_ACT_IDLE;
         return;
     }

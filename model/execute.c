@@ -753,14 +753,17 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
         return vtx_step_stop(r, st, VTX_ERR_UNSUPPORTED, "the guest state cannot be executed: %s", why ? why : "unknown");
     vtx_guest *g = &m->g;
     /* One instruction at a time while the next boundary depends on it: a live
-     * shadow, the monitor trap flag; and while an observer is installed, which
-     * is promised every boundary. Otherwise as many as the budget allows (the
+     * shadow while an event is armed (with nothing armed the boundary where the
+     * shadow ends executes like any other, and retiring ends the shadow:
+     * BLK-STI-2, BLK-MSS-5), the monitor trap flag; and while an observer is
+     * installed, which is promised every boundary. Otherwise as many as the budget allows (the
      * caller's budget already stops at the timer deadline and scheduled
      * inputs). The engine runs these on its fast path (a block hook, no
      * per-instruction hook) and still stops before every instruction of the
      * stop set and exactly at the budget, with an exact `retired` count, so
      * the cycle clock and the budgets stay exact. */
-    if (!m->observer && (g->block_sti || g->block_movss || vtx_mtf_control(m)))
+    if (!m->observer && (((g->block_sti || g->block_movss) && !vtx_boundary_nothing_armed(m)) ||
+                         vtx_mtf_control(m)))
         budget = 1;
     if (g->cpu.rflags & VTX_RFLAGS_RF)
         budget = 1; /* the instruction that clears RF (retired) runs alone */

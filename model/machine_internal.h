@@ -336,6 +336,11 @@ vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r);
 /* The boundary evaluation of catalogue G.1 (boundary.c). Fills the report and,
  * for an exit, the exit information. */
 void vtx_boundary_evaluate(vtx_machine *m, bool after_entry, vtx_boundary_report *rep, vtx_exit_info *exit);
+/* No event is armed at all (no pending or recognised event, no window exiting, no
+ * MTF, no expired preemption timer): every verdict of a boundary is idle whatever
+ * RFLAGS.IF and the blocking state are, so the boundary's action is the activity
+ * state's. */
+bool vtx_boundary_nothing_armed(const vtx_machine *m);
 /* Consume the winning event of a report (a pending NMI, an acknowledged interrupt, ...). */
 void vtx_boundary_take(vtx_machine *m, const vtx_boundary_report *rep);
 

@@ -191,3 +191,41 @@ Test(engine_blocks, host_rewrite_after_a_run_with_another_block_size_counts_new_
     cr_assert_eq(vtx_engine_get_state(eng, &s), 0);
     cr_assert_eq(s.rip, CODE + sizeof new_code, "rip %#llx", (unsigned long long)s.rip);
 }
+
+/* Run from CODE with an instruction budget; the stop must be exact. */
+static void run_budget(uint64_t budget, uint64_t want_rip)
+{
+    vtx_cpu_state s = flat64(CODE);
+    cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
+    vtx_stop st;
+    vtx_class_set none = {1ull << VTX_IC_CPUID};
+    cr_assert_eq(vtx_engine_run(eng, budget, none, false, &st), 0);
+    cr_assert_eq(st.reason, VTX_STOP_COUNT, "reason %d", (int)st.reason);
+    cr_assert_eq(st.retired, budget, "retired %llu, want %llu", (unsigned long long)st.retired,
+                 (unsigned long long)budget);
+    vtx_cpu_state out;
+    vtx_engine_get_state(eng, &out);
+    cr_assert_eq(out.rip, want_rip, "RIP 0x%llx, want 0x%llx", (unsigned long long)out.rip,
+                 (unsigned long long)want_rip);
+}
+
+/* A budget that ends inside a block leaves a probe at the instruction where it
+ * ended; one no run has armed for 256 runs goes (it would cost a hook call at
+ * every execution of its instruction for ever), and a budget ending there again
+ * still stops exactly (ENG-PRB-1, ENG-CNT-1). */
+Test(engine_blocks, unused_probe_is_dropped_and_a_budget_still_stops_exactly)
+{
+    VTX_COVERS("ENG-PRB-1", "ENG-CNT-1");
+    /* eight INC RAX (3 bytes each) and a JMP back: one block of 9 instructions */
+    for (int i = 0; i < 8; i++)
+        memcpy(mem + CODE + 3 * i, (const uint8_t[]){0x48, 0xff, 0xc0}, 3);
+    memcpy(mem + CODE + 24, (const uint8_t[]){0xeb, 0xe6}, 2); /* jmp CODE */
+    run_budget(3, CODE + 9);
+    cr_assert_eq(vtx_engine_probe_count(eng), 1, "a probe at the budget's end: %u", vtx_engine_probe_count(eng));
+    for (int i = 0; i < 300; i++)
+        run_budget(9, CODE); /* whole passes of the block: no probe armed */
+    cr_assert_eq(vtx_engine_probe_count(eng), 0, "the unused probe is still there");
+    run_budget(3, CODE + 9);
+    run_budget(12, CODE + 9);
+    cr_assert_eq(vtx_engine_probe_count(eng), 1);
+}
