@@ -202,12 +202,7 @@ void vtx_engine_reset(vtx_engine *e)
     /* Probes (code hooks bounded to one address, engine_blocks.c) are compiled
      * into the blocks that hold them, and change where Unicorn stops on an
      * unmapped access there: a new engine has none. */
-    for (unsigned i = 0; i < e->nprobe; i++) {
-        uc_hook_del(e->uc, e->probe[i].h);
-        if (e->probe[i].lin != UINT64_MAX)
-            uc_ctl_remove_cache(e->uc, e->probe[i].lin, e->probe[i].lin + 1);
-    }
-    e->nprobe = e->probe_next = 0;
+    vtx_eng_drop_probes(e, true);
     e->armed_on = false;
     e->ctx_fresh = false;
     e->held_valid = false; /* the next set_state loads in full */
@@ -348,7 +343,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     vtx_eng_tlb_flush_wanted(e);
     e->runno++;
     if (e->nprobe)
-        vtx_eng_age_probes(e);
+        vtx_eng_drop_probes(e, false);
     bool hooked = stop_before.bits != 0 || max_insns != 0 || e->bfn;
     /* A counted run starts on the fast path (block hook), or with a boundary
      * function on the per-instruction hook; a raw run has no hook at all. */

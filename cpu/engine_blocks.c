@@ -309,17 +309,22 @@ bool vtx_eng_probe_at(vtx_engine *e, uint64_t lin)
     return false;
 }
 
-void vtx_eng_age_probes(vtx_engine *e)
+/* Probe i's hook goes, and so does the translated code it was compiled into. */
+static void drop_probe(vtx_engine *e, unsigned i)
+{
+    uc_hook_del(e->uc, e->probe[i].h);
+    if (e->probe[i].lin != UINT64_MAX)
+        uc_ctl_remove_cache(e->uc, e->probe[i].lin, e->probe[i].lin + 1);
+}
+
+void vtx_eng_drop_probes(vtx_engine *e, bool all)
 {
     for (unsigned i = 0; i < e->nprobe;) {
-        if (e->runno - e->probe[i].used <= PROBE_AGE) {
+        if (!all && e->runno - e->probe[i].used <= PROBE_AGE) {
             i++;
             continue;
         }
-        /* the hook goes, and so does the translated code it was compiled into */
-        uc_hook_del(e->uc, e->probe[i].h);
-        if (e->probe[i].lin != UINT64_MAX)
-            uc_ctl_remove_cache(e->uc, e->probe[i].lin, e->probe[i].lin + 1);
+        drop_probe(e, i);
         e->probe[i] = e->probe[--e->nprobe];
         e->probe_next = 0;
     }
@@ -614,7 +619,7 @@ bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin)
     } else {
         i = e->probe_next;
         e->probe_next = (e->probe_next + 1) % NPROBE;
-        uc_hook_del(e->uc, e->probe[i].h);
+        drop_probe(e, i);
     }
     e->probe[i].lin = UINT64_MAX;
     e->probe[i].used = e->runno;

@@ -488,10 +488,12 @@ bool vtx_eng_ac_fault(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
 bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
 /* A probe is at lin (engine_blocks.c). */
 bool vtx_eng_probe_at(vtx_engine *e, uint64_t lin);
-/* ENG-PRB-1. At a run's start: drop the probes no run armed in the last PROBE_AGE runs (a
- * probe costs Unicorn a hook call at every execution of its instruction: one a
- * budget once ended at, in a hot loop, would cost there for ever). */
-void vtx_eng_age_probes(vtx_engine *e);
+/* ENG-PRB-1. Drop probes, each with the translated code it was compiled into:
+ * all of them (a reset: a new engine has none), or at a run's start those no run
+ * armed in the last PROBE_AGE runs (a probe costs Unicorn a hook call at every
+ * execution of its instruction: one a budget once ended at, in a hot loop, would
+ * cost there for ever). */
+void vtx_eng_drop_probes(vtx_engine *e, bool all);
 
 /* The block hook, with the per-instruction hook on, entered block b (NULL: one
  * it could not vouch for). The per-instruction hook takes b's instructions on
