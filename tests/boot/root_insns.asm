@@ -325,17 +325,7 @@ sys_entry:
         mov eax, [fixup]
         jmp rax
 
-; IDT[rdi] <- a 64-bit interrupt gate to rax
-set_gate:
-        shl rdi, 4
-        mov [idt + rdi], ax
-        mov word [idt + rdi + 2], 0x08
-        mov word [idt + rdi + 4], 0x8E00
-        shr rax, 16
-        mov [idt + rdi + 6], ax
-        shr rax, 16
-        mov [idt + rdi + 8], eax
-        ret
+        SET_GATE_FN                     ; set_gate: IDT[rdi] <- a 64-bit interrupt gate to rax
 
 ud_handler:
         mov dword [rel_vec], 6
