@@ -17,7 +17,12 @@
  * stepping       the same with a boundary observer installed (every boundary
  *                evaluated and reported)
  * exit-roundtrip guest `cpuid; jmp $-2`: VM exit to this program, RIP += exit
- *                instruction length, VMRESUME (ns per round trip)
+ *                instruction length, VMRESUME (ns per round trip), with "enable
+ *                VPID" = 1 (VPID 1), as KVM runs its guests: VM entries keep
+ *                the guest's cached translations (PG-9)
+ * exit-roundtrip-novpid  the same with VPID off: every VM entry and exit
+ *                invalidate the guest's translations (PG-2), so every entry
+ *                compares the guest's page tables with the last walk's copies
  * Prints "bench: NAME VALUE UNIT" lines (medians of 5 runs) and ratios.
  */
 #define _GNU_SOURCE /* bench_util.h: sched_setaffinity */
@@ -202,11 +207,16 @@ static double bench_model(const bench_loop *lp, uint64_t iters, bool window, boo
     return median(r);
 }
 
-/* ns per CPUID exit + VMRESUME round trip. */
-static double bench_roundtrip(unsigned trips)
+/* ns per CPUID exit + VMRESUME round trip, with VPID on (VPID 1) or off. */
+static double bench_roundtrip(unsigned trips, bool vpid)
 {
     rig g;
     rig_open(&g, &bench_loops[0], CPUID_CODE, 0x2);
+    if (vpid) {
+        wr(&g, VTX_VMCS_PROC_CONTROLS, rd(&g, VTX_VMCS_PROC_CONTROLS) | VTX_PROC_SECONDARY_CONTROLS);
+        wr(&g, VTX_VMCS_PROC_CONTROLS2, rd(&g, VTX_VMCS_PROC_CONTROLS2) | VTX_PROC2_ENABLE_VPID);
+        wr(&g, VTX_VMCS_VPID, 1);
+    }
     double r[RUNS];
     enter(&g, 10);
     for (int i = 0; i < RUNS; i++) {
@@ -235,7 +245,7 @@ int main(int argc, char **argv)
     static const char *const fig[NFIG] = {"raw", "block-hook-ceiling", "idle", "window-shut"};
     double code_ceil = 0;
     double v[2][NFIG] = {{0}};
-    double step = 0, trip = 0;
+    double step = 0, trip = 0, trip_novpid = 0;
     char name[64];
     for (int l = 0; l < 2; l++) {
         const bench_loop *lp = &bench_loops[l];
@@ -253,7 +263,9 @@ int main(int argc, char **argv)
     if (!only || strcmp(only, "stepping") == 0)
         step = bench_model(&bench_loops[0], 10000000ull * scale, false, true);
     if (!only || strcmp(only, "exit-roundtrip") == 0)
-        trip = bench_roundtrip(20000u * (unsigned)scale);
+        trip = bench_roundtrip(20000u * (unsigned)scale, true);
+    if (!only || strcmp(only, "exit-roundtrip-novpid") == 0)
+        trip_novpid = bench_roundtrip(20000u * (unsigned)scale, false);
 
     for (int l = 0; l < 2; l++)
         for (int f = 0; f < NFIG; f++)
@@ -265,6 +277,8 @@ int main(int argc, char **argv)
         printf("bench: stepping %.2f Minsn/s\n", step / 1e6);
     if (trip)
         printf("bench: exit-roundtrip %.0f ns\n", trip);
+    if (trip_novpid)
+        printf("bench: exit-roundtrip-novpid %.0f ns\n", trip_novpid);
     for (int l = 0; l < 2; l++) {
         const char *sfx = bench_loops[l].suffix;
         for (int f = CEIL; f < NFIG; f++)

@@ -210,6 +210,7 @@ void vtx_engine_reset(vtx_engine *e)
                               paging check's cached walk stays: it compares every
                               table, and walking is what it would do again) */
     e->gen += 2;           /* decoded bytes were found through the old translations */
+    e->verify_want = true; /* PG-9: the next load compares the tables */
 }
 
 void vtx_engine_invalidate(vtx_engine *e)
@@ -217,6 +218,7 @@ void vtx_engine_invalidate(vtx_engine *e)
     if (!e || e->broken)
         return;
     e->gen += 2;
+    e->verify_want = true; /* PG-9 */
     vtx_eng_drop_translations(e);
     vtx_eng_flush_tlb(e);
 }
@@ -338,6 +340,12 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     if (e->broken) {
         stop->reason = VTX_STOP_ERROR;
         stop->why = "the engine is broken (Unicorn aborted in an earlier run)";
+        return 0;
+    }
+    const char *unverified = vtx_eng_paging_verify(e); /* PG-9 */
+    if (unverified) {
+        stop->reason = VTX_STOP_ERROR;
+        stop->why = unverified;
         return 0;
     }
     vtx_eng_tlb_flush_wanted(e);

@@ -144,6 +144,20 @@ void vtx_engine_destroy(vtx_engine *e);
  * The decode cache and Unicorn's TLB are flushed when CR0/CR3/CR4/EFER change.
  */
 int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why);
+/*
+ * vtx_engine_set_state with tlb_kept: the caller's cached translations survive
+ * this load (PG-9: a VM entry with VPID on and nothing to invalidate, SDM Vol.
+ * 3C "VPID"). The paging check then trusts its cached verdict for the same CR3
+ * and paging mode without comparing the tables, unless a TLB flush
+ * (vtx_engine_flush_tlb) or a verification (vtx_engine_verify_paging) was asked
+ * for since: tables rewritten through the host pointers are seen (compared,
+ * walked, and on Unicorn 2.0.1 refused when not the identity) where the
+ * translations are invalidated, at the next full check or run start; a run
+ * whose start finds a refused mapping stops with VTX_STOP_ERROR and the reason.
+ * Until then Unicorn's TLB keeps the translations it holds, as the processor's
+ * may. With tlb_kept false it is vtx_engine_set_state.
+ */
+int vtx_engine_set_state_tlb(vtx_engine *e, const vtx_cpu_state *s, bool tlb_kept, const char **why);
 /* Read the architectural state back from Unicorn (hidden caches included).
  * Returns 0, or -1 if Unicorn failed. */
 int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s);
@@ -317,6 +331,13 @@ const char *vtx_engine_unicorn_version(void);
  * (a flush costs tens of microseconds there).
  */
 void vtx_engine_flush_tlb(vtx_engine *e);
+/*
+ * The guest invalidates translations itself here (INVLPG, MOV to CR3; Unicorn
+ * carries out the invalidation): after loads with tlb_kept
+ * (vtx_engine_set_state_tlb) the next run's start, or the next load, compares
+ * the paging structures again (PG-9) without flushing Unicorn's TLB.
+ */
+void vtx_engine_verify_paging(vtx_engine *e);
 
 /*
  * Put the engine back as vtx_engine_create left it, but for its translated code

@@ -215,6 +215,13 @@ struct vtx_engine {
      * versions it drops the decode cache. */
     bool tlb_want;
     uint32_t idc_walks, idc_walks_at_flush;
+    /* PG-9: a load with the translations kept (vtx_engine_set_state_tlb) trusts
+     * the cached paging verdict without comparing the tables (idc_unverified
+     * then says so); the comparison is made where the translations are
+     * invalidated: a requested flush (tlb_want), or verify_want
+     * (vtx_engine_verify_paging: the guest's INVLPG or MOV to CR3; an engine
+     * reset), at the next full check or run start (vtx_eng_paging_verify). */
+    bool idc_unverified, verify_want;
     /* The last run stopped before the instruction at `lin` (in its caller's stop
      * set) and nothing ran or changed since (see stops_again in engine.c): a run
      * starting there stops there again without entering Unicorn. Cleared by
@@ -408,7 +415,8 @@ static inline int blk_index(const blk_entry *b, uint64_t lin)
 
 /* ---- engine_paging.c ---- */
 bool vtx_eng_lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa);
-const char *vtx_eng_check_identity_paging(vtx_engine *e, const vtx_cpu_state *s);
+const char *vtx_eng_check_identity_paging(vtx_engine *e, const vtx_cpu_state *s, bool tlb_kept);
+const char *vtx_eng_paging_verify(vtx_engine *e);
 size_t vtx_eng_lin_read(const vtx_engine *e, uint64_t lin, uint8_t *buf, size_t len, const uint8_t **host);
 uint64_t vtx_eng_paging_key_changed(const vtx_engine *e, uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer);
 void vtx_eng_flush_tlb(vtx_engine *e);

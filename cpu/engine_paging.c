@@ -190,11 +190,28 @@ static bool id_cache_hit(const vtx_engine *e, const uint64_t key[4])
     return true;
 }
 
-const char *vtx_eng_check_identity_paging(vtx_engine *e, const vtx_cpu_state *s)
+/*
+ * PG-9: with tlb_kept (the caller's cached translations survive this load: a
+ * VM entry with VPID on and nothing to invalidate) the cached verdict for the
+ * same CR3 and paging mode is trusted without comparing the tables, unless a
+ * flush or a verification was asked for since: tables rewritten through the
+ * caller's host pointers are seen where the translations are invalidated
+ * (vtx_eng_paging_verify), as on the processor, whose TLB may keep the old
+ * translations until then. On Unicorn 2.0.1 the identity check (PG-1) of such
+ * a rewrite is made there too.
+ */
+const char *vtx_eng_check_identity_paging(vtx_engine *e, const vtx_cpu_state *s, bool tlb_kept)
 {
     if (!(s->cr0 & VTX_CR0_PG))
         return NULL;
     const uint64_t key[4] = {s->cr3, s->cr4 & (VTX_CR4_PAE | VTX_CR4_PSE), s->efer & VTX_EFER_LMA, 1};
+    if (tlb_kept && !e->tlb_want && !e->verify_want && e->idc.valid &&
+        memcmp(key, e->idc.key, sizeof e->idc.key) == 0) {
+        e->idc_unverified = true;
+        return NULL;
+    }
+    e->idc_unverified = false;
+    e->verify_want = false;
     if (id_cache_hit(e, key))
         return NULL;
     idwalk w = {e, 0, NULL, true};
@@ -284,6 +301,36 @@ void vtx_engine_flush_tlb(vtx_engine *e)
     if (!e || e->broken)
         return;
     e->tlb_want = true;
+}
+
+void vtx_engine_verify_paging(vtx_engine *e)
+{
+    if (!e || e->broken)
+        return;
+    e->verify_want = true;
+}
+
+/* PG-9: at a run's start, where translations are invalidated (a flush or a
+ * verification asked for) after loads that trusted the cached paging verdict,
+ * the tables are compared now (and walked if they changed; on Unicorn 2.0.1 a
+ * non-identity mapping is refused here). Returns NULL or why the run cannot go
+ * on. */
+const char *vtx_eng_paging_verify(vtx_engine *e)
+{
+    if (!e->idc_unverified || !(e->tlb_want || e->verify_want)) {
+        e->verify_want = false;
+        return NULL;
+    }
+    if (!e->ctx_fresh && !vtx_eng_save_absorb(e))
+        return "Unicorn's state could not be read";
+    vtx_cpu_state s;
+    memset(&s, 0, sizeof s);
+    s.cr0 = e->cr0, s.cr3 = e->cr3, s.cr4 = e->cr4, s.efer = e->efer;
+    uint32_t walks = e->idc_walks;
+    const char *w = vtx_eng_check_identity_paging(e, &s, false);
+    if (e->idc_walks != walks)
+        e->gen += 2; /* decoded bytes were found through the old translations */
+    return w;
 }
 
 /* A flush vtx_engine_flush_tlb asked for, at the start of a run. Without paging

@@ -324,6 +324,11 @@ static bool only_regs_differ(const vtx_cpu_state *a, const vtx_cpu_state *b)
 
 int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why)
 {
+    return vtx_engine_set_state_tlb(e, s, false, why);
+}
+
+int vtx_engine_set_state_tlb(vtx_engine *e, const vtx_cpu_state *s, bool tlb_kept, const char **why)
+{
     const char *w = NULL;
     if (!e || !s)
         w = "no engine or state";
@@ -338,7 +343,7 @@ int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why
     else if (vtx_cpu_mode_of(s) != VTX_MODE_LONG64 && (s->rip >> 32))
         w = "RIP bits 63:32 set outside 64-bit mode";
     else
-        w = vtx_eng_check_identity_paging(e, s);
+        w = vtx_eng_check_identity_paging(e, s, tlb_kept);
     if (w) {
         if (why)
             *why = w;

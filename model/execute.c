@@ -92,7 +92,7 @@ bool vtx_engine_ready(vtx_machine *m, const char **why)
     if (!vtx_engine_make(m, why))
         return false;
     if (m->engine_dirty) {
-        if (vtx_engine_set_state(m->engine, &m->g.cpu, why) != 0)
+        if (vtx_engine_set_state_tlb(m->engine, &m->g.cpu, vtx_tlb_kept(m), why) != 0) /* PG-9 */
             return false;
         m->engine_dirty = false;
     }
@@ -599,6 +599,8 @@ static vtx_step exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *e
         break;
     }
     /* Everything else the engine executes itself. */
+    if (insn->cls == VTX_IC_INVLPG || (insn->cls == VTX_IC_MOV_TO_CR && insn->cr == 3))
+        vtx_tlb_guest_invalidates(m); /* PG-9 */
     return vtx_step_engine(m, (vtx_insn_class)insn->cls, ex, r, st);
 }
 

@@ -265,6 +265,12 @@ bool vtx_eptp_valid(const vtx_machine *m, uint64_t eptp, const char **why);
 void vtx_tlb_on_entry(vtx_machine *m, const vtx_vmcs_values *f);
 void vtx_tlb_on_exit(vtx_machine *m, const vtx_vmcs_values *f);
 void vtx_tlb_flush(vtx_machine *m);
+/* PG-9: whether the guest's cached translations survive loads of its state into
+ * the engine now (entered with VPID on, nothing invalidated since): the engine
+ * then compares the paging structures only where they are invalidated. */
+bool vtx_tlb_kept(const vtx_machine *m);
+/* PG-8/PG-9: the guest's INVLPG or MOV to CR3 is about to run on the engine. */
+void vtx_tlb_guest_invalidates(vtx_machine *m);
 /* EPT on Unicorn 2.0.1 (ept.c, EPT-ID-1/2): NULL when the run can go on with
  * "enable EPT" = 1 and this EPTP, else why not (written to buf). */
 const char *vtx_ept_refused(const vtx_machine *m, uint64_t eptp, char *buf, size_t len);

@@ -10,6 +10,12 @@
  * of the guest's VPID survive entries and exits (the VMM uses INVVPID); the
  * engine's TLB is not tagged, so it is flushed when the VPID entered differs
  * from the one whose translations it holds. INVVPID and INVEPT flush it (PG-7).
+ * PG-9: paging structures rewritten through the caller's host pointers are
+ * therefore seen at the next entry with VPID off, and with VPID on only where
+ * the translations are invalidated (INVVPID, INVEPT, a VPID or EPTP change, the
+ * guest's INVLPG, MOV to CR3 or paging-mode change): between those the engine
+ * does not compare the tables at each entry (cpu/engine.h,
+ * vtx_engine_set_state_tlb), and Unicorn keeps the translations it cached.
  */
 #include "execute.h"
 
@@ -48,4 +54,15 @@ void vtx_tlb_on_entry(vtx_machine *m, const vtx_vmcs_values *f)
     m->tlb_eptp = eptp;
     m->tlb_vpid = vpid;
     m->tlb_vpid_valid = on;
+}
+
+bool vtx_tlb_kept(const vtx_machine *m)
+{
+    return m->in_guest && m->tlb_vpid_valid;
+}
+
+void vtx_tlb_guest_invalidates(vtx_machine *m)
+{
+    if (m->engine)
+        vtx_engine_verify_paging(m->engine); /* PG-9 */
 }
