@@ -696,6 +696,23 @@ static vtx_class_set model_classes(void)
     return (vtx_class_set){all & ~((1ull << VTX_IC_OTHER) | (1ull << VTX_IC_CLI))};
 }
 
+vtx_step vtx_step_run_on(vtx_machine *m, const vtx_insn *insn, uint64_t budget, uint64_t *n, vtx_exit_info *ex,
+                         vtx_insn_result *r, vtx_status *st)
+{
+    vtx_stop s;
+    vtx_insn_class cls = (vtx_insn_class)insn->cls; /* the run may decode over *insn */
+    m->dr6_before_run = m->g.cpu.dr6;
+    int rc = vtx_engine_run(m->engine, budget, model_classes(), true, &s);
+    vtx_engine_get_state(m->engine, &m->g.cpu);
+    mark_accessed(m);
+    *n = rc == 0 ? s.retired : 0;
+    if (*n && (s.reason == VTX_STOP_BEFORE || s.reason == VTX_STOP_BOUNDARY)) { /* as in vtx_execute */
+        retired(m, *n, cls);
+        return VTX_STEP_CONTINUE;
+    }
+    return after_engine(m, &s, cls, ex, r, st);
+}
+
 /*
  * With an observer installed every boundary is evaluated and reported. Those
  * inside a run of plain computation are evaluated here, in the engine's
@@ -774,6 +791,7 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     m->hook_retired = 0;
     m->memo_valid = false;
     m->dr6_before_run = g->cpu.dr6;
+    m->exec_budget = budget;
     int rc = vtx_engine_run(m->engine, budget, model_classes(), false, &s);
     vtx_engine_get_state(m->engine, &g->cpu);
     mark_accessed(m); /* far RET and segment loads run among plain computation */
