@@ -696,23 +696,6 @@ static vtx_class_set model_classes(void)
     return (vtx_class_set){all & ~((1ull << VTX_IC_OTHER) | (1ull << VTX_IC_CLI))};
 }
 
-vtx_step vtx_step_run_on(vtx_machine *m, const vtx_insn *insn, uint64_t budget, uint64_t *n, vtx_exit_info *ex,
-                         vtx_insn_result *r, vtx_status *st)
-{
-    vtx_stop s;
-    vtx_insn_class cls = (vtx_insn_class)insn->cls; /* the run may decode over *insn */
-    m->dr6_before_run = m->g.cpu.dr6;
-    int rc = vtx_engine_run(m->engine, budget, model_classes(), true, &s);
-    vtx_engine_get_state(m->engine, &m->g.cpu);
-    mark_accessed(m);
-    *n = rc == 0 ? s.retired : 0;
-    if (*n && (s.reason == VTX_STOP_BEFORE || s.reason == VTX_STOP_BOUNDARY)) { /* as in vtx_execute */
-        retired(m, *n, cls);
-        return VTX_STEP_CONTINUE;
-    }
-    return after_engine(m, &s, cls, ex, r, st);
-}
-
 /*
  * With an observer installed every boundary is evaluated and reported. Those
  * inside a run of plain computation are evaluated here, in the engine's
@@ -766,6 +749,8 @@ static bool boundary_in_run(void *user, uint64_t rip, uint64_t rflags)
 vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
 {
     const char *why = NULL;
+    bool skip = m->exec_skip_first; /* an STI that runs on (shadows.c) */
+    m->exec_skip_first = false;
     if (!vtx_engine_ready(m, &why))
         return vtx_step_stop(r, st, VTX_ERR_UNSUPPORTED, "the guest state cannot be executed: %s", why ? why : "unknown");
     vtx_guest *g = &m->g;
@@ -792,7 +777,7 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     m->memo_valid = false;
     m->dr6_before_run = g->cpu.dr6;
     m->exec_budget = budget;
-    int rc = vtx_engine_run(m->engine, budget, model_classes(), false, &s);
+    int rc = vtx_engine_run(m->engine, budget, model_classes(), skip, &s);
     vtx_engine_get_state(m->engine, &g->cpu);
     mark_accessed(m); /* far RET and segment loads run among plain computation */
     if (rc != 0 && s.reason != VTX_STOP_ERROR)

@@ -90,15 +90,6 @@ vtx_step vtx_step_engine(vtx_machine *m, vtx_insn_class cls, vtx_exit_info *ex, 
 vtx_step vtx_step_retire(vtx_machine *m, const vtx_insn *insn, bool *retired_one, vtx_exit_info *ex,
                          vtx_insn_result *r, vtx_status *st);
 
-/* Run the instruction at RIP (an STI, which the model has looked at) and go on
- * with the plain computation after it in the same engine run, up to `budget`
- * instructions (0: no limit), as vtx_execute runs; only with nothing armed and
- * no observer, MTF, TF or RF, and the class costing as plain computation
- * (shadows.c decides). *retired is the number of instructions the run retired
- * (the first one included) when the step continues. */
-vtx_step vtx_step_run_on(vtx_machine *m, const vtx_insn *insn, uint64_t budget, uint64_t *retired,
-                         vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st);
-
 /* Create the engine over the machine's memory (again, when the map changed;
  * with the bus's MMIO window) and load g.cpu into it when engine_dirty. */
 bool vtx_engine_ready(vtx_machine *m, const char **why);

@@ -13,9 +13,11 @@
  * platform inputs, the timer deadline and budgets end the run's budget, a
  * device write stops it), so neither the boundary in its shadow nor the one
  * where the shadow ends has anything to block or take; no observer (promised
- * every boundary), no MTF (MTF-4: an exit after each instruction), no TF (a #DB
- * trap after it) or RF (cleared by it); and STI costing the cycles of plain
- * computation, in which the run's budget is counted. */
+ * every boundary, boundary_in_run would take the STI for plain computation);
+ * and STI costing the cycles of plain computation, in which the run's budget
+ * is counted. With MTF (MTF-4) or RF the budget is 1 and with TF a #DB trap
+ * stops the run after the STI, so the STI would run alone anyway: those keep
+ * the path that steps it (vtx_step_retire) rather than rely on that. */
 static bool sti_runs_on(const vtx_machine *m)
 {
     return !m->observer && !(m->g.cpu.rflags & (VTX_RFLAGS_TF | VTX_RFLAGS_RF)) && !vtx_mtf_control(m) &&
@@ -32,8 +34,10 @@ vtx_step vtx_exec_sti(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex, v
          * shadow is live only when the run stopped right after the STI (its
          * budget, a model instruction or a fault next, BLK-STI-1); when the
          * next instruction retired too, retiring it ended the shadow (BLK-STI-2). */
-        uint64_t n;
-        vtx_step next = vtx_step_run_on(m, insn, m->exec_budget, &n, ex, r, st);
+        uint64_t before = m->instructions;
+        m->exec_skip_first = true;
+        vtx_step next = vtx_execute(m, m->exec_budget, ex, r, st); /* STI costs as plain computation */
+        uint64_t n = m->instructions - before;
         if (n == 1 && !if_before && (g->cpu.rflags & VTX_RFLAGS_IF))
             g->block_sti = true;
         return next;
