@@ -1,7 +1,8 @@
 /*
  * Where the STI and MOV SS shadows are made (catalogue A: BLK-STI-1, BLK-STI-5,
  * BLK-MSS-1, BLK-MSS-2): the instructions that make them run here, one at a
- * time on the engine. Where they end is vtx_shadows_end (shadows.h).
+ * time on the engine, or, an STI with nothing armed, at the start of a run of
+ * the plain computation after it. Where they end is vtx_shadows_end (shadows.h).
  */
 #include "shadows.h"
 #include "mtf.h"
