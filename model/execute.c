@@ -751,6 +751,8 @@ static bool boundary_in_run(void *user, uint64_t rip, uint64_t rflags)
 vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
 {
     const char *why = NULL;
+    bool skip = m->exec_skip_first; /* an STI that runs on (shadows.c) */
+    m->exec_skip_first = false;
     if (!vtx_engine_ready(m, &why))
         return vtx_step_stop(r, st, VTX_ERR_UNSUPPORTED, "the guest state cannot be executed: %s", why ? why : "unknown");
     vtx_guest *g = &m->g;
@@ -776,7 +778,8 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     m->hook_retired = 0;
     m->memo_valid = false;
     m->dr6_before_run = g->cpu.dr6;
-    int rc = vtx_engine_run(m->engine, budget, model_classes(), false, &s);
+    m->exec_budget = budget;
+    int rc = vtx_engine_run(m->engine, budget, model_classes(), skip, &s);
     vtx_engine_get_state(m->engine, &g->cpu);
     mark_accessed(m); /* far RET and segment loads run among plain computation */
     if (rc != 0 && s.reason != VTX_STOP_ERROR)

@@ -167,6 +167,10 @@ struct vtx_machine {
     void *observer_user;
     uint64_t hook_retired;   /* instructions of the engine run in progress already retired at the
                                 boundaries evaluated inside it (execute.c, boundary_in_run) */
+    uint64_t exec_budget;    /* the instruction budget of the vtx_execute in progress (0: none); an
+                                STI it stops before runs on with it (shadows.c, BLK-STI-1) */
+    bool exec_skip_first;    /* the next vtx_execute runs the instruction at RIP although it is in
+                                the stop set (that STI) */
     bool memo_valid;         /* memo_rep is the last boundary evaluated inside this run */
     uint32_t memo_key;       /* everything its verdicts depended on that can change inside a run */
     vtx_boundary_report memo_rep;

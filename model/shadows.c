@@ -1,14 +1,48 @@
 /*
  * Where the STI and MOV SS shadows are made (catalogue A: BLK-STI-1, BLK-STI-5,
  * BLK-MSS-1, BLK-MSS-2): the instructions that make them run here, one at a
- * time on the engine. Where they end is vtx_shadows_end (shadows.h).
+ * time on the engine, or, an STI with nothing armed, at the start of a run of
+ * the plain computation after it. Where they end is vtx_shadows_end (shadows.h).
  */
 #include "shadows.h"
+#include "mtf.h"
+
+/* May the STI run on into the plain computation after it, in the same engine
+ * run? Only where no boundary inside that run can differ from "execute" and
+ * the run's count accounts for the STI exactly: nothing armed at the boundary
+ * before it (vtx_boundary_nothing_armed; nothing can become armed inside a run:
+ * platform inputs, the timer deadline and budgets end the run's budget, a
+ * device write stops it), so neither the boundary in its shadow nor the one
+ * where the shadow ends has anything to block or take; no observer (promised
+ * every boundary, boundary_in_run would take the STI for plain computation);
+ * and STI costing the cycles of plain computation, in which the run's budget
+ * is counted. With MTF (MTF-4) or RF the budget is 1 and with TF a #DB trap
+ * stops the run after the STI, so the STI would run alone anyway: those keep
+ * the path that steps it (vtx_step_retire) rather than rely on that. */
+static bool sti_runs_on(const vtx_machine *m)
+{
+    return !m->observer && !(m->g.cpu.rflags & (VTX_RFLAGS_TF | VTX_RFLAGS_RF)) && !vtx_mtf_control(m) &&
+           m->costs.by_class[VTX_IC_STI] == m->costs.by_class[VTX_IC_OTHER] && vtx_boundary_nothing_armed(m);
+}
 
 vtx_step vtx_exec_sti(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
 {
     vtx_guest *g = &m->g;
     bool if_before = g->cpu.rflags & VTX_RFLAGS_IF;
+    if (sti_runs_on(m)) {
+        /* One engine run for the STI and what follows it, instead of a run for
+         * the STI alone (os_like_bench's CLI ... STI critical sections). The
+         * shadow is live only when the run stopped right after the STI (its
+         * budget, a model instruction or a fault next, BLK-STI-1); when the
+         * next instruction retired too, retiring it ended the shadow (BLK-STI-2). */
+        uint64_t before = m->instructions;
+        m->exec_skip_first = true;
+        vtx_step next = vtx_execute(m, m->exec_budget, ex, r, st); /* STI costs as plain computation */
+        uint64_t n = m->instructions - before;
+        if (n == 1 && !if_before && (g->cpu.rflags & VTX_RFLAGS_IF))
+            g->block_sti = true;
+        return next;
+    }
     /* BLK-STI-1: a single-step trap after the STI (TF = 1) does not stop it from
      * making its shadow; the trap becomes a pending #DB. */
     bool retired_one;
