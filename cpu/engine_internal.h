@@ -60,6 +60,13 @@ enum {
 #define HF_KEEP ((1u << 19) | (1u << 20) | (1u << 21)) /* SMM, SVME, GUEST */
 #define HF_OSFXSR (1u << 22)
 #define HF_SMAP (1u << 23)
+/* Hook-set tags in hflags bits QEMU 5.0 leaves unused (HF_* ends at bit 26 in
+ * 2.0.1 and 2.1.1): QEMU keys its translated blocks on hflags (the TB flags), so
+ * blocks translated with the per-instruction hook and those translated without
+ * it, and those with and without the block hook, are kept apart and each is
+ * found only while its hooks are installed (ENG-MODE-1, vtx_eng_mode_tag). */
+#define HF_TAG_CODE (1u << 28)
+#define HF_TAG_BLOCK (1u << 29)
 
 #define DC_SIZE 4096u
 #define ID_CACHE_TABLES 64u
