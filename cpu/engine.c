@@ -372,6 +372,14 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->why = "the engine is broken (Unicorn aborted in an earlier run)";
         return 0;
     }
+    if (e->nexits) {
+        vtx_eng_drop_stale_exits(e); /* ENG-EXIT-1 */
+        if (e->broken) {
+            stop->reason = VTX_STOP_ERROR;
+            stop->why = "cannot change Unicorn's exit list";
+            return 0;
+        }
+    }
     vtx_eng_tlb_flush_wanted(e);
     e->runno++;
     if (e->nprobe)

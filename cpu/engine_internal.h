@@ -556,6 +556,8 @@ extern pthread_once_t vtx_eng_abort_guard_once;
 void vtx_eng_install_abort_guard(void);
 bool vtx_eng_guarded_emu_start(vtx_engine *e, uint64_t rip, uc_err *err);
 bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin);
+/* Drop the exits whose bytes the decoder now accepts (ENG-EXIT-1), at a run's start. */
+void vtx_eng_drop_stale_exits(vtx_engine *e);
 
 /* ---- engine_state.c ---- */
 bool vtx_eng_save_absorb(vtx_engine *e);
