@@ -171,9 +171,11 @@ struct vtx_engine {
      * self-modifying code), while the block cache records one size per address:
      * the others are dropped at the next run's start (vtx_eng_drop_lost), before
      * the caller's writes through host pointers could make them stale unseen.
-     * lost_all: more than fit (drop all). */
+     * lost_pages (Unicorn 2.0.1): more addresses than fit, so lost[] holds
+     * their 4-KiB pages; lost_all: more than fit (drop all). */
     uint64_t lost[32];
     unsigned nlost;
+    bool lost_pages;
     bool lost_all;
     bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
     bool broken;          /* Unicorn aborted inside a run (see abort_guard): only destroy is left */
