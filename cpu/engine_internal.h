@@ -60,6 +60,13 @@ enum {
 #define HF_KEEP ((1u << 19) | (1u << 20) | (1u << 21)) /* SMM, SVME, GUEST */
 #define HF_OSFXSR (1u << 22)
 #define HF_SMAP (1u << 23)
+/* Hook-set tags in hflags bits QEMU 5.0 leaves unused (HF_* ends at bit 26 in
+ * 2.0.1 and 2.1.1): QEMU keys its translated blocks on hflags (the TB flags), so
+ * blocks translated with the per-instruction hook and those translated without
+ * it, and those with and without the block hook, are kept apart and each is
+ * found only while its hooks are installed (ENG-MODE-1, vtx_eng_mode_tag). */
+#define HF_TAG_CODE (1u << 28)
+#define HF_TAG_BLOCK (1u << 29)
 
 #define DC_SIZE 4096u
 #define ID_CACHE_TABLES 64u
@@ -164,9 +171,11 @@ struct vtx_engine {
      * self-modifying code), while the block cache records one size per address:
      * the others are dropped at the next run's start (vtx_eng_drop_lost), before
      * the caller's writes through host pointers could make them stale unseen.
-     * lost_all: more than fit (drop all). */
+     * lost_pages (Unicorn 2.0.1): more addresses than fit, so lost[] holds
+     * their 4-KiB pages; lost_all: more than fit (drop all). */
     uint64_t lost[32];
     unsigned nlost;
+    bool lost_pages;
     bool lost_all;
     bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
     bool broken;          /* Unicorn aborted inside a run (see abort_guard): only destroy is left */
@@ -554,6 +563,8 @@ extern pthread_once_t vtx_eng_abort_guard_once;
 void vtx_eng_install_abort_guard(void);
 bool vtx_eng_guarded_emu_start(vtx_engine *e, uint64_t rip, uc_err *err);
 bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin);
+/* Drop the exits whose bytes the decoder now accepts (ENG-EXIT-1), at a run's start. */
+void vtx_eng_drop_stale_exits(vtx_engine *e);
 
 /* ---- engine_state.c ---- */
 bool vtx_eng_save_absorb(vtx_engine *e);
