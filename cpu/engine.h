@@ -278,6 +278,17 @@ int vtx_engine_flags_crosscheck(vtx_engine *e, uint32_t op, uint64_t dst, uint64
                                 uint64_t *engine, uint64_t *unicorn);
 
 /*
+ * For tests of ENG-FL-2: with `on`, the per-instruction hook checks every RFLAGS
+ * it takes from Unicorn's sync (engine_flags.h) against Unicorn's register API,
+ * and counts. counts (when not NULL) receives the counts so far: [0] synced
+ * values taken, [1] values computed (from the lazy flags, or by Unicorn for an operation
+ * the engine leaves to it), [2] synced values that
+ * differed from Unicorn's. Turning it on clears them. Returns 0, -1 when the
+ * engine computes no RFLAGS from the live state (nothing to check).
+ */
+int vtx_engine_flags_audit(vtx_engine *e, bool on, uint64_t counts[3]);
+
+/*
  * True once Unicorn aborted inside a run of this engine and the engine could
  * not go on past the guest code that made it abort (Unicorn 2.0.1 calls abort()
  * translating some invalid guest code; the engine catches it, and normally

@@ -55,12 +55,14 @@ static inline bool boundary_then_start(uc_engine *uc, vtx_engine *e, uint64_t ad
 {
     if (e->bfn && e->started) {
         uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
-        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_now(e))) {
+        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_hook(e))) {
             e->hstop = HS_BOUNDARY;
             e->stop_lin = addr;
             uc_emu_stop(uc);
             return false;
         }
+    } else {
+        vtx_eng_flags_mark(e); /* the instruction runs: ENG-FL-2 */
     }
     e->started++;
     e->last_lin = addr;
@@ -86,6 +88,7 @@ static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t add
         /* a store run again after QEMU abandoned its block (vtx_eng_step_again):
          * the same instruction, started, counted and its boundary passed */
         e->again_lin = UINT64_MAX;
+        vtx_eng_flags_mark(e); /* the instruction runs: ENG-FL-2 */
         return;
     }
     const vtx_insn *in = dc_lookup(e, addr);
@@ -136,7 +139,7 @@ void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         hook_code_full(uc, addr, e);
         return;
     }
-    e->step_next = e->step_blk->lin + e->step_blk->off[++e->step_i];
+    e->step_next = e->step_lin + *++e->step_off;
     boundary_then_start(uc, e, addr);
 }
 
