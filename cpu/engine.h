@@ -250,11 +250,15 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
  * the run's first (the caller has looked at that boundary already), and after
  * the stop-set and budget checks (a boundary where the run stops for those is
  * not passed to it). `rip` is the architectural RIP of the next instruction,
- * `rflags` RFLAGS there (what vtx_engine_rflags returns). Return true to stop
- * the run there (VTX_STOP_BOUNDARY; the next instruction not executed). It may
- * call vtx_engine_rflags but nothing else of the engine.
+ * `rflags` RFLAGS there (what vtx_engine_rflags returns). To stop the run
+ * there (VTX_STOP_BOUNDARY; the next instruction not executed) it calls
+ * vtx_engine_stop_at_boundary. It may call vtx_engine_rflags too, but nothing
+ * else of the engine. (It returns nothing: the per-instruction hook calls it
+ * last, as a tail call.)
  */
-typedef bool (*vtx_engine_boundary_fn)(void *user, uint64_t rip, uint64_t rflags);
+typedef void (*vtx_engine_boundary_fn)(void *user, uint64_t rip, uint64_t rflags);
+/* Inside a boundary function only: the run stops at its boundary. */
+void vtx_engine_stop_at_boundary(vtx_engine *e);
 /*
  * Install (or, with NULL, remove) the boundary function. While one is
  * installed every counted run takes the per-instruction hook (about 190 M

@@ -86,3 +86,17 @@ int vtx_engine_flags_audit(vtx_engine *e, bool on, uint64_t counts[3])
         memcpy(counts, e->flags_counts, sizeof e->flags_counts);
     return 0;
 }
+
+uint64_t vtx_eng_rflags_unsynced(vtx_engine *e)
+{
+    uint64_t rf = 0;
+    if (e->flags_live) {
+        vtx_eng_flags_mark(e);
+        if (e->flags_audit)
+            e->flags_counts[1]++;
+        if (rflags_live(e, &rf))
+            return rf;
+    }
+    uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf);
+    return rf;
+}

@@ -179,27 +179,24 @@ static inline __attribute__((always_inline)) void vtx_eng_flags_mark(vtx_engine 
 }
 
 void vtx_eng_flags_audit_one(vtx_engine *e, uint64_t synced);
+/* RFLAGS at a hook call with no sync of Unicorn's before it (the mark left). */
+uint64_t vtx_eng_rflags_unsynced(vtx_engine *e);
 
-/* RFLAGS at a hook call (ENG-FL-2), leaving the mark. */
+/* RFLAGS at a hook call (ENG-FL-2), leaving the mark. Inline: the sync's value
+ * costs a load; computing it is a call. */
 static inline __attribute__((always_inline)) uint64_t vtx_eng_rflags_hook(vtx_engine *e)
 {
-    uint64_t rf = 0;
     if (__builtin_expect(e->flags_live, 1)) {
         uint8_t *env = e->live;
         uint64_t ef = rd64(env, ENV_EFLAGS);
-        wr64(env, ENV_EFLAGS, ef | FLAGS_MARK);
         if (!(ef & FLAGS_MARK)) {
+            wr64(env, ENV_EFLAGS, ef | FLAGS_MARK);
             if (__builtin_expect(e->flags_audit, 0))
                 vtx_eng_flags_audit_one(e, ef);
             return ef; /* Unicorn's sync before this hook */
         }
-        if (__builtin_expect(e->flags_audit, 0))
-            e->flags_counts[1]++;
-        if (rflags_live(e, &rf))
-            return rf;
     }
-    uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf);
-    return rf;
+    return vtx_eng_rflags_unsynced(e);
 }
 
 /* RFLAGS as uc_reg_read returns it, computed from the live state when it can be. */

@@ -233,6 +233,10 @@ struct vtx_engine {
 
     /* The run in progress. */
     uint64_t stop_bits, budget, started, stop_lin, last_lin;
+    /* last_lin and last_valid before the boundary function's instruction was
+     * counted as started (vtx_engine_stop_at_boundary puts them back) */
+    uint64_t bnd_prev_lin;
+    bool bnd_prev_valid;
     uint64_t own_bits; /* ENG-DR-1: classes the caller did not ask to stop before, stopped before anyway */
     bool last_valid;
     uint64_t lim;      /* the run's budget, UINT64_MAX for none */

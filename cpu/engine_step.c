@@ -48,26 +48,42 @@ static inline const vtx_insn *dc_lookup(vtx_engine *e, uint64_t lin)
 
 /* ---- hooks ---- */
 
-/* The boundary before the instruction at `addr` (the boundary function, when set
- * and an instruction has run in this run; it may end the run there), then the
- * instruction counted as started. False: the run stops before it. */
-static inline bool boundary_then_start(uc_engine *uc, vtx_engine *e, uint64_t addr)
+/* The instruction at `addr` counted as started, then the boundary before it
+ * (the boundary function, when set and an instruction has run in this run; it
+ * may end the run there: vtx_engine_stop_at_boundary takes the count back).
+ * Inline, with the boundary function's call last: the step path's tail call. */
+static inline __attribute__((always_inline)) void start_then_boundary(vtx_engine *e, uint64_t addr)
 {
-    if (e->bfn && e->started) {
+    e->bnd_prev_lin = e->last_lin;
+    e->bnd_prev_valid = e->last_valid;
+    const uint64_t before = e->started++;
+    e->last_lin = addr;
+    e->last_valid = true;
+    if (e->bfn && before) {
         uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
-        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_hook(e))) {
-            e->hstop = HS_BOUNDARY;
-            e->stop_lin = addr;
-            uc_emu_stop(uc);
-            return false;
-        }
+        e->bfn(e->bfn_user, rip, vtx_eng_rflags_hook(e));
     } else {
         vtx_eng_flags_mark(e); /* the instruction runs: ENG-FL-2 */
     }
-    e->started++;
-    e->last_lin = addr;
-    e->last_valid = true;
-    return true;
+}
+
+void vtx_engine_stop_at_boundary(vtx_engine *e)
+{
+    if (!e || !e->started)
+        return;
+    e->started--;
+    e->hstop = HS_BOUNDARY;
+    e->stop_lin = e->last_lin;
+    e->last_lin = e->bnd_prev_lin;
+    e->last_valid = e->bnd_prev_valid;
+    uc_emu_stop(e->uc);
+}
+
+/* start_then_boundary; false: the run stops before the instruction. */
+static bool boundary_then_start(vtx_engine *e, uint64_t addr)
+{
+    start_then_boundary(e, addr);
+    return e->hstop != HS_BOUNDARY;
 }
 
 /* The per-instruction hook's general case (hook_code has the step path). */
@@ -105,7 +121,7 @@ static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t add
         uc_emu_stop(uc);
         return;
     }
-    if (!boundary_then_start(uc, e, addr))
+    if (!boundary_then_start(e, addr))
         return;
     if (__builtin_expect(in->has_mem, 0) && vtx_eng_ac_on(e) && vtx_eng_ac_fault(e, in, addr)) {
         /* ENG-AC-1: #AC(0), a fault before the access (counted as started, as the
@@ -140,7 +156,7 @@ void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         return;
     }
     e->step_next = e->step_lin + *++e->step_off;
-    boundary_then_start(uc, e, addr);
+    start_then_boundary(e, addr);
 }
 
 void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user)

@@ -707,43 +707,95 @@ static vtx_class_set model_classes(void)
  * not reported twice). Platform inputs never fall due inside a run (the run's
  * budget ends there).
  */
-static bool boundary_in_run(void *user, uint64_t rip, uint64_t rflags)
+/* Everything the verdicts of a boundary inside a run depend on that can change
+ * inside the run: the controls and the activity state stay as they are; IF,
+ * the shadows, the pending flags and the timer may change (the observer itself
+ * may raise an input). A boundary with the same key has the same verdicts as
+ * the last one. */
+static inline uint32_t memo_key(const vtx_machine *m)
 {
-    vtx_machine *m = user;
-    retired(m, 1, VTX_IC_OTHER);
-    m->hook_retired++;
-    m->g.cpu.rip = rip;
-    m->g.cpu.rflags = rflags;
-    if (!m->observer)
-        return true;
-    /* Inside one run the controls and the activity state stay as they are; what
-     * can change is in the key (the observer itself may raise an input). A
-     * boundary with the same key has the same verdicts as the last one. */
     const vtx_guest *g = &m->g;
-    uint32_t key = (uint32_t)((g->cpu.rflags & VTX_RFLAGS_IF) != 0) | (uint32_t)g->block_sti << 1 |
-                   (uint32_t)g->block_movss << 2 | (uint32_t)g->block_nmi << 3 | (uint32_t)g->mtf_pending << 4 |
-                   (uint32_t)(g->pending_dbg != 0) << 5 | (uint32_t)m->nmi_pending << 6 |
-                   (uint32_t)m->intr_line << 7 | (uint32_t)m->init_pending << 8 | (uint32_t)m->sipi_pending << 9 |
-                   (uint32_t)vtx_timer_expired(m) << 10;
+    return (uint32_t)((g->cpu.rflags & VTX_RFLAGS_IF) != 0) | (uint32_t)g->block_sti << 1 |
+           (uint32_t)g->block_movss << 2 | (uint32_t)g->block_nmi << 3 | (uint32_t)g->mtf_pending << 4 |
+           (uint32_t)(g->pending_dbg != 0) << 5 | (uint32_t)m->nmi_pending << 6 | (uint32_t)m->intr_line << 7 |
+           (uint32_t)m->init_pending << 8 | (uint32_t)m->sipi_pending << 9 | (uint32_t)vtx_timer_expired(m) << 10;
+}
+
+/* The boundary at rip inside a run, its instruction retired: evaluated (or its
+ * verdicts taken from the memo) and reported; or the run stops there. */
+static __attribute__((noinline)) void boundary_in_run_eval(vtx_machine *m, uint64_t rip)
+{
+    if (!m->observer) {
+        vtx_engine_stop_at_boundary(m->engine);
+        return;
+    }
+    uint32_t key = memo_key(m);
     if (m->memo_valid && key == m->memo_key) {
         vtx_boundary_report *rep = &m->memo_rep;
         rep->rip = rip;
-        rep->rflags = g->cpu.rflags;
+        rep->rflags = m->g.cpu.rflags;
         rep->cycle = m->cycles;
         rep->instructions = m->instructions;
         m->observer(m->observer_user, rep);
-        return false;
+        return;
     }
     vtx_boundary_report rep;
     vtx_exit_info ex;
     vtx_boundary_evaluate(m, false, &rep, &ex);
-    if (rep.action != VTX_ACT_EXECUTE)
-        return true;
+    if (rep.action != VTX_ACT_EXECUTE) {
+        vtx_engine_stop_at_boundary(m->engine);
+        return;
+    }
     m->memo_rep = rep;
     m->memo_key = key;
     m->memo_valid = true;
     m->observer(m->observer_user, &rep);
-    return false;
+}
+
+/*
+ * With an observer installed every boundary is evaluated and reported. Those
+ * inside a run of plain computation are evaluated here, in the engine's
+ * per-instruction hook, without stopping Unicorn: the instruction before the
+ * boundary retired (it was plain computation or CLI: the model's classes stop
+ * the run before they execute), so the boundary sees exactly what the run loop
+ * would see. A boundary where anything but "execute" wins stops the run, and
+ * the run loop evaluates it again, takes the event and reports it (this one is
+ * not reported twice). Platform inputs never fall due inside a run (the run's
+ * budget ends there). The common case (the verdicts of the last boundary, the
+ * observer called last: a tail call) is kept free of calls before it.
+ */
+static void boundary_in_run(void *user, uint64_t rip, uint64_t rflags)
+{
+    vtx_machine *m = user;
+    vtx_guest *g = &m->g;
+    if (__builtin_expect(m->memo_valid && !(g->cpu.rflags & VTX_RFLAGS_RF), 1)) {
+        /* A boundary of this run was evaluated since its first instruction
+         * retired (retired() then ended the shadows and, with the monitor trap
+         * flag, made an MTF exit pending; nothing inside a run starts a shadow or
+         * clears that, and the controls do not change): retiring one more
+         * instruction only counts it. */
+        m->instructions++;
+        m->cycles += m->costs.by_class[VTX_IC_OTHER];
+        m->hook_retired++;
+        g->cpu.rip = rip;
+        g->cpu.rflags = rflags;
+        if (__builtin_expect(memo_key(m) == m->memo_key, 1)) {
+            vtx_boundary_report *rep = &m->memo_rep;
+            rep->rip = rip;
+            rep->rflags = rflags;
+            rep->cycle = m->cycles;
+            rep->instructions = m->instructions;
+            m->observer(m->observer_user, rep);
+            return;
+        }
+        boundary_in_run_eval(m, rip);
+        return;
+    }
+    retired(m, 1, VTX_IC_OTHER);
+    m->hook_retired++;
+    g->cpu.rip = rip;
+    g->cpu.rflags = rflags;
+    boundary_in_run_eval(m, rip);
 }
 
 vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)

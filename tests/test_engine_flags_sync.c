@@ -53,7 +53,7 @@ typedef struct seen {
     uint64_t first_wrong_rip, first_wrong_got, first_wrong_want;
 } seen;
 
-static bool at_boundary(void *user, uint64_t rip, uint64_t rflags)
+static void at_boundary(void *user, uint64_t rip, uint64_t rflags)
 {
     seen *s = user;
     uint64_t want = vtx_engine_rflags(eng);
@@ -65,7 +65,6 @@ static bool at_boundary(void *user, uint64_t rip, uint64_t rflags)
         s->first_wrong_got = rflags;
         s->first_wrong_want = want;
     }
-    return false;
 }
 
 static void seg(vtx_cpu_seg *g, uint16_t sel, uint32_t ar)

@@ -24,11 +24,10 @@ static uint8_t *mem;
 static vtx_engine *eng;
 static uint64_t boundaries;
 
-static bool at_boundary(void *user, uint64_t rip, uint64_t rflags)
+static void at_boundary(void *user, uint64_t rip, uint64_t rflags)
 {
     (void)user, (void)rip, (void)rflags;
     boundaries++;
-    return false;
 }
 
 static void seg(vtx_cpu_seg *g, uint16_t sel, uint32_t ar)
