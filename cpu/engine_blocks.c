@@ -582,6 +582,13 @@ static __attribute__((noinline)) void hook_block_am(uc_engine *uc, uint64_t addr
     e->smc_lim = b->smc_lim;
 }
 
+/* b (bc[i]'s copy for the fast path) was stamped for the translation of the
+ * block at addr of size bytes that runs (its tag in ud), in this epoch. */
+static inline bool stamped_for(const vtx_engine *e, const fb_entry *b, uint64_t addr, uint32_t size, void *ud)
+{
+    return b->lin == addr && b->tsize == ((uint64_t)tag_of(ud) << 32 | size) && b->epoch == e->epoch;
+}
+
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     vtx_engine *e = eng_of(ud);
@@ -590,8 +597,8 @@ void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     /* The translation the entry was stamped for in this epoch (see "Block tags"),
      * nothing irregular pending, the budget not reached, no block abandoned by a
      * store (size < smc_lim). */
-    if (__builtin_expect(e->irregular == 0 && b->lin == addr && b->tsize == ((uint64_t)tag_of(ud) << 32 | size) &&
-                             b->epoch == e->epoch && e->lim - e->started >= b->n && size >= e->smc_lim,
+    if (__builtin_expect(e->irregular == 0 && stamped_for(e, b, addr, size, ud) && e->lim - e->started >= b->n &&
+                             size >= e->smc_lim,
                          1)) {
         if (__builtin_expect(e->cr0 & VTX_CR0_AM, 0)) {
             hook_block_am(uc, addr, size, ud); /* ENG-AC-1 */
@@ -609,8 +616,7 @@ void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
      * memory; hook_block_slow takes the rest, and every block entered after one
      * that may store into itself (an abandoned block run again,
      * vtx_eng_step_again). */
-    if (e->irregular == IRREGULAR_SLOW_ONLY && b->lin == addr &&
-        b->tsize == ((uint64_t)tag_of(ud) << 32 | size) && b->epoch == e->epoch &&
+    if (e->irregular == IRREGULAR_SLOW_ONLY && stamped_for(e, b, addr, size, ud) &&
         !(e->step_prev && e->step_prev->wmem_early)) {
         vtx_eng_flags_mark(e); /* ENG-FL-2 (Unicorn may have entered its loop again) */
         vtx_eng_step_block(e, &e->bc[i], false);
