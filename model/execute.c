@@ -711,14 +711,38 @@ static vtx_class_set model_classes(void)
  * inside the run: the controls and the activity state stay as they are; IF,
  * the shadows, the pending flags and the timer may change (the observer itself
  * may raise an input). A boundary with the same key has the same verdicts as
- * the last one. */
-static inline uint32_t memo_key(const vtx_machine *m)
+ * the last one. The key holds those fields as they lie in memory, a few of
+ * their neighbours with them (which only makes it stricter: a difference there
+ * costs an evaluation): a handful of loads, at every boundary of an observed
+ * run. */
+#define KEY_G_AT offsetof(vtx_guest, pending_dbg)
+#define KEY_M_AT offsetof(vtx_machine, nmi_pending)
+#define KEY_IN(at, n, type, f) (offsetof(type, f) >= (at) && offsetof(type, f) + sizeof(((type *)0)->f) <= (at) + (n))
+_Static_assert(KEY_IN(KEY_G_AT, 24, vtx_guest, block_sti) && KEY_IN(KEY_G_AT, 24, vtx_guest, block_movss) &&
+                   KEY_IN(KEY_G_AT, 24, vtx_guest, block_nmi) && KEY_IN(KEY_G_AT, 24, vtx_guest, mtf_pending) &&
+                   KEY_IN(KEY_G_AT, 24, vtx_guest, pending_dbg) && KEY_IN(KEY_G_AT, 24, vtx_guest, timer_armed) &&
+                   offsetof(vtx_guest, timer_deadline) >= KEY_G_AT + 24,
+               "the guest's event state the key reads lies in 24 bytes from pending_dbg");
+_Static_assert(KEY_IN(KEY_M_AT, 8, vtx_machine, intr_line) && KEY_IN(KEY_M_AT, 8, vtx_machine, init_pending) &&
+                   KEY_IN(KEY_M_AT, 8, vtx_machine, sipi_pending) &&
+                   offsetof(vtx_machine, scheduled) >= KEY_M_AT + 8,
+               "the platform inputs the key reads lie in 8 bytes from nmi_pending");
+static inline void memo_key(const vtx_machine *m, uint64_t k[5])
 {
-    const vtx_guest *g = &m->g;
-    return (uint32_t)((g->cpu.rflags & VTX_RFLAGS_IF) != 0) | (uint32_t)g->block_sti << 1 |
-           (uint32_t)g->block_movss << 2 | (uint32_t)g->block_nmi << 3 | (uint32_t)g->mtf_pending << 4 |
-           (uint32_t)(g->pending_dbg != 0) << 5 | (uint32_t)m->nmi_pending << 6 | (uint32_t)m->intr_line << 7 |
-           (uint32_t)m->init_pending << 8 | (uint32_t)m->sipi_pending << 9 | (uint32_t)vtx_timer_expired(m) << 10;
+    const uint8_t *g = (const uint8_t *)&m->g + KEY_G_AT;
+    k[0] = (m->g.cpu.rflags & VTX_RFLAGS_IF) | (uint64_t)vtx_timer_expired(m);
+    memcpy(&k[1], g, 8);
+    memcpy(&k[2], g + 8, 8);
+    memcpy(&k[3], g + 16, 8);
+    memcpy(&k[4], (const uint8_t *)m + KEY_M_AT, 8);
+}
+
+static inline bool memo_hit(const vtx_machine *m)
+{
+    uint64_t k[5];
+    memo_key(m, k);
+    return ((k[0] ^ m->memo_key[0]) | (k[1] ^ m->memo_key[1]) | (k[2] ^ m->memo_key[2]) |
+            (k[3] ^ m->memo_key[3]) | (k[4] ^ m->memo_key[4])) == 0;
 }
 
 /* The boundary at rip inside a run, its instruction retired: evaluated (or its
@@ -729,8 +753,7 @@ static __attribute__((noinline)) void boundary_in_run_eval(vtx_machine *m, uint6
         vtx_engine_stop_at_boundary(m->engine);
         return;
     }
-    uint32_t key = memo_key(m);
-    if (m->memo_valid && key == m->memo_key) {
+    if (m->memo_valid && memo_hit(m)) {
         vtx_boundary_report *rep = &m->memo_rep;
         rep->rip = rip;
         rep->rflags = m->g.cpu.rflags;
@@ -739,6 +762,8 @@ static __attribute__((noinline)) void boundary_in_run_eval(vtx_machine *m, uint6
         m->observer(m->observer_user, rep);
         return;
     }
+    uint64_t key[5];
+    memo_key(m, key); /* what the evaluation sees */
     vtx_boundary_report rep;
     vtx_exit_info ex;
     vtx_boundary_evaluate(m, false, &rep, &ex);
@@ -747,7 +772,7 @@ static __attribute__((noinline)) void boundary_in_run_eval(vtx_machine *m, uint6
         return;
     }
     m->memo_rep = rep;
-    m->memo_key = key;
+    memcpy(m->memo_key, key, sizeof key);
     m->memo_valid = true;
     m->observer(m->observer_user, &rep);
 }
@@ -779,7 +804,7 @@ static void boundary_in_run(void *user, uint64_t rip, uint64_t rflags)
         m->hook_retired++;
         g->cpu.rip = rip;
         g->cpu.rflags = rflags;
-        if (__builtin_expect(memo_key(m) == m->memo_key, 1)) {
+        if (__builtin_expect(memo_hit(m), 1)) {
             vtx_boundary_report *rep = &m->memo_rep;
             rep->rip = rip;
             rep->rflags = rflags;

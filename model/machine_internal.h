@@ -168,7 +168,8 @@ struct vtx_machine {
     uint64_t hook_retired;   /* instructions of the engine run in progress already retired at the
                                 boundaries evaluated inside it (execute.c, boundary_in_run) */
     bool memo_valid;         /* memo_rep is the last boundary evaluated inside this run */
-    uint32_t memo_key;       /* everything its verdicts depended on that can change inside a run */
+    uint64_t memo_key[5];    /* everything its verdicts depended on that can change inside a run
+                                (execute.c, memo_key) */
     vtx_boundary_report memo_rep;
 
     /* Platform inputs. */
