@@ -33,6 +33,9 @@ typedef struct vtx_insn {
     bool far_direct;         /* JMP/CALL far ptr16:16 / ptr16:32: the selector is far_sel (else the
                                 far pointer is in memory: offset, then the selector at op_size) */
     uint16_t far_sel;
+    bool keeps_rflags;       /* changes no bit of RFLAGS (the decoder lists no flag it modifies, sets,
+                                clears or leaves undefined; the engine's step path then passes the
+                                RFLAGS of the boundary before it at the boundary after it) */
     bool writes_mem;         /* may write memory (an explicit or implicit memory operand it writes:
                                 stores, PUSH, CALL, string stores...; used by the engine's fast path) */
     uint8_t fast_syscall;    /* FAST_SYSCALL: which one (VTX_FS_SYSCALL, _SYSRET, _SYSENTER, _SYSEXIT) */

@@ -258,6 +258,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     uint64_t classes = 0;
     bool mc_last = false;
     b->bad_at = UINT16_MAX;
+    b->keeps_rf = 0;
     while (pos < size) {
         if (n >= BC_MAX_INSNS || !blk_reserve(b, size, n + 1))
             return NULL;
@@ -281,6 +282,8 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
         b->off[n] = (uint16_t)pos;
         b->cls[n] = in.cls;
         b->wmem[n] = in.writes_mem;
+        if (in.keeps_rflags && n < 64)
+            b->keeps_rf |= 1ull << n;
         classes |= 1ull << in.cls;
         mc_last |= in.mode_change;
         pos += in.len;

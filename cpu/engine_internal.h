@@ -105,6 +105,7 @@ typedef struct blk_entry {
     bool hot;             /* usable, !mc_last, decoded to its end: hook_block may take it (the paging
                              generation also changes with the code width, so gen covers width) */
     uint64_t classes;     /* bit set of the classes it contains */
+    uint64_t keeps_rf;    /* bit i: instruction i changes no bit of RFLAGS (vtx_insn.keeps_rflags; i < 64) */
     const uint8_t *host;  /* its bytes in guest memory (contiguous) */
     uint8_t *bytes;       /* the bytes it was decoded from */
     uint16_t *off;        /* off[i]: offset of instruction i; off[n] = size */
@@ -297,6 +298,12 @@ struct vtx_engine {
     uint64_t step_next;
     uint64_t step_lin;
     const uint16_t *step_off;
+    /* keeps_rf of the rest of that block from the instruction hooked last on
+     * (bit 0 that one); whether the instruction hooked last on the step path
+     * changes no bit of RFLAGS, and RFLAGS at its boundary (ENG-FL-3) */
+    uint64_t step_keeps;
+    bool rf_kept;
+    uint64_t rf_last;
     /* The block the block hook entered last with the per-instruction hook on
      * (and its address: the entry may be reused), and a store QEMU runs again
      * after abandoning its block (vtx_eng_step_again; UINT64_MAX: none). */
@@ -551,6 +558,7 @@ static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b, bool ag
     if (clean) {
         e->step_lin = b->lin;
         e->step_off = b->off;
+        e->step_keeps = b->keeps_rf;
         e->skip_pending = false; /* it only matters before a class of the stop set */
     }
 }

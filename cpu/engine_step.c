@@ -61,10 +61,26 @@ static inline __attribute__((always_inline)) void start_then_boundary(vtx_engine
     e->last_valid = true;
     if (e->bfn && before) {
         uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
-        e->bfn(e->bfn_user, rip, vtx_eng_rflags_hook(e));
+        uint64_t rf = vtx_eng_rflags_hook(e);
+        e->rf_last = rf;
+        e->bfn(e->bfn_user, rip, rf);
     } else {
         vtx_eng_flags_mark(e); /* the instruction runs: ENG-FL-2 */
+        e->rf_kept = false;    /* no RFLAGS known at this boundary */
     }
+}
+
+/* start_then_boundary with RFLAGS known (the boundary function set, an
+ * instruction of this run started). */
+static inline __attribute__((always_inline)) void start_then_boundary_rf(vtx_engine *e, uint64_t addr, uint64_t rf)
+{
+    e->bnd_prev_lin = e->last_lin;
+    e->bnd_prev_valid = e->last_valid;
+    e->started++;
+    e->last_lin = addr;
+    e->last_valid = true;
+    uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
+    e->bfn(e->bfn_user, rip, rf);
 }
 
 void vtx_engine_stop_at_boundary(vtx_engine *e)
@@ -79,10 +95,12 @@ void vtx_engine_stop_at_boundary(vtx_engine *e)
     uc_emu_stop(e->uc);
 }
 
-/* start_then_boundary; false: the run stops before the instruction. */
+/* start_then_boundary off the step path; false: the run stops before the
+ * instruction. */
 static bool boundary_then_start(vtx_engine *e, uint64_t addr)
 {
     start_then_boundary(e, addr);
+    e->rf_kept = false; /* ENG-FL-3 only on the step path */
     return e->hstop != HS_BOUNDARY;
 }
 
@@ -105,6 +123,7 @@ static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t add
          * the same instruction, started, counted and its boundary passed */
         e->again_lin = UINT64_MAX;
         vtx_eng_flags_mark(e); /* the instruction runs: ENG-FL-2 */
+        e->rf_kept = false;
         return;
     }
     const vtx_insn *in = dc_lookup(e, addr);
@@ -156,6 +175,18 @@ void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         return;
     }
     e->step_next = e->step_lin + *++e->step_off;
+    if (e->rf_kept && e->bfn && e->started) {
+        /* ENG-FL-3: the instruction before this boundary changed no bit of
+         * RFLAGS: it is what it was at the boundary before (the mark left
+         * all the same, ENG-FL-2) */
+        vtx_eng_flags_mark(e);
+        e->rf_kept = e->step_keeps & 1;
+        e->step_keeps >>= 1;
+        start_then_boundary_rf(e, addr, e->rf_last);
+        return;
+    }
+    e->rf_kept = e->step_keeps & 1;
+    e->step_keeps >>= 1;
     start_then_boundary(e, addr);
 }
 

@@ -1,8 +1,10 @@
 /*
- * cpu/engine_flags.h (ENG-FL-2): the RFLAGS the per-instruction hook passes to
- * a boundary function, taken from Unicorn's own sync before the hooked
- * instruction when there was one (env->eflags without the engine's mark) and
- * computed from the lazy flags otherwise, is RFLAGS at that boundary: at every
+ * cpu/engine_flags.h (ENG-FL-2, ENG-FL-3): the RFLAGS the per-instruction hook
+ * passes to a boundary function, taken from Unicorn's own sync before the
+ * hooked instruction when there was one (env->eflags without the engine's
+ * mark), passed on from the boundary before after an instruction that changes
+ * no bit of RFLAGS (LEA, MOV, PUSH, POP, SETcc, CMOVcc, BSWAP, XCHG, LAHF, NOP,
+ * Jcc), and computed from the lazy flags otherwise, is RFLAGS at that boundary: at every
  * boundary of a loop of flag-setting instructions (operation codes repeated
  * back to back, where Unicorn does not sync, and changing, where it does; CLI,
  * STI, STD, CLD, SAHF, instructions that set no flag) it equals the engine's
@@ -10,7 +12,8 @@
  * register API by test_engine_flags.c), and every synced value taken equals
  * what Unicorn's register API returns at that moment (vtx_engine_flags_audit).
  * Checked to fail with the mark left out after a boundary (a stale sync is then
- * taken at the next instruction whose operation code repeats).
+ * taken at the next instruction whose operation code repeats), and with every
+ * instruction taken to change no flag.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -32,7 +35,8 @@
  *     dec r8b ; xor r9d, r9d ; test r10, r11 ; or r10d, eax ; std ;
  *     lea r11, [rax+rbx] ; cld ; stc ; cmc ; lahf ; xor ah, 0xd5 ; sahf ;
  *     bsf r12, rbx ; bt eax, 3 ; rol edx, 5 ; cli ; mov r13, rax ; sti ;
- *     add r14, 7 ; nop ; dec ecx ; jnz top
+ *     add r14, 7 ; push rax ; pop r15 ; setc r15b ; cmovz r15, rbx ; bswap r15d ;
+ *     xchg r15, r13 ; nop ; dec ecx ; jnz top
  *     hlt
  */
 static const uint8_t code[] = {
@@ -41,9 +45,10 @@ static const uint8_t code[] = {
     0x48, 0xc1, 0xe3, 0x03, 0xd1, 0xf8, 0x0f, 0xaf, 0xd3, 0xf7, 0xde, 0x66, 0xff, 0xc7, 0x41, 0xfe,
     0xc8, 0x45, 0x31, 0xc9, 0x4d, 0x85, 0xda, 0x41, 0x09, 0xc2, 0xfd, 0x4c, 0x8d, 0x1c, 0x18, 0xfc,
     0xf9, 0xf5, 0x9f, 0x80, 0xf4, 0xd5, 0x9e, 0x4c, 0x0f, 0xbc, 0xe3, 0x0f, 0xba, 0xe0, 0x03, 0xc1,
-    0xc2, 0x05, 0xfa, 0x49, 0x89, 0xc5, 0xfb, 0x49, 0x83, 0xc6, 0x07, 0x90, 0xff, 0xc9, 0x75, 0xb0,
-    0xf4};
-#define BODY 33u /* instructions of the loop body */
+    0xc2, 0x05, 0xfa, 0x49, 0x89, 0xc5, 0xfb, 0x49, 0x83, 0xc6, 0x07, 0x50, 0x41, 0x5f, 0x41, 0x0f,
+    0x92, 0xc7, 0x4c, 0x0f, 0x44, 0xfb, 0x41, 0x0f, 0xcf, 0x4d, 0x87, 0xfd, 0x90, 0xff, 0xc9, 0x75,
+    0x9f, 0xf4};
+#define BODY 39u /* instructions of the loop body */
 
 static uint8_t *mem;
 static vtx_engine *eng;
@@ -74,7 +79,7 @@ static void seg(vtx_cpu_seg *g, uint16_t sel, uint32_t ar)
 
 Test(engine_flags_sync, every_boundary_gets_rflags_as_unicorn_holds_it)
 {
-    VTX_COVERS("ENG-FL-2");
+    VTX_COVERS("ENG-FL-2", "ENG-FL-3");
     mem = aligned_alloc(4096, MEM_SIZE);
     cr_assert_not_null(mem);
     memset(mem, 0xf4, MEM_SIZE);
@@ -134,7 +139,10 @@ Test(engine_flags_sync, every_boundary_gets_rflags_as_unicorn_holds_it)
     cr_assert_eq(vtx_engine_flags_audit(eng, false, counts), 0);
     cr_assert_gt(counts[0], ITERS, "Unicorn's syncs are taken");
     cr_assert_gt(counts[1], ITERS, "values are computed where Unicorn did not sync");
-    cr_assert_eq(counts[0] + counts[1], insns - 1, "%llu synced, %llu computed", (unsigned long long)counts[0], (unsigned long long)counts[1]);
+    /* the rest were passed on after the 11 instructions that change no flag */
+    const uint64_t kept = insns - 1 - counts[0] - counts[1];
+    cr_assert(kept >= ITERS * 8 && kept <= ITERS * 11 + 3, "%llu synced, %llu computed, %llu passed on",
+              (unsigned long long)counts[0], (unsigned long long)counts[1], (unsigned long long)kept);
     cr_assert_eq(counts[2], 0, "%llu synced values differ from Unicorn's", (unsigned long long)counts[2]);
     vtx_engine_destroy(eng);
     free(mem);
