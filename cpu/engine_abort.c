@@ -114,6 +114,7 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin)
         uc_context_restore(e->uc, e->ctx) != UC_ERR_OK)
         return false;
     vtx_eng_find_live(e); /* the new Unicorn's state is elsewhere */
+    vtx_eng_flags_setup(e); /* and may not be found: RFLAGS then from Unicorn (ENG-FL-1, ENG-FL-2) */
     e->broken = false;
     return true;
 }

@@ -2,7 +2,7 @@
  * engine: the fast path (see "Fast path" above vtx_engine_run in engine.c):
  * the block cache, the block hook and its slow path, probes.
  */
-#include "engine_internal.h"
+#include "engine_flags.h"
 
 #include <stdlib.h>
 
@@ -279,6 +279,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     uint64_t classes = 0;
     bool mc_last = false;
     b->bad_at = UINT16_MAX;
+    b->keeps_rf = 0;
     while (pos < size) {
         if (n >= BC_MAX_INSNS || !blk_reserve(b, size, n + 1))
             return NULL;
@@ -302,6 +303,8 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
         b->off[n] = (uint16_t)pos;
         b->cls[n] = in.cls;
         b->wmem[n] = in.writes_mem;
+        if (in.keeps_rflags && n < 64)
+            b->keeps_rf |= 1ull << n;
         classes |= 1ull << in.cls;
         mc_last |= in.mode_change;
         pos += in.len;
@@ -438,6 +441,21 @@ bool vtx_eng_block_hook_add(vtx_engine *e)
     return true;
 }
 
+/* Stamp b for Unicorn's translation with `tag` of the block of `size` bytes in
+ * this epoch (see "Block tags"), when nothing in it is to be stopped before (the
+ * stop set changes only at a run's start, a new epoch) and it can be decoded to
+ * its end; else unstamp it. */
+static void stamp(vtx_engine *e, blk_entry *b, uint32_t tag, uint32_t size)
+{
+    if (b->hot && e->tag_ptr && !(b->classes & e->stop_bits)) {
+        b->tsize = (uint64_t)tag << 32 | size;
+        b->epoch = e->epoch;
+    } else {
+        b->tsize = 0;
+    }
+    fb_sync(e, b);
+}
+
 /*
  * Called by Unicorn before each translation block runs (before its exit
  * check, so a uc_emu_stop here stops with nothing of the block executed).
@@ -462,10 +480,16 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     if (e->slow) {
         /* the per-instruction hook counts; the block hook only makes sure
          * Unicorn's translation is of the bytes in memory */
+        vtx_eng_flags_mark(e); /* ENG-FL-2 (Unicorn may have entered its loop again) */
         blk_entry *b = NULL;
         bool again = vtx_eng_step_again(e, addr, size);
         if (e->hstop == HS_NONE && !e->unmapped && !(b = blk_get(e, addr, size, &stale)) && stale)
             retranslate_stop(e, uc, addr, size);
+        if (b) {
+            /* stamped as the fast path stamps (vtx_eng_hook_block takes the
+             * translation with this tag without blk_get in this epoch) */
+            stamp(e, b, tag, size);
+        }
         vtx_eng_step_block(e, b, again);
         return;
     }
@@ -523,13 +547,7 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     /* The fast path may take it from now on in this epoch when nothing in it is
      * to be stopped before (the stop set changes only at a run's start, a new
      * epoch) and it can be decoded to its end. */
-    if (b->hot && e->tag_ptr && !(b->classes & e->stop_bits)) {
-        b->tsize = (uint64_t)tag << 32 | size;
-        b->epoch = e->epoch;
-    } else {
-        b->tsize = 0;
-    }
-    fb_sync(e, b);
+    stamp(e, b, tag, size);
     unsigned k = b->n;
     hook_stop kind = HS_NONE;
     if (b->classes & e->stop_bits) {
@@ -588,6 +606,13 @@ static __attribute__((noinline)) void hook_block_am(uc_engine *uc, uint64_t addr
     e->smc_lim = b->smc_lim;
 }
 
+/* b (bc[i]'s copy for the fast path) was stamped for the translation of the
+ * block at addr of size bytes that runs (its tag in ud), in this epoch. */
+static inline bool stamped_for(const vtx_engine *e, const fb_entry *b, uint64_t addr, uint32_t size, void *ud)
+{
+    return b->lin == addr && b->tsize == ((uint64_t)tag_of(ud) << 32 | size) && b->epoch == e->epoch;
+}
+
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     vtx_engine *e = eng_of(ud);
@@ -596,8 +621,8 @@ void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     /* The translation the entry was stamped for in this epoch (see "Block tags"),
      * nothing irregular pending, the budget not reached, no block abandoned by a
      * store (size < smc_lim). */
-    if (__builtin_expect(e->irregular == 0 && b->lin == addr && b->tsize == ((uint64_t)tag_of(ud) << 32 | size) &&
-                             b->epoch == e->epoch && e->lim - e->started >= b->n && size >= e->smc_lim,
+    if (__builtin_expect(e->irregular == 0 && stamped_for(e, b, addr, size, ud) && e->lim - e->started >= b->n &&
+                             size >= e->smc_lim,
                          1)) {
         if (__builtin_expect(e->cr0 & VTX_CR0_AM, 0)) {
             hook_block_am(uc, addr, size, ud); /* ENG-AC-1 */
@@ -608,6 +633,17 @@ void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         e->cur_count = b->n;
         e->started += b->n;
         e->smc_lim = b->smc_lim;
+        return;
+    }
+    /* Stepping (the per-instruction hook on, nothing else irregular): a block
+     * stamped for this translation in this epoch needs no comparison with
+     * memory; hook_block_slow takes the rest, and every block entered after one
+     * that may store into itself (an abandoned block run again,
+     * vtx_eng_step_again). */
+    if (e->irregular == IRREGULAR_SLOW_ONLY && stamped_for(e, b, addr, size, ud) &&
+        !(e->step_prev && e->step_prev->wmem_early)) {
+        vtx_eng_flags_mark(e); /* ENG-FL-2 (Unicorn may have entered its loop again) */
+        vtx_eng_step_block(e, &e->bc[i], false);
         return;
     }
     hook_block_slow(uc, addr, size, ud);

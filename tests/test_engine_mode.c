@@ -73,14 +73,15 @@ typedef struct seen {
     uint64_t stop_at;
 } seen;
 
-static bool on_boundary(void *user, uint64_t rip, uint64_t rflags)
+static void on_boundary(void *user, uint64_t rip, uint64_t rflags)
 {
     seen *s = user;
     (void)rflags;
     if (s->n < 64)
         s->rip[s->n] = rip;
     s->n++;
-    return rip == s->stop_at;
+    if (rip == s->stop_at)
+        vtx_engine_stop_at_boundary(eng);
 }
 
 /* Run from CODE until HLT or the boundary function's stop; with `obs` on the
