@@ -87,6 +87,13 @@ int vtx_engine_flags_audit(vtx_engine *e, bool on, uint64_t counts[3])
     return 0;
 }
 
+__attribute__((noinline, cold)) uint64_t vtx_eng_rflags_asked(vtx_engine *e)
+{
+    uint64_t rf = 0;
+    uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf);
+    return rf;
+}
+
 uint64_t vtx_eng_rflags_unsynced(vtx_engine *e)
 {
     uint64_t rf = 0;

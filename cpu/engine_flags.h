@@ -181,6 +181,8 @@ static inline __attribute__((always_inline)) void vtx_eng_flags_mark(vtx_engine 
 void vtx_eng_flags_audit_one(vtx_engine *e, uint64_t synced);
 /* RFLAGS at a hook call with no sync of Unicorn's before it (the mark left). */
 uint64_t vtx_eng_rflags_unsynced(vtx_engine *e);
+/* RFLAGS through Unicorn's register API (an operation the engine does not compute). */
+uint64_t vtx_eng_rflags_asked(vtx_engine *e);
 
 /* RFLAGS at a hook call (ENG-FL-2), leaving the mark. Inline: the sync's value
  * costs a load; computing it is a call. */

@@ -157,13 +157,52 @@ static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t add
         e->resync = true;
 }
 
+/* The step path's boundary when Unicorn made no sync for this hook (the
+ * mark, ENG-FL-2, still set and left): RFLAGS computed from the lazy flags,
+ * kept for ENG-FL-3, the boundary function's tail call. A leaf apart from
+ * that call (Unicorn is asked only where the engine does not compute). */
+static __attribute__((noinline)) void boundary_unsynced(vtx_engine *e, uint64_t rip)
+{
+    uint64_t rf;
+    if (__builtin_expect(e->flags_audit, 0))
+        e->flags_counts[1]++;
+    if (__builtin_expect(!rflags_live(e, &rf), 0))
+        rf = vtx_eng_rflags_asked(e);
+    e->rf_last = rf;
+    e->bfn(e->bfn_user, rip, rf);
+}
+
+/* The step path's boundary with the flags audit on (vtx_engine_flags_audit):
+ * Unicorn's sync `ef` checked, then passed on. */
+static __attribute__((noinline)) void boundary_audited(vtx_engine *e, uint64_t rip, uint64_t ef)
+{
+    vtx_eng_flags_audit_one(e, ef);
+    e->rf_last = ef;
+    e->bfn(e->bfn_user, rip, ef);
+}
+
+/* The step path where it cannot take its shortcut: no boundary function, the
+ * run's first instruction, RFLAGS not from the live state. `kept`: the
+ * instruction before this boundary changed no bit of RFLAGS (ENG-FL-3). */
+static __attribute__((noinline)) void step_general(vtx_engine *e, uint64_t addr, bool kept)
+{
+    if (kept && e->bfn && e->started) {
+        vtx_eng_flags_mark(e);
+        start_then_boundary_rf(e, addr, e->rf_last);
+        return;
+    }
+    start_then_boundary(e, addr);
+}
+
 /*
  * Unicorn's per-instruction hook. The step path: the next instruction of a
  * block the block hook found clean (vtx_eng_step_block: checked against
  * memory, nothing in it to stop before, the budget does not end in it, no
  * mode change, no #AC possible) needs no decode, no stop-set and no budget
  * check; only the boundary function and the count. Everything else is
- * hook_code_full.
+ * hook_code_full. Every call on the step path is a tail call (no frame):
+ * RFLAGS passed on (ENG-FL-3) or Unicorn's sync (ENG-FL-2) go to the boundary
+ * function from here, a computation through boundary_unsynced.
  */
 void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
@@ -175,19 +214,41 @@ void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         return;
     }
     e->step_next = e->step_lin + *++e->step_off;
-    if (e->rf_kept && e->bfn && e->started) {
-        /* ENG-FL-3: the instruction before this boundary changed no bit of
-         * RFLAGS: it is what it was at the boundary before (the mark left
-         * all the same, ENG-FL-2) */
-        vtx_eng_flags_mark(e);
-        e->rf_kept = e->step_keeps & 1;
-        e->step_keeps >>= 1;
-        start_then_boundary_rf(e, addr, e->rf_last);
+    const bool kept = e->rf_kept;
+    const uint64_t keeps = e->step_keeps;
+    e->rf_kept = keeps & 1;
+    e->step_keeps = keeps >> 1;
+    if (__builtin_expect(!e->bfn || !e->started || !e->flags_live, 0)) {
+        step_general(e, addr, kept);
         return;
     }
-    e->rf_kept = e->step_keeps & 1;
-    e->step_keeps >>= 1;
-    start_then_boundary(e, addr);
+    /* start_then_boundary, the boundary function set and an instruction of
+     * this run started */
+    e->bnd_prev_lin = e->last_lin;
+    e->bnd_prev_valid = e->last_valid;
+    e->started++;
+    e->last_lin = addr;
+    e->last_valid = true;
+    const uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
+    uint8_t *env = e->live;
+    const uint64_t ef = rd64(env, ENV_EFLAGS);
+    wr64(env, ENV_EFLAGS, ef | FLAGS_MARK); /* the instruction runs: ENG-FL-2 */
+    if (kept) {
+        /* ENG-FL-3: the instruction before this boundary changed no bit of
+         * RFLAGS: it is what it was at the boundary before */
+        e->bfn(e->bfn_user, rip, e->rf_last);
+        return;
+    }
+    if (__builtin_expect(ef & FLAGS_MARK, 0)) {
+        boundary_unsynced(e, rip); /* no sync before this hook */
+        return;
+    }
+    if (__builtin_expect(e->flags_audit, 0)) {
+        boundary_audited(e, rip, ef);
+        return;
+    }
+    e->rf_last = ef; /* Unicorn's sync before this hook */
+    e->bfn(e->bfn_user, rip, ef);
 }
 
 void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user)

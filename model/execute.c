@@ -729,20 +729,22 @@ _Static_assert(KEY_IN(KEY_M_AT, 8, vtx_machine, intr_line) && KEY_IN(KEY_M_AT, 8
                    KEY_IN(KEY_M_AT, 8, vtx_machine, sipi_pending) &&
                    offsetof(vtx_machine, scheduled) >= KEY_M_AT + 8,
                "the platform inputs the key reads lie in 8 bytes from nmi_pending");
-static inline void memo_key(const vtx_machine *m, uint64_t k[5])
+static inline void memo_key(const vtx_machine *m, uint64_t rflags, uint64_t k[5])
 {
     const uint8_t *g = (const uint8_t *)&m->g + KEY_G_AT;
-    k[0] = (m->g.cpu.rflags & VTX_RFLAGS_IF) | (uint64_t)vtx_timer_expired(m);
+    k[0] = (rflags & VTX_RFLAGS_IF) | (uint64_t)vtx_timer_expired(m);
     memcpy(&k[1], g, 8);
     memcpy(&k[2], g + 8, 8);
     memcpy(&k[3], g + 16, 8);
     memcpy(&k[4], (const uint8_t *)m + KEY_M_AT, 8);
 }
 
-static inline bool memo_hit(const vtx_machine *m)
+/* rflags: RFLAGS at the boundary (the guest state's copy is not kept up to
+ * date on the memo's path, boundary_in_run). */
+static inline bool memo_hit(const vtx_machine *m, uint64_t rflags)
 {
     uint64_t k[5];
-    memo_key(m, k);
+    memo_key(m, rflags, k);
     return ((k[0] ^ m->memo_key[0]) | (k[1] ^ m->memo_key[1]) | (k[2] ^ m->memo_key[2]) |
             (k[3] ^ m->memo_key[3]) | (k[4] ^ m->memo_key[4])) == 0;
 }
@@ -755,7 +757,7 @@ static __attribute__((noinline)) void boundary_in_run_eval(vtx_machine *m, uint6
         vtx_engine_stop_at_boundary(m->engine);
         return;
     }
-    if (m->memo_valid && memo_hit(m)) {
+    if (m->memo_valid && memo_hit(m, m->g.cpu.rflags)) {
         vtx_boundary_report *rep = &m->memo_rep;
         rep->rip = rip;
         rep->rflags = m->g.cpu.rflags;
@@ -765,7 +767,7 @@ static __attribute__((noinline)) void boundary_in_run_eval(vtx_machine *m, uint6
         return;
     }
     uint64_t key[5];
-    memo_key(m, key); /* what the evaluation sees */
+    memo_key(m, m->g.cpu.rflags, key); /* what the evaluation sees */
     vtx_boundary_report rep;
     vtx_exit_info ex;
     vtx_boundary_evaluate(m, false, &rep, &ex);
@@ -795,18 +797,21 @@ static void boundary_in_run(void *user, uint64_t rip, uint64_t rflags)
 {
     vtx_machine *m = user;
     vtx_guest *g = &m->g;
-    if (__builtin_expect(m->memo_valid && !(g->cpu.rflags & VTX_RFLAGS_RF), 1)) {
+    if (__builtin_expect(m->memo_valid && !(rflags & VTX_RFLAGS_RF), 1)) {
         /* A boundary of this run was evaluated since its first instruction
          * retired (retired() then ended the shadows and, with the monitor trap
          * flag, made an MTF exit pending; nothing inside a run starts a shadow or
          * clears that, and the controls do not change): retiring one more
-         * instruction only counts it. */
+         * instruction only counts it. (RF does not change inside a run: the
+         * model steps IRET and POPF; RFLAGS at the boundary before had it as
+         * this one does.) The guest state's RIP and RFLAGS are written only
+         * where the boundary is evaluated: nothing reads them inside the run
+         * but the evaluation, and the state is read back from the engine after
+         * it (the instructions retired here are m->instructions less
+         * m->run_instructions, see vtx_execute). */
         m->instructions++;
         m->cycles += m->costs.by_class[VTX_IC_OTHER];
-        m->hook_retired++;
-        g->cpu.rip = rip;
-        g->cpu.rflags = rflags;
-        if (__builtin_expect(memo_hit(m), 1)) {
+        if (__builtin_expect(memo_hit(m, rflags), 1)) {
             vtx_boundary_report *rep = &m->memo_rep;
             rep->rip = rip;
             rep->rflags = rflags;
@@ -815,11 +820,12 @@ static void boundary_in_run(void *user, uint64_t rip, uint64_t rflags)
             m->observer(m->observer_user, rep);
             return;
         }
+        g->cpu.rip = rip;
+        g->cpu.rflags = rflags;
         boundary_in_run_eval(m, rip);
         return;
     }
     retired(m, 1, VTX_IC_OTHER);
-    m->hook_retired++;
     g->cpu.rip = rip;
     g->cpu.rflags = rflags;
     boundary_in_run_eval(m, rip);
@@ -852,11 +858,14 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     /* The boundary function stays installed while the observer is: switching
      * costs Unicorn's translated code. */
     vtx_engine_set_boundary_fn(m->engine, m->observer ? boundary_in_run : NULL, m);
-    m->hook_retired = 0;
+    m->run_instructions = m->instructions;
+    m->in_execute_run = true;
     m->memo_valid = false;
     m->dr6_before_run = g->cpu.dr6;
     m->exec_budget = budget;
     int rc = vtx_engine_run(m->engine, budget, model_classes(), skip, &s);
+    const uint64_t hook_retired = vtx_hook_retired(m);
+    m->in_execute_run = false;
     vtx_engine_get_state(m->engine, &g->cpu);
     mark_accessed(m); /* far RET and segment loads run among plain computation */
     if (rc != 0 && s.reason != VTX_STOP_ERROR)
@@ -864,8 +873,7 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
                     (unsigned long long)g->cpu.rip);
     /* What the boundaries inside the run accounted already is not retired again. */
     bool moved = s.retired != 0;
-    s.retired -= m->hook_retired < s.retired ? m->hook_retired : s.retired;
-    m->hook_retired = 0;
+    s.retired -= hook_retired < s.retired ? hook_retired : s.retired;
     if (moved && (g->cpu.rflags & VTX_RFLAGS_RF)) {
         /* An instruction completed (never an IRET: the model steps those): RF is
          * cleared, also when the boundary hook accounted for it (retired). */

@@ -165,8 +165,11 @@ struct vtx_machine {
     uint64_t cycles, instructions;
     vtx_boundary_observer observer;
     void *observer_user;
-    uint64_t hook_retired;   /* instructions of the engine run in progress already retired at the
-                                boundaries evaluated inside it (execute.c, boundary_in_run) */
+    uint64_t run_instructions; /* `instructions` at the start of vtx_execute's engine run in
+                                  progress (in_execute_run): those since were retired at the
+                                  boundaries evaluated inside it (execute.c, boundary_in_run;
+                                  vtx_hook_retired) */
+    bool in_execute_run;
     uint64_t exec_budget;    /* the instruction budget of the vtx_execute in progress (0: none); an
                                 STI it stops before runs on with it (shadows.c, BLK-STI-1) */
     bool exec_skip_first;    /* the next vtx_execute runs the instruction at RIP although it is in
@@ -316,6 +319,13 @@ uint32_t vtx_timer_remaining(const vtx_machine *m, uint64_t now);
 void vtx_timer_start(vtx_machine *m, uint32_t value);
 /* Whether the armed preemption timer has reached 0 (PT-4: its exit is due).
  * Inline: an observed run asks at every instruction boundary. */
+/* Instructions of the engine run in progress already retired at the boundaries
+ * evaluated inside it (execute.c, boundary_in_run). */
+static inline uint64_t vtx_hook_retired(const vtx_machine *m)
+{
+    return m->in_execute_run ? m->instructions - m->run_instructions : 0;
+}
+
 static inline bool vtx_timer_expired(const vtx_machine *m)
 {
     return m->g.timer_armed && m->cycles >= m->g.timer_deadline;

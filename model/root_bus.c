@@ -31,7 +31,8 @@ vtx_status vtx_machine_set_bus(vtx_machine *m, const vtx_bus *bus)
 static uint64_t mmio_now(const vtx_machine *m)
 {
     uint64_t before = vtx_engine_mmio_retired(m->engine);
-    before = before > m->hook_retired ? before - m->hook_retired : 0;
+    const uint64_t hooked = vtx_hook_retired(m);
+    before = before > hooked ? before - hooked : 0;
     return m->cycles + before * m->costs.by_class[VTX_IC_OTHER];
 }
 
