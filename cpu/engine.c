@@ -425,7 +425,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->last_valid = false;
     e->cur = NULL;
     e->step_next = UINT64_MAX;
-    e->rf_kept = false;
+    e->step_keeps = 0;
     e->step_prev = NULL;
     e->again_lin = UINT64_MAX;
     e->armed_on = false;

@@ -314,12 +314,16 @@ struct vtx_engine {
     uint64_t step_next;
     uint64_t step_lin;
     const uint16_t *step_off;
-    /* keeps_rf of the rest of that block from the instruction hooked last on
-     * (bit 0 that one); whether the instruction hooked last on the step path
-     * changes no bit of RFLAGS, and RFLAGS at its boundary (ENG-FL-3) */
+    /* ENG-FL-3: bit 0, the instruction hooked last on the step path changes
+     * no bit of RFLAGS and RFLAGS at its boundary is rf_last; bits 1 and up,
+     * keeps_rf of the rest of that block (bit 1 the next instruction's) */
     uint64_t step_keeps;
-    bool rf_kept;
     uint64_t rf_last;
+    /* The step path's shortcut applies (vtx_eng_step_block): a boundary
+     * function, RFLAGS from the live state (flags_live) without the audit,
+     * 64-bit code (RIP is the linear address). None of these changes inside
+     * a clean block. */
+    bool step_fast;
     /* The block the block hook entered last with the per-instruction hook on
      * (and its address: the entry may be reused), and a store QEMU runs again
      * after abandoning its block (vtx_eng_step_again; UINT64_MAX: none). */
@@ -575,7 +579,8 @@ static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b, bool ag
     if (clean) {
         e->step_lin = b->lin;
         e->step_off = b->off;
-        e->step_keeps = b->keeps_rf;
+        e->step_keeps = (e->step_keeps & 1) | (b->keeps_rf << 1); /* (a 64th instruction's bit is lost: computed) */
+        e->step_fast = e->bfn && e->flags_live && !e->flags_audit && e->width == 64;
         e->skip_pending = false; /* it only matters before a class of the stop set */
     }
 }

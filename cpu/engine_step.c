@@ -66,7 +66,7 @@ static inline __attribute__((always_inline)) void start_then_boundary(vtx_engine
         e->bfn(e->bfn_user, rip, rf);
     } else {
         vtx_eng_flags_mark(e); /* the instruction runs: ENG-FL-2 */
-        e->rf_kept = false;    /* no RFLAGS known at this boundary */
+        e->step_keeps &= ~1ull; /* no RFLAGS known at this boundary */
     }
 }
 
@@ -100,7 +100,7 @@ void vtx_engine_stop_at_boundary(vtx_engine *e)
 static bool boundary_then_start(vtx_engine *e, uint64_t addr)
 {
     start_then_boundary(e, addr);
-    e->rf_kept = false; /* ENG-FL-3 only on the step path */
+    e->step_keeps = 0; /* ENG-FL-3 only on the step path */
     return e->hstop != HS_BOUNDARY;
 }
 
@@ -123,7 +123,7 @@ static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t add
          * the same instruction, started, counted and its boundary passed */
         e->again_lin = UINT64_MAX;
         vtx_eng_flags_mark(e); /* the instruction runs: ENG-FL-2 */
-        e->rf_kept = false;
+        e->step_keeps = 0;
         return;
     }
     const vtx_insn *in = dc_lookup(e, addr);
@@ -161,29 +161,30 @@ static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t add
  * mark, ENG-FL-2, still set and left): RFLAGS computed from the lazy flags,
  * kept for ENG-FL-3, the boundary function's tail call. A leaf apart from
  * that call (Unicorn is asked only where the engine does not compute). */
+static __attribute__((noinline, cold)) void boundary_asked(vtx_engine *e, uint64_t rip)
+{
+    const uint64_t rf = vtx_eng_rflags_asked(e);
+    e->rf_last = rf;
+    e->bfn(e->bfn_user, rip, rf);
+}
+
 static __attribute__((noinline)) void boundary_unsynced(vtx_engine *e, uint64_t rip)
 {
     uint64_t rf;
     if (__builtin_expect(e->flags_audit, 0))
         e->flags_counts[1]++;
-    if (__builtin_expect(!rflags_live(e, &rf), 0))
-        rf = vtx_eng_rflags_asked(e);
+    if (__builtin_expect(!rflags_live(e, &rf), 0)) {
+        boundary_asked(e, rip); /* an operation the engine does not compute */
+        return;
+    }
     e->rf_last = rf;
     e->bfn(e->bfn_user, rip, rf);
 }
 
-/* The step path's boundary with the flags audit on (vtx_engine_flags_audit):
- * Unicorn's sync `ef` checked, then passed on. */
-static __attribute__((noinline)) void boundary_audited(vtx_engine *e, uint64_t rip, uint64_t ef)
-{
-    vtx_eng_flags_audit_one(e, ef);
-    e->rf_last = ef;
-    e->bfn(e->bfn_user, rip, ef);
-}
-
-/* The step path where it cannot take its shortcut: no boundary function, the
- * run's first instruction, RFLAGS not from the live state. `kept`: the
- * instruction before this boundary changed no bit of RFLAGS (ENG-FL-3). */
+/* The step path where it cannot take its shortcut (step_fast clear: no
+ * boundary function, RFLAGS not from the live state or audited, code width
+ * other than 64; or the run's first instruction). `kept`: the instruction
+ * before this boundary changed no bit of RFLAGS (ENG-FL-3). */
 static __attribute__((noinline)) void step_general(vtx_engine *e, uint64_t addr, bool kept)
 {
     if (kept && e->bfn && e->started) {
@@ -202,7 +203,10 @@ static __attribute__((noinline)) void step_general(vtx_engine *e, uint64_t addr,
  * check; only the boundary function and the count. Everything else is
  * hook_code_full. Every call on the step path is a tail call (no frame):
  * RFLAGS passed on (ENG-FL-3) or Unicorn's sync (ENG-FL-2) go to the boundary
- * function from here, a computation through boundary_unsynced.
+ * function from here, a computation through boundary_unsynced. What the
+ * shortcut needs of the engine's settings (a boundary function, RFLAGS from
+ * the live state without the audit, 64-bit code) is one flag, step_fast,
+ * set where the block was entered.
  */
 void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
@@ -214,41 +218,35 @@ void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         return;
     }
     e->step_next = e->step_lin + *++e->step_off;
-    const bool kept = e->rf_kept;
     const uint64_t keeps = e->step_keeps;
-    e->rf_kept = keeps & 1;
     e->step_keeps = keeps >> 1;
-    if (__builtin_expect(!e->bfn || !e->started || !e->flags_live, 0)) {
-        step_general(e, addr, kept);
+    const uint64_t before = e->started;
+    if (__builtin_expect(!e->step_fast || !before, 0)) {
+        step_general(e, addr, keeps & 1);
         return;
     }
     /* start_then_boundary, the boundary function set and an instruction of
      * this run started */
     e->bnd_prev_lin = e->last_lin;
     e->bnd_prev_valid = e->last_valid;
-    e->started++;
+    e->started = before + 1;
     e->last_lin = addr;
     e->last_valid = true;
-    const uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
     uint8_t *env = e->live;
     const uint64_t ef = rd64(env, ENV_EFLAGS);
     wr64(env, ENV_EFLAGS, ef | FLAGS_MARK); /* the instruction runs: ENG-FL-2 */
-    if (kept) {
+    if (keeps & 1) {
         /* ENG-FL-3: the instruction before this boundary changed no bit of
          * RFLAGS: it is what it was at the boundary before */
-        e->bfn(e->bfn_user, rip, e->rf_last);
+        e->bfn(e->bfn_user, addr, e->rf_last);
         return;
     }
     if (__builtin_expect(ef & FLAGS_MARK, 0)) {
-        boundary_unsynced(e, rip); /* no sync before this hook */
-        return;
-    }
-    if (__builtin_expect(e->flags_audit, 0)) {
-        boundary_audited(e, rip, ef);
+        boundary_unsynced(e, addr); /* no sync before this hook */
         return;
     }
     e->rf_last = ef; /* Unicorn's sync before this hook */
-    e->bfn(e->bfn_user, rip, ef);
+    e->bfn(e->bfn_user, addr, ef);
 }
 
 void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user)

@@ -740,13 +740,21 @@ static inline void memo_key(const vtx_machine *m, uint64_t rflags, uint64_t k[5]
 }
 
 /* rflags: RFLAGS at the boundary (the guest state's copy is not kept up to
- * date on the memo's path, boundary_in_run). */
+ * date on the memo's path, boundary_in_run). The four words of event state
+ * are compared as two 16-byte vectors (the key is compared at every boundary
+ * of an observed run). */
+typedef uint64_t memo_v2 __attribute__((vector_size(16), aligned(1), may_alias));
 static inline bool memo_hit(const vtx_machine *m, uint64_t rflags)
 {
-    uint64_t k[5];
-    memo_key(m, rflags, k);
-    return ((k[0] ^ m->memo_key[0]) | (k[1] ^ m->memo_key[1]) | (k[2] ^ m->memo_key[2]) |
-            (k[3] ^ m->memo_key[3]) | (k[4] ^ m->memo_key[4])) == 0;
+    const uint8_t *g = (const uint8_t *)&m->g + KEY_G_AT;
+    uint64_t g2, in;
+    memcpy(&g2, g + 16, 8);
+    memcpy(&in, (const uint8_t *)m + KEY_M_AT, 8);
+    const memo_v2 a = *(const memo_v2 *)g ^ *(const memo_v2 *)&m->memo_key[1];
+    const memo_v2 b = (memo_v2){g2, in} ^ *(const memo_v2 *)&m->memo_key[3];
+    const memo_v2 d = a | b;
+    const uint64_t k0 = (rflags & VTX_RFLAGS_IF) | (uint64_t)vtx_timer_expired(m);
+    return ((d[0] | d[1]) | (k0 ^ m->memo_key[0])) == 0;
 }
 
 /* The boundary at rip inside a run, its instruction retired: evaluated (or its
