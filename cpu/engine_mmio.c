@@ -124,6 +124,7 @@ void vtx_engine_stop_after_access(vtx_engine *e)
      * probe after the writer (mmio_write_cb), the per-instruction hook, or the
      * block hook before the next block. */
     e->mmio_stop = true;
+    e->step_next = UINT64_MAX; /* the per-instruction hook leaves its step path (engine_step.c) */
 }
 
 int vtx_engine_map_mmio(vtx_engine *e, uint64_t pa, uint64_t size, vtx_engine_mmio_read_fn rd,

@@ -212,7 +212,8 @@ void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     vtx_engine *e = ud;
     (void)size;
-    if (__builtin_expect(addr != e->step_next || e->mmio_stop, 0)) {
+    /* (vtx_engine_stop_after_access ends the step path: mmio_stop is seen there) */
+    if (__builtin_expect(addr != e->step_next, 0)) {
         e->step_next = UINT64_MAX; /* off the block's path: the rest of it takes the general case */
         hook_code_full(uc, addr, e);
         return;

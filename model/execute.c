@@ -785,7 +785,10 @@ static __attribute__((noinline)) void boundary_in_run_eval(vtx_machine *m, uint6
     }
     m->memo_rep = rep;
     memcpy(m->memo_key, key, sizeof key);
-    m->memo_valid = true;
+    /* With RF set the next boundary takes retired() (RF is cleared when an
+     * instruction completes); RF does not change inside a run (the model
+     * steps IRET and POPF), so the memo's path need not test it. */
+    m->memo_valid = !(m->g.cpu.rflags & VTX_RFLAGS_RF);
     m->observer(m->observer_user, &rep);
 }
 
@@ -805,14 +808,13 @@ static void boundary_in_run(void *user, uint64_t rip, uint64_t rflags)
 {
     vtx_machine *m = user;
     vtx_guest *g = &m->g;
-    if (__builtin_expect(m->memo_valid && !(rflags & VTX_RFLAGS_RF), 1)) {
+    if (__builtin_expect(m->memo_valid, 1)) {
         /* A boundary of this run was evaluated since its first instruction
          * retired (retired() then ended the shadows and, with the monitor trap
          * flag, made an MTF exit pending; nothing inside a run starts a shadow or
          * clears that, and the controls do not change): retiring one more
-         * instruction only counts it. (RF does not change inside a run: the
-         * model steps IRET and POPF; RFLAGS at the boundary before had it as
-         * this one does.) The guest state's RIP and RFLAGS are written only
+         * instruction only counts it. (The memo is not valid while RF is set:
+         * boundary_in_run_eval.) The guest state's RIP and RFLAGS are written only
          * where the boundary is evaluated: nothing reads them inside the run
          * but the evaluation, and the state is read back from the engine after
          * it (the instructions retired here are m->instructions less
