@@ -321,9 +321,14 @@ struct vtx_engine {
     uint64_t rf_last;
     /* The step path's shortcut applies (vtx_eng_step_block): a boundary
      * function, RFLAGS from the live state (flags_live) without the audit,
-     * 64-bit code (RIP is the linear address). None of these changes inside
-     * a clean block. */
+     * 64-bit code (RIP is the linear address), an instruction of the run
+     * started before the block (last_valid). None of these changes inside a
+     * clean block. */
     bool step_fast;
+    /* last_lin and last_valid when that block was entered (the instruction
+     * before its first; vtx_engine_stop_at_boundary) */
+    bool step_entry_valid;
+    uint64_t step_entry_lin;
     /* The block the block hook entered last with the per-instruction hook on
      * (and its address: the entry may be reused), and a store QEMU runs again
      * after abandoning its block (vtx_eng_step_again; UINT64_MAX: none). */
@@ -580,7 +585,9 @@ static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b, bool ag
         e->step_lin = b->lin;
         e->step_off = b->off;
         e->step_keeps = (e->step_keeps & 1) | (b->keeps_rf << 1); /* (a 64th instruction's bit is lost: computed) */
-        e->step_fast = e->bfn && e->flags_live && !e->flags_audit && e->width == 64;
+        e->step_fast = e->bfn && e->flags_live && !e->flags_audit && e->width == 64 && e->last_valid;
+        e->step_entry_lin = e->last_lin;
+        e->step_entry_valid = e->last_valid;
         e->skip_pending = false; /* it only matters before a class of the stop set */
     }
 }

@@ -90,8 +90,23 @@ void vtx_engine_stop_at_boundary(vtx_engine *e)
     e->started--;
     e->hstop = HS_BOUNDARY;
     e->stop_lin = e->last_lin;
-    e->last_lin = e->bnd_prev_lin;
-    e->last_valid = e->bnd_prev_valid;
+    if (e->step_next != UINT64_MAX) {
+        /* the hook came on the step path (vtx_eng_hook_code, which keeps no
+         * copy): the instruction before is the block's one before this one,
+         * or, before the block's first, the one started last when the block
+         * was entered (vtx_eng_step_block) */
+        const uint16_t *cur = e->step_off - 1;
+        if (cur > e->step_prev->off) {
+            e->last_lin = e->step_lin + cur[-1];
+            e->last_valid = true;
+        } else {
+            e->last_lin = e->step_entry_lin;
+            e->last_valid = e->step_entry_valid;
+        }
+    } else {
+        e->last_lin = e->bnd_prev_lin;
+        e->last_valid = e->bnd_prev_valid;
+    }
     uc_emu_stop(e->uc);
 }
 
@@ -227,12 +242,11 @@ void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         return;
     }
     /* start_then_boundary, the boundary function set and an instruction of
-     * this run started */
-    e->bnd_prev_lin = e->last_lin;
-    e->bnd_prev_valid = e->last_valid;
+     * this run started (last_valid was set when the block was entered and
+     * stays; vtx_engine_stop_at_boundary finds the instruction before from
+     * the block) */
     e->started = before + 1;
     e->last_lin = addr;
-    e->last_valid = true;
     uint8_t *env = e->live;
     const uint64_t ef = rd64(env, ENV_EFLAGS);
     wr64(env, ENV_EFLAGS, ef | FLAGS_MARK); /* the instruction runs: ENG-FL-2 */
