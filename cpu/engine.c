@@ -332,6 +332,37 @@ static bool stops_again(vtx_engine *e, uint64_t lin, bool skip_first)
            !((e->own_bits >> d->insn.cls) & 1);
 }
 
+/* ENG-AGAIN-1 (engine.h): the run vtx_engine_run would make now ends at once
+ * (stops_again), and its start would change nothing the caller sees. */
+bool vtx_engine_stops_at_once(vtx_engine *e, vtx_class_set stop_before, vtx_stop *stop)
+{
+    if (!e || !stop || e->broken || e->bfn || !e->held_valid || !e->held_exact || e->tlb_want ||
+        (e->idc_unverified && e->verify_want) || e->nlost || e->lost_all)
+        return false;
+    uint64_t own = (1ull << VTX_IC_MOV_TO_DR) & ~stop_before.bits;
+    if (own) /* ENG-DR-1's own stop: the full run decides */
+        return false;
+    uint64_t lin = vtx_eng_linear_of(e, vtx_eng_rip(e));
+    e->stop_bits = stop_before.bits;
+    e->own_bits = 0;
+    if (!stops_again(e, lin, false))
+        return false;
+    /* What a run's start does that outlasts it (engine_blocks.c: the probes' age). */
+    e->runno++;
+    if (e->nprobe)
+        vtx_eng_drop_probes(e, false);
+    memset(stop, 0, sizeof *stop);
+    stop->reason = VTX_STOP_BEFORE;
+    stop->counted = true;
+    e->stop_lin = lin;
+    stop_insn_at(e, lin, stop);
+    /* as vtx_engine_run leaves it: the same stop, again */
+    e->again.on = stop->insn->len != 0;
+    e->again.lin = lin;
+    e->again.gen = e->gen;
+    return true;
+}
+
 int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop)
 {
     if (!e || !stop)
