@@ -355,12 +355,11 @@ bool vtx_engine_stops_at_once(vtx_engine *e, vtx_class_set stop_before, vtx_stop
     stop->reason = VTX_STOP_BEFORE;
     stop->counted = true;
     e->stop_lin = lin;
-    stop_insn_at(e, lin, stop);
-    /* as vtx_engine_run leaves it: the same stop, again */
-    e->again.on = stop->insn->len != 0;
-    e->again.lin = lin;
-    e->again.gen = e->gen;
-    return true;
+    /* stop_insn is still the decode of the instruction at `lin`: the run that
+     * armed `again` put it there, nothing but a run writes it, and the decode
+     * cache's entry it came from is unchanged (stops_again) */
+    stop->insn = &e->stop_insn;
+    return true; /* `again` stays as that run left it */
 }
 
 int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop)
