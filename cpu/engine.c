@@ -336,15 +336,15 @@ static bool stops_again(vtx_engine *e, uint64_t lin, bool skip_first)
  * (stops_again), and its start would change nothing the caller sees. */
 bool vtx_engine_stops_at_once(vtx_engine *e, vtx_class_set stop_before, vtx_stop *stop)
 {
+    /* A flush or verification due at a run's start clears `again` or may stop
+     * the run; translations due to be dropped (nlost) stay due until a run. */
     if (!e || !stop || e->broken || e->bfn || !e->held_valid || !e->held_exact || e->tlb_want ||
-        (e->idc_unverified && e->verify_want) || e->nlost || e->lost_all)
-        return false;
-    uint64_t own = (1ull << VTX_IC_MOV_TO_DR) & ~stop_before.bits;
-    if (own) /* ENG-DR-1's own stop: the full run decides */
+        (e->idc_unverified && e->verify_want))
         return false;
     uint64_t lin = vtx_eng_linear_of(e, vtx_eng_rip(e));
-    e->stop_bits = stop_before.bits;
-    e->own_bits = 0;
+    /* as the run sets them (a stop of ENG-DR-1's own is not stopped at once) */
+    e->own_bits = (1ull << VTX_IC_MOV_TO_DR) & ~stop_before.bits;
+    e->stop_bits = stop_before.bits | e->own_bits;
     if (!stops_again(e, lin, false))
         return false;
     /* What a run's start does that outlasts it (engine_blocks.c: the probes' age). */

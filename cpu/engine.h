@@ -261,7 +261,8 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
  * ENG-AGAIN-1: the run that vtx_engine_run(e, any budget, stop_before, false,
  * stop) would make now, when it ends before its first instruction without
  * entering Unicorn: the last run stopped before the instruction at RIP, which
- * is in stop_before (not MOV to DR, the engine's own stop), and since then no
+ * is in stop_before (a MOV to DR let through is the engine's own stop, ENG-DR-1:
+ * never stopped at once), and since then no
  * boundary function, state load, TLB flush, paging verification or map change
  * came, and the state was read (vtx_engine_get_state) after that run, so the
  * state the caller read is the state now. The instruction is decoded again
