@@ -301,6 +301,8 @@ int vtx_decode_bytes(const void *bytes, size_t n, unsigned width, uint64_t rip, 
     for (unsigned i = 0; i < in.operand_count; i++)
         if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
             out->writes_mem = true;
+    out->keeps_rflags = in.cpu_flags && !(in.cpu_flags->modified | in.cpu_flags->set_0 | in.cpu_flags->set_1 |
+                                          in.cpu_flags->undefined);
     ZydisFormatter fmt;
     if (!ZYAN_SUCCESS(ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL)) ||
         !ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&fmt, &in, ops, in.operand_count_visible, out->text,

@@ -223,6 +223,36 @@ void vtx_engine_invalidate(vtx_engine *e)
     vtx_eng_flush_tlb(e);
 }
 
+/*
+ * ENG-MODE-1: switching hooks without dropping translations. Unicorn compiles
+ * the hooks installed when it translates a block into the block's code, so a
+ * block translated without the per-instruction hook never calls it, and one
+ * translated with it calls it even after the engine went back to the fast path.
+ * Dropping every translation at each switch was exact but, on Unicorn 2.0.1,
+ * costs about 125 ms and faults in the whole 1 GiB translation buffer
+ * (tcg_region_reset_all): the guest fuzz target ran at 35-48 inputs/s.
+ * Instead each hook set gets its own tag in two hflags bits QEMU does not use
+ * (HF_TAG_CODE, HF_TAG_BLOCK), written into Unicorn's CPU state before every
+ * uc_emu_start: QEMU looks translated blocks up by PC, CS base, TB flags
+ * (hflags) and cflags, and its direct block chaining links only blocks found
+ * by such a lookup, so a run only ever reaches blocks translated under the
+ * hook set it runs with. Both kinds live on side by side; a hook deleted also
+ * drops the blocks it was compiled into (uc_hook_del invalidates the regions
+ * the hook instrumented, 2.0.1 and 2.1.1). The tags never reach the model:
+ * the state the engine reads back takes its hflags bits one by one
+ * (engine_state.c), and a state load recomputes hflags from the VMCS view.
+ * Without the live state (e->live NULL) the tags cannot be written without a
+ * context copy, and the engine drops every translation as before.
+ */
+static void mode_tag(vtx_engine *e)
+{
+    if (!e->live)
+        return;
+    uint32_t hf = rd32(e->live, ENV_HFLAGS) & ~(HF_TAG_CODE | HF_TAG_BLOCK);
+    hf |= (e->code_on ? HF_TAG_CODE : 0) | (e->block_on ? HF_TAG_BLOCK : 0);
+    wr32(e->live, ENV_HFLAGS, hf);
+}
+
 static bool set_code_hook(vtx_engine *e, bool on)
 {
     if (on == e->code_on)
@@ -234,7 +264,8 @@ static bool set_code_hook(vtx_engine *e, bool on)
         uc_hook_del(e->uc, e->h_code);
     }
     e->code_on = on;
-    vtx_eng_drop_translations(e); /* the hook is compiled into translated blocks */
+    if (!e->live)
+        vtx_eng_drop_translations(e); /* the hook is compiled into translated blocks */
     return true;
 }
 
@@ -250,7 +281,8 @@ static bool set_block_hook(vtx_engine *e, bool on)
         e->tag_ptr = NULL;
     }
     e->block_on = on;
-    vtx_eng_drop_translations(e); /* compiled into translated blocks, like the code hook */
+    if (!e->live)
+        vtx_eng_drop_translations(e); /* compiled into translated blocks, like the code hook */
     return true;
 }
 
@@ -378,6 +410,14 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->why = unverified;
         return 0;
     }
+    if (e->nexits) {
+        vtx_eng_drop_stale_exits(e); /* ENG-EXIT-1 */
+        if (e->broken) {
+            stop->reason = VTX_STOP_ERROR;
+            stop->why = "cannot change Unicorn's exit list";
+            return 0;
+        }
+    }
     vtx_eng_tlb_flush_wanted(e);
     e->runno++;
     if (e->nprobe)
@@ -414,8 +454,8 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->unmapped = false;
     e->last_valid = false;
     e->cur = NULL;
-    e->step_blk = NULL;
     e->step_next = UINT64_MAX;
+    e->rf_kept = false;
     e->step_prev = NULL;
     e->again_lin = UINT64_MAX;
     e->armed_on = false;
@@ -440,6 +480,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         e->ctx_fresh = false;
         e->held_valid = false;
         e->translated = true;
+        mode_tag(e); /* ENG-MODE-1: the blocks of the hooks installed now */
         if (vtx_eng_guarded_emu_start(e, rip, &err)) {
             /* the abort came translating the block at RIP (Unicorn's, which is
              * intact): go on past it if the culprit can be found */

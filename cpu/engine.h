@@ -33,6 +33,9 @@ typedef struct vtx_insn {
     bool far_direct;         /* JMP/CALL far ptr16:16 / ptr16:32: the selector is far_sel (else the
                                 far pointer is in memory: offset, then the selector at op_size) */
     uint16_t far_sel;
+    bool keeps_rflags;       /* changes no bit of RFLAGS (the decoder lists no flag it modifies, sets,
+                                clears or leaves undefined; the engine's step path then passes the
+                                RFLAGS of the boundary before it at the boundary after it) */
     bool writes_mem;         /* may write memory (an explicit or implicit memory operand it writes:
                                 stores, PUSH, CALL, string stores...; used by the engine's fast path) */
     uint8_t fast_syscall;    /* FAST_SYSCALL: which one (VTX_FS_SYSCALL, _SYSRET, _SYSENTER, _SYSEXIT) */
@@ -278,11 +281,15 @@ bool vtx_engine_stops_at_once(vtx_engine *e, vtx_class_set stop_before, vtx_stop
  * the run's first (the caller has looked at that boundary already), and after
  * the stop-set and budget checks (a boundary where the run stops for those is
  * not passed to it). `rip` is the architectural RIP of the next instruction,
- * `rflags` RFLAGS there (what vtx_engine_rflags returns). Return true to stop
- * the run there (VTX_STOP_BOUNDARY; the next instruction not executed). It may
- * call vtx_engine_rflags but nothing else of the engine.
+ * `rflags` RFLAGS there (what vtx_engine_rflags returns). To stop the run
+ * there (VTX_STOP_BOUNDARY; the next instruction not executed) it calls
+ * vtx_engine_stop_at_boundary. It may call vtx_engine_rflags too, but nothing
+ * else of the engine. (It returns nothing: the per-instruction hook calls it
+ * last, as a tail call.)
  */
-typedef bool (*vtx_engine_boundary_fn)(void *user, uint64_t rip, uint64_t rflags);
+typedef void (*vtx_engine_boundary_fn)(void *user, uint64_t rip, uint64_t rflags);
+/* Inside a boundary function only: the run stops at its boundary. */
+void vtx_engine_stop_at_boundary(vtx_engine *e);
 /*
  * Install (or, with NULL, remove) the boundary function. While one is
  * installed every counted run takes the per-instruction hook (about 190 M
@@ -304,6 +311,17 @@ uint64_t vtx_engine_rflags(vtx_engine *e);
  */
 int vtx_engine_flags_crosscheck(vtx_engine *e, uint32_t op, uint64_t dst, uint64_t src, uint64_t src2,
                                 uint64_t *engine, uint64_t *unicorn);
+
+/*
+ * For tests of ENG-FL-2: with `on`, the per-instruction hook checks every RFLAGS
+ * it takes from Unicorn's sync (engine_flags.h) against Unicorn's register API,
+ * and counts. counts (when not NULL) receives the counts so far: [0] synced
+ * values taken, [1] values computed (from the lazy flags, or by Unicorn for an operation
+ * the engine leaves to it), [2] synced values that
+ * differed from Unicorn's. Turning it on clears them. Returns 0, -1 when the
+ * engine computes no RFLAGS from the live state (nothing to check).
+ */
+int vtx_engine_flags_audit(vtx_engine *e, bool on, uint64_t counts[3]);
 
 /*
  * True once Unicorn aborted inside a run of this engine and the engine could

@@ -114,6 +114,48 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin)
         uc_context_restore(e->uc, e->ctx) != UC_ERR_OK)
         return false;
     vtx_eng_find_live(e); /* the new Unicorn's state is elsewhere */
+    vtx_eng_flags_setup(e); /* and may not be found: RFLAGS then from Unicorn (ENG-FL-1, ENG-FL-2) */
     e->broken = false;
     return true;
+}
+
+/*
+ * ENG-EXIT-1: an exit stands for the bytes reopen_past found there, which
+ * Unicorn cannot translate. Once the guest (an exception frame pushed over its
+ * handler's code, found by the guest fuzz target) or the caller has written
+ * other bytes there, the run must execute them: a stop before them would come
+ * again at every run started there, and the model, which decodes and hands
+ * the instruction back to the engine, recursed until its stack overflowed (a
+ * SIGSEGV). So each run starts by dropping the exits whose bytes the decoder
+ * now accepts, and the translated blocks that end at them (QEMU ends a block
+ * at an exit with a stop in place of the instruction). On Unicorn 2.0.1, where
+ * linear == physical for every run (ROOT-ENG-1), those are the blocks holding
+ * the byte before the exit or the exit itself, what Unicorn drops for its own
+ * exits (uc_exit_invalidate_iter); elsewhere every translation goes.
+ */
+void vtx_eng_drop_stale_exits(vtx_engine *e)
+{
+    size_t kept = 0;
+    bool all = false;
+    for (size_t i = 0; i < e->nexits; i++) {
+        uint8_t buf[15];
+        const uint8_t *host;
+        vtx_insn in;
+        uint64_t x = e->exits[i];
+        size_t n = vtx_eng_lin_read(e, x, buf, sizeof buf, &host);
+        if (!n || vtx_decode_bytes(buf, n, e->width, x, &in) != 0) {
+            e->exits[kept++] = x; /* still not an instruction */
+            continue;
+        }
+        if (VTX_UC_21 || x == 0 || uc_ctl_remove_cache(e->uc, x - 1, x + 1) != UC_ERR_OK)
+            all = true;
+    }
+    if (kept == e->nexits)
+        return;
+    e->nexits = kept;
+    if (uc_ctl_set_exits(e->uc, e->exits, e->nexits) != UC_ERR_OK)
+        e->broken = true;
+    if (all)
+        vtx_eng_drop_translations(e);
+    e->again.on = false;
 }

@@ -66,3 +66,37 @@ int vtx_engine_flags_crosscheck(vtx_engine *e, uint32_t op, uint64_t dst, uint64
     memcpy(env + ENV_CC_DST, saved, sizeof saved);
     return rc;
 }
+
+void vtx_eng_flags_audit_one(vtx_engine *e, uint64_t synced)
+{
+    uint64_t theirs = 0;
+    e->flags_counts[0]++;
+    if (uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &theirs) != UC_ERR_OK || theirs != synced)
+        e->flags_counts[2]++;
+}
+
+int vtx_engine_flags_audit(vtx_engine *e, bool on, uint64_t counts[3])
+{
+    if (!e || !e->flags_live || e->broken)
+        return -1;
+    if (on && !e->flags_audit)
+        memset(e->flags_counts, 0, sizeof e->flags_counts);
+    e->flags_audit = on;
+    if (counts)
+        memcpy(counts, e->flags_counts, sizeof e->flags_counts);
+    return 0;
+}
+
+uint64_t vtx_eng_rflags_unsynced(vtx_engine *e)
+{
+    uint64_t rf = 0;
+    if (e->flags_live) {
+        vtx_eng_flags_mark(e);
+        if (e->flags_audit)
+            e->flags_counts[1]++;
+        if (rflags_live(e, &rf))
+            return rf;
+    }
+    uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf);
+    return rf;
+}

@@ -104,7 +104,8 @@ static inline __attribute__((always_inline)) uint32_t group_flags(enum cc_group 
 
 /* The six arithmetic flags of operation op, or UINT64_MAX when the engine does
  * not compute it (Unicorn is asked). */
-static inline uint64_t arith_flags(uint32_t op, uint64_t dst, uint64_t src, uint64_t src2)
+static inline __attribute__((always_inline)) uint64_t arith_flags(uint32_t op, uint64_t dst, uint64_t src,
+                                                                  uint64_t src2)
 {
     switch (op) {
 #define VTX_X_CCG(G, n)                                    \
@@ -136,7 +137,7 @@ static inline uint64_t arith_flags(uint32_t op, uint64_t dst, uint64_t src, uint
 }
 
 /* RFLAGS as Unicorn would return it, from the live state; false: ask Unicorn. */
-static inline bool rflags_live(const vtx_engine *e, uint64_t *rf)
+static inline __attribute__((always_inline)) bool rflags_live(const vtx_engine *e, uint64_t *rf)
 {
     const uint8_t *env = e->live;
     if (!env)
@@ -146,6 +147,56 @@ static inline bool rflags_live(const vtx_engine *e, uint64_t *rf)
         return false;
     *rf = ((uint32_t)rd64(env, ENV_EFLAGS) & ~(FL_ARITH | FL_DF)) | (uint32_t)fl | (rd32(env, ENV_DF) & FL_DF);
     return true;
+}
+
+/*
+ * ENG-FL-2: RFLAGS at a boundary the per-instruction hook passes, taken from
+ * Unicorn's own sync when it made one. Before a hooked instruction whose
+ * translation-time operation code differs from the one it synced last, Unicorn
+ * computes RFLAGS (helper_read_eflags, as uc_reg_read does) and stores it in
+ * env->eflags (target/i386/translate.c sync_eflags, 2.0.1 and 2.1.1); then the
+ * hook is called. The value is exact there, and stale at a later hook with no
+ * sync in between. So every hook call (and every block hook with the
+ * per-instruction hook on, which runs first after Unicorn enters or re-enters
+ * its execution loop) leaves bit 63 of env->eflags set (FLAGS_MARK): QEMU reads
+ * only bits 31:0 of it (cpu_compute_eflags returns 32 bits; the other readers
+ * test single low bits), and keeps bit 63 through every update that is not a
+ * store of a whole computed value (cli, sti, its loop entry's clearing of the
+ * arithmetic flags; cpu_load_eflags with a partial mask). The sync stores a
+ * 32-bit value (bit 63 clear); so do its loop exit and cpu_load_eflags with the
+ * full mask, which store exact flags too. Bit 63 clear at a hook therefore
+ * means env->eflags holds RFLAGS as uc_reg_read would return it now; set, the
+ * engine computes it from the lazy flags (rflags_live). Checked at every
+ * boundary of guest code by tests/test_engine_flags.c (vtx_engine_flags_audit).
+ */
+#define FLAGS_MARK (1ull << 63)
+
+/* Leave the mark (see ENG-FL-2) when the live state is used. */
+static inline __attribute__((always_inline)) void vtx_eng_flags_mark(vtx_engine *e)
+{
+    if (__builtin_expect(e->flags_live, 1))
+        wr64(e->live, ENV_EFLAGS, rd64(e->live, ENV_EFLAGS) | FLAGS_MARK);
+}
+
+void vtx_eng_flags_audit_one(vtx_engine *e, uint64_t synced);
+/* RFLAGS at a hook call with no sync of Unicorn's before it (the mark left). */
+uint64_t vtx_eng_rflags_unsynced(vtx_engine *e);
+
+/* RFLAGS at a hook call (ENG-FL-2), leaving the mark. Inline: the sync's value
+ * costs a load; computing it is a call. */
+static inline __attribute__((always_inline)) uint64_t vtx_eng_rflags_hook(vtx_engine *e)
+{
+    if (__builtin_expect(e->flags_live, 1)) {
+        uint8_t *env = e->live;
+        uint64_t ef = rd64(env, ENV_EFLAGS);
+        if (!(ef & FLAGS_MARK)) {
+            wr64(env, ENV_EFLAGS, ef | FLAGS_MARK);
+            if (__builtin_expect(e->flags_audit, 0))
+                vtx_eng_flags_audit_one(e, ef);
+            return ef; /* Unicorn's sync before this hook */
+        }
+    }
+    return vtx_eng_rflags_unsynced(e);
 }
 
 /* RFLAGS as uc_reg_read returns it, computed from the live state when it can be. */

@@ -18,6 +18,7 @@
 #include "engine.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -60,6 +61,13 @@ enum {
 #define HF_KEEP ((1u << 19) | (1u << 20) | (1u << 21)) /* SMM, SVME, GUEST */
 #define HF_OSFXSR (1u << 22)
 #define HF_SMAP (1u << 23)
+/* Hook-set tags in hflags bits QEMU 5.0 leaves unused (HF_* ends at bit 26 in
+ * 2.0.1 and 2.1.1): QEMU keys its translated blocks on hflags (the TB flags), so
+ * blocks translated with the per-instruction hook and those translated without
+ * it, and those with and without the block hook, are kept apart and each is
+ * found only while its hooks are installed (ENG-MODE-1, vtx_eng_mode_tag). */
+#define HF_TAG_CODE (1u << 28)
+#define HF_TAG_BLOCK (1u << 29)
 
 #define DC_SIZE 4096u
 #define ID_CACHE_TABLES 64u
@@ -104,6 +112,7 @@ typedef struct blk_entry {
     bool hot;             /* usable, !mc_last, decoded to its end: hook_block may take it (the paging
                              generation also changes with the code width, so gen covers width) */
     uint64_t classes;     /* bit set of the classes it contains */
+    uint64_t keeps_rf;    /* bit i: instruction i changes no bit of RFLAGS (vtx_insn.keeps_rflags; i < 64) */
     const uint8_t *host;  /* its bytes in guest memory (contiguous) */
     uint8_t *bytes;       /* the bytes it was decoded from */
     uint16_t *off;        /* off[i]: offset of instruction i; off[n] = size */
@@ -136,6 +145,8 @@ struct vtx_engine {
     size_t hdr;    /* offset of CPUX86State in the context */
     uint8_t *live; /* Unicorn's own CPUX86State (engine_state.c, "Live state"), or NULL: use ctx */
     bool flags_live; /* RFLAGS computed from live's lazy flags (engine_flags.c, ENG-FL-1) */
+    bool flags_audit; /* vtx_engine_flags_audit: check every synced RFLAGS (ENG-FL-2) */
+    uint64_t flags_counts[3]; /* its counts: synced values taken, computed, synced values wrong */
     size_t off_dr; /* offset of env->dr[0] in CPUX86State */
     vtx_engine_region *reg;
     size_t nreg;
@@ -164,9 +175,11 @@ struct vtx_engine {
      * self-modifying code), while the block cache records one size per address:
      * the others are dropped at the next run's start (vtx_eng_drop_lost), before
      * the caller's writes through host pointers could make them stale unseen.
-     * lost_all: more than fit (drop all). */
+     * lost_pages (Unicorn 2.0.1): more addresses than fit, so lost[] holds
+     * their 4-KiB pages; lost_all: more than fit (drop all). */
     uint64_t lost[32];
     unsigned nlost;
+    bool lost_pages;
     bool lost_all;
     bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
     bool broken;          /* Unicorn aborted inside a run (see abort_guard): only destroy is left */
@@ -237,6 +250,10 @@ struct vtx_engine {
 
     /* The run in progress. */
     uint64_t stop_bits, budget, started, stop_lin, last_lin;
+    /* last_lin and last_valid before the boundary function's instruction was
+     * counted as started (vtx_engine_stop_at_boundary puts them back) */
+    uint64_t bnd_prev_lin;
+    bool bnd_prev_valid;
     uint64_t own_bits; /* ENG-DR-1: classes the caller did not ask to stop before, stopped before anyway */
     bool last_valid;
     uint64_t lim;      /* the run's budget, UINT64_MAX for none */
@@ -290,12 +307,19 @@ struct vtx_engine {
     uint64_t want_probe;
     bool blk_stop;        /* the block hook stopped before the block at blk_stop_lin */
     uint64_t blk_stop_lin;
-    /* The per-instruction hook's step path (vtx_eng_step_block): the clean block
-     * the block hook entered last, and where its next instruction (index
-     * step_i) starts (UINT64_MAX: none; the general case). */
-    const blk_entry *step_blk;
+    /* The per-instruction hook's step path (vtx_eng_step_block): where the next
+     * instruction of the clean block the block hook entered last starts
+     * (UINT64_MAX: none; the general case), that block's address and its entry
+     * in the block's offsets (off[]) of the instruction hooked last. */
     uint64_t step_next;
-    unsigned step_i;
+    uint64_t step_lin;
+    const uint16_t *step_off;
+    /* keeps_rf of the rest of that block from the instruction hooked last on
+     * (bit 0 that one); whether the instruction hooked last on the step path
+     * changes no bit of RFLAGS, and RFLAGS at its boundary (ENG-FL-3) */
+    uint64_t step_keeps;
+    bool rf_kept;
+    uint64_t rf_last;
     /* The block the block hook entered last with the per-instruction hook on
      * (and its address: the entry may be reused), and a store QEMU runs again
      * after abandoning its block (vtx_eng_step_again; UINT64_MAX: none). */
@@ -309,6 +333,12 @@ struct vtx_engine {
     uint64_t mmio_next;   /* ENG-MMIO-1: the probed instruction after a writer, or UINT64_MAX */
     uc_hook h_mmio;
 };
+/* `irregular` with only `slow` set: stepping with nothing else pending (the
+ * block hook's stepping shortcut, engine_blocks.c). */
+_Static_assert(offsetof(struct vtx_engine, slow) == offsetof(struct vtx_engine, irregular) &&
+                   __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "slow is the low byte of irregular");
+#define IRREGULAR_SLOW_ONLY 1u
 
 
 /* ---- little helpers on the context copy ---- */
@@ -536,17 +566,18 @@ static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b, bool ag
     if (again) {
         /* the store's boundary was passed and counted when it started */
         e->again_lin = e->last_lin;
-        e->step_blk = NULL;
         e->step_next = UINT64_MAX;
         return;
     }
     bool clean = b && b->hot && !(b->classes & e->stop_bits) && (!e->budget || e->budget - e->started >= b->n) &&
                  !e->resync && !(e->cr0 & VTX_CR0_AM);
-    e->step_blk = clean ? b : NULL;
-    e->step_i = 0;
     e->step_next = clean ? b->lin : UINT64_MAX;
-    if (clean)
+    if (clean) {
+        e->step_lin = b->lin;
+        e->step_off = b->off;
+        e->step_keeps = b->keeps_rf;
         e->skip_pending = false; /* it only matters before a class of the stop set */
+    }
 }
 
 /* ---- engine_abort.c ---- */
@@ -554,6 +585,8 @@ extern pthread_once_t vtx_eng_abort_guard_once;
 void vtx_eng_install_abort_guard(void);
 bool vtx_eng_guarded_emu_start(vtx_engine *e, uint64_t rip, uc_err *err);
 bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin);
+/* Drop the exits whose bytes the decoder now accepts (ENG-EXIT-1), at a run's start. */
+void vtx_eng_drop_stale_exits(vtx_engine *e);
 
 /* ---- engine_state.c ---- */
 bool vtx_eng_save_absorb(vtx_engine *e);

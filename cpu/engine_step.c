@@ -48,24 +48,60 @@ static inline const vtx_insn *dc_lookup(vtx_engine *e, uint64_t lin)
 
 /* ---- hooks ---- */
 
-/* The boundary before the instruction at `addr` (the boundary function, when set
- * and an instruction has run in this run; it may end the run there), then the
- * instruction counted as started. False: the run stops before it. */
-static inline bool boundary_then_start(uc_engine *uc, vtx_engine *e, uint64_t addr)
+/* The instruction at `addr` counted as started, then the boundary before it
+ * (the boundary function, when set and an instruction has run in this run; it
+ * may end the run there: vtx_engine_stop_at_boundary takes the count back).
+ * Inline, with the boundary function's call last: the step path's tail call. */
+static inline __attribute__((always_inline)) void start_then_boundary(vtx_engine *e, uint64_t addr)
 {
-    if (e->bfn && e->started) {
+    e->bnd_prev_lin = e->last_lin;
+    e->bnd_prev_valid = e->last_valid;
+    const uint64_t before = e->started++;
+    e->last_lin = addr;
+    e->last_valid = true;
+    if (e->bfn && before) {
         uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
-        if (e->bfn(e->bfn_user, rip, vtx_eng_rflags_now(e))) {
-            e->hstop = HS_BOUNDARY;
-            e->stop_lin = addr;
-            uc_emu_stop(uc);
-            return false;
-        }
+        uint64_t rf = vtx_eng_rflags_hook(e);
+        e->rf_last = rf;
+        e->bfn(e->bfn_user, rip, rf);
+    } else {
+        vtx_eng_flags_mark(e); /* the instruction runs: ENG-FL-2 */
+        e->rf_kept = false;    /* no RFLAGS known at this boundary */
     }
+}
+
+/* start_then_boundary with RFLAGS known (the boundary function set, an
+ * instruction of this run started). */
+static inline __attribute__((always_inline)) void start_then_boundary_rf(vtx_engine *e, uint64_t addr, uint64_t rf)
+{
+    e->bnd_prev_lin = e->last_lin;
+    e->bnd_prev_valid = e->last_valid;
     e->started++;
     e->last_lin = addr;
     e->last_valid = true;
-    return true;
+    uint64_t rip = e->width == 64 ? addr : ((addr - e->cs_base) & 0xffffffffull);
+    e->bfn(e->bfn_user, rip, rf);
+}
+
+void vtx_engine_stop_at_boundary(vtx_engine *e)
+{
+    if (!e || !e->started)
+        return;
+    e->started--;
+    e->hstop = HS_BOUNDARY;
+    e->stop_lin = e->last_lin;
+    e->last_lin = e->bnd_prev_lin;
+    e->last_valid = e->bnd_prev_valid;
+    uc_emu_stop(e->uc);
+}
+
+/* start_then_boundary off the step path; false: the run stops before the
+ * instruction. */
+static bool boundary_then_start(vtx_engine *e, uint64_t addr)
+{
+    start_then_boundary(e, addr);
+    e->rf_kept = false; /* ENG-FL-3 only on the step path */
+    return e->hstop != HS_BOUNDARY;
 }
 
 /* The per-instruction hook's general case (hook_code has the step path). */
@@ -86,6 +122,8 @@ static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t add
         /* a store run again after QEMU abandoned its block (vtx_eng_step_again):
          * the same instruction, started, counted and its boundary passed */
         e->again_lin = UINT64_MAX;
+        vtx_eng_flags_mark(e); /* the instruction runs: ENG-FL-2 */
+        e->rf_kept = false;
         return;
     }
     const vtx_insn *in = dc_lookup(e, addr);
@@ -102,7 +140,7 @@ static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t add
         uc_emu_stop(uc);
         return;
     }
-    if (!boundary_then_start(uc, e, addr))
+    if (!boundary_then_start(e, addr))
         return;
     if (__builtin_expect(in->has_mem, 0) && vtx_eng_ac_on(e) && vtx_eng_ac_fault(e, in, addr)) {
         /* ENG-AC-1: #AC(0), a fault before the access (counted as started, as the
@@ -136,8 +174,20 @@ void vtx_eng_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         hook_code_full(uc, addr, e);
         return;
     }
-    e->step_next = e->step_blk->lin + e->step_blk->off[++e->step_i];
-    boundary_then_start(uc, e, addr);
+    e->step_next = e->step_lin + *++e->step_off;
+    if (e->rf_kept && e->bfn && e->started) {
+        /* ENG-FL-3: the instruction before this boundary changed no bit of
+         * RFLAGS: it is what it was at the boundary before (the mark left
+         * all the same, ENG-FL-2) */
+        vtx_eng_flags_mark(e);
+        e->rf_kept = e->step_keeps & 1;
+        e->step_keeps >>= 1;
+        start_then_boundary_rf(e, addr, e->rf_last);
+        return;
+    }
+    e->rf_kept = e->step_keeps & 1;
+    e->step_keeps >>= 1;
+    start_then_boundary(e, addr);
 }
 
 void vtx_engine_set_boundary_fn(vtx_engine *e, vtx_engine_boundary_fn fn, void *user)

@@ -709,43 +709,120 @@ static vtx_class_set model_classes(void)
  * not reported twice). Platform inputs never fall due inside a run (the run's
  * budget ends there).
  */
-static bool boundary_in_run(void *user, uint64_t rip, uint64_t rflags)
+/* Everything the verdicts of a boundary inside a run depend on that can change
+ * inside the run: the controls and the activity state stay as they are; IF,
+ * the shadows, the pending flags and the timer may change (the observer itself
+ * may raise an input). A boundary with the same key has the same verdicts as
+ * the last one. The key holds those fields as they lie in memory, a few of
+ * their neighbours with them (which only makes it stricter: a difference there
+ * costs an evaluation): a handful of loads, at every boundary of an observed
+ * run. */
+#define KEY_G_AT offsetof(vtx_guest, pending_dbg)
+#define KEY_M_AT offsetof(vtx_machine, nmi_pending)
+#define KEY_IN(at, n, type, f) (offsetof(type, f) >= (at) && offsetof(type, f) + sizeof(((type *)0)->f) <= (at) + (n))
+_Static_assert(KEY_IN(KEY_G_AT, 24, vtx_guest, block_sti) && KEY_IN(KEY_G_AT, 24, vtx_guest, block_movss) &&
+                   KEY_IN(KEY_G_AT, 24, vtx_guest, block_nmi) && KEY_IN(KEY_G_AT, 24, vtx_guest, mtf_pending) &&
+                   KEY_IN(KEY_G_AT, 24, vtx_guest, pending_dbg) && KEY_IN(KEY_G_AT, 24, vtx_guest, timer_armed) &&
+                   offsetof(vtx_guest, timer_deadline) >= KEY_G_AT + 24,
+               "the guest's event state the key reads lies in 24 bytes from pending_dbg");
+_Static_assert(KEY_IN(KEY_M_AT, 8, vtx_machine, intr_line) && KEY_IN(KEY_M_AT, 8, vtx_machine, init_pending) &&
+                   KEY_IN(KEY_M_AT, 8, vtx_machine, sipi_pending) &&
+                   offsetof(vtx_machine, scheduled) >= KEY_M_AT + 8,
+               "the platform inputs the key reads lie in 8 bytes from nmi_pending");
+static inline void memo_key(const vtx_machine *m, uint64_t k[5])
 {
-    vtx_machine *m = user;
-    retired(m, 1, VTX_IC_OTHER);
-    m->hook_retired++;
-    m->g.cpu.rip = rip;
-    m->g.cpu.rflags = rflags;
-    if (!m->observer)
-        return true;
-    /* Inside one run the controls and the activity state stay as they are; what
-     * can change is in the key (the observer itself may raise an input). A
-     * boundary with the same key has the same verdicts as the last one. */
-    const vtx_guest *g = &m->g;
-    uint32_t key = (uint32_t)((g->cpu.rflags & VTX_RFLAGS_IF) != 0) | (uint32_t)g->block_sti << 1 |
-                   (uint32_t)g->block_movss << 2 | (uint32_t)g->block_nmi << 3 | (uint32_t)g->mtf_pending << 4 |
-                   (uint32_t)(g->pending_dbg != 0) << 5 | (uint32_t)m->nmi_pending << 6 |
-                   (uint32_t)m->intr_line << 7 | (uint32_t)m->init_pending << 8 | (uint32_t)m->sipi_pending << 9 |
-                   (uint32_t)vtx_timer_expired(m) << 10;
-    if (m->memo_valid && key == m->memo_key) {
+    const uint8_t *g = (const uint8_t *)&m->g + KEY_G_AT;
+    k[0] = (m->g.cpu.rflags & VTX_RFLAGS_IF) | (uint64_t)vtx_timer_expired(m);
+    memcpy(&k[1], g, 8);
+    memcpy(&k[2], g + 8, 8);
+    memcpy(&k[3], g + 16, 8);
+    memcpy(&k[4], (const uint8_t *)m + KEY_M_AT, 8);
+}
+
+static inline bool memo_hit(const vtx_machine *m)
+{
+    uint64_t k[5];
+    memo_key(m, k);
+    return ((k[0] ^ m->memo_key[0]) | (k[1] ^ m->memo_key[1]) | (k[2] ^ m->memo_key[2]) |
+            (k[3] ^ m->memo_key[3]) | (k[4] ^ m->memo_key[4])) == 0;
+}
+
+/* The boundary at rip inside a run, its instruction retired: evaluated (or its
+ * verdicts taken from the memo) and reported; or the run stops there. */
+static __attribute__((noinline)) void boundary_in_run_eval(vtx_machine *m, uint64_t rip)
+{
+    if (!m->observer) {
+        vtx_engine_stop_at_boundary(m->engine);
+        return;
+    }
+    if (m->memo_valid && memo_hit(m)) {
         vtx_boundary_report *rep = &m->memo_rep;
         rep->rip = rip;
-        rep->rflags = g->cpu.rflags;
+        rep->rflags = m->g.cpu.rflags;
         rep->cycle = m->cycles;
         rep->instructions = m->instructions;
         m->observer(m->observer_user, rep);
-        return false;
+        return;
     }
+    uint64_t key[5];
+    memo_key(m, key); /* what the evaluation sees */
     vtx_boundary_report rep;
     vtx_exit_info ex;
     vtx_boundary_evaluate(m, false, &rep, &ex);
-    if (rep.action != VTX_ACT_EXECUTE)
-        return true;
+    if (rep.action != VTX_ACT_EXECUTE) {
+        vtx_engine_stop_at_boundary(m->engine);
+        return;
+    }
     m->memo_rep = rep;
-    m->memo_key = key;
+    memcpy(m->memo_key, key, sizeof key);
     m->memo_valid = true;
     m->observer(m->observer_user, &rep);
-    return false;
+}
+
+/*
+ * With an observer installed every boundary is evaluated and reported. Those
+ * inside a run of plain computation are evaluated here, in the engine's
+ * per-instruction hook, without stopping Unicorn: the instruction before the
+ * boundary retired (it was plain computation or CLI: the model's classes stop
+ * the run before they execute), so the boundary sees exactly what the run loop
+ * would see. A boundary where anything but "execute" wins stops the run, and
+ * the run loop evaluates it again, takes the event and reports it (this one is
+ * not reported twice). Platform inputs never fall due inside a run (the run's
+ * budget ends there). The common case (the verdicts of the last boundary, the
+ * observer called last: a tail call) is kept free of calls before it.
+ */
+static void boundary_in_run(void *user, uint64_t rip, uint64_t rflags)
+{
+    vtx_machine *m = user;
+    vtx_guest *g = &m->g;
+    if (__builtin_expect(m->memo_valid && !(g->cpu.rflags & VTX_RFLAGS_RF), 1)) {
+        /* A boundary of this run was evaluated since its first instruction
+         * retired (retired() then ended the shadows and, with the monitor trap
+         * flag, made an MTF exit pending; nothing inside a run starts a shadow or
+         * clears that, and the controls do not change): retiring one more
+         * instruction only counts it. */
+        m->instructions++;
+        m->cycles += m->costs.by_class[VTX_IC_OTHER];
+        m->hook_retired++;
+        g->cpu.rip = rip;
+        g->cpu.rflags = rflags;
+        if (__builtin_expect(memo_hit(m), 1)) {
+            vtx_boundary_report *rep = &m->memo_rep;
+            rep->rip = rip;
+            rep->rflags = rflags;
+            rep->cycle = m->cycles;
+            rep->instructions = m->instructions;
+            m->observer(m->observer_user, rep);
+            return;
+        }
+        boundary_in_run_eval(m, rip);
+        return;
+    }
+    retired(m, 1, VTX_IC_OTHER);
+    m->hook_retired++;
+    g->cpu.rip = rip;
+    g->cpu.rflags = rflags;
+    boundary_in_run_eval(m, rip);
 }
 
 vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)

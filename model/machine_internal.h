@@ -172,7 +172,8 @@ struct vtx_machine {
     bool exec_skip_first;    /* the next vtx_execute runs the instruction at RIP although it is in
                                 the stop set (that STI) */
     bool memo_valid;         /* memo_rep is the last boundary evaluated inside this run */
-    uint32_t memo_key;       /* everything its verdicts depended on that can change inside a run */
+    uint64_t memo_key[5];    /* everything its verdicts depended on that can change inside a run
+                                (execute.c, memo_key) */
     vtx_boundary_report memo_rep;
 
     /* Platform inputs. */
