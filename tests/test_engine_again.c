@@ -7,6 +7,9 @@
  * flush after the code's page-table entry was cleared (the engine's generation
  * changes, and the flush clears the memo as well), a stop set without the
  * instruction. Each of the three guards was removed in turn to see its test fail.
+ * vtx_engine_stops_at_once (ENG-AGAIN-1), the same stop without a run: its
+ * guards on the state read since the last run (held_valid, held_exact) and on a
+ * pending TLB flush were each removed to see its test fail.
  */
 #include "covers.h"
 #include "engine_rig.h"
@@ -127,4 +130,81 @@ Test(engine_again, a_tlb_flush_after_the_code_page_went_away_faults)
     cr_assert_eq(st.reason, VTX_STOP_EXCEPTION, "reason %d", st.reason);
     cr_assert_eq(st.vector, 14);
     cr_assert_eq(st.address, CODE + 1);
+}
+
+/* ENG-AGAIN-1: vtx_engine_stops_at_once, the run above made by the caller
+ * without a run: true where such a run would stop at once and the state read
+ * after the last run is still the state; false (a run is needed) otherwise. */
+static bool at_once(uint64_t classes, vtx_stop *st)
+{
+    return vtx_engine_stops_at_once(eng, (vtx_class_set){classes}, st);
+}
+
+Test(engine_again, stops_at_once_where_the_run_would)
+{
+    VTX_COVERS("ENG-AGAIN-1");
+    stop_before_cpuid();
+    for (int i = 0; i < 3; i++) {
+        vtx_stop st;
+        memset(&st, 0xa5, sizeof st);
+        cr_assert(at_once(C(CPUID) | C(HLT), &st));
+        cr_assert_eq(st.reason, VTX_STOP_BEFORE);
+        cr_assert_eq(st.retired, 0);
+        cr_assert(st.counted);
+        cr_assert_not_null(st.insn);
+        cr_assert_eq(st.insn->cls, VTX_IC_CPUID);
+        cr_assert_eq(st.insn->rip, CODE + 1);
+        cr_assert_eq(st.insn->len, 2);
+    }
+    cr_assert_eq(rip(), CODE + 1);
+    /* and a run made now still stops there at once */
+    vtx_stop st = run(C(CPUID));
+    cr_assert_eq(st.reason, VTX_STOP_BEFORE);
+    cr_assert_eq(st.retired, 0);
+    cr_assert_eq(st.insn->cls, VTX_IC_CPUID);
+}
+
+Test(engine_again, stops_at_once_needs_the_state_read_after_the_run)
+{
+    VTX_COVERS("ENG-AGAIN-1");
+    vtx_cpu_state s = state(CODE, 0);
+    set(&s);
+    vtx_stop st = run(C(CPUID));
+    cr_assert_eq(st.reason, VTX_STOP_BEFORE);
+    cr_assert_not(at_once(C(CPUID), &st), "the state was not read after the run");
+    cr_assert_eq(rip(), CODE + 1);
+    cr_assert(at_once(C(CPUID), &st));
+    /* a state load since (here the same state with RAX changed): a run is needed */
+    vtx_cpu_state now;
+    cr_assert_eq(vtx_engine_get_state(eng, &now), 0);
+    now.gpr[VTX_R_RAX] = 0x1234;
+    set(&now);
+    cr_assert_not(at_once(C(CPUID), &st), "a state was loaded since");
+    /* a state read, then a run (the CPUID and on to the HLT) not read since */
+    stop_before_cpuid();
+    st = run(C(HLT));
+    cr_assert_eq(st.reason, VTX_STOP_BEFORE);
+    cr_assert_eq(st.retired, 1);
+    cr_assert_not(at_once(C(HLT), &st), "the state was not read after the second run");
+    cr_assert_eq(rip(), CODE + 3);
+    cr_assert(at_once(C(HLT), &st));
+    cr_assert_eq(st.insn->cls, VTX_IC_HLT);
+}
+
+Test(engine_again, stops_at_once_sees_other_bytes_a_flush_and_the_stop_set)
+{
+    VTX_COVERS("ENG-AGAIN-1");
+    vtx_stop st;
+    stop_before_cpuid();
+    cr_assert_not(at_once(C(HLT), &st), "CPUID is not in this stop set");
+    vtx_engine_flush_tlb(eng);
+    cr_assert_not(at_once(C(CPUID), &st), "a TLB flush came since");
+
+    stop_before_cpuid();
+    mem[CODE + 1] = 0x90; /* CPUID becomes two NOPs */
+    mem[CODE + 2] = 0x90;
+    cr_assert_not(at_once(C(CPUID), &st), "other bytes at RIP");
+    st = run(C(CPUID));
+    cr_assert_eq(st.reason, VTX_STOP_HLT, "reason %d", st.reason);
+    cr_assert_eq(st.retired, 3);
 }
