@@ -342,3 +342,26 @@ Test(sti_run_on, loop_back_to_the_instruction_after_the_sti)
         expect_same("interrupt", k, a, run_case(code, sizeof code, 0x2, true, k, VTX_INPUT_INTR_ASSERT));
     }
 }
+
+Test(sti_run_on, sti_in_a_loop_finds_if_clear_on_a_later_pass)
+{
+    VTX_COVERS("BLK-STI-1", "BLK-STI-2");
+    /* `l: sti; nop; cli; jmp l` entered with IF = 1: the first STI makes no
+     * shadow, the later ones (after the CLI) do; all in one run (the block
+     * ending in the STI is looked at on every pass, not only its first).
+     * Boundaries by count: 1 G+1, 2 G+2, 3 G+3 (IF = 0), 4 G, 5 G+1 (shadow),
+     * 6 G+2, ... An interrupt from instruction k is taken at count k for k <= 2,
+     * else at the next count 2 + 4n (after the NOP in the shadow). */
+    static const uint8_t code[] = {0xfb, 0x90, 0xfa, 0xeb, 0xfb};
+    for (int k = 0; k <= 8; k++) {
+        uint64_t n = k <= 2 ? (uint64_t)k : 2 + 4 * (((uint64_t)k - 2 + 3) / 4);
+        uint64_t at = k <= 2 ? G + (uint64_t)k : G + 2;
+        outcome a = run_case(code, sizeof code, 0x202, false, k, VTX_INPUT_INTR_ASSERT);
+        cr_assert(a.reason == VTX_EXIT_REASON_HLT && a.rip == H && a.frame_rip == at && a.insns == n,
+                  "interrupt at instruction %d: exit %u at 0x%llx, delivered at 0x%llx after %llu instructions "
+                  "(expected 0x%llx after %llu)",
+                  k, a.reason, (unsigned long long)a.rip, (unsigned long long)a.frame_rip,
+                  (unsigned long long)a.insns, (unsigned long long)at, (unsigned long long)n);
+        expect_same("interrupt", k, a, run_case(code, sizeof code, 0x202, true, k, VTX_INPUT_INTR_ASSERT));
+    }
+}
