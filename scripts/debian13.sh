@@ -6,8 +6,11 @@
 # changes. The work tree is bind-mounted at the same path inside the root, in a
 # private mount namespace (unshare -m), so no mount outlives the command.
 #
-# Usage: scripts/debian13.sh [--rebuild] [--] COMMAND [ARG...]
-#        scripts/debian13.sh --root        (prints the root's path, building it if needed)
+# Usage: scripts/debian13.sh [--rebuild] [--fuzz] [--] COMMAND [ARG...]
+#        scripts/debian13.sh [--fuzz] --root   (prints the root's path, building it if needed)
+# --fuzz: the root with clang and its fuzzing runtime too (for libFuzzer campaigns
+#         on Unicorn 2.1.1, scripts/fuzz.sh --debian13), kept beside the other
+#         (ROOT-fuzz) and made from a copy of it.
 # Environment: VTX_DEBIAN13_ROOT  where the root lives (default /var/cache/vtxref/debian13)
 #              VTX_DEBIAN_MIRROR  the archive (default: the deb.debian.org URI of apt's sources)
 # Needs root. Exit status: the command's; 2 for bad usage; 3 when the root cannot be made.
@@ -20,13 +23,14 @@ RECIPE=1   # bump when the way the root is made changes
 die() { echo "debian13: $1" >&2; exit "${2:-3}"; }
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot and mounts)" 2
 
-rebuild=0 print_root=0
+rebuild=0 print_root=0 fuzz=0
 while [ $# -gt 0 ]; do
   case $1 in
     --rebuild) rebuild=1; shift ;;
+    --fuzz) fuzz=1; shift ;;
     --root) print_root=1; shift ;;
     --) shift; break ;;
-    -*) die "unknown option $1 (usage: scripts/debian13.sh [--rebuild] [--] COMMAND...)" 2 ;;
+    -*) die "unknown option $1 (usage: scripts/debian13.sh [--rebuild] [--fuzz] [--] COMMAND...)" 2 ;;
     *) break ;;
   esac
 done
@@ -79,6 +83,34 @@ if [ "$rebuild" -eq 1 ] || [ ! -f "$ROOT/.vtxref-stamp" ] || [ "$(cat "$ROOT/.vt
     if [ "$rebuild" -eq 1 ] || [ ! -f "$ROOT/.vtxref-stamp" ] || [ "$(cat "$ROOT/.vtxref-stamp")" != "$STAMP" ]; then
       build_root
     fi )
+fi
+# The fuzzing root: a copy of the root above plus the clang packages of
+# scripts/deps.sh (libFuzzer and the sanitizer runtimes).
+if [ "$fuzz" -eq 1 ]; then
+  mapfile -t FPKGS < <(sed -n '/^PKGS=(/,/)/p' scripts/deps.sh | tr -d '()' | sed 's/^PKGS=//' |
+                       tr ' \t' '\n\n' | grep -e '^clang' -e '^libclang')
+  [ ${#FPKGS[@]} -gt 0 ] || die "could not read the clang packages of scripts/deps.sh"
+  BASE=$ROOT ROOT=$ROOT-fuzz
+  FSTAMP="$STAMP + ${FPKGS[*]}"
+  if [ "$rebuild" -eq 1 ] || [ ! -f "$ROOT/.vtxref-stamp" ] || [ "$(cat "$ROOT/.vtxref-stamp")" != "$FSTAMP" ]; then
+    ( exec 9>"$ROOT.lock"; flock 9
+      if [ "$rebuild" -eq 1 ] || [ ! -f "$ROOT/.vtxref-stamp" ] || [ "$(cat "$ROOT/.vtxref-stamp")" != "$FSTAMP" ]; then
+        tmp=$(mktemp -d "$ROOT.new.XXXXXX")
+        echo "debian13: making the fuzzing root from $BASE, then ${FPKGS[*]}" >&2
+        cp -a "$BASE/." "$tmp/"
+        { chroot "$tmp" env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+          chroot "$tmp" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${FPKGS[@]}"; } >"$tmp.log" 2>&1 ||
+          { tail -20 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; die "package install failed (log above)"; }
+        chroot "$tmp" apt-get clean
+        echo "$FSTAMP" >"$tmp/.vtxref-stamp"
+        rm -f "$tmp.log"
+        if [ -d "$ROOT" ]; then rm -rf "$ROOT.old"; mv "$ROOT" "$ROOT.old"; fi
+        mv "$tmp" "$ROOT"
+        rm -rf "$ROOT.old"
+        echo "debian13: fuzzing root ready: $ROOT" >&2
+      fi )
+  fi
 fi
 if [ "$print_root" -eq 1 ]; then echo "$ROOT"; [ $# -gt 0 ] || exit 0; fi
 

@@ -8,7 +8,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config nasm xxd
       libunicorn-dev libzydis-dev libcriterion-dev
       libfyaml-dev libjson-c-dev
-      clang libclang-rt-14-dev)
+      clang libclang-rt-dev)
 
 # Only the tests need these (headless Chromium loads the HTML picture, GTKWave reads
 # the waveform, jsonschema checks traces against docs/trace.schema.json).

@@ -7,16 +7,23 @@
 #                                      the same in build-fuzz-fast/: UBSan without ASan and LSan,
 #                                      for throughput campaigns (docs/reliability.md); a crash found
 #                                      there is reproduced in the ASan build (build-fuzz/) too
+#   scripts/fuzz.sh --debian13 ARGS...  any of the above on Unicorn 2.1.1, in the Debian 13 fuzzing
+#                                      root (scripts/debian13.sh --fuzz; needs root); its build
+#                                      directories end in -deb13 (build-fuzz-deb13/, ...)
 # The guest target reuses its machines across inputs (tests/fuzz/fuzz_guest.c); its short
 # run is in check mode (each input also on a fresh machine; the outcomes must agree).
 # The committed seed corpus (tests/fuzz/<target>/) is read, never modified;
-# new inputs go to build-fuzz/corpus/<target>/ (from either build). A crash leaves its input in
+# new inputs go to build-fuzz/corpus/<target>/ (from either build; build-fuzz-deb13/ on Debian 13). A crash leaves its input in
 # the build directory and fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--debian13" ]; then shift; exec scripts/debian13.sh --fuzz -- scripts/fuzz.sh "$@"; fi
 scripts/deps.sh
 BUILD=build-fuzz SANITIZERS=address,undefined
 if [ "${1:-}" = "--fast" ]; then BUILD=build-fuzz-fast SANITIZERS=undefined; shift; fi
+# Debian 13 (Unicorn 2.1.1) builds beside Debian 12's in the same work tree.
+CORPORA=build-fuzz # corpora of both builds
+if grep -qs '^VERSION_CODENAME=trixie' /etc/os-release; then BUILD=$BUILD-deb13 CORPORA=build-fuzz-deb13; fi
 CC=clang cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVTX_FUZZ=ON -DVTX_BUILD_TESTS=OFF \
   -DVTX_FUZZ_SANITIZERS=$SANITIZERS >/dev/null
 cmake --build $BUILD -j"$(nproc)" >/dev/null
@@ -40,12 +47,12 @@ run() {
   if [ "$2" = "--runs" ]; then
     mode=check
     limit="-runs=$3 -seed=1"
-    corpus="build-fuzz/corpus-short/$t"
+    corpus="$CORPORA/corpus-short/$t"
     rm -rf "$corpus"
     echo "fuzz: $t for $3 runs (seed 1)"
   else
     limit="-max_total_time=$2"
-    corpus="build-fuzz/corpus/$t"
+    corpus="$CORPORA/corpus/$t"
     echo "fuzz: $t for ${2}s ($BUILD)"
   fi
   mkdir -p "$corpus"
@@ -77,6 +84,6 @@ elif [ $# -eq 2 ]; then
   echo "$TARGETS" | grep -qx "$1" || { echo "fuzz: unknown target '$1' (targets: $(echo $TARGETS))" >&2; exit 2; }
   run "$1" "$2"
 else
-  echo "usage: scripts/fuzz.sh --short | [--fast] TARGET SECONDS   (targets: $(echo $TARGETS))" >&2
+  echo "usage: scripts/fuzz.sh [--debian13] --short | [--debian13] [--fast] TARGET SECONDS   (targets: $(echo $TARGETS))" >&2
   exit 2
 fi

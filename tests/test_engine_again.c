@@ -8,12 +8,8 @@
  * changes, and the flush clears the memo as well), a stop set without the
  * instruction. Each of the three guards was removed in turn to see its test fail.
  */
-#include <criterion/criterion.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "../cpu/engine.h"
 #include "covers.h"
+#include "engine_rig.h"
 
 #define MEM_SIZE (4u << 20)
 #define PT_AT 0x100000u
@@ -25,20 +21,8 @@ static vtx_engine *eng;
 
 static void init(void)
 {
-    mem = aligned_alloc(4096, MEM_SIZE);
-    cr_assert_not_null(mem);
-    memset(mem, 0xf4, MEM_SIZE);
-    vtx_engine_region reg = {.pa = 0, .size = MEM_SIZE, .host = mem};
-    cr_assert_eq(vtx_engine_create(&eng, &reg, 1, NULL), 0);
-    /* identity 4-level tables, 4-KiB pages over the first 4 MiB, supervisor only */
-    uint64_t *pml4 = (uint64_t *)(mem + PT_AT), *pdpt = pml4 + 512, *pd = pdpt + 512, *pt = pd + 512;
-    memset(pml4, 0, 4096 * 5);
-    pml4[0] = (PT_AT + 0x1000) | 7;
-    pdpt[0] = (PT_AT + 0x2000) | 7;
-    for (int i = 0; i < 2; i++)
-        pd[i] = (PT_AT + 0x3000 + 0x1000 * (uint64_t)i) | 7;
-    for (int i = 0; i < 1024; i++)
-        pt[i] = ((uint64_t)i << 12) | 3;
+    rig_new(&mem, &eng, MEM_SIZE);
+    rig_identity_tables(mem, PT_AT);
     /* nop; cpuid; hlt */
     static const uint8_t code[] = {0x90, 0x0f, 0xa2, 0xf4};
     memcpy(mem + CODE, code, sizeof code);
@@ -46,38 +30,15 @@ static void init(void)
 
 static void fini(void)
 {
-    vtx_engine_destroy(eng);
-    free(mem);
+    rig_free(mem, eng);
 }
 
 TestSuite(engine_again, .init = init, .fini = fini);
 
-static void seg(vtx_cpu_seg *s, uint16_t sel, uint32_t ar)
-{
-    s->sel = sel, s->base = 0, s->limit = 0xffffffff, s->ar = ar;
-}
-
-/* 64-bit mode with paging at CPL 0 (or 3) */
+/* A flat 64-bit state at rip, identity paging, CPL cpl. */
 static vtx_cpu_state state(uint64_t rip, unsigned cpl)
 {
-    vtx_cpu_state s;
-    memset(&s, 0, sizeof s);
-    s.rip = rip;
-    s.rflags = 2;
-    s.cr0 = 0x80000011;
-    s.cr4 = 0x20;
-    s.efer = 0x500;
-    s.cr3 = PT_AT;
-    s.gpr[VTX_R_RSP] = 0x8000;
-    for (int i = 0; i < 6; i++)
-        seg(&s.seg[i], cpl ? 0x2b : 0x10, cpl ? 0xc0f3 : 0xc093);
-    seg(&s.seg[VTX_S_CS], cpl ? 0x23 : 0x08, cpl ? 0xa0fb : 0xa09b);
-    seg(&s.seg[VTX_S_LDTR], 0, 0x10000);
-    seg(&s.seg[VTX_S_TR], 0, 0x8b);
-    s.seg[VTX_S_TR].limit = 0x67;
-    s.gdtr_limit = 0xffff;
-    s.idtr_limit = 0xfff;
-    return s;
+    return rig_flat64(rip, PT_AT, cpl);
 }
 
 static void set(const vtx_cpu_state *s)

@@ -8,12 +8,8 @@
  * two writes). The retired count is the observable: it is what the model's
  * cycle clock and instruction budgets are built on (ENG-CNT-1).
  */
-#include <criterion/criterion.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "../cpu/engine.h"
 #include "covers.h"
+#include "engine_rig.h"
 
 #define MEM_SIZE (4u << 20)
 #define CODE 0x20000u
@@ -24,46 +20,22 @@ static vtx_engine *eng;
 
 static void setup(void)
 {
-    mem = aligned_alloc(4096, MEM_SIZE);
-    cr_assert_not_null(mem);
-    memset(mem, 0xf4, MEM_SIZE); /* stray execution ends in HLT */
-    vtx_engine_region reg = {.pa = 0, .size = MEM_SIZE, .host = mem};
-    cr_assert_eq(vtx_engine_create(&eng, &reg, 1, NULL), 0);
+    rig_new(&mem, &eng, MEM_SIZE);
 }
 
 static void teardown(void)
 {
-    vtx_engine_destroy(eng);
-    free(mem);
+    rig_free(mem, eng);
 }
 
 TestSuite(engine_blocks, .init = setup, .fini = teardown);
 
 /* A flat 64-bit state at rip (long mode, paging off: linear == physical; the
  * GDT is not used by these guests). */
+/* A flat 64-bit state at rip (paging off: linear == physical). */
 static vtx_cpu_state flat64(uint64_t rip)
 {
-    vtx_cpu_state s;
-    memset(&s, 0, sizeof s);
-    s.rip = rip;
-    s.rflags = 2;
-    s.cr0 = 0x11;
-    s.cr4 = 0x20;
-    s.efer = 0x500;
-    s.gpr[VTX_R_RSP] = 0x8000;
-    for (int i = 0; i < 6; i++) {
-        s.seg[i].sel = 0x10;
-        s.seg[i].limit = 0xffffffff;
-        s.seg[i].ar = 0xc093;
-    }
-    s.seg[VTX_S_CS].sel = 0x08;
-    s.seg[VTX_S_CS].ar = 0xa09b;
-    s.seg[VTX_S_LDTR].ar = 0x10000;
-    s.seg[VTX_S_TR].limit = 0x67;
-    s.seg[VTX_S_TR].ar = 0x8b;
-    s.gdtr_limit = 0xffff;
-    s.idtr_limit = 0xfff;
-    return s;
+    return rig_flat64(rip, 0, 0);
 }
 
 /* Run from CODE to the HLT at its end, nothing to stop before (the fast path). */

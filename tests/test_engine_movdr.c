@@ -6,12 +6,8 @@
  * CPU state (never by Unicorn), so the breakpoint is stored, not armed, and
  * executing at its address does not crash.
  */
-#include <criterion/criterion.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "../cpu/engine.h"
 #include "covers.h"
+#include "engine_rig.h"
 
 #define MEM_SIZE (1u << 20)
 
@@ -20,17 +16,12 @@ static vtx_engine *eng;
 
 static void rig_init(void)
 {
-    mem = aligned_alloc(4096, MEM_SIZE);
-    cr_assert_not_null(mem);
-    memset(mem, 0xf4, MEM_SIZE); /* stray execution ends in HLT */
-    vtx_engine_region reg = {.pa = 0, .size = MEM_SIZE, .host = mem};
-    cr_assert_eq(vtx_engine_create(&eng, &reg, 1, NULL), 0);
+    rig_new(&mem, &eng, MEM_SIZE);
 }
 
 static void rig_fini(void)
 {
-    vtx_engine_destroy(eng);
-    free(mem);
+    rig_free(mem, eng);
 }
 
 TestSuite(engine_movdr, .init = rig_init, .fini = rig_fini);
