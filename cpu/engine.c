@@ -375,6 +375,8 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     if (!e || !stop)
         return -1;
     memset(stop, 0, sizeof *stop);
+    const bool sti_watch = e->sti_watch; /* vtx_engine_watch_sti: this run only, also one that ends at once */
+    e->sti_watch = false;
     if (e->broken) {
         stop->reason = VTX_STOP_ERROR;
         stop->why = "the engine is broken (Unicorn aborted in an earlier run)";
@@ -415,8 +417,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->stop_bits = stop_before.bits | e->own_bits;
     /* ENG-STI-1: an STI the caller lets through is watched (engine_blocks.c,
      * sti_note); on the per-instruction hook the run stops before it instead */
-    e->watch_bits = e->sti_watch && hooked ? (1ull << VTX_IC_STI) & ~e->stop_bits : 0;
-    e->sti_watch = false;
+    e->watch_bits = sti_watch && hooked ? (1ull << VTX_IC_STI) & ~e->stop_bits : 0;
     e->sti_next = UINT64_MAX;
     if (slow)
         e->stop_bits |= e->watch_bits;
