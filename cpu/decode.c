@@ -271,7 +271,7 @@ static void operand_details(const ZydisDecodedInstruction *in, const ZydisDecode
     }
 }
 
-int vtx_decode_bytes(const void *bytes, size_t n, unsigned width, uint64_t rip, vtx_insn *out)
+static int decode(const void *bytes, size_t n, unsigned width, uint64_t rip, vtx_insn *out, bool text)
 {
     ZydisDecoder dec;
     ZydisDecodedInstruction in;
@@ -303,10 +303,22 @@ int vtx_decode_bytes(const void *bytes, size_t n, unsigned width, uint64_t rip, 
             out->writes_mem = true;
     out->keeps_rflags = in.cpu_flags && !(in.cpu_flags->modified | in.cpu_flags->set_0 | in.cpu_flags->set_1 |
                                           in.cpu_flags->undefined);
+    if (!text)
+        return 0;
     ZydisFormatter fmt;
     if (!ZYAN_SUCCESS(ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL)) ||
         !ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&fmt, &in, ops, in.operand_count_visible, out->text,
                                                       sizeof out->text, rip, NULL)))
         snprintf(out->text, sizeof out->text, "(unformattable)");
     return 0;
+}
+
+int vtx_decode_bytes(const void *bytes, size_t n, unsigned width, uint64_t rip, vtx_insn *out)
+{
+    return decode(bytes, n, width, rip, out, true);
+}
+
+int vtx_decode_bytes_quick(const void *bytes, size_t n, unsigned width, uint64_t rip, vtx_insn *out)
+{
+    return decode(bytes, n, width, rip, out, false);
 }

@@ -284,7 +284,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
         if (n >= BC_MAX_INSNS || !blk_reserve(b, size, n + 1))
             return NULL;
         vtx_insn in;
-        if (vtx_decode_bytes(b->bytes + pos, size - pos, e->width, lin + pos, &in) != 0 || !in.len ||
+        if (vtx_decode_bytes_quick(b->bytes + pos, size - pos, e->width, lin + pos, &in) != 0 || !in.len ||
             pos + in.len > size) {
             /* Bytes Zydis cannot decode (the model's #UD): the block is known up
              * to before them; a run may go no further on the fast path. */
