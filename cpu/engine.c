@@ -50,6 +50,12 @@ bool vtx_engine_broken(const vtx_engine *e) { return e && e->broken; }
 
 bool vtx_engine_reusable(const vtx_engine *e) { return e && !e->broken && e->nexits == 0; }
 
+void vtx_engine_watch_sti(vtx_engine *e)
+{
+    if (e)
+        e->sti_watch = true;
+}
+
 unsigned vtx_engine_probe_count(const vtx_engine *e) { return e ? e->nprobe : 0; }
 
 bool vtx_engine_translates_paging(void) { return VTX_UC_21; }
@@ -399,6 +405,8 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     if (!e || !stop)
         return -1;
     memset(stop, 0, sizeof *stop);
+    const bool sti_watch = e->sti_watch; /* vtx_engine_watch_sti: this run only, also one that ends at once */
+    e->sti_watch = false;
     if (e->broken) {
         stop->reason = VTX_STOP_ERROR;
         stop->why = "the engine is broken (Unicorn aborted in an earlier run)";
@@ -437,6 +445,12 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
      * lets it through stops before it with VTX_STOP_ERROR, even on skip_first. */
     e->own_bits = (1ull << VTX_IC_MOV_TO_DR) & ~stop_before.bits;
     e->stop_bits = stop_before.bits | e->own_bits;
+    /* ENG-STI-1: an STI the caller lets through is watched (engine_blocks.c,
+     * sti_note); on the per-instruction hook the run stops before it instead */
+    e->watch_bits = sti_watch && hooked ? (1ull << VTX_IC_STI) & ~e->stop_bits : 0;
+    e->sti_next = UINT64_MAX;
+    if (slow)
+        e->stop_bits |= e->watch_bits;
     e->skip_pending = skip_first;
     e->budget = max_insns;
     e->lim = max_insns ? max_insns : UINT64_MAX;
@@ -532,6 +546,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         } else {
             ok = set_code_hook(e, true);
             e->slow = ok;
+            e->stop_bits |= e->watch_bits; /* ENG-STI-1: the per-instruction hook stops before STI */
         }
         if (!ok) {
             if (!vtx_eng_save_absorb(e)) {
@@ -582,6 +597,13 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     }
     stop->counted = hooked;
     stop->retired = hooked ? e->started : 0;
+    /* ENG-STI-1: the run stopped right after an STI it let run, that found IF =
+     * 0: QEMU's inhibit flag says the last translation block run ended in an
+     * STI (the block after it clears the flag as it ends; a run that retired
+     * nothing may still hold an earlier run's), and RIP is where the
+     * instruction after the last STI the block hook let run starts. */
+    stop->sti_shadow = e->watch_bits && stop->retired && e->sti_if0 && lin == e->sti_next &&
+                       (rd32(env_of(e), ENV_HFLAGS) & HF_INHIBIT_IRQ);
 
     if (e->hstop == HS_BEFORE || e->hstop == HS_COUNT || e->hstop == HS_BOUNDARY) {
         stop->reason = e->hstop == HS_BEFORE ? VTX_STOP_BEFORE : e->hstop == HS_COUNT ? VTX_STOP_COUNT

@@ -229,6 +229,9 @@ typedef struct vtx_stop {
                                 address outside mapped guest-physical memory is UNMAPPED even
                                 when the page tables map it. */
     const char *why;         /* ERROR: text */
+    bool sti_shadow;         /* vtx_engine_watch_sti: the run's last retired instruction was an STI
+                                that found IF = 0, and nothing retired after it (the boundary
+                                where the run stopped is in its shadow, BLK-STI-1; ENG-STI-1) */
 } vtx_stop;
 
 /* Bit set of instruction classes. */
@@ -341,9 +344,23 @@ bool vtx_engine_broken(const vtx_engine *e);
  * state keeps such an engine; else it creates another). */
 bool vtx_engine_reusable(const vtx_engine *e);
 
+/*
+ * ENG-STI-1: for the next run only, when STI is not in its stop set, let STI
+ * run inside the run and report in vtx_stop.sti_shadow whether the run
+ * stopped right after one that found IF = 0. The engine takes that from
+ * QEMU's own interrupt-inhibit flag (set by the STI that ended the last
+ * translation block, cleared by the next block) and from IF before the STI,
+ * which the block hook reads when it enters the block ending in the STI (such
+ * blocks always take its slow path). A run on the per-instruction hook
+ * (a fallback mid-run, or a boundary function) stops before STI instead
+ * (VTX_STOP_BEFORE), as it would with STI in the stop set.
+ */
+void vtx_engine_watch_sti(vtx_engine *e);
+
 /* Diagnostics: how many probes (one-address code hooks, see vtx_engine_run) the
  * engine holds now. A probe no run armed in the last 256 runs is dropped at the
- * next run's start (ENG-PRB-1). */
+ * next run's start (ENG-PRB-1); one only budgets ended at, at the next run's
+ * start (ENG-PRB-2). */
 unsigned vtx_engine_probe_count(const vtx_engine *e);
 
 /*

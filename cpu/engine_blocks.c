@@ -323,11 +323,12 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     return b;
 }
 
-bool vtx_eng_probe_at(vtx_engine *e, uint64_t lin)
+bool vtx_eng_probe_at(vtx_engine *e, uint64_t lin, bool budget)
 {
     for (unsigned i = 0; i < e->nprobe; i++)
         if (e->probe[i].lin == lin) {
             e->probe[i].used = e->runno;
+            e->probe[i].budget_only &= budget;
             return true;
         }
     return false;
@@ -344,13 +345,37 @@ static void drop_probe(vtx_engine *e, unsigned i)
 void vtx_eng_drop_probes(vtx_engine *e, bool all)
 {
     for (unsigned i = 0; i < e->nprobe;) {
-        if (!all && e->runno - e->probe[i].used <= PROBE_AGE) {
+        /* ENG-PRB-2: a probe only budgets ended at goes at the next run's start
+         * (e->runno counts that run already): the next budget (a timer deadline,
+         * a scheduled input) ends elsewhere, and this one would cost a hook call
+         * at every pass through a hot loop until ENG-PRB-1 aged it out. */
+        bool budget_old = e->probe[i].budget_only && e->probe[i].used < e->runno;
+        if (!all && !budget_old && e->runno - e->probe[i].used <= PROBE_AGE) {
             i++;
             continue;
         }
         drop_probe(e, i);
         e->probe[i] = e->probe[--e->nprobe];
         e->probe_next = 0;
+    }
+}
+
+/* ENG-STI-1 (vtx_engine_watch_sti): block b at addr runs its first k
+ * instructions, and STI is among them (the last: an STI ends QEMU's translation
+ * block). Where the instruction after it starts and whether it finds IF = 0:
+ * IF as the block starts (QEMU keeps IF in env->eflags, never lazily), changed
+ * by CLI and STI before it (POPF, IRET and the like are in the run's stop set). */
+static void sti_note(vtx_engine *e, const blk_entry *b, uint64_t addr, unsigned k)
+{
+    bool if_on = (rd64(env_of(e), ENV_EFLAGS) & VTX_RFLAGS_IF) != 0;
+    for (unsigned i = 0; i < k; i++) {
+        if (b->cls[i] == VTX_IC_CLI) {
+            if_on = false;
+        } else if (b->cls[i] == VTX_IC_STI) {
+            e->sti_next = addr + b->off[i + 1];
+            e->sti_if0 = !if_on;
+            if_on = true;
+        }
     }
 }
 
@@ -447,7 +472,7 @@ bool vtx_eng_block_hook_add(vtx_engine *e)
  * its end; else unstamp it. */
 static void stamp(vtx_engine *e, blk_entry *b, uint32_t tag, uint32_t size)
 {
-    if (b->hot && e->tag_ptr && !(b->classes & e->stop_bits)) {
+    if (b->hot && e->tag_ptr && !(b->classes & (e->stop_bits | e->watch_bits))) {
         b->tsize = (uint64_t)tag << 32 | size;
         b->epoch = e->epoch;
     } else {
@@ -571,8 +596,9 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     }
     if (k < b->n) {
         uint64_t x = addr + b->off[k];
-        if (!vtx_eng_probe_at(e, x)) {
+        if (!vtx_eng_probe_at(e, x, kind == HS_COUNT)) {
             e->want_probe = x;
+            e->want_budget = kind == HS_COUNT;
             fast_stop(e, uc, HS_PROBE, addr);
             return;
         }
@@ -582,6 +608,8 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     } else if (b->mc_last) {
         e->resync = true;
     }
+    if (b->classes & e->watch_bits)
+        sti_note(e, b, addr, k);
     e->skip_pending = false;
     e->cur = b;
     e->cur_before = e->started;
@@ -680,6 +708,7 @@ bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin)
     }
     e->probe[i].lin = UINT64_MAX;
     e->probe[i].used = e->runno;
+    e->probe[i].budget_only = e->want_budget;
     if (uc_hook_add(e->uc, &e->probe[i].h, UC_HOOK_CODE, (void *)hook_probe, e, lin, lin) != UC_ERR_OK) {
         e->probe[i] = e->probe[--e->nprobe];
         return false;

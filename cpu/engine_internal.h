@@ -195,7 +195,8 @@ struct vtx_engine {
     uint32_t tag_cur;
     void **tag_ptr;
     uint8_t *fb_mem;   /* BC_SIZE / FB_PER_PAGE pages */
-    struct { uint64_t lin; uc_hook h; uint64_t used; } probe[NPROBE]; /* used: the run that last armed it */
+    /* used: the run that last armed it; budget_only: only budgets ended there (ENG-PRB-2) */
+    struct { uint64_t lin; uc_hook h; uint64_t used; bool budget_only; } probe[NPROBE];
     uint64_t runno; /* runs started (vtx_engine_run), for the probes' age */
     unsigned nprobe, probe_next;
 
@@ -305,6 +306,15 @@ struct vtx_engine {
     uint64_t armed;
     hook_stop armed_kind;
     uint64_t want_probe;
+    bool want_budget;     /* the probe wanted is for a budget's end (ENG-PRB-2) */
+    /* ENG-STI-1 (vtx_engine_watch_sti): asked for; the run in progress lets STI
+     * run (watch_bits = its class bit, else 0); where the instruction after the
+     * last STI the block hook let run starts (UINT64_MAX: none) and whether that
+     * STI found IF = 0 */
+    bool sti_watch;
+    uint64_t watch_bits;
+    uint64_t sti_next;
+    bool sti_if0;
     bool blk_stop;        /* the block hook stopped before the block at blk_stop_lin */
     uint64_t blk_stop_lin;
     /* The per-instruction hook's step path (vtx_eng_step_block): where the next
@@ -533,13 +543,14 @@ static inline void vtx_eng_code_may_change(vtx_engine *e) { e->epoch++; }
 bool vtx_eng_ac_on(const vtx_engine *e);
 bool vtx_eng_ac_fault(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
 bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
-/* A probe is at lin (engine_blocks.c). */
-bool vtx_eng_probe_at(vtx_engine *e, uint64_t lin);
+/* A probe is at lin (engine_blocks.c); it is armed now, for a budget's end or not (ENG-PRB-2). */
+bool vtx_eng_probe_at(vtx_engine *e, uint64_t lin, bool budget);
 /* ENG-PRB-1. Drop probes, each with the translated code it was compiled into:
  * all of them (a reset: a new engine has none), or at a run's start those no run
  * armed in the last PROBE_AGE runs (a probe costs Unicorn a hook call at every
  * execution of its instruction: one a budget once ended at, in a hot loop, would
- * cost there for ever). */
+ * cost there for ever). ENG-PRB-2: one only budgets ended at (a timer deadline
+ * ends them anywhere) is dropped at the next run's start. */
 void vtx_eng_drop_probes(vtx_engine *e, bool all);
 
 /* The block hook, with the per-instruction hook on, entered block b (NULL: one

@@ -55,9 +55,10 @@ static bool redo_with_probe(uc_engine *uc, vtx_engine *e)
         return false; /* a stop-set instruction the run let through once (skip_first): not again */
     uint64_t next = e->cur->lin + e->cur->off[e->mmio_j + 1];
     e->mmio_next = next;
-    if (vtx_eng_probe_at(e, next))
+    if (vtx_eng_probe_at(e, next, false))
         return false;
     e->want_probe = next;
+    e->want_budget = false;
     e->hstop = HS_PROBE;
     e->started = e->cur_before + (uint32_t)e->mmio_j;
     e->blk_stop = true;

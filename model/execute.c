@@ -886,7 +886,16 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     m->memo_valid = false;
     m->dr6_before_run = g->cpu.dr6;
     m->exec_budget = budget;
-    int rc = vtx_engine_run(m->engine, budget, model_classes(), skip, &s);
+    vtx_class_set stop_set = model_classes();
+    if (vtx_sti_runs_in_run(m)) {
+        /* ENG-STI-1: with nothing armed no boundary inside the run can take or
+         * block anything, so STI runs inside it (not a run of its own per
+         * critical section); only where the run stops does its shadow matter,
+         * and the engine reports it (vtx_sti_after_run below). */
+        stop_set.bits &= ~(1ull << VTX_IC_STI);
+        vtx_engine_watch_sti(m->engine);
+    }
+    int rc = vtx_engine_run(m->engine, budget, stop_set, skip, &s);
     const uint64_t hook_retired = vtx_hook_retired(m);
     m->in_execute_run = false;
     vtx_engine_get_state(m->engine, &g->cpu);
@@ -906,7 +915,11 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
     if (s.reason == VTX_STOP_BOUNDARY || (s.reason == VTX_STOP_BEFORE && moved)) {
         /* A boundary the run loop evaluates next. */
         retired(m, s.retired, VTX_IC_OTHER);
+        vtx_sti_after_run(m, s.sti_shadow);
         return VTX_STEP_CONTINUE;
     }
-    return after_engine(m, &s, VTX_IC_OTHER, ex, r, st);
+    vtx_step next = after_engine(m, &s, VTX_IC_OTHER, ex, r, st);
+    if (next == VTX_STEP_CONTINUE)
+        vtx_sti_after_run(m, s.sti_shadow); /* a budget's end, a fault after the STI (PRI-1) */
+    return next;
 }

@@ -8,7 +8,8 @@
 #include "mtf.h"
 
 /* May the STI run on into the plain computation after it, in the same engine
- * run? Only where no boundary inside that run can differ from "execute" and
+ * run (and so may every STI of a run that starts here: vtx_execute then lets
+ * STI through, ENG-STI-1)? Only where no boundary inside that run can differ from "execute" and
  * the run's count accounts for the STI exactly: nothing armed at the boundary
  * before it (vtx_boundary_nothing_armed; nothing can become armed inside a run:
  * platform inputs, the timer deadline and budgets end the run's budget, a
@@ -25,23 +26,32 @@ static bool sti_runs_on(const vtx_machine *m)
            m->costs.by_class[VTX_IC_STI] == m->costs.by_class[VTX_IC_OTHER] && vtx_boundary_nothing_armed(m);
 }
 
+bool vtx_sti_runs_in_run(const vtx_machine *m)
+{
+    return sti_runs_on(m);
+}
+
+void vtx_sti_after_run(vtx_machine *m, bool shadow)
+{
+    /* BLK-STI-1: the STI found IF = 0 and the run stopped right after it; else
+     * nothing: an STI that found IF = 1 makes no shadow, and when the next
+     * instruction retired too, retiring it ended the shadow (BLK-STI-2). */
+    if (shadow)
+        m->g.block_sti = true;
+}
+
 vtx_step vtx_exec_sti(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex, vtx_insn_result *r, vtx_status *st)
 {
     vtx_guest *g = &m->g;
     bool if_before = g->cpu.rflags & VTX_RFLAGS_IF;
     if (sti_runs_on(m)) {
         /* One engine run for the STI and what follows it, instead of a run for
-         * the STI alone (os_like_bench's CLI ... STI critical sections). The
-         * shadow is live only when the run stopped right after the STI (its
-         * budget, a model instruction or a fault next, BLK-STI-1); when the
-         * next instruction retired too, retiring it ended the shadow (BLK-STI-2). */
-        uint64_t before = m->instructions;
+         * the STI alone (a run stopped before this STI while something was
+         * armed, or on the per-instruction hook). vtx_execute lets STI run in
+         * it, and the engine says whether it stopped in the shadow (ENG-STI-1,
+         * vtx_sti_after_run). */
         m->exec_skip_first = true;
-        vtx_step next = vtx_execute(m, m->exec_budget, ex, r, st); /* STI costs as plain computation */
-        uint64_t n = m->instructions - before;
-        if (n == 1 && !if_before && (g->cpu.rflags & VTX_RFLAGS_IF))
-            g->block_sti = true;
-        return next;
+        return vtx_execute(m, m->exec_budget, ex, r, st); /* STI costs as plain computation */
     }
     /* BLK-STI-1: a single-step trap after the STI (TF = 1) does not stop it from
      * making its shadow; the trap becomes a pending #DB. */

@@ -201,3 +201,55 @@ Test(engine_blocks, unused_probe_is_dropped_and_a_budget_still_stops_exactly)
     run_budget(12, CODE + 9);
     cr_assert_eq(vtx_engine_probe_count(eng), 1);
 }
+
+/* A run from CODE that stops before the CPUID in the block (a probe there, for
+ * the stop set, not a budget). */
+static void run_to_cpuid(uint64_t want_retired)
+{
+    vtx_cpu_state s = flat64(CODE);
+    cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
+    vtx_stop st;
+    vtx_class_set cpuid = {1ull << VTX_IC_CPUID};
+    cr_assert_eq(vtx_engine_run(eng, 0, cpuid, false, &st), 0);
+    cr_assert_eq(st.reason, VTX_STOP_BEFORE, "reason %d", (int)st.reason);
+    cr_assert_eq(st.retired, want_retired, "retired %llu", (unsigned long long)st.retired);
+}
+
+/* ENG-PRB-2: a probe only a budget's end armed goes at the next run's start
+ * (a timer's deadlines end budgets anywhere in a hot loop: left there it would
+ * cost a hook call at every pass); one a stop-set instruction armed stays
+ * (ENG-PRB-1's age), also when a budget ended there too. Every stop is exact. */
+Test(engine_blocks, budget_probe_goes_at_the_next_run_stop_set_probe_stays)
+{
+    VTX_COVERS("ENG-PRB-2", "ENG-PRB-1", "ENG-CNT-1");
+    /* eight INC RAX (3 bytes each) and a JMP back: one block of 9 instructions */
+    for (int i = 0; i < 8; i++)
+        memcpy(mem + CODE + 3 * i, (const uint8_t[]){0x48, 0xff, 0xc0}, 3);
+    memcpy(mem + CODE + 24, (const uint8_t[]){0xeb, 0xe6}, 2); /* jmp CODE */
+    run_budget(3, CODE + 9);
+    cr_assert_eq(vtx_engine_probe_count(eng), 1, "a probe at the budget's end: %u", vtx_engine_probe_count(eng));
+    run_budget(9, CODE); /* a whole pass: the budget's probe went at this run's start */
+    cr_assert_eq(vtx_engine_probe_count(eng), 0, "the budget's probe is still there");
+    run_budget(13, CODE + 12);
+    run_budget(5, CODE + 15); /* the probe at CODE + 12 went, one at CODE + 15 came */
+    cr_assert_eq(vtx_engine_probe_count(eng), 1);
+
+    /* INC RAX, INC RAX, CPUID, JMP back: a probe before the CPUID (stop set) */
+    memcpy(mem + CODE, (const uint8_t[]){0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0, 0x0f, 0xa2, 0xeb, 0xf6}, 10);
+    run_to_cpuid(2);
+    cr_assert_eq(vtx_engine_probe_count(eng), 1, "the stop set's probe: %u", vtx_engine_probe_count(eng));
+    /* a budget ending at the same place (the CPUID not in this run's stop set):
+     * the probe stays the stop set's */
+    vtx_cpu_state s = flat64(CODE);
+    cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
+    vtx_stop st;
+    cr_assert_eq(vtx_engine_run(eng, 2, (vtx_class_set){0}, false, &st), 0);
+    cr_assert(st.reason == VTX_STOP_COUNT && st.retired == 2, "reason %d, retired %llu", (int)st.reason,
+              (unsigned long long)st.retired);
+    cr_assert_eq(vtx_engine_probe_count(eng), 1);
+    run_budget(1, CODE + 3); /* a budget's probe besides */
+    cr_assert_eq(vtx_engine_probe_count(eng), 2);
+    run_to_cpuid(2);
+    cr_assert_eq(vtx_engine_probe_count(eng), 1, "the stop set's probe went or the budget's stayed: %u",
+                 vtx_engine_probe_count(eng));
+}

@@ -258,3 +258,110 @@ Test(sti_run_on, sti_costing_more_than_plain_computation)
         teardown();
     }
 }
+
+/* ENG-STI-1: with nothing armed a run lets STI run inside it and takes the
+ * shadow from the engine, which finds IF before the STI from IF at the start of
+ * the STI's translation block and the CLIs before it there. */
+Test(sti_run_on, cli_sti_in_one_block_with_if_set)
+{
+    VTX_COVERS("BLK-STI-1", "BLK-STI-6");
+    /* IF = 1 at entry and at the block's start; the CLI in the same block
+     * clears it, so the STI found IF = 0: the HLT exit saves blocking by STI. */
+    static const uint8_t code[] = {0x90, 0xfa, 0xfb, 0xf4};
+    exit_after_sti(code, sizeof code, 0x202, VTX_EXIT_REASON_HLT, G + 3, INTR_BLOCK_STI);
+}
+
+Test(sti_run_on, sti_starting_its_own_block)
+{
+    VTX_COVERS("BLK-STI-1", "BLK-STI-6");
+    /* `nop; jmp $+2; sti; hlt` with IF = 0: the JMP ends a block, the STI
+     * starts the next one (IF = 0 there). */
+    static const uint8_t code[] = {0x90, 0xeb, 0x00, 0xfb, 0xf4};
+    exit_after_sti(code, sizeof code, 0x2, VTX_EXIT_REASON_HLT, G + 4, INTR_BLOCK_STI);
+}
+
+Test(sti_run_on, fault_in_the_shadow_exits_with_blocking_by_sti)
+{
+    VTX_COVERS("BLK-STI-8");
+    /* `xor ecx, ecx; cli; sti; div ecx` with #DE in the exception bitmap: the
+     * run stops at the fault of the instruction after the STI (the boundary
+     * before it is evaluated first, PRI-1), and the exception's VM exit saves
+     * blocking by STI (the shadow was not consumed). */
+    static const uint8_t code[] = {0x31, 0xc9, 0xfa, 0xfb, 0xf7, 0xf1, 0xf4};
+    outcome o[2];
+    for (int obs = 0; obs < 2; obs++) {
+        setup_code(code, sizeof code, 0x202);
+        vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 0);
+        uint64_t i0 = vtx_machine_instructions(e.m), c0 = vtx_machine_cycles(e.m);
+        o[obs] = launch(obs, i0, c0);
+        teardown();
+        cr_assert(o[obs].reason == VTX_EXIT_REASON_EXCEPTION_NMI && o[obs].rip == G + 4 &&
+                      o[obs].intr == INTR_BLOCK_STI && o[obs].insns == 3,
+                  "observer %d: exit %u at 0x%llx, interruptibility %llu, %llu instructions", obs, o[obs].reason,
+                  (unsigned long long)o[obs].rip, (unsigned long long)o[obs].intr,
+                  (unsigned long long)o[obs].insns);
+    }
+    expect_same("#DE", -1, o[0], o[1]);
+}
+
+Test(sti_run_on, sti_sti_only_the_first_shadows)
+{
+    VTX_COVERS("BLK-STI-4", "BLK-STI-2");
+    /* `nop; sti; sti; nop; nop; hlt` with IF = 0, an interrupt from instruction
+     * k: taken at G+3 (after the second STI) for k <= 3, else at G+k. */
+    static const uint8_t code[] = {0x90, 0xfb, 0xfb, 0x90, 0x90, 0xf4};
+    for (int k = 0; k <= 5; k++) {
+        uint64_t at = k <= 3 ? 3 : (uint64_t)k;
+        outcome a = run_case(code, sizeof code, 0x2, false, k, VTX_INPUT_INTR_ASSERT);
+        cr_assert(a.reason == VTX_EXIT_REASON_HLT && a.rip == H && a.frame_rip == G + at && a.insns == at,
+                  "interrupt at instruction %d: exit %u at 0x%llx, delivered at 0x%llx (expected G+%llu), %llu "
+                  "instructions",
+                  k, a.reason, (unsigned long long)a.rip, (unsigned long long)a.frame_rip, (unsigned long long)at,
+                  (unsigned long long)a.insns);
+        expect_same("interrupt", k, a, run_case(code, sizeof code, 0x2, true, k, VTX_INPUT_INTR_ASSERT));
+    }
+}
+
+Test(sti_run_on, loop_back_to_the_instruction_after_the_sti)
+{
+    VTX_COVERS("BLK-STI-2");
+    /* `cli; sti; l: nop; jmp l` (IF = 0) with an interrupt from instruction k: the run
+     * ends where the instruction after the STI starts also after passes of the
+     * loop, out of the shadow (the engine's inhibit flag tells them apart).
+     * Boundaries by count: 2 at G+2 (in the shadow), then G+3, G+2, G+3, ... */
+    static const uint8_t code[] = {0xfa, 0xfb, 0x90, 0xeb, 0xfd};
+    for (int k = 0; k <= 8; k++) {
+        uint64_t n = k <= 3 ? 3 : (uint64_t)k;
+        uint64_t at = n % 2 ? G + 3 : G + 2;
+        outcome a = run_case(code, sizeof code, 0x2, false, k, VTX_INPUT_INTR_ASSERT);
+        cr_assert(a.reason == VTX_EXIT_REASON_HLT && a.rip == H && a.frame_rip == at && a.insns == n,
+                  "interrupt at instruction %d: exit %u at 0x%llx, delivered at 0x%llx after %llu instructions "
+                  "(expected 0x%llx after %llu)",
+                  k, a.reason, (unsigned long long)a.rip, (unsigned long long)a.frame_rip,
+                  (unsigned long long)a.insns, (unsigned long long)at, (unsigned long long)n);
+        expect_same("interrupt", k, a, run_case(code, sizeof code, 0x2, true, k, VTX_INPUT_INTR_ASSERT));
+    }
+}
+
+Test(sti_run_on, sti_in_a_loop_finds_if_clear_on_a_later_pass)
+{
+    VTX_COVERS("BLK-STI-1", "BLK-STI-2");
+    /* `l: sti; nop; cli; jmp l` entered with IF = 1: the first STI makes no
+     * shadow, the later ones (after the CLI) do; all in one run (the block
+     * ending in the STI is looked at on every pass, not only its first).
+     * Boundaries by count: 1 G+1, 2 G+2, 3 G+3 (IF = 0), 4 G, 5 G+1 (shadow),
+     * 6 G+2, ... An interrupt from instruction k is taken at count k for k <= 2,
+     * else at the next count 2 + 4n (after the NOP in the shadow). */
+    static const uint8_t code[] = {0xfb, 0x90, 0xfa, 0xeb, 0xfb};
+    for (int k = 0; k <= 8; k++) {
+        uint64_t n = k <= 2 ? (uint64_t)k : 2 + 4 * (((uint64_t)k - 2 + 3) / 4);
+        uint64_t at = k <= 2 ? G + (uint64_t)k : G + 2;
+        outcome a = run_case(code, sizeof code, 0x202, false, k, VTX_INPUT_INTR_ASSERT);
+        cr_assert(a.reason == VTX_EXIT_REASON_HLT && a.rip == H && a.frame_rip == at && a.insns == n,
+                  "interrupt at instruction %d: exit %u at 0x%llx, delivered at 0x%llx after %llu instructions "
+                  "(expected 0x%llx after %llu)",
+                  k, a.reason, (unsigned long long)a.rip, (unsigned long long)a.frame_rip,
+                  (unsigned long long)a.insns, (unsigned long long)at, (unsigned long long)n);
+        expect_same("interrupt", k, a, run_case(code, sizeof code, 0x202, true, k, VTX_INPUT_INTR_ASSERT));
+    }
+}
