@@ -90,6 +90,26 @@ vtx_step vtx_step_engine(vtx_machine *m, vtx_insn_class cls, vtx_exit_info *ex, 
 vtx_step vtx_step_retire(vtx_machine *m, const vtx_insn *insn, bool *retired_one, vtx_exit_info *ex,
                          vtx_insn_result *r, vtx_status *st);
 
+/* Between execute.c (the runs) and exec_insn.c (the model's instructions). */
+/* The model's handling of the instruction at RIP the engine stopped before. */
+vtx_step vtx_exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex, vtx_insn_result *r,
+                       vtx_status *st);
+/* n instructions of class cls retired: their cycles, the end of the previous
+ * shadow (BLK-STI-2, BLK-MSS-5), an MTF made pending (MTF-4), RF cleared. */
+void vtx_retired(vtx_machine *m, uint64_t n, vtx_insn_class cls);
+/* An exception raised by a guest instruction (or a trap after it): a VM exit
+ * through the exception bitmap, or delivered (CR2 written for a #PF). */
+vtx_step vtx_raise_exception(vtx_machine *m, uint8_t vector, vtx_event_type type, bool has_err, uint32_t err,
+                             uint64_t pf_addr, uint8_t insn_len, vtx_exit_info *ex, vtx_insn_result *r,
+                             vtx_status *st);
+/* Run the engine over exactly the instruction at RIP (the state read back, the
+ * accessed bits set); 0, or the engine's failure. */
+int vtx_step_one(vtx_machine *m, vtx_stop *s);
+/* Turn an engine stop (other than a stop before an instruction of the model's
+ * classes with nothing retired) into the model's next step. */
+vtx_step vtx_step_after(vtx_machine *m, const vtx_stop *s, vtx_insn_class cls, vtx_exit_info *ex,
+                        vtx_insn_result *r, vtx_status *st);
+
 /* Create the engine over the machine's memory (again, when the map changed;
  * with the bus's MMIO window) and load g.cpu into it when engine_dirty. */
 bool vtx_engine_ready(vtx_machine *m, const char **why);
