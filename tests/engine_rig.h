@@ -1,8 +1,9 @@
 /* The standalone engine tests' common rig (test_engine_exits.c, _mode.c,
- * _blocks.c, _again.c, _movdr.c): cpu/engine on its own over guest memory filled
- * with HLT, and the CPU states they start guests in. Everything here is static
- * (inline), so each test file gets its own copy; engine_fixture.h is the
- * fixture of the "engine" suite's files, with guest code from tests/guests/.
+ * _blocks.c, _again.c, _movdr.c, _flags_sync.c, _step_stamps.c): cpu/engine on
+ * its own over guest memory filled with HLT, and the CPU states they start
+ * guests in. Everything here is static (inline), so each test file gets its own
+ * copy; engine_fixture.h is the fixture of the "engine" suite's files, with
+ * guest code from tests/guests/.
  */
 #ifndef VTX_TEST_ENGINE_RIG_H
 #define VTX_TEST_ENGINE_RIG_H

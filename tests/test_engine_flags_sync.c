@@ -15,12 +15,8 @@
  * taken at the next instruction whose operation code repeats), and with every
  * instruction taken to change no flag.
  */
-#include <criterion/criterion.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "../cpu/engine.h"
 #include "covers.h"
+#include "engine_rig.h"
 
 #define MEM_SIZE (4u << 20)
 #define PT_AT 0x100000u
@@ -72,54 +68,21 @@ static void at_boundary(void *user, uint64_t rip, uint64_t rflags)
     }
 }
 
-static void seg(vtx_cpu_seg *g, uint16_t sel, uint32_t ar)
-{
-    g->sel = sel, g->base = 0, g->limit = 0xffffffff, g->ar = ar;
-}
-
 /* A new engine over identity-paged memory, in 64-bit mode at CODE with c
  * there; false: no live Unicorn state on this platform (the test skips). */
 static bool start_engine(const uint8_t *c, size_t n)
 {
-    mem = aligned_alloc(4096, MEM_SIZE);
-    cr_assert_not_null(mem);
-    memset(mem, 0xf4, MEM_SIZE);
-    vtx_engine_region reg = {.pa = 0, .size = MEM_SIZE, .host = mem};
-    cr_assert_eq(vtx_engine_create(&eng, &reg, 1, NULL), 0);
+    rig_new(&mem, &eng, MEM_SIZE);
     uint64_t counts[3];
     if (vtx_engine_flags_audit(eng, true, counts) != 0) {
-        vtx_engine_destroy(eng);
-        free(mem);
+        rig_free(mem, eng);
         return false;
     }
-    /* identity 4-level tables, 4-KiB pages over the first 4 MiB */
-    uint64_t *pml4 = (uint64_t *)(void *)(mem + PT_AT), *pdpt = pml4 + 512, *pd = pdpt + 512, *pt = pd + 512;
-    memset(pml4, 0, 4096 * 5);
-    pml4[0] = (PT_AT + 0x1000) | 7;
-    pdpt[0] = (PT_AT + 0x2000) | 7;
-    for (int i = 0; i < 2; i++)
-        pd[i] = (PT_AT + 0x3000 + 0x1000 * (uint64_t)i) | 7;
-    for (int i = 0; i < 1024; i++)
-        pt[i] = ((uint64_t)i << 12) | 3;
+    rig_identity_tables(mem, PT_AT);
     memcpy(mem + CODE, c, n);
 
-    vtx_cpu_state s;
-    memset(&s, 0, sizeof s);
-    s.rip = CODE;
+    vtx_cpu_state s = rig_flat64(CODE, PT_AT, 0);
     s.rflags = 0x202;
-    s.cr0 = 0x80000011;
-    s.cr4 = 0x20;
-    s.efer = 0x500;
-    s.cr3 = PT_AT;
-    s.gpr[VTX_R_RSP] = 0x8000;
-    for (int i = 0; i < 6; i++)
-        seg(&s.seg[i], 0x10, 0xc093);
-    seg(&s.seg[VTX_S_CS], 0x08, 0xa09b);
-    seg(&s.seg[VTX_S_LDTR], 0, 0x10000);
-    seg(&s.seg[VTX_S_TR], 0, 0x8b);
-    s.seg[VTX_S_TR].limit = 0x67;
-    s.gdtr_limit = 0xffff;
-    s.idtr_limit = 0xfff;
     const char *why = NULL;
     cr_assert_eq(vtx_engine_set_state(eng, &s, &why), 0, "set_state: %s", why ? why : "?");
 

@@ -9,12 +9,8 @@
  * already ran in the same run (QEMU translates it again, with another tag).
  * Checked to fail with the epoch left out of the block hook's test.
  */
-#include <criterion/criterion.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "../cpu/engine.h"
 #include "covers.h"
+#include "engine_rig.h"
 
 #define MEM_SIZE (4u << 20)
 #define PT_AT 0x100000u
@@ -30,33 +26,16 @@ static void at_boundary(void *user, uint64_t rip, uint64_t rflags)
     boundaries++;
 }
 
-static void seg(vtx_cpu_seg *g, uint16_t sel, uint32_t ar)
-{
-    g->sel = sel, g->base = 0, g->limit = 0xffffffff, g->ar = ar;
-}
-
 static void init(void)
 {
-    mem = aligned_alloc(4096, MEM_SIZE);
-    cr_assert_not_null(mem);
-    memset(mem, 0xf4, MEM_SIZE);
-    vtx_engine_region reg = {.pa = 0, .size = MEM_SIZE, .host = mem};
-    cr_assert_eq(vtx_engine_create(&eng, &reg, 1, NULL), 0);
-    uint64_t *pml4 = (uint64_t *)(void *)(mem + PT_AT), *pdpt = pml4 + 512, *pd = pdpt + 512, *pt = pd + 512;
-    memset(pml4, 0, 4096 * 5);
-    pml4[0] = (PT_AT + 0x1000) | 7;
-    pdpt[0] = (PT_AT + 0x2000) | 7;
-    for (int i = 0; i < 2; i++)
-        pd[i] = (PT_AT + 0x3000 + 0x1000 * (uint64_t)i) | 7;
-    for (int i = 0; i < 1024; i++)
-        pt[i] = ((uint64_t)i << 12) | 3;
+    rig_new(&mem, &eng, MEM_SIZE);
+    rig_identity_tables(mem, PT_AT);
     vtx_engine_set_boundary_fn(eng, at_boundary, NULL);
 }
 
 static void fini(void)
 {
-    vtx_engine_destroy(eng);
-    free(mem);
+    rig_free(mem, eng);
 }
 
 TestSuite(engine_step_stamps, .init = init, .fini = fini);
@@ -64,23 +43,7 @@ TestSuite(engine_step_stamps, .init = init, .fini = fini);
 /* Run from CODE (64-bit, CPL 0) to the HLT; returns RAX. */
 static uint64_t run_to_hlt(uint64_t want_retired)
 {
-    vtx_cpu_state s;
-    memset(&s, 0, sizeof s);
-    s.rip = CODE;
-    s.rflags = 2;
-    s.cr0 = 0x80000011;
-    s.cr4 = 0x20;
-    s.efer = 0x500;
-    s.cr3 = PT_AT;
-    s.gpr[VTX_R_RSP] = 0x8000;
-    for (int i = 0; i < 6; i++)
-        seg(&s.seg[i], 0x10, 0xc093);
-    seg(&s.seg[VTX_S_CS], 0x08, 0xa09b);
-    seg(&s.seg[VTX_S_LDTR], 0, 0x10000);
-    seg(&s.seg[VTX_S_TR], 0, 0x8b);
-    s.seg[VTX_S_TR].limit = 0x67;
-    s.gdtr_limit = 0xffff;
-    s.idtr_limit = 0xfff;
+    vtx_cpu_state s = rig_flat64(CODE, PT_AT, 0);
     const char *why = NULL;
     cr_assert_eq(vtx_engine_set_state(eng, &s, &why), 0, "set_state: %s", why ? why : "?");
     boundaries = 0;
