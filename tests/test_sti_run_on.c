@@ -206,7 +206,7 @@ Test(sti_run_on, sti_nop_hlt_shadow_over)
 
 Test(sti_run_on, sti_with_if_set_makes_no_shadow)
 {
-    VTX_COVERS("BLK-STI-1");
+    VTX_COVERS("ENG-STI-1", "BLK-STI-1");
     /* BLK-STI-1: STI with IF already 1 blocks nothing. */
     static const uint8_t code[] = {0x90, 0x90, 0xfb, 0xf4};
     exit_after_sti(code, sizeof code, 0x202, VTX_EXIT_REASON_HLT, G + 3, 0);
@@ -264,7 +264,7 @@ Test(sti_run_on, sti_costing_more_than_plain_computation)
  * the STI's translation block and the CLIs before it there. */
 Test(sti_run_on, cli_sti_in_one_block_with_if_set)
 {
-    VTX_COVERS("BLK-STI-1", "BLK-STI-6");
+    VTX_COVERS("ENG-STI-1", "BLK-STI-1", "BLK-STI-6");
     /* IF = 1 at entry and at the block's start; the CLI in the same block
      * clears it, so the STI found IF = 0: the HLT exit saves blocking by STI. */
     static const uint8_t code[] = {0x90, 0xfa, 0xfb, 0xf4};
@@ -273,7 +273,7 @@ Test(sti_run_on, cli_sti_in_one_block_with_if_set)
 
 Test(sti_run_on, sti_starting_its_own_block)
 {
-    VTX_COVERS("BLK-STI-1", "BLK-STI-6");
+    VTX_COVERS("ENG-STI-1", "BLK-STI-1", "BLK-STI-6");
     /* `nop; jmp $+2; sti; hlt` with IF = 0: the JMP ends a block, the STI
      * starts the next one (IF = 0 there). */
     static const uint8_t code[] = {0x90, 0xeb, 0x00, 0xfb, 0xf4};
@@ -282,7 +282,7 @@ Test(sti_run_on, sti_starting_its_own_block)
 
 Test(sti_run_on, fault_in_the_shadow_exits_with_blocking_by_sti)
 {
-    VTX_COVERS("BLK-STI-8");
+    VTX_COVERS("ENG-STI-1", "BLK-STI-8");
     /* `xor ecx, ecx; cli; sti; div ecx` with #DE in the exception bitmap: the
      * run stops at the fault of the instruction after the STI (the boundary
      * before it is evaluated first, PRI-1), and the exception's VM exit saves
@@ -306,7 +306,7 @@ Test(sti_run_on, fault_in_the_shadow_exits_with_blocking_by_sti)
 
 Test(sti_run_on, sti_sti_only_the_first_shadows)
 {
-    VTX_COVERS("BLK-STI-4", "BLK-STI-2");
+    VTX_COVERS("ENG-STI-1", "BLK-STI-4", "BLK-STI-2");
     /* `nop; sti; sti; nop; nop; hlt` with IF = 0, an interrupt from instruction
      * k: taken at G+3 (after the second STI) for k <= 3, else at G+k. */
     static const uint8_t code[] = {0x90, 0xfb, 0xfb, 0x90, 0x90, 0xf4};
@@ -324,7 +324,7 @@ Test(sti_run_on, sti_sti_only_the_first_shadows)
 
 Test(sti_run_on, loop_back_to_the_instruction_after_the_sti)
 {
-    VTX_COVERS("BLK-STI-2");
+    VTX_COVERS("ENG-STI-1", "BLK-STI-2");
     /* `cli; sti; l: nop; jmp l` (IF = 0) with an interrupt from instruction k: the run
      * ends where the instruction after the STI starts also after passes of the
      * loop, out of the shadow (the engine's inhibit flag tells them apart).
@@ -345,7 +345,7 @@ Test(sti_run_on, loop_back_to_the_instruction_after_the_sti)
 
 Test(sti_run_on, sti_in_a_loop_finds_if_clear_on_a_later_pass)
 {
-    VTX_COVERS("BLK-STI-1", "BLK-STI-2");
+    VTX_COVERS("ENG-STI-1", "BLK-STI-1", "BLK-STI-2");
     /* `l: sti; nop; cli; jmp l` entered with IF = 1: the first STI makes no
      * shadow, the later ones (after the CLI) do; all in one run (the block
      * ending in the STI is looked at on every pass, not only its first).
