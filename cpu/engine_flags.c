@@ -104,6 +104,5 @@ uint64_t vtx_eng_rflags_unsynced(vtx_engine *e)
         if (rflags_live(e, &rf))
             return rf;
     }
-    uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rf);
-    return rf;
+    return vtx_eng_rflags_asked(e);
 }
