@@ -56,6 +56,7 @@
 #include "bulk.h"
 #include "engine_flags.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -323,6 +324,10 @@ static bool only_regs_differ(const vtx_cpu_state *a, const vtx_cpu_state *b)
     return true;
 }
 
+_Static_assert(offsetof(vtx_cpu_state, gpr) == 0 && offsetof(vtx_cpu_state, rip) < offsetof(vtx_cpu_state, cr0) &&
+                   offsetof(vtx_cpu_state, rflags) + 8 == offsetof(vtx_cpu_state, cr0),
+               "the registers a VM entry after an exit changes come first in vtx_cpu_state");
+
 int vtx_engine_set_state(vtx_engine *e, const vtx_cpu_state *s, const char **why)
 {
     return vtx_engine_set_state_tlb(e, s, false, why);
@@ -370,7 +375,9 @@ int vtx_engine_set_state_tlb(vtx_engine *e, const vtx_cpu_state *s, bool tlb_kep
         if (s->rflags != e->held.rflags && uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &s->rflags) != UC_ERR_OK)
             goto write_failed;
         e->cr8 = s->cr8;
-        vtx_bulk_copy(&e->held, s, sizeof *s);
+        /* only what can differ: the GPRs, RIP and RFLAGS (together at the start) and CR8 */
+        vtx_bulk_copy(&e->held, s, offsetof(vtx_cpu_state, cr0));
+        e->held.cr8 = s->cr8;
         e->held_exact = false;
         e->ctx_fresh = false;
         return 0;
