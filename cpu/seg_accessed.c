@@ -11,15 +11,43 @@
 #include "deliver.h"
 #include "seg_accessed.h"
 
+/* Real-address or virtual-8086 mode: no descriptors. */
+static bool no_descriptors(const vtx_cpu_state *s)
+{
+    return !(s->cr0 & 1) || ((s->rflags & (1u << 17)) && !(s->efer & (1u << 10)));
+}
+
+/* A usable code or data segment with a non-null selector and the accessed bit clear. */
+static bool unaccessed(const vtx_cpu_seg *g)
+{
+    return (g->ar & (VTX_AR_UNUSABLE | VTX_AR_S | VTX_AR_ACCESSED)) == VTX_AR_S && (g->sel & ~3u) != 0;
+}
+
+/* TR holds an available TSS (16- or 32-bit). */
+static bool tr_available(const vtx_cpu_seg *tr)
+{
+    return !(tr->ar & VTX_AR_UNUSABLE) && ((tr->ar & 0x1F) == 9 || (tr->ar & 0x1F) == 1);
+}
+
+bool vtx_seg_accessed_pending(const vtx_cpu_state *s)
+{
+    if (no_descriptors(s))
+        return false;
+    for (int i = VTX_S_ES; i <= VTX_S_GS; i++)
+        if (unaccessed(&s->seg[i]))
+            return true;
+    return tr_available(&s->seg[VTX_S_TR]);
+}
+
 unsigned vtx_seg_set_accessed(vtx_cpu_state *s, const vtx_phys_mem *mem, const vtx_paging_caps *caps)
 {
-    if (!(s->cr0 & 1) || ((s->rflags & (1u << 17)) && !(s->efer & (1u << 10))))
-        return 0; /* real-address or virtual-8086 mode: no descriptors */
+    if (no_descriptors(s))
+        return 0;
     bool ia32e = s->efer & (1u << 10);
     unsigned changed = 0;
     for (int i = VTX_S_ES; i <= VTX_S_GS; i++) {
         vtx_cpu_seg *g = &s->seg[i];
-        if ((g->ar & (VTX_AR_UNUSABLE | VTX_AR_S | VTX_AR_ACCESSED)) != VTX_AR_S || (g->sel & ~3u) == 0)
+        if (!unaccessed(g))
             continue;
         bool ldt = g->sel & 4;
         uint64_t table = ldt ? s->seg[VTX_S_LDTR].base : s->gdtr_base;
@@ -47,7 +75,7 @@ unsigned vtx_seg_set_accessed(vtx_cpu_state *s, const vtx_phys_mem *mem, const v
      * type in TR's hidden part: TR always holds a busy TSS (SDM Vol. 2 LTR; VM
      * entry requires it, SDM "Checks on Guest Segment Registers"). */
     vtx_cpu_seg *tr = &s->seg[VTX_S_TR];
-    if (!(tr->ar & VTX_AR_UNUSABLE) && ((tr->ar & 0x1F) == 9 || (tr->ar & 0x1F) == 1)) {
+    if (tr_available(tr)) {
         tr->ar |= 2;
         changed++;
     }

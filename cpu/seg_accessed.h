@@ -11,5 +11,9 @@
  * the table limit, are left alone. A TR whose access rights say "available TSS"
  * (after Unicorn's LTR) is made busy. Returns how many it changed (0: *s unchanged). */
 unsigned vtx_seg_set_accessed(vtx_cpu_state *s, const vtx_phys_mem *mem, const vtx_paging_caps *caps);
+/* Whether vtx_seg_set_accessed has anything to look at in *s (a segment or TR
+ * its tests select; no memory is read): false after most runs, which then need
+ * no paging capabilities and no descriptor reads. */
+bool vtx_seg_accessed_pending(const vtx_cpu_state *s);
 
 #endif

@@ -150,6 +150,8 @@ vtx_step vtx_raise_exception(vtx_machine *m, uint8_t vector, vtx_event_type type
 /* The accessed bits of the descriptors the engine loaded (seg_accessed.h). */
 static void mark_accessed(vtx_machine *m)
 {
+    if (!vtx_seg_accessed_pending(&m->g.cpu))
+        return;
     const vtx_paging_caps caps = vtx_guest_caps(m);
     if (vtx_seg_set_accessed(&m->g.cpu, vtx_gmem(m), &caps))
         m->engine_dirty = true;
