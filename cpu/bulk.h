@@ -21,6 +21,7 @@ static inline void vtx_bulk_copy(void *dst, const void *src, size_t n)
     unsigned char *d = dst;
     const unsigned char *s = src;
     size_t i = 0;
+#pragma GCC unroll 32 /* straight-line moves for the sizes known at compile time */
     for (; i + 16 <= n; i += 16)
         *(vtx_bulk_v2 *)(d + i) = *(const vtx_bulk_v2 *)(s + i);
     if (i < n)
