@@ -154,7 +154,7 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
         s.seg[i].ar = i == VTX_S_CS ? 0x9b : i == VTX_S_LDTR ? 0x82 : i == VTX_S_TR ? 0x8b : 0x93;
     }
     s.gdtr_limit = s.idtr_limit = 0xffff;
-    e->cr0 = ~0ull; /* force the first flush */
+    vtx_eng_set_cr0(e, ~0ull); /* force the first flush */
     if (vtx_engine_set_state(e, &s, NULL) != 0)
         goto fail;
     if (uc_context_alloc(e->uc, &e->pristine) != UC_ERR_OK) {
@@ -212,9 +212,9 @@ void vtx_engine_reset(vtx_engine *e)
     e->armed_on = false;
     e->ctx_fresh = false;
     e->held_valid = false; /* the next set_state loads in full */
-    e->cr0 = ~0ull;        /* ... and flushes the TLB, as the first one did (the
-                              paging check's cached walk stays: it compares every
-                              table, and walking is what it would do again) */
+    vtx_eng_set_cr0(e, ~0ull); /* ... and flushes the TLB, as the first one did (the
+                                  paging check's cached walk stays: it compares every
+                                  table, and walking is what it would do again) */
     e->gen += 2;           /* decoded bytes were found through the old translations */
     e->verify_want = true; /* PG-9: the next load compares the tables */
 }

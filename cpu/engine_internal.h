@@ -95,10 +95,9 @@ typedef struct blk_entry {
     /* what the block hook's fast path reads, together at the start */
     uint64_t lin;         /* linear address of the translation block */
     /* The fast path (see "Block tags" in engine_blocks.c): the entry vouches for
-     * the translation Unicorn made with tag `tsize >> 32` of the block of size
-     * `(uint32_t)tsize` (0: none) while the engine's epoch is `epoch`. */
-    uint64_t tsize;       /* tag << 32 | size */
-    uint32_t epoch;
+     * the translation Unicorn made with tag `key & 0xffff` of the block of size
+     * `(uint32_t)(key >> 16)` while the engine's epoch is `key >> 48` (0: none). */
+    uint64_t key;         /* epoch << 48 | size << 16 | tag (BLK_KEY) */
     uint32_t smc_lim;     /* wmem_early ? size : 0 (the next block hook checks for an abandoned block) */
     uint16_t n;           /* instructions */
     uint32_t size;        /* its size in bytes, as Unicorn reports it */
@@ -128,15 +127,20 @@ typedef struct blk_entry {
  * (vtx_engine.fb, engine_blocks.c "Block tags"): bc[i]'s is fb_at(e, i). */
 typedef struct fb_entry {
     uint64_t lin;
-    uint64_t tsize;   /* blk_entry.tsize */
-    uint32_t epoch, smc_lim;
-    uint32_t n, pad_;
+    uint64_t key;     /* blk_entry.key */
+    blk_entry *blk;   /* the entry itself */
+    uint32_t smc_lim, n;
 } fb_entry;
 #define FB_PER_PAGE 32u /* entries in each 4 KiB page of the table: one quarter of it */
+/* An entry's key: the translation with `tag` of a block of `size` bytes, in the
+ * epoch of the engine's ekey (its bits 63:48; see "Block tags"). */
+#define BLK_KEY(ekey, size, tag) ((ekey) | (uint64_t)(uint32_t)(size) << 16 | (uint64_t)(tag))
+#define EPOCH_ONE (1ull << 48)
 
 /* The engine is allocated at a multiple of ENG_ALIGN: the block hook's user data
  * is the engine's address plus a tag (1 .. ENG_ALIGN - 1, engine_blocks.c). */
 #define ENG_ALIGN 65536u
+_Static_assert(ENG_ALIGN <= 65536u, "a tag fits the 16 bits BLK_KEY gives it");
 
 struct vtx_engine {
     uc_engine *uc;
@@ -258,7 +262,7 @@ struct vtx_engine {
     uint64_t own_bits; /* ENG-DR-1: classes the caller did not ask to stop before, stopped before anyway */
     bool last_valid;
     uint64_t lim;      /* the run's budget, UINT64_MAX for none */
-    uint32_t epoch;    /* see tag_cur */
+    uint64_t ekey;     /* see tag_cur: the epoch (1 .. 65535) in bits 63:48, the rest 0 */
     uint32_t smc_lim;  /* the block entered last: its smc_lim */
     uint8_t *fb;       /* fb_mem plus the quarter of each page the table uses */
     /* (fast path, the run in progress; here, next to what the block hook reads) */
@@ -275,7 +279,8 @@ struct vtx_engine {
             uint8_t hstop;     /* hook_stop: why a hook stopped the run */
             bool armed_on;     /* a probe must stop before `armed` */
             bool mmio_stop;    /* vtx_engine_stop_after_access: end the run at the next boundary */
-            uint8_t irregular_pad_[1];
+            bool am;           /* cr0 has AM set (vtx_eng_set_cr0): the fast path also looks at CPL
+                                  and EFLAGS.AC (ENG-AC-1, hook_block_am) */
         };
         uint64_t irregular;
     };
@@ -358,6 +363,16 @@ _Static_assert(offsetof(struct vtx_engine, slow) == offsetof(struct vtx_engine, 
                    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "slow is the low byte of irregular");
 #define IRREGULAR_SLOW_ONLY 1u
+/* `irregular` with only `am` set: the fast path with the alignment check. */
+_Static_assert(offsetof(struct vtx_engine, am) == offsetof(struct vtx_engine, irregular) + 7, "am is the top byte");
+#define IRREGULAR_AM (1ull << 56)
+
+/* Every change of the engine's copy of CR0 goes through here (am follows it). */
+static inline void vtx_eng_set_cr0(vtx_engine *e, uint64_t cr0)
+{
+    e->cr0 = cr0;
+    e->am = (cr0 & VTX_CR0_AM) != 0;
+}
 
 
 /* ---- little helpers on the context copy ---- */
@@ -535,9 +550,16 @@ bool vtx_eng_fb_alloc(vtx_engine *e);
 void vtx_eng_fb_free(vtx_engine *e);
 /* Add the block hook to e->uc (its user data carries the tag); false on failure. */
 bool vtx_eng_block_hook_add(vtx_engine *e);
+/* Every epoch was used (engine_blocks.c): every entry unstamped, the epoch 1 again. */
+void vtx_eng_epoch_wrap(vtx_engine *e);
 /* Guest memory may have changed behind QEMU's back (a caller's callback ran):
  * every block is compared with memory again before the fast path takes it. */
-static inline void vtx_eng_code_may_change(vtx_engine *e) { e->epoch++; }
+static inline void vtx_eng_code_may_change(vtx_engine *e)
+{
+    e->ekey += EPOCH_ONE;
+    if (__builtin_expect(e->ekey == 0, 0))
+        vtx_eng_epoch_wrap(e); /* every epoch used: unstamp every entry, start at 1 again */
+}
 /* ENG-AC-1 (engine_align.c): alignment checking is on (CR0.AM, EFLAGS.AC, CPL 3), and
  * the instruction at lin (decoded as in) makes a misaligned access: #AC(0). */
 bool vtx_eng_ac_on(const vtx_engine *e);
