@@ -304,11 +304,12 @@ static void fast_fixup(vtx_engine *e, uint64_t lin, bool fault)
     e->last_valid = false;
     if (!b)
         return;
+    const uint64_t before = vtx_eng_cur_before(e);
     int j = blk_index(b, lin);
     if (j < 0 || (uint32_t)j > e->cur_count) /* elsewhere: the whole counted part ran */
         j = -1;
     if (fault && j >= 0 && (uint32_t)j < e->cur_count) {
-        e->started = e->cur_before + (uint32_t)j + 1;
+        e->started = before + (uint32_t)j + 1;
         e->last_lin = b->lin + b->off[j];
         e->last_valid = true;
         return;
@@ -316,13 +317,13 @@ static void fast_fixup(vtx_engine *e, uint64_t lin, bool fault)
     if (fault) {
         /* the fault is on the next block's first instruction (its fetch): the
          * counted part ran, and the faulting instruction counts as started */
-        e->started = e->cur_before + e->cur_count + 1;
+        e->started = before + e->cur_count + 1;
         return;
     }
     if (j == 0)
         j = -1;
     uint32_t done = j < 0 ? e->cur_count : (uint32_t)j;
-    e->started = e->cur_before + done;
+    e->started = before + done;
     if (done) {
         e->last_lin = b->lin + b->off[done - 1];
         e->last_valid = true;
@@ -585,10 +586,11 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         if (!e->exc && err == UC_ERR_OK && vtx_eng_lin_read(e, lin, &b0, 1, &hp) == 1 && b0 == 0xf1)
             icebp = true;
         if (icebp) {
+            const uint64_t before = vtx_eng_cur_before(e); /* (fast_fixup changes started) */
             fast_fixup(e, lin, false);
             int j = e->cur ? blk_index(e->cur, lin) : -1;
             if (j >= 0 && (uint32_t)j < e->cur_count)
-                e->started = e->cur_before + (uint32_t)j;
+                e->started = before + (uint32_t)j;
         } else {
             fast_fixup(e, lin, fault);
         }

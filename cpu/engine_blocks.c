@@ -569,7 +569,7 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
         int j = blk_index(p, addr);
         if (j >= 0 && (uint32_t)j < e->cur_count && j + 2 <= p->n && p->wmem[j] &&
             size == (uint32_t)(p->off[j + 1] - p->off[j]))
-            e->started = e->cur_before + (uint32_t)j;
+            e->started = vtx_eng_cur_before(e) + (uint32_t)j;
     }
     e->cur = NULL;
     e->armed_on = false;
@@ -638,7 +638,6 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
         sti_note(e, b, addr, k);
     e->skip_pending = false;
     e->cur = b;
-    e->cur_before = e->started;
     e->cur_count = k;
     e->started += k;
     e->smc_lim = b->smc_lim;
@@ -654,7 +653,6 @@ static void hook_block_am(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         return;
     }
     e->cur = b;
-    e->cur_before = e->started;
     e->cur_count = b->n;
     e->started += b->n;
     e->smc_lim = b->smc_lim;
@@ -668,11 +666,12 @@ static inline bool stamped_for(const vtx_engine *e, const fb_entry *b, uint64_t 
 }
 
 /* The block can be counted from b without a look at memory: stamped for the
- * translation that runs, the budget not reached, no block abandoned by a store
+ * translation that runs, the budget not reached (started <= lim, and lim is
+ * UINT64_MAX without one: no overflow), no block abandoned by a store
  * (size < smc_lim). */
 static inline bool fast_ok(const vtx_engine *e, const fb_entry *b, uint64_t addr, uint32_t size, void *ud)
 {
-    return stamped_for(e, b, addr, size, ud) && e->lim - e->started >= b->n && size >= e->smc_lim;
+    return stamped_for(e, b, addr, size, ud) && e->started + b->n <= e->lim && size >= e->smc_lim;
 }
 
 /* vtx_eng_hook_block when something irregular is pending or the entry cannot
@@ -702,7 +701,9 @@ static __attribute__((noinline)) void hook_block_irregular(void *ud, uint64_t ad
     hook_block_slow(uc, addr, size, ud);
 }
 
-void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+/* (at the start of a cache line: where it falls otherwise moves with unrelated
+ * code, and with it how many fetch lines its fast path spans) */
+__attribute__((aligned(64))) void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     (void)uc; /* e->uc */
     vtx_engine *e = eng_of(ud);
@@ -711,7 +712,6 @@ void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
      * (fast_ok). */
     if (__builtin_expect(e->irregular == 0 && fast_ok(e, b, addr, size, ud), 1)) {
         e->cur = b->blk;
-        e->cur_before = e->started;
         e->cur_count = b->n;
         e->started += b->n;
         e->smc_lim = b->smc_lim;

@@ -267,8 +267,8 @@ struct vtx_engine {
     uint8_t *fb;       /* fb_mem plus the quarter of each page the table uses */
     /* (fast path, the run in progress; here, next to what the block hook reads) */
     blk_entry *cur;       /* the block entered last (NULL: none, or it did not start) */
-    uint64_t cur_before;  /* `started` when it was entered */
-    uint32_t cur_count;   /* instructions of it counted at entry */
+    uint32_t cur_count;   /* instructions of it counted at entry (`started` was
+                             started - cur_count then: vtx_eng_cur_before) */
     /* The block hook's fast path runs only while all of these are clear (one load). */
     union {
         struct {
@@ -366,6 +366,12 @@ _Static_assert(offsetof(struct vtx_engine, slow) == offsetof(struct vtx_engine, 
 /* `irregular` with only `am` set: the fast path with the alignment check. */
 _Static_assert(offsetof(struct vtx_engine, am) == offsetof(struct vtx_engine, irregular) + 7, "am is the top byte");
 #define IRREGULAR_AM (1ull << 56)
+
+/* `started` when the block entered last (cur, not NULL) was entered: the block
+ * hook counted cur_count of its instructions then, and whatever changes
+ * `started` while cur is set changes cur_count alike or clears cur (the block
+ * hook stores one field less per block). */
+static inline uint64_t vtx_eng_cur_before(const vtx_engine *e) { return e->started - e->cur_count; }
 
 /* Every change of the engine's copy of CR0 goes through here (am follows it). */
 static inline void vtx_eng_set_cr0(vtx_engine *e, uint64_t cr0)
