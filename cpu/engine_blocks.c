@@ -712,9 +712,8 @@ __attribute__((aligned(64))) void vtx_eng_hook_block(uc_engine *uc, uint64_t add
      * (fast_ok). */
     if (__builtin_expect(e->irregular == 0 && fast_ok(e, b, addr, size, ud), 1)) {
         e->cur = b->blk;
-        e->cur_count = b->n;
         e->started += b->n;
-        e->smc_lim = b->smc_lim;
+        memcpy(&e->smc_lim, &b->smc_lim, 8); /* smc_lim and cur_count = n */
         return;
     }
     hook_block_irregular(ud, addr, size);

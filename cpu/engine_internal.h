@@ -254,21 +254,24 @@ struct vtx_engine {
                            GPRs, RIP and RFLAGS writes just those */
 
     /* The run in progress. */
-    uint64_t stop_bits, budget, started, stop_lin, last_lin;
+    uint64_t stop_bits, budget, stop_lin, last_lin;
     /* last_lin and last_valid before the boundary function's instruction was
      * counted as started (vtx_engine_stop_at_boundary puts them back) */
     uint64_t bnd_prev_lin;
     bool bnd_prev_valid;
     uint64_t own_bits; /* ENG-DR-1: classes the caller did not ask to stop before, stopped before anyway */
     bool last_valid;
+    /* What the block hook's fast path reads and writes, in one cache line
+     * (fast path, the run in progress). */
+    _Alignas(64) uint64_t started; /* instructions of the run started (counted) */
     uint64_t lim;      /* the run's budget, UINT64_MAX for none */
     uint64_t ekey;     /* see tag_cur: the epoch (1 .. 65535) in bits 63:48, the rest 0 */
-    uint32_t smc_lim;  /* the block entered last: its smc_lim */
     uint8_t *fb;       /* fb_mem plus the quarter of each page the table uses */
-    /* (fast path, the run in progress; here, next to what the block hook reads) */
-    blk_entry *cur;       /* the block entered last (NULL: none, or it did not start) */
-    uint32_t cur_count;   /* instructions of it counted at entry (`started` was
-                             started - cur_count then: vtx_eng_cur_before) */
+    blk_entry *cur;    /* the block entered last (NULL: none, or it did not start) */
+    /* smc_lim, cur_count: in the order of fb_entry's smc_lim, n (one 8-byte copy) */
+    uint32_t smc_lim;   /* the block entered last: its smc_lim */
+    uint32_t cur_count; /* instructions of it counted at entry (`started` was
+                           started - cur_count then: vtx_eng_cur_before) */
     /* The block hook's fast path runs only while all of these are clear (one load). */
     union {
         struct {
@@ -363,6 +366,10 @@ _Static_assert(offsetof(struct vtx_engine, slow) == offsetof(struct vtx_engine, 
                    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "slow is the low byte of irregular");
 #define IRREGULAR_SLOW_ONLY 1u
+_Static_assert(offsetof(struct vtx_engine, irregular) + 8 - offsetof(struct vtx_engine, started) <= 64 &&
+                   offsetof(struct vtx_engine, cur_count) == offsetof(struct vtx_engine, smc_lim) + 4 &&
+                   offsetof(fb_entry, n) == offsetof(fb_entry, smc_lim) + 4,
+               "the block hook's fields in one cache line; smc_lim and cur_count copied as one");
 /* `irregular` with only `am` set: the fast path with the alignment check. */
 _Static_assert(offsetof(struct vtx_engine, am) == offsetof(struct vtx_engine, irregular) + 7, "am is the top byte");
 #define IRREGULAR_AM (1ull << 56)
