@@ -636,7 +636,8 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     }
     if (b->classes & e->watch_bits)
         sti_note(e, b, addr, k);
-    e->skip_pending = false;
+    if (e->skip_pending)
+        e->skip_pending = false; /* (only when set: see vtx_eng_step_block) */
     e->cur = b;
     e->cur_count = k;
     e->started += k;
@@ -644,7 +645,7 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
 }
 
 /* (the fast path's alignment check: CR0.AM is set, so look at CPL and EFLAGS.AC) */
-static void hook_block_am(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+static __attribute__((noinline)) void hook_block_am(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     vtx_engine *e = eng_of(ud);
     blk_entry *b = &e->bc[bc_index(addr)];
@@ -680,13 +681,7 @@ static inline bool fast_ok(const vtx_engine *e, const fb_entry *b, uint64_t addr
 static __attribute__((noinline)) void hook_block_irregular(void *ud, uint64_t addr, uint32_t size)
 {
     vtx_engine *e = eng_of(ud);
-    uc_engine *uc = e->uc;
-    const size_t i = bc_index(addr);
-    const fb_entry *b = fb_at(e, i);
-    if (e->irregular == IRREGULAR_AM && fast_ok(e, b, addr, size, ud)) {
-        hook_block_am(uc, addr, size, ud); /* ENG-AC-1 */
-        return;
-    }
+    const fb_entry *b = (const fb_entry *)(const void *)(e->fb + fb_off(addr));
     /* Stepping (the per-instruction hook on, nothing else irregular but CR0.AM,
      * which vtx_eng_step_block looks at): a block stamped for this translation
      * in this epoch needs no comparison with memory; hook_block_slow takes the
@@ -695,10 +690,14 @@ static __attribute__((noinline)) void hook_block_irregular(void *ud, uint64_t ad
     if ((e->irregular & ~IRREGULAR_AM) == IRREGULAR_SLOW_ONLY && stamped_for(e, b, addr, size, ud) &&
         !(e->step_prev && e->step_prev->wmem_early)) {
         vtx_eng_flags_mark(e); /* ENG-FL-2 (Unicorn may have entered its loop again) */
-        vtx_eng_step_block(e, &e->bc[i], false);
+        vtx_eng_step_block(e, b->blk, false);
         return;
     }
-    hook_block_slow(uc, addr, size, ud);
+    if (e->irregular == IRREGULAR_AM && fast_ok(e, b, addr, size, ud)) {
+        hook_block_am(e->uc, addr, size, ud); /* ENG-AC-1 */
+        return;
+    }
+    hook_block_slow(e->uc, addr, size, ud);
 }
 
 /* (at the start of a cache line: where it falls otherwise moves with unrelated

@@ -634,7 +634,11 @@ static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b, bool ag
         e->step_fast = e->bfn && e->flags_live && !e->flags_audit && e->width == 64 && e->last_valid;
         e->step_entry_lin = e->last_lin;
         e->step_entry_valid = e->last_valid;
-        e->skip_pending = false; /* it only matters before a class of the stop set */
+        /* it only matters before a class of the stop set; cleared only when set:
+         * a byte stored into `irregular` makes the next block hook's load of it
+         * wait for the store (no forwarding to a wider load) */
+        if (e->skip_pending)
+            e->skip_pending = false;
     }
 }
 
