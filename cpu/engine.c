@@ -154,7 +154,7 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
         s.seg[i].ar = i == VTX_S_CS ? 0x9b : i == VTX_S_LDTR ? 0x82 : i == VTX_S_TR ? 0x8b : 0x93;
     }
     s.gdtr_limit = s.idtr_limit = 0xffff;
-    e->cr0 = ~0ull; /* force the first flush */
+    vtx_eng_set_cr0(e, ~0ull); /* force the first flush */
     if (vtx_engine_set_state(e, &s, NULL) != 0)
         goto fail;
     if (uc_context_alloc(e->uc, &e->pristine) != UC_ERR_OK) {
@@ -212,9 +212,9 @@ void vtx_engine_reset(vtx_engine *e)
     e->armed_on = false;
     e->ctx_fresh = false;
     e->held_valid = false; /* the next set_state loads in full */
-    e->cr0 = ~0ull;        /* ... and flushes the TLB, as the first one did (the
-                              paging check's cached walk stays: it compares every
-                              table, and walking is what it would do again) */
+    vtx_eng_set_cr0(e, ~0ull); /* ... and flushes the TLB, as the first one did (the
+                                  paging check's cached walk stays: it compares every
+                                  table, and walking is what it would do again) */
     e->gen += 2;           /* decoded bytes were found through the old translations */
     e->verify_want = true; /* PG-9: the next load compares the tables */
 }
@@ -304,11 +304,12 @@ static void fast_fixup(vtx_engine *e, uint64_t lin, bool fault)
     e->last_valid = false;
     if (!b)
         return;
+    const uint64_t before = vtx_eng_cur_before(e);
     int j = blk_index(b, lin);
     if (j < 0 || (uint32_t)j > e->cur_count) /* elsewhere: the whole counted part ran */
         j = -1;
     if (fault && j >= 0 && (uint32_t)j < e->cur_count) {
-        e->started = e->cur_before + (uint32_t)j + 1;
+        e->started = before + (uint32_t)j + 1;
         e->last_lin = b->lin + b->off[j];
         e->last_valid = true;
         return;
@@ -316,13 +317,13 @@ static void fast_fixup(vtx_engine *e, uint64_t lin, bool fault)
     if (fault) {
         /* the fault is on the next block's first instruction (its fetch): the
          * counted part ran, and the faulting instruction counts as started */
-        e->started = e->cur_before + e->cur_count + 1;
+        e->started = before + e->cur_count + 1;
         return;
     }
     if (j == 0)
         j = -1;
     uint32_t done = j < 0 ? e->cur_count : (uint32_t)j;
-    e->started = e->cur_before + done;
+    e->started = before + done;
     if (done) {
         e->last_lin = b->lin + b->off[done - 1];
         e->last_valid = true;
@@ -585,10 +586,11 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         if (!e->exc && err == UC_ERR_OK && vtx_eng_lin_read(e, lin, &b0, 1, &hp) == 1 && b0 == 0xf1)
             icebp = true;
         if (icebp) {
+            const uint64_t before = vtx_eng_cur_before(e); /* (fast_fixup changes started) */
             fast_fixup(e, lin, false);
             int j = e->cur ? blk_index(e->cur, lin) : -1;
             if (j >= 0 && (uint32_t)j < e->cur_count)
-                e->started = e->cur_before + (uint32_t)j;
+                e->started = before + (uint32_t)j;
         } else {
             fast_fixup(e, lin, fault);
         }

@@ -44,9 +44,24 @@ static bool blk_reserve(blk_entry *b, uint32_t size, uint32_t n)
     return true;
 }
 
-static inline size_t bc_index(uint64_t lin) { return (lin ^ (lin >> 10) ^ (lin >> 20)) & (BC_SIZE - 1); }
+/*
+ * The block at lin has the entry bc[i] and its copy for the fast path at offset
+ * fb_off(lin) of the table e->fb (see vtx_eng_fb_alloc): bits 16:12 of the
+ * offset are i's page of the table, bits 9:5 its place in the page's quarter.
+ * The hash puts linear address bits 19:0 and 26:22 there with two shifts and
+ * one mask, so the fast path finds its copy without computing i.
+ */
+#define FB_MASK (((BC_SIZE / FB_PER_PAGE - 1) << 12) | ((FB_PER_PAGE - 1) * (unsigned)sizeof(fb_entry)))
+_Static_assert(sizeof(fb_entry) == 32 && FB_PER_PAGE == 32 && BC_SIZE / FB_PER_PAGE == 32, "FB_MASK: bits 16:12, 9:5");
+static inline size_t fb_off(uint64_t lin) { return (size_t)((lin ^ (lin << 5) ^ (lin >> 10)) & FB_MASK); }
+static inline size_t bc_index(uint64_t lin)
+{
+    size_t o = fb_off(lin);
+    return (o >> 12) * FB_PER_PAGE + (o / sizeof(fb_entry)) % FB_PER_PAGE;
+}
 
-/* The fast path's copy of bc[i] (see "Block tags"). */
+/* The fast path's copy of bc[i] (see "Block tags"): fb_at(e, bc_index(lin)) is
+ * e->fb + fb_off(lin). */
 static inline fb_entry *fb_at(const vtx_engine *e, size_t i)
 {
     return (fb_entry *)(void *)(e->fb + ((i / FB_PER_PAGE) << 12) + (i % FB_PER_PAGE) * sizeof(fb_entry));
@@ -56,10 +71,20 @@ static void fb_sync(vtx_engine *e, const blk_entry *b)
 {
     fb_entry *f = fb_at(e, (size_t)(b - e->bc));
     f->lin = b->lin;
-    f->tsize = b->tsize;
-    f->epoch = b->epoch;
+    f->key = b->key;
+    f->blk = (blk_entry *)(uintptr_t)b;
     f->smc_lim = b->smc_lim;
     f->n = b->n;
+}
+
+void vtx_eng_epoch_wrap(vtx_engine *e)
+{
+    for (size_t i = 0; i < BC_SIZE; i++) {
+        e->bc[i].key = 0;
+        if (e->fb)
+            fb_sync(e, &e->bc[i]);
+    }
+    e->ekey = EPOCH_ONE;
 }
 
 /*
@@ -250,7 +275,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     if (*stale && retranslated_in_run(e, lin))
         *stale = false;
     b->lin = UINT64_MAX;
-    b->tsize = 0;
+    b->key = 0;
     fb_sync(e, b);
     if (*stale)
         return NULL;
@@ -415,7 +440,9 @@ static void retranslate_stop(vtx_engine *e, uc_engine *uc, uint64_t lin, uint32_
  * hook call (in practice the one block, translated just before it runs).
  * An entry is stamped with the tag of the translation the slow path checked it
  * against (blk_get: bytes compared with memory, or decoded from it) and with
- * the epoch. Within an epoch only the guest writes memory, and QEMU drops the
+ * the epoch: one 64-bit key of epoch, size and tag (BLK_KEY), which the fast
+ * path compares with one instruction. The epoch has 16 bits: when all were
+ * used, every entry is unstamped and it starts again (vtx_eng_epoch_wrap). Within an epoch only the guest writes memory, and QEMU drops the
  * translations of code the guest writes (precise self-modifying code): the
  * translation made again has another tag, so its first run takes the slow
  * path (even with the same address and size and other instructions). Every
@@ -473,10 +500,9 @@ bool vtx_eng_block_hook_add(vtx_engine *e)
 static void stamp(vtx_engine *e, blk_entry *b, uint32_t tag, uint32_t size)
 {
     if (b->hot && e->tag_ptr && !(b->classes & (e->stop_bits | e->watch_bits))) {
-        b->tsize = (uint64_t)tag << 32 | size;
-        b->epoch = e->epoch;
+        b->key = BLK_KEY(e->ekey, size, tag);
     } else {
-        b->tsize = 0;
+        b->key = 0;
     }
     fb_sync(e, b);
 }
@@ -543,7 +569,7 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
         int j = blk_index(p, addr);
         if (j >= 0 && (uint32_t)j < e->cur_count && j + 2 <= p->n && p->wmem[j] &&
             size == (uint32_t)(p->off[j + 1] - p->off[j]))
-            e->started = e->cur_before + (uint32_t)j;
+            e->started = vtx_eng_cur_before(e) + (uint32_t)j;
     }
     e->cur = NULL;
     e->armed_on = false;
@@ -610,9 +636,9 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     }
     if (b->classes & e->watch_bits)
         sti_note(e, b, addr, k);
-    e->skip_pending = false;
+    if (e->skip_pending)
+        e->skip_pending = false; /* (only when set: see vtx_eng_step_block) */
     e->cur = b;
-    e->cur_before = e->started;
     e->cur_count = k;
     e->started += k;
     e->smc_lim = b->smc_lim;
@@ -628,53 +654,68 @@ static __attribute__((noinline)) void hook_block_am(uc_engine *uc, uint64_t addr
         return;
     }
     e->cur = b;
-    e->cur_before = e->started;
     e->cur_count = b->n;
     e->started += b->n;
     e->smc_lim = b->smc_lim;
 }
 
-/* b (bc[i]'s copy for the fast path) was stamped for the translation of the
+/* b (the fast path's copy of an entry) was stamped for the translation of the
  * block at addr of size bytes that runs (its tag in ud), in this epoch. */
 static inline bool stamped_for(const vtx_engine *e, const fb_entry *b, uint64_t addr, uint32_t size, void *ud)
 {
-    return b->lin == addr && b->tsize == ((uint64_t)tag_of(ud) << 32 | size) && b->epoch == e->epoch;
+    return b->lin == addr && b->key == BLK_KEY(e->ekey, size, tag_of(ud));
 }
 
-void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+/* The block can be counted from b without a look at memory: stamped for the
+ * translation that runs, the budget not reached (started <= lim, and lim is
+ * UINT64_MAX without one: no overflow), no block abandoned by a store
+ * (size < smc_lim). */
+static inline bool fast_ok(const vtx_engine *e, const fb_entry *b, uint64_t addr, uint32_t size, void *ud)
+{
+    return stamped_for(e, b, addr, size, ud) && e->started + b->n <= e->lim && size >= e->smc_lim;
+}
+
+/* vtx_eng_hook_block when something irregular is pending or the entry cannot
+ * be taken (Unicorn's handle is the engine's: not passed, one register less for
+ * the fast path to keep). */
+static __attribute__((noinline)) void hook_block_irregular(void *ud, uint64_t addr, uint32_t size)
 {
     vtx_engine *e = eng_of(ud);
-    const size_t i = bc_index(addr);
-    const fb_entry *b = fb_at(e, i);
-    /* The translation the entry was stamped for in this epoch (see "Block tags"),
-     * nothing irregular pending, the budget not reached, no block abandoned by a
-     * store (size < smc_lim). */
-    if (__builtin_expect(e->irregular == 0 && stamped_for(e, b, addr, size, ud) && e->lim - e->started >= b->n &&
-                             size >= e->smc_lim,
-                         1)) {
-        if (__builtin_expect(e->cr0 & VTX_CR0_AM, 0)) {
-            hook_block_am(uc, addr, size, ud); /* ENG-AC-1 */
-            return;
-        }
-        e->cur = &e->bc[i];
-        e->cur_before = e->started;
-        e->cur_count = b->n;
-        e->started += b->n;
-        e->smc_lim = b->smc_lim;
-        return;
-    }
-    /* Stepping (the per-instruction hook on, nothing else irregular): a block
-     * stamped for this translation in this epoch needs no comparison with
-     * memory; hook_block_slow takes the rest, and every block entered after one
-     * that may store into itself (an abandoned block run again,
-     * vtx_eng_step_again). */
-    if (e->irregular == IRREGULAR_SLOW_ONLY && stamped_for(e, b, addr, size, ud) &&
+    const fb_entry *b = (const fb_entry *)(const void *)(e->fb + fb_off(addr));
+    /* Stepping (the per-instruction hook on, nothing else irregular but CR0.AM,
+     * which vtx_eng_step_block looks at): a block stamped for this translation
+     * in this epoch needs no comparison with memory; hook_block_slow takes the
+     * rest, and every block entered after one that may store into itself (an
+     * abandoned block run again, vtx_eng_step_again). */
+    if ((e->irregular & ~IRREGULAR_AM) == IRREGULAR_SLOW_ONLY && stamped_for(e, b, addr, size, ud) &&
         !(e->step_prev && e->step_prev->wmem_early)) {
         vtx_eng_flags_mark(e); /* ENG-FL-2 (Unicorn may have entered its loop again) */
-        vtx_eng_step_block(e, &e->bc[i], false);
+        vtx_eng_step_block(e, b->blk, false);
         return;
     }
-    hook_block_slow(uc, addr, size, ud);
+    if (e->irregular == IRREGULAR_AM && fast_ok(e, b, addr, size, ud)) {
+        hook_block_am(e->uc, addr, size, ud); /* ENG-AC-1 */
+        return;
+    }
+    hook_block_slow(e->uc, addr, size, ud);
+}
+
+/* (at the start of a cache line: where it falls otherwise moves with unrelated
+ * code, and with it how many fetch lines its fast path spans) */
+__attribute__((aligned(64))) void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    (void)uc; /* e->uc */
+    vtx_engine *e = eng_of(ud);
+    const fb_entry *b = (const fb_entry *)(const void *)(e->fb + fb_off(addr));
+    /* Nothing irregular pending (CR0.AM clear too), and the entry can be taken
+     * (fast_ok). */
+    if (__builtin_expect(e->irregular == 0 && fast_ok(e, b, addr, size, ud), 1)) {
+        e->cur = b->blk;
+        e->started += b->n;
+        memcpy(&e->smc_lim, &b->smc_lim, 8); /* smc_lim and cur_count = n */
+        return;
+    }
+    hook_block_irregular(ud, addr, size);
 }
 
 /* A probe: a code hook bounded to one address, compiled into the blocks that

@@ -95,10 +95,9 @@ typedef struct blk_entry {
     /* what the block hook's fast path reads, together at the start */
     uint64_t lin;         /* linear address of the translation block */
     /* The fast path (see "Block tags" in engine_blocks.c): the entry vouches for
-     * the translation Unicorn made with tag `tsize >> 32` of the block of size
-     * `(uint32_t)tsize` (0: none) while the engine's epoch is `epoch`. */
-    uint64_t tsize;       /* tag << 32 | size */
-    uint32_t epoch;
+     * the translation Unicorn made with tag `key & 0xffff` of the block of size
+     * `(uint32_t)(key >> 16)` while the engine's epoch is `key >> 48` (0: none). */
+    uint64_t key;         /* epoch << 48 | size << 16 | tag (BLK_KEY) */
     uint32_t smc_lim;     /* wmem_early ? size : 0 (the next block hook checks for an abandoned block) */
     uint16_t n;           /* instructions */
     uint32_t size;        /* its size in bytes, as Unicorn reports it */
@@ -128,15 +127,20 @@ typedef struct blk_entry {
  * (vtx_engine.fb, engine_blocks.c "Block tags"): bc[i]'s is fb_at(e, i). */
 typedef struct fb_entry {
     uint64_t lin;
-    uint64_t tsize;   /* blk_entry.tsize */
-    uint32_t epoch, smc_lim;
-    uint32_t n, pad_;
+    uint64_t key;     /* blk_entry.key */
+    blk_entry *blk;   /* the entry itself */
+    uint32_t smc_lim, n;
 } fb_entry;
 #define FB_PER_PAGE 32u /* entries in each 4 KiB page of the table: one quarter of it */
+/* An entry's key: the translation with `tag` of a block of `size` bytes, in the
+ * epoch of the engine's ekey (its bits 63:48; see "Block tags"). */
+#define BLK_KEY(ekey, size, tag) ((ekey) | (uint64_t)(uint32_t)(size) << 16 | (uint64_t)(tag))
+#define EPOCH_ONE (1ull << 48)
 
 /* The engine is allocated at a multiple of ENG_ALIGN: the block hook's user data
  * is the engine's address plus a tag (1 .. ENG_ALIGN - 1, engine_blocks.c). */
 #define ENG_ALIGN 65536u
+_Static_assert(ENG_ALIGN <= 65536u, "a tag fits the 16 bits BLK_KEY gives it");
 
 struct vtx_engine {
     uc_engine *uc;
@@ -250,21 +254,24 @@ struct vtx_engine {
                            GPRs, RIP and RFLAGS writes just those */
 
     /* The run in progress. */
-    uint64_t stop_bits, budget, started, stop_lin, last_lin;
+    uint64_t stop_bits, budget, stop_lin, last_lin;
     /* last_lin and last_valid before the boundary function's instruction was
      * counted as started (vtx_engine_stop_at_boundary puts them back) */
     uint64_t bnd_prev_lin;
     bool bnd_prev_valid;
     uint64_t own_bits; /* ENG-DR-1: classes the caller did not ask to stop before, stopped before anyway */
     bool last_valid;
+    /* What the block hook's fast path reads and writes, in one cache line
+     * (fast path, the run in progress). */
+    _Alignas(64) uint64_t started; /* instructions of the run started (counted) */
     uint64_t lim;      /* the run's budget, UINT64_MAX for none */
-    uint32_t epoch;    /* see tag_cur */
-    uint32_t smc_lim;  /* the block entered last: its smc_lim */
+    uint64_t ekey;     /* see tag_cur: the epoch (1 .. 65535) in bits 63:48, the rest 0 */
     uint8_t *fb;       /* fb_mem plus the quarter of each page the table uses */
-    /* (fast path, the run in progress; here, next to what the block hook reads) */
-    blk_entry *cur;       /* the block entered last (NULL: none, or it did not start) */
-    uint64_t cur_before;  /* `started` when it was entered */
-    uint32_t cur_count;   /* instructions of it counted at entry */
+    blk_entry *cur;    /* the block entered last (NULL: none, or it did not start) */
+    /* smc_lim, cur_count: in the order of fb_entry's smc_lim, n (one 8-byte copy) */
+    uint32_t smc_lim;   /* the block entered last: its smc_lim */
+    uint32_t cur_count; /* instructions of it counted at entry (`started` was
+                           started - cur_count then: vtx_eng_cur_before) */
     /* The block hook's fast path runs only while all of these are clear (one load). */
     union {
         struct {
@@ -275,7 +282,8 @@ struct vtx_engine {
             uint8_t hstop;     /* hook_stop: why a hook stopped the run */
             bool armed_on;     /* a probe must stop before `armed` */
             bool mmio_stop;    /* vtx_engine_stop_after_access: end the run at the next boundary */
-            uint8_t irregular_pad_[1];
+            bool am;           /* cr0 has AM set (vtx_eng_set_cr0): the fast path also looks at CPL
+                                  and EFLAGS.AC (ENG-AC-1, hook_block_am) */
         };
         uint64_t irregular;
     };
@@ -358,6 +366,26 @@ _Static_assert(offsetof(struct vtx_engine, slow) == offsetof(struct vtx_engine, 
                    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "slow is the low byte of irregular");
 #define IRREGULAR_SLOW_ONLY 1u
+_Static_assert(offsetof(struct vtx_engine, irregular) + 8 - offsetof(struct vtx_engine, started) <= 64 &&
+                   offsetof(struct vtx_engine, cur_count) == offsetof(struct vtx_engine, smc_lim) + 4 &&
+                   offsetof(fb_entry, n) == offsetof(fb_entry, smc_lim) + 4,
+               "the block hook's fields in one cache line; smc_lim and cur_count copied as one");
+/* `irregular` with only `am` set: the fast path with the alignment check. */
+_Static_assert(offsetof(struct vtx_engine, am) == offsetof(struct vtx_engine, irregular) + 7, "am is the top byte");
+#define IRREGULAR_AM (1ull << 56)
+
+/* `started` when the block entered last (cur, not NULL) was entered: the block
+ * hook counted cur_count of its instructions then, and whatever changes
+ * `started` while cur is set changes cur_count alike or clears cur (the block
+ * hook stores one field less per block). */
+static inline uint64_t vtx_eng_cur_before(const vtx_engine *e) { return e->started - e->cur_count; }
+
+/* Every change of the engine's copy of CR0 goes through here (am follows it). */
+static inline void vtx_eng_set_cr0(vtx_engine *e, uint64_t cr0)
+{
+    e->cr0 = cr0;
+    e->am = (cr0 & VTX_CR0_AM) != 0;
+}
 
 
 /* ---- little helpers on the context copy ---- */
@@ -535,9 +563,16 @@ bool vtx_eng_fb_alloc(vtx_engine *e);
 void vtx_eng_fb_free(vtx_engine *e);
 /* Add the block hook to e->uc (its user data carries the tag); false on failure. */
 bool vtx_eng_block_hook_add(vtx_engine *e);
+/* Every epoch was used (engine_blocks.c): every entry unstamped, the epoch 1 again. */
+void vtx_eng_epoch_wrap(vtx_engine *e);
 /* Guest memory may have changed behind QEMU's back (a caller's callback ran):
  * every block is compared with memory again before the fast path takes it. */
-static inline void vtx_eng_code_may_change(vtx_engine *e) { e->epoch++; }
+static inline void vtx_eng_code_may_change(vtx_engine *e)
+{
+    e->ekey += EPOCH_ONE;
+    if (__builtin_expect(e->ekey == 0, 0))
+        vtx_eng_epoch_wrap(e); /* every epoch used: unstamp every entry, start at 1 again */
+}
 /* ENG-AC-1 (engine_align.c): alignment checking is on (CR0.AM, EFLAGS.AC, CPL 3), and
  * the instruction at lin (decoded as in) makes a misaligned access: #AC(0). */
 bool vtx_eng_ac_on(const vtx_engine *e);
@@ -599,7 +634,11 @@ static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b, bool ag
         e->step_fast = e->bfn && e->flags_live && !e->flags_audit && e->width == 64 && e->last_valid;
         e->step_entry_lin = e->last_lin;
         e->step_entry_valid = e->last_valid;
-        e->skip_pending = false; /* it only matters before a class of the stop set */
+        /* it only matters before a class of the stop set; cleared only when set:
+         * a byte stored into `irregular` makes the next block hook's load of it
+         * wait for the store (no forwarding to a wider load) */
+        if (e->skip_pending)
+            e->skip_pending = false;
     }
 }
 

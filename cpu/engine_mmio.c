@@ -25,7 +25,7 @@ static void hook_mmio_access(uc_engine *uc, uc_mem_type type, uint64_t address, 
         return;
     }
     int j = e->cur ? blk_index(e->cur, lin) : -1;
-    e->mmio_before = j >= 0 && (uint32_t)j < e->cur_count ? e->cur_before + (uint32_t)j : e->started;
+    e->mmio_before = j >= 0 && (uint32_t)j < e->cur_count ? vtx_eng_cur_before(e) + (uint32_t)j : e->started;
     e->mmio_lin = lin;
     e->mmio_j = j >= 0 && (uint32_t)j < e->cur_count ? j : -1;
 }
@@ -60,7 +60,7 @@ static bool redo_with_probe(uc_engine *uc, vtx_engine *e)
     e->want_probe = next;
     e->want_budget = false;
     e->hstop = HS_PROBE;
-    e->started = e->cur_before + (uint32_t)e->mmio_j;
+    e->started = vtx_eng_cur_before(e) + (uint32_t)e->mmio_j;
     e->blk_stop = true;
     e->blk_stop_lin = e->mmio_lin;
     e->cur = NULL;
@@ -94,8 +94,8 @@ static void mmio_write_cb(uc_engine *uc, uint64_t offset, unsigned size, uint64_
         e->armed_on = true;
         e->armed = e->mmio_next;
         e->armed_kind = HS_BOUNDARY;
-        e->started = e->cur_before + (uint32_t)e->mmio_j + 1;
-        e->cur_count = (uint32_t)e->mmio_j + 1;
+        e->started = vtx_eng_cur_before(e) + (uint32_t)e->mmio_j + 1;
+        e->cur_count = (uint32_t)e->mmio_j + 1; /* (cur_before stays) */
     }
     e->mmio_seen = false;
     vtx_eng_code_may_change(e); /* the callback may write guest code through host pointers */
@@ -113,7 +113,7 @@ uint64_t vtx_engine_mmio_retired(const vtx_engine *e)
 {
     if (!e)
         return 0;
-    return e->mmio_seen ? e->mmio_before : (e->cur ? e->cur_before : e->started);
+    return e->mmio_seen ? e->mmio_before : (e->cur ? vtx_eng_cur_before(e) : e->started);
 }
 
 void vtx_engine_stop_after_access(vtx_engine *e)

@@ -70,7 +70,8 @@ static void absorb(vtx_engine *e)
     unsigned width = (hf & HF_CS64) ? 64 : (hf & HF_CS32) ? 32 : 16;
     if (vtx_eng_paging_key_changed(e, cr0, cr3, cr4, efer) || width != e->width)
         e->gen += 2;
-    e->cr0 = cr0, e->cr3 = cr3, e->cr4 = cr4, e->efer = efer, e->hflags = hf, e->width = width;
+    vtx_eng_set_cr0(e, cr0);
+    e->cr3 = cr3, e->cr4 = cr4, e->efer = efer, e->hflags = hf, e->width = width;
     e->cs_base = rd64(env, ENV_SEGS + VTX_S_CS * SEG_SZ + 8);
 }
 

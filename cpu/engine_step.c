@@ -148,7 +148,8 @@ static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t add
         uc_emu_stop(uc);
         return;
     }
-    e->skip_pending = false;
+    if (e->skip_pending)
+        e->skip_pending = false; /* (only when set: see vtx_eng_step_block) */
     if (e->budget && e->started == e->budget) {
         e->hstop = HS_COUNT;
         e->stop_lin = addr;
