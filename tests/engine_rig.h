@@ -31,6 +31,15 @@ static inline void rig_free(uint8_t *mem, vtx_engine *eng)
     free(mem);
 }
 
+/* A Criterion suite `name` whose tests each get a new engine over `size` bytes
+ * (rig_new) in the file's `mem` and `eng`, freed after the test. */
+#define RIG_SUITE(name, size)                                                                                      \
+    static uint8_t *mem;                                                                                           \
+    static vtx_engine *eng;                                                                                        \
+    static void rig_suite_init(void) { rig_new(&mem, &eng, (size)); }                                              \
+    static void rig_suite_fini(void) { rig_free(mem, eng); }                                                       \
+    TestSuite(name, .init = rig_suite_init, .fini = rig_suite_fini)
+
 /* Identity 4-level page tables at `at` (five pages): 4-KiB pages over the
  * first 4 MiB, supervisor only, writable. */
 static inline void rig_identity_tables(uint8_t *mem, uint64_t at)

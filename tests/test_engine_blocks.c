@@ -15,20 +15,7 @@
 #define CODE 0x20000u
 #define MMIO_PA 0x600000u /* above the RAM: the MMIO window */
 
-static uint8_t *mem;
-static vtx_engine *eng;
-
-static void setup(void)
-{
-    rig_new(&mem, &eng, MEM_SIZE);
-}
-
-static void teardown(void)
-{
-    rig_free(mem, eng);
-}
-
-TestSuite(engine_blocks, .init = setup, .fini = teardown);
+RIG_SUITE(engine_blocks, MEM_SIZE);
 
 /* A flat 64-bit state at rip (long mode, paging off: linear == physical; the
  * GDT is not used by these guests). */

@@ -17,20 +17,7 @@
 #define CODE 0x20000u
 #define DATA 0x7000u
 
-static uint8_t *mem;
-static vtx_engine *eng;
-
-static void setup(void)
-{
-    rig_new(&mem, &eng, MEM_SIZE);
-}
-
-static void teardown(void)
-{
-    rig_free(mem, eng);
-}
-
-TestSuite(engine_fast_key, .init = setup, .fini = teardown);
+RIG_SUITE(engine_fast_key, MEM_SIZE);
 
 static vtx_stop run_from(uint64_t rip, unsigned cpl, uint64_t cr0_or, uint64_t max_insns)
 {

@@ -16,20 +16,7 @@
 #define MEM_SIZE (4u << 20)
 #define CODE 0x20000u
 
-static uint8_t *mem;
-static vtx_engine *eng;
-
-static void setup(void)
-{
-    rig_new(&mem, &eng, MEM_SIZE);
-}
-
-static void teardown(void)
-{
-    rig_free(mem, eng);
-}
-
-TestSuite(engine_mode, .init = setup, .fini = teardown);
+RIG_SUITE(engine_mode, MEM_SIZE);
 
 /* A flat 64-bit state at rip (paging off: linear == physical). */
 static vtx_cpu_state flat64(uint64_t rip)

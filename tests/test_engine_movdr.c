@@ -11,20 +11,7 @@
 
 #define MEM_SIZE (1u << 20)
 
-static uint8_t *mem;
-static vtx_engine *eng;
-
-static void rig_init(void)
-{
-    rig_new(&mem, &eng, MEM_SIZE);
-}
-
-static void rig_fini(void)
-{
-    rig_free(mem, eng);
-}
-
-TestSuite(engine_movdr, .init = rig_init, .fini = rig_fini);
+RIG_SUITE(engine_movdr, MEM_SIZE);
 
 /* real mode (CPL 0) at 0x1000: NOP; MOV DR7, EAX (0F 23 F8); JMP 0 (where HLT is) */
 static void start(void)
