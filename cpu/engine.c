@@ -721,7 +721,11 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
                 stop->retired--; /* the faulting instruction was counted when it started */
             stop_insn_at(e, lin, stop);
         }
+        /* ENG-UNM-1: a data access the per-instruction path did not put back on
+         * its instruction left RIP at its block's start and RFLAGS stale */
+        stop->inexact = !fetch && !stop->insn;
         if (vtx_eng_noncanonical_data(e)) {
+            stop->inexact = false;
             /* ENG-NC-1: a non-canonical data address is #GP(0), #SS(0) for SS */
             stop->reason = VTX_STOP_EXCEPTION;
             stop->vector = stop->insn && stop->insn->has_mem && stop->insn->mem_seg == 2 ? 12 : 13;

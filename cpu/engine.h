@@ -229,6 +229,8 @@ typedef struct vtx_stop {
                                 address outside mapped guest-physical memory is UNMAPPED even
                                 when the page tables map it. */
     const char *why;         /* ERROR: text */
+    bool inexact;            /* UNMAPPED: a data access whose stop is not exact (the fast path or a
+                                raw run; see `address`): the state cannot be gone on from (ENG-UNM-1) */
     bool sti_shadow;         /* vtx_engine_watch_sti: the run's last retired instruction was an STI
                                 that found IF = 0, and nothing retired after it (the boundary
                                 where the run stopped is in its shadow, BLK-STI-1; ENG-STI-1) */

@@ -131,6 +131,8 @@ struct vtx_machine {
 
     /* Non-root operation. */
     bool in_guest;
+    bool guest_inexact;   /* the guest stopped at an unmapped data access whose stop is not exact:
+                             vtx_continue refuses to go on (ENG-UNM-1) */
     vtx_guest g;          /* g.cpu.gpr is the register file of root and non-root alike */
     bool engine_dirty;    /* g.cpu changed outside the engine: load it before running */
     struct vtx_engine *engine; /* created at the first instruction a guest executes */

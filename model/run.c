@@ -146,5 +146,15 @@ vtx_status vtx_continue(vtx_machine *m, vtx_insn_result *r)
         snprintf(r->why, sizeof r->why, "the machine is not in VMX non-root operation; nothing to continue");
         return VTX_ERR_STATE;
     }
+    if (m->guest_inexact) {
+        /* ENG-UNM-1: going on would run the block's instructions before the
+         * access a second time, from a stale RFLAGS. */
+        r->outcome = VTX_GUEST_STOPPED;
+        snprintf(r->why, sizeof r->why,
+                 "cannot go on: the stop at an unmapped data access was not exact (RIP 0x%llx is its block's "
+                 "start, RFLAGS stale); restore a saved machine, or install an observer for exact stops",
+                 (unsigned long long)m->g.cpu.rip);
+        return VTX_ERR_UNMAPPED;
+    }
     return vtx_run_guest(m, false, r);
 }

@@ -213,6 +213,7 @@ static vtx_status enter_guest(vtx_machine *m, bool launch, vtx_insn_result *r)
     if (launch)
         m->current->launch = VTX_LAUNCH_LAUNCHED;
     m->in_guest = true;
+    m->guest_inexact = false;
     m->g.timer_armed = false;
     if (vtx_vmcs_get(f, VTX_SLOT_PIN_CONTROLS) & VTX_PIN_PREEMPTION_TIMER)
         vtx_timer_start(m, (uint32_t)vtx_vmcs_get(f, VTX_SLOT_PREEMPTION_TIMER_VALUE));

@@ -31,6 +31,37 @@ Test(wild_guest, jump_off_mapped_memory)
     cr_assert(strstr(r.why, "0x200000"), "the report names the address: %s", r.why);
 }
 
+/* A store to unmapped memory in the middle of a block, with no observer (the
+ * fast path). Where the engine cannot make that stop exact (Unicorn 2.0.1: RIP
+ * at the block's start, the block counted, RFLAGS stale), going on would run
+ * the block's first instructions a second time: vtx_continue refuses, and
+ * nothing runs. Where the stop is exact (Unicorn 2.1.1 translates through the
+ * guest's page tables and stops on the store), going on meets the same store
+ * again. Either way the count does not move. */
+Test(wild_guest, no_run_goes_on_from_an_inexact_unmapped_stop)
+{
+    VTX_COVERS("ENG-UNM-1");
+    /* inc eax; inc eax; mov ebx, 0x200000; mov [rbx], eax; hlt */
+    static const uint8_t code[] = {0xff, 0xc0, 0xff, 0xc0, 0xbb, 0x00, 0x00, 0x20, 0x00, 0x89, 0x03, 0xf4};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    cr_assert_eq(st, VTX_ERR_UNMAPPED, "the store beyond RAM: %s (%s)", vtx_status_name(st), r.why);
+    bool inexact = strstr(r.why, "not exact") != NULL;
+    uint64_t n = vtx_machine_instructions(e.m);
+    vtx_gprs g0, g1;
+    vtx_machine_get_gprs(e.m, &g0);
+    st = vtx_continue(e.m, &r);
+    cr_assert_eq(st, VTX_ERR_UNMAPPED, "going on: %s (%s)", vtx_status_name(st), r.why);
+    cr_assert_eq(r.outcome, VTX_GUEST_STOPPED);
+    cr_assert_eq(vtx_machine_instructions(e.m), n, "nothing retired going on (%s)", r.why);
+    vtx_machine_get_gprs(e.m, &g1);
+    cr_assert_eq(g1.rax, g0.rax, "RAX 0x%llx, was 0x%llx: the INCs ran again", (unsigned long long)g1.rax,
+                 (unsigned long long)g0.rax);
+    if (inexact)
+        cr_assert(strstr(r.why, "cannot go on"), "the refusal says why: %s", r.why);
+}
+
 Test(wild_guest, garbage_bytes_end_in_a_triple_fault)
 {
     VTX_COVERS("INJ-16");
