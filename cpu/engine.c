@@ -209,6 +209,7 @@ void vtx_engine_reset(vtx_engine *e)
      * into the blocks that hold them, and change where Unicorn stops on an
      * unmapped access there: a new engine has none. */
     vtx_eng_drop_probes(e, true);
+    vtx_eng_drop_since_reset(e); /* ENG-RST-1: a new engine has no translations either */
     e->armed_on = false;
     e->ctx_fresh = false;
     e->held_valid = false; /* the next set_state loads in full */

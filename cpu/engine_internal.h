@@ -186,6 +186,12 @@ struct vtx_engine {
     bool lost_pages;
     bool lost_all;
     bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
+    /* ENG-RST-1: the 4-KiB pages where a block ran (hook_block_slow sees every
+     * block's first run) since Unicorn's translations were last dropped, so that
+     * vtx_engine_reset can drop them all; tpages_all: more than fit. */
+    uint64_t tpages[64];
+    unsigned ntpages;
+    bool tpages_all;
     bool broken;          /* Unicorn aborted inside a run (see abort_guard): only destroy is left */
     uint64_t exits[16];   /* linear addresses Unicorn must not translate (see reopen_past) */
     size_t nexits;
@@ -539,6 +545,8 @@ bool vtx_eng_ss_noncanonical(vtx_engine *e, uint64_t lin);
 void vtx_eng_drop_translations(vtx_engine *e);
 /* At a run's start: drop Unicorn's translations at the addresses in e->lost. */
 void vtx_eng_drop_lost(vtx_engine *e);
+/* ENG-RST-1 (vtx_engine_reset): drop every translation made since the last drop. */
+void vtx_eng_drop_since_reset(vtx_engine *e);
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
 /* engine_step.c: the decode cache's slot for a linear address, and Unicorn's
  * per-instruction hook (installed while a boundary function is set or the run

@@ -1,0 +1,47 @@
+/*
+ * A machine put back with vtx_machine_restore runs as a new one (the guest fuzz
+ * target's "reuse" of machines, and anyone who snapshots a machine). The fuzz
+ * target's entry point runs here in its check mode, which runs every input on a
+ * new machine and on a restored one and aborts when they differ, over input
+ * sequences that once differed (tests/fuzz/guest/; the same files the seed replay
+ * of ctest runs, here one sequence per test so that a failure names its rule).
+ */
+#include "fuzz/fuzz_guest.c" /* first: it defines _GNU_SOURCE */
+
+#include <criterion/criterion.h>
+
+#include "covers.h"
+
+static void run_sequence(const char *const *names, size_t n)
+{
+    cr_assert_eq(setenv("VTX_FUZZ_GUEST_MODE", "check", 1), 0);
+    for (size_t i = 0; i < n; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/tests/fuzz/guest/%s", VTX_SOURCE_DIR, names[i]);
+        FILE *f = fopen(path, "rb");
+        cr_assert_not_null(f, "%s", path);
+        static uint8_t buf[8192];
+        size_t len = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        LLVMFuzzerTestOneInput(buf, len); /* aborts when the two machines differ */
+    }
+}
+
+/* ENG-RST-1: after three short inputs ran one-byte HLT blocks in the handler
+ * page, the fourth input's POPFs there ran as HLT on the restored machine. */
+Test(guest_reuse, translations_made_before_a_restore_do_not_run_after_it)
+{
+    VTX_COVERS("ENG-RST-1");
+    static const char *const seq[] = {"regress-reset-pages-1.bin", "regress-reset-pages-2.bin",
+                                      "regress-reset-pages-3.bin", "regress-reset-pages-4.bin"};
+    run_sequence(seq, sizeof seq / sizeof seq[0]);
+}
+
+/* ENG-UNM-1: going on from an inexact unmapped stop went where each engine's
+ * translations took it. */
+Test(guest_reuse, no_input_goes_on_from_an_inexact_unmapped_stop)
+{
+    VTX_COVERS("ENG-UNM-1");
+    static const char *const seq[] = {"regress-unmapped-continue-1.bin", "regress-unmapped-continue-2.bin"};
+    run_sequence(seq, sizeof seq / sizeof seq[0]);
+}
