@@ -387,7 +387,7 @@ bool vtx_engine_stops_at_once(vtx_engine *e, vtx_class_set stop_before, vtx_stop
     e->stop_bits = stop_before.bits | e->own_bits;
     if (!stops_again(e, lin, false))
         return false;
-    /* What a run's start does that outlasts it (engine_blocks.c: the probes' age). */
+    /* What a run's start does that outlasts it (engine_probes.c: the probes' age). */
     e->runno++;
     if (e->nprobe) /* "(void)": not the text of the run's own call, which tests/mutations.tsv mutates */
         (void)vtx_eng_drop_probes(e, false);

@@ -1,12 +1,14 @@
 /*
  * engine: the fast path (see "Fast path" above vtx_engine_run in engine.c):
- * the block cache, the block hook and its slow path, probes.
+ * the block cache, the block hook and its slow path. What Unicorn's translated
+ * code the engine drops, and when, is in engine_drops.c; probes in
+ * engine_probes.c.
  */
 #include "engine_flags.h"
 
 #include <stdlib.h>
 
-/* ---- fast path: block cache, block hook, probes ---- */
+/* ---- fast path: block cache, block hook ---- */
 
 /* The host bytes of [lin, lin+size) when they are contiguous in one region. */
 static const uint8_t *block_host(const vtx_engine *e, uint64_t lin, uint32_t size)
@@ -115,123 +117,6 @@ void vtx_eng_fb_free(vtx_engine *e)
     e->fb_mem = e->fb = NULL;
 }
 
-/*
- * Have Unicorn drop all its translated code, when it has any: Unicorn 2.0.1's
- * first flush in an engine resets every region of QEMU's code buffer, which
- * costs about 120 ms and faults in about 1 GiB; later ones about 15 ms. An
- * engine that only ever runs one way (hooks set before its first run) never
- * pays it.
- */
-void vtx_eng_drop_translations(vtx_engine *e)
-{
-    if (!e->translated)
-        return;
-    vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
-    e->translated = false;
-    e->nlost = 0;
-    e->lost_pages = false;
-    e->lost_all = false;
-    e->ntpages = 0;
-    e->tpages_all = false;
-    memset(e->evicted, 0, sizeof e->evicted);
-    for (size_t i = 0; i < BC_SIZE; i++)
-        e->victim[i].lin = UINT64_MAX;
-}
-
-/*
- * A translation of another size than the one recorded runs at lin (ENG-CNT-1):
- * QEMU keeps both, the engine records one (blk_get). Within a run only the guest
- * writes code, and QEMU drops what it writes over; between runs the caller may
- * write through host pointers, which QEMU does not see, and the engine compares
- * only the recorded size's bytes. So the translations at lin are dropped at the
- * next run's start (found with Unicorn 2.1.1 by the guest fuzz target: a block
- * translated in an interrupt shadow, one instruction, recorded over the whole
- * block's record, and the whole block's translation run on a reused machine
- * after the caller rewrote its bytes beyond the first instruction).
- */
-static void lost_add(vtx_engine *e, uint64_t lin)
-{
-    if (e->lost_all)
-        return;
-    if (e->lost_pages)
-        lin &= ~0xfffull;
-    for (unsigned i = 0; i < e->nlost; i++)
-        if (e->lost[i] == lin)
-            return;
-    if (e->nlost < sizeof e->lost / sizeof e->lost[0]) {
-        e->lost[e->nlost++] = lin;
-        return;
-    }
-    if (e->lost_pages || VTX_UC_21) {
-        e->lost_all = true;
-        return;
-    }
-    /* Unicorn 2.0.1: more addresses than fit (a guest single-stepping, or code
-     * that writes into its own block, which QEMU runs again as one-instruction
-     * blocks): their pages instead. Dropping every translation there memsets the
-     * whole 1 GiB code buffer (tcg_region_assign), which was 45 % of the guest
-     * fuzz target's campaign time. On 2.1.1 (32 MiB, 5 ms) the full drop stays:
-     * with pages the seed sequence regress-unicorn21-reuse-* diverges there,
-     * a block the bookkeeping does not name (docs/reliability.md, open). */
-    unsigned n = e->nlost;
-    e->nlost = 0;
-    e->lost_pages = true;
-    for (unsigned i = 0; i < n; i++)
-        lost_add(e, e->lost[i]);
-    lost_add(e, lin);
-}
-
-void vtx_eng_drop_lost(vtx_engine *e)
-{
-    if (e->lost_all) {
-        vtx_eng_drop_translations(e);
-        return;
-    }
-    for (unsigned i = 0; i < e->nlost; i++)
-        uc_ctl_remove_cache(e->uc, e->lost[i], e->lost[i] + (e->lost_pages ? 4096 : 1));
-    e->nlost = 0;
-    e->lost_pages = false;
-}
-
-/* ENG-RST-1: note the pages of the block at lin (up to two: a block may cross a
- * page boundary). */
-static void tpages_note(vtx_engine *e, uint64_t lin, uint32_t size)
-{
-    for (uint64_t pg = lin & ~0xfffull; !e->tpages_all && pg <= ((lin + (size ? size - 1 : 0)) & ~0xfffull);
-         pg += 4096) {
-        unsigned i = 0;
-        while (i < e->ntpages && e->tpages[i] != pg)
-            i++;
-        if (i < e->ntpages)
-            continue;
-        if (e->ntpages == sizeof e->tpages / sizeof e->tpages[0])
-            e->tpages_all = true;
-        else
-            e->tpages[e->ntpages++] = pg;
-    }
-}
-
-/*
- * ENG-RST-1: a reset engine is to run as a new one, which holds no translation.
- * Translations are made only of blocks that run, and the first run of every
- * block in a run goes through hook_block_slow, which notes its pages; dropping
- * those pages drops everything made since the last drop (a whole drop costs
- * about 15-120 ms on Unicorn 2.0.1, a page a few microseconds). Found by the guest
- * fuzz target in check mode: one-byte HLT blocks of earlier inputs still ran at
- * addresses where the next input has POPFs, although the engine's record there
- * had been brought up to date (tests/fuzz/guest/regress-reset-pages-*.bin).
- */
-void vtx_eng_drop_since_reset(vtx_engine *e)
-{
-    if (e->tpages_all) {
-        vtx_eng_drop_translations(e);
-        return;
-    }
-    for (unsigned i = 0; i < e->ntpages; i++)
-        uc_ctl_remove_cache(e->uc, e->tpages[i], e->tpages[i] + 4096);
-    e->ntpages = 0;
-}
-
 static inline size_t victim_index(uint64_t lin) { return (lin ^ (lin >> 7) ^ (lin >> 17)) & (BC_SIZE - 1); }
 
 /* Block b is replaced by another: keep its bytes in the victim cache (the entry
@@ -258,7 +143,7 @@ static bool victim_stale(vtx_engine *e, uint64_t lin, uint32_t size)
         return evicted_test(e, lin);
     v->lin = UINT64_MAX;
     if (v->size != size)
-        lost_add(e, lin);
+        vtx_eng_lost_add(e, lin);
     const uint8_t *h = block_host(e, lin, v->size);
     return !h || !eq_bytes(h, v->bytes, v->size) || evicted_test(e, lin);
 }
@@ -307,7 +192,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
         const uint8_t *h = block_host(e, lin, b->size);
         *stale = !h || !eq_bytes(h, b->bytes, b->size);
         if (b->size != size)
-            lost_add(e, lin); /* another translation at lin: dropped at the next run's start */
+            vtx_eng_lost_add(e, lin); /* another translation at lin: dropped at the next run's start */
     } else {
         if (b->lin != UINT64_MAX)
             victim_keep(e, b);
@@ -387,43 +272,6 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
     b->hot = !mc_last && b->bad_at == UINT16_MAX;
     b->smc_lim = b->wmem_early ? size : 0;
     return b;
-}
-
-bool vtx_eng_probe_at(vtx_engine *e, uint64_t lin, bool budget)
-{
-    for (unsigned i = 0; i < e->nprobe; i++)
-        if (e->probe[i].lin == lin) {
-            e->probe[i].used = e->runno;
-            e->probe[i].budget_only &= budget;
-            return true;
-        }
-    return false;
-}
-
-/* Probe i's hook goes, and so does the translated code it was compiled into. */
-static void drop_probe(vtx_engine *e, unsigned i)
-{
-    uc_hook_del(e->uc, e->probe[i].h);
-    if (e->probe[i].lin != UINT64_MAX)
-        uc_ctl_remove_cache(e->uc, e->probe[i].lin, e->probe[i].lin + 1);
-}
-
-void vtx_eng_drop_probes(vtx_engine *e, bool all)
-{
-    for (unsigned i = 0; i < e->nprobe;) {
-        /* ENG-PRB-2: a probe only budgets ended at goes at the next run's start
-         * (e->runno counts that run already): the next budget (a timer deadline,
-         * a scheduled input) ends elsewhere, and this one would cost a hook call
-         * at every pass through a hot loop until ENG-PRB-1 aged it out. */
-        bool budget_old = e->probe[i].budget_only && e->probe[i].used < e->runno;
-        if (!all && !budget_old && e->runno - e->probe[i].used <= PROBE_AGE) {
-            i++;
-            continue;
-        }
-        drop_probe(e, i);
-        e->probe[i] = e->probe[--e->nprobe];
-        e->probe_next = 0;
-    }
 }
 
 /* ENG-STI-1 (vtx_engine_watch_sti): block b at addr runs its first k
@@ -560,8 +408,7 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     vtx_engine *e = eng_of(ud);
     const uint32_t tag = tag_of(ud);
     bool stale;
-    if (e->ntpages == 0 || e->tpages[e->ntpages - 1] != (addr & ~0xfffull) || ((addr & 0xfff) + size > 4096))
-        tpages_note(e, addr, size); /* ENG-RST-1 */
+    vtx_eng_tpages_note(e, addr, size); /* ENG-RST-1 */
     if (tag == e->tag_cur)
         tag_rotate(e); /* translated since the last rotation: later translations get another tag */
     if (e->mmio_stop) {
@@ -759,44 +606,4 @@ __attribute__((aligned(64))) void vtx_eng_hook_block(uc_engine *uc, uint64_t add
         return;
     }
     hook_block_irregular(ud, addr, size);
-}
-
-/* A probe: a code hook bounded to one address, compiled into the blocks that
- * contain it; it stops there when the block hook armed it. */
-static void hook_probe(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
-{
-    vtx_engine *e = ud;
-    (void)size;
-    if (e->armed_on && addr == e->armed) {
-        e->armed_on = false;
-        if (e->unmapped) {
-            uc_emu_stop(uc);
-            return;
-        }
-        e->hstop = e->armed_kind;
-        e->stop_lin = addr;
-        uc_emu_stop(uc);
-    }
-}
-
-/* Add a probe at lin (outside emulation) and drop the translated code that contains it. */
-bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin)
-{
-    unsigned i;
-    if (e->nprobe < NPROBE) {
-        i = e->nprobe++;
-    } else {
-        i = e->probe_next;
-        e->probe_next = (e->probe_next + 1) % NPROBE;
-        drop_probe(e, i);
-    }
-    e->probe[i].lin = UINT64_MAX;
-    e->probe[i].used = e->runno;
-    e->probe[i].budget_only = e->want_budget;
-    if (uc_hook_add(e->uc, &e->probe[i].h, UC_HOOK_CODE, (void *)hook_probe, e, lin, lin) != UC_ERR_OK) {
-        e->probe[i] = e->probe[--e->nprobe];
-        return false;
-    }
-    e->probe[i].lin = lin;
-    return uc_ctl(e->uc, UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2), lin, lin + 1) == UC_ERR_OK;
 }

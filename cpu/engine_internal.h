@@ -6,7 +6,9 @@
  *
  *   engine.c         create/destroy, the decode cache, the code hook, the run loop
  *   engine_paging.c  the guest's paging walk, the identity-paging check, TLB flushes
- *   engine_blocks.c  the fast path: block cache, block hook, probes
+ *   engine_blocks.c  the fast path: block cache, block tags, block hook
+ *   engine_drops.c   Unicorn's translations the engine drops, and when (ENG-CNT-1, ENG-RST-1)
+ *   engine_probes.c  probes: one-address code hooks where a fast-path run stops (ENG-PRB-1/2)
  *   engine_abort.c   the SIGABRT guard around uc_emu_start and reopening past it
  *   engine_state.c   Unicorn state transfer and the QEMU CPUX86State layout
  *   engine_xlate.c   the caller's second translation stage (EPT) on Unicorn 2.1's TLB fill hook
@@ -547,6 +549,12 @@ void vtx_eng_drop_translations(vtx_engine *e);
 void vtx_eng_drop_lost(vtx_engine *e);
 /* ENG-RST-1 (vtx_engine_reset): drop every translation made since the last drop. */
 void vtx_eng_drop_since_reset(vtx_engine *e);
+/* ENG-CNT-1: a translation at lin the block cache does not record (another size,
+ * an entry replaced): dropped at the next run's start (engine_drops.c). */
+void vtx_eng_lost_add(vtx_engine *e, uint64_t lin);
+/* ENG-RST-1: note the pages of the block at lin (up to two: a block may cross a
+ * page boundary), for vtx_eng_drop_since_reset. */
+void vtx_eng_tpages_note(vtx_engine *e, uint64_t lin, uint32_t size);
 void vtx_eng_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
 /* engine_step.c: the decode cache's slot for a linear address, and Unicorn's
  * per-instruction hook (installed while a boundary function is set or the run

@@ -1,0 +1,129 @@
+/*
+ * engine: Unicorn's translated code the engine has it drop, and when. QEMU
+ * drops the translations of code the guest writes itself; what it cannot see
+ * (the caller's writes through host pointers, translations of sizes the block
+ * cache does not record, a reset that must leave the engine as a new one) the
+ * engine drops: everything (vtx_eng_drop_translations), the lost addresses at a
+ * run's start (ENG-CNT-1, vtx_eng_drop_lost), the pages where blocks ran at a
+ * reset (ENG-RST-1, vtx_eng_drop_since_reset).
+ */
+#include "engine_internal.h"
+
+#include <string.h>
+
+/*
+ * Have Unicorn drop all its translated code, when it has any: Unicorn 2.0.1's
+ * first flush in an engine resets every region of QEMU's code buffer, which
+ * costs about 120 ms and faults in about 1 GiB; later ones about 15 ms. An
+ * engine that only ever runs one way (hooks set before its first run) never
+ * pays it.
+ */
+void vtx_eng_drop_translations(vtx_engine *e)
+{
+    if (!e->translated)
+        return;
+    vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
+    e->translated = false;
+    e->nlost = 0;
+    e->lost_pages = false;
+    e->lost_all = false;
+    e->ntpages = 0;
+    e->tpages_all = false;
+    memset(e->evicted, 0, sizeof e->evicted);
+    for (size_t i = 0; i < BC_SIZE; i++)
+        e->victim[i].lin = UINT64_MAX;
+}
+
+/*
+ * A translation of another size than the one recorded runs at lin (ENG-CNT-1):
+ * QEMU keeps both, the engine records one (blk_get). Within a run only the guest
+ * writes code, and QEMU drops what it writes over; between runs the caller may
+ * write through host pointers, which QEMU does not see, and the engine compares
+ * only the recorded size's bytes. So the translations at lin are dropped at the
+ * next run's start (found with Unicorn 2.1.1 by the guest fuzz target: a block
+ * translated in an interrupt shadow, one instruction, recorded over the whole
+ * block's record, and the whole block's translation run on a reused machine
+ * after the caller rewrote its bytes beyond the first instruction).
+ */
+void vtx_eng_lost_add(vtx_engine *e, uint64_t lin)
+{
+    if (e->lost_all)
+        return;
+    if (e->lost_pages)
+        lin &= ~0xfffull;
+    for (unsigned i = 0; i < e->nlost; i++)
+        if (e->lost[i] == lin)
+            return;
+    if (e->nlost < sizeof e->lost / sizeof e->lost[0]) {
+        e->lost[e->nlost++] = lin;
+        return;
+    }
+    if (e->lost_pages || VTX_UC_21) {
+        e->lost_all = true;
+        return;
+    }
+    /* Unicorn 2.0.1: more addresses than fit (a guest single-stepping, or code
+     * that writes into its own block, which QEMU runs again as one-instruction
+     * blocks): their pages instead. Dropping every translation there memsets the
+     * whole 1 GiB code buffer (tcg_region_assign), which was 45 % of the guest
+     * fuzz target's campaign time. On 2.1.1 (32 MiB, 5 ms) the full drop stays:
+     * with pages the seed sequence regress-unicorn21-reuse-* diverges there,
+     * a block the bookkeeping does not name (docs/reliability.md, open). */
+    unsigned n = e->nlost;
+    e->nlost = 0;
+    e->lost_pages = true;
+    for (unsigned i = 0; i < n; i++)
+        vtx_eng_lost_add(e, e->lost[i]);
+    vtx_eng_lost_add(e, lin);
+}
+
+void vtx_eng_drop_lost(vtx_engine *e)
+{
+    if (e->lost_all) {
+        vtx_eng_drop_translations(e);
+        return;
+    }
+    for (unsigned i = 0; i < e->nlost; i++)
+        uc_ctl_remove_cache(e->uc, e->lost[i], e->lost[i] + (e->lost_pages ? 4096 : 1));
+    e->nlost = 0;
+    e->lost_pages = false;
+}
+
+void vtx_eng_tpages_note(vtx_engine *e, uint64_t lin, uint32_t size)
+{
+    if (e->ntpages && e->tpages[e->ntpages - 1] == (lin & ~0xfffull) && (lin & 0xfff) + size <= 4096)
+        return; /* the page noted last (most blocks follow one in the same page) */
+    for (uint64_t pg = lin & ~0xfffull; !e->tpages_all && pg <= ((lin + (size ? size - 1 : 0)) & ~0xfffull);
+         pg += 4096) {
+        unsigned i = 0;
+        while (i < e->ntpages && e->tpages[i] != pg)
+            i++;
+        if (i < e->ntpages)
+            continue;
+        if (e->ntpages == sizeof e->tpages / sizeof e->tpages[0])
+            e->tpages_all = true;
+        else
+            e->tpages[e->ntpages++] = pg;
+    }
+}
+
+/*
+ * ENG-RST-1: a reset engine is to run as a new one, which holds no translation.
+ * Translations are made only of blocks that run, and the first run of every
+ * block in a run goes through hook_block_slow, which notes its pages; dropping
+ * those pages drops everything made since the last drop (a whole drop costs
+ * about 15-120 ms on Unicorn 2.0.1, a page a few microseconds). Found by the guest
+ * fuzz target in check mode: one-byte HLT blocks of earlier inputs still ran at
+ * addresses where the next input has POPFs, although the engine's record there
+ * had been brought up to date (tests/fuzz/guest/regress-reset-pages-*.bin).
+ */
+void vtx_eng_drop_since_reset(vtx_engine *e)
+{
+    if (e->tpages_all) {
+        vtx_eng_drop_translations(e);
+        return;
+    }
+    for (unsigned i = 0; i < e->ntpages; i++)
+        uc_ctl_remove_cache(e->uc, e->tpages[i], e->tpages[i] + 4096);
+    e->ntpages = 0;
+}
