@@ -84,4 +84,35 @@ static inline vtx_cpu_state rig_flat64(uint64_t rip, uint64_t cr3, unsigned cpl)
     return s;
 }
 
+/* 64-bit code: mov ecx, 5; jmp $+2; A (at 7: four NOPs and jmp $+2, a block
+ * of its own); dec ecx; jnz A; hlt at 0x11. A runs five times; the tests that
+ * rewrite A between runs (ENG-CNT-1) start from it. */
+static const uint8_t rig_loop_a[] = {
+    0xb9, 0x05, 0x00, 0x00, 0x00,       /* 0x00 mov ecx, 5 */
+    0xeb, 0x00,                         /* 0x05 jmp $+2 */
+    0x90, 0x90, 0x90, 0x90, 0xeb, 0x00, /* 0x07 A */
+    0xff, 0xc9, 0x75, 0xf6,             /* 0x0d dec ecx; jnz 0x07 */
+    0xf4,                               /* 0x11 hlt */
+};
+
+/* 32-bit protected mode at CPL 0: flat data segments, CS at base cs_base, no
+ * paging. */
+static inline vtx_cpu_state rig_pm32(uint64_t eip, uint32_t cs_base)
+{
+    vtx_cpu_state s;
+    memset(&s, 0, sizeof s);
+    s.rip = eip;
+    s.rflags = 2;
+    s.cr0 = 0x11;
+    s.gpr[VTX_R_RSP] = 0x8000;
+    for (int i = 0; i < 6; i++)
+        s.seg[i] = (vtx_cpu_seg){.sel = 0x10, .base = 0, .limit = 0xffffffff, .ar = 0xc093};
+    s.seg[VTX_S_CS] = (vtx_cpu_seg){.sel = 0x08, .base = cs_base, .limit = 0xffffffff, .ar = 0xc09b};
+    s.seg[VTX_S_LDTR] = (vtx_cpu_seg){.ar = 0x10000};
+    s.seg[VTX_S_TR] = (vtx_cpu_seg){.limit = 0x67, .ar = 0x8b};
+    s.idtr_limit = 0x3ff;
+    s.gdtr_limit = 0xffff;
+    return s;
+}
+
 #endif

@@ -74,14 +74,7 @@ Test(engine_blocks, guest_rewrite_same_size_counts_new_instructions)
 Test(engine_blocks, host_rewrite_between_runs_counts_new_instructions)
 {
     VTX_COVERS("ENG-CNT-1");
-    static const uint8_t code[] = {
-        0xb9, 0x05, 0x00, 0x00, 0x00,       /* 0x00 mov ecx, 5 */
-        0xeb, 0x00,                         /* 0x05 jmp $+2 */
-        0x90, 0x90, 0x90, 0x90, 0xeb, 0x00, /* 0x07 A */
-        0xff, 0xc9, 0x75, 0xf6,             /* 0x0d dec ecx; jnz 0x07 */
-        0xf4,                               /* 0x11 hlt */
-    };
-    memcpy(mem + CODE, code, sizeof code);
+    memcpy(mem + CODE, rig_loop_a, sizeof rig_loop_a);
     uint64_t n = run_to_hlt();
     cr_assert_eq(n, 2 + 5 * (5 + 2) + 1, "retired %llu", (unsigned long long)n);
     memcpy(mem + CODE + 7, block_a2, sizeof block_a2);

@@ -97,16 +97,9 @@ static const uint8_t block_a2[6] = {0x66, 0x90, 0x66, 0x90, 0xeb, 0x00};
 Test(engine_fast_key, host_rewrite_after_every_epoch_was_used_counts_new_instructions)
 {
     VTX_COVERS("ENG-CNT-1");
-    static const uint8_t code[] = {
-        0xb9, 0x05, 0x00, 0x00, 0x00,       /* 0x00 mov ecx, 5 */
-        0xeb, 0x00,                         /* 0x05 jmp $+2 */
-        0x90, 0x90, 0x90, 0x90, 0xeb, 0x00, /* 0x07 A */
-        0xff, 0xc9, 0x75, 0xf6,             /* 0x0d dec ecx; jnz 0x07 */
-        0xf4,                               /* 0x11 hlt */
-    };
     static const uint8_t to_b[5] = {0xe9, 0xea, 0x00, 0x00, 0x00}; /* 0x11 jmp CODE + 0x100 */
-    memcpy(mem + CODE, code, sizeof code);
-    memcpy(mem + CODE + 0x100, code, sizeof code);
+    memcpy(mem + CODE, rig_loop_a, sizeof rig_loop_a);
+    memcpy(mem + CODE + 0x100, rig_loop_a, sizeof rig_loop_a);
     for (unsigned at = 0; at <= 0x100; at += 0x100) {
         vtx_stop st = run_from(CODE + at, 0, 0, 0);
         cr_assert_eq(st.reason, VTX_STOP_HLT);

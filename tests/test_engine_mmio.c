@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cpu/engine.h"
+#include "engine_rig.h"
 #include "covers.h"
 
 #define MEM_SIZE (1u << 20)
@@ -47,23 +47,6 @@ static void dev_wr(void *user, uint64_t offset, unsigned size, uint64_t value)
     vtx_engine_stop_after_access(d->e);
 }
 
-static vtx_cpu_state pm32(uint64_t eip)
-{
-    vtx_cpu_state s;
-    memset(&s, 0, sizeof s);
-    s.rip = eip;
-    s.rflags = 2;
-    s.cr0 = 0x11;
-    s.gpr[VTX_R_RSP] = 0x8000;
-    for (int i = 0; i < 6; i++)
-        s.seg[i] = (vtx_cpu_seg){.sel = 0x10, .base = 0, .limit = 0xffffffff, .ar = 0xc093};
-    s.seg[VTX_S_CS] = (vtx_cpu_seg){.sel = 0x08, .base = 0, .limit = 0xffffffff, .ar = 0xc09b};
-    s.seg[VTX_S_LDTR] = (vtx_cpu_seg){.ar = 0x10000};
-    s.seg[VTX_S_TR] = (vtx_cpu_seg){.limit = 0x67, .ar = 0x8b};
-    s.idtr_limit = 0x3ff;
-    s.gdtr_limit = 0xffff;
-    return s;
-}
 
 /* mov [WIN+0x300], eax ; inc ebx x5 ; add dword [WIN+0x380], 1 ; inc ebx x3 ; hlt
  * (one straight line: one translation block) */
@@ -115,7 +98,7 @@ Test(engine_mmio, write_stops_at_the_boundary_after_its_instruction)
     cr_assert_eq(vtx_engine_map_mmio(D.e, WIN, 0x1000, dev_rd, dev_wr, &D), 0);
     /* twice: the first pass adds the probes after the writers, the second finds them */
     for (int pass = 0; pass < 2; pass++) {
-        vtx_cpu_state s0 = pm32(CODE_AT);
+        vtx_cpu_state s0 = rig_pm32(CODE_AT, 0);
         s0.gpr[VTX_R_RAX] = 0x4040;
         const char *why = NULL;
         cr_assert_eq(vtx_engine_set_state(D.e, &s0, &why), 0, "%s", why ? why : "");

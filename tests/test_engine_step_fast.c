@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cpu/engine.h"
+#include "engine_rig.h"
 #include "covers.h"
 
 #define MEM_SIZE (1u << 20)
@@ -22,25 +22,6 @@
 #define EIP 0x1000u
 #define ITERS 40u
 #define WIN 0xFEE00000u
-
-/* 32-bit protected mode, flat data, CS at base cs_base. */
-static vtx_cpu_state pm32(uint64_t eip, uint32_t cs_base)
-{
-    vtx_cpu_state s;
-    memset(&s, 0, sizeof s);
-    s.rip = eip;
-    s.rflags = 2;
-    s.cr0 = 0x11;
-    s.gpr[VTX_R_RSP] = 0x8000;
-    for (int i = 0; i < 6; i++)
-        s.seg[i] = (vtx_cpu_seg){.sel = 0x10, .base = 0, .limit = 0xffffffff, .ar = 0xc093};
-    s.seg[VTX_S_CS] = (vtx_cpu_seg){.sel = 0x08, .base = cs_base, .limit = 0xffffffff, .ar = 0xc09b};
-    s.seg[VTX_S_LDTR] = (vtx_cpu_seg){.ar = 0x10000};
-    s.seg[VTX_S_TR] = (vtx_cpu_seg){.limit = 0x67, .ar = 0x8b};
-    s.idtr_limit = 0x3ff;
-    s.gdtr_limit = 0xffff;
-    return s;
-}
 
 /* ---- RIP and RFLAGS at the boundaries of 32-bit code with a CS base ---- */
 
@@ -83,7 +64,7 @@ Test(engine_step_fast, outside_64_bit_code_the_boundary_gets_eip_not_the_linear_
     vtx_engine_set_boundary_fn(e, at_boundary, &s);
     /* several runs: the block is decoded and stamped, then stepped on the step path */
     for (int pass = 0; pass < 3; pass++) {
-        vtx_cpu_state st = pm32(EIP, CS_BASE);
+        vtx_cpu_state st = rig_pm32(EIP, CS_BASE);
         st.gpr[VTX_R_RCX] = ITERS;
         st.gpr[VTX_R_RAX] = 0x7ffffff0; /* an overflow on the way */
         const char *why = NULL;
@@ -156,7 +137,7 @@ Test(engine_step_fast, an_mmio_write_on_the_step_path_stops_at_the_boundary_afte
     vtx_engine_set_boundary_fn(d.e, count_boundary, &boundaries);
     /* several passes: the block is decoded, stamped and then stepped on the step path */
     for (int pass = 0; pass < 4; pass++) {
-        vtx_cpu_state st = pm32(EIP, 0);
+        vtx_cpu_state st = rig_pm32(EIP, 0);
         const char *why = NULL;
         cr_assert_eq(vtx_engine_set_state(d.e, &st, &why), 0, "%s", why ? why : "");
         d.writes = 0;

@@ -106,6 +106,20 @@ static void expect_same(const char *what, int k, outcome a, outcome b)
               (unsigned long long)b.insns, (unsigned long long)b.cycles, (unsigned long long)b.frame_rip);
 }
 
+/* An interrupt raised from instruction k of the code (entered with rflags) is
+ * delivered at `at` after n instructions, the HLT handler exiting; and the same
+ * with an observer installed. */
+static void expect_taken_at(const uint8_t *code, size_t len, uint64_t rflags, int k, uint64_t at, uint64_t n)
+{
+    outcome a = run_case(code, len, rflags, false, k, VTX_INPUT_INTR_ASSERT);
+    cr_assert(a.reason == VTX_EXIT_REASON_HLT && a.rip == H && a.frame_rip == at && a.insns == n,
+              "interrupt at instruction %d: exit %u at 0x%llx, delivered at 0x%llx after %llu instructions "
+              "(expected 0x%llx after %llu)",
+              k, a.reason, (unsigned long long)a.rip, (unsigned long long)a.frame_rip, (unsigned long long)a.insns,
+              (unsigned long long)at, (unsigned long long)n);
+    expect_same("interrupt", k, a, run_case(code, len, rflags, true, k, VTX_INPUT_INTR_ASSERT));
+}
+
 TestSuite(sti_run_on);
 
 Test(sti_run_on, interrupt_taken_after_the_shadow)
@@ -333,13 +347,7 @@ Test(sti_run_on, loop_back_to_the_instruction_after_the_sti)
     for (int k = 0; k <= 8; k++) {
         uint64_t n = k <= 3 ? 3 : (uint64_t)k;
         uint64_t at = n % 2 ? G + 3 : G + 2;
-        outcome a = run_case(code, sizeof code, 0x2, false, k, VTX_INPUT_INTR_ASSERT);
-        cr_assert(a.reason == VTX_EXIT_REASON_HLT && a.rip == H && a.frame_rip == at && a.insns == n,
-                  "interrupt at instruction %d: exit %u at 0x%llx, delivered at 0x%llx after %llu instructions "
-                  "(expected 0x%llx after %llu)",
-                  k, a.reason, (unsigned long long)a.rip, (unsigned long long)a.frame_rip,
-                  (unsigned long long)a.insns, (unsigned long long)at, (unsigned long long)n);
-        expect_same("interrupt", k, a, run_case(code, sizeof code, 0x2, true, k, VTX_INPUT_INTR_ASSERT));
+        expect_taken_at(code, sizeof code, 0x2, k, at, n);
     }
 }
 
@@ -356,12 +364,6 @@ Test(sti_run_on, sti_in_a_loop_finds_if_clear_on_a_later_pass)
     for (int k = 0; k <= 8; k++) {
         uint64_t n = k <= 2 ? (uint64_t)k : 2 + 4 * (((uint64_t)k - 2 + 3) / 4);
         uint64_t at = k <= 2 ? G + (uint64_t)k : G + 2;
-        outcome a = run_case(code, sizeof code, 0x202, false, k, VTX_INPUT_INTR_ASSERT);
-        cr_assert(a.reason == VTX_EXIT_REASON_HLT && a.rip == H && a.frame_rip == at && a.insns == n,
-                  "interrupt at instruction %d: exit %u at 0x%llx, delivered at 0x%llx after %llu instructions "
-                  "(expected 0x%llx after %llu)",
-                  k, a.reason, (unsigned long long)a.rip, (unsigned long long)a.frame_rip,
-                  (unsigned long long)a.insns, (unsigned long long)at, (unsigned long long)n);
-        expect_same("interrupt", k, a, run_case(code, sizeof code, 0x202, true, k, VTX_INPUT_INTR_ASSERT));
+        expect_taken_at(code, sizeof code, 0x202, k, at, n);
     }
 }
