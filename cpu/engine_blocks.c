@@ -512,9 +512,13 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     }
     if (k < b->n) {
         uint64_t x = addr + b->off[k];
-        if (!vtx_eng_probe_at(e, x, kind == HS_COUNT)) {
+        /* ENG-PRB-2: a one-instruction budget is a step over an instruction
+         * the caller stopped before and looked at (the model's SMSW, POPF,
+         * IRET, ...): it ends there again whenever the code passes there */
+        const bool budget = kind == HS_COUNT && e->budget > 1;
+        if (!vtx_eng_probe_at(e, x, budget)) {
             e->want_probe = x;
-            e->want_budget = kind == HS_COUNT;
+            e->want_budget = budget;
             fast_stop(e, uc, HS_PROBE, addr);
             return;
         }

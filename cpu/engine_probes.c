@@ -28,7 +28,8 @@ static void drop_probe(vtx_engine *e, unsigned i)
 void vtx_eng_drop_probes(vtx_engine *e, bool all)
 {
     for (unsigned i = 0; i < e->nprobe;) {
-        /* ENG-PRB-2: a probe only budgets ended at goes at the next run's start
+        /* ENG-PRB-2: a probe only budgets (of more than one instruction:
+         * engine_blocks.c) ended at goes at the next run's start
          * (e->runno counts that run already): the next budget (a timer deadline,
          * a scheduled input) ends elsewhere, and this one would cost a hook call
          * at every pass through a hot loop until ENG-PRB-1 aged it out. */

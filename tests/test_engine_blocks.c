@@ -182,6 +182,34 @@ Test(engine_blocks, unused_probe_is_dropped_and_a_budget_still_stops_exactly)
     cr_assert_eq(vtx_engine_probe_count(eng), 1);
 }
 
+/* ENG-PRB-2: a one-instruction budget is a step over an instruction the
+ * caller stopped before (the model steps SMSW, POPF, IRET ... so, and every
+ * instruction under MTF or in an STI shadow while an event is armed): the step
+ * ends at the same place whenever the code passes there again, so its probe
+ * keeps ENG-PRB-1's age instead of going at the next run (which cost two
+ * translations of the block per step: the guest fuzz target's inputs that loop
+ * through an SMSW were translated 10 000 times over). Every stop is exact. */
+Test(engine_blocks, one_instruction_step_probe_stays_for_the_next_step)
+{
+    VTX_COVERS("ENG-PRB-2", "ENG-PRB-1", "ENG-CNT-1");
+    /* eight INC RAX (3 bytes each) and a JMP back: one block of 9 instructions */
+    for (int i = 0; i < 8; i++)
+        memcpy(mem + CODE + 3 * i, (const uint8_t[]){0x48, 0xff, 0xc0}, 3);
+    memcpy(mem + CODE + 24, (const uint8_t[]){0xeb, 0xe6}, 2); /* jmp CODE */
+    run_budget(1, CODE + 3);
+    cr_assert_eq(vtx_engine_probe_count(eng), 1, "a probe at the step's end: %u", vtx_engine_probe_count(eng));
+    for (int i = 0; i < 3; i++) {
+        run_budget(9, CODE); /* a whole pass: the step's probe stays */
+        cr_assert_eq(vtx_engine_probe_count(eng), 1, "the step's probe went: %u", vtx_engine_probe_count(eng));
+        run_budget(1, CODE + 3); /* and the step stops exactly on it */
+        cr_assert_eq(vtx_engine_probe_count(eng), 1);
+    }
+    run_budget(2, CODE + 6); /* a longer budget's probe besides goes at the next run */
+    cr_assert_eq(vtx_engine_probe_count(eng), 2);
+    run_budget(9, CODE);
+    cr_assert_eq(vtx_engine_probe_count(eng), 1);
+}
+
 /* A run from CODE that stops before the CPUID in the block (a probe there, for
  * the stop set, not a budget). */
 static void run_to_cpuid(uint64_t want_retired)
@@ -214,22 +242,23 @@ Test(engine_blocks, budget_probe_goes_at_the_next_run_stop_set_probe_stays)
     run_budget(5, CODE + 15); /* the probe at CODE + 12 went, one at CODE + 15 came */
     cr_assert_eq(vtx_engine_probe_count(eng), 1);
 
-    /* INC RAX, INC RAX, CPUID, JMP back: a probe before the CPUID (stop set) */
-    memcpy(mem + CODE, (const uint8_t[]){0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0, 0x0f, 0xa2, 0xeb, 0xf6}, 10);
-    run_to_cpuid(2);
+    /* INC RAX three times, CPUID, JMP back: a probe before the CPUID (stop set) */
+    memcpy(mem + CODE, (const uint8_t[]){0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0, 0x0f, 0xa2, 0xeb, 0xf3},
+           13);
+    run_to_cpuid(3);
     cr_assert_eq(vtx_engine_probe_count(eng), 1, "the stop set's probe: %u", vtx_engine_probe_count(eng));
     /* a budget ending at the same place (the CPUID not in this run's stop set):
      * the probe stays the stop set's */
     vtx_cpu_state s = flat64(CODE);
     cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
     vtx_stop st;
-    cr_assert_eq(vtx_engine_run(eng, 2, (vtx_class_set){0}, false, &st), 0);
-    cr_assert(st.reason == VTX_STOP_COUNT && st.retired == 2, "reason %d, retired %llu", (int)st.reason,
+    cr_assert_eq(vtx_engine_run(eng, 3, (vtx_class_set){0}, false, &st), 0);
+    cr_assert(st.reason == VTX_STOP_COUNT && st.retired == 3, "reason %d, retired %llu", (int)st.reason,
               (unsigned long long)st.retired);
     cr_assert_eq(vtx_engine_probe_count(eng), 1);
-    run_budget(1, CODE + 3); /* a budget's probe besides */
+    run_budget(2, CODE + 6); /* a budget's probe besides */
     cr_assert_eq(vtx_engine_probe_count(eng), 2);
-    run_to_cpuid(2);
+    run_to_cpuid(3);
     cr_assert_eq(vtx_engine_probe_count(eng), 1, "the stop set's probe went or the budget's stayed: %u",
                  vtx_engine_probe_count(eng));
 }
