@@ -36,6 +36,8 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int
 {
     vtx_engine *e = ud;
     (void)uc, (void)size, (void)value;
+    if (!e->unmapped && vtx_eng_nc_map(e, type, address))
+        return true; /* ENG-NC-2: QEMU's page walk raises the #GP */
     if (!e->unmapped) {
         e->unmapped = true;
         e->unmapped_type = type;
@@ -507,6 +509,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
                 continue;
             }
             e->broken = true;
+            vtx_eng_nc_unmap(e);
             stop->reason = VTX_STOP_ERROR;
             stop->why = "Unicorn 2.0.1 aborted while translating the guest code (for instance a far CALL or "
                         "JMP with a register operand, FF /3 or FF /5, which is #UD on hardware); the engine "
@@ -551,6 +554,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
             e->stop_bits |= e->watch_bits; /* ENG-STI-1: the per-instruction hook stops before STI */
         }
         if (!ok) {
+            vtx_eng_nc_unmap(e);
             if (!vtx_eng_save_absorb(e)) {
                 stop->reason = VTX_STOP_ERROR;
                 stop->why = "uc_context_save failed";
@@ -567,6 +571,8 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         e->armed_on = false;
         uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
     }
+    if (e->n_nc)
+        vtx_eng_nc_unmap(e); /* ENG-NC-2 */
     if (!vtx_eng_save_absorb(e)) {
         stop->reason = VTX_STOP_ERROR;
         stop->why = "uc_context_save failed";

@@ -89,9 +89,16 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin)
     }
     if (bad == UINT64_MAX || vtx_eng_is_exit(e, bad) || e->nexits == sizeof e->exits / sizeof e->exits[0])
         return false;
-    if (uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
+    /* ENG-ABT-1: the jump out of the translator skipped QEMU's exit from its
+     * execution loop, which folds DF and the lazily kept arithmetic flags back
+     * into EFLAGS; a context taken as it is would lose them (the new Unicorn's
+     * loop takes them from EFLAGS alone). RFLAGS as the register API computes it
+     * goes into the new Unicorn explicitly. */
+    uint64_t rflags;
+    if (uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rflags) != UC_ERR_OK || uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
         return false;
     e->live = NULL; /* freed with the old Unicorn: the copy is the state until found again */
+    e->n_nc = 0;    /* ENG-NC-2's pages go with it */
     uc_close(e->uc);
     e->uc = NULL;
     if (uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc) != UC_ERR_OK) {
@@ -111,7 +118,7 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin)
         e->victim[i].lin = UINT64_MAX;
     e->exits[e->nexits++] = bad;
     if (!vtx_eng_uc_setup(e) || uc_ctl_set_exits(e->uc, e->exits, e->nexits) != UC_ERR_OK ||
-        uc_context_restore(e->uc, e->ctx) != UC_ERR_OK)
+        uc_context_restore(e->uc, e->ctx) != UC_ERR_OK || uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &rflags) != UC_ERR_OK)
         return false;
     vtx_eng_find_live(e); /* the new Unicorn's state is elsewhere */
     vtx_eng_flags_setup(e); /* and may not be found: RFLAGS then from Unicorn (ENG-FL-1, ENG-FL-2) */

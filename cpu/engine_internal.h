@@ -302,6 +302,10 @@ struct vtx_engine {
     uint64_t exc_cr2;
     int unmapped_type;
     uint64_t unmapped_addr;
+    /* ENG-NC-2: the pages mapped for this run at non-canonical addresses
+     * (engine_canonical.c), unmapped when it ends */
+    uint64_t nc_page[4];
+    unsigned n_nc;
     vtx_insn stop_insn;
     /* The second stage (vtx_engine_set_xlate, engine_xlate.c) and the fault its
      * TLB fill hook found in the run in progress (Unicorn ends the run with an
@@ -542,6 +546,12 @@ bool vtx_eng_own_mov_to_dr(vtx_engine *e, const vtx_insn *in);
  * SS-based operand at a non-canonical address (Unicorn 2.1 raised #GP: it is #SS). */
 bool vtx_eng_noncanonical_data(const vtx_engine *e);
 bool vtx_eng_ss_noncanonical(vtx_engine *e, uint64_t lin);
+/* ENG-NC-2 (engine_canonical.c): from the unmapped-access hook, a data access at
+ * the non-canonical address `a`: map a page there for the rest of the run so
+ * that QEMU's page walk raises the #GP itself, exactly (true); false when it
+ * cannot. vtx_eng_nc_unmap takes those pages away at the run's end. */
+bool vtx_eng_nc_map(vtx_engine *e, int type, uint64_t a);
+void vtx_eng_nc_unmap(vtx_engine *e);
 
 /* ---- engine_blocks.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);

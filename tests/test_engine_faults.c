@@ -198,3 +198,53 @@ Test(engine, noncanonical_stack_load_is_ss0)
     cr_assert(st.has_error_code && st.error_code == 0);
     cr_assert_eq(rip(), 0x380000u);
 }
+
+/* ENG-NC-1, ENG-NC-2: the faulting access in the middle of a block, a load, a
+ * store and an SS-based load. The instruction before it retired, the ones after
+ * it did not run, RIP is on it, on the fast path (a budget), on a raw run and
+ * on the per-instruction path alike (found by the guest fuzz target: on Unicorn
+ * 2.0.1 the #GP came at the block's start, after the whole block had run). */
+Test(engine, noncanonical_access_inside_a_block_faults_at_its_instruction)
+{
+    VTX_COVERS("ENG-NC-1", "ENG-NC-2");
+    static const struct {
+        uint8_t code[13];
+        int reg;
+        uint64_t addr;
+        uint8_t vector;
+        const char *what;
+    } cases[] = {
+        /* inc rcx; mov rax, [rbx]; inc rcx; inc rcx; hlt */
+        {{0x48, 0xff, 0xc1, 0x48, 0x8b, 0x03, 0x48, 0xff, 0xc1, 0x48, 0xff, 0xc1, 0xf4}, VTX_R_RBX,
+         0xaaaaaaaaaaaaaaaaull, 13, "load"},
+        /* inc rcx; mov [rbx], rax; inc rcx; inc rcx; hlt */
+        {{0x48, 0xff, 0xc1, 0x48, 0x89, 0x03, 0x48, 0xff, 0xc1, 0x48, 0xff, 0xc1, 0xf4}, VTX_R_RBX,
+         0x8000000000001000ull, 13, "store"},
+        /* inc rcx; mov rax, [rbp]; inc rcx; inc rcx; hlt (13 bytes with a nop) */
+        {{0x48, 0xff, 0xc1, 0x48, 0x8b, 0x45, 0x00, 0x48, 0xff, 0xc1, 0x48, 0xff, 0xc1}, VTX_R_RBP,
+         0x0000800000000000ull, 12, "stack load"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int mode = 0; mode < 3; mode++) { /* a budget (fast path), a raw run, a stop set (per-instruction) */
+            vtx_stop st = noncanonical_load(cases[c].code, sizeof cases[c].code, cases[c].reg, cases[c].addr);
+            if (mode) {
+                vtx_cpu_state s = lm_state(0x380000, true);
+                s.gpr[cases[c].reg] = cases[c].addr;
+                set(&s);
+                st = run(mode == 1 ? 0 : 10, mode == 1 ? 0 : C(VMCALL), false);
+            }
+            cr_assert_eq(st.reason, VTX_STOP_EXCEPTION, "%s, mode %d: reason %d", cases[c].what, mode, (int)st.reason);
+            cr_assert_eq(st.vector, cases[c].vector, "%s, mode %d: vector %u", cases[c].what, mode, st.vector);
+            cr_assert(st.has_error_code && st.error_code == 0);
+            cr_assert_eq(rip(), 0x380003u, "%s, mode %d: RIP 0x%llx, not on the access", cases[c].what, mode,
+                         (unsigned long long)rip());
+            if (mode != 1)
+                cr_assert_eq(st.retired, 1u, "%s, mode %d: retired %llu", cases[c].what, mode,
+                             (unsigned long long)st.retired);
+            vtx_cpu_state out;
+            vtx_engine_get_state(R.e, &out);
+            cr_assert_eq(out.gpr[VTX_R_RCX], 1u, "%s, mode %d: RCX %llu: the INCs after the access ran",
+                         cases[c].what, mode, (unsigned long long)out.gpr[VTX_R_RCX]);
+        }
+    }
+}

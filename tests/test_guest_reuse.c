@@ -1,10 +1,12 @@
 /*
  * A machine put back with vtx_machine_restore runs as a new one (the guest fuzz
- * target's "reuse" of machines, and anyone who snapshots a machine). The fuzz
- * target's entry point runs here in its check mode, which runs every input on a
- * new machine and on a restored one and aborts when they differ, over input
- * sequences that once differed (tests/fuzz/guest/; the same files the seed replay
- * of ctest runs, here one sequence per test so that a failure names its rule).
+ * target's "reuse" of machines, and anyone who snapshots a machine), and an
+ * observer changes nothing. The fuzz target's entry point runs here in its check
+ * mode, which runs every input on a new machine, on a restored one and on a new
+ * one with an observer (every instruction on the engine's per-instruction path)
+ * and aborts when they differ, over input sequences that once differed
+ * (tests/fuzz/guest/; the same files the seed replay of ctest runs, here one
+ * sequence per test so that a failure names its rule).
  */
 #include "fuzz/fuzz_guest.c" /* first: it defines _GNU_SOURCE */
 
@@ -43,5 +45,26 @@ Test(guest_reuse, no_input_goes_on_from_an_inexact_unmapped_stop)
 {
     VTX_COVERS("ENG-UNM-1");
     static const char *const seq[] = {"regress-unmapped-continue-1.bin", "regress-unmapped-continue-2.bin"};
+    run_sequence(seq, sizeof seq / sizeof seq[0]);
+}
+
+/* ENG-NC-2: a store and a load at non-canonical addresses inside their blocks
+ * (the handler's SUB [RCX], EBP and SBB [RAX], BL over and over): on the fast
+ * path the #GP came at the block's start, after the rest of the block had run, so
+ * the budget ended elsewhere than with an observer, and elsewhere again on a
+ * restored machine whose blocks began elsewhere. */
+Test(guest_reuse, noncanonical_accesses_fault_at_their_instruction_on_every_path)
+{
+    VTX_COVERS("ENG-NC-2");
+    static const char *const seq[] = {"regress-noncanonical-in-block-1.bin", "regress-noncanonical-in-block-2.bin"};
+    run_sequence(seq, sizeof seq / sizeof seq[0]);
+}
+
+/* ENG-ABT-1: after Unicorn 2.0.1 aborted translating a far JMP with a register
+ * operand, the exception frames the guest pushed had lost DF, ZF and PF. */
+Test(guest_reuse, flags_survive_the_translators_abort)
+{
+    VTX_COVERS("ENG-ABT-1");
+    static const char *const seq[] = {"regress-abort-flags.bin"};
     run_sequence(seq, sizeof seq / sizeof seq[0]);
 }

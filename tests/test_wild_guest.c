@@ -135,6 +135,26 @@ Test(wild_guest, mov_cr3_valid_value_loads)
     cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_CR3), 0x20000, "the guest's CR3 is saved at the exit");
 }
 
+/* ENG-ABT-1: the run the translator's abort interrupted goes on in the new
+ * Unicorn with RFLAGS as it was: DF and the arithmetic flags of the block before
+ * (found by the guest fuzz target with an observer: the exception frames pushed
+ * after the abort had lost DF, ZF and PF). */
+Test(wild_guest, flags_survive_the_translators_abort)
+{
+    VTX_COVERS("ENG-ABT-1");
+    /* std; xor eax, eax (ZF, PF); jmp $+2 (the block ends); call far ebp */
+    static const uint8_t code[] = {0xfd, 0x31, 0xc0, 0xeb, 0x00, 0xff, 0xdd};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, 1u << 6);
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    cr_assert(st == VTX_OK && r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_EXCEPTION_NMI,
+              "call far ebp: expected exit 0 (#UD), got %s (%s)", vtx_status_name(st), r.why);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 5, "RIP on the far call");
+    uint64_t rf = vt_vmread(&e, VTX_VMCS_GUEST_RFLAGS);
+    cr_assert_eq(rf & 0xcd5, 0x444, "RFLAGS 0x%llx: DF, ZF and PF set, CF, AF, SF and OF clear", (unsigned long long)rf);
+}
+
 Test(wild_guest, far_branch_with_register_operand_is_ud)
 {
     /* FF DD / FF ED are a far CALL / JMP with a register operand: #UD on hardware.
