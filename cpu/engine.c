@@ -723,6 +723,20 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
                 stop->why = "uc_context_save failed";
                 return 0;
             }
+        } else if (hooked && !fetch && e->budget == 1 && stop->retired == 1 && !vtx_eng_noncanonical_data(e)) {
+            /* ENG-UNM-2: a one-instruction run on the fast path (a step over an
+             * instruction the caller looked at): the access was that
+             * instruction's, at the run's start; RIP goes back on it as on the
+             * per-instruction path */
+            stop->retired = 0;
+            stop_insn_at(e, start_lin, stop);
+            rip = e->width == 64 ? start_lin : ((start_lin - e->cs_base) & 0xffffffffull);
+            uc_reg_write(e->uc, UC_X86_REG_RIP, &rip);
+            if (!vtx_eng_save_absorb(e)) {
+                stop->reason = VTX_STOP_ERROR;
+                stop->why = "uc_context_save failed";
+                return 0;
+            }
         } else if (vtx_eng_noncanonical_data(e)) {
             if (hooked && stop->retired)
                 stop->retired--; /* the faulting instruction was counted when it started */

@@ -185,3 +185,42 @@ Test(wild_guest, far_branch_with_register_operand_is_ud)
                   vt_vmread(&e, VTX_VMCS_GUEST_RIP) == VT_GUEST_RIP + 1,
               "jmp far ebp: %s (%s)", vtx_status_name(st), r.why);
 }
+
+static void observe_nothing(void *user, const vtx_boundary_report *report)
+{
+    (void)user, (void)report;
+}
+
+/* ENG-UNM-2: SMSW, which the model steps (one-instruction run), with its
+ * destination beyond RAM: the same exact stop with and without an observer,
+ * RIP on the SMSW, nothing retired by it, the report naming the access (found
+ * by the guest fuzz target's check mode with an observer: without one the model
+ * reported that the destination "cannot be written", after the engine had
+ * counted the SMSW as retired). */
+Test(wild_guest, smsw_to_unmapped_memory_stops_exactly_on_every_path)
+{
+    VTX_COVERS("ENG-UNM-2");
+    /* mov ebx, 0x200000; inc eax; smsw [rbx]; hlt */
+    static const uint8_t code[] = {0xbb, 0x00, 0x00, 0x20, 0x00, 0xff, 0xc0, 0x0f, 0x01, 0x23, 0xf4};
+    char why[2][256];
+    uint64_t count[2];
+    for (int observed = 0; observed < 2; observed++) {
+        if (observed) {
+            vt_teardown(&e);
+            setup();
+            vtx_machine_set_observer(e.m, observe_nothing, NULL);
+        }
+        vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+        uint64_t i0 = vtx_machine_instructions(e.m);
+        vtx_insn_result r;
+        vtx_status st = vtx_vmlaunch(e.m, &r);
+        cr_assert_eq(st, VTX_ERR_UNMAPPED, "observer %d: %s (%s)", observed, vtx_status_name(st), r.why);
+        cr_assert(strstr(r.why, "0x200000") && strstr(r.why, "not mapped") && !strstr(r.why, "not exact"),
+                  "observer %d: the report names the access, exactly: %s", observed, r.why);
+        count[observed] = vtx_machine_instructions(e.m) - i0;
+        cr_assert_eq(count[observed], 2, "observer %d: the MOV and the INC retired, not the SMSW: %llu", observed,
+                     (unsigned long long)count[observed]);
+        snprintf(why[observed], sizeof why[observed], "%s", r.why);
+    }
+    cr_assert_str_eq(why[0], why[1]);
+}
