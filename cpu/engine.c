@@ -39,6 +39,7 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int
     if (!e->unmapped && vtx_eng_nc_map(e, type, address))
         return true; /* ENG-NC-2: QEMU's page walk raises the #GP */
     if (!e->unmapped) {
+        e->step_next = UINT64_MAX; /* ENG-UNM-3: the per-instruction hook's next call takes its general case */
         e->unmapped = true;
         e->unmapped_type = type;
         e->unmapped_addr = address;

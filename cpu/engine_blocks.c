@@ -172,6 +172,18 @@ static bool retranslated_in_run(const vtx_engine *e, uint64_t lin)
  * before it runs. Once per block and run: after that a difference is the
  * guest's own doing, already retranslated.
  */
+/* ENG-OVR-1: the instruction at lin, of which Unicorn's block holds only the
+ * first `in_block` bytes, decodes from the bytes in memory to one longer than
+ * that (QEMU stopped decoding it, and ended the block, before its end). */
+static bool overruns(const vtx_engine *e, uint64_t lin, uint32_t in_block, vtx_insn *in)
+{
+    uint8_t buf[15];
+    const uint8_t *host;
+    size_t got = vtx_eng_lin_read(e, lin, buf, sizeof buf, &host);
+    return got > in_block && vtx_decode_bytes_quick(buf, got, e->width, lin, in) == 0 && in->len > in_block &&
+           in->len <= got;
+}
+
 static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stale)
 {
     blk_entry *b = &e->bc[bc_index(lin)];
@@ -237,6 +249,22 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
         vtx_insn in;
         if (vtx_decode_bytes_quick(b->bytes + pos, size - pos, e->width, lin + pos, &in) != 0 || !in.len ||
             pos + in.len > size) {
+            if (overruns(e, lin + pos, size - pos, &in)) {
+                /* ENG-OVR-1: QEMU ended the block inside this instruction (it
+                 * raises a fault there, MULPS with CR4.OSFXSR = 0 say, decided
+                 * before it read the rest): the block's last instruction, of the
+                 * class the bytes in memory decode to, and the fast path runs it */
+                b->off[n] = (uint16_t)pos;
+                b->cls[n] = in.cls;
+                b->wmem[n] = in.writes_mem;
+                if (in.keeps_rflags && n < 64)
+                    b->keeps_rf |= 1ull << n;
+                classes |= 1ull << in.cls;
+                mc_last |= in.mode_change;
+                n++;
+                pos = size;
+                break;
+            }
             /* Bytes Zydis cannot decode (the model's #UD): the block is known up
              * to before them; a run may go no further on the fast path. */
             b->off[n] = (uint16_t)pos;

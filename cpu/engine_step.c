@@ -122,6 +122,13 @@ static bool boundary_then_start(vtx_engine *e, uint64_t addr)
 /* The per-instruction hook's general case (hook_code has the step path). */
 static __attribute__((noinline)) void hook_code_full(uc_engine *uc, uint64_t addr, vtx_engine *e)
 {
+    if (__builtin_expect(e->unmapped, 0)) {
+        /* ENG-UNM-3: the instruction before made an unmapped data access (the
+         * hook cleared step_next to come here): it did not complete, so no
+         * boundary follows it; the run ends, RIP put back on it */
+        uc_emu_stop(uc);
+        return;
+    }
     if (__builtin_expect(e->mmio_stop, 0)) {
         /* an MMIO access asked for the boundary after its instruction */
         e->hstop = HS_BOUNDARY;

@@ -248,3 +248,34 @@ Test(engine, noncanonical_access_inside_a_block_faults_at_its_instruction)
         }
     }
 }
+
+/* ENG-OVR-1: MULPS with CR4.OSFXSR = 0 is #UD; QEMU decides so before it reads the
+ * ModRM byte and ends its block inside the instruction. The engine counts it as
+ * the block's last instruction: the fault comes at it, after the INC before it,
+ * on the fast path (a budget, and a one-instruction step from it), on a raw run
+ * and on the per-instruction path alike. */
+Test(engine, fault_in_an_instruction_the_block_ends_inside)
+{
+    VTX_COVERS("ENG-OVR-1");
+    /* inc rcx; mulps xmm3, [rsi+0x5e]; inc rcx; hlt */
+    static const uint8_t code[] = {0x48, 0xff, 0xc1, 0x0f, 0x59, 0x5e, 0x5e, 0x48, 0xff, 0xc1, 0xf4};
+    load("lm64");
+    build_page_tables(0);
+    memcpy(R.mem + 0x380000, code, sizeof code);
+    for (int mode = 0; mode < 4; mode++) { /* budget, raw, per-instruction, a step from the MULPS */
+        vtx_cpu_state s = lm_state(mode == 3 ? 0x380003 : 0x380000, true);
+        set(&s);
+        vtx_stop st = mode == 0 ? run(10, 0, false) : mode == 1 ? run(0, 0, false) : mode == 2 ? run(10, C(VMCALL), false)
+                                                                                            : run(1, 0, true);
+        cr_assert_eq(st.reason, VTX_STOP_EXCEPTION, "mode %d: reason %d", mode, (int)st.reason);
+        cr_assert_eq(st.vector, 6, "mode %d: vector %u", mode, st.vector);
+        cr_assert_eq(rip(), 0x380003u, "mode %d: RIP 0x%llx, not on the MULPS", mode, (unsigned long long)rip());
+        if (mode != 1)
+            cr_assert_eq(st.retired, mode == 3 ? 0u : 1u, "mode %d: retired %llu", mode,
+                         (unsigned long long)st.retired);
+        vtx_cpu_state out;
+        vtx_engine_get_state(R.e, &out);
+        cr_assert_eq(out.gpr[VTX_R_RCX], mode == 3 ? 0u : 1u, "mode %d: RCX %llu", mode,
+                     (unsigned long long)out.gpr[VTX_R_RCX]);
+    }
+}

@@ -224,3 +224,51 @@ Test(wild_guest, smsw_to_unmapped_memory_stops_exactly_on_every_path)
     }
     cr_assert_str_eq(why[0], why[1]);
 }
+
+/* ENG-UNM-3: an x87 store to unmapped memory, and an interrupt window that opens
+ * at the boundary after it (the store is in a MOV-SS shadow, IF = 1,
+ * interrupt-window exiting on). The store does not complete, so that boundary never comes: the run
+ * stops on the store, with an observer as without one (found by the guest fuzz
+ * target's check mode: with an observer the engine's per-instruction hook went on
+ * to the boundary, the observer saw it and the model took the interrupt-window
+ * exit after the store). */
+static void observe_after_store(void *user, const vtx_boundary_report *report)
+{
+    if (report->rip == VT_GUEST_RIP + 3)
+        ++*(int *)user;
+}
+
+Test(wild_guest, no_boundary_after_a_store_to_unmapped_memory)
+{
+    VTX_COVERS("ENG-UNM-3");
+    int after = 0;
+    /* fstp tword [rdx-0x25]; hlt (RDX = 0: the store goes to 0xffffffffffffffdb) */
+    static const uint8_t code[] = {0xdb, 0x7a, 0xdb, 0xf4};
+    char why[2][256];
+    for (int observed = 0; observed < 2; observed++) {
+        if (observed) {
+            vt_teardown(&e);
+            setup();
+            vtx_machine_set_observer(e.m, observe_after_store, &after);
+        }
+        vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+        vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
+        vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, 2); /* blocking by MOV SS */
+        vt_vmwrite(&e, VTX_VMCS_PROC_CONTROLS,
+                   vt_vmread(&e, VTX_VMCS_PROC_CONTROLS) | VTX_PROC_INTR_WINDOW_EXITING);
+        vtx_gprs g;
+        vtx_machine_get_gprs(e.m, &g);
+        g.rdx = 0;
+        vtx_machine_set_gprs(e.m, &g);
+        uint64_t i0 = vtx_machine_instructions(e.m);
+        vtx_insn_result r;
+        vtx_status st = vtx_vmlaunch(e.m, &r);
+        cr_assert_eq(st, VTX_ERR_UNMAPPED, "observer %d: %s (%s)", observed, vtx_status_name(st), r.why);
+        cr_assert(strstr(r.why, "0xffffffffffffffdb") && strstr(r.why, "RIP 0x10000") && !strstr(r.why, "not exact"),
+                  "observer %d: %s", observed, r.why);
+        cr_assert_eq(vtx_machine_instructions(e.m) - i0, 0, "observer %d: the store retired", observed);
+        snprintf(why[observed], sizeof why[observed], "%s", r.why);
+    }
+    cr_assert_str_eq(why[0], why[1]);
+    cr_assert_eq(after, 0, "the observer saw %d boundaries after the store", after);
+}
