@@ -247,33 +247,25 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
         if (n >= BC_MAX_INSNS || !blk_reserve(b, size, n + 1))
             return NULL;
         vtx_insn in;
+        bool last = false;
         if (vtx_decode_bytes_quick(b->bytes + pos, size - pos, e->width, lin + pos, &in) != 0 || !in.len ||
             pos + in.len > size) {
-            if (overruns(e, lin + pos, size - pos, &in)) {
-                /* ENG-OVR-1: QEMU ended the block inside this instruction (it
-                 * raises a fault there, MULPS with CR4.OSFXSR = 0 say, decided
-                 * before it read the rest): the block's last instruction, of the
-                 * class the bytes in memory decode to, and the fast path runs it */
+            if (!overruns(e, lin + pos, size - pos, &in)) {
+                /* Bytes Zydis cannot decode (the model's #UD): the block is known
+                 * up to before them; a run may go no further on the fast path. */
                 b->off[n] = (uint16_t)pos;
-                b->cls[n] = in.cls;
-                b->wmem[n] = in.writes_mem;
-                if (in.keeps_rflags && n < 64)
-                    b->keeps_rf |= 1ull << n;
-                classes |= 1ull << in.cls;
-                mc_last |= in.mode_change;
-                n++;
+                b->cls[n] = VTX_IC_UD;
+                b->wmem[n] = 0;
+                classes |= 1ull << VTX_IC_UD;
+                b->bad_at = (uint16_t)n++;
                 pos = size;
                 break;
             }
-            /* Bytes Zydis cannot decode (the model's #UD): the block is known up
-             * to before them; a run may go no further on the fast path. */
-            b->off[n] = (uint16_t)pos;
-            b->cls[n] = VTX_IC_UD;
-            b->wmem[n] = 0;
-            classes |= 1ull << VTX_IC_UD;
-            b->bad_at = (uint16_t)n++;
-            pos = size;
-            break;
+            /* ENG-OVR-1: QEMU ended the block inside this instruction (it raises
+             * a fault there, MULPS with CR4.OSFXSR = 0 say, decided before it
+             * read the rest): the block's last instruction, of the class the
+             * bytes in memory decode to, and the fast path runs it */
+            last = true;
         }
         /* An instruction that may change the mode inside the block (WRMSR,
          * INVLPG...; those that change CS or the code width end QEMU's blocks):
@@ -286,7 +278,7 @@ static blk_entry *blk_get(vtx_engine *e, uint64_t lin, uint32_t size, bool *stal
             b->keeps_rf |= 1ull << n;
         classes |= 1ull << in.cls;
         mc_last |= in.mode_change;
-        pos += in.len;
+        pos = last ? size : pos + in.len;
         n++;
     }
     b->off[n] = (uint16_t)pos;

@@ -145,6 +145,14 @@ Test(engine_blocks, host_rewrite_after_a_run_with_another_block_size_counts_new_
 }
 
 /* Run from CODE with an instruction budget; the stop must be exact. */
+/* Eight INC RAX (3 bytes each) and a JMP back at CODE: one block of 9 instructions. */
+static void write_inc_loop(void)
+{
+    for (int i = 0; i < 8; i++)
+        memcpy(mem + CODE + 3 * i, (const uint8_t[]){0x48, 0xff, 0xc0}, 3);
+    memcpy(mem + CODE + 24, (const uint8_t[]){0xeb, 0xe6}, 2); /* jmp CODE */
+}
+
 static void run_budget(uint64_t budget, uint64_t want_rip)
 {
     vtx_cpu_state s = flat64(CODE);
@@ -168,10 +176,7 @@ static void run_budget(uint64_t budget, uint64_t want_rip)
 Test(engine_blocks, unused_probe_is_dropped_and_a_budget_still_stops_exactly)
 {
     VTX_COVERS("ENG-PRB-1", "ENG-CNT-1");
-    /* eight INC RAX (3 bytes each) and a JMP back: one block of 9 instructions */
-    for (int i = 0; i < 8; i++)
-        memcpy(mem + CODE + 3 * i, (const uint8_t[]){0x48, 0xff, 0xc0}, 3);
-    memcpy(mem + CODE + 24, (const uint8_t[]){0xeb, 0xe6}, 2); /* jmp CODE */
+    write_inc_loop();
     run_budget(3, CODE + 9);
     cr_assert_eq(vtx_engine_probe_count(eng), 1, "a probe at the budget's end: %u", vtx_engine_probe_count(eng));
     for (int i = 0; i < 300; i++)
@@ -192,10 +197,7 @@ Test(engine_blocks, unused_probe_is_dropped_and_a_budget_still_stops_exactly)
 Test(engine_blocks, one_instruction_step_probe_stays_for_the_next_step)
 {
     VTX_COVERS("ENG-PRB-2", "ENG-PRB-1", "ENG-CNT-1");
-    /* eight INC RAX (3 bytes each) and a JMP back: one block of 9 instructions */
-    for (int i = 0; i < 8; i++)
-        memcpy(mem + CODE + 3 * i, (const uint8_t[]){0x48, 0xff, 0xc0}, 3);
-    memcpy(mem + CODE + 24, (const uint8_t[]){0xeb, 0xe6}, 2); /* jmp CODE */
+    write_inc_loop();
     run_budget(1, CODE + 3);
     cr_assert_eq(vtx_engine_probe_count(eng), 1, "a probe at the step's end: %u", vtx_engine_probe_count(eng));
     for (int i = 0; i < 3; i++) {
@@ -230,10 +232,7 @@ static void run_to_cpuid(uint64_t want_retired)
 Test(engine_blocks, budget_probe_goes_at_the_next_run_stop_set_probe_stays)
 {
     VTX_COVERS("ENG-PRB-2", "ENG-PRB-1", "ENG-CNT-1");
-    /* eight INC RAX (3 bytes each) and a JMP back: one block of 9 instructions */
-    for (int i = 0; i < 8; i++)
-        memcpy(mem + CODE + 3 * i, (const uint8_t[]){0x48, 0xff, 0xc0}, 3);
-    memcpy(mem + CODE + 24, (const uint8_t[]){0xeb, 0xe6}, 2); /* jmp CODE */
+    write_inc_loop();
     run_budget(3, CODE + 9);
     cr_assert_eq(vtx_engine_probe_count(eng), 1, "a probe at the budget's end: %u", vtx_engine_probe_count(eng));
     run_budget(9, CODE); /* a whole pass: the budget's probe went at this run's start */

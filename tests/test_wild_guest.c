@@ -191,6 +191,28 @@ static void observe_nothing(void *user, const vtx_boundary_report *report)
     (void)user, (void)report;
 }
 
+/* A new machine, as set up, with an observer of every boundary from now on. */
+static void renew_observed(vtx_boundary_observer observer, void *user)
+{
+    vt_teardown(&e);
+    setup();
+    vtx_machine_set_observer(e.m, observer, user);
+}
+
+/* VMLAUNCH, which must stop exactly at an access to 0x200000 (beyond RAM); the
+ * report goes to why, and the instructions retired are returned. */
+static uint64_t launch_to_unmapped(int observed, char *why, size_t n)
+{
+    uint64_t i0 = vtx_machine_instructions(e.m);
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    cr_assert_eq(st, VTX_ERR_UNMAPPED, "observer %d: %s (%s)", observed, vtx_status_name(st), r.why);
+    cr_assert(strstr(r.why, "0x200000") && strstr(r.why, "not mapped") && !strstr(r.why, "not exact"),
+              "observer %d: the report names the access, exactly: %s", observed, r.why);
+    snprintf(why, n, "%s", r.why);
+    return vtx_machine_instructions(e.m) - i0;
+}
+
 /* ENG-UNM-2: SMSW, which the model steps (one-instruction run), with its
  * destination beyond RAM: the same exact stop with and without an observer,
  * RIP on the SMSW, nothing retired by it, the report naming the access (found
@@ -203,32 +225,21 @@ Test(wild_guest, smsw_to_unmapped_memory_stops_exactly_on_every_path)
     /* mov ebx, 0x200000; inc eax; smsw [rbx]; hlt */
     static const uint8_t code[] = {0xbb, 0x00, 0x00, 0x20, 0x00, 0xff, 0xc0, 0x0f, 0x01, 0x23, 0xf4};
     char why[2][256];
-    uint64_t count[2];
     for (int observed = 0; observed < 2; observed++) {
-        if (observed) {
-            vt_teardown(&e);
-            setup();
-            vtx_machine_set_observer(e.m, observe_nothing, NULL);
-        }
+        if (observed)
+            renew_observed(observe_nothing, NULL);
         vt_code(&e, VT_GUEST_RIP, code, sizeof code);
-        uint64_t i0 = vtx_machine_instructions(e.m);
-        vtx_insn_result r;
-        vtx_status st = vtx_vmlaunch(e.m, &r);
-        cr_assert_eq(st, VTX_ERR_UNMAPPED, "observer %d: %s (%s)", observed, vtx_status_name(st), r.why);
-        cr_assert(strstr(r.why, "0x200000") && strstr(r.why, "not mapped") && !strstr(r.why, "not exact"),
-                  "observer %d: the report names the access, exactly: %s", observed, r.why);
-        count[observed] = vtx_machine_instructions(e.m) - i0;
-        cr_assert_eq(count[observed], 2, "observer %d: the MOV and the INC retired, not the SMSW: %llu", observed,
-                     (unsigned long long)count[observed]);
-        snprintf(why[observed], sizeof why[observed], "%s", r.why);
+        uint64_t count = launch_to_unmapped(observed, why[observed], sizeof why[observed]);
+        cr_assert_eq(count, 2, "observer %d: the MOV and the INC retired, not the SMSW: %llu", observed,
+                     (unsigned long long)count);
     }
     cr_assert_str_eq(why[0], why[1]);
 }
 
 /* ENG-UNM-3: an x87 store to unmapped memory, and an interrupt window that opens
  * at the boundary after it (the store is in a MOV-SS shadow, IF = 1,
- * interrupt-window exiting on). The store does not complete, so that boundary never comes: the run
- * stops on the store, with an observer as without one (found by the guest fuzz
+ * interrupt-window exiting on). The store does not complete, so that boundary
+ * never comes: the run stops on the store, with an observer as without one (found by the guest fuzz
  * target's check mode: with an observer the engine's per-instruction hook went on
  * to the boundary, the observer saw it and the model took the interrupt-window
  * exit after the store). */
@@ -247,11 +258,8 @@ Test(wild_guest, no_boundary_after_a_store_to_unmapped_memory)
     static const uint8_t code[] = {0xdb, 0x7a, 0xdb, 0xf4};
     char why[2][256];
     for (int observed = 0; observed < 2; observed++) {
-        if (observed) {
-            vt_teardown(&e);
-            setup();
-            vtx_machine_set_observer(e.m, observe_after_store, &after);
-        }
+        if (observed)
+            renew_observed(observe_after_store, &after);
         vt_code(&e, VT_GUEST_RIP, code, sizeof code);
         vt_vmwrite(&e, VTX_VMCS_GUEST_RFLAGS, 0x202);
         vt_vmwrite(&e, VTX_VMCS_GUEST_INTERRUPTIBILITY, 2); /* blocking by MOV SS */
@@ -261,14 +269,9 @@ Test(wild_guest, no_boundary_after_a_store_to_unmapped_memory)
         vtx_machine_get_gprs(e.m, &g);
         g.rdx = 0x200025;
         vtx_machine_set_gprs(e.m, &g);
-        uint64_t i0 = vtx_machine_instructions(e.m);
-        vtx_insn_result r;
-        vtx_status st = vtx_vmlaunch(e.m, &r);
-        cr_assert_eq(st, VTX_ERR_UNMAPPED, "observer %d: %s (%s)", observed, vtx_status_name(st), r.why);
-        cr_assert(strstr(r.why, "0x200000") && strstr(r.why, "RIP 0x10000") && !strstr(r.why, "not exact"),
-                  "observer %d: %s", observed, r.why);
-        cr_assert_eq(vtx_machine_instructions(e.m) - i0, 0, "observer %d: the store retired", observed);
-        snprintf(why[observed], sizeof why[observed], "%s", r.why);
+        cr_assert_eq(launch_to_unmapped(observed, why[observed], sizeof why[observed]), 0,
+                     "observer %d: the store retired", observed);
+        cr_assert(strstr(why[observed], "RIP 0x10000"), "observer %d: RIP on the store: %s", observed, why[observed]);
     }
     cr_assert_str_eq(why[0], why[1]);
     cr_assert_eq(after, 0, "the observer saw %d boundaries after the store", after);
