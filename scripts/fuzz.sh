@@ -11,7 +11,8 @@
 #                                      root (scripts/debian13.sh --fuzz; needs root); its build
 #                                      directories end in -deb13 (build-fuzz-deb13/, ...)
 # The guest target reuses its machines across inputs (tests/fuzz/fuzz_guest.c); its short
-# run is in check mode (each input also on a fresh machine; the outcomes must agree).
+# run is in check mode (each input also on a fresh machine, and on one with an observer: the
+# per-instruction path; the outcomes must agree).
 # The committed seed corpus (tests/fuzz/<target>/) is read, never modified;
 # new inputs go to build-fuzz/corpus/<target>/ (from either build; build-fuzz-deb13/ on Debian 13). A crash leaves its input in
 # the build directory and fails the run.
@@ -34,7 +35,7 @@ short_runs() {
   case $1 in
     profile) echo 600000 ;;
     vmx_ops) echo 40000 ;; # two machines per input, and entries that run guests
-    guest) echo 500 ;; # check mode: a fresh and a reused machine per input
+    guest) echo 500 ;; # check mode: a fresh, a reused and an observed machine per input
     trace) echo 3000 ;;
     scenario) echo 12000 ;;
     *) echo 10000 ;;
