@@ -420,6 +420,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             env_restore(e);
         run(e, rd, md == MODE_CHECK ? &reused_o : NULL);
     }
+    if (md == MODE_CHECK && inexact(&fresh_o) && inexact(&reused_o)) {
+        /* ENG-UNM-1: both stopped where the engine says the state is not exact
+         * (an unmapped store inside a block, the rest of which ran): the stop
+         * itself must agree, the memory and registers after it need not */
+        fresh_o.ram_hash = reused_o.ram_hash = 0;
+        memset(&fresh_o.g, 0, sizeof fresh_o.g);
+        memset(&reused_o.g, 0, sizeof reused_o.g);
+    }
     if (md == MODE_CHECK && memcmp(&fresh_o, &reused_o, sizeof fresh_o) != 0) {
         fprintf(stderr, "fuzz_guest: the input ran differently on a reused machine than on a fresh one\n");
         print_outcome("fresh", &fresh_o);
