@@ -36,14 +36,14 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int
 {
     vtx_engine *e = ud;
     (void)uc, (void)size, (void)value;
-    if (!e->unmapped && vtx_eng_nc_map(e, type, address))
+    if (e->unmapped)
+        return false;
+    if (vtx_eng_nc_map(e, type, address))
         return true; /* ENG-NC-2: QEMU's page walk raises the #GP */
-    if (!e->unmapped) {
-        e->step_next = UINT64_MAX; /* ENG-UNM-3: the per-instruction hook's next call takes its general case */
-        e->unmapped = true;
-        e->unmapped_type = type;
-        e->unmapped_addr = address;
-    }
+    e->step_next = UINT64_MAX; /* ENG-UNM-3: the per-instruction hook's next call takes its general case */
+    e->unmapped = true;
+    e->unmapped_type = type;
+    e->unmapped_addr = address;
     return false;
 }
 
@@ -711,27 +711,18 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->reason = VTX_STOP_UNMAPPED;
         stop->address = e->unmapped ? e->unmapped_addr : lin;
         bool fetch = e->unmapped ? e->unmapped_type == UC_MEM_FETCH_UNMAPPED : err == UC_ERR_FETCH_UNMAPPED;
-        if (hooked && !fetch && e->last_valid) {
+        /* ENG-UNM-2: in a one-instruction run (a step over an instruction the
+         * caller looked at) the access was the run's first instruction's, on the
+         * fast path too */
+        const bool one = e->budget == 1 && stop->retired == 1;
+        if (hooked && !fetch && (e->last_valid || one)) {
             /* Unicorn lets the access complete (reads 0, drops writes) and
              * stops at the next hook: put RIP back on the instruction. */
+            const uint64_t at = e->last_valid ? e->last_lin : start_lin;
             if (stop->retired)
                 stop->retired--;
-            stop_insn_at(e, e->last_lin, stop);
-            rip = e->width == 64 ? e->last_lin : ((e->last_lin - e->cs_base) & 0xffffffffull);
-            uc_reg_write(e->uc, UC_X86_REG_RIP, &rip);
-            if (!vtx_eng_save_absorb(e)) {
-                stop->reason = VTX_STOP_ERROR;
-                stop->why = "uc_context_save failed";
-                return 0;
-            }
-        } else if (hooked && !fetch && e->budget == 1 && stop->retired == 1 && !vtx_eng_noncanonical_data(e)) {
-            /* ENG-UNM-2: a one-instruction run on the fast path (a step over an
-             * instruction the caller looked at): the access was that
-             * instruction's, at the run's start; RIP goes back on it as on the
-             * per-instruction path */
-            stop->retired = 0;
-            stop_insn_at(e, start_lin, stop);
-            rip = e->width == 64 ? start_lin : ((start_lin - e->cs_base) & 0xffffffffull);
+            stop_insn_at(e, at, stop);
+            rip = e->width == 64 ? at : ((at - e->cs_base) & 0xffffffffull);
             uc_reg_write(e->uc, UC_X86_REG_RIP, &rip);
             if (!vtx_eng_save_absorb(e)) {
                 stop->reason = VTX_STOP_ERROR;

@@ -351,7 +351,8 @@ static void retranslate_stop(vtx_engine *e, uc_engine *uc, uint64_t lin, uint32_
  * against (blk_get: bytes compared with memory, or decoded from it) and with
  * the epoch: one 64-bit key of epoch, size and tag (BLK_KEY), which the fast
  * path compares with one instruction. The epoch has 16 bits: when all were
- * used, every entry is unstamped and it starts again (vtx_eng_epoch_wrap). Within an epoch only the guest writes memory, and QEMU drops the
+ * used, every entry is unstamped and it starts again (vtx_eng_epoch_wrap).
+ * Within an epoch only the guest writes memory, and QEMU drops the
  * translations of code the guest writes (precise self-modifying code): the
  * translation made again has another tag, so its first run takes the slow
  * path (even with the same address and size and other instructions). Every

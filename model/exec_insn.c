@@ -288,7 +288,7 @@ vtx_step vtx_exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex, 
          * VMX Non-Root Operation", SMSW). */
         uint64_t la = insn->mem_operand ? vtx_insn_linear(m, insn) : 0;
         int rc = vtx_step_one(m, &s);
-        if (rc == 0 && s.retired == 1 && s.reason != VTX_STOP_UNMAPPED && !vtx_smsw_store(m, insn, la))
+        if (rc == 0 && s.retired == 1 && !vtx_smsw_store(m, insn, la))
             return vtx_step_stop(r, st, VTX_ERR_UNMAPPED, "SMSW at RIP 0x%llx: its destination cannot be written",
                         (unsigned long long)insn->rip);
         if (rc != 0 || s.reason != VTX_STOP_COUNT || s.retired != 1)
