@@ -85,7 +85,7 @@ bool vtx_eng_uc_setup(vtx_engine *e)
         return false;
     return uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0) == UC_ERR_OK &&
            uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, e, 1, 0) == UC_ERR_OK &&
-           vtx_eng_xlate_setup(e);
+           vtx_eng_smc_setup(e) && vtx_eng_xlate_setup(e);
 }
 
 int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t n, const vtx_phys_mem *mem)

@@ -525,6 +525,10 @@ static inline bool vtx_eng_gphys_read(const vtx_engine *e, uint64_t gpa, void *b
 bool vtx_eng_gpa_to_hpa(const vtx_engine *e, uint64_t gpa, uint64_t *hpa);
 /* Install the TLB fill hook in a (new) Unicorn when the second stage is on. */
 bool vtx_eng_xlate_setup(vtx_engine *e);
+/* ENG-SMC-1 (engine_smc.c): every guest store checked for translated code, on a new Unicorn;
+ * guarded: the Unicorn library run needs the engine's write hook for that. */
+bool vtx_eng_smc_setup(vtx_engine *e);
+bool vtx_eng_smc_guarded(void);
 /* The linear address of the access that faulted in page e->xf.page, made by
  * `in` at linear RIP `lin` (Unicorn reports only the page). */
 uint64_t vtx_eng_xf_linear(const vtx_engine *e, const vtx_insn *in, uint64_t lin);

@@ -2,7 +2,7 @@
  * cpu/engine faults: exceptions (faults and traps) stop with the instruction's
  * RIP and count, repeated faults never escalate, unmapped fetches and reads,
  * wild code never hangs, self-modifying code, non-canonical data accesses
- * (ENG-NC-1).
+ * (ENG-NC-1), stores into translated code (ENG-SMC-1).
  */
 #include "engine_fixture.h"
 
@@ -278,4 +278,54 @@ Test(engine, fault_in_an_instruction_the_block_ends_inside)
         cr_assert_eq(out.gpr[VTX_R_RCX], mode == 3 ? 0u : 1u, "mode %d: RCX %llu", mode,
                      (unsigned long long)out.gpr[VTX_R_RCX]);
     }
+}
+
+/* ENG-SMC-1 (SDM Vol. 3A "Self-Modifying Code"): a store into code already
+ * translated takes effect for the next fetch of it, also when an earlier store
+ * went to data on the same page. Unicorn 2.1.1 stops checking a page's stores
+ * for translated code after the first store through a TLB entry (until it
+ * translates again on that page); 2.0.1 checks every store. The block at
+ * `target` runs once as CMP BH, BH, then the loop stores to data at 0x380800
+ * and rewrites `target` into MOV AL, 0xFF, which must be what runs. */
+static void ignore_boundary(void *user, uint64_t rip, uint64_t rflags)
+{
+    (void)user, (void)rip, (void)rflags;
+}
+
+Test(engine, store_into_translated_code_after_a_store_to_data_on_its_page)
+{
+    VTX_COVERS("ENG-SMC-1");
+    static const uint8_t code[] = {
+        0xeb, 0x08,             /* 0x00: jmp target */
+        0xc6, 0x03, 0x01,       /* 0x02 back: mov byte [rbx], 1 (data on this page) */
+        0xc6, 0x02, 0xb0,       /* 0x05: mov byte [rdx], 0xb0 (target: MOV AL, imm8) */
+        0xeb, 0x00,             /* 0x08: jmp target (ends the block) */
+        0x3a, 0xff,             /* 0x0a target: cmp bh, bh / mov al, 0xff */
+        0x48, 0xff, 0xc1,       /* 0x0c: inc rcx */
+        0x48, 0x83, 0xf9, 0x02, /* 0x0f: cmp rcx, 2 */
+        0x75, 0xed,             /* 0x13: jne back */
+        0xf4,                   /* 0x15: hlt */
+    };
+    load("lm64");
+    build_page_tables(0);
+    for (int mode = 0; mode < 3; mode++) { /* a budget (fast path), raw, a boundary function (per-instruction) */
+        memcpy(R.mem + 0x380000, code, sizeof code);
+        vtx_engine_invalidate(R.e);
+        vtx_engine_set_boundary_fn(R.e, mode == 2 ? ignore_boundary : NULL, NULL);
+        vtx_cpu_state s = lm_state(0x380000, true);
+        s.gpr[VTX_R_RBX] = 0x380800;
+        s.gpr[VTX_R_RDX] = 0x38000a;
+        set(&s);
+        vtx_stop st = run(mode == 1 ? 0 : 100, 0, false);
+        cr_assert_eq(st.reason, VTX_STOP_HLT, "mode %d: reason %d", mode, (int)st.reason);
+        vtx_cpu_state out;
+        vtx_engine_get_state(R.e, &out);
+        cr_assert_eq(out.gpr[VTX_R_RCX], 2u, "mode %d: RCX %llu", mode, (unsigned long long)out.gpr[VTX_R_RCX]);
+        cr_assert_eq(out.gpr[VTX_R_RAX] & 0xff, 0xffu,
+                     "mode %d: AL 0x%llx: the stale translation of the rewritten instruction ran", mode,
+                     (unsigned long long)(out.gpr[VTX_R_RAX] & 0xff));
+        if (mode != 1)
+            cr_assert_eq(st.retired, 13u, "mode %d: retired %llu", mode, (unsigned long long)st.retired);
+    }
+    vtx_engine_set_boundary_fn(R.e, NULL, NULL);
 }
