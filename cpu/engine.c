@@ -302,7 +302,7 @@ static bool set_block_hook(vtx_engine *e, bool on)
  * RIP on the faulting instruction (counted when it started, as in the slow
  * path); a trap, HLT or ICEBP after the instruction (or, for a trap at the
  * block's first instruction, after a branch back to it from the last). */
-static void fast_fixup(vtx_engine *e, uint64_t lin, bool fault)
+static void fast_fixup(vtx_engine *e, uint64_t lin, bool fault, bool inside)
 {
     blk_entry *b = e->cur;
     e->last_valid = false;
@@ -324,8 +324,8 @@ static void fast_fixup(vtx_engine *e, uint64_t lin, bool fault)
         e->started = before + e->cur_count + 1;
         return;
     }
-    if (j == 0)
-        j = -1;
+    if (j == 0 && !inside)
+        j = -1; /* back at the block's start: it ran to its end (a loop) */
     uint32_t done = j < 0 ? e->cur_count : (uint32_t)j;
     e->started = before + done;
     if (done) {
@@ -593,14 +593,20 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         const uint8_t *hp;
         if (!e->exc && err == UC_ERR_OK && vtx_eng_lin_read(e, lin, &b0, 1, &hp) == 1 && b0 == 0xf1)
             icebp = true;
+        /* ENG-UNM-4: a data access to unmapped memory ended the run inside its
+         * block (no block hook stopped the run after it): RIP is where Unicorn
+         * last synced it, also the block's start, and what counts is the
+         * instructions before RIP (not the translation's length) */
+        const bool inside = !e->blk_stop && ((e->unmapped && e->unmapped_type != UC_MEM_FETCH_UNMAPPED) ||
+                                             err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED);
         if (icebp) {
             const uint64_t before = vtx_eng_cur_before(e); /* (fast_fixup changes started) */
-            fast_fixup(e, lin, false);
+            fast_fixup(e, lin, false, false);
             int j = e->cur ? blk_index(e->cur, lin) : -1;
             if (j >= 0 && (uint32_t)j < e->cur_count)
                 e->started = before + (uint32_t)j;
         } else {
-            fast_fixup(e, lin, fault);
+            fast_fixup(e, lin, fault, inside);
         }
         if (e->unmapped || err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED || err == UC_ERR_FETCH_UNMAPPED)
             e->last_valid = false; /* Unicorn ran on to the end of the block: RIP stays where it stopped */
@@ -714,7 +720,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         /* ENG-UNM-2: in a one-instruction run (a step over an instruction the
          * caller looked at) the access was the run's first instruction's, on the
          * fast path too */
-        const bool one = e->budget == 1 && stop->retired == 1;
+        const bool one = e->budget == 1 && stop->retired <= 1; /* (0: counted before RIP, ENG-UNM-4) */
         if (hooked && !fetch && (e->last_valid || one)) {
             /* Unicorn lets the access complete (reads 0, drops writes) and
              * stops at the next hook: put RIP back on the instruction. */

@@ -220,8 +220,10 @@ typedef struct vtx_stop {
                                 run the stop is not exact (insn is NULL): Unicorn 2.0.1 leaves
                                 the translation block at the access without restoring the CPU
                                 state, so the registers and memory hold the effects of the
-                                instructions before the access but RIP is the block's start,
-                                `retired` counts the whole block and the lazy RFLAGS is stale
+                                instructions before the access but RIP is where Unicorn last
+                                synced it (the block's start, or an instruction before the
+                                access), `retired` counts the instructions before that RIP
+                                (ENG-UNM-4) and the lazy RFLAGS is stale
                                 (with the MMIO window mapped RIP and `retired` are exact,
                                 RFLAGS is not; docs/reliability.md).
                                 Unicorn 2.0.1 checks the LINEAR address of every access against

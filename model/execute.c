@@ -267,7 +267,7 @@ vtx_step vtx_step_after(vtx_machine *m, const vtx_stop *s, vtx_insn_class cls, v
         return vtx_step_stop(r, st, VTX_ERR_UNMAPPED,
                     "the guest accessed guest-physical address 0x%llx, which is not mapped (RIP 0x%llx%s)",
                     (unsigned long long)s->address, (unsigned long long)g->cpu.rip,
-                    s->inexact ? ", the start of the block holding the access: the stop is not exact" : "");
+                    s->inexact ? ", where Unicorn left it in the block holding the access: the stop is not exact" : "");
     case VTX_STOP_ERROR:
     default:
         vtx_retired(m, s->retired, cls);

@@ -151,8 +151,8 @@ vtx_status vtx_continue(vtx_machine *m, vtx_insn_result *r)
          * access a second time, from a stale RFLAGS. */
         r->outcome = VTX_GUEST_STOPPED;
         snprintf(r->why, sizeof r->why,
-                 "cannot go on: the stop at an unmapped data access was not exact (RIP 0x%llx is its block's "
-                 "start, RFLAGS stale); restore a saved machine, or install an observer for exact stops",
+                 "cannot go on: the stop at an unmapped data access was not exact (RIP 0x%llx is at or before "
+                 "the access, RFLAGS stale); restore a saved machine, or install an observer for exact stops",
                  (unsigned long long)m->g.cpu.rip);
         return VTX_ERR_UNMAPPED;
     }

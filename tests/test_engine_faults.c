@@ -161,6 +161,38 @@ Test(engine, self_modifying_code)
     cr_assert_eq(a.rip, R.tab[0] + 6);
 }
 
+/* ENG-UNM-4: where an unmapped data access stops a counted run inexactly (RIP
+ * where Unicorn last synced it, at or before the access), the count is of the
+ * instructions before that RIP, also when RIP is the start of the block holding
+ * the access: the count and RIP agree whatever blocks the translations held. */
+Test(engine, inexact_unmapped_stop_counts_the_instructions_before_its_rip)
+{
+    VTX_COVERS("ENG-UNM-4");
+    /* inc ecx; inc ecx; mov eax, [rbx]; inc ecx; hlt (a load: on Unicorn 2.1.1 the
+     * engine's write hook, ENG-SMC-1, has Unicorn keep RIP at stores) */
+    static const uint8_t code[] = {0xff, 0xc1, 0xff, 0xc1, 0x8b, 0x03, 0xff, 0xc1, 0xf4};
+    static const uint8_t starts[] = {0, 2, 4, 6, 8}; /* each instruction's offset */
+    load("lm64");
+    memcpy(R.mem + 0x380000, code, sizeof code);
+    for (int pass = 0; pass < 2; pass++) { /* a new translation, then the one held */
+        vtx_cpu_state s = lm_state(0x380000, false);
+        s.gpr[VTX_R_RBX] = 0x10000000; /* beyond the memory */
+        set(&s);
+        vtx_stop st = run(100, 0, false);
+        cr_assert_eq(st.reason, VTX_STOP_UNMAPPED, "pass %d: reason %d", pass, (int)st.reason);
+        const uint64_t at = rip() - 0x380000;
+        int before = -1;
+        for (int i = 0; i < (int)sizeof starts; i++)
+            if (starts[i] == at)
+                before = i;
+        cr_assert(before >= 0 && before <= 2, "pass %d: RIP 0x%llx, not at or before the load", pass,
+                  (unsigned long long)rip());
+        cr_assert_eq(st.retired, (uint64_t)before, "pass %d (%s stop): RIP 0x%llx with %llu retired, not the %d before it",
+                     pass, st.inexact ? "an inexact" : "an exact", (unsigned long long)rip(),
+                     (unsigned long long)st.retired, before);
+    }
+}
+
 /* ENG-NC-1 (SDM Vol. 3A "Canonical Address Checking"; Vol. 1 "64-Bit Mode"): a data
  * access at a non-canonical linear address in 64-bit mode is #GP(0), or #SS(0) when
  * it references SS; a fault (RIP stays), not an access to unmodelled memory. */

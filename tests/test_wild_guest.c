@@ -33,7 +33,7 @@ Test(wild_guest, jump_off_mapped_memory)
 
 /* A store to unmapped memory in the middle of a block, with no observer (the
  * fast path). Where the engine cannot make that stop exact (Unicorn 2.0.1: RIP
- * at the block's start, the block counted, RFLAGS stale), going on would run
+ * at the block's start, RFLAGS stale), going on would run
  * the block's first instructions a second time: vtx_continue refuses, and
  * nothing runs. Where the stop is exact (Unicorn 2.1.1 translates through the
  * guest's page tables and stops on the store), going on meets the same store
