@@ -584,10 +584,14 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     /* The second stage's TLB fill refused an access (engine_xlate.c): Unicorn
      * ended the run with an error, RIP on the faulting instruction. */
     const bool xfault = e->xf.on && !e->exc && err != UC_ERR_OK;
+    /* ENG-UNM-5: Unicorn refused a data access and ran on (the rest of the block),
+     * where a later instruction raised an exception: the access came first */
+    const bool unm_first = e->unmapped && e->unmapped_type != UC_MEM_FETCH_UNMAPPED;
     if (hooked && !e->slow && e->hstop == HS_NONE) {
         /* Stopped by something else than the hooks' own stops: count by position. */
-        bool fault = (e->exc && !(e->exc_is_int != 0 || e->exc_vec == 1)) || xfault ||
-                     (!e->exc && err == UC_ERR_INSN_INVALID) || vtx_eng_noncanonical_data(e); /* ENG-NC-1: a fault, below */
+        bool fault = (e->exc && !unm_first && !(e->exc_is_int != 0 || e->exc_vec == 1)) || xfault ||
+                     (!e->exc && err == UC_ERR_INSN_INVALID) ||
+                     vtx_eng_noncanonical_data(e); /* ENG-NC-1: a fault, below */
         bool icebp = false;
         uint8_t b0 = 0;
         const uint8_t *hp;
@@ -648,7 +652,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         }
         return 0;
     }
-    if (e->exc) {
+    if (e->exc && !unm_first) {
         stop->reason = VTX_STOP_EXCEPTION;
         stop->vector = (uint8_t)e->exc_vec;
         stop->trap = e->exc_is_int != 0 || e->exc_vec == 1;
