@@ -430,8 +430,10 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     const uint32_t tag = tag_of(ud);
     bool stale;
     vtx_eng_tpages_note(e, addr, size); /* ENG-RST-1 */
-    if (tag == e->tag_cur)
+    if (tag == e->tag_cur) {
         tag_rotate(e); /* translated since the last rotation: later translations get another tag */
+        vtx_eng_buffer_note(e, size); /* ENG-BUF-1 */
+    }
     if (e->mmio_stop) {
         /* vtx_engine_stop_after_access: before the next block (nothing of it runs) */
         e->cur = NULL;

@@ -23,6 +23,7 @@ void vtx_eng_drop_translations(vtx_engine *e)
     if (!e->translated)
         return;
     vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
+    e->buf_unset = e->buf_due = false; /* ENG-BUF-1: the regions are set now */
     e->translated = false;
     e->nlost = 0;
     e->lost_pages = false;
@@ -32,6 +33,36 @@ void vtx_eng_drop_translations(vtx_engine *e)
     memset(e->evicted, 0, sizeof e->evicted);
     for (size_t i = 0; i < BC_SIZE; i++)
         e->victim[i].lin = UINT64_MAX;
+}
+
+/*
+ * ENG-BUF-1: Unicorn before 2.1.3 leaves the region bookkeeping of QEMU's code
+ * buffer unset until its first flush (upstream commit 2128e01e, "Init tcg
+ * region buffer", in 2.1.3). So the first time the buffer fills, QEMU takes
+ * the region again without dropping what is in it: the old translations stay
+ * in its lookup table and in its tree of code addresses while new code is
+ * written over them. Blocks then ran stale or garbage code, and the state at a
+ * fault could not be restored (the fault came at the block's start): found on
+ * 2.1.1 by the guest fuzz target, an input that translates one block some 2 400
+ * times. Every later fill flushes properly. So the engine has the buffer
+ * flushed once before it can fill, at the start of the run after the new
+ * translations it saw could have taken a quarter of it (BUF_FLUSH_AT, with the
+ * most a block of that size can take, BUF_TB_MAX). A flush at once would be
+ * simpler, but clearing the buffer costs about 25 ms on 2.1.1 (32 MiB) and
+ * 120 ms on 2.0.1 (1 GiB, whose size cannot be set), for every machine made;
+ * this way only the machines that translate that much pay it, once. The limit:
+ * new translations are seen by the block hook, so the blocks of raw runs (no
+ * hooks, which the model never makes) are not counted, and one run after the
+ * quarter would have to translate the other three quarters. Versions from 2.1.3
+ * need none of it.
+ */
+bool vtx_eng_buffer_setup(vtx_engine *e)
+{
+    const unsigned v = uc_version(NULL, NULL) >> 8; /* major, minor, patch */
+    e->buf_unset = v < 0x020103;
+    e->buf_due = false;
+    e->buf_bytes = 0;
+    return true;
 }
 
 /*

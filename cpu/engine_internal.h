@@ -91,6 +91,14 @@ typedef enum { HS_NONE, HS_BEFORE, HS_COUNT, HS_PROBE, HS_SLOW, HS_BOUNDARY, HS_
 #define BC_SIZE 1024u
 #define BC_MAX_INSNS 512u
 #define NPROBE 32u
+/* ENG-BUF-1: the host code a new translation of `size` guest bytes can take, at
+ * most (QEMU caps a block's code at 64 KiB, plus its search data and header;
+ * 256 bytes per guest byte is well above what a block of one-byte instructions
+ * with the engine's hooks takes), and the sum after which Unicorn's code buffer
+ * is flushed the first time: a quarter of it (2.1: the 32 MiB of uc_compat.h;
+ * 2.0: 1 GiB). */
+#define BUF_TB_MAX(size) ((size) * 256u + 1024u < (68u << 10) ? (size) * 256u + 1024u : (68u << 10))
+#define BUF_FLUSH_AT (VTX_UC_21 ? (uint64_t)VTX_UC_TCG_BUFFER / 4 : (uint64_t)1 << 28)
 #define PROBE_AGE 256u
 
 typedef struct blk_entry {
@@ -188,6 +196,11 @@ struct vtx_engine {
     bool lost_pages;
     bool lost_all;
     bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
+    /* ENG-BUF-1 (engine_drops.c): Unicorn's code buffer not flushed yet (its
+     * regions unset: before 2.1.3), and the new translations seen since (2.0). */
+    bool buf_unset;
+    bool buf_due;
+    uint64_t buf_bytes; /* the most host code the translations seen since can take (BUF_TB_MAX) */
     /* ENG-RST-1: the 4-KiB pages where a block ran (hook_block_slow sees every
      * block's first run) since Unicorn's translations were last dropped, so that
      * vtx_engine_reset can drop them all; tpages_all: more than fit. */
@@ -557,8 +570,16 @@ bool vtx_eng_ss_noncanonical(vtx_engine *e, uint64_t lin);
 bool vtx_eng_nc_map(vtx_engine *e, int type, uint64_t a);
 void vtx_eng_nc_unmap(vtx_engine *e);
 
-/* ---- engine_blocks.c ---- */
+/* ---- engine_drops.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);
+/* ENG-BUF-1: on a new Unicorn, before any translation. */
+bool vtx_eng_buffer_setup(vtx_engine *e);
+/* ENG-BUF-1: a new translation of `size` guest bytes ran (the block hook's tag rotation). */
+static inline void vtx_eng_buffer_note(vtx_engine *e, uint32_t size)
+{
+    if (e->buf_unset && (e->buf_bytes += BUF_TB_MAX((uint64_t)size)) >= BUF_FLUSH_AT)
+        e->buf_due = true; /* dropped at the next run's start */
+}
 /* At a run's start: drop Unicorn's translations at the addresses in e->lost. */
 void vtx_eng_drop_lost(vtx_engine *e);
 /* ENG-RST-1 (vtx_engine_reset): drop every translation made since the last drop. */

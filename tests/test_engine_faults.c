@@ -400,3 +400,40 @@ Test(engine, store_into_translated_code_after_a_store_to_data_on_its_page)
     }
     vtx_engine_set_boundary_fn(R.e, NULL, NULL);
 }
+
+/* ENG-BUF-1: Unicorn before 2.1.3 starts with its code buffer's region
+ * bookkeeping unset, so the first time the buffer fills it takes the region
+ * again without dropping the translations in it: they stay in QEMU's lookup
+ * structures while new code overwrites them, and a fault inside a block was
+ * then reported at the block's start (found on 2.1.1, whose buffer the engine
+ * makes 32 MiB; 2.0.1's is 1 GiB, which this test does not fill). Thousands of
+ * runs with budgets ending all over a block of 300 memory additions translate
+ * it again each time (a probe at each end; about 40 KiB of host code), past
+ * 32 MiB; then the DIV at its end must fault on its own address. */
+Test(engine, fault_after_the_translation_buffer_filled_is_at_its_instruction)
+{
+    VTX_COVERS("ENG-BUF-1");
+    enum { N = 300, RUNS = 300 };
+    uint8_t code[2 * N + 3];
+    for (int i = 0; i < N; i++)
+        code[2 * i] = 0x01, code[2 * i + 1] = 0x0b; /* add [rbx], ecx */
+    code[2 * N] = 0xf6, code[2 * N + 1] = 0xf6;     /* div dh (DH = 0: #DE) */
+    code[2 * N + 2] = 0xf4;                         /* hlt */
+    load("lm64");
+    memcpy(R.mem + 0x380000, code, sizeof code);
+    for (int i = 0; i < 2 * RUNS; i++) { /* a budget inside the block, then a run to its DIV */
+        vtx_cpu_state s = lm_state(0x380000, false);
+        s.gpr[VTX_R_RBX] = 0x300000;
+        set(&s);
+        vtx_stop st = run(i % 2 ? 1000 : 1 + (uint64_t)(i / 2 % (N - 1)), 0, false);
+        if (i % 2 == 0) {
+            cr_assert_eq(st.reason, VTX_STOP_COUNT, "run %d: reason %d", i, (int)st.reason);
+            continue;
+        }
+        cr_assert_eq(st.reason, VTX_STOP_EXCEPTION, "run %d: reason %d", i, (int)st.reason);
+        cr_assert_eq(st.vector, 0);
+        cr_assert_eq(rip(), 0x380000u + 2 * N, "run %d: the #DE at RIP 0x%llx, not on the DIV", i,
+                     (unsigned long long)rip());
+        cr_assert_eq(st.retired, (uint64_t)N, "run %d: retired %llu", i, (unsigned long long)st.retired);
+    }
+}
