@@ -490,6 +490,11 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     uint64_t start_lin = vtx_eng_linear_of(e, rip);
     e->start_lin = start_lin;
     uc_err err = UC_ERR_OK;
+    /* ENG-STI-2: QEMU's interrupt-inhibit flag from an earlier run (an STI, then
+     * a fault the model delivered) made it take this run's STI for one inside a
+     * shadow, which sets none (ENG-STI-1 then saw no shadow); shadows are the model's */
+    if (e->live)
+        wr32(e->live, ENV_HFLAGS, rd32(e->live, ENV_HFLAGS) & ~HF_INHIBIT_IRQ);
     bool again = stops_again(e, start_lin, skip_first);
     e->again.on = false;
     if (again) {

@@ -68,3 +68,15 @@ Test(guest_reuse, flags_survive_the_translators_abort)
     static const char *const seq[] = {"regress-abort-flags.bin"};
     run_sequence(seq, sizeof seq / sizeof seq[0]);
 }
+
+/* ENG-STI-2: STI; IDIV (#DE) in a #DE handler, an interrupt pending. QEMU's
+ * interrupt-inhibit flag, set by one pass's STI and left set by the fault,
+ * made the next pass's STI look like one inside a shadow, so the fast path saw
+ * no shadow where a budget ended right after it, and the interrupt came in the
+ * shadow (the guest then halted in its handler); with an observer it never came. */
+Test(guest_reuse, sti_shadow_after_a_fault_in_the_last_one)
+{
+    VTX_COVERS("ENG-STI-2");
+    static const char *const seq[] = {"regress-sti-shadow-after-a-fault.bin"};
+    run_sequence(seq, sizeof seq / sizeof seq[0]);
+}
