@@ -608,8 +608,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
          * block (no block hook stopped the run after it): RIP is where Unicorn
          * last synced it, also the block's start, and what counts is the
          * instructions before RIP (not the translation's length) */
-        const bool inside = !e->blk_stop && ((e->unmapped && e->unmapped_type != UC_MEM_FETCH_UNMAPPED) ||
-                                             err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED);
+        const bool inside = !e->blk_stop && (unm_first || err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED);
         if (icebp) {
             const uint64_t before = vtx_eng_cur_before(e); /* (fast_fixup changes started) */
             fast_fixup(e, lin, false, false);
