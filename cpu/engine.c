@@ -8,7 +8,8 @@
  * and the QEMU CPUX86State layout ("Unicorn internals") in engine_state.c, the
  * MMIO window in engine_mmio.c, MOV to DR in engine_debug_regs.c, canonical
  * addresses in engine_canonical.c, alignment checking in engine_align.c, the
- * decode cache and the per-instruction hook in engine_step.c.
+ * decode cache and the per-instruction hook in engine_step.c, data accesses to
+ * unmapped memory in engine_unmapped.c, self-modifying code in engine_smc.c.
  */
 #include "engine_flags.h"
 
@@ -31,22 +32,6 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
     }
     uc_emu_stop(uc);
 }
-
-static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int size, int64_t value, void *ud)
-{
-    vtx_engine *e = ud;
-    (void)uc, (void)size, (void)value;
-    if (e->unmapped)
-        return false;
-    if (vtx_eng_nc_map(e, type, address))
-        return true; /* ENG-NC-2: QEMU's page walk raises the #GP */
-    e->step_next = UINT64_MAX; /* ENG-UNM-3: the per-instruction hook's next call takes its general case */
-    e->unmapped = true;
-    e->unmapped_type = type;
-    e->unmapped_addr = address;
-    return false;
-}
-
 
 /* ---- create / destroy ---- */
 bool vtx_engine_broken(const vtx_engine *e) { return e && e->broken; }
@@ -84,7 +69,7 @@ bool vtx_eng_uc_setup(vtx_engine *e)
     if (e->mmio.on && !vtx_eng_mmio_attach(e))
         return false;
     return uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0) == UC_ERR_OK &&
-           uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, e, 1, 0) == UC_ERR_OK &&
+           uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)vtx_eng_hook_unmapped, e, 1, 0) == UC_ERR_OK &&
            vtx_eng_smc_setup(e) && vtx_eng_buffer_setup(e) && vtx_eng_xlate_setup(e);
 }
 
@@ -334,7 +319,7 @@ static void fast_fixup(vtx_engine *e, uint64_t lin, bool fault, bool inside)
     }
 }
 
-static void clear_fault_history(vtx_engine *e)
+void vtx_eng_clear_fault_history(vtx_engine *e)
 {
     /* env_of(e) is Unicorn's state, or the copy saved after the run. */
     wr32(env_of(e), e->off_dr + DR_OLD_EXCEPTION, (uint32_t)-1);
@@ -342,7 +327,7 @@ static void clear_fault_history(vtx_engine *e)
         uc_context_restore(e->uc, e->ctx);
 }
 
-static void stop_insn_at(vtx_engine *e, uint64_t lin, vtx_stop *stop)
+void vtx_eng_stop_insn_at(vtx_engine *e, uint64_t lin, vtx_stop *stop)
 {
     const vtx_insn *in = &e->scratch;
     vtx_engine_decode(e, lin, &in); /* always sets `in` (to e->scratch) */
@@ -593,7 +578,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     const bool xfault = e->xf.on && !e->exc && err != UC_ERR_OK;
     /* ENG-UNM-5: Unicorn refused a data access and ran on (the rest of the block),
      * where a later instruction raised an exception: the access came first */
-    const bool unm_first = e->unmapped && e->unmapped_type != UC_MEM_FETCH_UNMAPPED;
+    const bool unm_first = vtx_eng_unmapped_data(e);
     if (hooked && !e->slow && e->hstop == HS_NONE) {
         /* Stopped by something else than the hooks' own stops: count by position. */
         bool fault = (e->exc && !unm_first && !(e->exc_is_int != 0 || e->exc_vec == 1)) || xfault ||
@@ -635,7 +620,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->reason = e->hstop == HS_BEFORE ? VTX_STOP_BEFORE : e->hstop == HS_COUNT ? VTX_STOP_COUNT
                                                                                        : VTX_STOP_BOUNDARY;
         if (e->hstop != HS_COUNT)
-            stop_insn_at(e, e->stop_lin, stop);
+            vtx_eng_stop_insn_at(e, e->stop_lin, stop);
         if (e->hstop == HS_BEFORE && !e->exc && err == UC_ERR_OK && !e->unmapped && stop->insn &&
             stop->insn->len && !((e->own_bits >> stop->insn->cls) & 1)) {
             e->again.on = true; /* stops_again */
@@ -682,10 +667,10 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         if (hooked && !stop->trap && stop->retired)
             stop->retired--; /* the faulting instruction was counted when it started */
         if (e->last_valid)
-            stop_insn_at(e, e->last_lin, stop);
+            vtx_eng_stop_insn_at(e, e->last_lin, stop);
         else if (!stop->trap)
-            stop_insn_at(e, lin, stop);
-        clear_fault_history(e);
+            vtx_eng_stop_insn_at(e, lin, stop);
+        vtx_eng_clear_fault_history(e);
         return 0;
     }
     if (xfault) {
@@ -695,7 +680,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         }
         if (hooked && stop->retired)
             stop->retired--;
-        stop_insn_at(e, e->last_valid ? e->last_lin : lin, stop);
+        vtx_eng_stop_insn_at(e, e->last_valid ? e->last_lin : lin, stop);
         stop->address = vtx_eng_xf_linear(e, stop->insn, e->last_valid ? e->last_lin : lin);
         if (e->xf.kind == XF_PF) {
             /* The guest's own #PF, found by the engine's walk: CR2 as QEMU would set it. */
@@ -710,7 +695,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         } else {
             stop->reason = VTX_STOP_XLATE;
         }
-        clear_fault_history(e); /* also restores the context (CR2 through the blob, never uc_reg_write) */
+        vtx_eng_clear_fault_history(e); /* also restores the context (CR2 through the blob, never uc_reg_write) */
         return 0;
     }
     if (err == UC_ERR_INSN_INVALID) {
@@ -718,65 +703,26 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->vector = 6;
         if (hooked && stop->retired)
             stop->retired--;
-        stop_insn_at(e, lin, stop);
-        clear_fault_history(e);
+        vtx_eng_stop_insn_at(e, lin, stop);
+        vtx_eng_clear_fault_history(e);
         return 0;
     }
     if (e->unmapped || err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED ||
         err == UC_ERR_FETCH_UNMAPPED) {
-        stop->reason = VTX_STOP_UNMAPPED;
-        stop->address = e->unmapped ? e->unmapped_addr : lin;
-        bool fetch = e->unmapped ? e->unmapped_type == UC_MEM_FETCH_UNMAPPED : err == UC_ERR_FETCH_UNMAPPED;
-        /* ENG-UNM-2: in a one-instruction run (a step over an instruction the
-         * caller looked at) the access was the run's first instruction's, on the
-         * fast path too */
-        const bool one = e->budget == 1 && stop->retired <= 1; /* (0: counted before RIP, ENG-UNM-4) */
-        if (hooked && !fetch && (e->last_valid || one)) {
-            /* Unicorn lets the access complete (reads 0, drops writes) and
-             * stops at the next hook: put RIP back on the instruction. */
-            const uint64_t at = e->last_valid ? e->last_lin : start_lin;
-            if (stop->retired)
-                stop->retired--;
-            stop_insn_at(e, at, stop);
-            rip = e->width == 64 ? at : ((at - e->cs_base) & 0xffffffffull);
-            uc_reg_write(e->uc, UC_X86_REG_RIP, &rip);
-            if (!vtx_eng_save_absorb(e)) {
-                stop->reason = VTX_STOP_ERROR;
-                stop->why = "uc_context_save failed";
-                return 0;
-            }
-        } else if (vtx_eng_noncanonical_data(e)) {
-            if (hooked && stop->retired)
-                stop->retired--; /* the faulting instruction was counted when it started */
-            stop_insn_at(e, lin, stop);
-        }
-        /* ENG-UNM-1: a data access the per-instruction path did not put back on
-         * its instruction left RIP at its block's start and RFLAGS stale */
-        stop->inexact = !fetch && !stop->insn;
-        if (vtx_eng_noncanonical_data(e)) {
-            stop->inexact = false;
-            /* ENG-NC-1: a non-canonical data address is #GP(0), #SS(0) for SS */
-            stop->reason = VTX_STOP_EXCEPTION;
-            stop->vector = stop->insn && stop->insn->has_mem && stop->insn->mem_seg == 2 ? 12 : 13;
-            stop->trap = false;
-            stop->has_error_code = true;
-            stop->error_code = 0;
-            stop->address = 0;
-        }
-        clear_fault_history(e);
+        vtx_eng_unmapped_stop(e, err, lin, start_lin, hooked, stop); /* engine_unmapped.c */
         return 0;
     }
     if (err != UC_ERR_OK) {
         stop->reason = VTX_STOP_ERROR;
         stop->why = uc_strerror(err);
-        clear_fault_history(e);
+        vtx_eng_clear_fault_history(e);
         return 0;
     }
     /* Unicorn ended quietly: at an address on its exit list (reopen_past), or
      * after HLT (it is not hookable). */
     if (vtx_eng_is_exit(e, lin)) {
         stop->reason = VTX_STOP_BEFORE;
-        stop_insn_at(e, lin, stop);
+        vtx_eng_stop_insn_at(e, lin, stop);
         return 0;
     }
     uint8_t b = 0;
@@ -784,7 +730,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     if (lin != start_lin || stop->retired) {
         if (vtx_eng_lin_read(e, lin - 1, &b, 1, &host) == 1 && b == 0xf4) {
             stop->reason = VTX_STOP_HLT;
-            stop_insn_at(e, lin - 1, stop);
+            vtx_eng_stop_insn_at(e, lin - 1, stop);
             return 0;
         }
     }
@@ -793,7 +739,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->reason = VTX_STOP_EXCEPTION;
         stop->vector = 1;
         stop->trap = true;
-        stop_insn_at(e, lin, stop);
+        vtx_eng_stop_insn_at(e, lin, stop);
         rip += 1;
         uc_reg_write(e->uc, UC_X86_REG_RIP, &rip);
         e->ctx_fresh = false;

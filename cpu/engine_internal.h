@@ -570,6 +570,19 @@ bool vtx_eng_ss_noncanonical(vtx_engine *e, uint64_t lin);
 bool vtx_eng_nc_map(vtx_engine *e, int type, uint64_t a);
 void vtx_eng_nc_unmap(vtx_engine *e);
 
+/* ---- engine_unmapped.c ---- */
+bool vtx_eng_hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int size, int64_t value, void *ud);
+void vtx_eng_unmapped_stop(vtx_engine *e, uc_err err, uint64_t lin, uint64_t start_lin, bool hooked, vtx_stop *stop);
+/* The run's hook saw a data access (not a fetch) to unmapped memory (ENG-UNM-5). */
+static inline bool vtx_eng_unmapped_data(const vtx_engine *e)
+{
+    return e->unmapped && e->unmapped_type != UC_MEM_FETCH_UNMAPPED;
+}
+
+/* ---- engine.c: the run's stop ---- */
+void vtx_eng_clear_fault_history(vtx_engine *e);
+void vtx_eng_stop_insn_at(vtx_engine *e, uint64_t lin, vtx_stop *stop);
+
 /* ---- engine_drops.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);
 /* ENG-BUF-1: on a new Unicorn, before any translation. */
