@@ -68,9 +68,10 @@ bool vtx_eng_uc_setup(vtx_engine *e)
             return false;
     if (e->mmio.on && !vtx_eng_mmio_attach(e))
         return false;
+    vtx_eng_buffer_setup(e); /* ENG-BUF-1 */
     return uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0) == UC_ERR_OK &&
            uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)vtx_eng_hook_unmapped, e, 1, 0) == UC_ERR_OK &&
-           vtx_eng_smc_setup(e) && vtx_eng_buffer_setup(e) && vtx_eng_xlate_setup(e);
+           vtx_eng_smc_setup(e) && vtx_eng_xlate_setup(e);
 }
 
 int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t n, const vtx_phys_mem *mem)
@@ -417,7 +418,7 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         }
     }
     vtx_eng_tlb_flush_wanted(e);
-    if (e->buf_due)
+    if (vtx_eng_buffer_due(e))
         vtx_eng_drop_translations(e); /* ENG-BUF-1 */
     e->runno++;
     if (e->nprobe)

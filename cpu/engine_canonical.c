@@ -25,8 +25,7 @@ bool vtx_eng_ss_noncanonical(vtx_engine *e, uint64_t lin)
 bool vtx_eng_noncanonical_data(const vtx_engine *e)
 {
     uint64_t a = e->unmapped_addr;
-    return e->unmapped && e->unmapped_type != UC_MEM_FETCH_UNMAPPED && e->width == 64 &&
-           !canonical48(a);
+    return vtx_eng_unmapped_data(e) && e->width == 64 && !canonical48(a);
 }
 
 /*

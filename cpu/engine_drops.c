@@ -23,7 +23,7 @@ void vtx_eng_drop_translations(vtx_engine *e)
     if (!e->translated)
         return;
     vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
-    e->buf_unset = e->buf_due = false; /* ENG-BUF-1: the regions are set now */
+    e->buf_unset = false; /* ENG-BUF-1: the regions are set now */
     e->translated = false;
     e->nlost = 0;
     e->lost_pages = false;
@@ -56,13 +56,10 @@ void vtx_eng_drop_translations(vtx_engine *e)
  * quarter would have to translate the other three quarters. Versions from 2.1.3
  * need none of it.
  */
-bool vtx_eng_buffer_setup(vtx_engine *e)
+void vtx_eng_buffer_setup(vtx_engine *e)
 {
-    const unsigned v = uc_version(NULL, NULL) >> 8; /* major, minor, patch */
-    e->buf_unset = v < 0x020103;
-    e->buf_due = false;
+    e->buf_unset = vtx_uc_runtime_version() < 0x020103;
     e->buf_bytes = 0;
-    return true;
 }
 
 /*

@@ -199,7 +199,6 @@ struct vtx_engine {
     /* ENG-BUF-1 (engine_drops.c): Unicorn's code buffer not flushed yet (its
      * regions unset: before 2.1.3), and the new translations seen since (2.0). */
     bool buf_unset;
-    bool buf_due;
     uint64_t buf_bytes; /* the most host code the translations seen since can take (BUF_TB_MAX) */
     /* ENG-RST-1: the 4-KiB pages where a block ran (hook_block_slow sees every
      * block's first run) since Unicorn's translations were last dropped, so that
@@ -538,10 +537,8 @@ static inline bool vtx_eng_gphys_read(const vtx_engine *e, uint64_t gpa, void *b
 bool vtx_eng_gpa_to_hpa(const vtx_engine *e, uint64_t gpa, uint64_t *hpa);
 /* Install the TLB fill hook in a (new) Unicorn when the second stage is on. */
 bool vtx_eng_xlate_setup(vtx_engine *e);
-/* ENG-SMC-1 (engine_smc.c): every guest store checked for translated code, on a new Unicorn;
- * guarded: the Unicorn library run needs the engine's write hook for that. */
+/* ENG-SMC-1 (engine_smc.c): every guest store checked for translated code, on a new Unicorn. */
 bool vtx_eng_smc_setup(vtx_engine *e);
-bool vtx_eng_smc_guarded(void);
 /* The linear address of the access that faulted in page e->xf.page, made by
  * `in` at linear RIP `lin` (Unicorn reports only the page). */
 uint64_t vtx_eng_xf_linear(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
@@ -586,12 +583,17 @@ void vtx_eng_stop_insn_at(vtx_engine *e, uint64_t lin, vtx_stop *stop);
 /* ---- engine_drops.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);
 /* ENG-BUF-1: on a new Unicorn, before any translation. */
-bool vtx_eng_buffer_setup(vtx_engine *e);
+void vtx_eng_buffer_setup(vtx_engine *e);
 /* ENG-BUF-1: a new translation of `size` guest bytes ran (the block hook's tag rotation). */
 static inline void vtx_eng_buffer_note(vtx_engine *e, uint32_t size)
 {
-    if (e->buf_unset && (e->buf_bytes += BUF_TB_MAX((uint64_t)size)) >= BUF_FLUSH_AT)
-        e->buf_due = true; /* dropped at the next run's start */
+    if (e->buf_unset)
+        e->buf_bytes += BUF_TB_MAX((uint64_t)size);
+}
+/* ENG-BUF-1: the buffer is flushed at the start of the run after this. */
+static inline bool vtx_eng_buffer_due(const vtx_engine *e)
+{
+    return e->buf_unset && e->buf_bytes >= BUF_FLUSH_AT;
 }
 /* At a run's start: drop Unicorn's translations at the addresses in e->lost. */
 void vtx_eng_drop_lost(vtx_engine *e);

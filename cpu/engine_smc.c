@@ -29,15 +29,15 @@ static void hook_write_none(uc_engine *uc, uc_mem_type type, uint64_t addr, int 
     (void)uc, (void)type, (void)addr, (void)size, (void)value, (void)ud;
 }
 
-bool vtx_eng_smc_guarded(void)
+static bool smc_guarded(void)
 {
-    const unsigned v = uc_version(NULL, NULL) >> 8; /* major, minor, patch */
+    const unsigned v = vtx_uc_runtime_version();
     return v >= 0x020100 && v < 0x020102;
 }
 
 bool vtx_eng_smc_setup(vtx_engine *e)
 {
-    if (!vtx_eng_smc_guarded())
+    if (!smc_guarded())
         return true;
     /* begin = end = the last byte of the physical space: no access is there */
     uc_hook h;

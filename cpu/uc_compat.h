@@ -23,6 +23,13 @@
  * cost about 5 ms and 30 MiB instead of about 150 ms and 1 GiB (2.1 only). */
 #define VTX_UC_TCG_BUFFER (32u << 20)
 
+/* The Unicorn library's version at run time (it may be newer than the headers'):
+ * 0xMMmmpp (major, minor, patch). */
+static inline unsigned vtx_uc_runtime_version(void)
+{
+    return uc_version(NULL, NULL) >> 8;
+}
+
 /* Set up a freshly opened Unicorn (before any mapping or run). */
 static inline bool vtx_uc_after_open(uc_engine *uc)
 {
