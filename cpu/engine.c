@@ -94,8 +94,9 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
     memset(e, 0, sizeof *e);
     e->reg = n ? calloc(n, sizeof *e->reg) : NULL;
     e->dc = calloc(DC_SIZE, sizeof *e->dc);
+    e->cx = calloc(CODE_XLAT, sizeof *e->cx);
     e->dummy = aligned_alloc(4096, 4096);
-    if ((n && !e->reg) || !e->dc || !e->dummy)
+    if ((n && !e->reg) || !e->dc || !e->cx || !e->dummy)
         goto fail;
     for (size_t i = 0; i < BC_SIZE; i++)
         e->bc[i].lin = e->victim[i].lin = UINT64_MAX;
@@ -181,6 +182,7 @@ void vtx_engine_destroy(vtx_engine *e)
         free(e->idc.t[i].copy);
     vtx_eng_fb_free(e);
     free(e->dc);
+    free(e->cx);
     free(e->reg);
     free(e);
 }
@@ -493,6 +495,12 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         e->held_valid = false;
         e->translated = true;
         mode_tag(e); /* ENG-MODE-1: the blocks of the hooks installed now */
+        /* ENG-DF-1: QEMU's record of the last fault, which turns a second one
+         * into #DF, clear at every start: a cache removal between runs
+         * (uc_ctl_remove_cache) walks the guest's tables and, where the walk
+         * faults, leaves a #PF recorded that the run's first fault escalated */
+        if (e->live)
+            wr32(e->live, e->off_dr + DR_OLD_EXCEPTION, (uint32_t)-1);
         if (vtx_eng_guarded_emu_start(e, rip, &err)) {
             /* the abort came translating the block at RIP (Unicorn's, which is
              * intact): go on past it if the culprit can be found */

@@ -72,6 +72,7 @@ enum {
 #define HF_TAG_BLOCK (1u << 29)
 
 #define DC_SIZE 4096u
+#define CODE_XLAT 64u /* PG-10's translations of code pages (a power of 2) */
 #define ID_CACHE_TABLES 64u
 #define RUN_UNTIL 0xffffffffffffffffull /* ignored: the engine enables exits with an empty set */
 #define DUMMY_PA 0xfffffff000ull        /* mapped/unmapped to flush QEMU's TLB */
@@ -234,6 +235,13 @@ struct vtx_engine {
     dc_entry *dc;
     uint32_t gen;
     vtx_insn scratch;
+
+    /* PG-10: the code pages' translations the engine's reads of instruction
+     * bytes found since Unicorn's TLB was last flushed (engine_paging.c,
+     * vtx_eng_lin_to_phys), CODE_XLAT entries by linear page. An entry is
+     * current while `gen` and `tlb_epoch` are what they were when it was made. */
+    struct code_xlat { uint64_t page, pa; uint32_t gen, epoch; } *cx;
+    uint32_t tlb_epoch; /* vtx_eng_flush_tlb calls */
 
     /* The last identity-paging verdict that passed (check_identity_paging), with
      * a copy of every paging-structure table it read, so that the next VM entry

@@ -68,7 +68,7 @@ static bool walk_paging(const vtx_engine *e, uint64_t lin, uint64_t *pa)
  * access goes to physical address == linear address (excp_helper.c:
  * "Unicorn: identity map guest virtual address"). set_state refuses page
  * tables that map anything elsewhere, so this equals walk_paging there. */
-bool vtx_eng_lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
+static bool lin_to_phys_now(const vtx_engine *e, uint64_t lin, uint64_t *pa)
 {
     uint64_t walked;
     if (!walk_paging(e, lin, &walked))
@@ -81,6 +81,41 @@ bool vtx_eng_lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
     *pa = (e->cr0 & VTX_CR0_PG) ? ((e->efer & VTX_EFER_LMA) ? lin : (lin & 0xffffffffull)) : walked;
 #endif
     return true;
+}
+
+/*
+ * PG-10: the engine reads instruction bytes Unicorn has fetched, through the
+ * translation Unicorn's TLB held for them. A guest that writes its own
+ * paging-structure entries without invalidating (INVLPG, MOV to CR3) may go on
+ * fetching through the translation cached before (SDM Vol. 3, "Invalidation of
+ * TLBs and Paging-Structure Caches": software must invalidate; until then the
+ * processor may use the old translation), and Unicorn does, from its TLB. So a
+ * walk that now fails (an entry made not present, or pointing outside memory
+ * by reserved bits set) falls back to the translation an earlier read of the
+ * page found while Unicorn's TLB was not flushed since (e->gen and
+ * e->tlb_epoch unchanged); else the bytes would be unreadable, and the
+ * instruction the model's #UD. Only a failing walk falls back: a walk that
+ * succeeds is what Unicorn finds again after any flush the engine does not
+ * count (a page mapped inside a run, ENG-NC-2).
+ */
+bool vtx_eng_lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
+{
+    struct code_xlat *x = e->cx ? &e->cx[(lin >> 12) & (CODE_XLAT - 1)] : NULL;
+    const uint64_t page = lin & ~0xfffull;
+    if (lin_to_phys_now(e, lin, pa)) {
+        if (x) {
+            x->page = page;
+            x->pa = *pa & ~0xfffull;
+            x->gen = e->gen;
+            x->epoch = e->tlb_epoch;
+        }
+        return true;
+    }
+    if (x && x->page == page && x->gen == e->gen && x->epoch == e->tlb_epoch) {
+        *pa = x->pa | (lin & 0xfff);
+        return true;
+    }
+    return false;
 }
 
 /* Unicorn 2.0.1: every present leaf of the paging structures must map linear
@@ -283,6 +318,7 @@ uint64_t vtx_eng_paging_key_changed(const vtx_engine *e, uint64_t cr0, uint64_t 
 void vtx_eng_flush_tlb(vtx_engine *e)
 {
     e->tlb_want = false;
+    e->tlb_epoch++; /* PG-10: no translation of a code page is cached now */
     e->again.on = false; /* the next fetch walks the tables again */
     e->idc_walks_at_flush = e->idc_walks;
 #if VTX_UC_21

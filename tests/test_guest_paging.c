@@ -508,3 +508,91 @@ Test(guest_paging, pg_2_the_guests_own_table_change_is_seen_after_the_next_entry
     cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), DATA);
     cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 20, "RIP at the second read");
 }
+
+/*
+ * PG-10: the guest clears the present bit of its own code page's PTE (at
+ * linear = physical 0x63080) without invalidating it, then runs on in that
+ * page: STI (IF = 0), NOP, HLT. The fetches go on through the translation the
+ * processor cached (the SDM lets a processor use it until software
+ * invalidates it), as Unicorn's TLB does; the engine decodes them through the
+ * same translation. With an observer the engine stops before the STI and reads
+ * it again: before PG-10 its walk failed there and the model raised #UD. Both
+ * paths must end at the HLT exit after the same three instructions.
+ *   G+0   and qword [0x63080], -2
+ *   G+9   sti
+ *   G+10  nop
+ *   G+11  hlt
+ */
+static void observe_nothing(void *user, const vtx_boundary_report *report)
+{
+    (void)user;
+    (void)report;
+}
+
+static void code_page_made_not_present(bool observed)
+{
+    tables();
+    static const uint8_t code[] = {0x48, 0x83, 0x24, 0x25, 0x80, 0x30, 0x06, 0x00, 0xfe, 0xfb, 0x90, 0xf4};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    cr_assert_eq((uintptr_t)pte(VT_GUEST_RIP) - (uintptr_t)e.ram, 0x63080);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, (1u << 6) | (1u << 8) | (1u << 14));
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING);
+    if (observed)
+        cr_assert_eq(vtx_machine_set_observer(e.m, observe_nothing, NULL), VTX_OK);
+    uint64_t before = vtx_machine_instructions(e.m);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    cr_assert_eq(*pte(VT_GUEST_RIP) & 1, 0, "the guest cleared the present bit");
+    expect_exit(observed ? "HLT, observed" : "HLT", st, &r, VTX_EXIT_REASON_HLT);
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 11, "RIP at the HLT");
+    cr_assert_eq(vtx_machine_instructions(e.m) - before, 3, "AND, STI and NOP retired");
+    cr_assert(rd(VTX_VMCS_GUEST_RFLAGS) & VTX_RFLAGS_IF, "the STI ran");
+}
+
+Test(guest_paging, pg_10_code_fetched_through_a_cleared_pte_before_an_invalidation)
+{
+    VTX_COVERS("PG-10");
+    code_page_made_not_present(false);
+}
+
+Test(guest_paging, pg_10_code_fetched_through_a_cleared_pte_with_an_observer)
+{
+    VTX_COVERS("PG-10");
+    code_page_made_not_present(true);
+}
+
+/*
+ * ENG-DF-1: a fault after a cache removal that walked a broken table. The guest
+ * clears its code page's present bit, then STI ends Unicorn's block and DIV ECX
+ * (ECX = 0) starts the next one and faults: a #DE exit (exception bitmap). The
+ * VM exit and entry invalidate the mappings (PG-2), and the entry runs one
+ * instruction (the exit left RFLAGS.RF set): the engine puts a probe after the
+ * DIV, in the block it knows, and drops Unicorn's translation there first,
+ * whose walk now faults. So the DIV's fetch faults: a #PF exit at the DIV, not
+ * the #DF QEMU makes of a second fault while it still records the first.
+ *   G+0   and qword [0x63080], -2
+ *   G+9   sti
+ *   G+10  div ecx
+ *   G+12  hlt
+ */
+Test(guest_paging, fetch_fault_after_a_cache_removal_that_faulted_is_a_page_fault)
+{
+    VTX_COVERS("ENG-DF-1");
+    VTX_COVERS("PG-2");
+    tables();
+    static const uint8_t code[] = {0x48, 0x83, 0x24, 0x25, 0x80, 0x30, 0x06, 0x00, 0xfe, 0xfb, 0xf7, 0xf1, 0xf4};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, (1u << 0) | (1u << 8) | (1u << 14));
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    expect_exit("the DIV's #DE", st, &r, VTX_EXIT_REASON_EXCEPTION_NMI);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_INFO) & 0xff, 0, "#DE");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 10);
+    st = vtx_vmresume(e.m, &r);
+    expect_exit("the DIV's fetch", st, &r, VTX_EXIT_REASON_EXCEPTION_NMI);
+    uint32_t info = (uint32_t)rd(VTX_VMCS_EXIT_INTR_INFO);
+    cr_assert_eq(info & 0xff, 14, "vector %u, want #PF (not #DF)", info & 0xff);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_ERROR_CODE), 0, "not present, supervisor, read");
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), VT_GUEST_RIP + 10, "the DIV's address");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 10);
+}
