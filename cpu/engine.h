@@ -395,6 +395,18 @@ void vtx_engine_flush_tlb(vtx_engine *e);
  * the paging structures again (PG-9) without flushing Unicorn's TLB.
  */
 void vtx_engine_verify_paging(vtx_engine *e);
+/*
+ * PG-11: the engine could not read the instruction Unicorn fetched at a stop
+ * (vtx_engine_decode failed, or its bytes ended short of an instruction:
+ * the stop's insn has len 0), because Unicorn fetched it through a translation
+ * its TLB cached (for a data access) before the guest broke the paging entry,
+ * and PG-10 has no translation of that page to fall back to. Flush Unicorn's
+ * TLB now, unconditionally: its next fetch walks the tables again, as the
+ * engine's read did, so the next run faults where the engine could not read
+ * (or runs what it can read again). The model steps the instruction on the
+ * engine after this rather than calling the unreadable bytes invalid.
+ */
+void vtx_engine_refetch(vtx_engine *e);
 
 /*
  * Put the engine back as vtx_engine_create left it, but for its translated code

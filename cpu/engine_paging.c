@@ -339,6 +339,14 @@ void vtx_engine_flush_tlb(vtx_engine *e)
     e->tlb_want = true;
 }
 
+void vtx_engine_refetch(vtx_engine *e)
+{
+    if (!e || e->broken)
+        return;
+    e->gen += 2; /* decoded bytes were found through the old translations */
+    vtx_eng_flush_tlb(e);
+}
+
 void vtx_engine_verify_paging(vtx_engine *e)
 {
     if (!e || e->broken)

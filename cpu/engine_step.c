@@ -19,8 +19,9 @@ static const vtx_insn *dc_fill(vtx_engine *e, dc_entry *d, uint64_t lin, bool *o
     uint8_t buf[15];
     const uint8_t *host;
     size_t n = vtx_eng_lin_read(e, lin, buf, sizeof buf, &host);
-    *ok = n > 0;
-    vtx_decode_bytes(buf, n, e->width, lin, &d->insn);
+    /* PG-11: bytes that end short of an instruction were not all readable (an
+     * instruction Unicorn fetched in full): not an invalid one */
+    *ok = vtx_decode_bytes(buf, n, e->width, lin, &d->insn) == 0 || n == sizeof buf;
     d->lin = lin;
     d->gen = e->gen;
     /* The entry is validated against guest memory on every hit; only an

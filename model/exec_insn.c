@@ -150,6 +150,12 @@ vtx_step vtx_exec_insn(vtx_machine *m, const vtx_insn *insn, vtx_exit_info *ex, 
     vtx_guest *g = &m->g;
     vtx_cpu_state *c = &g->cpu;
 
+    if (insn->cls == VTX_IC_UD && insn->len == 0) {
+        /* PG-11: bytes the engine could not read, not an invalid instruction:
+         * Unicorn fetches it again through a new walk (and faults there) */
+        vtx_engine_refetch(m->engine);
+        return vtx_step_engine(m, VTX_IC_OTHER, ex, r, st);
+    }
     if (insn->cls == VTX_IC_UD)
         return vtx_raise_exception(m, 6, VTX_EVT_HW_EXC, false, 0, 0, 0, ex, r, st);
     /* The instruction table (insn_table.h): #UD where the feature is absent or the

@@ -207,6 +207,13 @@ vtx_rstep vtx_root_insn(vtx_machine *m, const vtx_insn *insn, vtx_root_result *r
 {
     vtx_cpu_state *h = &m->host;
     unsigned cpl = vtx_cpu_cpl(h);
+    if (insn->cls == VTX_IC_UD && insn->len == 0) {
+        /* PG-11: bytes the engine could not read, not an invalid instruction */
+        vtx_insn other = *insn;
+        other.cls = VTX_IC_OTHER;
+        vtx_engine_refetch(m->engine);
+        return vtx_root_step_engine(m, &other, res);
+    }
     switch (insn->cls) {
     case VTX_IC_UD:
     case VTX_IC_VMFUNC:

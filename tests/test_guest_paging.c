@@ -596,3 +596,52 @@ Test(guest_paging, fetch_fault_after_a_cache_removal_that_faulted_is_a_page_faul
     cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), VT_GUEST_RIP + 10, "the DIV's address");
     cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 10);
 }
+
+/*
+ * PG-11: code on a page whose translation Unicorn cached for a data read only.
+ * The guest reads a byte of page P (0x11000: NOP, HLT), clears P's present bit
+ * without invalidating, and jumps there. Unicorn fetches through the
+ * translation its read cached; the engine never decoded code there (PG-10 has
+ * nothing to fall back to) and its walk fails. The instruction is not an
+ * invalid one: the engine has Unicorn fetch it again through a new walk, which
+ * faults: a #PF exit at P (before PG-11, the unreadable bytes were the
+ * model's #UD). Both paths.
+ *   G+0   mov al, [0x11000]
+ *   G+7   and qword [0x63088], -2
+ *   G+16  jmp 0x11000
+ */
+static void code_on_a_page_read_as_data(bool observed)
+{
+    tables();
+    static const uint8_t code[] = {0x8a, 0x04, 0x25, 0x00, 0x10, 0x01, 0x00, 0x48, 0x83, 0x24, 0x25,
+                                   0x88, 0x30, 0x06, 0x00, 0xfe, 0xe9, 0xeb, 0x0f, 0x00, 0x00};
+    static const uint8_t at_p[] = {0x90, 0xf4};
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vt_code(&e, 0x11000, at_p, sizeof at_p);
+    cr_assert_eq((uintptr_t)pte(0x11000) - (uintptr_t)e.ram, 0x63088);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, (1u << 6) | (1u << 8) | (1u << 14));
+    vt_set_bits(&e, VTX_VMCS_PROC_CONTROLS, VTX_PROC_HLT_EXITING);
+    if (observed)
+        cr_assert_eq(vtx_machine_set_observer(e.m, observe_nothing, NULL), VTX_OK);
+    vtx_status st;
+    vtx_insn_result r = launch(&st);
+    cr_assert_eq(*pte(0x11000) & 1, 0, "the guest cleared the present bit");
+    expect_exit(observed ? "fetch at P, observed" : "fetch at P", st, &r, VTX_EXIT_REASON_EXCEPTION_NMI);
+    uint32_t info = (uint32_t)rd(VTX_VMCS_EXIT_INTR_INFO);
+    cr_assert_eq(info & 0xff, 14, "vector %u, want #PF", info & 0xff);
+    cr_assert_eq(rd(VTX_VMCS_EXIT_INTR_ERROR_CODE), 0, "not present, supervisor");
+    cr_assert_eq(rd(VTX_VMCS_EXIT_QUALIFICATION), 0x11000, "the fetch's address");
+    cr_assert_eq(rd(VTX_VMCS_GUEST_RIP), 0x11000);
+}
+
+Test(guest_paging, pg_11_code_on_a_page_read_as_data_refetched)
+{
+    VTX_COVERS("PG-11");
+    code_on_a_page_read_as_data(false);
+}
+
+Test(guest_paging, pg_11_code_on_a_page_read_as_data_refetched_with_an_observer)
+{
+    VTX_COVERS("PG-11");
+    code_on_a_page_read_as_data(true);
+}
