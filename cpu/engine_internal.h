@@ -698,8 +698,12 @@ static inline void vtx_eng_step_block(vtx_engine *e, const blk_entry *b, bool ag
         e->step_next = UINT64_MAX;
         return;
     }
+    /* ENG-CNT-2: not a block that starts with a store still to be run again
+     * (again_lin): its start was counted before QEMU abandoned the block the
+     * store wrote into; the run stopped before the one-instruction block
+     * (retranslate_stop) and now goes on with a whole block there. */
     bool clean = b && b->hot && !(b->classes & e->stop_bits) && (!e->budget || e->budget - e->started >= b->n) &&
-                 !e->resync && !(e->cr0 & VTX_CR0_AM);
+                 !e->resync && !(e->cr0 & VTX_CR0_AM) && e->again_lin != b->lin;
     e->step_next = clean ? b->lin : UINT64_MAX;
     if (clean) {
         e->step_lin = b->lin;

@@ -392,6 +392,14 @@ vtx_status vtx_machine_raise_sipi(vtx_machine *m, uint8_t vector)
     return VTX_OK;
 }
 
+vtx_status vtx_machine_set_limits(vtx_machine *m, const vtx_run_limits *limits)
+{
+    if (!m || !limits)
+        return VTX_ERR_INVALID_ARG;
+    m->limits = *limits;
+    return VTX_OK;
+}
+
 uint64_t vtx_machine_cycles(const vtx_machine *m) { return m ? m->cycles : 0; }
 uint64_t vtx_machine_instructions(const vtx_machine *m) { return m ? m->instructions : 0; }
 bool vtx_machine_in_guest(const vtx_machine *m) { return m && m->in_guest; }

@@ -80,3 +80,35 @@ Test(guest_reuse, sti_shadow_after_a_fault_in_the_last_one)
     static const char *const seq[] = {"regress-sti-shadow-after-a-fault.bin"};
     run_sequence(seq, sizeof seq / sizeof seq[0]);
 }
+
+/* ENG-CNT-2: guest code running through zeros (ADD [RAX], AL) stores into the
+ * block it runs in, ahead of itself; QEMU abandons the block and runs the store
+ * again alone. Where the engine then stopped before that one-instruction block
+ * to have it translated again (its address held other bytes before), the run
+ * went on with a whole block starting at the store, and the per-instruction
+ * hook's step path counted the store's start a second time: with an observer
+ * the budget ended one instruction short of where it ends without one. */
+Test(guest_reuse, store_run_again_after_a_retranslation_counts_once)
+{
+    VTX_COVERS("ENG-CNT-2");
+    static const char *const seq[] = {"regress-store-run-again-after-a-retranslation.bin"};
+    run_sequence(seq, sizeof seq / sizeof seq[0]);
+}
+
+/* PG-10: the input of guest-observed-pte-unicorn21 (tests/fuzz/open/README.md):
+ * the guest broke its own code page's entry, then STI and IDIV ran on through
+ * the translation Unicorn cached; the observed path took the STI's bytes for
+ * unreadable (#UD), the fast path the IDIV's. And ten inputs that broke entries
+ * too, whose last one ended 4 instructions apart on a restored machine. */
+Test(guest_reuse, code_run_through_a_broken_entry_is_decoded_as_fetched)
+{
+    VTX_COVERS("PG-10");
+    static const char *const one[] = {"regress-pte-broken-under-cached-code.bin"};
+    run_sequence(one, 1);
+    static const char *const seq[] = {"regress-pte-history-00.bin", "regress-pte-history-01.bin",
+                                      "regress-pte-history-02.bin", "regress-pte-history-03.bin",
+                                      "regress-pte-history-04.bin", "regress-pte-history-05.bin",
+                                      "regress-pte-history-06.bin", "regress-pte-history-07.bin",
+                                      "regress-pte-history-08.bin", "regress-pte-history-09.bin"};
+    run_sequence(seq, sizeof seq / sizeof seq[0]);
+}

@@ -1,6 +1,7 @@
 /* Platform inputs scheduled at an instruction count or a cycle take effect at
  * exactly that boundary (issue: "NMI, external interrupt line and INIT ...
  * schedulable at an instruction count or a cycle"). */
+#include <string.h>
 #include "baseline.h"
 
 static vt_env e;
@@ -36,6 +37,31 @@ Test(inputs, interrupt_at_an_instruction_count)
     cr_assert(r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_EXTERNAL_INTERRUPT,
               "interrupt at instruction 5: expected exit 1");
     cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 5, "the exit is at the 6th NOP");
+}
+
+/* The budgets changed between runs (vtx_machine_set_limits): a run of 3
+ * instructions stops before the 4th NOP, and the interrupt scheduled at
+ * instruction 5 exits at the 6th NOP in the run after it, where one run takes
+ * it (interrupt_at_an_instruction_count). */
+Test(inputs, budgets_changed_between_runs_leave_the_exit_where_it_was)
+{
+    VTX_COVERS("IW-9");
+    cr_assert_eq(vtx_machine_set_limits(e.m, NULL), VTX_ERR_INVALID_ARG);
+    cr_assert_eq(vtx_machine_set_limits(NULL, &(vtx_run_limits){.instructions = 3}), VTX_ERR_INVALID_ARG);
+    vt_vmwrite(&e, VTX_VMCS_PIN_CONTROLS, vt_vmread(&e, VTX_VMCS_PIN_CONTROLS) | VTX_PIN_EXT_INTR_EXITING);
+    const uint64_t i0 = vtx_machine_instructions(e.m);
+    vtx_input in = {.kind = VTX_INPUT_INTR_ASSERT, .vector = 0x40, .when = i0 + 5};
+    cr_assert_eq(vtx_machine_schedule(e.m, &in), VTX_OK);
+    cr_assert_eq(vtx_machine_set_limits(e.m, &(vtx_run_limits){.instructions = 3}), VTX_OK);
+    vtx_insn_result r = launch();
+    cr_assert_eq(r.outcome, VTX_GUEST_STOPPED, "the budget of 3 ends the first run (%s)", r.why);
+    cr_assert_not_null(strstr(r.why, "instruction budget of 3"), "why: %s", r.why);
+    cr_assert_eq(vtx_machine_instructions(e.m) - i0, 3);
+    vtx_status st = vtx_continue(e.m, &r);
+    cr_assert(st == VTX_OK && r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_EXTERNAL_INTERRUPT,
+              "the interrupt exits in the second run (%s)", r.why);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 5, "the exit is at the 6th NOP");
+    cr_assert_eq(vtx_machine_instructions(e.m) - i0, 5);
 }
 
 Test(inputs, interrupt_scheduled_later_is_not_seen_earlier)

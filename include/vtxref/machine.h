@@ -235,6 +235,17 @@ typedef struct vtx_input {
  */
 VTX_API vtx_status vtx_machine_schedule(vtx_machine *machine, const vtx_input *input);
 
+/**
+ * @brief Change the budgets of the runs to come (each VMLAUNCH, VMRESUME and
+ * vtx_continue() from now on); the machine was created with those of its
+ * ::vtx_machine_config. A run that stops at its budget stops at an instruction
+ * boundary, and vtx_continue() goes on from there as if it had not stopped:
+ * the same exits at the same boundaries, the same clock. Bare-metal runs
+ * (vtx_root_run) set their own budgets. ::VTX_ERR_INVALID_ARG without a machine
+ * or limits.
+ */
+VTX_API vtx_status vtx_machine_set_limits(vtx_machine *machine, const vtx_run_limits *limits);
+
 /** @brief Cycle clock (the TSC before offsetting and scaling). */
 VTX_API uint64_t vtx_machine_cycles(const vtx_machine *machine);
 /** @brief Guest instructions retired since the machine was created. */

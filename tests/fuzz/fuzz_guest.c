@@ -15,7 +15,11 @@
  *   check  run each input on a fresh machine and on a reused one and abort()
  *          when the outcomes differ (exit reasons, qualifications, guest RIP,
  *          RFLAGS, interruptibility and activity, instruction counts, registers,
- *          memory), after printing both. scripts/fuzz.sh --short runs it, and
+ *          memory), after printing both; then on a fresh machine with an
+ *          observer (every instruction on the engine's per-instruction path),
+ *          and on a fresh machine whose runs end every 7 to 37 instructions
+ *          (vtx_machine_set_limits), each continued where the last stopped: the
+ *          same outcome both times. scripts/fuzz.sh --short runs it, and
  *          ctest replays the seeds in it (fuzz_guest_replay, tests/fuzz/replay.c).
  */
 #define _GNU_SOURCE
@@ -38,6 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * translated anew for every input in blocks of 512 instructions. */
 #define FILL 0xF4
 #define STEPS 6 /* VMLAUNCH, up to 4 VMRESUMEs, a continue */
+#define BUDGET_INSNS 2000u /* of each run */
+#define BUDGET_CYCLES 200000u
 
 typedef struct reader {
     const uint8_t *p;
@@ -94,6 +100,7 @@ typedef struct env {
     uint8_t dirty[PAGES];
     uint16_t written[PAGES];
     unsigned n_written;
+    unsigned chunk; /* check mode's chunked machine: its runs end every `chunk` instructions */
 } env;
 
 static env *tracked[2];
@@ -156,8 +163,8 @@ static void env_setup(env *e, const vtx_profile *p, int keep, int observed)
 {
     vtx_machine_config cfg;
     vtx_machine_config_init(&cfg, p);
-    cfg.limits.instructions = 2000;
-    cfg.limits.cycles = 200000;
+    cfg.limits.instructions = BUDGET_INSNS;
+    cfg.limits.cycles = BUDGET_CYCLES;
     if (vtx_machine_create(&cfg, &e->m, NULL) != VTX_OK)
         abort();
     if (observed && vtx_machine_set_observer(e->m, observe_nothing, NULL) != VTX_OK)
@@ -274,6 +281,46 @@ static uint64_t hash_ram(const uint8_t *p)
     return h;
 }
 
+/*
+ * One VMLAUNCH, VMRESUME or continue. On the chunked machine of check mode its
+ * budget is spent in runs of e->chunk instructions, each after the first a
+ * vtx_continue from the budget's stop: the engine's runs then start and stop at
+ * other boundaries, which must change nothing the guest, the VMM or the clock
+ * can see (state Unicorn keeps from one run to the next: ENG-STI-2, ENG-DF-1).
+ * The result is the one the whole budget gives, its stop's sentence included.
+ */
+static vtx_status call(env *e, vtx_status (*fn)(vtx_machine *, vtx_insn_result *), vtx_insn_result *r)
+{
+    vtx_machine *m = e->m;
+    if (!e->chunk)
+        return fn(m, r);
+    const uint64_t i0 = vtx_machine_instructions(m), c0 = vtx_machine_cycles(m);
+    vtx_machine_set_limits(m, &(vtx_run_limits){.instructions = e->chunk, .cycles = BUDGET_CYCLES});
+    vtx_status st = fn(m, r);
+    for (;;) {
+        uint64_t di = vtx_machine_instructions(m) - i0, dc = vtx_machine_cycles(m) - c0;
+        if (st != VTX_OK || r->outcome != VTX_GUEST_STOPPED || (strncmp(r->why, "instruction budget", 18) != 0 &&
+                                                               strncmp(r->why, "cycle budget", 12) != 0))
+            break;
+        const char *at = strstr(r->why, " reached at RIP ");
+        if (di >= BUDGET_INSNS || dc >= BUDGET_CYCLES) {
+            /* the whole budget: the sentence it gives (instructions first, as run.c checks) */
+            char tail[120];
+            snprintf(tail, sizeof tail, "%s", at ? at : "");
+            if (di >= BUDGET_INSNS)
+                snprintf(r->why, sizeof r->why, "instruction budget of %u%s", BUDGET_INSNS, tail);
+            else
+                snprintf(r->why, sizeof r->why, "cycle budget of %u%s", BUDGET_CYCLES, tail);
+            break;
+        }
+        vtx_machine_set_limits(m, &(vtx_run_limits){.instructions = BUDGET_INSNS - di < e->chunk ? BUDGET_INSNS - di : e->chunk,
+                                                     .cycles = BUDGET_CYCLES - dc});
+        st = vtx_continue(m, r);
+    }
+    vtx_machine_set_limits(m, &(vtx_run_limits){.instructions = BUDGET_INSNS, .cycles = BUDGET_CYCLES});
+    return st;
+}
+
 /* Run one input on a machine set up by env_setup (fresh or restored). */
 static void run(env *e, reader rd, outcome *o)
 {
@@ -307,18 +354,18 @@ static void run(env *e, reader rd, outcome *o)
     memcpy(ram + HANDLERS, rd.p, n);
 
     vtx_insn_result r;
-    vtx_status st = vtx_vmlaunch(m, &r);
+    vtx_status st = call(e, vtx_vmlaunch, &r);
     check(st, &r);
     record(o, m, st, &r);
     for (int i = 0; i < 4 && st == VTX_OK && r.outcome == VTX_VMEXIT && !(r.exit_reason >> 31); i++) {
         /* Skip an instruction exit, as a VMM would, and resume. */
         vmw(m, VTX_VMCS_GUEST_RIP, vmr(m, VTX_VMCS_GUEST_RIP) + vmr(m, VTX_VMCS_EXIT_INSTRUCTION_LEN));
-        st = vtx_vmresume(m, &r);
+        st = call(e, vtx_vmresume, &r);
         check(st, &r);
         record(o, m, st, &r);
     }
     if (vtx_machine_in_guest(m)) {
-        st = vtx_continue(m, &r);
+        st = call(e, vtx_continue, &r);
         check(st, &r);
         record(o, m, st, &r);
     }
@@ -451,6 +498,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
         env_free(&oe);
+    }
+    if (md == MODE_CHECK && !inexact(&fresh_o)) {
+        /* And on a fresh machine whose runs end every few instructions (7 to
+         * 37, by the input's size), each continued where the last one stopped. */
+        outcome ch_o;
+        memset(&ch_o, 0, sizeof ch_o);
+        env ce = {0};
+        env_setup(&ce, p, 0, 0);
+        ce.chunk = 7 + (unsigned)(size % 31);
+        run(&ce, rd, &ch_o);
+        if (!inexact(&ch_o) && memcmp(&fresh_o, &ch_o, sizeof fresh_o) != 0) {
+            fprintf(stderr, "fuzz_guest: the input ran differently in runs of %u instructions than in one run\n",
+                    ce.chunk);
+            print_outcome("fresh", &fresh_o);
+            print_outcome("chunked", &ch_o);
+            print_ram_diff(fe.ram, ce.ram, "fresh/chunked");
+            abort();
+        }
+        env_free(&ce);
     }
     if (md == MODE_CHECK)
         env_free(&fe);
