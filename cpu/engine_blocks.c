@@ -535,6 +535,18 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     }
     if (k < b->n) {
         uint64_t x = addr + b->off[k];
+        if (vtx_eng_probe_in(e, addr, x)) {
+            /* ENG-PRB-3: a probe hook before x in this block. Unicorn syncs the
+             * lazy flags before a hooked instruction only where the operation
+             * code it tracked while translating differs from the one at the hook
+             * before; where they are equal but an instruction in between wrote
+             * another one at run time (a rotate by CL), the run would stop at x
+             * with the condition codes of a stale operation (RFLAGS with
+             * reserved bits set). The per-instruction hook, whose every
+             * instruction syncs on a change, takes the rest of the run. */
+            fast_stop(e, uc, HS_SLOW, addr);
+            return;
+        }
         /* ENG-PRB-2: a one-instruction budget is a step over an instruction
          * the caller stopped before and looked at (the model's SMSW, POPF,
          * IRET, ...): it ends there again whenever the code passes there */

@@ -654,6 +654,8 @@ bool vtx_eng_ac_fault(const vtx_engine *e, const vtx_insn *in, uint64_t lin);
 bool vtx_eng_add_probe(vtx_engine *e, uint64_t lin);
 /* A probe is at lin (engine_blocks.c); it is armed now, for a budget's end or not (ENG-PRB-2). */
 bool vtx_eng_probe_at(vtx_engine *e, uint64_t lin, bool budget);
+/* A probe at an address in [lo, hi) (ENG-PRB-3). */
+bool vtx_eng_probe_in(const vtx_engine *e, uint64_t lo, uint64_t hi);
 /* ENG-PRB-1. Drop probes, each with the translated code it was compiled into:
  * all of them (a reset: a new engine has none), or at a run's start those no run
  * armed in the last PROBE_AGE runs (a probe costs Unicorn a hook call at every

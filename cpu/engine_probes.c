@@ -17,6 +17,14 @@ bool vtx_eng_probe_at(vtx_engine *e, uint64_t lin, bool budget)
     return false;
 }
 
+bool vtx_eng_probe_in(const vtx_engine *e, uint64_t lo, uint64_t hi)
+{
+    for (unsigned i = 0; i < e->nprobe; i++)
+        if (e->probe[i].lin >= lo && e->probe[i].lin < hi)
+            return true;
+    return false;
+}
+
 /* Probe i's hook goes, and so does the translated code it was compiled into. */
 static void drop_probe(vtx_engine *e, unsigned i)
 {
