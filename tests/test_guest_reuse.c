@@ -29,6 +29,12 @@ static void run_sequence(const char *const *names, size_t n)
     }
 }
 
+/* One input, in check mode. */
+static void run_input(const char *name)
+{
+    run_sequence(&name, 1);
+}
+
 /* ENG-RST-1: after three short inputs ran one-byte HLT blocks in the handler
  * page, the fourth input's POPFs there ran as HLT on the restored machine. */
 Test(guest_reuse, translations_made_before_a_restore_do_not_run_after_it)
@@ -65,8 +71,7 @@ Test(guest_reuse, noncanonical_accesses_fault_at_their_instruction_on_every_path
 Test(guest_reuse, flags_survive_the_translators_abort)
 {
     VTX_COVERS("ENG-ABT-1");
-    static const char *const seq[] = {"regress-abort-flags.bin"};
-    run_sequence(seq, sizeof seq / sizeof seq[0]);
+    run_input("regress-abort-flags.bin");
 }
 
 /* ENG-STI-2: STI; IDIV (#DE) in a #DE handler, an interrupt pending. QEMU's
@@ -77,8 +82,7 @@ Test(guest_reuse, flags_survive_the_translators_abort)
 Test(guest_reuse, sti_shadow_after_a_fault_in_the_last_one)
 {
     VTX_COVERS("ENG-STI-2");
-    static const char *const seq[] = {"regress-sti-shadow-after-a-fault.bin"};
-    run_sequence(seq, sizeof seq / sizeof seq[0]);
+    run_input("regress-sti-shadow-after-a-fault.bin");
 }
 
 /* ENG-CNT-2: guest code running through zeros (ADD [RAX], AL) stores into the
@@ -91,8 +95,7 @@ Test(guest_reuse, sti_shadow_after_a_fault_in_the_last_one)
 Test(guest_reuse, store_run_again_after_a_retranslation_counts_once)
 {
     VTX_COVERS("ENG-CNT-2");
-    static const char *const seq[] = {"regress-store-run-again-after-a-retranslation.bin"};
-    run_sequence(seq, sizeof seq / sizeof seq[0]);
+    run_input("regress-store-run-again-after-a-retranslation.bin");
 }
 
 /* PG-10: the input of guest-observed-pte-unicorn21 (tests/fuzz/open/README.md):
@@ -103,8 +106,7 @@ Test(guest_reuse, store_run_again_after_a_retranslation_counts_once)
 Test(guest_reuse, code_run_through_a_broken_entry_is_decoded_as_fetched)
 {
     VTX_COVERS("PG-10");
-    static const char *const one[] = {"regress-pte-broken-under-cached-code.bin"};
-    run_sequence(one, 1);
+    run_input("regress-pte-broken-under-cached-code.bin");
     static const char *const seq[] = {"regress-pte-history-00.bin", "regress-pte-history-01.bin",
                                       "regress-pte-history-02.bin", "regress-pte-history-03.bin",
                                       "regress-pte-history-04.bin", "regress-pte-history-05.bin",
@@ -122,6 +124,5 @@ Test(guest_reuse, code_run_through_a_broken_entry_is_decoded_as_fetched)
 Test(guest_reuse, a_stop_after_a_second_probe_in_a_block_has_exact_flags)
 {
     VTX_COVERS("ENG-PRB-3");
-    static const char *const seq[] = {"regress-two-probes-in-a-block-stale-flags.bin"};
-    run_sequence(seq, sizeof seq / sizeof seq[0]);
+    run_input("regress-two-probes-in-a-block-stale-flags.bin");
 }
