@@ -183,7 +183,10 @@ void vtx_engine_invalidate(vtx_engine *e);
  * guest memory on every use, so guest (or model) writes to code are always
  * seen. *out stays valid until the next decode or run on this engine.
  * Returns 0, or -1 if the address cannot be fetched (not mapped in the guest
- * page tables or in guest-physical memory; *out is then a UD with len 0).
+ * page tables or in guest-physical memory), or the bytes that can be end short
+ * of an instruction; *out is then a UD with len 0 (PG-11: not an invalid
+ * instruction). A walk that fails falls back to the translation an earlier
+ * decode found for the page while Unicorn's TLB was not flushed (PG-10).
  */
 int vtx_engine_decode(vtx_engine *e, uint64_t rip, const vtx_insn **out);
 
