@@ -215,7 +215,6 @@ void vtx_engine_invalidate(vtx_engine *e)
 {
     if (!e || e->broken)
         return;
-    e->gen += 2;
     e->verify_want = true; /* PG-9 */
     vtx_eng_drop_translations(e);
     vtx_eng_flush_tlb(e);

@@ -239,9 +239,9 @@ struct vtx_engine {
     /* PG-10: the code pages' translations the engine's reads of instruction
      * bytes found since Unicorn's TLB was last flushed (engine_paging.c,
      * vtx_eng_lin_to_phys), CODE_XLAT entries by linear page. An entry is
-     * current while `gen` and `tlb_epoch` are what they were when it was made. */
-    struct code_xlat { uint64_t page, pa; uint32_t gen, epoch; } *cx;
-    uint32_t tlb_epoch; /* vtx_eng_flush_tlb calls */
+     * current while `gen` is what it was when it was made (a TLB flush moves
+     * gen on). */
+    struct code_xlat { uint64_t page, pa; uint32_t gen; } *cx;
 
     /* The last identity-paging verdict that passed (check_identity_paging), with
      * a copy of every paging-structure table it read, so that the next VM entry

@@ -92,8 +92,8 @@ static bool lin_to_phys_now(const vtx_engine *e, uint64_t lin, uint64_t *pa)
  * processor may use the old translation), and Unicorn does, from its TLB. So a
  * walk that now fails (an entry made not present, or pointing outside memory
  * by reserved bits set) falls back to the translation an earlier read of the
- * page found while Unicorn's TLB was not flushed since (e->gen and
- * e->tlb_epoch unchanged); else the bytes would be unreadable, and the
+ * page found while Unicorn's TLB was not flushed since (e->gen unchanged:
+ * every flush moves it on, vtx_eng_flush_tlb); else the bytes would be unreadable, and the
  * instruction the model's #UD. Only a failing walk falls back: a walk that
  * succeeds is what Unicorn finds again after any flush the engine does not
  * count (a page mapped inside a run, ENG-NC-2).
@@ -107,11 +107,10 @@ bool vtx_eng_lin_to_phys(const vtx_engine *e, uint64_t lin, uint64_t *pa)
             x->page = page;
             x->pa = *pa & ~0xfffull;
             x->gen = e->gen;
-            x->epoch = e->tlb_epoch;
         }
         return true;
     }
-    if (x && x->page == page && x->gen == e->gen && x->epoch == e->tlb_epoch) {
+    if (x && x->page == page && x->gen == e->gen) {
         *pa = x->pa | (lin & 0xfff);
         return true;
     }
@@ -318,7 +317,7 @@ uint64_t vtx_eng_paging_key_changed(const vtx_engine *e, uint64_t cr0, uint64_t 
 void vtx_eng_flush_tlb(vtx_engine *e)
 {
     e->tlb_want = false;
-    e->tlb_epoch++; /* PG-10: no translation of a code page is cached now */
+    e->gen += 2; /* decoded bytes were found through the old translations (and PG-10's are gone) */
     e->again.on = false; /* the next fetch walks the tables again */
     e->idc_walks_at_flush = e->idc_walks;
 #if VTX_UC_21
@@ -343,7 +342,6 @@ void vtx_engine_refetch(vtx_engine *e)
 {
     if (!e || e->broken)
         return;
-    e->gen += 2; /* decoded bytes were found through the old translations */
     vtx_eng_flush_tlb(e);
 }
 
@@ -393,6 +391,5 @@ void vtx_eng_tlb_flush_wanted(vtx_engine *e)
         return;
     if (!e->xl_on && e->idc.valid && e->idc_walks == e->idc_walks_at_flush)
         return;
-    e->gen += 2; /* decoded bytes were found through the old translations */
     vtx_eng_flush_tlb(e);
 }

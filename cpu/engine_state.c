@@ -437,10 +437,8 @@ int vtx_engine_set_state_tlb(vtx_engine *e, const vtx_cpu_state *s, bool tlb_kep
     vtx_bulk_copy(&e->held, s, sizeof *s);
     e->held_exact = false;
     e->held_valid = true;
-    if (flush) {
+    if (flush)
         vtx_eng_flush_tlb(e);
-        e->gen += 2;
-    }
     return 0;
 }
 

@@ -241,9 +241,8 @@ int vtx_engine_set_xlate(vtx_engine *e, const vtx_engine_xlate *x)
             return -1;
         e->xl_on = false;
     }
-    e->gen += 2; /* decoded bytes were found through the old translation */
     vtx_eng_drop_translations(e);
-    vtx_eng_flush_tlb(e);
+    vtx_eng_flush_tlb(e); /* (and the decodes made through the old translation go) */
     return 0;
 #else
     return x ? -1 : 0;
