@@ -429,6 +429,7 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     vtx_engine *e = eng_of(ud);
     const uint32_t tag = tag_of(ud);
     bool stale;
+    e->tb_lin = addr; /* ENG-SMC-2 */
     vtx_eng_tpages_note(e, addr, size); /* ENG-RST-1 */
     if (tag == e->tag_cur) {
         tag_rotate(e); /* translated since the last rotation: later translations get another tag */
@@ -441,12 +442,23 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
         fast_stop(e, uc, HS_BOUNDARY, addr);
         return;
     }
+    if (e->split_restart && e->hstop == HS_NONE) {
+        /* ENG-SMC-2: the store QEMU ran again left its memory hooks off: go on
+         * with a new uc_emu_start from this block (nothing of it runs) */
+        e->split_restart = false;
+        e->cur = NULL;
+        e->armed_on = false;
+        fast_stop(e, uc, HS_SLOW, addr);
+        return;
+    }
     if (e->slow) {
         /* the per-instruction hook counts; the block hook only makes sure
          * Unicorn's translation is of the bytes in memory */
         vtx_eng_flags_mark(e); /* ENG-FL-2 (Unicorn may have entered its loop again) */
         blk_entry *b = NULL;
         bool again = vtx_eng_step_again(e, addr, size);
+        if (again && vtx_eng_split_again(e, e->step_prev_lin, e->started))
+            e->split_restart = true; /* ENG-SMC-2: stop before the next block */
         if (e->hstop == HS_NONE && !e->unmapped && !(b = blk_get(e, addr, size, &stale)) && stale)
             retranslate_stop(e, uc, addr, size);
         if (b) {
@@ -481,8 +493,16 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
          * one case this cannot tell apart; it is counted as not abandoned). */
         int j = blk_index(p, addr);
         if (j >= 0 && (uint32_t)j < e->cur_count && j + 2 <= p->n && p->wmem[j] &&
-            size == (uint32_t)(p->off[j + 1] - p->off[j]))
+            size == (uint32_t)(p->off[j + 1] - p->off[j])) {
+            const uint64_t was = e->started;
             e->started = vtx_eng_cur_before(e) + (uint32_t)j;
+            if (vtx_eng_split_again(e, p->lin, was)) {
+                /* ENG-SMC-2: the bytes the store left behind are back; it runs
+                 * again in a new uc_emu_start, with Unicorn's memory hooks on */
+                fast_stop(e, uc, HS_SLOW, addr);
+                return;
+            }
+        }
     }
     e->cur = NULL;
     e->armed_on = false;
@@ -611,13 +631,14 @@ static __attribute__((noinline)) void hook_block_irregular(void *ud, uint64_t ad
 {
     vtx_engine *e = eng_of(ud);
     const fb_entry *b = (const fb_entry *)(const void *)(e->fb + fb_off(addr));
+    e->tb_lin = addr; /* ENG-SMC-2 */
     /* Stepping (the per-instruction hook on, nothing else irregular but CR0.AM,
      * which vtx_eng_step_block looks at): a block stamped for this translation
      * in this epoch needs no comparison with memory; hook_block_slow takes the
      * rest, and every block entered after one that may store into itself (an
      * abandoned block run again, vtx_eng_step_again). */
     if ((e->irregular & ~IRREGULAR_AM) == IRREGULAR_SLOW_ONLY && stamped_for(e, b, addr, size, ud) &&
-        !(e->step_prev && e->step_prev->wmem_early)) {
+        !(e->step_prev && e->step_prev->wmem_early) && !e->split_restart) {
         vtx_eng_flags_mark(e); /* ENG-FL-2 (Unicorn may have entered its loop again) */
         vtx_eng_step_block(e, b->blk, false);
         return;

@@ -384,6 +384,20 @@ struct vtx_engine {
      * after abandoning its block (vtx_eng_step_again; UINT64_MAX: none). */
     const blk_entry *step_prev;
     uint64_t step_prev_lin, again_lin;
+    /* ENG-SMC-2 (engine_smc.c): where the block the block hook entered last
+     * starts when `cur` is not it (the per-instruction hook on, or a slow
+     * path); the bytes before that start a split store reaching into it was
+     * about to overwrite (`started` then), and a stop wanted before the next
+     * block (the abandoned store left Unicorn's memory hooks off). */
+    uint64_t tb_lin;
+    struct {
+        bool on;
+        uint8_t n;
+        uint64_t tb, started;
+        uint8_t *host[8];
+        uint8_t old[8];
+    } split;
+    bool split_restart;
     /* The MMIO window's access in progress (hook_mmio_access, before the callback). */
     bool mmio_seen;       /* hook_mmio_access ran for it: mmio_before is exact */
     uint64_t mmio_before; /* instructions of the run retired before the accessing one */
@@ -545,8 +559,13 @@ static inline bool vtx_eng_gphys_read(const vtx_engine *e, uint64_t gpa, void *b
 bool vtx_eng_gpa_to_hpa(const vtx_engine *e, uint64_t gpa, uint64_t *hpa);
 /* Install the TLB fill hook in a (new) Unicorn when the second stage is on. */
 bool vtx_eng_xlate_setup(vtx_engine *e);
-/* ENG-SMC-1 (engine_smc.c): every guest store checked for translated code, on a new Unicorn. */
+/* ENG-SMC-1, ENG-SMC-2 (engine_smc.c): the write hook, on a new Unicorn. */
 bool vtx_eng_smc_setup(vtx_engine *e);
+/* ENG-SMC-2: the block hook sees a store run again alone after QEMU abandoned
+ * the block starting at tb, with `started` instructions of the run started:
+ * puts back the bytes a split store left behind before the block's start
+ * (true), if that is what abandoned it. */
+bool vtx_eng_split_again(vtx_engine *e, uint64_t tb, uint64_t started);
 /* The linear address of the access that faulted in page e->xf.page, made by
  * `in` at linear RIP `lin` (Unicorn reports only the page). */
 uint64_t vtx_eng_xf_linear(const vtx_engine *e, const vtx_insn *in, uint64_t lin);

@@ -228,6 +228,17 @@ Test(boot, non_identity_paging_runs_or_names_the_unicorn_2_0_1_limit)
     }
 }
 
+/* PG-11 in root operation (model/root_insn.c): code on a page Unicorn's TLB
+ * cached for a data read, whose PTE the kernel then made not present without
+ * INVLPG. The engine cannot read the bytes; they are fetched again and the
+ * fetch faults: the #PF handler's exit 14, not the #UD handler's 6. */
+Test(boot, root_code_on_a_page_read_as_data_refetched)
+{
+    VTX_COVERS("PG-11");
+    run r = boot("status_v_pg11", "--max-cycles", "1000000");
+    EXPECT(r, 14, "wrote 14 to the debug-exit port");
+}
+
 Test(boot, missing_kernel_is_an_input_error)
 {
     run r = boot("no_such_kernel", NULL, NULL);

@@ -4,6 +4,11 @@
 ; -DV_REMAP (32-bit paging with 4-MiB pages mapping linear 0xC0000000 to physical
 ; 0x400000: exit 7 when a store through it is seen at the physical address, the
 ; Unicorn 2.1 outcome; on Unicorn 2.0.1 the run ends with the engine-limit status).
+; -DV_PG11 (PG-11 in root operation: 32-bit paging with 4-KiB identity pages; a
+; data read of page_p, then its PTE made not present without INVLPG, then a jump
+; there: the fetch faults, exit 14 from the #PF handler; exit 6 from the #UD
+; handler was the model taking the bytes the engine could not read for an
+; invalid instruction).
 %include "elf.inc"
 start:
         mov esi, hello
@@ -55,6 +60,50 @@ start:
         jne .bad
         EXIT 7
 .bad:
+%elifdef V_PG11
+        lgdt [gdt_ptr]
+        jmp 0x10:.cs                            ; CS from this GDT
+.cs:    mov ax, 0x18
+        mov ds, ax
+        mov es, ax
+        mov ss, ax
+        mov esp, stack_top
+        mov eax, ud_handler                     ; 32-bit interrupt gates: #UD, #PF
+        mov [idt32 + 6 * 8], ax
+        mov word [idt32 + 6 * 8 + 2], 0x10
+        mov word [idt32 + 6 * 8 + 4], 0x8E00
+        shr eax, 16
+        mov [idt32 + 6 * 8 + 6], ax
+        mov eax, pf_handler
+        mov [idt32 + 14 * 8], ax
+        mov word [idt32 + 14 * 8 + 2], 0x10
+        mov word [idt32 + 14 * 8 + 4], 0x8E00
+        shr eax, 16
+        mov [idt32 + 14 * 8 + 6], ax
+        lidt [idt32_ptr]
+        xor ecx, ecx                            ; 0-4 MiB identity, 4-KiB pages
+.pt:    mov eax, ecx
+        shl eax, 12
+        or eax, 3
+        mov [pt + ecx * 4], eax
+        inc ecx
+        cmp ecx, 1024
+        jb .pt
+        mov dword [pd], pt + 3
+        mov eax, pd
+        mov cr3, eax
+        mov eax, cr0
+        or eax, 0x80000000                      ; PG
+        mov cr0, eax
+        mov al, [page_p]                        ; Unicorn's TLB caches page_p for a read
+        mov eax, page_p
+        shr eax, 12
+        and dword [pt + eax * 4], ~1            ; page_p not present
+        jmp page_p                              ; no INVLPG: the fetch may use the cached translation
+ud_handler:
+        EXIT 6
+pf_handler:
+        EXIT 14
 %else
         EXIT 7
 %endif
@@ -62,7 +111,26 @@ start:
 null_idt: dw 0
         dd 0
 hello:  db "status kernel", 13, 10, 0
+%ifdef V_PG11
+gdt:    dq 0, 0
+        dq 0x00CF9A000000FFFF                   ; 0x10: 32-bit code
+        dq 0x00CF92000000FFFF                   ; 0x18: data
+gdt_ptr: dw 4 * 8 - 1
+        dd gdt
+idt32_ptr: dw 256 * 8 - 1
+        dd idt32
+        align 4096
+page_p: nop
+        hlt
+        align 4096
+idt32:  times 256 dq 0
+%endif
 file_end:
         align 4096
 pd:     resb 4096                               ; BSS: the page directory
+%ifdef V_PG11
+pt:     resb 4096                               ; and V_PG11's page table
+        resb 4096                               ; and stack
+stack_top:
+%endif
 mem_end:
