@@ -81,8 +81,10 @@ typedef struct dc_entry {
     uint64_t lin;
     uint32_t gen;
     bool fast;           /* 16 bytes from host are in one page: compare two masked words */
+    uint8_t vlen;        /* ENG-DC-1: the bytes compared with memory on a hit: the
+                            instruction's, or all the decoder rejected (up to 15) */
     const uint8_t *host; /* the bytes in guest memory (NULL: re-fetch on every use) */
-    uint64_t w[2], m[2]; /* the instruction's bytes and their mask, as little-endian words */
+    uint64_t w[2], m[2]; /* the compared bytes and their mask, as little-endian words */
     vtx_insn insn;
 } dc_entry;
 
@@ -648,7 +650,7 @@ static inline bool vtx_eng_dc_valid(const dc_entry *d)
         memcpy(&b, d->host + 8, 8);
         return ((a & d->m[0]) ^ d->w[0]) == 0 && ((b & d->m[1]) ^ d->w[1]) == 0;
     }
-    return eq_bytes(d->host, d->insn.bytes, d->insn.len);
+    return eq_bytes(d->host, d->insn.bytes, d->vlen);
 }
 
 /* The fast path's table: allocate it (false: out of memory), free it. */

@@ -21,17 +21,22 @@ static const vtx_insn *dc_fill(vtx_engine *e, dc_entry *d, uint64_t lin, bool *o
     size_t n = vtx_eng_lin_read(e, lin, buf, sizeof buf, &host);
     /* PG-11: bytes that end short of an instruction were not all readable (an
      * instruction Unicorn fetched in full): not an invalid one */
-    *ok = vtx_decode_bytes(buf, n, e->width, lin, &d->insn) == 0 || n == sizeof buf;
+    const bool decoded = vtx_decode_bytes(buf, n, e->width, lin, &d->insn) == 0;
+    *ok = decoded || n == sizeof buf;
     d->lin = lin;
     d->gen = e->gen;
-    /* The entry is validated against guest memory on every hit; only an
-     * instruction wholly inside one mapped page keeps a host pointer. */
-    d->host = (n > 0 && host && ((lin & 0xfff) + d->insn.len <= 4096)) ? host : NULL;
+    /* ENG-DC-1: the entry is validated against guest memory on every hit, over
+     * the instruction's bytes, or for bytes the decoder rejected over all it was
+     * given (its #UD has a length of 1, and a store into the bytes after the
+     * first can make them an instruction); only bytes wholly inside one mapped
+     * page keep a host pointer. */
+    d->vlen = (uint8_t)(decoded ? d->insn.len : n);
+    d->host = (n > 0 && host && ((lin & 0xfff) + d->vlen <= 4096)) ? host : NULL;
     if (!d->host)
         d->gen = e->gen - 1; /* never a hit: re-fetched next time */
     d->fast = d->host && (lin & 0xfff) + 16 <= 4096;
     d->w[0] = d->w[1] = d->m[0] = d->m[1] = 0;
-    for (unsigned i = 0; i < d->insn.len && i < 16; i++) {
+    for (unsigned i = 0; i < d->vlen && i < 16; i++) {
         d->w[i / 8] |= (uint64_t)d->insn.bytes[i] << (8 * (i % 8));
         d->m[i / 8] |= 0xffull << (8 * (i % 8));
     }

@@ -3,7 +3,7 @@
  * RIP and count, repeated faults never escalate, unmapped fetches and reads,
  * wild code never hangs, self-modifying code, non-canonical data accesses
  * (ENG-NC-1), stores into translated code (ENG-SMC-1), and split into bytes
- * (ENG-SMC-2).
+ * (ENG-SMC-2), and into bytes the decoder rejected (ENG-DC-1).
  */
 #include "engine_fixture.h"
 
@@ -446,6 +446,47 @@ Test(engine, split_store_into_the_block_running_is_done_once)
         }
         cr_assert_eq(st.retired, 9u, "mode %d: retired %llu", mode, (unsigned long long)st.retired);
     }
+    vtx_engine_set_boundary_fn(R.e, NULL, NULL);
+}
+
+/* ENG-DC-1: bytes the decoder rejected, then made an instruction by a store
+ * into them after their first byte, are decoded again. 4F 06 (REX.WRXB, then
+ * PUSH ES, invalid in 64-bit mode) is a #UD of length 1; the code at 0x390000
+ * then stores 0x0D over the 06 (4F 0D FF FF 00 00: OR RAX, 0xFFFF) and jumps
+ * there. The per-instruction hook's decode cache held the rejected bytes and
+ * compared only their first with memory: the run stopped before a #UD again
+ * (found by check mode's chunked machine on Unicorn 2.1.1: its budgets end
+ * inside blocks, whose instructions the per-instruction hook then looks up in
+ * that cache instead of taking them on its step path). */
+Test(engine, bytes_rejected_then_stored_into_are_decoded_again)
+{
+    VTX_COVERS("ENG-DC-1");
+    static const uint8_t store_and_jump[] = {
+        0xc6, 0x04, 0x25, 0x11, 0x00, 0x39, 0x00, 0x0d, /* 0x390000: mov byte [0x390011], 0x0d */
+        0xe9, 0x03, 0x00, 0x00, 0x00,                   /* 0x390008: jmp 0x390010 */
+    };
+    static const uint8_t rejected[] = {0x4f, 0x06, 0xff, 0xff, 0x00, 0x00, 0xf4}; /* 0x390010 */
+    load("lm64");
+    build_page_tables(0);
+    memcpy(R.mem + 0x390000, store_and_jump, sizeof store_and_jump);
+    memcpy(R.mem + 0x390010, rejected, sizeof rejected);
+    vtx_engine_set_boundary_fn(R.e, ignore_boundary, NULL);
+    vtx_cpu_state s = lm_state(0x390010, true);
+    set(&s);
+    vtx_stop st = run(100, C(UD), false);
+    cr_assert_eq(st.reason, VTX_STOP_BEFORE, "reason %d", (int)st.reason);
+    cr_assert_eq(st.insn->cls, VTX_IC_UD, "4F 06 is rejected");
+    /* a budget that ends inside the block at 0x390010 (MOV, JMP, then OR, HLT):
+     * the per-instruction hook looks each of its instructions up */
+    s = lm_state(0x390000, true);
+    set(&s);
+    st = run(3, C(UD), false);
+    cr_assert_eq(st.reason, VTX_STOP_COUNT, "reason %d at RIP 0x%llx: the bytes stored into were taken for the #UD "
+                 "decoded before", (int)st.reason, (unsigned long long)rip());
+    cr_assert_eq(rip(), 0x390016u, "RIP 0x%llx: after the OR", (unsigned long long)rip());
+    vtx_cpu_state out;
+    vtx_engine_get_state(R.e, &out);
+    cr_assert_eq(out.gpr[VTX_R_RAX] & 0xffff, 0xffffu, "the OR ran");
     vtx_engine_set_boundary_fn(R.e, NULL, NULL);
 }
 
