@@ -45,12 +45,7 @@ start:
 %elifdef V_NMI
         lgdt [gdt_desc]
         lidt [idt_desc]
-        mov eax, nmi_handler                    ; IDT[2]: 32-bit interrupt gate, CS 0x10
-        mov word [idt + 2 * 8], ax
-        mov word [idt + 2 * 8 + 2], 0x10
-        mov word [idt + 2 * 8 + 4], 0x8E00
-        shr eax, 16
-        mov word [idt + 2 * 8 + 6], ax
+        IDT_GATE32 idt, 2, nmi_handler, 0x10    ; IDT[2]: CS 0x10
         cli                                     ; IF does not mask NMIs
         mov dword [APIC + 0x300], 0x44400       ; ICR: NMI, shorthand self
 .after: mov esi, 100000
@@ -105,12 +100,7 @@ second_ret: dd 0
 %else
         lgdt [gdt_desc]
         lidt [idt_desc]
-        mov eax, handler                        ; IDT[0x40]: 32-bit interrupt gate, CS 0x10
-        mov word [idt + 0x40 * 8], ax
-        mov word [idt + 0x40 * 8 + 2], 0x10
-        mov word [idt + 0x40 * 8 + 4], 0x8E00
-        shr eax, 16
-        mov word [idt + 0x40 * 8 + 6], ax
+        IDT_GATE32 idt, 0x40, handler, 0x10     ; IDT[0x40]: CS 0x10
         xor ecx, ecx
         sti
         nop                                     ; the STI shadow ends here (a one-instruction run)

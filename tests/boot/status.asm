@@ -68,18 +68,8 @@ start:
         mov es, ax
         mov ss, ax
         mov esp, stack_top
-        mov eax, ud_handler                     ; 32-bit interrupt gates: #UD, #PF
-        mov [idt32 + 6 * 8], ax
-        mov word [idt32 + 6 * 8 + 2], 0x10
-        mov word [idt32 + 6 * 8 + 4], 0x8E00
-        shr eax, 16
-        mov [idt32 + 6 * 8 + 6], ax
-        mov eax, pf_handler
-        mov [idt32 + 14 * 8], ax
-        mov word [idt32 + 14 * 8 + 2], 0x10
-        mov word [idt32 + 14 * 8 + 4], 0x8E00
-        shr eax, 16
-        mov [idt32 + 14 * 8 + 6], ax
+        IDT_GATE32 idt32, 6, ud_handler, 0x10
+        IDT_GATE32 idt32, 14, pf_handler, 0x10
         lidt [idt32_ptr]
         xor ecx, ecx                            ; 0-4 MiB identity, 4-KiB pages
 .pt:    mov eax, ecx

@@ -55,18 +55,8 @@ start:
         or eax, 0x80000021              ; PG | NE | PE
         mov cr0, eax
         ; IDT: #UD and #GP, 32-bit interrupt gates
-        mov eax, ud32
-        mov [idt + 6 * 8], ax
-        mov word [idt + 6 * 8 + 2], 0x18
-        mov word [idt + 6 * 8 + 4], 0x8E00
-        shr eax, 16
-        mov [idt + 6 * 8 + 6], ax
-        mov eax, gp32
-        mov [idt + 13 * 8], ax
-        mov word [idt + 13 * 8 + 2], 0x18
-        mov word [idt + 13 * 8 + 4], 0x8E00
-        shr eax, 16
-        mov [idt + 13 * 8 + 6], ax
+        IDT_GATE32 idt, 6, ud32, 0x18
+        IDT_GATE32 idt, 13, gp32, 0x18
         lidt [idt_ptr32]
         mov ecx, 0x3A
         mov eax, 5
@@ -117,12 +107,7 @@ start:
         mov [idt + 13 * 8], ax
         shr eax, 16
         mov [idt + 13 * 8 + 6], ax
-        mov eax, ss32r
-        mov [idt + 12 * 8], ax
-        mov word [idt + 12 * 8 + 2], 0x18
-        mov word [idt + 12 * 8 + 4], 0x8E00
-        shr eax, 16
-        mov [idt + 12 * 8 + 6], ax
+        IDT_GATE32 idt, 12, ss32r, 0x18
         mov ax, 0x48
         mov fs, ax
         mov eax, 0x4400                                 ; VM-instruction error (read-only)
