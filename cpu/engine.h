@@ -254,8 +254,8 @@ static inline bool vtx_class_has(const vtx_class_set *s, vtx_insn_class c) { ret
  * has already looked at). A raw run (empty stop set, max_insns 0) has neither
  * the block hook nor the per-instruction hook (only those every run has: for
  * interrupts, unmapped accesses and stores, ENG-SMC-1/2). A counted run takes
- * the fast path: a block hook decodes each
- * translation block once (cached per address, size, mode and bytes), adds its
+ * the fast path: a block hook decodes each translation block once (cached per
+ * address, size, mode and bytes), adds its
  * instruction count, and stops before a block that starts with a stop-set
  * instruction or the budget's end; a stop inside a block goes through a
  * "probe" (a code hook bounded to that one address, compiled into the blocks
