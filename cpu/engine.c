@@ -466,7 +466,6 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     e->step_keeps = 0;
     e->step_prev = NULL;
     e->again_lin = UINT64_MAX;
-    e->tb_lin = UINT64_MAX;
     e->split.on = false;
     e->split_restart = false;
     e->armed_on = false;

@@ -429,7 +429,6 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
     vtx_engine *e = eng_of(ud);
     const uint32_t tag = tag_of(ud);
     bool stale;
-    e->tb_lin = addr; /* ENG-SMC-2 */
     vtx_eng_tpages_note(e, addr, size); /* ENG-RST-1 */
     if (tag == e->tag_cur) {
         tag_rotate(e); /* translated since the last rotation: later translations get another tag */
@@ -446,7 +445,6 @@ static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t ad
         /* ENG-SMC-2: the store QEMU ran again left its memory hooks off: go on
          * with a new uc_emu_start from this block (nothing of it runs) */
         e->split_restart = false;
-        e->cur = NULL;
         e->armed_on = false;
         fast_stop(e, uc, HS_SLOW, addr);
         return;
@@ -631,7 +629,6 @@ static __attribute__((noinline)) void hook_block_irregular(void *ud, uint64_t ad
 {
     vtx_engine *e = eng_of(ud);
     const fb_entry *b = (const fb_entry *)(const void *)(e->fb + fb_off(addr));
-    e->tb_lin = addr; /* ENG-SMC-2 */
     /* Stepping (the per-instruction hook on, nothing else irregular but CR0.AM,
      * which vtx_eng_step_block looks at): a block stamped for this translation
      * in this epoch needs no comparison with memory; hook_block_slow takes the

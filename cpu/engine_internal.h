@@ -386,12 +386,10 @@ struct vtx_engine {
      * after abandoning its block (vtx_eng_step_again; UINT64_MAX: none). */
     const blk_entry *step_prev;
     uint64_t step_prev_lin, again_lin;
-    /* ENG-SMC-2 (engine_smc.c): where the block the block hook entered last
-     * starts when `cur` is not it (the per-instruction hook on, or a slow
-     * path); the bytes before that start a split store reaching into it was
-     * about to overwrite (`started` then), and a stop wanted before the next
-     * block (the abandoned store left Unicorn's memory hooks off). */
-    uint64_t tb_lin;
+    /* ENG-SMC-2 (engine_smc.c): the bytes before the start of the block
+     * running that a split store reaching into it was about to overwrite
+     * (`started` then), and a stop wanted before the next block (the abandoned
+     * store left Unicorn's memory hooks off). */
     struct {
         bool on;
         uint8_t n;

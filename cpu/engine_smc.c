@@ -106,8 +106,11 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
     if (size < 2 || !(addr & (uint64_t)(size - 1)))
         return;
     /* the block running starts inside the store, after its first byte (by the
-     * offset in the page: the same in both address spaces) */
-    const uint64_t s = e->cur ? e->cur->lin : e->tb_lin;
+     * offset in the page: the same in both address spaces). The block running:
+     * the one the fast path entered (cur), else, with the per-instruction hook
+     * on, the one vtx_eng_step_block recorded (UINT64_MAX: none, and then no
+     * run again of the store can be seen either) */
+    const uint64_t s = e->cur ? e->cur->lin : e->step_prev_lin;
     const uint64_t d = (s - addr) & 0xfff;
     if (d == 0 || d >= (uint64_t)size)
         return;
