@@ -419,8 +419,12 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         }
     }
     vtx_eng_tlb_flush_wanted(e);
+    /* Drops first: on Unicorn 2.0.x dropping everything takes a new Unicorn
+     * (ENG-BUF-2), which has none of the hooks set below */
     if (vtx_eng_buffer_due(e))
         vtx_eng_drop_translations(e); /* ENG-BUF-1 */
+    if (e->nlost || e->lost_all)
+        vtx_eng_drop_lost(e); /* translations at an address the block cache no longer records */
     e->runno++;
     if (e->nprobe)
         vtx_eng_drop_probes(e, false);
@@ -452,8 +456,6 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
     /* the caller may have written guest code through its host pointers since the
      * last run: every block is compared with memory once more (engine_blocks.c) */
     vtx_eng_code_may_change(e);
-    if (e->nlost || e->lost_all)
-        vtx_eng_drop_lost(e); /* translations at an address the block cache no longer records */
     e->hstop = HS_NONE;
     e->resync = false;
     e->exc = false;

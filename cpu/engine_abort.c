@@ -52,10 +52,13 @@ bool vtx_eng_guarded_emu_start(vtx_engine *e, uint64_t rip, uc_err *err)
     sigjmp_buf jb;
     if (sigsetjmp(jb, 0)) {
         e->broken = true;
+        e->in_uc = false;
         return true;
     }
     abort_guard = &jb;
+    e->in_uc = true;
     *err = uc_emu_start(e->uc, rip, RUN_UNTIL, 0, 0);
+    e->in_uc = false;
     abort_guard = NULL;
     return false;
 }
@@ -65,11 +68,11 @@ bool vtx_eng_guarded_emu_start(vtx_engine *e, uint64_t rip, uc_err *err)
  * instruction from there the decoder rejects (at most 64 on; if it is not the
  * culprit, the abort comes again and the engine stays broken), and go on in a
  * new Unicorn with the same CPU state (the abort came before the block ran, so
- * the old one's state is intact) that stops before that instruction instead of
- * translating it: its address goes on Unicorn's exit list, and a run that gets
- * there ends as a stop before an undecodable instruction (the model's #UD).
- * False when no such instruction is found or Unicorn cannot be set up again
- * (the engine then stays broken).
+ * the old one's state is intact, vtx_eng_reopen) that stops before that
+ * instruction instead of translating it: its address goes on Unicorn's exit
+ * list, and a run that gets there ends as a stop before an undecodable
+ * instruction (the model's #UD). False when no such instruction is found or
+ * Unicorn cannot be set up again (the engine then stays broken).
  */
 bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin)
 {
@@ -89,41 +92,11 @@ bool vtx_eng_reopen_past(vtx_engine *e, uint64_t lin)
     }
     if (bad == UINT64_MAX || vtx_eng_is_exit(e, bad) || e->nexits == sizeof e->exits / sizeof e->exits[0])
         return false;
-    /* ENG-ABT-1: the jump out of the translator skipped QEMU's exit from its
-     * execution loop, which folds DF and the lazily kept arithmetic flags back
-     * into EFLAGS; a context taken as it is would lose them (the new Unicorn's
-     * loop takes them from EFLAGS alone). RFLAGS as the register API computes it
-     * goes into the new Unicorn explicitly. */
-    uint64_t rflags;
-    if (uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rflags) != UC_ERR_OK || uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
-        return false;
-    e->live = NULL; /* freed with the old Unicorn: the copy is the state until found again */
-    e->n_nc = 0;    /* ENG-NC-2's pages go with it */
-    uc_close(e->uc);
-    e->uc = NULL;
-    if (uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc) != UC_ERR_OK) {
-        e->uc = NULL;
-        return false;
-    }
-    if (!vtx_uc_after_open(e->uc))
-        return false;
-    e->code_on = e->block_on = false;
-    e->tag_ptr = NULL; /* the block hook went with the old Unicorn */
-    vtx_eng_code_may_change(e);
-    e->nprobe = e->probe_next = 0;
-    e->armed_on = false;
-    e->translated = false;
-    memset(e->evicted, 0, sizeof e->evicted);
-    for (size_t i = 0; i < BC_SIZE; i++)
-        e->victim[i].lin = UINT64_MAX;
     e->exits[e->nexits++] = bad;
-    if (!vtx_eng_uc_setup(e) || uc_ctl_set_exits(e->uc, e->exits, e->nexits) != UC_ERR_OK ||
-        uc_context_restore(e->uc, e->ctx) != UC_ERR_OK || uc_reg_write(e->uc, UC_X86_REG_RFLAGS, &rflags) != UC_ERR_OK)
-        return false;
-    vtx_eng_find_live(e); /* the new Unicorn's state is elsewhere */
-    vtx_eng_flags_setup(e); /* and may not be found: RFLAGS then from Unicorn (ENG-FL-1, ENG-FL-2) */
-    e->broken = false;
-    return true;
+    if (vtx_eng_reopen(e))
+        return true;
+    e->nexits--;
+    return false;
 }
 
 /*

@@ -12,18 +12,27 @@
 #include <string.h>
 
 /*
- * Have Unicorn drop all its translated code, when it has any: Unicorn 2.0.1's
- * first flush in an engine resets every region of QEMU's code buffer, which
- * costs about 120 ms and faults in about 1 GiB; later ones about 15 ms. An
- * engine that only ever runs one way (hooks set before its first run) never
- * pays it.
+ * Have Unicorn drop all its translated code, when it has any.
+ * ENG-BUF-2: on Unicorn 2.0.x that is a new Unicorn with the same CPU state
+ * (vtx_eng_reopen), not UC_CTL_TB_FLUSH: QEMU's flush clears the whole code
+ * buffer (tcg_region_reset_all memsets it), 1 GiB there, whose size cannot be
+ * set, and the kernel faults it in anew: measured 620 ms a flush on this
+ * project's 2-core machine, against 0.3-1.4 ms for closing one Unicorn and
+ * opening another; the guest fuzz target's campaign corpus spent 45 % of its
+ * replay in four flushes. On 2.1 (a 32 MiB buffer, 5 ms; 0.1-0.3 ms a new
+ * Unicorn) the flush stays: Unicorn's TLB holds the guest's translations
+ * there (ROOT-ENG-1), which a new Unicorn would forget. Inside uc_emu_start
+ * (a hook) Unicorn cannot be closed, and the flush stays too; so it does when
+ * a new Unicorn cannot be made (the old one is then kept as it was).
  */
 void vtx_eng_drop_translations(vtx_engine *e)
 {
     if (!e->translated)
         return;
-    vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
-    e->buf_unset = false; /* ENG-BUF-1: the regions are set now */
+    if (VTX_UC_21 || e->in_uc || !vtx_eng_reopen(e)) {
+        vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
+        e->buf_unset = false;   /* ENG-BUF-1: the regions are set now */
+    }
     e->translated = false;
     e->nlost = 0;
     e->lost_pages = false;
@@ -33,6 +42,65 @@ void vtx_eng_drop_translations(vtx_engine *e)
     memset(e->evicted, 0, sizeof e->evicted);
     for (size_t i = 0; i < BC_SIZE; i++)
         e->victim[i].lin = UINT64_MAX;
+}
+
+/*
+ * Go on in a new Unicorn with the CPU state, memory, exits, permanent hooks and
+ * device window of the one in use and none of its translated code, TLB or
+ * per-run hooks (the code and block hooks: vtx_engine_run sets them after
+ * every drop it makes); the old one is closed once the new one is ready.
+ * False, the old one kept as it was (e->ctx aside), when the new one cannot be
+ * made. Used past an abort (engine_abort.c) and to drop every translation on
+ * 2.0.x (ENG-BUF-2).
+ */
+bool vtx_eng_reopen(vtx_engine *e)
+{
+    /* ENG-ABT-1: a jump out of the translator (an abort) skipped QEMU's exit
+     * from its execution loop, which folds DF and the lazily kept arithmetic
+     * flags back into EFLAGS; a context taken as it is would lose them (the
+     * new Unicorn's loop takes them from EFLAGS alone). RFLAGS as the register
+     * API computes it goes into the new Unicorn explicitly. */
+    uint64_t rflags;
+    if (uc_reg_read(e->uc, UC_X86_REG_RFLAGS, &rflags) != UC_ERR_OK || uc_context_save(e->uc, e->ctx) != UC_ERR_OK)
+        return false;
+    uc_engine *old = e->uc, *nu = NULL;
+    if (uc_open(UC_ARCH_X86, UC_MODE_64, &nu) != UC_ERR_OK)
+        return false;
+    /* the handles of the old Unicorn's permanent hooks, if the new one fails */
+    const uc_hook h_intr = e->h_intr, h_unmapped = e->h_unmapped, h_mmio = e->h_mmio, h_tlb = e->h_tlb;
+    const bool buf_unset = e->buf_unset;
+    const uint64_t buf_bytes = e->buf_bytes;
+    e->uc = nu;
+    if (!vtx_uc_after_open(nu) || !vtx_eng_uc_setup(e) ||
+        (e->nexits && uc_ctl_set_exits(nu, e->exits, e->nexits) != UC_ERR_OK) ||
+        uc_context_restore(nu, e->ctx) != UC_ERR_OK || uc_reg_write(nu, UC_X86_REG_RFLAGS, &rflags) != UC_ERR_OK) {
+        uc_close(nu);
+        e->uc = old;
+        e->h_intr = h_intr;
+        e->h_unmapped = h_unmapped;
+        e->h_mmio = h_mmio;
+        e->h_tlb = h_tlb;
+        e->buf_unset = buf_unset;
+        e->buf_bytes = buf_bytes;
+        return false;
+    }
+    uc_close(old);
+    e->live = NULL; /* freed with the old Unicorn: the copy is the state until found again */
+    e->n_nc = 0;    /* ENG-NC-2's pages go with it */
+    e->code_on = e->block_on = false; /* the caller sets them before the next run */
+    e->tag_ptr = NULL; /* the block hook went with the old Unicorn */
+    vtx_eng_code_may_change(e);
+    e->nprobe = e->probe_next = 0;
+    e->armed_on = false;
+    e->translated = false;
+    memset(e->evicted, 0, sizeof e->evicted);
+    for (size_t i = 0; i < BC_SIZE; i++)
+        e->victim[i].lin = UINT64_MAX;
+    e->ctx_fresh = false;
+    vtx_eng_find_live(e); /* the new Unicorn's state is elsewhere */
+    vtx_eng_flags_setup(e); /* and may not be found: RFLAGS then from Unicorn (ENG-FL-1, ENG-FL-2) */
+    e->broken = false;
+    return true;
 }
 
 /*

@@ -199,6 +199,7 @@ struct vtx_engine {
     bool lost_pages;
     bool lost_all;
     bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
+    bool in_uc;           /* inside uc_emu_start (a hook runs): Unicorn cannot be replaced */
     /* ENG-BUF-1 (engine_drops.c): Unicorn's code buffer not flushed yet (its
      * regions unset: before 2.1.3), and the new translations seen since (2.0). */
     bool buf_unset;
@@ -609,6 +610,7 @@ void vtx_eng_stop_insn_at(vtx_engine *e, uint64_t lin, vtx_stop *stop);
 
 /* ---- engine_drops.c ---- */
 void vtx_eng_drop_translations(vtx_engine *e);
+bool vtx_eng_reopen(vtx_engine *e);
 /* ENG-BUF-1: on a new Unicorn, before any translation. */
 void vtx_eng_buffer_setup(vtx_engine *e);
 /* ENG-BUF-1: a new translation of `size` guest bytes ran (the block hook's tag rotation). */
