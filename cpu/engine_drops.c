@@ -16,14 +16,15 @@
  * ENG-BUF-2: on Unicorn 2.0.x that is a new Unicorn with the same CPU state
  * (vtx_eng_reopen), not UC_CTL_TB_FLUSH: QEMU's flush clears the whole code
  * buffer (tcg_region_reset_all memsets it), 1 GiB there, whose size cannot be
- * set, and the kernel faults it in anew: measured 620 ms a flush on this
- * project's 2-core machine, against 0.3-1.4 ms for closing one Unicorn and
- * opening another; the guest fuzz target's campaign corpus spent 45 % of its
- * replay in four flushes. On 2.1 (a 32 MiB buffer, 5 ms; 0.1-0.3 ms a new
- * Unicorn) the flush stays: Unicorn's TLB holds the guest's translations
- * there (ROOT-ENG-1), which a new Unicorn would forget. Inside uc_emu_start
- * (a hook) Unicorn cannot be closed, and the flush stays too; so it does when
- * a new Unicorn cannot be made (the old one is then kept as it was).
+ * set. Measured on this project's 2-core machine (bench/engine_bench.c): a
+ * Unicorn's first flush about 3 s (the kernel faults the 1 GiB in), later ones
+ * 36-43 ms, a new Unicorn 0.6-1.8 ms. The guest fuzz target's campaign corpus
+ * spent 45 % of its replay in four first flushes (of Unicorns new since an
+ * abort, engine_abort.c). On 2.1 (32 MiB) a flush costs 0.75 ms after the
+ * first (86 ms) and stays: Unicorn's TLB holds the guest's translations there
+ * (ROOT-ENG-1), which a new Unicorn would forget. Inside uc_emu_start (a hook)
+ * Unicorn cannot be closed, and the flush stays too; so it does when a new
+ * Unicorn cannot be made (the old one is then kept as it was).
  */
 void vtx_eng_drop_translations(vtx_engine *e)
 {
@@ -116,9 +117,10 @@ bool vtx_eng_reopen(vtx_engine *e)
  * flushed once before it can fill, at the start of the run after the new
  * translations it saw could have taken a quarter of it (BUF_FLUSH_AT, with the
  * most a block of that size can take, BUF_TB_MAX). A flush at once would be
- * simpler, but clearing the buffer costs about 25 ms on 2.1.1 (32 MiB) and
- * 120 ms on 2.0.1 (1 GiB, whose size cannot be set), for every machine made;
- * this way only the machines that translate that much pay it, once. The limit:
+ * simpler, but a Unicorn's first flush costs about 86 ms on 2.1.1 (32 MiB)
+ * and 3 s on 2.0.1 (1 GiB, whose size cannot be set; a new Unicorn there
+ * instead, ENG-BUF-2, 1 ms), for every machine made; this way only the
+ * machines that translate that much pay it, once. The limit:
  * new translations are seen by the block hook, so the blocks of raw runs (no
  * hooks, which the model never makes) are not counted, and one run after the
  * quarter would have to translate the other three quarters. Versions from 2.1.3
@@ -160,9 +162,11 @@ void vtx_eng_lost_add(vtx_engine *e, uint64_t lin)
     }
     /* Unicorn 2.0.1: more addresses than fit (a guest single-stepping, or code
      * that writes into its own block, which QEMU runs again as one-instruction
-     * blocks): their pages instead. Dropping every translation there memsets the
-     * whole 1 GiB code buffer (tcg_region_assign), which was 45 % of the guest
-     * fuzz target's campaign time. On 2.1.1 (32 MiB, 5 ms) the full drop stays:
+     * blocks): their pages instead. Dropping every translation there was a
+     * flush of the whole 1 GiB code buffer then (tcg_region_assign), 45 % of
+     * the guest fuzz target's campaign time; it is a new Unicorn now (ENG-BUF-2,
+     * about 1 ms), after which every block is translated again, still more than
+     * a few pages cost. On 2.1.1 the full drop stays:
      * with pages the seed sequence regress-unicorn21-reuse-* diverges there,
      * a block the bookkeeping does not name (docs/reliability.md, open). */
     unsigned n = e->nlost;
@@ -207,8 +211,9 @@ void vtx_eng_tpages_note(vtx_engine *e, uint64_t lin, uint32_t size)
  * ENG-RST-1: a reset engine is to run as a new one, which holds no translation.
  * Translations are made only of blocks that run, and the first run of every
  * block in a run goes through hook_block_slow, which notes its pages; dropping
- * those pages drops everything made since the last drop (a whole drop costs
- * about 15-120 ms on Unicorn 2.0.1, a page a few microseconds). Found by the guest
+ * those pages drops everything made since the last drop (a whole drop is a
+ * new Unicorn on 2.0.x, about 1 ms and every block translated again; a page a
+ * few microseconds). Found by the guest
  * fuzz target in check mode: one-byte HLT blocks of earlier inputs still ran at
  * addresses where the next input has POPFs, although the engine's record there
  * had been brought up to date (tests/fuzz/guest/regress-reset-pages-*.bin).

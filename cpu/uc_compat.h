@@ -2,7 +2,8 @@
  * What differs between the Unicorn versions the engine runs on (docs/platforms.md,
  * docs/unicorn-audit.md): Unicorn 2.0.1 (Debian 12) and 2.1.1
  * (Debian 13). Selected at compile time from unicorn.h's version macros; CMake
- * reports the version it found. Only cpu/ includes this (it needs unicorn.h).
+ * reports the version it found. Only cpu/ includes this (it needs unicorn.h), and
+ * bench/engine_bench.c for its bare-Unicorn reference figures.
  */
 #ifndef VTX_UC_COMPAT_H
 #define VTX_UC_COMPAT_H
