@@ -215,6 +215,15 @@ void vtx_engine_invalidate(vtx_engine *e)
 {
     if (!e || e->broken)
         return;
+    if (e->in_uc) {
+        /* ENG-INV-1: from inside a run (a device's callback), where Unicorn can
+         * neither drop the code it is running nor change its memory map (QEMU's
+         * flush would clear the code under the instruction running; the
+         * process crashed): at the next run's start */
+        e->invalidate_due = true;
+        return;
+    }
+    e->invalidate_due = false;
     e->verify_want = true; /* PG-9 */
     vtx_eng_drop_translations(e);
     vtx_eng_flush_tlb(e);
@@ -404,6 +413,8 @@ int vtx_engine_run(vtx_engine *e, uint64_t max_insns, vtx_class_set stop_before,
         stop->why = "the engine is broken (Unicorn aborted in an earlier run)";
         return 0;
     }
+    if (e->invalidate_due)
+        vtx_engine_invalidate(e); /* ENG-INV-1: asked for inside the last run */
     const char *unverified = vtx_eng_paging_verify(e); /* PG-9 */
     if (unverified) {
         stop->reason = VTX_STOP_ERROR;

@@ -172,7 +172,9 @@ int vtx_engine_get_state(vtx_engine *e, vtx_cpu_state *s);
  * Forget everything derived from guest memory: the decode cache, Unicorn's
  * translated code and its TLB. Call it after the model (not the guest) changed
  * guest code or paging structures behind Unicorn's back (writes through the
- * host pointers are invisible to QEMU's self-modifying-code detection).
+ * host pointers are invisible to QEMU's self-modifying-code detection). Called
+ * inside a run (from an MMIO callback), it takes effect at the next run's start
+ * (ENG-INV-1): stop the run after the access to have it at once.
  */
 void vtx_engine_invalidate(vtx_engine *e);
 

@@ -22,15 +22,15 @@
  * spent 45 % of its replay in four first flushes (of Unicorns new since an
  * abort, engine_abort.c). On 2.1 (32 MiB) a flush costs 0.75 ms after the
  * first (86 ms) and stays: Unicorn's TLB holds the guest's translations there
- * (ROOT-ENG-1), which a new Unicorn would forget. Inside uc_emu_start (a hook)
- * Unicorn cannot be closed, and the flush stays too; so it does when a new
- * Unicorn cannot be made (the old one is then kept as it was).
+ * (ROOT-ENG-1), which a new Unicorn would forget. So it does when a new
+ * Unicorn cannot be made (the old one is then kept as it was). Never called
+ * inside uc_emu_start (ENG-INV-1).
  */
 void vtx_eng_drop_translations(vtx_engine *e)
 {
     if (!e->translated)
         return;
-    if (VTX_UC_21 || e->in_uc || !vtx_eng_reopen(e)) {
+    if (VTX_UC_21 || !vtx_eng_reopen(e)) {
         vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
         e->buf_unset = false;   /* ENG-BUF-1: the regions are set now */
     }

@@ -154,3 +154,43 @@ Test(engine_drop, exit_list_survives_dropping_every_translation)
         vtx_engine_invalidate(eng);
     }
 }
+
+/* ENG-INV-1: a device whose write invalidates everything the engine derived
+ * from memory (as a DMA into guest code would have its model do), from inside
+ * the run: the invalidation waits for the next run's start (Unicorn cannot drop
+ * the code it is running: QEMU's flush there crashed the process), the run
+ * stops after the writing instruction, and the next run executes the code the
+ * device rewrote. */
+static uint8_t *dma_target;
+
+static void dma_wr(void *user, uint64_t offset, unsigned size, uint64_t value)
+{
+    (void)offset, (void)size, (void)value;
+    dma_target[0] = 0xFF; /* inc eax -> dec eax (FF C0 -> FF C8) */
+    dma_target[1] = 0xC8;
+    vtx_engine_invalidate(user);
+    vtx_engine_stop_after_access(user);
+}
+
+Test(engine_drop, device_invalidating_inside_the_run_waits_for_its_end)
+{
+    VTX_COVERS("ENG-INV-1");
+    cr_assert_eq(vtx_engine_map_mmio(eng, WIN, 4096, dev_rd, dma_wr, eng), 0);
+    static const uint8_t code[] = {
+        0xFF, 0xC0,                   /* 0x1000 inc eax */
+        0xA3, 0x00, 0x03, 0xE0, 0xFE, /* 0x1002 mov [0xFEE00300], eax */
+        0xFF, 0xC0,                   /* 0x1007 inc eax: the device makes it dec eax */
+        0xF4,                         /* 0x1009 hlt */
+    };
+    memcpy(mem + CODE, code, sizeof code);
+    dma_target = mem + CODE + 7;
+    vtx_cpu_state s = rig_pm32(CODE, 0);
+    cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
+    vtx_stop st = run(100);
+    cr_assert_eq(st.reason, VTX_STOP_BOUNDARY, "reason %d", (int)st.reason);
+    cr_assert_eq(st.retired, 2);
+    st = run(100);
+    cr_assert_eq(st.reason, VTX_STOP_HLT, "reason %d (%s)", (int)st.reason, st.why ? st.why : "");
+    s = state();
+    cr_assert_eq(s.gpr[VTX_R_RAX], 0, "RAX %llu: the rewritten instruction ran", (unsigned long long)s.gpr[VTX_R_RAX]);
+}
