@@ -229,8 +229,21 @@ vtx_step vtx_step_after(vtx_machine *m, const vtx_stop *s, vtx_insn_class cls, v
          * engine went on to fetch it) comes after the boundary before it, where an
          * interrupt or a VMX event may win: the fault is discarded here and recurs
          * when that instruction runs. */
-        if (!s->trap && s->retired)
+        if (!s->trap && s->retired) {
+            /* EXEC-FLT-1: when nothing wins there either, the fault is raised as it
+             * came (vtx_execute), not by running the instruction again: a second
+             * run may fetch it through another translation (Unicorn's TLB may have
+             * been flushed since, by the engine's own map changes, ENG-NC-2), and
+             * a guest that broke its page tables would fault otherwise; the
+             * per-instruction path, which evaluated that boundary inside the run,
+             * raises this one. */
+            m->fault_again = true;
+            m->fault_again_stop = *s;
+            m->fault_again_stop.retired = 0;
+            m->fault_again_rip = m->g.cpu.rip;
+            m->fault_again_insns = m->instructions;
             return VTX_STEP_CONTINUE;
+        }
         /* An exception that exits directly leaves blocking by STI / MOV SS as it was
          * (BLK-STI-8; delivery drops it), except #MF (BLK-SAVE-2, x87_error.c). */
         if (s->vector == 16 && vtx_x87_error_yields(m))
@@ -447,6 +460,18 @@ vtx_step vtx_execute(vtx_machine *m, uint64_t budget, vtx_exit_info *ex, vtx_ins
         return vtx_step_stop(r, st, VTX_ERR_UNSUPPORTED, "the guest state cannot be executed: %s", why ? why : "unknown");
     vtx_guest *g = &m->g;
     vtx_stop s;
+    if (m->fault_again) {
+        /* EXEC-FLT-1: the fault put off at this boundary (vtx_step_after), where
+         * nothing was delivered, nothing exited and nothing was loaded since */
+        m->fault_again = false;
+        if (!loaded && !skip && g->cpu.rip == m->fault_again_rip && m->instructions == m->fault_again_insns) {
+            s = m->fault_again_stop;
+            m->memo_valid = false;
+            m->dr6_before_run = g->cpu.dr6;
+            m->exec_budget = budget;
+            return vtx_step_after(m, &s, VTX_IC_OTHER, ex, r, st);
+        }
+    }
     if (!loaded && !skip && !m->observer && vtx_engine_stops_at_once(m->engine, model_classes(), &s)) {
         /* ENG-AGAIN-1: the last run stopped before this instruction of the
          * model's classes (it retired the ones before it, whose boundary the run

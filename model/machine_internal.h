@@ -176,6 +176,12 @@ struct vtx_machine {
                                 STI it stops before runs on with it (shadows.c, BLK-STI-1) */
     bool exec_skip_first;    /* the next vtx_execute runs the instruction at RIP although it is in
                                 the stop set (that STI) */
+    /* EXEC-FLT-1 (execute.c): the fault a run ended in after retiring other instructions,
+     * put off to the boundary before its instruction; valid within one vtx_run_guest
+     * while RIP and `instructions` are what they were and nothing was loaded */
+    bool fault_again;
+    uint64_t fault_again_rip, fault_again_insns;
+    vtx_stop fault_again_stop;
     bool memo_valid;         /* memo_rep is the last boundary evaluated inside this run */
     uint64_t memo_key[5];    /* everything its verdicts depended on that can change inside a run
                                 (execute.c, memo_key) */

@@ -33,6 +33,7 @@ bool vtx_step_ends_run(vtx_machine *m, vtx_step step, const vtx_exit_info *ex, v
 vtx_status vtx_run_guest(vtx_machine *m, bool after_entry, vtx_insn_result *r)
 {
     const uint64_t start_insns = m->instructions, start_cycles = m->cycles;
+    m->fault_again = false; /* EXEC-FLT-1: the caller may have rewritten memory since */
     for (;;) {
         if (m->limits.instructions && m->instructions - start_insns >= m->limits.instructions)
             return stop(r, VTX_OK, "instruction budget of %llu reached at RIP 0x%llx",

@@ -276,3 +276,34 @@ Test(wild_guest, no_boundary_after_a_store_to_unmapped_memory)
     cr_assert_str_eq(why[0], why[1]);
     cr_assert_eq(after, 0, "the observer saw %d boundaries after the store", after);
 }
+
+/* EXEC-FLT-1: a fault after other instructions of the same run is put off to the
+ * boundary before its instruction (PRI-1); nothing wins there, so it is raised as
+ * it came, not by running the instruction again. Here the guest sets a reserved
+ * bit in the 2-MiB PDE of its own code without invalidating (its translation
+ * stays cached, as a processor may keep it), and its non-canonical load raises
+ * #GP; on Unicorn 2.0.1 the engine maps a page for that access (ENG-NC-2), which
+ * flushes Unicorn's TLB, and running the load again fetched it through a new
+ * walk: a #PF (found by the guest fuzz target in check mode: the per-instruction
+ * path raised the #GP). */
+Test(wild_guest, fault_after_others_in_its_run_is_the_one_raised)
+{
+    VTX_COVERS("EXEC-FLT-1");
+    static const uint8_t code[] = {
+        0x48, 0xb8, 0x00, 0x20, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, /* mov rax, 0x22000: PDE 0 */
+        0x48, 0x81, 0x08, 0x00, 0x20, 0x00, 0x00,                   /* or qword [rax], 0x2000: bit 13, reserved */
+        0x90, 0x90,                                                 /* nop; nop */
+        0x48, 0xa1, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, /* mov rax, [0x8000000000000000]: #GP */
+        0xf4,
+    };
+    vt_code(&e, VT_GUEST_RIP, code, sizeof code);
+    vt_vmwrite(&e, VTX_VMCS_EXCEPTION_BITMAP, (1u << 13) | (1u << 14));
+    vtx_insn_result r;
+    vtx_status st = vtx_vmlaunch(e.m, &r);
+    cr_assert(st == VTX_OK && r.outcome == VTX_VMEXIT && r.exit_reason == VTX_EXIT_REASON_EXCEPTION_NMI,
+              "expected an exception exit (0): %s", r.why);
+    uint64_t info = vt_vmread(&e, VTX_VMCS_EXIT_INTR_INFO);
+    cr_assert_eq(info & 0xff, 13, "vector %llu (CR2 0x%llx): the load's #GP, not a #PF fetching it again",
+                 (unsigned long long)(info & 0xff), (unsigned long long)r.exit_qualification);
+    cr_assert_eq(vt_vmread(&e, VTX_VMCS_GUEST_RIP), VT_GUEST_RIP + 19u, "RIP on the load");
+}
