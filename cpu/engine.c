@@ -68,7 +68,6 @@ bool vtx_eng_uc_setup(vtx_engine *e)
             return false;
     if (e->mmio.on && !vtx_eng_mmio_attach(e))
         return false;
-    vtx_eng_buffer_setup(e); /* ENG-BUF-1 */
     return uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0) == UC_ERR_OK &&
            uc_hook_add(e->uc, &e->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)vtx_eng_hook_unmapped, e, 1, 0) == UC_ERR_OK &&
            vtx_eng_smc_setup(e) && vtx_eng_xlate_setup(e);
@@ -134,6 +133,7 @@ int vtx_engine_create(vtx_engine **out, const vtx_engine_region *regions, size_t
      * turn the guest's next exception into #DF. */
     if (!vtx_eng_uc_setup(e))
         goto fail;
+    vtx_eng_buffer_setup(e); /* ENG-BUF-1 */
     /* Start in real mode at 0000:0000, everything 0 (a defined state). */
     vtx_cpu_state s;
     memset(&s, 0, sizeof s);

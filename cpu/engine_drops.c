@@ -26,14 +26,9 @@
  * Unicorn cannot be made (the old one is then kept as it was). Never called
  * inside uc_emu_start (ENG-INV-1).
  */
-void vtx_eng_drop_translations(vtx_engine *e)
+/* Unicorn holds no translation now: nothing of the bookkeeping about them stays. */
+static void translations_gone(vtx_engine *e)
 {
-    if (!e->translated)
-        return;
-    if (VTX_UC_21 || !vtx_eng_reopen(e)) {
-        vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
-        e->buf_unset = false;   /* ENG-BUF-1: the regions are set now */
-    }
     e->translated = false;
     e->nlost = 0;
     e->lost_pages = false;
@@ -43,6 +38,17 @@ void vtx_eng_drop_translations(vtx_engine *e)
     memset(e->evicted, 0, sizeof e->evicted);
     for (size_t i = 0; i < BC_SIZE; i++)
         e->victim[i].lin = UINT64_MAX;
+}
+
+void vtx_eng_drop_translations(vtx_engine *e)
+{
+    if (!e->translated)
+        return;
+    if (VTX_UC_21 || !vtx_eng_reopen(e)) { /* (vtx_eng_reopen: translations_gone) */
+        vtx_uc_flush_tb(e->uc); /* UC_CTL_TB_FLUSH: drops translated code (uc_compat.h) */
+        e->buf_unset = false;   /* ENG-BUF-1: the regions are set now */
+        translations_gone(e);
+    }
 }
 
 /*
@@ -67,25 +73,20 @@ bool vtx_eng_reopen(vtx_engine *e)
     uc_engine *old = e->uc, *nu = NULL;
     if (uc_open(UC_ARCH_X86, UC_MODE_64, &nu) != UC_ERR_OK)
         return false;
-    /* the handles of the old Unicorn's permanent hooks, if the new one fails */
-    const uc_hook h_intr = e->h_intr, h_unmapped = e->h_unmapped, h_mmio = e->h_mmio, h_tlb = e->h_tlb;
-    const bool buf_unset = e->buf_unset;
-    const uint64_t buf_bytes = e->buf_bytes;
+    /* vtx_eng_uc_setup records the new hooks' handles; of the permanent ones
+     * only the second stage's is ever deleted (engine_xlate.c) */
+    const uc_hook h_tlb = e->h_tlb;
     e->uc = nu;
     if (!vtx_uc_after_open(nu) || !vtx_eng_uc_setup(e) ||
         (e->nexits && uc_ctl_set_exits(nu, e->exits, e->nexits) != UC_ERR_OK) ||
         uc_context_restore(nu, e->ctx) != UC_ERR_OK || uc_reg_write(nu, UC_X86_REG_RFLAGS, &rflags) != UC_ERR_OK) {
         uc_close(nu);
         e->uc = old;
-        e->h_intr = h_intr;
-        e->h_unmapped = h_unmapped;
-        e->h_mmio = h_mmio;
         e->h_tlb = h_tlb;
-        e->buf_unset = buf_unset;
-        e->buf_bytes = buf_bytes;
         return false;
     }
     uc_close(old);
+    vtx_eng_buffer_setup(e); /* ENG-BUF-1: a new code buffer */
     e->live = NULL; /* freed with the old Unicorn: the copy is the state until found again */
     e->n_nc = 0;    /* ENG-NC-2's pages go with it */
     e->code_on = e->block_on = false; /* the caller sets them before the next run */
@@ -93,10 +94,7 @@ bool vtx_eng_reopen(vtx_engine *e)
     vtx_eng_code_may_change(e);
     e->nprobe = e->probe_next = 0;
     e->armed_on = false;
-    e->translated = false;
-    memset(e->evicted, 0, sizeof e->evicted);
-    for (size_t i = 0; i < BC_SIZE; i++)
-        e->victim[i].lin = UINT64_MAX;
+    translations_gone(e);
     e->ctx_fresh = false;
     vtx_eng_find_live(e); /* the new Unicorn's state is elsewhere */
     vtx_eng_flags_setup(e); /* and may not be found: RFLAGS then from Unicorn (ENG-FL-1, ENG-FL-2) */

@@ -199,7 +199,7 @@ struct vtx_engine {
     bool lost_pages;
     bool lost_all;
     bool translated;      /* Unicorn may hold translated code (a run since the last flush) */
-    bool in_uc;           /* inside uc_emu_start (a hook runs): Unicorn cannot be replaced */
+    bool in_uc;           /* inside uc_emu_start (a hook runs): nothing may drop Unicorn's code (ENG-INV-1) */
     bool invalidate_due;  /* ENG-INV-1: vtx_engine_invalidate asked for inside a run */
     /* ENG-BUF-1 (engine_drops.c): Unicorn's code buffer not flushed yet (its
      * regions unset: before 2.1.3), and the new translations seen since (2.0). */

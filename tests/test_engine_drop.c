@@ -27,6 +27,14 @@ static vtx_stop run(uint64_t budget)
     return st;
 }
 
+/* The code at CODE, and the CPU at its start in state s. */
+static void start(const uint8_t *code, size_t n, vtx_cpu_state s)
+{
+    memcpy(mem + CODE, code, n);
+    s.rip = CODE;
+    cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
+}
+
 static vtx_cpu_state state(void)
 {
     vtx_cpu_state s;
@@ -50,11 +58,10 @@ Test(engine_drop, state_and_flags_survive_dropping_every_translation)
         0x48, 0x83, 0xD2, 0x00,                   /* 0x1018 adc rdx, 0 */
         0xF4,                                     /* 0x101C hlt */
     };
-    memcpy(mem + CODE, code, sizeof code);
-    vtx_cpu_state s = rig_flat64(CODE, 0, 0);
-    cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
+    start(code, sizeof code, rig_flat64(CODE, 0, 0));
 
     vtx_stop st = run(3);
+    vtx_cpu_state s;
     cr_assert_eq(st.reason, VTX_STOP_COUNT, "reason %d", (int)st.reason);
     cr_assert_eq(st.retired, 3);
     vtx_engine_invalidate(eng);
@@ -109,9 +116,7 @@ Test(engine_drop, device_window_survives_dropping_every_translation)
         0x8B, 0x1D, 0x00, 0x03, 0xE0, 0xFE, /* 0x100E mov ebx, [0xFEE00300]: reads 0x1234 */
         0xF4,                         /* 0x1014 hlt */
     };
-    memcpy(mem + CODE, code, sizeof code);
-    vtx_cpu_state s = rig_pm32(CODE, 0); /* 32-bit: the window's addresses as 32-bit displacements */
-    cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
+    start(code, sizeof code, rig_pm32(CODE, 0)); /* 32-bit: the window's addresses as 32-bit displacements */
 
     vtx_stop st = run(100);
     cr_assert_eq(st.reason, VTX_STOP_BOUNDARY, "reason %d", (int)st.reason);
@@ -128,7 +133,7 @@ Test(engine_drop, device_window_survives_dropping_every_translation)
 
     st = run(100);
     cr_assert_eq(st.reason, VTX_STOP_HLT, "reason %d", (int)st.reason);
-    s = state();
+    vtx_cpu_state s = state();
     cr_assert_eq(s.gpr[VTX_R_RBX], 0x1234, "RBX %#llx: the load after the drop reached the device",
                  (unsigned long long)s.gpr[VTX_R_RBX]);
 }
@@ -141,10 +146,8 @@ Test(engine_drop, exit_list_survives_dropping_every_translation)
 {
     VTX_COVERS("ENG-BUF-2");
     static const uint8_t code[] = {0x90, 0xFF, 0xEF, 0xF4}; /* nop; jmp far (register operand); hlt */
-    memcpy(mem + CODE, code, sizeof code);
     for (int i = 0; i < 3; i++) {
-        vtx_cpu_state s = rig_flat64(CODE, 0, 0);
-        cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
+        start(code, sizeof code, rig_flat64(CODE, 0, 0));
         vtx_stop st = run(100);
         cr_assert(st.reason == VTX_STOP_BEFORE || st.reason == VTX_STOP_EXCEPTION, "run %d: reason %d (%s)", i,
                   (int)st.reason, st.why ? st.why : "");
@@ -182,15 +185,13 @@ Test(engine_drop, device_invalidating_inside_the_run_waits_for_its_end)
         0xFF, 0xC0,                   /* 0x1007 inc eax: the device makes it dec eax */
         0xF4,                         /* 0x1009 hlt */
     };
-    memcpy(mem + CODE, code, sizeof code);
+    start(code, sizeof code, rig_pm32(CODE, 0));
     dma_target = mem + CODE + 7;
-    vtx_cpu_state s = rig_pm32(CODE, 0);
-    cr_assert_eq(vtx_engine_set_state(eng, &s, NULL), 0);
     vtx_stop st = run(100);
     cr_assert_eq(st.reason, VTX_STOP_BOUNDARY, "reason %d", (int)st.reason);
     cr_assert_eq(st.retired, 2);
     st = run(100);
     cr_assert_eq(st.reason, VTX_STOP_HLT, "reason %d (%s)", (int)st.reason, st.why ? st.why : "");
-    s = state();
+    vtx_cpu_state s = state();
     cr_assert_eq(s.gpr[VTX_R_RAX], 0, "RAX %llu: the rewritten instruction ran", (unsigned long long)s.gpr[VTX_R_RAX]);
 }
